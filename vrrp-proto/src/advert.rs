@@ -1,6 +1,7 @@
 //! The owned representation of one VRRP advertisement (smoltcp's `Repr`).
-use core::net::IpAddr;
 use core::time::Duration;
+
+use crate::address_list::AddressList;
 
 /// VRRP protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,27 +21,6 @@ pub enum Auth {
     SimplePassword([u8; 8]),
     /// Auth type 2: IP Authentication Header (recognised, not supported).
     IpAh,
-}
-
-/// The addresses of an advert: all IPv4 or all IPv6, at most 255, held without allocation.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AddressList {
-    // internal representation: owned by the vrrp-proto implementation
-}
-
-impl AddressList {
-    /// Number of addresses.
-    pub fn len(&self) -> usize {
-        todo!()
-    }
-    /// True when there are no addresses.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The addresses in wire order.
-    pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        core::iter::empty()
-    }
 }
 
 /// One VRRP advertisement, decoded and validated.
@@ -68,10 +48,38 @@ impl Advert {
             Version::V3 => Duration::from_millis(u64::from(self.max_adver_int) * 10),
         }
     }
-}
 
-impl core::fmt::Debug for AddressList {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
+    /// A VRRPv3 advert; `max_adver_int` is in centiseconds (1..=4095 on the wire).
+    ///
+    /// ```
+    /// use core::net::Ipv4Addr;
+    /// use vrrp_proto::{AddressList, Advert, Version};
+    ///
+    /// let vips = AddressList::from_v4(&[Ipv4Addr::new(192, 0, 2, 10)]).unwrap();
+    /// let advert = Advert::v3(51, 200, 100, vips);
+    /// assert_eq!(advert.version, Version::V3);
+    /// assert_eq!(advert.adver_interval(), core::time::Duration::from_secs(1));
+    /// ```
+    pub fn v3(vrid: u8, priority: u8, max_adver_int: u16, addresses: AddressList) -> Self {
+        Advert {
+            version: Version::V3,
+            vrid,
+            priority,
+            max_adver_int,
+            auth: Auth::None,
+            addresses,
+        }
+    }
+
+    /// A VRRPv2 advert; `adver_int` is in whole seconds (1..=255 on the wire).
+    pub fn v2(vrid: u8, priority: u8, adver_int: u8, auth: Auth, addresses: AddressList) -> Self {
+        Advert {
+            version: Version::V2,
+            vrid,
+            priority,
+            max_adver_int: u16::from(adver_int),
+            auth,
+            addresses,
+        }
     }
 }

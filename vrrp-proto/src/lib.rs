@@ -4,6 +4,12 @@
 //! contract the other crates build against.)
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+mod address_list;
 mod advert;
-pub use advert::{AddressList, Advert, Auth, Version};
+mod error;
+
+pub use address_list::{AddressFamily, AddressList, MAX_ADDRESSES};
+pub use advert::{Advert, Auth, Version};
+pub use error::AddressListError;
