@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what hakit's demo and tests need on a fresh Debian/Ubuntu machine (run as root).
+# Idempotent: packages already present are skipped.
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }
+pkgs=(
+  iproute2        # ip netns / veth / bridge for the demo and the namespace tests
+  keepalived      # the interop peer
+  tcpdump         # wire captures in the observer namespace
+  procps psmisc   # ps / pkill-free process inspection in tests
+  qemu-system-x86 busybox-static ipvsadm kmod cpio  # the IPVS VM (scripts/ipvs-vm)
+  ca-certificates
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# keepalived is an interop peer only: never let the package's own service run.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+command -v cargo >/dev/null || { echo "setup.sh: a Rust toolchain (cargo) is required" >&2; exit 1; }
+rustup component add rustfmt clippy >/dev/null 2>&1 || true

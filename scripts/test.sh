@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every test of the workspace (run as root: network namespaces, raw sockets, keepalived interop):
+# unit and integration tests, doc tests, fuzz-corpus replays, then the IPVS tests in a qemu VM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root" >&2; exit 1; }
+before=$(ip netns list | sort)
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+bash scripts/ipvs-vm/test.sh
+leftover=$(comm -13 <(echo "$before") <(ip netns list | sort))
+[ -z "$leftover" ] || { echo "test.sh: namespaces left behind:"; echo "$leftover"; exit 1; }

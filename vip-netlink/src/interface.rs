@@ -1,0 +1,187 @@
+//! Looking up an interface: index, MAC address and addresses (`getifaddrs`).
+use std::ffi::{CStr, CString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::error::{Error, Result};
+
+/// An IP address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IpFamily {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+impl IpFamily {
+    /// The family of an address.
+    pub fn of(addr: &IpAddr) -> Self {
+        match addr {
+            IpAddr::V4(_) => IpFamily::V4,
+            IpAddr::V6(_) => IpFamily::V6,
+        }
+    }
+}
+
+/// A network interface resolved by name in the current network namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Interface {
+    name: String,
+    index: u32,
+}
+
+impl Interface {
+    /// Resolve an interface by name (`if_nametoindex`).
+    ///
+    /// ```no_run
+    /// let lo = vip_netlink::Interface::by_name("lo").unwrap();
+    /// assert_eq!(lo.name(), "lo");
+    /// ```
+    pub fn by_name(name: &str) -> Result<Self> {
+        let c = CString::new(name).map_err(|_| Error::NoSuchInterface(name.to_string()))?;
+        // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+        let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+        if index == 0 {
+            return Err(Error::NoSuchInterface(name.to_string()));
+        }
+        Ok(Interface {
+            name: name.to_string(),
+            index,
+        })
+    }
+
+    /// Resolve an interface by index (`if_indextoname`).
+    pub fn by_index(index: u32) -> Result<Self> {
+        let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+        // SAFETY: `buf` has IF_NAMESIZE bytes as `if_indextoname` requires.
+        let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+        if p.is_null() {
+            return Err(Error::NoSuchInterface(format!("#{index}")));
+        }
+        // SAFETY: on success the kernel wrote a NUL-terminated name into `buf`.
+        let name = unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned();
+        Ok(Interface { name, index })
+    }
+
+    /// The interface name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kernel interface index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The interface's hardware (MAC) address.
+    pub fn mac(&self) -> Result<[u8; 6]> {
+        let mut found = None;
+        for_each_ifaddr(|name, sa| {
+            if name != self.name || sa.is_null() {
+                return;
+            }
+            // SAFETY: `sa` is a non-null sockaddr from getifaddrs.
+            if i32::from(unsafe { (*sa).sa_family }) == libc::AF_PACKET {
+                // SAFETY: AF_PACKET entries of getifaddrs are `sockaddr_ll`.
+                let ll = unsafe { &*(sa as *const libc::sockaddr_ll) };
+                if ll.sll_halen == 6 {
+                    let mut mac = [0u8; 6];
+                    mac.copy_from_slice(&ll.sll_addr[..6]);
+                    found = Some(mac);
+                }
+            }
+        })?;
+        found.ok_or_else(|| Error::NoSuchInterface(self.name.clone()))
+    }
+
+    /// All IP addresses on the interface, in kernel order.
+    pub fn addresses(&self) -> Result<Vec<IpAddr>> {
+        let mut out = Vec::new();
+        for_each_ifaddr(|name, sa| {
+            if name != self.name || sa.is_null() {
+                return;
+            }
+            // SAFETY: `sa` is a non-null sockaddr from getifaddrs.
+            match i32::from(unsafe { (*sa).sa_family }) {
+                libc::AF_INET => {
+                    // SAFETY: AF_INET entries are `sockaddr_in`.
+                    let sin = unsafe { &*(sa as *const libc::sockaddr_in) };
+                    out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))));
+                }
+                libc::AF_INET6 => {
+                    // SAFETY: AF_INET6 entries are `sockaddr_in6`.
+                    let sin6 = unsafe { &*(sa as *const libc::sockaddr_in6) };
+                    out.push(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
+                }
+                _ => {}
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// The primary IPv4 address (the first one the kernel lists), as keepalived picks
+    /// the advert source when `unicast_src_ip` is not set.
+    pub fn primary_ipv4(&self) -> Result<Ipv4Addr> {
+        self.addresses()?
+            .into_iter()
+            .find_map(|a| match a {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            })
+            .ok_or_else(|| Error::NoSourceAddress {
+                interface: self.name.clone(),
+                family: "IPv4",
+            })
+    }
+
+    /// The first IPv6 link-local address (fe80::/10): RFC 5798 §5.1.2.1 requires IPv6
+    /// adverts to come from it.
+    pub fn link_local_ipv6(&self) -> Result<Ipv6Addr> {
+        self.addresses()?
+            .into_iter()
+            .find_map(|a| match a {
+                IpAddr::V6(v6) if is_link_local(&v6) => Some(v6),
+                _ => None,
+            })
+            .ok_or_else(|| Error::NoSourceAddress {
+                interface: self.name.clone(),
+                family: "IPv6 link-local",
+            })
+    }
+
+    /// The advert source of this family: primary IPv4 or IPv6 link-local.
+    pub fn source_address(&self, family: IpFamily) -> Result<IpAddr> {
+        match family {
+            IpFamily::V4 => self.primary_ipv4().map(IpAddr::V4),
+            IpFamily::V6 => self.link_local_ipv6().map(IpAddr::V6),
+        }
+    }
+}
+
+/// True for fe80::/10.
+pub(crate) fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// Walk `getifaddrs`, calling `f(name, addr)` for each entry.
+fn for_each_ifaddr(mut f: impl FnMut(&str, *const libc::sockaddr)) -> Result<()> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: `head` is a valid out-pointer; the list is freed below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(Error::io("getifaddrs", std::io::Error::last_os_error()));
+    }
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` walks the list returned by getifaddrs, not yet freed.
+        let ifa = unsafe { &*cur };
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_string_lossy();
+        f(&name, ifa.ifa_addr as *const libc::sockaddr);
+        cur = ifa.ifa_next;
+    }
+    // SAFETY: `head` came from getifaddrs and is freed exactly once.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(())
+}
