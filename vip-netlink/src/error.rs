@@ -89,7 +89,11 @@ impl Error {
     }
 
     /// Map an `rtnetlink` crate error.
-    pub(crate) fn rtnetlink(op: &'static str, e: rtnetlink::Error, interface: Option<&str>) -> Self {
+    pub(crate) fn rtnetlink(
+        op: &'static str,
+        e: rtnetlink::Error,
+        interface: Option<&str>,
+    ) -> Self {
         match e {
             rtnetlink::Error::NetlinkError(msg) => {
                 let errno = msg.raw_code().abs();

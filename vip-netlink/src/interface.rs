@@ -108,7 +108,9 @@ impl Interface {
                 libc::AF_INET => {
                     // SAFETY: AF_INET entries are `sockaddr_in`.
                     let sin = unsafe { &*(sa as *const libc::sockaddr_in) };
-                    out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))));
+                    out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                        sin.sin_addr.s_addr,
+                    ))));
                 }
                 libc::AF_INET6 => {
                     // SAFETY: AF_INET6 entries are `sockaddr_in6`.

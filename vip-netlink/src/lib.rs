@@ -1,1 +1,49 @@
-//! vip-netlink
+//! Linux drivers of a VRRP instance: everything a keepalived-style instance does to the
+//! network, as small async drivers on tokio, each behind an `async-trait` trait so other
+//! runtimes or test doubles can plug in.
+//!
+//! | Driver | Trait | What it does |
+//! |---|---|---|
+//! | [`AdvertSocket`] | [`AdvertTransport`] | raw IP protocol 112 socket: multicast or unicast adverts, validated by `vrrp-proto`, drops counted per RFC 6527 |
+//! | [`VipManager`] | [`VipOps`] | idempotent add/remove/list of IPv4/IPv6 VIPs over rtnetlink (prefix, label, scope, nodad, preferred lifetime) |
+//! | [`Announcer`] | [`Announce`] | gratuitous ARP and unsolicited NA over `AF_PACKET`, from the interface MAC or the VMAC |
+//! | [`LinkWatch`] | [`LinkEvents`] | link up/down and address events of one interface |
+//! | [`VmacManager`] | [`VmacOps`] | keepalived's `use_vmac`: a private macvlan `vrrp.<vrid>` with 00-00-5e-00-0{1,2}-{vrid} |
+//!
+//! All drivers need root (`CAP_NET_RAW`, `CAP_NET_ADMIN`) and a tokio runtime, and act in
+//! the network namespace of the thread that creates them.
+//!
+//! ```no_run
+//! # async fn f() -> vip_netlink::Result<()> {
+//! use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, IpFamily};
+//! use vrrp_proto::Version;
+//!
+//! let sock = AdvertSocket::open(AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3))?;
+//! let got = sock.recv().await?;
+//! println!("VRID {} priority {} from {}", got.advert.vrid, got.advert.priority, got.source);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod advert_socket;
+mod advert_stats;
+mod announce;
+mod error;
+mod interface;
+mod link_watch;
+mod vip;
+mod vip_manager;
+mod vmac;
+
+pub use advert_socket::{
+    AdvertSocket, AdvertSocketConfig, AdvertTransport, ReceivedAdvert, IPPROTO_VRRP, VRRP_GROUP_V4,
+    VRRP_GROUP_V6,
+};
+pub use advert_stats::AdvertStats;
+pub use announce::{Announce, Announcer, GarpForm};
+pub use error::{Error, Result};
+pub use interface::{Interface, IpFamily};
+pub use link_watch::{LinkEvent, LinkEvents, LinkWatch};
+pub use vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
+pub use vip_manager::{VipManager, VipOps};
+pub use vmac::{virtual_mac, Vmac, VmacConfig, VmacManager, VmacOps};
