@@ -1,0 +1,202 @@
+//! Real keepalived (Debian package, /usr/sbin/keepalived) as an interop peer: config
+//! generation, running it in a namespace with its own pid files, killing it by PID, and
+//! scanning its log for the errors that show an advert was rejected.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::process::{signal, wait_until, Daemon};
+
+/// What one keepalived VRRP instance is configured with.
+#[derive(Debug, Clone)]
+pub struct KaInstance {
+    /// Interface.
+    pub iface: String,
+    /// VRID.
+    pub vrid: u8,
+    /// Priority.
+    pub priority: u8,
+    /// 2 or 3.
+    pub version: u8,
+    /// Advert interval in seconds.
+    pub advert_int: f64,
+    /// VIPs with prefix, e.g. "10.200.0.100/24".
+    pub vips: Vec<String>,
+    /// v2 PASS authentication.
+    pub auth_pass: Option<String>,
+    /// Unicast source.
+    pub unicast_src: Option<String>,
+    /// Unicast peers.
+    pub unicast_peers: Vec<String>,
+    /// nopreempt.
+    pub nopreempt: bool,
+}
+
+impl KaInstance {
+    /// keepalived.conf text.
+    pub fn config(&self, router_id: &str) -> String {
+        let mut s = format!(
+            "global_defs {{\n  router_id {router_id}\n  enable_script_security\n  script_user root\n  \
+             vrrp_garp_master_delay 0\n}}\n\
+             vrrp_instance VI_{vrid} {{\n  state BACKUP\n  interface {iface}\n  virtual_router_id {vrid}\n  \
+             priority {prio}\n  advert_int {int}\n  version {ver}\n",
+            vrid = self.vrid,
+            iface = self.iface,
+            prio = self.priority,
+            int = self.advert_int,
+            ver = self.version,
+        );
+        if self.nopreempt {
+            s.push_str("  nopreempt\n");
+        }
+        if let Some(p) = &self.auth_pass {
+            s.push_str(&format!(
+                "  authentication {{\n    auth_type PASS\n    auth_pass {p}\n  }}\n"
+            ));
+        }
+        if let Some(src) = &self.unicast_src {
+            s.push_str(&format!("  unicast_src_ip {src}\n  unicast_peer {{\n"));
+            for p in &self.unicast_peers {
+                s.push_str(&format!("    {p}\n"));
+            }
+            s.push_str("  }\n");
+        }
+        s.push_str("  virtual_ipaddress {\n");
+        for v in &self.vips {
+            s.push_str(&format!("    {v} dev {}\n", self.iface));
+        }
+        s.push_str("  }\n}\n");
+        s
+    }
+}
+
+/// A running keepalived (parent + VRRP child).
+pub struct Keepalived {
+    /// The parent process (run with -n, so it is our child).
+    pub daemon: Daemon,
+    /// The VRRP child's pid file.
+    pub vrrp_pidfile: PathBuf,
+}
+
+impl Keepalived {
+    /// Writes the config into `dir` and starts keepalived in `ns`.
+    pub fn start(name: &str, ns: &str, inst: &KaInstance, dir: &Path) -> Keepalived {
+        let conf = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf, inst.config(name)).expect("writing keepalived.conf");
+        let pid = dir.join(format!("{name}.pid"));
+        let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
+        let args: Vec<String> = vec![
+            "-n".into(),
+            "-l".into(),
+            "-D".into(),
+            "-G".into(),
+            "-P".into(),
+            "-f".into(),
+            conf.display().to_string(),
+            "-p".into(),
+            pid.display().to_string(),
+            "-r".into(),
+            vrrp_pid.display().to_string(),
+            "-c".into(),
+            dir.join(format!("{name}.chk.pid")).display().to_string(),
+            "-b".into(),
+            dir.join(format!("{name}.bfd.pid")).display().to_string(),
+        ];
+        let daemon = Daemon::spawn(
+            name,
+            ns,
+            Path::new("/usr/sbin/keepalived"),
+            &args,
+            &dir.join(format!("{name}.log")),
+        );
+        let ka = Keepalived {
+            daemon,
+            vrrp_pidfile: vrrp_pid,
+        };
+        assert!(
+            wait_until(Duration::from_secs(10), || ka.vrrp_pid().is_some()),
+            "keepalived {name} did not start its VRRP child; log:\n{}",
+            ka.daemon.log_text()
+        );
+        ka
+    }
+
+    /// The VRRP child's pid.
+    pub fn vrrp_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(&self.vrrp_pidfile)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Hard kill: freeze the parent (so it cannot respawn or clean up), SIGKILL the VRRP
+    /// child, then SIGKILL the parent.
+    pub fn kill_hard(&mut self) {
+        let parent = self.daemon.pid();
+        signal(parent, libc::SIGSTOP);
+        if let Some(child) = self.vrrp_pid() {
+            signal(child, libc::SIGKILL);
+        }
+        signal(parent, libc::SIGKILL);
+        self.daemon.kill();
+    }
+
+    /// Graceful stop (SIGTERM to the parent; it stops the VRRP child, which sends priority 0).
+    pub fn stop(&mut self) {
+        self.daemon.signal(libc::SIGTERM);
+        self.daemon.wait_exit(Duration::from_secs(10));
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.daemon.log_text()
+    }
+
+    /// Log lines that show a received advert was rejected or mismatched.
+    pub fn rejections(&self) -> Vec<String> {
+        rejection_lines(&self.log())
+    }
+
+    /// True when the log says the instance entered `state` ("MASTER", "BACKUP", "FAULT").
+    pub fn entered(&self, state: &str) -> usize {
+        let needle = format!("Entering {state} STATE");
+        self.log().matches(&needle).count()
+    }
+}
+
+/// keepalived log lines that reveal a rejected or mismatched advert.
+pub fn rejection_lines(log: &str) -> Vec<String> {
+    const BAD: &[&str] = &[
+        "checksum",
+        "auth",
+        "interval mismatch",
+        "advertisement interval",
+        "invalid",
+        "Invalid",
+        "ttl",
+        "TTL",
+        "bogus",
+        "wrong",
+        "received an invalid",
+        "packet length",
+        "version",
+        "address list",
+    ];
+    log.lines()
+        .filter(|l| {
+            BAD.iter().any(|b| l.contains(b))
+                && !l.contains("Opening file")
+                && !l.contains("Starting")
+                && !l.contains("Running on")
+                && !l.contains("Command line")
+                && !l.contains("Configuration file")
+                && !l.contains("Script user")
+                && !l.contains("keepalived.conf")
+                && !l.contains("KEEPALIVED_VERSION")
+                && !l.contains("auth_type")
+                && !l.contains("Keepalived v")
+        })
+        .map(str::to_string)
+        .collect()
+}

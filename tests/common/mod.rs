@@ -1,0 +1,16 @@
+//! Shared support for the root end-to-end tests: namespace topologies, processes run inside
+//! them, packet captures in an observer namespace, and real keepalived as a peer.
+//!
+//! Every test needs root (network namespaces, raw sockets).
+#![allow(dead_code)]
+
+pub mod keepalived;
+pub mod pcap;
+pub mod process;
+pub mod topology;
+
+/// True when running as root; tests print a note and return early otherwise.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
