@@ -75,6 +75,35 @@ impl Interface {
         self.index
     }
 
+    /// Whether the link is usable: `IFF_UP` and `IFF_RUNNING` (carrier), keepalived's test.
+    pub fn is_running(&self) -> Result<bool> {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+            .map_err(|e| Error::io("socket for SIOCGIFFLAGS", e))?;
+        // SAFETY: `ifreq` is plain old data; zeroed is a valid value.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in req
+            .ifr_name
+            .iter_mut()
+            .zip(self.name.bytes().take(libc::IF_NAMESIZE - 1))
+        {
+            *d = s as libc::c_char;
+        }
+        use std::os::fd::AsRawFd;
+        // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name and writes `ifru_flags` of the
+        // `ifreq` we own.
+        let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ENODEV) {
+                return Err(Error::NoSuchInterface(self.name.clone()));
+            }
+            return Err(Error::io("SIOCGIFFLAGS", e));
+        }
+        // SAFETY: SIOCGIFFLAGS filled the `ifru_flags` member of the union.
+        let flags = i32::from(unsafe { req.ifr_ifru.ifru_flags });
+        Ok(flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0)
+    }
+
     /// The interface's hardware (MAC) address.
     pub fn mac(&self) -> Result<[u8; 6]> {
         let mut found = None;

@@ -1,10 +1,20 @@
 //! A stream of link and address events for one interface (rtnetlink multicast groups).
+use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 
 use async_trait::async_trait;
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::StreamExt;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::link::LinkFlags;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::SocketAddr;
+use rtnetlink::{new_multicast_connection, MulticastGroup};
+use tracing::debug;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::interface::Interface;
+use crate::vip_manager::interface_address;
 
 /// A change seen on the watched interface.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -40,18 +50,52 @@ pub trait LinkEvents: Send {
 }
 
 /// Watches one interface through `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR` and
-/// `RTNLGRP_IPV6_IFADDR`. Link up/down are reported only on transitions.
+/// `RTNLGRP_IPV6_IFADDR`. Link up/down are reported only on transitions, addresses only
+/// when they appear or disappear (not on lifetime or DAD-state refreshes).
+///
+/// ```no_run
+/// # async fn f() -> vip_netlink::Result<()> {
+/// use vip_netlink::{LinkEvent, LinkEvents, LinkWatch};
+/// let mut watch = LinkWatch::new("eth0")?;
+/// while let Ok(ev) = watch.next_event().await {
+///     if ev == LinkEvent::Down {
+///         println!("eth0 down: enter FAULT");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct LinkWatch {
     interface: Interface,
     up: bool,
+    addresses: HashSet<IpAddr>,
+    messages: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
+    pending: VecDeque<LinkEvent>,
+    removed: bool,
 }
 
 impl LinkWatch {
-    /// Start watching `interface` (needs a tokio runtime).
+    /// Start watching `interface` (needs a tokio runtime). Subscribes first, then reads
+    /// the current state, so no change between the two is lost.
     pub fn new(interface: &str) -> Result<Self> {
         let interface = Interface::by_name(interface)?;
-        todo!("being implemented {interface:?}")
+        let (conn, _handle, messages) = new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])
+        .map_err(|e| Error::io("netlink multicast socket", e))?;
+        tokio::spawn(conn);
+        let up = interface.is_running()?;
+        let addresses = interface.addresses()?.into_iter().collect();
+        Ok(LinkWatch {
+            interface,
+            up,
+            addresses,
+            messages,
+            pending: VecDeque::new(),
+            removed: false,
+        })
     }
 
     /// The interface watched.
@@ -63,11 +107,64 @@ impl LinkWatch {
     pub fn is_up(&self) -> bool {
         self.up
     }
+
+    fn handle(&mut self, msg: RouteNetlinkMessage) {
+        let index = self.interface.index();
+        match msg {
+            RouteNetlinkMessage::NewLink(link) if link.header.index == index => {
+                let f = link.header.flags;
+                let up = f.contains(LinkFlags::Up) && f.contains(LinkFlags::Running);
+                if up != self.up {
+                    self.up = up;
+                    debug!(interface = %self.interface.name(), up, "link state");
+                    self.pending
+                        .push_back(if up { LinkEvent::Up } else { LinkEvent::Down });
+                }
+            }
+            RouteNetlinkMessage::DelLink(link) if link.header.index == index => {
+                self.removed = true;
+                self.up = false;
+                self.pending.push_back(LinkEvent::Removed);
+            }
+            RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
+                if let Some(ia) = interface_address(&a) {
+                    if self.addresses.insert(ia.address) {
+                        self.pending.push_back(LinkEvent::AddressAdded {
+                            address: ia.address,
+                            prefix_len: ia.prefix_len,
+                        });
+                    }
+                }
+            }
+            RouteNetlinkMessage::DelAddress(a) if a.header.index == index => {
+                if let Some(ia) = interface_address(&a) {
+                    if self.addresses.remove(&ia.address) {
+                        self.pending.push_back(LinkEvent::AddressRemoved {
+                            address: ia.address,
+                            prefix_len: ia.prefix_len,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[async_trait]
 impl LinkEvents for LinkWatch {
     async fn next_event(&mut self) -> Result<LinkEvent> {
-        todo!("being implemented")
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Ok(ev);
+            }
+            if self.removed {
+                return Err(Error::NoSuchInterface(self.interface.name().to_string()));
+            }
+            let (msg, _) = self.messages.next().await.ok_or(Error::Closed)?;
+            if let NetlinkPayload::InnerMessage(inner) = msg.payload {
+                self.handle(inner);
+            }
+        }
     }
 }
