@@ -1,15 +1,61 @@
-//! VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798 / RFC 9568) advert codec.
+//! VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798 / RFC 9568) advertisement codec.
 //!
-//! `no_std`, zero-copy, no allocation. (Work in progress: the public types below are the
-//! contract the other crates build against.)
+//! `no_std`, `forbid(unsafe_code)`, zero-copy, no allocation to parse or emit. The shape is
+//! smoltcp's: a view over a buffer ([`VrrpPacket`]) and an owned representation ([`Advert`]).
+//!
+//! * Receive: [`decode_ipv4`] takes a whole IPv4 packet (raw socket); [`decode_ipv6`] takes a
+//!   bare VRRP payload with source, destination and hop limit. Both validate per RFC 5798 §7.1 /
+//!   RFC 3768 §7.1 and return a [`ReceivedAdvert`] borrowing the buffer, which says which
+//!   [`ChecksumMode`] matched. Each failure is its own [`DecodeError`] variant, mapped onto the
+//!   RFC 6527 counters of [`Counters`].
+//! * Send: [`Advert::encode_ipv4`] (with an `IP_HDRINCL` header) and [`Advert::encode_payload`].
+//! * Checksum modes for VRRPv3 over IPv4 (RFC 5798, RFC 9568 / `v3_checksum_as_v2`, keepalived's
+//!   old unicast form), incremental update on a priority change ([`VrrpPacket::update_priority`]).
+//! * keepalived's `auth_hmac` trailer ([`AuthTrailer`]): parse, emit, sign and verify.
+//!
+//! ```
+//! use vrrp_proto::{decode_ipv4, AddressList, Advert, ChecksumMode, DecodeOptions, Ipv4Params};
+//!
+//! let advert = Advert::v3(51, 200, 100, AddressList::from_v4(&[[192, 0, 2, 10].into()]).unwrap());
+//! let mut buf = [0u8; 64];
+//! let ip = Ipv4Params::multicast([192, 0, 2, 1].into());
+//! let n = advert.encode_ipv4(&mut buf, &ip, ChecksumMode::Rfc5798PseudoHeader, None).unwrap();
+//!
+//! let rx = decode_ipv4(&buf[..n], &DecodeOptions::default()).unwrap();
+//! assert_eq!(rx.to_advert(), advert);
+//! assert_eq!(rx.checksum_mode(), ChecksumMode::Rfc5798PseudoHeader);
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod address_list;
 mod advert;
+mod auth_trailer;
+mod checksum;
+mod counters;
+mod decode;
+mod encode;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
+mod ipv4;
+mod packet;
 
 pub use address_list::{AddressFamily, AddressList, MAX_ADDRESSES};
 pub use advert::{Advert, Auth, Version};
-pub use error::AddressListError;
+pub use auth_trailer::{
+    AuthSequence, AuthTrailer, AuthTrailerSigner, AUTH_EXT_HMAC_SHA256, AUTH_HMAC_LEN,
+    AUTH_TRAILER_LEN,
+};
+pub use checksum::{
+    checksum, checksum_update_u16, ChecksumMode, ChecksumModes, PseudoHeader, IPPROTO_VRRP,
+    VRRP_MCAST_V4, VRRP_MCAST_V6,
+};
+pub use counters::{Counter, Counters, NewMasterReason, ProtoErrReason};
+pub use decode::{
+    decode_ipv4, decode_ipv4_payload, decode_ipv6, decode_payload, DecodeOptions, ReceivedAdvert,
+};
+pub use error::{AddressListError, DecodeError, EncodeError};
+pub use ipv4::{Ipv4Params, IPPROTO_AH, IPV4_HEADER_LEN, TOS_INTERNETWORK_CONTROL, VRRP_TTL};
+pub use packet::{field, VrrpPacket, V3_MAX_ADVER_INT_MAX};

@@ -1,0 +1,281 @@
+//! The Internet checksum (RFC 1071), VRRP's checksum modes and the incremental update (RFC 1624).
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The VRRP protocol number, used in the IPv4 header and in the pseudo-header.
+pub const IPPROTO_VRRP: u8 = 112;
+
+/// The VRRP IPv4 multicast group, 224.0.0.18.
+pub const VRRP_MCAST_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+/// The VRRP IPv6 multicast group, ff02::12.
+pub const VRRP_MCAST_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+/// How a VRRPv3 checksum is computed. VRRPv2 always uses the message alone (RFC 3768 §5.3.8),
+/// whatever mode is asked for, and reports [`ChecksumMode::NoPseudoHeader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChecksumMode {
+    /// RFC 5798 §5.2.8: pseudo-header (source, destination, protocol 112, VRRP length) plus
+    /// the message. keepalived's and FRR's default (`checksum-with-ipv4-pseudoheader true`).
+    Rfc5798PseudoHeader,
+    /// The message alone, like VRRPv2. RFC 9568 for IPv4, Cisco and Juniper; keepalived's
+    /// `v3_checksum_as_v2`, FRR's `no checksum-with-ipv4-pseudoheader`.
+    NoPseudoHeader,
+    /// keepalived ≤ 1.3.6 unicast: the pseudo-header carries the VRRP multicast group
+    /// (224.0.0.18 or ff02::12) as destination whatever the real destination
+    /// (`old_unicast_checksum`).
+    LegacyUnicastMcastDst,
+}
+
+impl ChecksumMode {
+    /// Every mode, in the order the decoder tries them.
+    pub const ALL: [ChecksumMode; 3] = [
+        ChecksumMode::Rfc5798PseudoHeader,
+        ChecksumMode::NoPseudoHeader,
+        ChecksumMode::LegacyUnicastMcastDst,
+    ];
+
+    const fn bit(self) -> u8 {
+        match self {
+            ChecksumMode::Rfc5798PseudoHeader => 1,
+            ChecksumMode::NoPseudoHeader => 2,
+            ChecksumMode::LegacyUnicastMcastDst => 4,
+        }
+    }
+
+    /// A short snake_case name (`rfc5798_pseudo_header`, ...), for logs and JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChecksumMode::Rfc5798PseudoHeader => "rfc5798_pseudo_header",
+            ChecksumMode::NoPseudoHeader => "no_pseudo_header",
+            ChecksumMode::LegacyUnicastMcastDst => "legacy_unicast_mcast_dst",
+        }
+    }
+}
+
+/// A set of [`ChecksumMode`]s the decoder accepts.
+///
+/// ```
+/// use vrrp_proto::{ChecksumMode, ChecksumModes};
+/// let strict = ChecksumModes::only(ChecksumMode::Rfc5798PseudoHeader);
+/// assert!(strict.contains(ChecksumMode::Rfc5798PseudoHeader));
+/// assert!(!strict.contains(ChecksumMode::NoPseudoHeader));
+/// assert!(ChecksumModes::ALL.contains(ChecksumMode::LegacyUnicastMcastDst));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChecksumModes(u8);
+
+impl ChecksumModes {
+    /// No mode: every VRRPv3 packet fails its checksum check.
+    pub const NONE: ChecksumModes = ChecksumModes(0);
+    /// All three modes (auto-detection of the peer's mode).
+    pub const ALL: ChecksumModes = ChecksumModes(7);
+
+    /// The set holding only `mode`.
+    pub const fn only(mode: ChecksumMode) -> Self {
+        ChecksumModes(mode.bit())
+    }
+
+    /// This set plus `mode`.
+    pub const fn with(self, mode: ChecksumMode) -> Self {
+        ChecksumModes(self.0 | mode.bit())
+    }
+
+    /// This set without `mode`.
+    pub const fn without(self, mode: ChecksumMode) -> Self {
+        ChecksumModes(self.0 & !mode.bit())
+    }
+
+    /// True if `mode` is accepted.
+    pub const fn contains(self, mode: ChecksumMode) -> bool {
+        self.0 & mode.bit() != 0
+    }
+}
+
+impl Default for ChecksumModes {
+    /// [`ChecksumModes::ALL`].
+    fn default() -> Self {
+        ChecksumModes::ALL
+    }
+}
+
+impl From<ChecksumMode> for ChecksumModes {
+    fn from(mode: ChecksumMode) -> Self {
+        ChecksumModes::only(mode)
+    }
+}
+
+/// The IP source and destination a VRRP message travels with; the VRRPv3 checksum covers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PseudoHeader {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (224.0.0.18 / ff02::12, or a unicast peer).
+    pub dst: IpAddr,
+}
+
+impl PseudoHeader {
+    /// IPv4 source and destination.
+    pub const fn v4(src: Ipv4Addr, dst: Ipv4Addr) -> Self {
+        PseudoHeader {
+            src: IpAddr::V4(src),
+            dst: IpAddr::V4(dst),
+        }
+    }
+
+    /// IPv6 source and destination.
+    pub const fn v6(src: Ipv6Addr, dst: Ipv6Addr) -> Self {
+        PseudoHeader {
+            src: IpAddr::V6(src),
+            dst: IpAddr::V6(dst),
+        }
+    }
+
+    /// The unfolded sum of the pseudo-header for a VRRP payload of `len` octets under `mode`
+    /// (0 for [`ChecksumMode::NoPseudoHeader`]).
+    pub(crate) fn sum(&self, len: usize, mode: ChecksumMode) -> u64 {
+        let dst = match mode {
+            ChecksumMode::NoPseudoHeader => return 0,
+            ChecksumMode::Rfc5798PseudoHeader => self.dst,
+            ChecksumMode::LegacyUnicastMcastDst => match self.src {
+                IpAddr::V4(_) => IpAddr::V4(VRRP_MCAST_V4),
+                IpAddr::V6(_) => IpAddr::V6(VRRP_MCAST_V6),
+            },
+        };
+        addr_sum(&self.src) + addr_sum(&dst) + u64::from(IPPROTO_VRRP) + len as u64
+    }
+}
+
+fn addr_sum(a: &IpAddr) -> u64 {
+    match a {
+        IpAddr::V4(a) => u64::from(a.to_bits()),
+        IpAddr::V6(a) => {
+            let b = a.to_bits();
+            (b as u64 >> 32)
+                + (b as u64 & 0xffff_ffff)
+                + ((b >> 96) as u64)
+                + ((b >> 64) as u64 & 0xffff_ffff)
+        }
+    }
+}
+
+/// The unfolded one's-complement sum of `data` read as big-endian 16-bit words (an odd last
+/// octet is padded with zero). Adds 32-bit words into a 64-bit accumulator, which is congruent
+/// modulo 0xffff and needs far fewer additions.
+#[inline]
+pub(crate) fn sum(data: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        acc += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+        acc += u64::from(u32::from_be_bytes([c[4], c[5], c[6], c[7]]));
+    }
+    let mut rest = chunks.remainder();
+    if rest.len() >= 4 {
+        acc += u64::from(u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]));
+        rest = &rest[4..];
+    }
+    if rest.len() >= 2 {
+        acc += u64::from(u16::from_be_bytes([rest[0], rest[1]]));
+        rest = &rest[2..];
+    }
+    if let Some(&last) = rest.first() {
+        acc += u64::from(last) << 8;
+    }
+    acc
+}
+
+/// Folds a 64-bit sum to 16 bits with end-around carry.
+#[inline]
+pub(crate) fn fold(mut acc: u64) -> u16 {
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc as u16
+}
+
+/// The Internet checksum (RFC 1071) of `data`: the one's complement of the one's-complement
+/// sum. Over data that already holds a correct checksum field it returns 0.
+///
+/// ```
+/// // The IPv4 header of a keepalived VRRPv3 advert (checksum field included) checks to 0.
+/// let hdr = [0x45, 0xc0, 0x00, 0x20, 0x00, 0x03, 0x00, 0x00, 0xff, 0x70, 0xd0, 0x34,
+///            0x0a, 0x63, 0x00, 0x01, 0xe0, 0x00, 0x00, 0x12];
+/// assert_eq!(vrrp_proto::checksum(&hdr), 0);
+/// ```
+pub fn checksum(data: &[u8]) -> u16 {
+    !fold(sum(data))
+}
+
+/// RFC 1624 eqn. 3: the new checksum after one 16-bit word of the covered data changes from
+/// `old_word` to `new_word`: `HC' = ~(~HC + ~m + m')`.
+///
+/// ```
+/// let mut data = [0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0x00, 0x00];
+/// let c = vrrp_proto::checksum(&data);
+/// data[2] = 0xfe; // priority 100 -> 254
+/// let updated = vrrp_proto::checksum_update_u16(c, 0x6401, 0xfe01);
+/// assert_eq!(updated, vrrp_proto::checksum(&data));
+/// ```
+pub fn checksum_update_u16(checksum: u16, old_word: u16, new_word: u16) -> u16 {
+    let acc = u64::from(!checksum) + u64::from(!old_word) + u64::from(new_word);
+    !fold(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(data: &[u8]) -> u16 {
+        let mut acc = 0u32;
+        for c in data.chunks(2) {
+            let w = if c.len() == 2 {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from(c[0]) << 8
+            };
+            acc += u32::from(w);
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        !(acc as u16)
+    }
+
+    #[test]
+    fn wide_sum_matches_word_by_word_reference() {
+        let mut data = [0u8; 67];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(151).wrapping_add(7);
+        }
+        for len in 0..data.len() {
+            assert_eq!(checksum(&data[..len]), reference(&data[..len]), "len {len}");
+        }
+        let ones = [0xffu8; 64];
+        assert_eq!(checksum(&ones), reference(&ones));
+    }
+
+    #[test]
+    fn pseudo_header_sum_matches_explicit_bytes() {
+        let ph = PseudoHeader::v6(
+            "fe80::99:ff:fe00:1".parse().unwrap(),
+            "ff02::12".parse().unwrap(),
+        );
+        let mut bytes = [0u8; 40];
+        if let (IpAddr::V6(s), IpAddr::V6(d)) = (ph.src, ph.dst) {
+            bytes[..16].copy_from_slice(&s.octets());
+            bytes[16..32].copy_from_slice(&d.octets());
+        }
+        bytes[32..36].copy_from_slice(&24u32.to_be_bytes());
+        bytes[39] = 112;
+        assert_eq!(
+            fold(ph.sum(24, ChecksumMode::Rfc5798PseudoHeader)),
+            fold(sum(&bytes))
+        );
+        let legacy = PseudoHeader::v4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        assert_eq!(
+            legacy.sum(12, ChecksumMode::LegacyUnicastMcastDst),
+            PseudoHeader::v4(Ipv4Addr::new(10, 0, 0, 1), VRRP_MCAST_V4)
+                .sum(12, ChecksumMode::Rfc5798PseudoHeader)
+        );
+        assert_eq!(legacy.sum(12, ChecksumMode::NoPseudoHeader), 0);
+    }
+}

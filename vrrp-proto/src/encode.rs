@@ -1,0 +1,210 @@
+//! Sending: write an [`Advert`] into a caller's buffer, with or without an IPv4 header.
+use crate::address_list::AddressFamily;
+use crate::advert::{Advert, Auth, Version};
+use crate::auth_trailer::{AuthTrailer, AuthTrailerSigner, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
+use crate::checksum::{ChecksumMode, PseudoHeader};
+use crate::error::EncodeError;
+use crate::ipv4::{emit_ipv4_header, Ipv4Params, IPV4_HEADER_LEN};
+use crate::packet::{field, VrrpPacket, V3_MAX_ADVER_INT_MAX};
+
+impl Advert {
+    /// Octets of the VRRP message: 8 + addresses (+ 8 auth octets for v2).
+    pub fn buffer_len(&self) -> usize {
+        let auth = match self.version {
+            Version::V2 => field::V2_AUTH_DATA_LEN,
+            Version::V3 => 0,
+        };
+        field::HEADER_LEN + self.addresses.wire_len() + auth
+    }
+
+    /// Checks that the advert can be put on the wire as it is.
+    pub fn check_encodable(&self) -> Result<(), EncodeError> {
+        if self.vrid == 0 {
+            return Err(EncodeError::InvalidVrid);
+        }
+        match self.version {
+            Version::V2 => {
+                if self.max_adver_int == 0 || self.max_adver_int > 255 {
+                    return Err(EncodeError::IntervalOutOfRange);
+                }
+                if self.addresses.family() == AddressFamily::Ipv6 {
+                    return Err(EncodeError::V2WithIpv6);
+                }
+                if self.auth == Auth::IpAh {
+                    return Err(EncodeError::IpAhUnsupported);
+                }
+            }
+            Version::V3 => {
+                if self.max_adver_int == 0 || self.max_adver_int > V3_MAX_ADVER_INT_MAX {
+                    return Err(EncodeError::IntervalOutOfRange);
+                }
+                if self.auth != Auth::None {
+                    return Err(EncodeError::AuthOnV3);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the message into the first [`Advert::buffer_len`] octets of `packet` and fills
+    /// the checksum for `pseudo` under `mode` (v2 ignores `mode`).
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut VrrpPacket<T>,
+        pseudo: &PseudoHeader,
+        mode: ChecksumMode,
+    ) -> Result<(), EncodeError> {
+        let len = self.buffer_len();
+        let buf = packet.as_bytes_mut_prefix(len)?;
+        self.emit_message(buf, pseudo, mode)
+    }
+
+    fn emit_message(
+        &self,
+        buf: &mut [u8],
+        pseudo: &PseudoHeader,
+        mode: ChecksumMode,
+    ) -> Result<(), EncodeError> {
+        self.check_encodable()?;
+        let family = self.addresses.family();
+        if AddressFamily::of(&pseudo.src) != family || AddressFamily::of(&pseudo.dst) != family {
+            return Err(
+                if self.version == Version::V2
+                    && AddressFamily::of(&pseudo.src) == AddressFamily::Ipv6
+                {
+                    EncodeError::V2WithIpv6
+                } else {
+                    EncodeError::FamilyMismatch
+                },
+            );
+        }
+        let len = self.buffer_len();
+        if buf.len() < len {
+            return Err(EncodeError::BufferTooSmall { needed: len });
+        }
+        let mut p = VrrpPacket::new_unchecked(&mut buf[..len], family);
+        let version = match self.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        };
+        p.set_version_type(version, 1);
+        p.set_vrid(self.vrid);
+        p.set_priority(self.priority);
+        p.set_count(self.addresses.len() as u8);
+        match self.version {
+            Version::V2 => {
+                let (auth_type, data) = match self.auth {
+                    Auth::SimplePassword(pw) => (1, pw),
+                    _ => (0, [0; 8]),
+                };
+                p.set_v2_auth_type(auth_type);
+                p.set_v2_adver_int(self.max_adver_int as u8);
+                p.set_v2_auth_data(&data);
+            }
+            Version::V3 => p.set_v3_max_adver_int(self.max_adver_int),
+        }
+        p.address_bytes_mut()
+            .copy_from_slice(self.addresses.as_wire_bytes());
+        p.fill_checksum(pseudo, mode);
+        Ok(())
+    }
+
+    /// Octets [`Advert::encode_payload`] writes: the message, plus 28 with a trailer.
+    pub fn payload_len(&self, with_trailer: bool) -> usize {
+        self.buffer_len() + if with_trailer { AUTH_TRAILER_LEN } else { 0 }
+    }
+
+    /// Writes the VRRP payload (what follows the IP header; what an IPv6 raw socket sends)
+    /// into `buf`, optionally followed by a signed keepalived `auth_hmac` trailer. Returns the
+    /// octets written.
+    ///
+    /// For IPv6 the checksum covers the trailer too, as the kernel's `IPV6_CHECKSUM` does;
+    /// for IPv4 it covers only the message, as keepalived computes it.
+    ///
+    /// ```
+    /// use vrrp_proto::{AddressList, Advert, ChecksumMode, PseudoHeader};
+    /// let advert = Advert::v3(51, 150, 100, AddressList::from_v6(&["fd00:99::100".parse().unwrap()]).unwrap());
+    /// let ph = PseudoHeader::v6("fe80::99:ff:fe00:1".parse().unwrap(), "ff02::12".parse().unwrap());
+    /// let mut buf = [0u8; 64];
+    /// let n = advert.encode_payload(&mut buf, &ph, ChecksumMode::Rfc5798PseudoHeader, None).unwrap();
+    /// assert_eq!(&buf[..8], &[0x31, 0x33, 0x96, 0x01, 0x00, 0x64, 0x3c, 0x15]);
+    /// assert_eq!(n, 24);
+    /// ```
+    pub fn encode_payload(
+        &self,
+        buf: &mut [u8],
+        pseudo: &PseudoHeader,
+        mode: ChecksumMode,
+        trailer: Option<&AuthTrailerSigner<'_>>,
+    ) -> Result<usize, EncodeError> {
+        let msg_len = self.buffer_len();
+        let total = self.payload_len(trailer.is_some());
+        if buf.len() < total {
+            return Err(EncodeError::BufferTooSmall { needed: total });
+        }
+        let Some(signer) = trailer else {
+            self.emit_message(&mut buf[..msg_len], pseudo, mode)?;
+            return Ok(total);
+        };
+        let out = &mut buf[..total];
+        // Checksum over the message first (IPv4 leaves the trailer out).
+        self.emit_message(&mut out[..msg_len], pseudo, mode)?;
+        let mut t = AuthTrailer {
+            ext_type: AUTH_EXT_HMAC_SHA256,
+            key_id: signer.key_id,
+            reserved: 0,
+            sequence: signer.sequence,
+            hmac: [0; 16],
+        };
+        // The HMAC reads the checksum field as zero, so it does not matter that the IPv6
+        // checksum is recomputed below.
+        t.sign(signer.key, pseudo.src, &out[..msg_len]);
+        t.emit(&mut out[msg_len..]);
+        if self.addresses.family() == AddressFamily::Ipv6 {
+            let mut p = VrrpPacket::new_unchecked(&mut *out, AddressFamily::Ipv6);
+            p.fill_checksum(pseudo, mode);
+        }
+        Ok(total)
+    }
+
+    /// Writes a whole IPv4 packet for an `IP_HDRINCL` raw socket: a 20-octet header (TOS and TTL
+    /// from `ip`, protocol 112, no DF, header checksum) and the payload as
+    /// [`Advert::encode_payload`] writes it. Returns the octets written.
+    ///
+    /// ```
+    /// use vrrp_proto::{AddressList, Advert, ChecksumMode, Ipv4Params};
+    /// let advert = Advert::v3(51, 200, 50, AddressList::from_v4(&[[10, 99, 0, 100].into()]).unwrap());
+    /// let mut ip = Ipv4Params::multicast([10, 99, 0, 1].into());
+    /// ip.identification = 3;
+    /// let mut buf = [0u8; 64];
+    /// let n = advert.encode_ipv4(&mut buf, &ip, ChecksumMode::Rfc5798PseudoHeader, None).unwrap();
+    /// assert_eq!(n, 32);
+    /// assert_eq!(&buf[20..28], &[0x31, 0x33, 0xc8, 0x01, 0x00, 0x32, 0x10, 0xdf]);
+    /// ```
+    pub fn encode_ipv4(
+        &self,
+        buf: &mut [u8],
+        ip: &Ipv4Params,
+        mode: ChecksumMode,
+        trailer: Option<&AuthTrailerSigner<'_>>,
+    ) -> Result<usize, EncodeError> {
+        let total = IPV4_HEADER_LEN + self.payload_len(trailer.is_some());
+        if buf.len() < total {
+            return Err(EncodeError::BufferTooSmall { needed: total });
+        }
+        let pseudo = PseudoHeader::v4(ip.src, ip.dst);
+        let n = self.encode_payload(&mut buf[IPV4_HEADER_LEN..], &pseudo, mode, trailer)?;
+        emit_ipv4_header(buf, ip, n);
+        Ok(IPV4_HEADER_LEN + n)
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> VrrpPacket<T> {
+    fn as_bytes_mut_prefix(&mut self, len: usize) -> Result<&mut [u8], EncodeError> {
+        let b = self.buffer_mut();
+        if b.len() < len {
+            return Err(EncodeError::BufferTooSmall { needed: len });
+        }
+        Ok(&mut b[..len])
+    }
+}

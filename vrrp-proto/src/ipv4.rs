@@ -1,0 +1,122 @@
+//! The IPv4 header around a VRRP message: checked on receive, built for `IP_HDRINCL` on send.
+use core::net::Ipv4Addr;
+
+use crate::checksum::{self, IPPROTO_VRRP, VRRP_MCAST_V4};
+use crate::error::DecodeError;
+
+/// Length of an IPv4 header without options.
+pub const IPV4_HEADER_LEN: usize = 20;
+
+/// IP protocol number of the Authentication Header (RFC 4302), used by VRRPv2 auth type 2.
+pub const IPPROTO_AH: u8 = 51;
+
+/// DSCP CS6 (Internet control), the TOS keepalived and RFC 5798 use for adverts.
+pub const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
+
+/// The TTL / hop limit VRRP requires.
+pub const VRRP_TTL: u8 = 255;
+
+/// IPv4 header fields for sending an advert with `IP_HDRINCL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Params {
+    /// Source address (the interface's primary address).
+    pub src: Ipv4Addr,
+    /// Destination: 224.0.0.18, or a unicast peer.
+    pub dst: Ipv4Addr,
+    /// Identification field (keepalived counts it up per packet).
+    pub identification: u16,
+    /// TTL: 255 (RFC 5798 §5.1.1.3); keepalived's `unicast_ttl` may lower it for unicast.
+    pub ttl: u8,
+    /// TOS octet: 0xc0.
+    pub tos: u8,
+}
+
+impl Ipv4Params {
+    /// Source and destination with TTL 255, TOS 0xc0 and identification 0.
+    pub const fn new(src: Ipv4Addr, dst: Ipv4Addr) -> Self {
+        Ipv4Params {
+            src,
+            dst,
+            identification: 0,
+            ttl: VRRP_TTL,
+            tos: TOS_INTERNETWORK_CONTROL,
+        }
+    }
+
+    /// Multicast to 224.0.0.18 from `src`.
+    pub const fn multicast(src: Ipv4Addr) -> Self {
+        Self::new(src, VRRP_MCAST_V4)
+    }
+}
+
+/// What the IPv4 header check learned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ipv4Info {
+    pub header_len: usize,
+    pub total_len: usize,
+    pub protocol: u8,
+    pub ttl: u8,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+}
+
+/// Checks an IPv4 header as the kernel delivers it to a raw socket: version, IHL, total length
+/// (octets past it are link padding and ignored), fragment bits and header checksum. The
+/// protocol is returned, not checked.
+#[inline]
+pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info, DecodeError> {
+    if packet.len() < IPV4_HEADER_LEN {
+        return Err(DecodeError::Ipv4Truncated);
+    }
+    if packet[0] >> 4 != 4 {
+        return Err(DecodeError::Ipv4Version);
+    }
+    let header_len = usize::from(packet[0] & 0x0f) * 4;
+    if header_len < IPV4_HEADER_LEN {
+        return Err(DecodeError::Ipv4HeaderLength);
+    }
+    let total_len = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
+    if packet.len() < header_len {
+        return Err(DecodeError::Ipv4Truncated);
+    }
+    if total_len < header_len || total_len > packet.len() {
+        return Err(DecodeError::Ipv4TotalLength);
+    }
+    // More-fragments flag or a non-zero offset.
+    if u16::from_be_bytes([packet[6], packet[7]]) & 0x3fff != 0 {
+        return Err(DecodeError::Ipv4Fragment);
+    }
+    if checksum::fold(checksum::sum(&packet[..header_len])) != 0xffff {
+        return Err(DecodeError::Ipv4HeaderChecksum);
+    }
+    Ok(Ipv4Info {
+        header_len,
+        total_len,
+        protocol: packet[9],
+        ttl: packet[8],
+        src: Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]),
+        dst: Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]),
+    })
+}
+
+/// Writes a 20-octet IPv4 header for a VRRP payload of `payload_len` octets into `buf[..20]`.
+/// The caller checked that `buf` holds 20 octets and that the total fits in 16 bits.
+pub(crate) fn emit_ipv4_header(buf: &mut [u8], p: &Ipv4Params, payload_len: usize) {
+    let total = (IPV4_HEADER_LEN + payload_len) as u16;
+    let h = &mut buf[..IPV4_HEADER_LEN];
+    h[0] = 0x45;
+    h[1] = p.tos;
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&p.identification.to_be_bytes());
+    // keepalived does not set Don't Fragment; neither do we.
+    h[6] = 0;
+    h[7] = 0;
+    h[8] = p.ttl;
+    h[9] = IPPROTO_VRRP;
+    h[10] = 0;
+    h[11] = 0;
+    h[12..16].copy_from_slice(&p.src.octets());
+    h[16..20].copy_from_slice(&p.dst.octets());
+    let c = checksum::checksum(h);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
+}
