@@ -290,7 +290,9 @@ pub(crate) fn validate(cfg: &mut InstanceConfig) -> Result<Vec<ConfigAdjustment>
         }
     }
     if !(1..=100).contains(&cfg.down_timer_adverts) {
-        return Err(ConfigError::DownTimerAdvertsOutOfRange(cfg.down_timer_adverts));
+        return Err(ConfigError::DownTimerAdvertsOutOfRange(
+            cfg.down_timer_adverts,
+        ));
     }
     if cfg.preempt_delay > Duration::from_secs(1000) {
         return Err(ConfigError::PreemptDelayOutOfRange(cfg.preempt_delay));

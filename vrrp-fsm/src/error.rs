@@ -20,7 +20,9 @@ pub enum ConfigError {
     #[error("advert interval {0:?} out of range for this VRRP version")]
     AdvertIntervalOutOfRange(Duration),
     /// v2 intervals are whole seconds, v3 intervals whole centiseconds.
-    #[error("advert interval {0:?} is not a whole number of the version's unit (v2: 1 s, v3: 10 ms)")]
+    #[error(
+        "advert interval {0:?} is not a whole number of the version's unit (v2: 1 s, v3: 10 ms)"
+    )]
     AdvertIntervalNotWholeUnit(Duration),
     /// VRRPv2 carries IPv4 only.
     #[error("VRRPv2 supports IPv4 only")]

@@ -1,0 +1,385 @@
+//! Several instances driven together, with keepalived's `vrrp_sync_group` rules.
+use core::net::IpAddr;
+use std::time::Instant;
+
+use tracing::info;
+use vrrp_proto::Advert;
+
+use crate::action::Action;
+use crate::action_queue::ActionQueue;
+use crate::config::{InstanceConfig, TrackerId};
+use crate::error::{ConfigError, RouterError};
+use crate::instance::Instance;
+use crate::state::{State, StateChangeReason};
+use crate::timer_queue::TimerQueue;
+use crate::tracking::TrackerState;
+
+/// Identifies an instance inside a [`Router`] (its insertion index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(usize);
+
+impl InstanceId {
+    /// The insertion index.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// Identifies a sync group inside a [`Router`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SyncGroupId(usize);
+
+/// keepalived's `vrrp_sync_group`: instances that change state together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncGroupConfig {
+    /// The members (each instance in at most one group).
+    pub members: Vec<InstanceId>,
+    /// keepalived `sync_group_tracking_weight`: keep the members' tracker weights. Without it
+    /// (the default) weights are ignored, so a failed tracker puts the member, and so the whole
+    /// group, in FAULT. Forced off when a member is an address owner.
+    pub tracking_weight: bool,
+}
+
+impl SyncGroupConfig {
+    /// A group of `members` with keepalived's defaults.
+    pub fn new(members: Vec<InstanceId>) -> Self {
+        SyncGroupConfig {
+            members,
+            tracking_weight: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SyncGroup {
+    members: Vec<usize>,
+}
+
+/// A set of instances (typically all of a daemon's) behind one driver loop, with one timer heap
+/// and keepalived's sync group rules:
+///
+/// - a member may become Master only when every member wants to (or the group is already
+///   Master); when one becomes Master the others follow (`vrrp_sync_master`);
+/// - when one leaves Master for Backup, the others do too (`vrrp_sync_backup`);
+/// - one member in FAULT puts every member in FAULT, and the group leaves FAULT when no member
+///   has a fault of its own (`vrrp_sync_fault`);
+/// - a Master member hearing a lower priority makes every member send its lower-priority GARPs.
+///
+/// ```
+/// use std::time::Instant;
+/// use vrrp_fsm::{InstanceConfig, Router, State, SyncGroupConfig, VirtualAddress};
+///
+/// let mut router = Router::new();
+/// let mut ids = Vec::new();
+/// for (vrid, vip) in [(1, "192.0.2.100"), (2, "198.51.100.100")] {
+///     let mut cfg = InstanceConfig::new(vrid, "192.0.2.1".parse().unwrap());
+///     cfg.vips.push(VirtualAddress::host(vip.parse().unwrap()));
+///     ids.push(router.add_instance(cfg).unwrap());
+/// }
+/// router.add_sync_group(SyncGroupConfig::new(ids.clone())).unwrap();
+/// let t0 = Instant::now();
+/// router.startup(t0);
+/// router.set_link(t0, ids[0], false).unwrap();
+/// assert_eq!(router.instance(ids[1]).unwrap().state(), State::Fault);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    instances: Vec<Instance>,
+    group_of: Vec<Option<usize>>,
+    groups: Vec<SyncGroup>,
+    timers: TimerQueue,
+    actions: Option<ActionQueue<(InstanceId, Action)>>,
+    running: bool,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validate `config` and add the instance (before or after `startup`; a later one is
+    /// started by the next [`startup`](Self::startup) call).
+    pub fn add_instance(&mut self, config: InstanceConfig) -> Result<InstanceId, ConfigError> {
+        let instance = Instance::new(config)?;
+        let id = self.instances.len();
+        self.instances.push(instance);
+        self.group_of.push(None);
+        self.timers.grow(self.instances.len());
+        // Room for a burst from every instance at once; dropped only if the driver never drains.
+        self.actions = Some(ActionQueue::with_capacity(64 + 16 * self.instances.len()));
+        Ok(InstanceId(id))
+    }
+
+    /// Declare a sync group. Must be called before [`startup`](Self::startup).
+    pub fn add_sync_group(&mut self, config: SyncGroupConfig) -> Result<SyncGroupId, ConfigError> {
+        if self.running {
+            return Err(ConfigError::RouterRunning);
+        }
+        if config.members.is_empty() {
+            return Err(ConfigError::EmptySyncGroup);
+        }
+        for (i, m) in config.members.iter().enumerate() {
+            if m.0 >= self.instances.len() {
+                return Err(ConfigError::UnknownInstance(*m));
+            }
+            if self.group_of[m.0].is_some() || config.members[..i].contains(m) {
+                return Err(ConfigError::AlreadyInSyncGroup(*m));
+            }
+        }
+        let has_owner = config
+            .members
+            .iter()
+            .any(|m| self.instances[m.0].base_priority() == 255);
+        let keep_weights = config.tracking_weight && !has_owner;
+        let gid = self.groups.len();
+        for m in &config.members {
+            self.group_of[m.0] = Some(gid);
+            self.instances[m.0].set_sync_member(true, !keep_weights);
+        }
+        self.groups.push(SyncGroup {
+            members: config.members.iter().map(|m| m.0).collect(),
+        });
+        Ok(SyncGroupId(gid))
+    }
+
+    /// Start every instance not yet running.
+    pub fn startup(&mut self, now: Instant) {
+        self.running = true;
+        for i in 0..self.instances.len() {
+            if !self.instances[i].is_running() {
+                self.instances[i].startup(now);
+                self.after_event(now, i);
+            }
+        }
+    }
+
+    /// Shut every instance down (Masters send priority 0 and release their VIPs).
+    pub fn shutdown(&mut self, now: Instant) {
+        for i in 0..self.instances.len() {
+            self.instances[i].shutdown(now);
+            self.drain(i);
+            self.timers.set(i, None);
+        }
+        self.running = false;
+    }
+
+    /// Feed an advert received for instance `id` (the driver maps interface + VRID to it).
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        src: IpAddr,
+        advert: &Advert,
+    ) -> Result<(), RouterError> {
+        let inst = self
+            .instances
+            .get_mut(id.0)
+            .ok_or(RouterError::UnknownInstance(id))?;
+        let r = inst.handle_advert(now, src, advert);
+        self.after_event(now, id.0);
+        r.map_err(RouterError::from)
+    }
+
+    /// Fire every instance timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        // Each instance re-arms into the future, so this terminates; the bound is a safety net.
+        let mut budget = 4 * self.instances.len() + 16;
+        while let Some((deadline, idx)) = self.timers.peek() {
+            if deadline > now || budget == 0 {
+                break;
+            }
+            budget -= 1;
+            self.instances[idx].handle_timeout(now);
+            self.after_event(now, idx);
+        }
+    }
+
+    /// Report a tracker's state to instance `id`.
+    pub fn set_tracker(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        tracker: TrackerId,
+        state: TrackerState,
+    ) -> Result<(), RouterError> {
+        let inst = self
+            .instances
+            .get_mut(id.0)
+            .ok_or(RouterError::UnknownInstance(id))?;
+        let r = inst.set_tracker(now, tracker, state);
+        self.after_event(now, id.0);
+        r.map_err(RouterError::from)
+    }
+
+    /// Report the link state of instance `id`'s interface.
+    pub fn set_link(&mut self, now: Instant, id: InstanceId, up: bool) -> Result<(), RouterError> {
+        let inst = self
+            .instances
+            .get_mut(id.0)
+            .ok_or(RouterError::UnknownInstance(id))?;
+        inst.set_link(now, up);
+        self.after_event(now, id.0);
+        Ok(())
+    }
+
+    /// The next action of any instance, tagged with its instance, in order.
+    pub fn poll_action(&mut self) -> Option<(InstanceId, Action)> {
+        self.actions.as_mut()?.pop()
+    }
+
+    /// The earliest deadline of all instances.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|(t, _)| t)
+    }
+
+    /// An instance.
+    pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
+        self.instances.get(id.0)
+    }
+
+    /// All instances with their ids.
+    pub fn instances(&self) -> impl Iterator<Item = (InstanceId, &Instance)> + '_ {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (InstanceId(i), x))
+    }
+
+    /// The first instance with this VRID and family, for drivers that key on them.
+    pub fn find(&self, family: crate::Family, vrid: u8) -> Option<InstanceId> {
+        self.instances
+            .iter()
+            .position(|x| x.config().vrid == vrid && x.config().family == family)
+            .map(InstanceId)
+    }
+
+    /// Number of instances.
+    pub fn len(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// True with no instance.
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    // ----- internals ---------------------------------------------------------------------
+
+    /// Move instance `idx`'s actions to the router queue; report what happened.
+    fn drain(&mut self, idx: usize) -> Drained {
+        let mut d = Drained::default();
+        let queue = self
+            .actions
+            .get_or_insert_with(|| ActionQueue::with_capacity(64));
+        while let Some(a) = self.instances[idx].poll_action() {
+            match a {
+                Action::StateChanged { from, to, reason }
+                    if reason != StateChangeReason::SyncGroup =>
+                {
+                    if to == State::Master {
+                        d.became_master = true;
+                    }
+                    if from == State::Master && to == State::Backup {
+                        d.left_master = true;
+                    }
+                }
+                Action::MasterRxLowerPriority { .. } => d.rx_lower = true,
+                _ => {}
+            }
+            let _ = queue.push((InstanceId(idx), a));
+        }
+        d
+    }
+
+    fn after_event(&mut self, now: Instant, idx: usize) {
+        let d = self.drain(idx);
+        if let Some(g) = self.group_of[idx] {
+            self.apply_sync_rules(now, g, idx, d);
+        }
+        self.timers.set(idx, self.instances[idx].poll_timeout());
+    }
+
+    fn apply_sync_rules(&mut self, now: Instant, g: usize, idx: usize, d: Drained) {
+        let n = self.groups[g].members.len();
+        // vrrp_sync_fault: FAULT spreads; cleared when no member has a fault of its own.
+        let group_fault = (0..n).any(|k| {
+            let m = self.groups[g].members[k];
+            !self.instances[m].own_fault().is_empty()
+        });
+        let mut became_master = d.became_master;
+        let mut left_master = d.left_master;
+        for k in 0..n {
+            let m = self.groups[g].members[k];
+            self.instances[m].set_sync_fault(now, group_fault);
+            let dm = self.drain(m);
+            became_master |= dm.became_master;
+            left_master |= dm.left_master;
+        }
+        if group_fault {
+            self.rearm_group(g);
+            return;
+        }
+        // vrrp_sync_can_goto_master: a member whose down timer expired goes only when every
+        // other member wants to (or one is already Master).
+        if !became_master {
+            let candidate = (0..n).map(|k| self.groups[g].members[k]).find(|&m| {
+                self.instances[m].wants_master() && self.instances[m].state() == State::Backup
+            });
+            if let Some(c) = candidate {
+                let all_want = (0..n).map(|k| self.groups[g].members[k]).all(|m| {
+                    m == c
+                        || self.instances[m].wants_master()
+                        || self.instances[m].state() == State::Master
+                });
+                if all_want {
+                    info!(group = g, "sync group: every member wants MASTER");
+                    let reason = self.instances[c].next_master_reason();
+                    self.instances[c].sync_goto_master(now, reason);
+                    self.drain(c);
+                    became_master = true;
+                }
+            }
+        }
+        if became_master {
+            // vrrp_sync_master
+            for k in 0..n {
+                let m = self.groups[g].members[k];
+                self.instances[m].sync_goto_master(now, StateChangeReason::SyncGroup);
+                self.drain(m);
+            }
+        } else if left_master {
+            // vrrp_sync_backup
+            for k in 0..n {
+                let m = self.groups[g].members[k];
+                self.instances[m].sync_goto_backup(now);
+                self.drain(m);
+            }
+        }
+        if d.rx_lower {
+            for k in 0..n {
+                let m = self.groups[g].members[k];
+                if m != idx {
+                    self.instances[m].sync_lower_prio_garp(now);
+                    self.drain(m);
+                }
+            }
+        }
+        self.rearm_group(g);
+    }
+
+    fn rearm_group(&mut self, g: usize) {
+        for k in 0..self.groups[g].members.len() {
+            let m = self.groups[g].members[k];
+            self.timers.set(m, self.instances[m].poll_timeout());
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Drained {
+    became_master: bool,
+    left_master: bool,
+    rx_lower: bool,
+}
