@@ -28,6 +28,7 @@
 mod advert_socket;
 mod advert_stats;
 mod announce;
+mod announce_frame;
 mod error;
 mod interface;
 mod link_watch;
