@@ -1,1 +1,47 @@
-//! healthcheck
+//! keepalived's health checkers as async Rust: TCP connect, HTTP/HTTPS GET (rustls),
+//! exec (`MISC_CHECK` / `vrrp_script`), UDP, DNS, ICMP echo, `track_file` and
+//! `track_process`, scheduled with keepalived's two filtering models (checker
+//! retry/up-on-first-success and vrrp_script rise/fall) and reported as a stream of state
+//! changes carrying keepalived's tracker weight semantics.
+//!
+//! * [`Checker`]: one probe; implemented by [`TcpCheck`], [`HttpCheck`], [`ExecCheck`],
+//!   [`UdpCheck`], [`DnsCheck`], [`IcmpCheck`], [`FileCheck`], [`ProcessCheck`].
+//! * [`Monitor`]: runs thousands of [`CheckSpec`]s with bounded concurrency and emits
+//!   [`StateChange`]s.
+//! * [`RiseFallCounter`], [`RetryCounter`]: the two filtering models, Sans-IO.
+//! * [`TrackerState`]: health + weight → priority delta / FAULT, for VRRP trackers.
+//! * [`Pool`]: real-server liveness, quorum, hysteresis, sorry server, for IPVS.
+#![warn(missing_docs)]
+
+mod check_spec;
+mod checker;
+pub mod checkers;
+mod error;
+mod monitor;
+mod policy;
+mod pool;
+mod retry_counter;
+mod rise_fall;
+mod tracker_state;
+
+pub use check_spec::{CheckId, CheckSpec};
+pub use checker::{Checker, Probe};
+pub use checkers::dns::{rtype as dns_rtype, DnsCheck};
+pub use checkers::exec::{become_subreaper, ExecCheck};
+pub use checkers::file::FileCheck;
+pub use checkers::http::{HttpCheck, HttpUrl, StatusCodes};
+pub use checkers::icmp::{IcmpCheck, IcmpSocketKind};
+pub use checkers::process::{ProcessCheck, ProcessMatch};
+pub use checkers::tcp::TcpCheck;
+pub use checkers::tls::{TlsOptions, TlsVerify};
+pub use checkers::udp::{ReplyPattern, UdpCheck};
+pub use error::{CheckError, ConfigError};
+pub use monitor::{Monitor, MonitorConfig, MonitorStats, StateChange};
+pub use policy::Policy;
+pub use pool::{DesiredDest, Pool, PoolPolicy, QuorumChange, RealServer};
+pub use retry_counter::{NextProbe, RetryCounter};
+pub use rise_fall::RiseFallCounter;
+pub use tracker_state::{Health, TrackWeight, TrackerState, TRACK_FILE_FAULT_AT};
+
+/// Re-exported so users can build [`TlsVerify::Roots`] without naming rustls.
+pub use rustls::RootCertStore;

@@ -1,0 +1,296 @@
+//! Bounded reading of an HTTP/1.x response: status line and headers, then (only when a
+//! digest is wanted) the body as Content-Length, chunked or close-delimited.
+
+use md5::{Digest, Md5};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::error::CheckError;
+
+/// Status and, if asked for, the MD5 of the body.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) body_md5: Option<[u8; 16]>,
+}
+
+enum Framing {
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+const MAX_HEADERS: usize = 64;
+
+/// Reads a response from `r`. `max_header` bounds the head, `max_body` the body (only read
+/// when `want_body`).
+pub(crate) async fn read_response<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max_header: usize,
+    max_body: usize,
+    want_body: bool,
+) -> Result<Response, CheckError> {
+    let mut buf = Vec::with_capacity(1024.min(max_header));
+    let (status, framing, head_len) = loop {
+        let mut chunk = [0u8; 1024];
+        let n = r
+            .read(&mut chunk)
+            .await
+            .map_err(|e| CheckError::io("read HTTP head", e))?;
+        if n == 0 {
+            return Err(CheckError::HttpMalformed(if buf.is_empty() {
+                "connection closed before any reply".into()
+            } else {
+                "connection closed inside the headers".into()
+            }));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut headers);
+        match resp.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let status = resp.code.unwrap_or(0);
+                let framing = framing_of(resp.headers)?;
+                break (status, framing, len);
+            }
+            Ok(httparse::Status::Partial) => {
+                if buf.len() > max_header {
+                    return Err(CheckError::HttpMalformed(format!(
+                        "headers larger than {max_header} bytes"
+                    )));
+                }
+            }
+            Err(e) => return Err(CheckError::HttpMalformed(e.to_string())),
+        }
+    };
+    if !want_body {
+        return Ok(Response {
+            status,
+            body_md5: None,
+        });
+    }
+    let mut body = BodyReader {
+        r,
+        pending: buf.split_off(head_len),
+        md5: Md5::new(),
+        read: 0,
+        max_body,
+    };
+    match framing {
+        Framing::Length(n) => {
+            if n > max_body as u64 {
+                return Err(CheckError::BodyTooLarge(max_body));
+            }
+            body.take_exact(n as usize).await?;
+        }
+        Framing::UntilClose => body.take_until_close().await?,
+        Framing::Chunked => body.take_chunked().await?,
+    }
+    Ok(Response {
+        status,
+        body_md5: Some(body.md5.finalize().into()),
+    })
+}
+
+fn framing_of(headers: &[httparse::Header<'_>]) -> Result<Framing, CheckError> {
+    let mut framing = Framing::UntilClose;
+    for h in headers {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let v = String::from_utf8_lossy(h.value);
+            if v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
+            {
+                return Ok(Framing::Chunked);
+            }
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            let v = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| CheckError::HttpMalformed("bad Content-Length".into()))?;
+            framing = Framing::Length(v);
+        }
+    }
+    Ok(framing)
+}
+
+struct BodyReader<'a, R> {
+    r: &'a mut R,
+    /// Bytes already read from the socket but not consumed.
+    pending: Vec<u8>,
+    md5: Md5,
+    read: usize,
+    max_body: usize,
+}
+
+impl<R: AsyncRead + Unpin> BodyReader<'_, R> {
+    /// Refills `pending`; returns false at EOF.
+    async fn fill(&mut self) -> Result<bool, CheckError> {
+        let mut chunk = [0u8; 4096];
+        let n = self
+            .r
+            .read(&mut chunk)
+            .await
+            .map_err(|e| CheckError::io("read HTTP body", e))?;
+        self.pending.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    }
+
+    fn consume_body(&mut self, n: usize) -> Result<(), CheckError> {
+        self.read += n;
+        if self.read > self.max_body {
+            return Err(CheckError::BodyTooLarge(self.max_body));
+        }
+        self.md5.update(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(())
+    }
+
+    async fn take_exact(&mut self, mut n: usize) -> Result<(), CheckError> {
+        while n > 0 {
+            if self.pending.is_empty() && !self.fill().await? {
+                return Err(CheckError::HttpMalformed(
+                    "body shorter than announced".into(),
+                ));
+            }
+            let k = n.min(self.pending.len());
+            self.consume_body(k)?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    async fn take_until_close(&mut self) -> Result<(), CheckError> {
+        loop {
+            let k = self.pending.len();
+            self.consume_body(k)?;
+            if !self.fill().await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A CRLF-terminated line (chunk size or trailer), bounded.
+    async fn line(&mut self) -> Result<Vec<u8>, CheckError> {
+        loop {
+            if let Some(pos) = self.pending.windows(2).position(|w| w == b"\r\n") {
+                let line = self.pending[..pos].to_vec();
+                self.pending.drain(..pos + 2);
+                return Ok(line);
+            }
+            if self.pending.len() > 1024 {
+                return Err(CheckError::HttpMalformed("chunk header too long".into()));
+            }
+            if !self.fill().await? {
+                return Err(CheckError::HttpMalformed("truncated chunked body".into()));
+            }
+        }
+    }
+
+    async fn take_chunked(&mut self) -> Result<(), CheckError> {
+        loop {
+            let line = self.line().await?;
+            let text = std::str::from_utf8(&line)
+                .map_err(|_| CheckError::HttpMalformed("bad chunk size".into()))?;
+            let size_hex = text.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size_hex, 16)
+                .map_err(|_| CheckError::HttpMalformed(format!("bad chunk size {size_hex:?}")))?;
+            if size == 0 {
+                // Trailers until the empty line.
+                while !self.line().await?.is_empty() {}
+                return Ok(());
+            }
+            if size > self.max_body.saturating_sub(self.read) {
+                return Err(CheckError::BodyTooLarge(self.max_body));
+            }
+            self.take_exact(size).await?;
+            if !self.line().await?.is_empty() {
+                return Err(CheckError::HttpMalformed("missing CRLF after chunk".into()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn md5_hex(d: [u8; 16]) -> String {
+        d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    async fn parse(raw: &[u8], want_body: bool) -> Result<Response, CheckError> {
+        let mut r = raw;
+        read_response(&mut r, 4096, 64, want_body).await
+    }
+
+    #[tokio::test]
+    async fn content_length_body() {
+        let r = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            md5_hex(r.body_md5.unwrap()),
+            "5d41402abc4b2a76b9719d911017c592"
+        );
+    }
+
+    #[tokio::test]
+    async fn chunked_body() {
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3;x=y\r\nllo\r\n0\r\nT: v\r\n\r\n";
+        let r = parse(raw, true).await.unwrap();
+        assert_eq!(
+            md5_hex(r.body_md5.unwrap()),
+            "5d41402abc4b2a76b9719d911017c592"
+        );
+    }
+
+    #[tokio::test]
+    async fn close_delimited_body() {
+        let r = parse(b"HTTP/1.0 404 Not Found\r\n\r\nhello", true)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 404);
+        assert_eq!(
+            md5_hex(r.body_md5.unwrap()),
+            "5d41402abc4b2a76b9719d911017c592"
+        );
+    }
+
+    #[tokio::test]
+    async fn bounds_and_garbage() {
+        assert!(matches!(
+            parse(b"HTTP/1.1 200 OK\r\nContent-Length: 65\r\n\r\n", true).await,
+            Err(CheckError::BodyTooLarge(64))
+        ));
+        let big = [b"HTTP/1.1 200 OK\r\n\r\n".as_slice(), &[b'a'; 100]].concat();
+        assert!(matches!(
+            parse(&big, true).await,
+            Err(CheckError::BodyTooLarge(64))
+        ));
+        assert!(matches!(
+            parse(b"\x00\x01garbage\r\n\r\n", false).await,
+            Err(CheckError::HttpMalformed(_))
+        ));
+        assert!(matches!(
+            parse(b"", false).await,
+            Err(CheckError::HttpMalformed(_))
+        ));
+        let long_head = [b"HTTP/1.1 200 OK\r\nX: ".as_slice(), &[b'a'; 8000]].concat();
+        assert!(matches!(
+            parse(&long_head, false).await,
+            Err(CheckError::HttpMalformed(_))
+        ));
+        assert!(matches!(
+            parse(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                true
+            )
+            .await,
+            Err(CheckError::HttpMalformed(_))
+        ));
+        assert!(matches!(
+            parse(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nhello", true).await,
+            Err(CheckError::HttpMalformed(_))
+        ));
+    }
+}

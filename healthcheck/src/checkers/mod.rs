@@ -1,0 +1,12 @@
+//! The checker implementations.
+
+pub mod dns;
+pub mod exec;
+pub mod file;
+pub mod http;
+mod http_response;
+pub mod icmp;
+pub mod process;
+pub mod tcp;
+pub mod tls;
+pub mod udp;
