@@ -1,0 +1,48 @@
+//! Replays every file under `fuzz/corpus/<target>/` and `fuzz/artifacts/<target>/` for the
+//! three vrrp-proto fuzz targets through the same functions the targets call, so each input a
+//! fuzzer kept, and each crash it found, stays a regression test on the stable toolchain.
+use std::path::PathBuf;
+
+fn replay(target: &str, run: fn(&[u8])) -> usize {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut n = 0;
+    for dir in ["corpus", "artifacts"] {
+        let d = root.join(dir).join(target);
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let path = e.unwrap().path();
+            if !path.is_file()
+                || path
+                    .file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            let data = std::fs::read(&path).unwrap();
+            let r = std::panic::catch_unwind(|| run(&data));
+            assert!(r.is_ok(), "{} panics", path.display());
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn vrrp_ipv4_packet_corpus() {
+    let n = replay("vrrp_ipv4_packet", vrrp_proto::fuzzing::vrrp_ipv4_packet);
+    assert!(n >= 2, "seed corpus missing ({n} files)");
+}
+
+#[test]
+fn vrrp_ipv6_payload_corpus() {
+    let n = replay("vrrp_ipv6_payload", vrrp_proto::fuzzing::vrrp_ipv6_payload);
+    assert!(n >= 1, "seed corpus missing ({n} files)");
+}
+
+#[test]
+fn vrrp_roundtrip_corpus() {
+    let n = replay("vrrp_roundtrip", vrrp_proto::fuzzing::vrrp_roundtrip);
+    assert!(n >= 3, "seed corpus missing ({n} files)");
+}
