@@ -96,6 +96,10 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         self.kill();
+        // The probe was cancelled: finish the cleanup (reaping) in the background.
+        if let (Some(pgid), Ok(rt)) = (self.pgid, tokio::runtime::Handle::try_current()) {
+            rt.spawn(sweep_group(pgid));
+        }
     }
 }
 
