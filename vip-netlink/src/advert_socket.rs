@@ -1,19 +1,46 @@
 //! The raw IP socket (protocol 112) that sends and receives VRRP adverts on one interface.
+//!
+//! Choices (and the keepalived behaviour they mirror):
+//! * IPv4 is sent with `IP_HDRINCL` and a header built by `vrrp-proto` (TOS 0xc0, TTL 255 or
+//!   `unicast_ttl`, the source we choose), as keepalived does; received packets arrive with
+//!   their IPv4 header and go whole to [`vrrp_proto::decode_ipv4`].
+//! * IPv6 checksums are computed and verified **in user space** by `vrrp-proto` instead of
+//!   the kernel's `IPV6_CHECKSUM`, so a bad checksum is counted (`checksum_errors`) rather
+//!   than silently dropped by the kernel. The source (link-local) and interface go in an
+//!   `IPV6_PKTINFO` control message; destination and hop limit come back through
+//!   `IPV6_RECVPKTINFO` / `IPV6_RECVHOPLIMIT` and go to [`vrrp_proto::decode_ipv6`].
+//! * One socket per interface and family, bound with `SO_BINDTODEVICE`, never bound to an
+//!   address (a raw socket bound to an address only receives packets sent to that address).
+//! * Multicast: joins 224.0.0.18 / ff02::12 on the interface, multicast loop off.
+//! * Unicast (`unicast_peer`): no group join, one copy per peer with the checksum computed
+//!   for that peer's destination, TTL not checked on receive, only configured peers accepted.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use async_trait::async_trait;
-use vrrp_proto::{Advert, Version};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+use tokio::io::unix::AsyncFd;
+use tracing::{debug, trace};
+use vrrp_proto::{
+    decode_ipv4, decode_ipv6, Advert, ChecksumMode, Counter, DecodeOptions, Ipv4Params,
+    PseudoHeader, Version,
+};
 
 use crate::advert_stats::{AdvertCounters, AdvertStats};
+use crate::ancillary_io::{recv_with_info, send_v4, send_v6, set_int};
 use crate::error::{Error, Result};
 use crate::interface::{Interface, IpFamily};
 
 /// IP protocol number of VRRP.
-pub const IPPROTO_VRRP: i32 = 112;
+pub const IPPROTO_VRRP: i32 = vrrp_proto::IPPROTO_VRRP as i32;
 /// The IPv4 VRRP multicast group, 224.0.0.18.
-pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+pub const VRRP_GROUP_V4: Ipv4Addr = vrrp_proto::VRRP_MCAST_V4;
 /// The IPv6 VRRP multicast group, ff02::12.
-pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+pub const VRRP_GROUP_V6: Ipv6Addr = vrrp_proto::VRRP_MCAST_V6;
+
+/// Largest packet read: an advert with 255 IPv6 addresses and a trailer is ~4.1 kB.
+const RECV_BUF: usize = 8192;
 
 /// How to open an [`AdvertSocket`]. Built with [`AdvertSocketConfig::multicast`] and
 /// refined with the `with_*` methods so new options never break callers.
@@ -26,6 +53,8 @@ pub struct AdvertSocketConfig {
     pub(crate) peers: Vec<IpAddr>,
     pub(crate) ttl: u8,
     pub(crate) vrid: Option<u8>,
+    pub(crate) checksum_mode: ChecksumMode,
+    pub(crate) decode: DecodeOptions,
 }
 
 impl AdvertSocketConfig {
@@ -47,7 +76,42 @@ impl AdvertSocketConfig {
             peers: Vec::new(),
             ttl: 255,
             vrid: None,
+            checksum_mode: ChecksumMode::Rfc5798PseudoHeader,
+            decode: DecodeOptions::default(),
         }
+    }
+
+    /// Checksum of sent VRRPv3 adverts: RFC 5798 pseudo-header (default, keepalived's
+    /// default) or [`ChecksumMode::NoPseudoHeader`] (RFC 9568 / `v3_checksum_as_v2`).
+    pub fn with_checksum_mode(mut self, mode: ChecksumMode) -> Self {
+        self.checksum_mode = mode;
+        self
+    }
+
+    /// What the receive path accepts (checksum modes, v2 auth, required trailer, ...).
+    /// `version` and `check_ttl` are always taken from this configuration: the configured
+    /// version, and the TTL check on unless unicast.
+    pub fn with_decode_options(mut self, opts: DecodeOptions) -> Self {
+        self.decode = opts;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.version == Version::V2 && self.family == IpFamily::V6 {
+            return Err(Error::InvalidConfig("VRRPv2 is IPv4 only".into()));
+        }
+        let fam = |a: &IpAddr| IpFamily::of(a) == self.family;
+        if self.source.as_ref().is_some_and(|s| !fam(s)) {
+            return Err(Error::InvalidConfig(
+                "source address of the wrong family".into(),
+            ));
+        }
+        if !self.peers.iter().all(fam) {
+            return Err(Error::InvalidConfig(
+                "unicast peer of the wrong family".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Unicast mode (keepalived's `unicast_peer`): every advert is sent to each peer and
@@ -73,7 +137,7 @@ impl AdvertSocketConfig {
     }
 
     /// Only hand adverts of this VRID to the caller; others are counted in
-    /// [`AdvertStats::vrid_errors`]. Default: all VRIDs (the caller dispatches).
+    /// `vrid_errors`. Default: all VRIDs (the caller dispatches).
     pub fn with_vrid(mut self, vrid: u8) -> Self {
         self.vrid = Some(vrid);
         self
@@ -131,21 +195,111 @@ pub trait AdvertTransport: Send + Sync {
 
 /// A raw IPv4 or IPv6 socket for protocol 112 bound to one interface (tokio).
 ///
-/// See the crate documentation for the socket options it sets and why.
+/// See the module documentation of the crate's README for the socket options it sets.
+///
+/// ```no_run
+/// # async fn f() -> vip_netlink::Result<()> {
+/// use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, IpFamily};
+/// use vrrp_proto::{AddressList, Advert, Version};
+///
+/// let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3).with_vrid(51);
+/// let sock = AdvertSocket::open(cfg)?;
+/// let vips = AddressList::from_v4(&["192.0.2.10".parse().unwrap()]).unwrap();
+/// sock.send(&Advert::v3(51, 150, 100, vips)).await?;
+/// let rx = sock.recv().await?;
+/// println!("{} says priority {}", rx.source, rx.advert.priority);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AdvertSocket {
     config: AdvertSocketConfig,
     interface: Interface,
-    source: std::sync::RwLock<IpAddr>,
+    source: std::sync::RwLock<Option<IpAddr>>,
     counters: AdvertCounters,
-    io: tokio::io::unix::AsyncFd<socket2::Socket>,
+    ip_id: AtomicU16,
+    io: AsyncFd<Socket>,
 }
 
 impl AdvertSocket {
-    /// Open the socket: needs `CAP_NET_RAW` and a tokio runtime.
+    /// Open the socket: needs `CAP_NET_RAW` and a tokio runtime. Fails with
+    /// [`Error::NoSuchInterface`] if the interface is missing; a missing source address is
+    /// not an error here (it is looked up again at each send until found).
     pub fn open(config: AdvertSocketConfig) -> Result<Self> {
-        let _ = (&config, Error::Closed);
-        todo!("being implemented")
+        config.validate()?;
+        let interface = Interface::by_name(&config.interface)?;
+        let ifindex = interface.index();
+        let domain = match config.family {
+            IpFamily::V4 => Domain::IPV4,
+            IpFamily::V6 => Domain::IPV6,
+        };
+        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+            .map_err(|e| Error::io("open raw VRRP socket", e))?;
+        sock.bind_device(Some(config.interface.as_bytes()))
+            .map_err(|e| Error::io("SO_BINDTODEVICE", e))?;
+        let fd = sock.as_raw_fd();
+        let opt = |op, r: std::io::Result<()>| r.map_err(|e| Error::io(op, e));
+        match config.family {
+            IpFamily::V4 => {
+                opt("IP_HDRINCL", sock.set_header_included_v4(true))?;
+                opt(
+                    "IP_PKTINFO",
+                    set_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1),
+                )?;
+                opt("IP_MULTICAST_LOOP", sock.set_multicast_loop_v4(false))?;
+                if !config.is_unicast() {
+                    opt(
+                        "IP_ADD_MEMBERSHIP 224.0.0.18",
+                        sock.join_multicast_v4_n(
+                            &VRRP_GROUP_V4,
+                            &InterfaceIndexOrAddress::Index(ifindex),
+                        ),
+                    )?;
+                }
+            }
+            IpFamily::V6 => {
+                let v6 = libc::IPPROTO_IPV6;
+                opt(
+                    "IPV6_RECVPKTINFO",
+                    set_int(fd, v6, libc::IPV6_RECVPKTINFO, 1),
+                )?;
+                opt(
+                    "IPV6_RECVHOPLIMIT",
+                    set_int(fd, v6, libc::IPV6_RECVHOPLIMIT, 1),
+                )?;
+                opt("IPV6_MULTICAST_LOOP", sock.set_multicast_loop_v6(false))?;
+                opt("IPV6_MULTICAST_HOPS", sock.set_multicast_hops_v6(255))?;
+                opt(
+                    "IPV6_UNICAST_HOPS",
+                    sock.set_unicast_hops_v6(u32::from(config.ttl)),
+                )?;
+                opt("IPV6_MULTICAST_IF", sock.set_multicast_if_v6(ifindex))?;
+                if !config.is_unicast() {
+                    opt(
+                        "IPV6_JOIN_GROUP ff02::12",
+                        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex),
+                    )?;
+                }
+            }
+        }
+        opt("O_NONBLOCK", sock.set_nonblocking(true))?;
+        // SAFETY: the `Socket` owns its fd and `AsyncFd` keeps it until drop; nothing else
+        // closes or replaces it.
+        let io = unsafe { AsyncFd::register(sock) }
+            .map_err(|e| Error::io("register raw VRRP socket", e.into()))?;
+        let source = match config.source {
+            Some(s) => Some(s),
+            None => interface.source_address(config.family).ok(),
+        };
+        debug!(interface = %config.interface, family = ?config.family, ?source,
+               unicast = config.is_unicast(), "advert socket open");
+        Ok(AdvertSocket {
+            config,
+            interface,
+            source: std::sync::RwLock::new(source),
+            counters: AdvertCounters::default(),
+            ip_id: AtomicU16::new(0),
+            io,
+        })
     }
 
     /// The configuration it was opened with.
@@ -158,32 +312,181 @@ impl AdvertSocket {
         &self.interface
     }
 
-    /// The source address used for sending.
-    pub fn source(&self) -> IpAddr {
+    /// The source address used for sending, if known.
+    pub fn source(&self) -> Option<IpAddr> {
         *self.source.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Re-resolve the source address from the interface (after an address change), unless
-    /// one was configured. Returns the new source.
+    /// one was configured. Returns the new source, or [`Error::NoSourceAddress`]
+    /// (keepalived's `NO_SOURCE_IP` fault).
     pub fn refresh_source(&self) -> Result<IpAddr> {
         if let Some(s) = self.config.source {
             return Ok(s);
         }
-        let s = self.interface.source_address(self.config.family)?;
-        *self.source.write().unwrap_or_else(|e| e.into_inner()) = s;
-        Ok(s)
+        let found = self.interface.source_address(self.config.family);
+        let mut g = self.source.write().unwrap_or_else(|e| e.into_inner());
+        *g = found.as_ref().ok().copied();
+        found
+    }
+
+    fn destinations(&self) -> Vec<IpAddr> {
+        if self.config.is_unicast() {
+            self.config.peers.clone()
+        } else {
+            match self.config.family {
+                IpFamily::V4 => vec![IpAddr::V4(VRRP_GROUP_V4)],
+                IpFamily::V6 => vec![IpAddr::V6(VRRP_GROUP_V6)],
+            }
+        }
+    }
+
+    /// Encode the advert for one destination.
+    fn encode(&self, advert: &Advert, src: IpAddr, dst: IpAddr, buf: &mut [u8]) -> Result<usize> {
+        let mode = self.config.checksum_mode;
+        let r = match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                let mut ip = Ipv4Params::new(src, dst);
+                ip.identification = self.ip_id.fetch_add(1, Ordering::Relaxed);
+                if self.config.is_unicast() {
+                    ip.ttl = self.config.ttl;
+                }
+                advert.encode_ipv4(buf, &ip, mode, None)
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                advert.encode_payload(buf, &PseudoHeader::v6(src, dst), mode, None)
+            }
+            _ => return Err(Error::InvalidConfig("mixed address families".into())),
+        };
+        r.map_err(|e| Error::Encode(e.to_string()))
+    }
+
+    async fn send_one(&self, packet: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
+        loop {
+            let mut guard = self
+                .io
+                .writable()
+                .await
+                .map_err(|e| Error::io("raw socket writable", e))?;
+            let res = guard.try_io(|fd| match (src, dst) {
+                (_, IpAddr::V4(d)) => send_v4(fd.as_raw_fd(), packet, d),
+                (IpAddr::V6(s), IpAddr::V6(d)) => {
+                    send_v6(fd.as_raw_fd(), packet, s, d, self.interface.index())
+                }
+                _ => Err(std::io::Error::from(std::io::ErrorKind::InvalidInput)),
+            });
+            match res {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENODEV) => {
+                    return Err(Error::NoSuchInterface(self.config.interface.clone()))
+                }
+                Ok(Err(e)) => return Err(Error::io("send advert", e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Validate one datagram; `None` if it was dropped (and counted).
+    fn accept(&self, buf: &[u8], info: &crate::ancillary_io::Received) -> Option<ReceivedAdvert> {
+        let c = &self.counters;
+        if info.truncated {
+            c.bump(Counter::PacketLengthErrors);
+            return None;
+        }
+        let unicast = self.config.is_unicast();
+        let mut opts = self.config.decode;
+        opts.version = Some(self.config.version);
+        opts.check_ttl = !unicast;
+        let decoded = match self.config.family {
+            IpFamily::V4 => decode_ipv4(buf, &opts),
+            IpFamily::V6 => {
+                let (Some(IpAddr::V6(src)), Some(IpAddr::V6(dst)), Some(hl)) =
+                    (info.src, info.dst, info.hop_limit)
+                else {
+                    c.bump(Counter::IpHeaderErrors);
+                    return None;
+                };
+                decode_ipv6(buf, src, dst, hl, &opts)
+            }
+        };
+        let rx = match decoded {
+            Ok(rx) => rx,
+            Err(e) => {
+                c.decode_error(&e);
+                debug!(interface = %self.config.interface, src = ?info.src, error = %e,
+                       "advert dropped");
+                return None;
+            }
+        };
+        let (src, dst) = (rx.src(), rx.dst());
+        // RFC 5798 §7.1 / keepalived: the cast type must match the mode.
+        if dst.is_multicast() == unicast {
+            c.bump(Counter::AddressListErrors);
+            debug!(%src, %dst, unicast, "advert dropped: wrong cast type");
+            return None;
+        }
+        if self.config.vrid.is_some_and(|v| v != rx.vrid()) {
+            c.bump(Counter::VrIdErrors);
+            trace!(%src, vrid = rx.vrid(), "advert for another VRID dropped");
+            return None;
+        }
+        if unicast && !self.config.peers.contains(&src) {
+            c.unknown_peer();
+            debug!(%src, "unicast advert from an unknown peer dropped");
+            return None;
+        }
+        c.received(rx.priority());
+        Some(ReceivedAdvert {
+            advert: rx.to_advert(),
+            source: src,
+            destination: dst,
+            ifindex: info.ifindex.unwrap_or(self.interface.index()),
+            hop_limit: rx.ttl(),
+        })
     }
 }
 
 #[async_trait]
 impl AdvertTransport for AdvertSocket {
     async fn send(&self, advert: &Advert) -> Result<usize> {
-        let _ = (advert, &self.io);
-        todo!("being implemented")
+        let src = match self.source() {
+            Some(s) => s,
+            None => self.refresh_source()?,
+        };
+        let mut buf = [0u8; RECV_BUF];
+        let mut sent = 0;
+        for dst in self.destinations() {
+            let n = self.encode(advert, src, dst, &mut buf)?;
+            self.send_one(&buf[..n], src, dst).await?;
+            sent += 1;
+        }
+        trace!(
+            vrid = advert.vrid,
+            priority = advert.priority,
+            sent,
+            "advert sent"
+        );
+        Ok(sent)
     }
 
     async fn recv(&self) -> Result<ReceivedAdvert> {
-        todo!("being implemented")
+        let mut buf = vec![0u8; RECV_BUF];
+        loop {
+            let mut guard = self
+                .io
+                .readable()
+                .await
+                .map_err(|e| Error::io("raw socket readable", e))?;
+            match guard.try_io(|fd| recv_with_info(fd.as_raw_fd(), &mut buf)) {
+                Ok(Ok(info)) => {
+                    if let Some(rx) = self.accept(&buf[..info.len], &info) {
+                        return Ok(rx);
+                    }
+                }
+                Ok(Err(e)) => return Err(Error::io("receive advert", e)),
+                Err(_would_block) => continue,
+            }
+        }
     }
 
     fn stats(&self) -> AdvertStats {

@@ -55,6 +55,9 @@ pub enum Error {
         /// Details.
         message: String,
     },
+    /// An advert could not be encoded (buffer, address family, interval out of range...).
+    #[error("encode advert: {0}")]
+    Encode(String),
     /// The driver's socket or stream has been closed.
     #[error("closed")]
     Closed,

@@ -27,6 +27,7 @@
 
 mod advert_socket;
 mod advert_stats;
+mod ancillary_io;
 mod announce;
 mod announce_frame;
 mod error;

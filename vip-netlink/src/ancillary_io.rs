@@ -1,0 +1,201 @@
+//! `recvmsg`/`sendmsg` on raw sockets with the ancillary data VRRP validation needs
+//! (`IP_PKTINFO`, `IPV6_PKTINFO`, `IPV6_HOPLIMIT`).
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::RawFd;
+
+/// What one `recvmsg` returned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// Octets copied into the buffer.
+    pub len: usize,
+    /// The datagram was longer than the buffer (`MSG_TRUNC`).
+    pub truncated: bool,
+    /// Source from the socket address.
+    pub src: Option<IpAddr>,
+    /// Destination from `IP_PKTINFO` / `IPV6_PKTINFO`.
+    pub dst: Option<IpAddr>,
+    /// Interface index from the packet info.
+    pub ifindex: Option<u32>,
+    /// IPv6 hop limit from `IPV6_HOPLIMIT`.
+    pub hop_limit: Option<u8>,
+}
+
+/// Room for an `in6_pktinfo` and a hop limit (or an `in_pktinfo`), with headers.
+const CMSG_SPACE: usize = 128;
+
+/// One non-blocking `recvmsg`.
+pub(crate) fn recv_with_info(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
+    // SAFETY: all-zero is a valid sockaddr_storage / msghdr.
+    let mut addr: libc::sockaddr_storage = unsafe { zeroed() };
+    let mut cbuf = [0u64; CMSG_SPACE / 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = CMSG_SPACE as _;
+    // SAFETY: every pointer in `msg` refers to a live local buffer of the stated size.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut out = Received {
+        len: (n as usize).min(buf.len()),
+        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+        src: sockaddr_ip(&addr),
+        dst: None,
+        ifindex: None,
+        hop_limit: None,
+    };
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled, bounded by
+    // msg_controllen; each payload is read with read_unaligned at its stated type.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    let pi: libc::in_pktinfo = std::ptr::read_unaligned(data.cast());
+                    out.dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr))));
+                    out.ifindex = Some(pi.ipi_ifindex as u32);
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let pi: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                    out.dst = Some(IpAddr::V6(Ipv6Addr::from(pi.ipi6_addr.s6_addr)));
+                    out.ifindex = Some(pi.ipi6_ifindex);
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    let hl: libc::c_int = std::ptr::read_unaligned(data.cast());
+                    out.hop_limit = u8::try_from(hl).ok();
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok(out)
+}
+
+fn sockaddr_ip(addr: &libc::sockaddr_storage) -> Option<IpAddr> {
+    match i32::from(addr.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: ss_family says the storage holds a sockaddr_in.
+            let sin = unsafe { &*(addr as *const _ as *const libc::sockaddr_in) };
+            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                sin.sin_addr.s_addr,
+            ))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: ss_family says the storage holds a sockaddr_in6.
+            let sin6 = unsafe { &*(addr as *const _ as *const libc::sockaddr_in6) };
+            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
+        }
+        _ => None,
+    }
+}
+
+/// One non-blocking `sendto` of a whole IPv4 packet (`IP_HDRINCL`) to `dst`.
+pub(crate) fn send_v4(fd: RawFd, packet: &[u8], dst: Ipv4Addr) -> io::Result<usize> {
+    // SAFETY: all-zero is a valid sockaddr_in.
+    let mut sin: libc::sockaddr_in = unsafe { zeroed() };
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_addr.s_addr = u32::from(dst).to_be();
+    // SAFETY: `packet` and `sin` are valid for the lengths passed.
+    let n = unsafe {
+        libc::sendto(
+            fd,
+            packet.as_ptr().cast(),
+            packet.len(),
+            libc::MSG_DONTWAIT,
+            (&sin as *const libc::sockaddr_in).cast(),
+            size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// One non-blocking `sendmsg` of a VRRP payload to `dst`, from `src` out of `ifindex`
+/// (`IPV6_PKTINFO`): the socket stays unbound so it still receives for every destination.
+pub(crate) fn send_v6(
+    fd: RawFd,
+    payload: &[u8],
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    ifindex: u32,
+) -> io::Result<usize> {
+    // SAFETY: all-zero is a valid sockaddr_in6 / msghdr.
+    let mut sin6: libc::sockaddr_in6 = unsafe { zeroed() };
+    sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    sin6.sin6_addr.s6_addr = dst.octets();
+    // Link-local and multicast destinations need the scope of our interface.
+    sin6.sin6_scope_id = ifindex;
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
+    };
+    let mut cbuf = [0u64; CMSG_SPACE / 8];
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&mut sin6 as *mut libc::sockaddr_in6).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(size_of::<libc::in6_pktinfo>() as u32) } as usize;
+    msg.msg_controllen = space as _;
+    // SAFETY: the control buffer has CMSG_SPACE(in6_pktinfo) octets (checked against its
+    // size), so the first header and its data fit; the data is written unaligned.
+    unsafe {
+        assert!(space <= CMSG_SPACE);
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::IPPROTO_IPV6;
+        (*c).cmsg_type = libc::IPV6_PKTINFO;
+        (*c).cmsg_len = libc::CMSG_LEN(size_of::<libc::in6_pktinfo>() as u32) as _;
+        let pi = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: src.octets(),
+            },
+            ipi6_ifindex: ifindex,
+        };
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), pi);
+    }
+    // SAFETY: every pointer in `msg` refers to a live local buffer of the stated size.
+    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `setsockopt` of an int option.
+pub(crate) fn set_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: `value` is a live c_int and its size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
