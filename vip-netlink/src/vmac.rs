@@ -1,9 +1,15 @@
 //! keepalived's `use_vmac`: a private-mode macvlan carrying the VRRP virtual MAC.
 use async_trait::async_trait;
+use futures::StreamExt;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags};
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, MacVlanMode};
+use rtnetlink::{LinkMacVlan, LinkUnspec};
+use tracing::debug;
 
 use crate::error::{Error, Result};
-use crate::interface::IpFamily;
+use crate::interface::{Interface, IpFamily};
 use crate::vip::Change;
+use crate::vip_manager::nl_errno;
 
 /// The VRRP virtual MAC of `vrid`: 00-00-5e-00-01-{vrid} for IPv4, 00-00-5e-00-02-{vrid}
 /// for IPv6 (RFC 5798 §7.3).
@@ -99,6 +105,16 @@ pub trait VmacOps: Send + Sync {
 }
 
 /// The rtnetlink [`VmacOps`]. Cheap to clone.
+///
+/// ```no_run
+/// # async fn f() -> vip_netlink::Result<()> {
+/// use vip_netlink::{Announce, Announcer, IpFamily, VmacConfig, VmacManager, VmacOps};
+/// let vmacs = VmacManager::new()?;
+/// let vmac = vmacs.create(&VmacConfig::new("eth0", IpFamily::V4, 51)?).await?;
+/// // VIPs go on `vrrp.51`; GARPs leave from 00:00:5e:00:01:33.
+/// Announcer::new(&vmac.name)?.announce("192.0.2.10".parse().unwrap()).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct VmacManager {
     handle: rtnetlink::Handle,
@@ -114,15 +130,175 @@ impl VmacManager {
     }
 }
 
+/// What an existing link looks like, for the idempotence check.
+struct ExistingLink {
+    index: u32,
+    mac: Option<Vec<u8>>,
+    parent: Option<u32>,
+    is_macvlan: bool,
+}
+
+impl VmacManager {
+    async fn existing(&self, name: &str) -> Result<Option<ExistingLink>> {
+        let Ok(ifc) = Interface::by_name(name) else {
+            return Ok(None);
+        };
+        let mut stream = self.handle.link().get().match_index(ifc.index()).execute();
+        let Some(msg) = stream.next().await else {
+            return Ok(None);
+        };
+        let msg = match msg {
+            Ok(m) => m,
+            Err(e) if nl_errno(&e) == Some(libc::ENODEV) => return Ok(None),
+            Err(e) => return Err(Error::rtnetlink("get link", e, Some(name))),
+        };
+        let mut out = ExistingLink {
+            index: msg.header.index,
+            mac: None,
+            parent: None,
+            is_macvlan: false,
+        };
+        for attr in msg.attributes {
+            match attr {
+                LinkAttribute::Address(a) => out.mac = Some(a),
+                LinkAttribute::Link(l) => out.parent = Some(l),
+                LinkAttribute::LinkInfo(infos) => {
+                    out.is_macvlan = infos
+                        .iter()
+                        .any(|i| matches!(i, LinkInfo::Kind(InfoKind::MacVlan)));
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn set_up(&self, index: u32, name: &str) -> Result<()> {
+        self.handle
+            .link()
+            .set(LinkUnspec::new_with_index(index).up().build())
+            .execute()
+            .await
+            .map_err(|e| Error::rtnetlink("set VMAC up", e, Some(name)))
+    }
+}
+
+/// Write one sysctl under /proc/sys/net (per network namespace).
+fn sysctl(path: &str, value: &str) -> Result<()> {
+    std::fs::write(format!("/proc/sys/net/{path}"), value).map_err(|e| Error::io("write sysctl", e))
+}
+
+/// The EUI-64 link-local address of a MAC (RFC 4291 appendix A).
+fn eui64_link_local(mac: [u8; 6]) -> std::net::Ipv6Addr {
+    let b = [
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        mac[0] ^ 0x02,
+        mac[1],
+        mac[2],
+        0xff,
+        0xfe,
+        mac[3],
+        mac[4],
+        mac[5],
+    ];
+    std::net::Ipv6Addr::from(b)
+}
+
 #[async_trait]
 impl VmacOps for VmacManager {
     async fn create(&self, config: &VmacConfig) -> Result<Vmac> {
-        let _ = (config, &self.handle);
-        todo!("being implemented")
+        if config.name.is_empty() || config.name.len() >= libc::IF_NAMESIZE {
+            return Err(Error::InvalidConfig(format!(
+                "interface name {:?} must be 1 to 15 bytes",
+                config.name
+            )));
+        }
+        let parent = Interface::by_name(&config.parent)?;
+        if let Some(link) = self.existing(&config.name).await? {
+            let same = link.is_macvlan
+                && link.parent == Some(parent.index())
+                && link.mac.as_deref() == Some(&config.mac[..]);
+            if !same {
+                return Err(Error::InvalidConfig(format!(
+                    "interface {} exists and is not this VMAC",
+                    config.name
+                )));
+            }
+            self.set_up(link.index, &config.name).await?;
+            return Ok(Vmac {
+                name: config.name.clone(),
+                index: link.index,
+                mac: config.mac,
+                change: Change::Unchanged,
+            });
+        }
+        let msg = LinkMacVlan::new(&config.name, parent.index(), MacVlanMode::Private)
+            .address(config.mac.to_vec())
+            .build();
+        self.handle
+            .link()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(|e| Error::rtnetlink("create VMAC", e, Some(&config.parent)))?;
+        let vmac = Interface::by_name(&config.name)?;
+        let name = &config.name;
+        if config.family == IpFamily::V6 {
+            // keepalived: no kernel-generated link-local from the virtual MAC (it would be
+            // the same on every router); the link-local is derived from the parent's MAC.
+            sysctl(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
+        }
+        if config.sysctls {
+            sysctl(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
+            sysctl(&format!("ipv4/conf/{name}/accept_local"), "1")?;
+            sysctl(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
+            let p = &config.parent;
+            sysctl(&format!("ipv4/conf/{p}/arp_ignore"), "1")?;
+            sysctl(&format!("ipv4/conf/{p}/arp_filter"), "1")?;
+        }
+        self.set_up(vmac.index(), name).await?;
+        if config.family == IpFamily::V6 {
+            let ll = eui64_link_local(parent.mac()?);
+            let mut req = self
+                .handle
+                .address()
+                .add(vmac.index(), std::net::IpAddr::V6(ll), 64);
+            req.message_mut()
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            match req.execute().await {
+                Ok(()) => {}
+                Err(e) if nl_errno(&e) == Some(libc::EEXIST) => {}
+                Err(e) => return Err(Error::rtnetlink("add VMAC link-local", e, Some(name))),
+            }
+        }
+        debug!(vmac = %name, parent = %config.parent, "VMAC created");
+        Ok(Vmac {
+            name: config.name.clone(),
+            index: vmac.index(),
+            mac: config.mac,
+            change: Change::Applied,
+        })
     }
 
     async fn remove(&self, name: &str) -> Result<Change> {
-        let _ = name;
-        todo!("being implemented")
+        let Ok(ifc) = Interface::by_name(name) else {
+            return Ok(Change::Unchanged);
+        };
+        match self.handle.link().del(ifc.index()).execute().await {
+            Ok(()) => {
+                debug!(vmac = %name, "VMAC removed");
+                Ok(Change::Applied)
+            }
+            Err(e) if nl_errno(&e) == Some(libc::ENODEV) => Ok(Change::Unchanged),
+            Err(e) => Err(Error::rtnetlink("delete VMAC", e, Some(name))),
+        }
     }
 }

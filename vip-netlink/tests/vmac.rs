@@ -1,0 +1,136 @@
+//! keepalived's use_vmac: a private macvlan with the VRRP virtual MAC, seen by `ip`, and
+//! announcements leaving from it.
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::mpsc;
+
+use common::{Capture, Lan};
+use vip_netlink::{
+    virtual_mac, Announce, Announcer, Change, IpFamily, Vip, VipManager, VipOps, VmacConfig,
+    VmacManager, VmacOps,
+};
+
+#[test]
+fn ipv4_vmac_is_a_private_macvlan_with_the_virtual_mac() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        let cfg = VmacConfig::new("eth0", IpFamily::V4, 51).unwrap();
+        let v = m.create(&cfg).await.unwrap();
+        assert_eq!(v.name, "vrrp.51");
+        assert_eq!(v.mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(v.change, Change::Applied);
+        let again = m.create(&cfg).await.unwrap();
+        assert_eq!(again.change, Change::Unchanged);
+        assert_eq!(again.index, v.index);
+    });
+    let shown = node.exec("ip -d link show vrrp.51");
+    assert!(shown.contains("vrrp.51@eth0"), "{shown}");
+    assert!(shown.contains("link/ether 00:00:5e:00:01:33"), "{shown}");
+    assert!(shown.contains("macvlan mode private"), "{shown}");
+    assert!(shown.contains(",UP"), "{shown}");
+    let sysctls = node.exec(
+        "cat /proc/sys/net/ipv4/conf/vrrp.51/arp_ignore /proc/sys/net/ipv4/conf/vrrp.51/accept_local \
+         /proc/sys/net/ipv4/conf/vrrp.51/rp_filter /proc/sys/net/ipv4/conf/eth0/arp_ignore \
+         /proc/sys/net/ipv4/conf/eth0/arp_filter",
+    );
+    assert_eq!(
+        sysctls.split_whitespace().collect::<Vec<_>>(),
+        ["1", "1", "0", "1", "1"]
+    );
+
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        assert_eq!(m.remove("vrrp.51").await.unwrap(), Change::Applied);
+        assert_eq!(m.remove("vrrp.51").await.unwrap(), Change::Unchanged);
+    });
+    assert!(!node.exec("ip link show").contains("vrrp.51"));
+}
+
+#[test]
+fn ipv6_vmac_gets_the_parents_eui64_link_local() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    let parent_mac = node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        let cfg = VmacConfig::new("eth0", IpFamily::V6, 7).unwrap();
+        let v = m.create(&cfg).await.unwrap();
+        assert_eq!(v.mac, virtual_mac(IpFamily::V6, 7));
+        vip_netlink::Interface::by_name("eth0")
+            .unwrap()
+            .mac()
+            .unwrap()
+    });
+    let shown = node.exec("ip -6 addr show dev vrrp.7");
+    let expect = format!(
+        "fe80::{:x}:{:x}ff:fe{:02x}:{:x}/64",
+        u16::from_be_bytes([parent_mac[0] ^ 2, parent_mac[1]]),
+        parent_mac[2],
+        parent_mac[3],
+        u16::from_be_bytes([parent_mac[4], parent_mac[5]])
+    );
+    assert!(shown.contains(&expect), "want {expect} in {shown}");
+    assert_eq!(
+        shown.matches("scope link").count(),
+        1,
+        "only that link-local: {shown}"
+    );
+    assert!(node
+        .exec("ip link show vrrp.7")
+        .contains("00:00:5e:00:02:07"));
+}
+
+#[test]
+fn existing_interface_with_the_name_is_not_taken_over() {
+    let lan = Lan::new(1);
+    lan.nodes[0].exec("ip link add vrrp.9 type bridge");
+    lan.nodes[0].run(|| async {
+        let m = VmacManager::new().unwrap();
+        let cfg = VmacConfig::new("eth0", IpFamily::V4, 9).unwrap();
+        assert!(matches!(
+            m.create(&cfg).await,
+            Err(vip_netlink::Error::InvalidConfig(_))
+        ));
+        let bad = VmacConfig::new("nope0", IpFamily::V4, 10).unwrap();
+        assert!(matches!(
+            m.create(&bad).await,
+            Err(vip_netlink::Error::NoSuchInterface(_))
+        ));
+    });
+}
+
+#[test]
+fn vip_on_the_vmac_is_announced_from_the_virtual_mac() {
+    let lan = Lan::new(2);
+    let vip = Ipv4Addr::new(10, 0, 0, 150);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let cap = lan.nodes[1].spawn(move || async move {
+        let cap = Capture::open("eth0");
+        ready_tx.send(()).unwrap();
+        cap.find(|f| f.len() >= 42 && f[12..14] == [8, 6] && f[28..32] == vip.octets())
+    });
+    ready_rx.recv().unwrap();
+    lan.nodes[0].run(move || async move {
+        let vmac = VmacManager::new()
+            .unwrap()
+            .create(&VmacConfig::new("eth0", IpFamily::V4, 51).unwrap())
+            .await
+            .unwrap();
+        let vips = VipManager::new().unwrap();
+        vips.add(&Vip::new(&vmac.name, IpAddr::V4(vip), 24).unwrap())
+            .await
+            .unwrap();
+        let a = Announcer::new(&vmac.name).unwrap();
+        assert_eq!(
+            a.source_mac(),
+            vmac.mac,
+            "a VMAC's own MAC is the virtual MAC"
+        );
+        a.announce(IpAddr::V4(vip)).await.unwrap();
+    });
+    let f = cap.join().unwrap().expect("GARP from the VMAC captured");
+    assert_eq!(&f[6..12], &[0, 0, 0x5e, 0, 1, 51]);
+    assert_eq!(&f[22..28], &[0, 0, 0x5e, 0, 1, 51]);
+}
