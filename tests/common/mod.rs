@@ -4,6 +4,7 @@
 //! Every test needs root (network namespaces, raw sockets).
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod keepalived;
 pub mod pcap;
 pub mod process;

@@ -1,0 +1,108 @@
+//! The fixed command line (scripts and test harnesses drive it, so it does not change).
+
+use clap::{ArgAction, Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// Log output format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A minimal VRRP failover daemon built from the hakit crates (keepalived's defaults).
+#[derive(Debug, Parser)]
+#[command(name = "minimal_failover", version, about)]
+pub struct Args {
+    /// Interface the instance runs on.
+    #[arg(long, value_name = "IFACE", required_unless_present_any = ["config", "demo"])]
+    pub iface: Option<String>,
+
+    /// Virtual router id, 1..=255.
+    #[arg(long, value_name = "N", required_unless_present_any = ["config", "demo"],
+          value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub vrid: Option<u8>,
+
+    /// Priority, 1..=255 (255 = address owner).
+    #[arg(long, value_name = "P", required_unless_present_any = ["config", "demo"],
+          value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub priority: Option<u8>,
+
+    /// A virtual address with its prefix length (repeatable).
+    #[arg(long = "vip", value_name = "ADDR/PREFIX", action = ArgAction::Append,
+          required_unless_present_any = ["config", "demo"])]
+    pub vips: Vec<String>,
+
+    /// VRRP version.
+    #[arg(long, value_name = "2|3", default_value_t = 2,
+          value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub vrrp_version: u8,
+
+    /// Advertisement interval in seconds (whole for v2, 0.01 steps for v3).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub advert_int: f64,
+
+    /// Wait this long before preempting a lower-priority Master (0..=1000 s).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    pub preempt_delay: f64,
+
+    /// Do not preempt a lower-priority Master.
+    #[arg(long)]
+    pub nopreempt: bool,
+
+    /// VRRPv2 simple password authentication (up to 8 characters).
+    #[arg(long, value_name = "PASS")]
+    pub auth_pass: Option<String>,
+
+    /// Source address of unicast adverts.
+    #[arg(long, value_name = "ADDR")]
+    pub unicast_src: Option<String>,
+
+    /// Unicast peers (repeatable, or several after one flag); none = multicast.
+    #[arg(long = "unicast-peer", value_name = "ADDR", num_args = 1.., action = ArgAction::Append)]
+    pub unicast_peers: Vec<String>,
+
+    /// A health script: exit 0 = up (split on whitespace, no shell).
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub track_script: Option<String>,
+
+    /// Priority weight of the track script (0 = FAULT while it fails).
+    #[arg(long, value_name = "W", default_value_t = 0, allow_negative_numbers = true)]
+    pub track_weight: i32,
+
+    /// Seconds between two runs of the track script.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    pub track_interval: f64,
+
+    /// Consecutive failures before the script counts as failed.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub track_fall: u32,
+
+    /// Consecutive successes before the script counts as OK again.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub track_rise: u32,
+
+    /// Track an interface (weight 0 = FAULT while it is down). Repeatable.
+    #[arg(long = "track-iface", value_name = "IFACE[:WEIGHT]", action = ArgAction::Append)]
+    pub track_ifaces: Vec<String>,
+
+    /// Gratuitous ARPs / NAs per VIP on becoming Master.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub garp_repeat: u32,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Several instances and sync groups from a TOML file (instead of the flags above).
+    #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["iface", "vrid", "priority", "vips", "demo"])]
+    pub config: Option<PathBuf>,
+
+    /// Run the self-contained demo (root): two instances in namespaces, kill the Master.
+    #[arg(long, conflicts_with_all = ["iface", "vrid", "priority", "vips"])]
+    pub demo: bool,
+}

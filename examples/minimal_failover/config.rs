@@ -1,0 +1,647 @@
+//! The validated daemon configuration, built from the command line or a TOML file.
+//!
+//! Every error names the field it is about (`--vrid`, `instance[1].advert_int`, ...). Nothing
+//! here touches the network: the only system call is the read-only interface lookup that
+//! resolves the advert source address.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use vrrp_fsm::{InstanceConfig, TrackerConfig, TrackerId, TrackerKind, VirtualAddress};
+use vrrp_proto::{Auth, Version};
+
+use crate::cli::{Args, LogFormat};
+
+/// A configuration error: which field, and what is wrong with it.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The field, spelled as the user wrote it (`--vrid`, `instance[0].vips[1]`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid {}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError {
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+/// A `vrrp_script`-like tracker.
+#[derive(Debug, Clone)]
+pub struct TrackScript {
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Priority weight (0 = FAULT while failed).
+    pub weight: i32,
+    /// Time between runs.
+    pub interval: Duration,
+    /// Failures to go down.
+    pub fall: u32,
+    /// Successes to go up.
+    pub rise: u32,
+}
+
+/// A tracked interface.
+#[derive(Debug, Clone)]
+pub struct TrackIface {
+    /// Interface name.
+    pub iface: String,
+    /// Weight (0 = FAULT while down).
+    pub weight: i32,
+}
+
+/// One instance, validated.
+#[derive(Debug, Clone)]
+pub struct InstanceSpec {
+    /// Name for logs (`VI_<vrid>` from the command line).
+    pub name: String,
+    /// Interface.
+    pub iface: String,
+    /// The state machine's configuration (validated by `vrrp_fsm::Instance::new`).
+    pub fsm: InstanceConfig,
+    /// The advert source when given explicitly.
+    pub unicast_src: Option<IpAddr>,
+    /// Health scripts (tracker ids 0..).
+    pub track_scripts: Vec<TrackScript>,
+    /// Tracked interfaces (tracker ids 1000..).
+    pub track_ifaces: Vec<TrackIface>,
+}
+
+/// Tracker id of the `i`-th track script.
+pub fn script_tracker(i: usize) -> TrackerId {
+    TrackerId(i as u32)
+}
+
+/// Tracker id of the `i`-th tracked interface.
+pub fn iface_tracker(i: usize) -> TrackerId {
+    TrackerId(1000 + i as u32)
+}
+
+/// The whole daemon, validated.
+#[derive(Debug, Clone)]
+pub struct DaemonSpec {
+    /// Instances.
+    pub instances: Vec<InstanceSpec>,
+    /// Sync groups: name and member indexes into `instances`.
+    pub sync_groups: Vec<(String, Vec<usize>)>,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// The raw fields of one instance, as written on the command line or in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    /// Name (TOML only).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Interface.
+    pub iface: String,
+    /// VRID.
+    pub vrid: u8,
+    /// Priority.
+    pub priority: u8,
+    /// VIPs, `addr/prefix`.
+    pub vips: Vec<String>,
+    /// 2 or 3.
+    #[serde(default = "default_version")]
+    pub vrrp_version: u8,
+    /// Seconds.
+    #[serde(default = "default_advert_int")]
+    pub advert_int: f64,
+    /// Seconds.
+    #[serde(default)]
+    pub preempt_delay: f64,
+    /// nopreempt.
+    #[serde(default)]
+    pub nopreempt: bool,
+    /// v2 PASS.
+    #[serde(default)]
+    pub auth_pass: Option<String>,
+    /// Unicast source.
+    #[serde(default)]
+    pub unicast_src: Option<String>,
+    /// Unicast peers.
+    #[serde(default)]
+    pub unicast_peers: Vec<String>,
+    /// Track scripts.
+    #[serde(default)]
+    pub track_script: Vec<RawTrackScript>,
+    /// `IFACE[:WEIGHT]`.
+    #[serde(default)]
+    pub track_ifaces: Vec<String>,
+    /// GARPs per VIP.
+    #[serde(default = "default_garp_repeat")]
+    pub garp_repeat: u32,
+}
+
+/// A track script as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrackScript {
+    /// `CMD ARGS`.
+    pub cmd: String,
+    /// Weight.
+    #[serde(default)]
+    pub weight: i32,
+    /// Seconds.
+    #[serde(default = "default_track_interval")]
+    pub interval: f64,
+    /// Fall.
+    #[serde(default = "one")]
+    pub fall: u32,
+    /// Rise.
+    #[serde(default = "one")]
+    pub rise: u32,
+}
+
+fn default_version() -> u8 {
+    2
+}
+fn default_advert_int() -> f64 {
+    1.0
+}
+fn default_garp_repeat() -> u32 {
+    5
+}
+fn default_track_interval() -> f64 {
+    1.0
+}
+fn one() -> u32 {
+    1
+}
+
+/// The TOML file: `[[instance]]` tables and `[[sync_group]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    log_format: LogFormat,
+    #[serde(default)]
+    instance: Vec<RawInstance>,
+    #[serde(default)]
+    sync_group: Vec<RawSyncGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSyncGroup {
+    name: String,
+    instances: Vec<String>,
+}
+
+/// How a field is spelled in error messages: `--flag` or `instance[i].key`.
+#[derive(Clone, Copy)]
+enum Naming {
+    Flags,
+    Toml(usize),
+}
+
+impl Naming {
+    fn field(self, flag: &str, key: &str) -> String {
+        match self {
+            Naming::Flags => format!("--{flag}"),
+            Naming::Toml(i) => format!("instance[{i}].{key}"),
+        }
+    }
+}
+
+/// Builds the spec from the command line (single instance).
+pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
+    let mut track_script = Vec::new();
+    if let Some(cmd) = &a.track_script {
+        track_script.push(RawTrackScript {
+            cmd: cmd.clone(),
+            weight: a.track_weight,
+            interval: a.track_interval,
+            fall: a.track_fall,
+            rise: a.track_rise,
+        });
+    }
+    let raw = RawInstance {
+        name: None,
+        iface: a.iface.clone().unwrap_or_default(),
+        vrid: a.vrid.unwrap_or(0),
+        priority: a.priority.unwrap_or(0),
+        vips: a.vips.clone(),
+        vrrp_version: a.vrrp_version,
+        advert_int: a.advert_int,
+        preempt_delay: a.preempt_delay,
+        nopreempt: a.nopreempt,
+        auth_pass: a.auth_pass.clone(),
+        unicast_src: a.unicast_src.clone(),
+        unicast_peers: a.unicast_peers.clone(),
+        track_script,
+        track_ifaces: a.track_ifaces.clone(),
+        garp_repeat: a.garp_repeat,
+    };
+    let inst = validate_instance(&raw, Naming::Flags, &resolve_source)?;
+    Ok(DaemonSpec {
+        instances: vec![inst],
+        sync_groups: Vec::new(),
+        log_format: a.log_format,
+    })
+}
+
+/// Builds the spec from a TOML file.
+pub fn from_file(path: &Path, log_format_flag: LogFormat) -> Result<DaemonSpec, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        field: "--config".into(),
+        message: format!("{}: {e}", path.display()),
+    })?;
+    from_toml(&text, log_format_flag, &resolve_source)
+}
+
+/// Builds the spec from TOML text; `source_of` resolves an interface's advert source.
+pub fn from_toml(
+    text: &str,
+    log_format_flag: LogFormat,
+    source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
+) -> Result<DaemonSpec, ConfigError> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError {
+        field: "--config".into(),
+        message: e.to_string().trim().replace('\n', " "),
+    })?;
+    if raw.instance.is_empty() {
+        return err("instance", "the file defines no [[instance]]");
+    }
+    let mut instances = Vec::new();
+    for (i, ri) in raw.instance.iter().enumerate() {
+        let mut inst = validate_instance(ri, Naming::Toml(i), source_of)?;
+        inst.name = ri.name.clone().unwrap_or_else(|| format!("VI_{i}"));
+        if instances
+            .iter()
+            .any(|o: &InstanceSpec| o.iface == inst.iface && o.fsm.vrid == inst.fsm.vrid && o.fsm.family == inst.fsm.family)
+        {
+            return err(
+                format!("instance[{i}].vrid"),
+                format!("VRID {} is already used on {}", inst.fsm.vrid, inst.iface),
+            );
+        }
+        if instances.iter().any(|o: &InstanceSpec| o.name == inst.name) {
+            return err(format!("instance[{i}].name"), format!("duplicate name {:?}", inst.name));
+        }
+        instances.push(inst);
+    }
+    let mut sync_groups = Vec::new();
+    let mut used = vec![false; instances.len()];
+    for (g, rg) in raw.sync_group.iter().enumerate() {
+        let mut members = Vec::new();
+        for (m, name) in rg.instances.iter().enumerate() {
+            let field = format!("sync_group[{g}].instances[{m}]");
+            let Some(idx) = instances.iter().position(|i| &i.name == name) else {
+                return err(field, format!("no instance named {name:?}"));
+            };
+            if used[idx] {
+                return err(field, format!("instance {name:?} is already in a sync group"));
+            }
+            used[idx] = true;
+            members.push(idx);
+        }
+        if members.is_empty() {
+            return err(format!("sync_group[{g}].instances"), "a sync group needs members");
+        }
+        sync_groups.push((rg.name.clone(), members));
+    }
+    let log_format = if log_format_flag != LogFormat::Text {
+        log_format_flag
+    } else {
+        raw.log_format
+    };
+    Ok(DaemonSpec {
+        instances,
+        sync_groups,
+        log_format,
+    })
+}
+
+/// Resolves the advert source of `iface` for the family of `sample` (primary IPv4 or IPv6
+/// link-local), read-only.
+pub fn resolve_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
+    let ifc = vip_netlink::Interface::by_name(iface).map_err(|e| e.to_string())?;
+    ifc.source_address(vip_netlink::IpFamily::of(&sample))
+        .map_err(|e| e.to_string())
+}
+
+fn parse_vip(s: &str) -> Result<VirtualAddress, String> {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("{s:?} is not an IP address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => max,
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| format!("{s:?}: prefix length must be 0..={max}"))?,
+    };
+    Ok(VirtualAddress::new(addr, prefix))
+}
+
+fn seconds(field: String, v: f64, min: f64, max: f64) -> Result<Duration, ConfigError> {
+    if !v.is_finite() || v < min || v > max {
+        return err(field, format!("{v} is outside {min}..={max} seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn validate_instance(
+    r: &RawInstance,
+    n: Naming,
+    source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
+) -> Result<InstanceSpec, ConfigError> {
+    if r.iface.is_empty() || r.iface.len() > 15 || r.iface.contains(['/', ' ']) {
+        return err(n.field("iface", "iface"), format!("{:?} is not an interface name", r.iface));
+    }
+    if r.vrid == 0 {
+        return err(n.field("vrid", "vrid"), "must be 1..=255");
+    }
+    if r.priority == 0 {
+        return err(n.field("priority", "priority"), "must be 1..=255");
+    }
+    let version = match r.vrrp_version {
+        2 => Version::V2,
+        3 => Version::V3,
+        v => return err(n.field("vrrp-version", "vrrp_version"), format!("{v}: must be 2 or 3")),
+    };
+    if r.vips.is_empty() {
+        return err(n.field("vip", "vips"), "at least one virtual address is required");
+    }
+    let mut vips = Vec::new();
+    for (k, s) in r.vips.iter().enumerate() {
+        let field = match n {
+            Naming::Flags => "--vip".to_string(),
+            Naming::Toml(i) => format!("instance[{i}].vips[{k}]"),
+        };
+        let v = parse_vip(s).map_err(|m| ConfigError {
+            field: field.clone(),
+            message: m,
+        })?;
+        if let Some(first) = vips.first() {
+            let first: &VirtualAddress = first;
+            if first.addr.is_ipv4() != v.addr.is_ipv4() {
+                return err(field, "all virtual addresses must be of one family (IPv4 or IPv6)");
+            }
+        }
+        if version == Version::V2 && v.addr.is_ipv6() {
+            return err(field, "VRRPv2 carries IPv4 only: use --vrrp-version 3 for IPv6");
+        }
+        vips.push(v);
+    }
+    let sample = vips[0].addr;
+    // Advert interval: v2 whole seconds 1..=255, v3 centiseconds 0.01..=40.95.
+    let int_field = n.field("advert-int", "advert_int");
+    let advert_interval = match version {
+        Version::V2 => {
+            if !r.advert_int.is_finite() || r.advert_int.fract() != 0.0 {
+                return err(int_field, format!("{}: VRRPv2 needs whole seconds", r.advert_int));
+            }
+            seconds(int_field, r.advert_int, 1.0, 255.0)?
+        }
+        Version::V3 => {
+            let cs = (r.advert_int * 100.0).round();
+            if !r.advert_int.is_finite() || (r.advert_int * 100.0 - cs).abs() > 1e-6 {
+                return err(int_field, format!("{}: VRRPv3 needs a multiple of 0.01 s", r.advert_int));
+            }
+            seconds(int_field, r.advert_int, 0.01, 40.95)?;
+            Duration::from_millis(cs as u64 * 10)
+        }
+    };
+    let preempt_delay = seconds(n.field("preempt-delay", "preempt_delay"), r.preempt_delay, 0.0, 1000.0)?;
+    let auth = match &r.auth_pass {
+        None => Auth::None,
+        Some(p) => {
+            let field = n.field("auth-pass", "auth_pass");
+            if version != Version::V2 {
+                return err(field, "authentication exists in VRRPv2 only (--vrrp-version 2)");
+            }
+            if p.is_empty() || p.len() > 8 || !p.is_ascii() {
+                return err(field, "must be 1 to 8 ASCII characters");
+            }
+            let mut b = [0u8; 8];
+            b[..p.len()].copy_from_slice(p.as_bytes());
+            Auth::SimplePassword(b)
+        }
+    };
+    let unicast_src = match &r.unicast_src {
+        None => None,
+        Some(s) => {
+            let field = n.field("unicast-src", "unicast_src");
+            let a: IpAddr = s.parse().map_err(|_| ConfigError {
+                field: field.clone(),
+                message: format!("{s:?} is not an IP address"),
+            })?;
+            if a.is_ipv4() != sample.is_ipv4() {
+                return err(field, "must be of the VIPs' address family");
+            }
+            Some(a)
+        }
+    };
+    let mut peers = Vec::new();
+    for s in &r.unicast_peers {
+        let field = n.field("unicast-peer", "unicast_peers");
+        let a: IpAddr = s.parse().map_err(|_| ConfigError {
+            field: field.clone(),
+            message: format!("{s:?} is not an IP address"),
+        })?;
+        if a.is_ipv4() != sample.is_ipv4() {
+            return err(field, format!("{a} is not of the VIPs' address family"));
+        }
+        peers.push(a);
+    }
+    if unicast_src.is_some() && peers.is_empty() {
+        return err(n.field("unicast-peer", "unicast_peers"), "--unicast-src needs at least one peer");
+    }
+    let mut track_scripts = Vec::new();
+    for (k, t) in r.track_script.iter().enumerate() {
+        let f = |flag: &str, key: &str| match n {
+            Naming::Flags => format!("--{flag}"),
+            Naming::Toml(i) => format!("instance[{i}].track_script[{k}].{key}"),
+        };
+        let argv: Vec<String> = t.cmd.split_whitespace().map(str::to_string).collect();
+        if argv.is_empty() {
+            return err(f("track-script", "cmd"), "empty command");
+        }
+        if !(-253..=253).contains(&t.weight) {
+            return err(f("track-weight", "weight"), format!("{} is outside -253..=253", t.weight));
+        }
+        let interval = seconds(f("track-interval", "interval"), t.interval, 0.01, 3600.0)?;
+        if t.fall == 0 {
+            return err(f("track-fall", "fall"), "must be at least 1");
+        }
+        if t.rise == 0 {
+            return err(f("track-rise", "rise"), "must be at least 1");
+        }
+        track_scripts.push(TrackScript {
+            argv,
+            weight: t.weight,
+            interval,
+            fall: t.fall,
+            rise: t.rise,
+        });
+    }
+    let mut track_ifaces = Vec::new();
+    for s in &r.track_ifaces {
+        let field = n.field("track-iface", "track_ifaces");
+        let (iface, weight) = match s.split_once(':') {
+            None => (s.as_str(), 0),
+            Some((i, w)) => (
+                i,
+                w.parse::<i32>().ok().filter(|w| (-253..=253).contains(w)).ok_or_else(|| ConfigError {
+                    field: field.clone(),
+                    message: format!("{s:?}: weight must be an integer in -253..=253"),
+                })?,
+            ),
+        };
+        if iface.is_empty() || iface.len() > 15 {
+            return err(field, format!("{s:?} is not IFACE[:WEIGHT]"));
+        }
+        track_ifaces.push(TrackIface {
+            iface: iface.to_string(),
+            weight,
+        });
+    }
+    let primary = match unicast_src {
+        Some(a) => a,
+        None => source_of(&r.iface, sample).map_err(|m| ConfigError {
+            field: n.field("iface", "iface"),
+            message: m,
+        })?,
+    };
+    let mut fsm = InstanceConfig::new(r.vrid, primary);
+    fsm.version = version;
+    fsm.priority = r.priority;
+    fsm.advert_interval = advert_interval;
+    fsm.vips = vips;
+    fsm.unicast_peers = peers;
+    fsm.preempt = !r.nopreempt;
+    fsm.preempt_delay = preempt_delay;
+    fsm.auth = auth;
+    fsm.garp_master_repeat = r.garp_repeat;
+    fsm.garp_lower_prio_repeat = r.garp_repeat;
+    for (k, t) in track_scripts.iter().enumerate() {
+        fsm.trackers
+            .push(TrackerConfig::new(script_tracker(k), TrackerKind::Script, t.weight));
+    }
+    for (k, t) in track_ifaces.iter().enumerate() {
+        fsm.trackers
+            .push(TrackerConfig::new(iface_tracker(k), TrackerKind::Interface, t.weight));
+    }
+    // Let the state machine apply its own checks now, so errors exit 2 before any I/O.
+    if let Err(e) = vrrp_fsm::Instance::new(fsm.clone()) {
+        let f = fsm_field(&e);
+        return err(n.field(f, &f.replace('-', "_")), e.to_string());
+    }
+    Ok(InstanceSpec {
+        name: format!("VI_{}", r.vrid),
+        iface: r.iface.clone(),
+        fsm,
+        unicast_src,
+        track_scripts,
+        track_ifaces,
+    })
+}
+
+/// The field a state-machine configuration error is about.
+fn fsm_field(e: &vrrp_fsm::ConfigError) -> &'static str {
+    let s = format!("{e:?}").to_ascii_lowercase();
+    for (needle, field) in [
+        ("vrid", "vrid"),
+        ("priority", "priority"),
+        ("interval", "advert-int"),
+        ("preempt", "preempt-delay"),
+        ("weight", "track-weight"),
+        ("unicast", "unicast-peer"),
+        ("peer", "unicast-peer"),
+        ("auth", "auth-pass"),
+        ("primary", "unicast-src"),
+        ("address", "vip"),
+        ("vip", "vip"),
+        ("prefix", "vip"),
+    ] {
+        if s.contains(needle) {
+            return field;
+        }
+    }
+    "config"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(_: &str, sample: IpAddr) -> Result<IpAddr, String> {
+        Ok(if sample.is_ipv4() {
+            "192.0.2.1".parse().unwrap()
+        } else {
+            "fe80::1".parse().unwrap()
+        })
+    }
+
+    #[test]
+    fn toml_with_two_instances_and_a_sync_group() {
+        let spec = from_toml(
+            r#"
+            [[instance]]
+            name = "web"
+            iface = "eth0"
+            vrid = 1
+            priority = 150
+            vips = ["192.0.2.100/24"]
+            vrrp_version = 3
+            advert_int = 0.1
+            [[instance]]
+            name = "db"
+            iface = "eth0"
+            vrid = 2
+            priority = 100
+            vips = ["fd00::100/64"]
+            vrrp_version = 3
+            [[sync_group]]
+            name = "G"
+            instances = ["web", "db"]
+            "#,
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        assert_eq!(spec.instances.len(), 2);
+        assert_eq!(spec.instances[0].fsm.advert_interval, Duration::from_millis(100));
+        assert_eq!(spec.sync_groups, vec![("G".to_string(), vec![0, 1])]);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = from_toml(
+            "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/24']\nadvert_int=0.5\n",
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "instance[0].advert_int");
+        let e = from_toml(
+            "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/33']\n",
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "instance[0].vips[0]");
+    }
+}

@@ -1,0 +1,351 @@
+//! The driver loop: the I/O around the Sans-IO `vrrp_fsm::Router`.
+//!
+//! It waits for the first of: a received advert, a link event, a tracker change, a signal, or
+//! the router's next deadline (on a [`PreciseTimer`]); feeds the router; then performs every
+//! action the router queued, in order (send advert, add/remove VIPs, GARP/NA bursts, print the
+//! state transition).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use healthcheck::{CheckId, CheckSpec, ExecCheck, Health, Monitor, MonitorConfig, Policy};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+use vip_netlink::{
+    Announce, Announcer, AdvertSocket, AdvertSocketConfig, AdvertTransport, Change, IpFamily, LinkEvent,
+    LinkEvents, LinkWatch, ReceivedAdvert, Vip, VipManager, VipOps,
+};
+use vrrp_fsm::{Action, InstanceId, Router, SyncGroupConfig, TrackerState};
+
+use crate::config::{iface_tracker, script_tracker, DaemonSpec, InstanceSpec};
+use crate::output::{print_transition, state_name};
+use crate::precise_timer::PreciseTimer;
+
+/// Why the daemon stopped with an error (exit 1).
+#[derive(Debug)]
+pub enum DriverError {
+    /// Missing CAP_NET_RAW / CAP_NET_ADMIN.
+    Privileges(String),
+    /// Anything else, with context.
+    Other(String),
+}
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriverError::Privileges(m) => write!(
+                f,
+                "{m}: minimal_failover needs CAP_NET_RAW and CAP_NET_ADMIN (run it as root)"
+            ),
+            DriverError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
+    match e {
+        vip_netlink::Error::PermissionDenied { .. } => DriverError::Privileges(format!("{what}: {e}")),
+        e => DriverError::Other(format!("{what}: {e}")),
+    }
+}
+
+/// Something that happened outside the state machine.
+enum Event {
+    Advert(usize, ReceivedAdvert),
+    Link(String, bool),
+    Tracker(usize, vrrp_fsm::TrackerId, bool),
+    Fatal(String),
+}
+
+/// The I/O of one instance.
+struct InstanceIo {
+    spec: InstanceSpec,
+    id: InstanceId,
+    sock: Arc<AdvertSocket>,
+    announcer: Announcer,
+    vips: Vec<Vip>,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT (then shuts down gracefully and returns `Ok`).
+pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
+    let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
+    let mut router = Router::new();
+    let mut ios = Vec::new();
+    for inst in &spec.instances {
+        let id = router
+            .add_instance(inst.fsm.clone())
+            .map_err(|e| DriverError::Other(format!("{}: {e}", inst.name)))?;
+        let family = IpFamily::of(&inst.fsm.vips[0].addr);
+        let mut cfg = AdvertSocketConfig::multicast(inst.iface.clone(), family, inst.fsm.version)
+            .with_vrid(inst.fsm.vrid)
+            .with_unicast_peers(inst.fsm.unicast_peers.iter().copied());
+        if let Some(src) = inst.unicast_src {
+            cfg = cfg.with_source(src);
+        }
+        let sock = AdvertSocket::open(cfg).map_err(|e| ctx(&format!("{}: opening the advert socket", inst.name), e))?;
+        let announcer =
+            Announcer::new(&inst.iface).map_err(|e| ctx(&format!("{}: opening the GARP/NA socket", inst.name), e))?;
+        let vips = inst
+            .fsm
+            .vips
+            .iter()
+            .map(|v| Vip::new(inst.iface.clone(), v.addr, v.prefix_len))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ctx(&inst.name, e))?;
+        ios.push(InstanceIo {
+            spec: inst.clone(),
+            id,
+            sock: Arc::new(sock),
+            announcer,
+            vips,
+        });
+    }
+    for (name, members) in &spec.sync_groups {
+        let ids = members.iter().map(|&m| ios[m].id).collect();
+        router
+            .add_sync_group(SyncGroupConfig::new(ids))
+            .map_err(|e| DriverError::Other(format!("sync group {name}: {e}")))?;
+    }
+
+    // A crashed earlier run may have left our VIPs behind; we are not Master yet, so they go.
+    for io in &ios {
+        if io.spec.fsm.priority == 255 {
+            continue;
+        }
+        for v in &io.vips {
+            match vip_mgr.remove(v).await {
+                Ok(Change::Applied) => warn!(instance = %io.spec.name, vip = %v.address(), "removed a stale VIP left by an earlier run"),
+                Ok(Change::Unchanged) => {}
+                Err(e) => return Err(ctx("removing a stale VIP", e)),
+            }
+        }
+    }
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let now = Instant::now();
+
+    // Link state of every interface we care about, then a watcher task per interface.
+    let mut ifaces: BTreeMap<String, ()> = BTreeMap::new();
+    for io in &ios {
+        ifaces.insert(io.spec.iface.clone(), ());
+        for t in &io.spec.track_ifaces {
+            ifaces.insert(t.iface.clone(), ());
+        }
+    }
+    for iface in ifaces.keys() {
+        let mut watch = LinkWatch::new(iface).map_err(|e| ctx(&format!("watching {iface}"), e))?;
+        apply_link(&mut router, &ios, now, iface, watch.is_up());
+        let tx = tx.clone();
+        let name = iface.clone();
+        tokio::spawn(async move {
+            loop {
+                match watch.next_event().await {
+                    Ok(LinkEvent::Up) => {
+                        let _ = tx.send(Event::Link(name.clone(), true));
+                    }
+                    Ok(LinkEvent::Down) | Ok(LinkEvent::Removed) => {
+                        let _ = tx.send(Event::Link(name.clone(), false));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = tx.send(Event::Fatal(format!("link watch on {name}: {e}")));
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    // Track scripts on a healthcheck monitor (rise/fall like vrrp_script).
+    let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
+    let mut checks: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for (i, io) in ios.iter().enumerate() {
+        for (k, t) in io.spec.track_scripts.iter().enumerate() {
+            let check_id = (i * 1000 + k) as u64;
+            let exec = ExecCheck::new(t.argv.clone())
+                .map_err(|e| DriverError::Other(format!("{}: track script: {e}", io.spec.name)))?;
+            let spec = CheckSpec::new(CheckId(check_id), exec)
+                .interval(t.interval)
+                .timeout(t.interval)
+                .policy(Policy::Script {
+                    rise: t.rise,
+                    fall: t.fall,
+                    init_fail: false,
+                });
+            monitor
+                .add(spec)
+                .map_err(|e| DriverError::Other(format!("{}: track script: {e}", io.spec.name)))?;
+            checks.insert(check_id, (i, k));
+        }
+    }
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(ch) = changes.recv().await {
+                let Some(&(i, k)) = checks.get(&ch.id.0) else { continue };
+                let up = match ch.state.health {
+                    Health::Up => true,
+                    Health::Down => false,
+                    Health::Unknown => continue,
+                };
+                let _ = tx.send(Event::Tracker(i, script_tracker(k), up));
+            }
+        });
+    }
+
+    // One receive task per advert socket.
+    for (i, io) in ios.iter().enumerate() {
+        let sock = io.sock.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match sock.recv().await {
+                    Ok(a) => {
+                        if tx.send(Event::Advert(i, a)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(vip_netlink::Error::Closed) => return,
+                    Err(e) => warn!("advert receive: {e}"),
+                }
+            }
+        });
+    }
+
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| DriverError::Other(format!("SIGTERM handler: {e}")))?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| DriverError::Other(format!("SIGINT handler: {e}")))?;
+    let mut timer = PreciseTimer::new().map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
+
+    for io in &ios {
+        info!(
+            instance = %io.spec.name, iface = %io.spec.iface, vrid = io.spec.fsm.vrid,
+            priority = io.spec.fsm.priority, version = ?io.spec.fsm.version,
+            advert_int = ?io.spec.fsm.advert_interval, source = ?io.sock.source(),
+            unicast_peers = ?io.spec.fsm.unicast_peers, "starting"
+        );
+    }
+    router.startup(Instant::now());
+    perform(&mut router, &ios, &vip_mgr).await;
+
+    loop {
+        timer
+            .set(router.poll_timeout())
+            .map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
+        tokio::select! {
+            biased;
+            _ = sigterm.recv() => { info!("SIGTERM: shutting down"); break; }
+            _ = sigint.recv() => { info!("SIGINT: shutting down"); break; }
+            r = timer.wait() => {
+                r.map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
+                router.handle_timeout(Instant::now());
+            }
+            ev = rx.recv() => {
+                let now = Instant::now();
+                match ev {
+                    Some(Event::Advert(i, got)) => {
+                        if let Err(e) = router.handle_advert(now, ios[i].id, got.source, &got.advert) {
+                            debug!(instance = %ios[i].spec.name, from = %got.source, "advert ignored: {e}");
+                        }
+                    }
+                    Some(Event::Link(iface, up)) => {
+                        info!(%iface, up, "link change");
+                        apply_link(&mut router, &ios, now, &iface, up);
+                    }
+                    Some(Event::Tracker(i, tracker, up)) => {
+                        info!(instance = %ios[i].spec.name, tracker = tracker.0, up, "track script change");
+                        let st = if up { TrackerState::Up } else { TrackerState::Down };
+                        if let Err(e) = router.set_tracker(now, ios[i].id, tracker, st) {
+                            warn!("tracker update refused: {e}");
+                        }
+                    }
+                    Some(Event::Fatal(m)) => return Err(DriverError::Other(m)),
+                    None => return Err(DriverError::Other("event channel closed".into())),
+                }
+            }
+        }
+        perform(&mut router, &ios, &vip_mgr).await;
+    }
+
+    router.shutdown(Instant::now());
+    perform(&mut router, &ios, &vip_mgr).await;
+    drop(monitor);
+    Ok(())
+}
+
+/// Reports a link change to every instance on `iface` and every tracker of `iface`.
+fn apply_link(router: &mut Router, ios: &[InstanceIo], now: Instant, iface: &str, up: bool) {
+    for io in ios {
+        if io.spec.iface == iface {
+            let _ = router.set_link(now, io.id, up);
+        }
+        for (k, t) in io.spec.track_ifaces.iter().enumerate() {
+            if t.iface == iface {
+                let st = if up { TrackerState::Up } else { TrackerState::Down };
+                let _ = router.set_tracker(now, io.id, iface_tracker(k), st);
+            }
+        }
+    }
+}
+
+/// Performs every queued action in order.
+async fn perform(router: &mut Router, ios: &[InstanceIo], vip_mgr: &VipManager) {
+    while let Some((id, action)) = router.poll_action() {
+        let io = &ios[id.index()];
+        match action {
+            Action::SendAdvert { priority } => {
+                let Some(inst) = router.instance(id) else { continue };
+                let advert = inst.advert(priority);
+                if let Err(e) = io.sock.send(&advert).await {
+                    warn!(instance = %io.spec.name, "sending advert: {e}");
+                }
+            }
+            Action::AddVips => {
+                for v in &io.vips {
+                    if let Err(e) = vip_mgr.add(v).await {
+                        warn!(instance = %io.spec.name, vip = %v.address(), "adding VIP: {e}");
+                    }
+                }
+            }
+            Action::RemoveVips => {
+                for v in &io.vips {
+                    if let Err(e) = vip_mgr.remove(v).await {
+                        warn!(instance = %io.spec.name, vip = %v.address(), "removing VIP: {e}");
+                    }
+                }
+            }
+            Action::SendGarp { count, reason } => {
+                debug!(instance = %io.spec.name, count, ?reason, "GARP/NA burst");
+                // One round over all VIPs first, so every VIP is announced as early as possible.
+                for _ in 0..count {
+                    for v in &io.vips {
+                        if let Err(e) = io.announcer.announce(v.address()).await {
+                            warn!(instance = %io.spec.name, vip = %v.address(), "GARP/NA: {e}");
+                        }
+                    }
+                }
+            }
+            Action::SendSourceGarp => {
+                let Some(src) = io.sock.source() else { continue };
+                if let Err(e) = io.announcer.announce(src).await {
+                    warn!(instance = %io.spec.name, "GARP/NA for the source address: {e}");
+                }
+            }
+            Action::StateChanged { from, to, reason } => {
+                print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
+                info!(
+                    instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
+                    "state change"
+                );
+            }
+            Action::PriorityChanged { from, to } => {
+                info!(instance = %io.spec.name, from, to, "effective priority changed");
+            }
+            Action::MasterRxLowerPriority { from, priority } => {
+                info!(instance = %io.spec.name, %from, priority, "Master heard a lower priority");
+            }
+            other => debug!(instance = %io.spec.name, ?other, "action"),
+        }
+    }
+}

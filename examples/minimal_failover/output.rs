@@ -1,0 +1,91 @@
+//! What the daemon prints: one JSON line per state transition on stdout (for scripts), and
+//! `tracing` logs on stderr (text or JSON).
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use vrrp_fsm::{FaultFlags, State, StateChangeReason};
+
+use crate::cli::LogFormat;
+
+/// Sets up the `tracing` subscriber on stderr. `RUST_LOG` overrides the default `info`.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// The state name used in transition lines ("Backup", "Master", ...).
+pub fn state_name(s: State) -> &'static str {
+    match s {
+        State::Init => "Init",
+        State::Backup => "Backup",
+        State::Master => "Master",
+        State::Fault => "Fault",
+    }
+}
+
+/// The reason name used in transition lines.
+pub fn reason_name(r: StateChangeReason) -> &'static str {
+    match r {
+        StateChangeReason::Startup => "startup",
+        StateChangeReason::AddressOwner => "address_owner",
+        StateChangeReason::MasterNoResponse => "master_down_timer",
+        StateChangeReason::MasterLeft => "master_priority_zero",
+        StateChangeReason::Preempted => "preempted",
+        StateChangeReason::HigherPriority { .. } => "higher_priority",
+        StateChangeReason::Fault(f) if f.contains(FaultFlags::LINK_DOWN) => "link_down",
+        StateChangeReason::Fault(f) if f.contains(FaultFlags::TRACKER) => "tracker_failed",
+        StateChangeReason::Fault(_) => "sync_group_fault",
+        StateChangeReason::FaultCleared => "fault_cleared",
+        StateChangeReason::SyncGroup => "sync_group",
+        StateChangeReason::Shutdown => "shutdown",
+        _ => "other",
+    }
+}
+
+/// One transition line, exactly
+/// `{"ts_ms":…,"iface":…,"vrid":…,"from":"Backup","to":"Master","reason":"master_down_timer"}`.
+pub fn transition_line(iface: &str, vrid: u8, from: State, to: State, reason: StateChangeReason) -> String {
+    let ts_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    format!(
+        "{{\"ts_ms\":{ts_ms},\"iface\":{},\"vrid\":{vrid},\"from\":\"{}\",\"to\":\"{}\",\"reason\":\"{}\"}}",
+        serde_json::Value::from(iface),
+        state_name(from),
+        state_name(to),
+        reason_name(reason)
+    )
+}
+
+/// Prints a transition line on stdout and flushes it at once (stdout may be a pipe).
+pub fn print_transition(iface: &str, vrid: u8, from: State, to: State, reason: StateChangeReason) {
+    let line = transition_line(iface, vrid, from, to, reason);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_has_the_documented_shape() {
+        let l = transition_line("eth0", 51, State::Backup, State::Master, StateChangeReason::MasterNoResponse);
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys.len(), 6);
+        assert!(l.starts_with("{\"ts_ms\":"));
+        assert!(l.ends_with(",\"iface\":\"eth0\",\"vrid\":51,\"from\":\"Backup\",\"to\":\"Master\",\"reason\":\"master_down_timer\"}"));
+    }
+}
