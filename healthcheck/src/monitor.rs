@@ -26,6 +26,8 @@ pub struct StateChange {
     pub at: std::time::Instant,
     /// Why the last probe failed, if it did.
     pub error: Option<Arc<CheckError>>,
+    /// How many probes this check had run when the change happened (1 = the first).
+    pub probe_seq: u64,
 }
 
 /// Counters shared by all checks of a monitor (relaxed atomics).
@@ -185,6 +187,7 @@ impl CheckTask {
             return;
         };
         let mut value = None;
+        let mut probe_seq = 0u64;
         // Grace beyond the checker's own timeout handling, in case a checker overruns.
         let hard_limit = spec.timeout + Duration::from_millis(500).min(spec.timeout);
         tokio::time::sleep(random_upto(spec.warmup)).await;
@@ -199,6 +202,7 @@ impl CheckTask {
                 }
             };
             self.stats.probes.fetch_add(1, Ordering::Relaxed);
+            probe_seq += 1;
             let previous = policy.health();
             let (new_value, error) = match result {
                 Ok(probe) => (probe.value, None),
@@ -228,6 +232,7 @@ impl CheckTask {
                     previous,
                     at: std::time::Instant::now(),
                     error: error.map(Arc::new),
+                    probe_seq,
                 };
                 if self.tx.send(change).await.is_err() {
                     return; // receiver gone: nobody listens any more

@@ -167,9 +167,7 @@ impl<K: Clone + Eq + Hash> Pool<K> {
         health: Health,
         dynamic_weight: Option<u32>,
     ) -> Option<QuorumChange> {
-        let Some(idx) = self.owner.get(&id) else {
-            return None;
-        };
+        let idx = self.owner.get(&id)?;
         for &i in idx {
             let s = &mut self.servers[i];
             if health == Health::Up {

@@ -122,10 +122,10 @@ impl TrackerState {
         if self.weight.weight != 0 {
             return false;
         }
-        match (self.health, self.weight.reverse) {
-            (Health::Down, false) | (Health::Up, true) => true,
-            _ => false,
-        }
+        matches!(
+            (self.health, self.weight.reverse),
+            (Health::Down, false) | (Health::Up, true)
+        )
     }
 
     /// The weight a real server gets from a `misc_dynamic` check (KA: status − 2, clamped

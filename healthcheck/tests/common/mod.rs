@@ -37,6 +37,10 @@ pub struct HttpServer {
     /// Connections currently open / the maximum seen.
     pub open: Arc<AtomicUsize>,
     pub max_open: Arc<AtomicUsize>,
+    /// Replies used in order, one per connection, before `reply`.
+    pub queue: Arc<std::sync::Mutex<std::collections::VecDeque<Reply>>>,
+    /// Accept time of every connection.
+    pub accepted: Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
 }
 
 async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> String {
@@ -90,12 +94,17 @@ impl HttpServer {
             open.clone(),
             max_open.clone(),
         );
+        let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let accepted = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (q, a) = (queue.clone(), accepted.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((s, _)) = listener.accept().await else {
                     return;
                 };
-                let reply = r.lock().unwrap().clone();
+                a.lock().unwrap().push(std::time::Instant::now());
+                let queued = q.lock().unwrap().pop_front();
+                let reply = queued.unwrap_or_else(|| r.lock().unwrap().clone());
                 let (l, o, m) = (l.clone(), o.clone(), m.clone());
                 tokio::spawn(async move {
                     let now = o.fetch_add(1, Ordering::SeqCst) + 1;
@@ -116,6 +125,20 @@ impl HttpServer {
             last_request,
             open,
             max_open,
+            queue,
+            accepted,
+        }
+    }
+
+    /// Queues one reply per future connection: `true` = 200, `false` = 503.
+    pub fn script(&self, seq: &[bool]) {
+        let mut q = self.queue.lock().unwrap();
+        for ok in seq {
+            q.push_back(Reply::Raw(if *ok {
+                ok_response(b"")
+            } else {
+                b"HTTP/1.1 503 Unavailable\r\nContent-Length: 0\r\n\r\n".to_vec()
+            }));
         }
     }
 
