@@ -163,6 +163,10 @@ impl Topology {
                 "0",
                 "mcast_snooping",
                 "0",
+                // ageing 0: no learned MACs, every frame is flooded, so the observer also
+                // sees unicast adverts.
+                "ageing_time",
+                "0",
             ])
             .unwrap();
         bridge.ip(&["link", "set", "br0", "up"]).unwrap();
