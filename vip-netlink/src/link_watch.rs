@@ -1,10 +1,12 @@
 //! A stream of link and address events for one interface (rtnetlink multicast groups).
 use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use futures::channel::mpsc::UnboundedReceiver;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::link::LinkFlags;
 use netlink_packet_route::RouteNetlinkMessage;
@@ -151,20 +153,39 @@ impl LinkWatch {
     }
 }
 
+/// The same events as a [`Stream`]; it ends when the interface is removed (after
+/// [`LinkEvent::Removed`]) or the netlink socket closes.
+impl Stream for LinkWatch {
+    type Item = Result<LinkEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Poll::Ready(Some(Ok(ev)));
+            }
+            if self.removed {
+                return Poll::Ready(None);
+            }
+            match self.messages.poll_next_unpin(cx) {
+                Poll::Ready(Some((msg, _))) => {
+                    if let NetlinkPayload::InnerMessage(inner) = msg.payload {
+                        self.handle(inner);
+                    }
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl LinkEvents for LinkWatch {
     async fn next_event(&mut self) -> Result<LinkEvent> {
-        loop {
-            if let Some(ev) = self.pending.pop_front() {
-                return Ok(ev);
-            }
-            if self.removed {
-                return Err(Error::NoSuchInterface(self.interface.name().to_string()));
-            }
-            let (msg, _) = self.messages.next().await.ok_or(Error::Closed)?;
-            if let NetlinkPayload::InnerMessage(inner) = msg.payload {
-                self.handle(inner);
-            }
+        match self.next().await {
+            Some(ev) => ev,
+            None if self.removed => Err(Error::NoSuchInterface(self.interface.name().to_string())),
+            None => Err(Error::Closed),
         }
     }
 }

@@ -88,3 +88,30 @@ fn carrier_loss_on_the_peer_side_is_a_down_event() {
         }
     });
 }
+
+#[test]
+fn deleting_the_interface_ends_the_stream() {
+    use futures::StreamExt;
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    node.exec("ip link add br9 type bridge && ip link set br9 up");
+    let ns = node.name.clone();
+    node.run(move || async move {
+        let mut w = LinkWatch::new("br9").unwrap();
+        common::sh(&format!("ip netns exec {ns} ip link del br9"));
+        let mut saw_removed = false;
+        while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .expect("stream progresses")
+        {
+            if ev.unwrap() == LinkEvent::Removed {
+                saw_removed = true;
+            }
+        }
+        assert!(saw_removed);
+        assert!(matches!(
+            w.next_event().await,
+            Err(vip_netlink::Error::NoSuchInterface(_))
+        ));
+    });
+}
