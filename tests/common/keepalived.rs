@@ -165,11 +165,16 @@ impl Keepalived {
     }
 }
 
-/// keepalived log lines that reveal a rejected or mismatched advert.
+/// keepalived log lines that reveal a rejected or mismatched advert (bad checksum, password,
+/// auth type, interval, TTL, version, length, address list).
 pub fn rejection_lines(log: &str) -> Vec<String> {
     const BAD: &[&str] = &[
         "checksum",
-        "auth",
+        "passwd",
+        "password",
+        "auth type",
+        "authtype",
+        "Auth",
         "interval mismatch",
         "advertisement interval",
         "invalid",
@@ -178,25 +183,17 @@ pub fn rejection_lines(log: &str) -> Vec<String> {
         "TTL",
         "bogus",
         "wrong",
-        "received an invalid",
-        "packet length",
+        "length",
         "version",
         "address list",
+        "not matching",
+        "mismatch",
     ];
     log.lines()
-        .filter(|l| {
-            BAD.iter().any(|b| l.contains(b))
-                && !l.contains("Opening file")
-                && !l.contains("Starting")
-                && !l.contains("Running on")
-                && !l.contains("Command line")
-                && !l.contains("Configuration file")
-                && !l.contains("Script user")
-                && !l.contains("keepalived.conf")
-                && !l.contains("KEEPALIVED_VERSION")
-                && !l.contains("auth_type")
-                && !l.contains("Keepalived v")
-        })
+        // The banner, the command line and the config echo are not about packets.
+        .filter(|l| !l.contains("Keepalived v") && !l.contains("Command line") && !l.contains("Opening file"))
+        .filter(|l| !l.contains("Configuration file") && !l.contains("Running on"))
+        .filter(|l| BAD.iter().any(|b| l.contains(b)))
         .map(str::to_string)
         .collect()
 }

@@ -1,0 +1,243 @@
+//! Interop with real keepalived (Debian package): mixed pairs in both roles for VRRPv2 with
+//! auth, v3/IPv4, v3/IPv6 and unicast. Each side accepts the other's adverts (keepalived logs
+//! no checksum/auth/interval error and the lower side never becomes Master), mastership
+//! follows priority, and failover works both ways (hard and graceful), judged on the wire.
+mod common;
+
+use std::time::Duration;
+
+use common::cluster::{spawn_node, Fam, Scenario};
+use common::keepalived::{KaInstance, Keepalived};
+use common::pcap::{failover_gap, Capture};
+use common::process::{wait_until, Daemon, TempDir};
+use common::topology::Topology;
+
+const SETTLE: Duration = Duration::from_secs(8);
+const SLACK: Duration = Duration::from_millis(50);
+const HIGH: u8 = 200;
+const LOW: u8 = 100;
+
+enum Peer {
+    Mf(Daemon),
+    Ka(Keepalived),
+}
+
+impl Peer {
+    fn is_master(&self) -> bool {
+        match self {
+            Peer::Mf(d) => d.state() == "Master",
+            Peer::Ka(k) => k.entered("MASTER") > k.entered("BACKUP") + k.entered("FAULT") - 1,
+        }
+    }
+    fn ever_master(&self) -> bool {
+        match self {
+            Peer::Mf(d) => d.transitions().iter().any(|(_, t)| t.to == "Master"),
+            Peer::Ka(k) => k.entered("MASTER") > 0,
+        }
+    }
+    fn kill_hard(&mut self) {
+        match self {
+            Peer::Mf(d) => d.kill(),
+            Peer::Ka(k) => k.kill_hard(),
+        }
+    }
+    fn stop(&mut self) {
+        match self {
+            Peer::Mf(d) => {
+                d.signal(libc::SIGTERM);
+                assert_eq!(d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+            }
+            Peer::Ka(k) => k.stop(),
+        }
+    }
+    fn log(&self) -> String {
+        match self {
+            Peer::Mf(d) => d.log_text(),
+            Peer::Ka(k) => k.log(),
+        }
+    }
+}
+
+fn ka_instance(sc: &Scenario, topo: &Topology, i: usize, prio: u8) -> KaInstance {
+    KaInstance {
+        iface: "eth0".into(),
+        vrid: sc.vrid,
+        priority: prio,
+        version: sc.version,
+        advert_int: sc.advert_int,
+        vips: vec![sc.fam.vip_cidr()],
+        auth_pass: sc.auth_pass.clone(),
+        unicast_src: sc.unicast.then(|| sc.addr_of(topo, i)),
+        unicast_peers: if sc.unicast { vec![sc.addr_of(topo, 1 - i)] } else { vec![] },
+        nopreempt: false,
+    }
+}
+
+fn start_peer(sc: &Scenario, topo: &Topology, dir: &TempDir, i: usize, prio: u8, ka: bool, gen: u32) -> Peer {
+    if ka {
+        Peer::Ka(Keepalived::start(&format!("ka{i}g{gen}"), &topo.nodes[i].ns.name, &ka_instance(sc, topo, i, prio), &dir.0))
+    } else {
+        Peer::Mf(spawn_node(topo, dir, i, &sc.args(topo, i, prio, &[])))
+    }
+}
+
+/// Waits until node `m` is the only VIP holder and its peer says Master.
+fn wait_master(topo: &Topology, vip: &str, m: usize, peers: &[&Peer], what: &str) {
+    let ok = wait_until(SETTLE, || topo.holders(vip) == vec![m] && peers[m].is_master());
+    if !ok {
+        panic!(
+            "{what}: expected node {m} as the only Master; holders {:?}\n--- node0:\n{}\n--- node1:\n{}",
+            topo.holders(vip),
+            peers[0].log(),
+            peers[1].log()
+        );
+    }
+}
+
+fn check_no_rejections(p: &Peer) {
+    if let Peer::Ka(k) = p {
+        let bad = k.rejections();
+        assert!(bad.is_empty(), "keepalived rejected adverts:\n{}", bad.join("\n"));
+    }
+}
+
+/// Node 0 has the high priority. `ka_high` chooses which side runs keepalived.
+fn interop(sc: Scenario, ka_high: bool) {
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-interop", topo.prefix));
+    let vip = sc.fam.vip();
+    let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
+    let mut high = start_peer(&sc, &topo, &dir, 0, HIGH, ka_high, 0);
+    let low = start_peer(&sc, &topo, &dir, 1, LOW, !ka_high, 0);
+
+    // 1. Mastership follows priority and the low side accepts the high side's adverts.
+    wait_master(&topo, vip, 0, &[&high, &low], "start");
+    std::thread::sleep(sc.master_down(LOW) + sc.interval() * 2);
+    assert!(!low.ever_master(), "the low-priority side took over: it refused the adverts\n{}", low.log());
+    assert_eq!(topo.holders(vip), vec![0]);
+
+    // 2. Hard failover high → low, on the wire.
+    let t_kill = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    high.kill_hard();
+    let ok = wait_until(SETTLE, || low.is_master() && topo.nodes[1].has_addr(vip));
+    assert!(ok, "low side did not take over after the Master was killed\n{}", low.log());
+    std::thread::sleep(Duration::from_millis(50));
+    let frames = cap.frames();
+    let (_, gap) = failover_gap(&frames, topo.nodes[0].mac, topo.nodes[1].mac, sc.fam.vip_addr(), t_kill - Duration::from_secs(5))
+        .expect("takeover GARP/NA on the wire");
+    let bound = sc.master_down(LOW);
+    eprintln!("{sc:?} ka_high={ka_high}: hard failover gap {gap:?}, bound {bound:?}");
+    assert!(gap <= bound + SLACK, "gap {gap:?} > {bound:?} + 50 ms");
+
+    // 3. The high side comes back and takes over again (the low side accepts being preempted).
+    high = start_peer(&sc, &topo, &dir, 0, HIGH, ka_high, 1);
+    wait_master(&topo, vip, 0, &[&high, &low], "preemption back");
+
+    // 4. Graceful failover: SIGTERM on the high side, the low side takes over within skew.
+    std::thread::sleep(sc.interval() * 3);
+    let t_term = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    high.stop();
+    let ok = wait_until(SETTLE, || low.is_master() && topo.holders(vip) == vec![1]);
+    assert!(ok, "low side did not take over after SIGTERM\n{}", low.log());
+    std::thread::sleep(Duration::from_millis(50));
+    let frames = cap.stop();
+    let (_, gap) = failover_gap(&frames, topo.nodes[0].mac, topo.nodes[1].mac, sc.fam.vip_addr(), t_term - Duration::from_millis(1))
+        .expect("graceful takeover GARP/NA on the wire");
+    let bound = sc.skew(LOW);
+    eprintln!("{sc:?} ka_high={ka_high}: graceful failover gap {gap:?}, Skew_Time {bound:?}");
+    assert!(gap <= bound + SLACK, "gap {gap:?} > Skew_Time {bound:?} + 50 ms");
+
+    check_no_rejections(&high);
+    check_no_rejections(&low);
+}
+
+fn v2_auth() -> Scenario {
+    Scenario {
+        vrid: 12,
+        version: 2,
+        advert_int: 1.0,
+        fam: Fam::V4,
+        auth_pass: Some("hakit".into()),
+        unicast: false,
+    }
+}
+
+fn unicast_v4() -> Scenario {
+    let mut sc = Scenario::v3_fast(Fam::V4);
+    sc.unicast = true;
+    sc
+}
+
+macro_rules! need_root {
+    () => {
+        if !common::is_root() || !std::path::Path::new("/usr/sbin/keepalived").exists() {
+            eprintln!("skipped: needs root and keepalived");
+            return;
+        }
+    };
+}
+
+#[test]
+fn v2_auth_keepalived_master_minimal_backup() {
+    need_root!();
+    interop(v2_auth(), true);
+}
+
+#[test]
+fn v2_auth_minimal_master_keepalived_backup() {
+    need_root!();
+    interop(v2_auth(), false);
+}
+
+#[test]
+fn v3_ipv4_keepalived_master_minimal_backup() {
+    need_root!();
+    interop(Scenario::v3_fast(Fam::V4), true);
+}
+
+#[test]
+fn v3_ipv4_minimal_master_keepalived_backup() {
+    need_root!();
+    interop(Scenario::v3_fast(Fam::V4), false);
+}
+
+#[test]
+fn v3_ipv6_keepalived_master_minimal_backup() {
+    need_root!();
+    interop(Scenario::v3_fast(Fam::V6), true);
+}
+
+#[test]
+fn v3_ipv6_minimal_master_keepalived_backup() {
+    need_root!();
+    interop(Scenario::v3_fast(Fam::V6), false);
+}
+
+#[test]
+fn unicast_keepalived_master_minimal_backup() {
+    need_root!();
+    interop(unicast_v4(), true);
+}
+
+#[test]
+fn unicast_minimal_master_keepalived_backup() {
+    need_root!();
+    interop(unicast_v4(), false);
+}
+
+/// Negative control for the log check: a wrong password makes keepalived log the rejection.
+#[test]
+fn keepalived_logs_a_wrong_password() {
+    need_root!();
+    let mut sc = v2_auth();
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-badpass", topo.prefix));
+    let ka = Keepalived::start("ka0", &topo.nodes[0].ns.name, &ka_instance(&sc, &topo, 0, LOW), &dir.0);
+    sc.auth_pass = Some("other".into());
+    let _mf = spawn_node(&topo, &dir, 1, &sc.args(&topo, 1, HIGH, &[]));
+    assert!(
+        wait_until(Duration::from_secs(8), || !ka.rejections().is_empty()),
+        "keepalived logged no rejection:\n{}",
+        ka.log()
+    );
+}
