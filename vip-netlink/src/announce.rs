@@ -162,8 +162,9 @@ impl Announce for Announcer {
                 trace!(vip = %v4, interface = %self.interface.name(), "gratuitous ARP sent");
             }
             IpAddr::V6(v6) => {
-                let src = self.interface.link_local_ipv6()?;
-                let frame = unsolicited_na(self.mac, src, v6, self.ipv6_forwarding());
+                // keepalived sends the NA from the VIP itself (checked byte for byte against
+                // keepalived 2.2.7 in tests/keepalived_interop.rs).
+                let frame = unsolicited_na(self.mac, v6, v6, self.ipv6_forwarding());
                 self.send_frame(&frame, ALL_NODES_MAC, 0x86dd).await?;
                 trace!(vip = %v6, interface = %self.interface.name(), "unsolicited NA sent");
             }

@@ -40,7 +40,7 @@ pub(crate) fn gratuitous_arp(mac: [u8; 6], vip: Ipv4Addr, form: GarpForm) -> [u8
 }
 
 /// An unsolicited Neighbour Advertisement (RFC 4861 §7.2.6) for `target`: from `src`
-/// (the interface's link-local address) to ff02::1, hop limit 255, Override set, Router
+/// (keepalived uses the VIP itself) to ff02::1, hop limit 255, Override set, Router
 /// set when `router`, Solicited clear, with the target link-layer address option = `mac`.
 pub(crate) fn unsolicited_na(
     mac: [u8; 6],

@@ -135,10 +135,18 @@ impl Lan {
 }
 
 /// Poll `cond` every 20 ms for up to 5 s.
-pub fn wait_for(mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+pub fn wait_for(cond: impl FnMut() -> bool) {
+    wait_for_secs(5, cond)
+}
+
+/// Poll `cond` every 20 ms for up to `secs` seconds.
+pub fn wait_for_secs(secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     while !cond() {
-        assert!(Instant::now() < deadline, "condition not met within 5 s");
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {secs} s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -180,8 +188,17 @@ impl Capture {
     }
 
     /// Frames until `pred` matches one (returned) or 5 s pass (None).
-    pub fn find(&self, mut pred: impl FnMut(&[u8]) -> bool) -> Option<Vec<u8>> {
-        let deadline = Instant::now() + Duration::from_secs(5);
+    pub fn find(&self, pred: impl FnMut(&[u8]) -> bool) -> Option<Vec<u8>> {
+        self.find_within(Duration::from_secs(5), pred)
+    }
+
+    /// Frames until `pred` matches one (returned) or `limit` passes (None).
+    pub fn find_within(
+        &self,
+        limit: Duration,
+        mut pred: impl FnMut(&[u8]) -> bool,
+    ) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + limit;
         let mut buf = [0u8; 2048];
         while Instant::now() < deadline {
             // SAFETY: `buf` is a valid writable buffer of the given length.
@@ -192,5 +209,67 @@ impl Capture {
             }
         }
         None
+    }
+}
+
+/// A keepalived process (the Debian package) running in a namespace, killed by PID on drop.
+pub struct Keepalived {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Keepalived {
+    /// Start `keepalived --vrrp` with `config` inside `ns`, foreground, logging to a file.
+    pub fn start(ns: &Netns, config: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{}-keepalived", ns.name));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("keepalived.conf");
+        std::fs::write(&conf, config).unwrap();
+        let log = File::create(dir.join("log")).unwrap();
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "keepalived",
+                "--dont-fork",
+                "--log-console",
+            ])
+            .args(["--log-detail", "--vrrp", "--use-file"])
+            .arg(&conf)
+            .arg("--pid")
+            .arg(dir.join("k.pid"))
+            .arg("--vrrp_pid")
+            .arg(dir.join("v.pid"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("keepalived is installed (scripts/setup.sh)");
+        Keepalived { child, dir }
+    }
+
+    /// keepalived's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        // `ip netns exec` execs keepalived, so this PID is keepalived's parent process,
+        // which stops its VRRP child on SIGTERM.
+        // SAFETY: kill(2) on the PID of a child we spawned and have not reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_dir_all(&self.dir);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
