@@ -232,8 +232,10 @@ pub enum ConfigAdjustment {
     StrictForcesLowerPrioNoAdvert,
     /// `vrrp_strict` sets accept mode only for the address owner.
     StrictSetsAcceptMode(bool),
-    /// `vrrp_strict` disables the lower-priority GARP burst (no GARP repeats).
+    /// `vrrp_strict` disables the lower-priority GARP burst and its repeat (no GARP repeats).
     StrictDisablesLowerPrioGarp,
+    /// `vrrp_strict` clears `higher_prio_send_advert`.
+    StrictClearsHigherPrioSendAdvert,
 }
 
 /// Validate `cfg` and apply keepalived's conflict rules; returns the adjustments made.
@@ -358,9 +360,14 @@ pub(crate) fn validate(cfg: &mut InstanceConfig) -> Result<Vec<ConfigAdjustment>
             cfg.accept_mode = accept;
             adj.push(ConfigAdjustment::StrictSetsAcceptMode(accept));
         }
-        if cfg.garp_lower_prio_repeat != 0 {
+        if cfg.garp_lower_prio_repeat != 0 || !cfg.garp_lower_prio_delay.is_zero() {
             cfg.garp_lower_prio_repeat = 0;
+            cfg.garp_lower_prio_delay = Duration::ZERO;
             adj.push(ConfigAdjustment::StrictDisablesLowerPrioGarp);
+        }
+        if cfg.higher_prio_send_advert {
+            cfg.higher_prio_send_advert = false;
+            adj.push(ConfigAdjustment::StrictClearsHigherPrioSendAdvert);
         }
     }
     Ok(adj)

@@ -421,23 +421,26 @@ impl Lan {
         Ok(())
     }
 
-    /// The longest Master_Down_Interval any powered instance could be waiting, plus one advert
-    /// interval and the delay: after the LAN has been quiet (healed) this long, at most one
-    /// Master per VRID remains.
+    /// How long a healed LAN needs before every election is over: the longest
+    /// Master_Down_Interval (until a first Master is elected), then the longest preempt delay,
+    /// one advert interval and another Master_Down_Interval (until a delayed preemption
+    /// completes), plus the delays. After that, one Master per VRID remains, unchanged.
     pub fn quiet_period(&self) -> Duration {
-        let mut q = Duration::ZERO;
+        let (mut mdi, mut adv, mut preempt) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         for node in self.nodes.iter().filter(|n| n.powered) {
             for (_, inst) in node.router.instances() {
-                let adv = inst
+                let a = inst
                     .config()
                     .advert_interval
                     .max(inst.master_adver_interval());
-                let mdi = adv * u32::from(inst.config().down_timer_adverts)
-                    + crate::skew_time(inst.config().version, 1, adv);
-                q = q.max(mdi + adv + self.delay * 2);
+                let m = a * u32::from(inst.config().down_timer_adverts)
+                    + crate::skew_time(inst.config().version, 1, a);
+                mdi = mdi.max(m);
+                adv = adv.max(a);
+                preempt = preempt.max(inst.config().preempt_delay);
             }
         }
-        q
+        mdi * 2 + adv + preempt + self.delay * 2
     }
 }
 
