@@ -155,12 +155,12 @@ proptest! {
         }
         // Quiet the LAN: heal, power every node, clear every fault.
         lan.heal();
-        for n in 0..NODES {
+        for (n, spec) in specs.iter().enumerate() {
             if !lan.nodes[n].powered {
                 lan.start_node(n);
             }
             lan.set_link(n, 0, true);
-            lan.set_tracker(n, 0, SCRIPT, if specs[n].script_reverse && specs[n].script_weight == 0 {
+            lan.set_tracker(n, 0, SCRIPT, if spec.script_reverse && spec.script_weight == 0 {
                 TrackerState::Down
             } else {
                 TrackerState::Up
