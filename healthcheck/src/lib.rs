@@ -23,6 +23,8 @@ mod pool;
 mod retry_counter;
 mod rise_fall;
 mod tracker_state;
+#[cfg(feature = "vrrp-fsm")]
+mod vrrp_fsm_bridge;
 
 pub use check_spec::{CheckId, CheckSpec};
 pub use checker::{Checker, Probe};

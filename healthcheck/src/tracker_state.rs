@@ -91,10 +91,13 @@ impl TrackerState {
         let w = i64::from(self.weight.weight);
         let m = self.weight.multiplier();
         if self.weight.scale_by_value {
-            // track_file: value × weight whatever the health; an unreadable file counts as 0.
-            return match (self.health, self.value) {
-                (Health::Up, Some(v)) => v.saturating_mul(w).saturating_mul(m),
-                _ => 0,
+            // track_file: value × weight, capped at 253; at or below −254 it is FAULT
+            // instead of a priority change (like keepalived).
+            let r = self.file_value().saturating_mul(w).saturating_mul(m);
+            return if r <= TRACK_FILE_FAULT_AT {
+                0
+            } else {
+                r.min(253)
             };
         }
         match self.health {
@@ -106,18 +109,18 @@ impl TrackerState {
     }
 
     /// Whether this tracker forces FAULT (weight 0 semantics, or a track_file total
-    /// ≤ −254).
+    /// ≤ −254; with weight 0 a file value ≠ 0 is a failure).
     pub fn is_fault(&self) -> bool {
         if self.weight.scale_by_value {
             if self.weight.weight == 0 {
-                // weight 0: a non-zero value (or an unreadable file) is a failure.
-                return match (self.health, self.value) {
-                    (Health::Up, Some(v)) => v != 0,
-                    (Health::Unknown, _) => false,
-                    _ => true,
-                };
+                // weight 0: a non-zero value is a failure (reverse: a zero value is).
+                return (self.file_value() != 0) != self.weight.reverse;
             }
-            return self.priority_delta() <= TRACK_FILE_FAULT_AT;
+            let total = self
+                .file_value()
+                .saturating_mul(i64::from(self.weight.weight))
+                .saturating_mul(self.weight.multiplier());
+            return total <= TRACK_FILE_FAULT_AT;
         }
         if self.weight.weight != 0 {
             return false;
@@ -126,6 +129,15 @@ impl TrackerState {
             (self.health, self.weight.reverse),
             (Health::Down, false) | (Health::Up, true)
         )
+    }
+
+    /// The number a track_file tracker currently holds: an unreadable or not yet read file
+    /// counts as 0 (**Inference** from keepalived, which starts file trackers at 0).
+    pub fn file_value(&self) -> i64 {
+        match self.health {
+            Health::Up => self.value.unwrap_or(0),
+            _ => 0,
+        }
     }
 
     /// The weight a real server gets from a `misc_dynamic` check (KA: status − 2, clamped
@@ -199,7 +211,10 @@ mod tests {
             value: None,
             ..f(0, 0)
         };
-        assert!(unreadable.is_fault());
+        // An unreadable file counts as 0.
+        assert!(!unreadable.is_fault());
+        assert_eq!(f(100, 10).priority_delta(), 253);
+        assert_eq!(f(26, -10).priority_delta(), 0);
     }
 
     #[test]
