@@ -301,3 +301,25 @@ fn v2_over_ipv6_is_a_config_error() {
         ));
     });
 }
+
+#[test]
+fn missing_source_address_is_a_typed_error_until_one_appears() {
+    let lan = Lan::new(2);
+    let ns = lan.nodes[0].name.clone();
+    lan.nodes[0].exec("ip -4 addr flush dev eth0");
+    lan.nodes[0].run(move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+        let sock = AdvertSocket::open(cfg).unwrap();
+        assert_eq!(sock.source(), None);
+        let advert = Advert::v3(51, 100, 100, vips_v4());
+        assert!(matches!(
+            sock.send(&advert).await,
+            Err(vip_netlink::Error::NoSourceAddress { .. })
+        ));
+        common::sh(&format!(
+            "ip netns exec {ns} ip addr add 10.0.0.9/24 dev eth0"
+        ));
+        assert_eq!(sock.send(&advert).await.unwrap(), 1);
+        assert_eq!(sock.source(), Some(v4("10.0.0.9")));
+    });
+}
