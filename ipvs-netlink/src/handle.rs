@@ -536,6 +536,9 @@ impl IpvsHandle {
     }
 
     /// Starts a sync daemon ([`Error::Busy`] if one with that role runs).
+    ///
+    /// The kernel refuses ([`Error::InvalidArgument`]) while any service has a destination of
+    /// the other address family (mixed-family tunnels): its sync protocol cannot carry them.
     pub fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<()> {
         self.run(&Operation::StartSyncDaemon(d.clone()))
     }

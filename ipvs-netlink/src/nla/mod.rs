@@ -2,7 +2,7 @@
 //!
 //! Every enum implements [`Nla`](netlink_packet_core::Nla) (and so
 //! [`Emitable`](netlink_packet_core::Emitable)) and
-//! [`Parseable`](netlink_packet_core::Parseable), and keeps attributes it does not know in an
+//! [`Parseable`], and keeps attributes it does not know in an
 //! `Other(DefaultNla)` variant, so a newer kernel never makes parsing fail.
 
 mod daemon_attr;
