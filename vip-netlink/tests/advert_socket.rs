@@ -323,3 +323,65 @@ fn missing_source_address_is_a_typed_error_until_one_appears() {
         assert_eq!(sock.source(), Some(v4("10.0.0.9")));
     });
 }
+
+#[test]
+fn ipv6_unicast_adverts_use_the_configured_source() {
+    let lan = Lan::new(2);
+    let vips = AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap();
+    let sent = Advert::v3(51, 150, 100, vips);
+    let s2 = sent.clone();
+    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3)
+        .with_unicast_peers(["fd00::1".parse().unwrap()]);
+    let (got, stats) = exchange(&lan, 1, cfg, 0, move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3)
+            .with_source("fd00::1".parse().unwrap())
+            .with_unicast_peers(["fd00::2".parse().unwrap()]);
+        AdvertSocket::open(cfg).unwrap().send(&s2).await.unwrap();
+    });
+    assert_eq!(got.advert, sent);
+    assert_eq!(got.source, "fd00::1".parse::<IpAddr>().unwrap());
+    assert_eq!(got.destination, "fd00::2".parse::<IpAddr>().unwrap());
+    assert_eq!(stats.counters.rcvd_advertisements, 1);
+}
+
+#[test]
+fn adverts_sent_on_a_vmac_leave_with_the_virtual_mac() {
+    use vip_netlink::{VmacConfig, VmacManager, VmacOps};
+    let lan = Lan::new(2);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let cap = lan.nodes[1].spawn(move || async move {
+        let cap = common::Capture::open("eth0");
+        ready_tx.send(()).unwrap();
+        // IPv4, protocol 112.
+        cap.find(|f| f.len() > 34 && f[12..14] == [8, 0] && f[23] == 112)
+    });
+    ready_rx.recv().unwrap();
+    let sent = Advert::v3(51, 150, 100, vips_v4());
+    let s2 = sent.clone();
+    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+    let (got, _) = exchange(&lan, 1, cfg, 0, move || async move {
+        let vmac = VmacManager::new()
+            .unwrap()
+            .create(&VmacConfig::new("eth0", IpFamily::V4, 51).unwrap())
+            .await
+            .unwrap();
+        // A VMAC carries no address of its own: adverts use the parent's primary address,
+        // as keepalived does.
+        let cfg = AdvertSocketConfig::multicast(&vmac.name, IpFamily::V4, Version::V3)
+            .with_source(v4("10.0.0.1"));
+        AdvertSocket::open(cfg).unwrap().send(&s2).await.unwrap();
+    });
+    assert_eq!(got.advert, sent);
+    assert_eq!(got.source, v4("10.0.0.1"));
+    let frame = cap.join().unwrap().expect("advert frame captured");
+    assert_eq!(
+        &frame[6..12],
+        &[0, 0, 0x5e, 0, 1, 51],
+        "source MAC is the VMAC"
+    );
+    assert_eq!(
+        &frame[0..6],
+        &[0x01, 0, 0x5e, 0, 0, 18],
+        "to 224.0.0.18's MAC"
+    );
+}
