@@ -1,19 +1,4 @@
 //! The raw IP socket (protocol 112) that sends and receives VRRP adverts on one interface.
-//!
-//! Choices (and the keepalived behaviour they mirror):
-//! * IPv4 is sent with `IP_HDRINCL` and a header built by `vrrp-proto` (TOS 0xc0, TTL 255 or
-//!   `unicast_ttl`, the source we choose), as keepalived does; received packets arrive with
-//!   their IPv4 header and go whole to [`vrrp_proto::decode_ipv4`].
-//! * IPv6 checksums are computed and verified **in user space** by `vrrp-proto` instead of
-//!   the kernel's `IPV6_CHECKSUM`, so a bad checksum is counted (`checksum_errors`) rather
-//!   than silently dropped by the kernel. The source (link-local) and interface go in an
-//!   `IPV6_PKTINFO` control message; destination and hop limit come back through
-//!   `IPV6_RECVPKTINFO` / `IPV6_RECVHOPLIMIT` and go to [`vrrp_proto::decode_ipv6`].
-//! * One socket per interface and family, bound with `SO_BINDTODEVICE`, never bound to an
-//!   address (a raw socket bound to an address only receives packets sent to that address).
-//! * Multicast: joins 224.0.0.18 / ff02::12 on the interface, multicast loop off.
-//! * Unicast (`unicast_peer`): no group join, one copy per peer with the checksum computed
-//!   for that peer's destination, TTL not checked on receive, only configured peers accepted.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -195,7 +180,20 @@ pub trait AdvertTransport: Send + Sync {
 
 /// A raw IPv4 or IPv6 socket for protocol 112 bound to one interface (tokio).
 ///
-/// See the module documentation of the crate's README for the socket options it sets.
+/// Choices (and the keepalived behaviour they mirror):
+/// * IPv4 is sent with `IP_HDRINCL` and a header built by `vrrp-proto` (TOS 0xc0, TTL 255 or
+///   `unicast_ttl`, the source we choose), as keepalived does; received packets arrive with
+///   their IPv4 header and go whole to [`vrrp_proto::decode_ipv4`].
+/// * IPv6 checksums are computed and verified **in user space** by `vrrp-proto` instead of
+///   the kernel's `IPV6_CHECKSUM`, so a bad checksum is counted (`checksum_errors`) rather
+///   than silently dropped by the kernel. The source (link-local) and interface go in an
+///   `IPV6_PKTINFO` control message; destination and hop limit come back through
+///   `IPV6_RECVPKTINFO` / `IPV6_RECVHOPLIMIT` and go to [`vrrp_proto::decode_ipv6`].
+/// * One socket per interface and family, bound with `SO_BINDTODEVICE`, never bound to an
+///   address (a raw socket bound to an address only receives packets sent to that address).
+/// * Multicast: joins 224.0.0.18 / ff02::12 on the interface, multicast loop off.
+/// * Unicast (`unicast_peer`): no group join, one copy per peer with the checksum computed
+///   for that peer's destination, TTL not checked on receive, only configured peers accepted.
 ///
 /// ```no_run
 /// # async fn f() -> vip_netlink::Result<()> {
