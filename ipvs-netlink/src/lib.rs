@@ -8,6 +8,7 @@
 //!   timeouts, flush, zero and sync daemons.
 //! * [`IpvsHandle::execute`]: many [`Operation`]s pipelined over one socket, without a round
 //!   trip per operation.
+//! * [`AsyncIpvsHandle`] (feature `tokio`, on by default): the same from async code.
 //! * [`plan`] and [`IpvsHandle::apply`]: desired-state reconciliation with keepalived's
 //!   `inhibit_on_failure` choice ([`FailureAction`]), reporting what changed.
 //! * [`message`] and [`nla`]: the wire types, in the rust-netlink style (`Emitable`,
@@ -34,6 +35,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+mod async_handle;
 pub mod constants;
 mod desired;
 mod destination;
@@ -52,6 +55,8 @@ mod stats;
 mod sync_daemon;
 mod timeouts;
 
+#[cfg(feature = "tokio")]
+pub use async_handle::AsyncIpvsHandle;
 pub use desired::{
     plan, ApplyReport, ChangeCounts, DesiredDestination, DesiredService, DesiredTable,
     FailureAction,

@@ -24,3 +24,14 @@ fn family_not_found_without_ipvs() {
         Err(e) => panic!("unexpected error: {e}"),
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_handle_reports_the_same_error() {
+    let result = ipvs_netlink::AsyncIpvsHandle::new().await;
+    let ipvs_present = std::path::Path::new("/proc/net/ip_vs").exists();
+    match result {
+        Err(Error::FamilyNotFound) => assert!(!ipvs_present),
+        Ok(_) => assert!(ipvs_present),
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}

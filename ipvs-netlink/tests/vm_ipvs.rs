@@ -781,3 +781,25 @@ fn vm_desired_state_minimal_changes() {
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert!(h.apply(&want).unwrap().is_noop());
 }
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs an IPVS kernel: run scripts/ipvs-vm/test.sh"]
+async fn vm_async_handle_apply_and_list() {
+    drop(fresh());
+    let ipvs = AsyncIpvsHandle::new().await.unwrap();
+    let svc = Service::tcp(sa("192.0.2.1:8443")).scheduler(Scheduler::Sed);
+    let want = DesiredTable {
+        services: vec![DesiredService::new(svc.clone())
+            .destination(Destination::new(sa("198.51.100.2:443")).weight(4), true)],
+        remove_unlisted: true,
+    };
+    let other = ipvs.clone();
+    let (a, b) = tokio::join!(ipvs.services(), other.apply(want.clone()));
+    a.unwrap();
+    assert!(b.unwrap().failed.is_empty());
+    assert!(ipvs.apply(want).await.unwrap().is_noop());
+    let d = ipvs.destinations(svc.key).await.unwrap();
+    assert_eq!((d.len(), d[0].weight), (1, 4));
+    assert_line(&ipvsadm(&["-Ln"]), "TCP 192.0.2.1:8443 sed");
+    assert_line(&ipvsadm(&["-Ln"]), "-> 198.51.100.2:443 Masq 4 0 0");
+}
