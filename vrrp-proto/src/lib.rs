@@ -59,3 +59,8 @@ pub use decode::{
 pub use error::{AddressListError, DecodeError, EncodeError};
 pub use ipv4::{Ipv4Params, IPPROTO_AH, IPV4_HEADER_LEN, TOS_INTERNETWORK_CONTROL, VRRP_TTL};
 pub use packet::{field, VrrpPacket, V3_MAX_ADVER_INT_MAX};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
