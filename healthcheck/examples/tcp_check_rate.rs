@@ -119,6 +119,8 @@ fn main() {
         let stats = monitor.stats();
         let skip = args.interval.as_secs() + 1;
         let (mut rates, mut cpus, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+        // Checks per CPU-second over the measured window (robust to a loaded machine).
+        let mut per_cpu = Vec::new();
         let mut last = (Instant::now(), stats.probes.load(Ordering::Relaxed), cpu_ticks());
         println!("sec  checks/s  fail/s  cpu%  rss_MiB");
         for sec in 1..=args.seconds {
@@ -134,6 +136,9 @@ fn main() {
                 rates.push(rate);
                 cpus.push(cpu);
                 rss.push(mem);
+                if cpu > 0.0 {
+                    per_cpu.push(rate / (cpu / 100.0));
+                }
             }
             last = now;
         }
@@ -141,7 +146,8 @@ fn main() {
         let (probes, failures, timeouts, _) = stats.snapshot();
         println!(
             "checks={} interval={:?} concurrency={} rst={} | median checks/s={:.0} median cpu%={:.0} \
-             median rss={:.1} MiB peak rss={:.1} MiB | probes={probes} failures={failures} timeouts={timeouts}",
+             median rss={:.1} MiB peak rss={:.1} MiB median checks/cpu-s={:.0} | probes={probes} \
+             failures={failures} timeouts={timeouts}",
             args.checks,
             args.interval,
             args.concurrency,
@@ -149,7 +155,8 @@ fn main() {
             median(&mut rates),
             median(&mut cpus),
             median(&mut rss),
-            peak
+            peak,
+            median(&mut per_cpu)
         );
         drop(monitor);
     });
