@@ -243,3 +243,37 @@ async fn bad_specs_are_refused() {
     );
     assert!(monitor.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_checks_all_run_without_failures() {
+    let srv = FlappingTcp::start().await;
+    let (monitor, mut rx) = Monitor::new(MonitorConfig {
+        max_concurrent: 256,
+        channel_capacity: 64,
+    });
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    for i in 0..2000 {
+        monitor
+            .add(
+                CheckSpec::new(CheckId(i), TcpCheck::new(srv.addr).reset_on_close(true))
+                    .interval(Duration::from_millis(200))
+                    .timeout(Duration::from_secs(5))
+                    .warmup(Duration::from_millis(200))
+                    .jitter(Duration::from_millis(10))
+                    .policy(Policy::checker()),
+            )
+            .unwrap();
+    }
+    let stats = monitor.stats();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while stats.probes.load(Ordering::Relaxed) < 6000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            stats.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (probes, failures, timeouts, changes) = stats.snapshot();
+    assert_eq!((failures, timeouts, changes), (0, 0, 0), "probes={probes}");
+}

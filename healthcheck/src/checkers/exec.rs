@@ -81,13 +81,16 @@ impl ExecCheck {
 /// Kills the process group on drop unless disarmed (cancellation safety).
 struct GroupGuard {
     pgid: Option<i32>,
+    /// Once the leader is reaped its pid no longer pins the group id: only a `/proc` scan
+    /// (in [`sweep_group`]) may then decide to signal the group.
+    leader_reaped: bool,
 }
 
 impl GroupGuard {
     fn kill(&self) {
-        if let Some(pgid) = self.pgid {
+        if let (Some(pgid), false) = (self.pgid, self.leader_reaped) {
             // SAFETY: plain syscall; the group id is our child's pid, which is not reaped
-            // yet (or the group still has members), so it cannot name another group.
+            // yet, so it cannot name another group.
             unsafe { libc::killpg(pgid, libc::SIGKILL) };
         }
     }
@@ -210,7 +213,10 @@ impl Checker for ExecCheck {
             .spawn()
             .map_err(|source| CheckError::Spawn { program, source })?;
         let pgid = child.id().map(|p| p as i32);
-        let mut guard = GroupGuard { pgid };
+        let mut guard = GroupGuard {
+            pgid,
+            leader_reaped: false,
+        };
         let result = match tokio::time::timeout(timeout, child.wait()).await {
             Ok(Ok(status)) => self.verdict(status),
             Ok(Err(e)) => Err(CheckError::io("wait for child", e)),
@@ -222,10 +228,12 @@ impl Checker for ExecCheck {
             }
         };
         // The leader is reaped: only a scan can tell whether the group id is still in use.
-        guard.pgid = None;
+        // The guard stays armed during the sweep so a cancellation here still finishes it.
+        guard.leader_reaped = true;
         if let Some(pgid) = pgid {
             sweep_group(pgid).await;
         }
+        guard.pgid = None;
         result
     }
 
