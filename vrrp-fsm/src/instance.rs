@@ -64,6 +64,10 @@ pub struct Instance {
     fault: FaultFlags,
 
     master_adver_int: Duration,
+    /// Skew_Time and Master_Down_Interval, cached: they change only with the priority or the
+    /// learned interval, and are needed on every received advert.
+    skew: Duration,
+    ms_down: Duration,
     adver_timer: Option<Instant>,
     master_down_timer: Option<Instant>,
     garp_delay_timer: Option<Instant>,
@@ -121,6 +125,8 @@ impl Instance {
         let base = config.priority;
         let mut inst = Instance {
             master_adver_int: config.advert_interval,
+            skew: Duration::ZERO,
+            ms_down: Duration::ZERO,
             adjustments,
             state: State::Init,
             running: false,
@@ -161,7 +167,7 @@ impl Instance {
             return;
         }
         self.running = true;
-        self.master_adver_int = self.cfg.advert_interval;
+        self.set_master_adver_int(self.cfg.advert_interval);
         self.preempt_time = None;
         info!(
             vrid = self.cfg.vrid,
@@ -402,20 +408,11 @@ impl Instance {
     }
     /// Skew_Time for the current priority and Master_Adver_Interval.
     pub fn skew_time(&self) -> Duration {
-        timers::skew_time(
-            self.cfg.version,
-            self.effective_priority,
-            self.master_adver_int,
-        )
+        self.skew
     }
     /// Master_Down_Interval for the current priority and Master_Adver_Interval.
     pub fn master_down_interval(&self) -> Duration {
-        timers::master_down_interval(
-            self.cfg.version,
-            self.effective_priority,
-            self.master_adver_int,
-            self.cfg.down_timer_adverts,
-        )
+        self.ms_down
     }
     /// When the running Master_Down_Timer fires (Backup only).
     pub fn master_down_deadline(&self) -> Option<Instant> {
@@ -591,7 +588,7 @@ impl Instance {
         let delay_holds = !delay.is_zero() && self.preempt_time.is_none_or(|t| t > now);
         if !self.cfg.preempt || prio >= eff || delay_holds {
             if self.cfg.version == Version::V3 {
-                self.master_adver_int = adv.adver_interval();
+                self.set_master_adver_int(adv.adver_interval());
             }
             self.master_down_timer = Some(now + self.master_down_interval());
             self.master_address = Some(src);
@@ -660,7 +657,7 @@ impl Instance {
         } else if higher(eff) {
             info!(vrid = self.cfg.vrid, %src, prio, ours = eff, "master received higher priority advert");
             if self.cfg.version == Version::V3 {
-                self.master_adver_int = adv.adver_interval();
+                self.set_master_adver_int(adv.adver_interval());
             }
             self.master_address = Some(src);
             self.master_priority = prio;
@@ -680,7 +677,7 @@ impl Instance {
         self.state = State::Master;
         self.master_down_timer = None;
         self.want_master = false;
-        self.master_adver_int = self.cfg.advert_interval;
+        self.set_master_adver_int(self.cfg.advert_interval);
         self.send_advert(self.effective_priority);
         self.adver_timer = Some(now + self.cfg.advert_interval);
         self.push(Action::AddVips);
@@ -748,7 +745,7 @@ impl Instance {
 
     /// keepalived `vrrp_state_leave_fault()` / `try_up_instance()`.
     fn leave_fault(&mut self, now: Instant) {
-        self.master_adver_int = self.cfg.advert_interval;
+        self.set_master_adver_int(self.cfg.advert_interval);
         self.preempt_time = None;
         if !self.cfg.unicast_peers.is_empty() {
             self.push(Action::SendSourceGarp);
@@ -781,6 +778,25 @@ impl Instance {
         self.total_priority = total;
         self.effective_priority = tracking::effective_priority(self.base_priority, total);
         self.fault.set(FaultFlags::TRACKER, fault);
+        self.refresh_down_interval();
+    }
+
+    fn set_master_adver_int(&mut self, interval: Duration) {
+        if self.master_adver_int != interval {
+            self.master_adver_int = interval;
+            self.refresh_down_interval();
+        }
+    }
+
+    fn refresh_down_interval(&mut self) {
+        let v = self.cfg.version;
+        self.skew = timers::skew_time(v, self.effective_priority, self.master_adver_int);
+        self.ms_down = timers::master_down_interval(
+            v,
+            self.effective_priority,
+            self.master_adver_int,
+            self.cfg.down_timer_adverts,
+        );
     }
 
     /// keepalived `vrrp_set_effective_priority()`.
@@ -790,9 +806,10 @@ impl Instance {
         let old = self.effective_priority;
         let new = tracking::effective_priority(self.base_priority, total);
         if new != old {
-            let old_skew = self.skew_time();
+            let old_skew = self.skew;
             self.effective_priority = new;
-            let new_skew = self.skew_time();
+            self.refresh_down_interval();
+            let new_skew = self.skew;
             if self.state == State::Backup {
                 // The skew depends on priority: move the running deadline by the difference.
                 if let Some(deadline) = self.master_down_timer {

@@ -6,6 +6,11 @@
 //! shutdowns, link flaps, tracker changes, partitions, packet loss and forged adverts. After every
 //! event the invariants are checked; at the end the LAN is healed and must settle on exactly one
 //! Master per VRID.
+//!
+//! Input format (bytes, zeros once exhausted): flags (bit 0 VRRPv2, bits 1-2 interval, bit 3 sync
+//! group), delay (×97 µs), node count (2 + n % 3), two seed bytes; per node a group priority,
+//! then per instance: priority, option bits, refresh, script weight, file weight; then events of
+//! `op node [args]`.
 use core::net::{IpAddr, Ipv4Addr};
 use core::time::Duration;
 
@@ -80,6 +85,11 @@ pub fn run(data: &[u8]) -> Result<(), String> {
     for n in 0..node_count {
         let mut configs = Vec::new();
         let instances = if with_sync { 2 } else { 1 };
+        // A sync group only makes sense when its members rank the nodes alike (keepalived's
+        // documentation): members of one node share a priority, below 255 so that no owner
+        // conflict lowers one member and not the other. Inconsistent groups thrash, in
+        // keepalived as here.
+        let node_priority = input.byte().clamp(1, 254);
         for (i, &vrid) in VRIDS.iter().enumerate().take(instances) {
             let mut cfg = InstanceConfig::new(vrid, node_addr(n));
             cfg.version = version;
@@ -90,7 +100,8 @@ pub fn run(data: &[u8]) -> Result<(), String> {
                 2,
                 10 + i as u8,
             ))));
-            cfg.priority = input.byte().max(1);
+            let own = input.byte().max(1);
+            cfg.priority = if with_sync { node_priority } else { own };
             let opts = input.byte();
             cfg.preempt = opts & 1 == 0;
             cfg.preempt_delay = Duration::from_millis(u64::from(opts >> 1 & 3) * 700);
@@ -197,19 +208,47 @@ pub fn run(data: &[u8]) -> Result<(), String> {
         }
         for i in 0..lan.nodes[n].vips.len() {
             lan.set_link(n, i, true);
-            lan.set_tracker(n, i, SCRIPT, TrackerState::Up);
+            // The state that faults no tracker: a reversed one (weight 0, or weights ignored in
+            // a sync group) faults while up.
+            let reversed = lan.instance(n, i).config().trackers[0].reverse;
+            let calm = if reversed {
+                TrackerState::Down
+            } else {
+                TrackerState::Up
+            };
+            lan.set_tracker(n, i, SCRIPT, calm);
             lan.set_tracker(n, i, FILE, TrackerState::Value(0));
         }
     }
     lan.check_invariants()?;
     let quiet = lan.quiet_period();
+    let settle_from = lan.elapsed();
     lan.run_for(quiet * 2);
+    if std::env::var_os("FSM_FUZZ_DEBUG").is_some() {
+        for e in lan
+            .log
+            .iter()
+            .filter(|e| e.at + Duration::from_secs(2) >= settle_from)
+        {
+            if !matches!(e.action, crate::Action::SendAdvert { .. }) || e.at > settle_from + quiet {
+                eprintln!("{e:?}");
+            }
+        }
+        for n in 0..node_count {
+            for i in 0..lan.nodes[n].vips.len() {
+                eprintln!("node {n} inst {i}: {:?}", lan.instance(n, i));
+            }
+        }
+    }
     lan.check_invariants()?;
     for vrid in VRIDS.iter().take(if with_sync { 2 } else { 1 }) {
         let masters = lan.masters(*vrid);
         if masters.len() != 1 {
-            let states: Vec<State> = (0..node_count)
-                .map(|n| lan.state(n, usize::from(*vrid - VRIDS[0])))
+            let states: Vec<(State, crate::FaultFlags)> = (0..node_count)
+                .map(|n| {
+                    let i = lan.instance(n, usize::from(*vrid - VRIDS[0]));
+                    (i.state(), i.fault_flags())
+                })
                 .collect();
             return Err(format!(
                 "vrid {vrid}: {} masters after the LAN was quiet for {:?} (states {states:?})",
