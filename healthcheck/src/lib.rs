@@ -47,3 +47,8 @@ pub use tracker_state::{Health, TrackWeight, TrackerState, TRACK_FILE_FAULT_AT};
 
 /// Re-exported so users can build [`TlsVerify::Roots`] without naming rustls.
 pub use rustls::RootCertStore;
+
+/// The README's code blocks, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
