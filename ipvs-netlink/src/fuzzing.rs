@@ -18,6 +18,15 @@ pub fn ipvs_reply(data: &[u8]) {
         let Reply::Message { message, .. } = r else {
             continue;
         };
+        // Short addresses are widened to 16 bytes on emit; a nest near the 64 KiB NLA limit
+        // can then no longer be emitted, so the round trip is only checked below the limit.
+        if message
+            .attrs
+            .iter()
+            .any(|a| a.buffer_len() > usize::from(u16::MAX) - 4)
+        {
+            continue;
+        }
         let mut buf = vec![0u8; message.buffer_len()];
         message.emit(&mut buf);
         let header = netlink_packet_generic::GenlHeader {

@@ -323,6 +323,7 @@ impl IpvsHandle {
                 let off = s.wrapping_sub(first_seq) as usize;
                 sent.get(off).filter(|(q, _)| *q == s).map(|(_, i)| *i)
             };
+            let mut undecodable = false;
             'chunk: loop {
                 if let Err(e) = self.recv_datagram() {
                     if e.errno() == Some(libc::ENOBUFS) {
@@ -346,8 +347,11 @@ impl IpvsHandle {
                 let replies = match parse_datagram(&self.buf) {
                     Ok(r) => r,
                     Err(e) => {
+                        // It may have been an error report: what it said is unknown, so the
+                        // operations without an answer are reported as lost, not as done.
                         self.counters.decode_errors += 1;
                         warn!(error = %e, "undecodable reply in a batch");
+                        undecodable = true;
                         if crate::reply::scan_terminator(&self.buf, last_seq) {
                             break 'chunk;
                         }
@@ -370,7 +374,15 @@ impl IpvsHandle {
                 }
             }
             for &(_, i) in &sent {
-                results[i].get_or_insert(Ok(()));
+                if results[i].is_none() {
+                    results[i] = Some(if undecodable {
+                        Err(Error::ReplyLost {
+                            op: ops[i].to_string(),
+                        })
+                    } else {
+                        Ok(())
+                    });
+                }
             }
         }
         Ok(BatchReport {
