@@ -168,6 +168,9 @@ pub enum ConfigError {
     /// The TLS configuration could not be built.
     #[error("TLS config: {0}")]
     Tls(String),
+    /// [`Monitor::add`](crate::Monitor::add) was called outside a tokio runtime.
+    #[error("no tokio runtime to run the check on")]
+    NoRuntime,
     /// A name given for SNI or verification is not a valid DNS name or IP.
     #[error("bad server name {0:?}")]
     ServerName(String),

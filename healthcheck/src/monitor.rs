@@ -114,10 +114,11 @@ impl Monitor {
         self.stats.clone()
     }
 
-    /// Starts a check (replacing any check with the same id). Must be called within a
-    /// tokio runtime.
+    /// Starts a check (replacing any check with the same id) on the current tokio
+    /// runtime ([`ConfigError::NoRuntime`] outside one).
     pub fn add(&self, spec: CheckSpec) -> Result<(), ConfigError> {
         spec.validate()?;
+        let rt = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let id = spec.id;
         let run = CheckTask {
             spec,
@@ -125,7 +126,7 @@ impl Monitor {
             tx: self.tx.clone(),
             stats: self.stats.clone(),
         };
-        let handle = tokio::spawn(run.run()).abort_handle();
+        let handle = rt.spawn(run.run()).abort_handle();
         let old = self.lock().insert(id, handle);
         if let Some(old) = old {
             old.abort();

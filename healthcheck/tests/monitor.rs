@@ -277,3 +277,10 @@ async fn two_thousand_checks_all_run_without_failures() {
     let (probes, failures, timeouts, changes) = stats.snapshot();
     assert_eq!((failures, timeouts, changes), (0, 0, 0), "probes={probes}");
 }
+
+#[test]
+fn add_outside_a_runtime_is_an_error() {
+    let (monitor, _rx) = Monitor::new(MonitorConfig::default());
+    let spec = CheckSpec::new(CheckId(1), TcpCheck::new("127.0.0.1:1".parse().unwrap()));
+    assert_eq!(monitor.add(spec), Err(ConfigError::NoRuntime));
+}
