@@ -233,4 +233,19 @@ mod tests {
         loopy.extend_from_slice(&[0xC0, 12]);
         let _ = judge_reply(&loopy, 0x1234, 1, true);
     }
+
+    #[test]
+    fn random_replies_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..5000 {
+            let mut msg: Vec<u8> = (0..rng.usize(..80)).map(|_| rng.u8(..)).collect();
+            if msg.len() >= 4 {
+                msg[0] = 0x12;
+                msg[1] = 0x34;
+                msg[2] |= 0x80;
+                msg[3] &= 0xF0;
+            }
+            let _ = judge_reply(&msg, 0x1234, rng.u16(..), rng.bool());
+        }
+    }
 }

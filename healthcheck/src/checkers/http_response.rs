@@ -293,4 +293,29 @@ mod tests {
             Err(CheckError::HttpMalformed(_))
         ));
     }
+
+    #[tokio::test]
+    async fn random_and_mutated_replies_never_panic() {
+        let seeds: [&[u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n0\r\n\r\n",
+            b"HTTP/1.0 301 Moved\r\nLocation: /x\r\n\r\nbody",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for i in 0..3000 {
+            let mut buf = seeds[i % seeds.len()].to_vec();
+            for _ in 0..rng.usize(1..6) {
+                match rng.u8(..3) {
+                    0 if !buf.is_empty() => {
+                        let at = rng.usize(..buf.len());
+                        buf[at] = rng.u8(..);
+                    }
+                    1 if !buf.is_empty() => buf.truncate(rng.usize(..buf.len())),
+                    _ => buf.extend((0..rng.usize(..32)).map(|_| rng.u8(..))),
+                }
+            }
+            let _ = parse(&buf, true).await;
+            let _ = parse(&buf, false).await;
+        }
+    }
 }
