@@ -2,7 +2,7 @@
 //! `ipvsadm -R`, and the desired-state apply when 1% of them change. Runs inside the IPVS VM:
 //!
 //! ```text
-//! scripts/ipvs-vm/bench.sh [runs]
+//! scripts/ipvs-vm/bench.sh [runs] [scheduler]
 //! ```
 //!
 //! Prints a Markdown table of medians over the runs, all measured in the same VM boot.
@@ -40,11 +40,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5);
+    let sched = Scheduler::from(std::env::args().nth(2).as_deref().unwrap_or("wrr"));
     let mut h = IpvsHandle::new()?;
-    let svc = Service::tcp("192.0.2.1:80".parse()?).scheduler(Scheduler::Wrr);
+    let svc = Service::tcp("192.0.2.1:80".parse()?).scheduler(sched.clone());
 
     // ipvsadm -R input, written once
-    let mut restore = format!("-A -t {} -s wrr\n", "192.0.2.1:80");
+    let mut restore = format!("-A -t 192.0.2.1:80 -s {sched}\n");
     for i in 0..N {
         let d = dest(i);
         restore.push_str(&format!("-a -t 192.0.2.1:80 -r {}:80 -m -w 1\n", d.addr));
@@ -141,7 +142,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     h.flush()?;
 
     let (ipvsadm, batch) = (median(t_ipvsadm), median(t_batch));
-    println!("| what ({N} destinations, one service, {runs} runs, medians) | time |");
+    println!("| what ({N} destinations, one `{sched}` service, {runs} runs, medians) | time |");
     println!("|---|---|");
     println!("| `ipvsadm -R` | {} |", ms(ipvsadm));
     println!("| ipvs-netlink `execute` (batched) | {} |", ms(batch));

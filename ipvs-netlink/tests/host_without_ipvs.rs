@@ -25,6 +25,7 @@ fn family_not_found_without_ipvs() {
     }
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "current_thread")]
 async fn async_handle_reports_the_same_error() {
     let result = ipvs_netlink::AsyncIpvsHandle::new().await;

@@ -782,6 +782,7 @@ fn vm_desired_state_minimal_changes() {
     assert!(h.apply(&want).unwrap().is_noop());
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs an IPVS kernel: run scripts/ipvs-vm/test.sh"]
 async fn vm_async_handle_apply_and_list() {
