@@ -34,6 +34,7 @@ pub use checkers::file::FileCheck;
 pub use checkers::http::{HttpCheck, HttpUrl, StatusCodes};
 pub use checkers::icmp::{IcmpCheck, IcmpSocketKind};
 pub use checkers::process::{ProcessCheck, ProcessMatch};
+pub use checkers::socket_options::SocketOptions;
 pub use checkers::tcp::TcpCheck;
 pub use checkers::tls::{TlsOptions, TlsVerify};
 pub use checkers::udp::{ReplyPattern, UdpCheck};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::socket_options::SocketOptions;
 use super::udp::{connected_udp, map_udp_err};
 use crate::checker::{Checker, Probe};
 use crate::error::{CheckError, ConfigError};
@@ -37,7 +38,7 @@ pub mod rtype {
 #[derive(Debug, Clone)]
 pub struct DnsCheck {
     addr: SocketAddr,
-    bind: Option<SocketAddr>,
+    socket: SocketOptions,
     qname: Vec<u8>,
     qtype: u16,
     require_answer: bool,
@@ -48,7 +49,7 @@ impl DnsCheck {
     pub fn new(addr: SocketAddr, name: &str, qtype: u16) -> Result<Self, ConfigError> {
         Ok(DnsCheck {
             addr,
-            bind: None,
+            socket: SocketOptions::default(),
             qname: encode_name(name)?,
             qtype,
             require_answer: false,
@@ -64,7 +65,13 @@ impl DnsCheck {
 
     /// Source address.
     pub fn bind(mut self, source: SocketAddr) -> Self {
-        self.bind = Some(source);
+        self.socket.bind = Some(source);
+        self
+    }
+
+    /// All socket options (source, interface, fwmark).
+    pub fn socket_options(mut self, options: SocketOptions) -> Self {
+        self.socket = options;
         self
     }
 
@@ -167,7 +174,7 @@ pub(crate) fn judge_reply(
 #[async_trait]
 impl Checker for DnsCheck {
     async fn check(&self, timeout: Duration) -> Result<Probe, CheckError> {
-        let sock = connected_udp(self.addr, self.bind).await?;
+        let sock = connected_udp(self.addr, &self.socket).await?;
         let id = fastrand::u16(..);
         sock.send(&self.query(id))
             .await

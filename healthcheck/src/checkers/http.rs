@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
 use super::http_response::read_response;
+use super::socket_options::SocketOptions;
 use super::tcp::connect;
 use super::tls::TlsOptions;
 use crate::checker::{with_timeout, Checker, Probe};
@@ -131,7 +132,7 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct HttpCheck {
     addr: SocketAddr,
-    bind: Option<SocketAddr>,
+    socket: SocketOptions,
     urls: Vec<HttpUrl>,
     virtual_host: Option<String>,
     tls: Option<(TlsConnector, ServerName<'static>)>,
@@ -155,7 +156,7 @@ impl HttpCheck {
     pub fn new(addr: SocketAddr, urls: Vec<HttpUrl>) -> Self {
         HttpCheck {
             addr,
-            bind: None,
+            socket: SocketOptions::default(),
             urls,
             virtual_host: None,
             tls: None,
@@ -185,7 +186,13 @@ impl HttpCheck {
 
     /// Source address (keepalived `bindto`).
     pub fn bind(mut self, source: SocketAddr) -> Self {
-        self.bind = Some(source);
+        self.socket.bind = Some(source);
+        self
+    }
+
+    /// All socket options (source, interface, fwmark).
+    pub fn socket_options(mut self, options: SocketOptions) -> Self {
+        self.socket = options;
         self
     }
 
@@ -209,7 +216,7 @@ impl HttpCheck {
     }
 
     async fn fetch_one(&self, url: &HttpUrl) -> Result<(), CheckError> {
-        let tcp = connect(self.addr, self.bind).await?;
+        let tcp = connect(self.addr, &self.socket).await?;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             None => self.exchange(tcp, url).await,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::net::{TcpSocket, TcpStream};
 
+use super::socket_options::SocketOptions;
 use crate::checker::{with_timeout, Checker, Probe};
 use crate::error::CheckError;
 
@@ -20,7 +21,7 @@ use crate::error::CheckError;
 #[derive(Debug, Clone)]
 pub struct TcpCheck {
     addr: SocketAddr,
-    bind: Option<SocketAddr>,
+    socket: SocketOptions,
     reset_on_close: bool,
 }
 
@@ -29,7 +30,7 @@ impl TcpCheck {
     pub fn new(addr: SocketAddr) -> Self {
         TcpCheck {
             addr,
-            bind: None,
+            socket: SocketOptions::default(),
             reset_on_close: false,
         }
     }
@@ -38,7 +39,13 @@ impl TcpCheck {
     /// one at connect time (`IP_BIND_ADDRESS_NO_PORT`), so many checks can share a
     /// source address.
     pub fn bind(mut self, source: SocketAddr) -> Self {
-        self.bind = Some(source);
+        self.socket.bind = Some(source);
+        self
+    }
+
+    /// All socket options (source, interface, fwmark).
+    pub fn socket_options(mut self, options: SocketOptions) -> Self {
+        self.socket = options;
         self
     }
 
@@ -58,7 +65,7 @@ impl TcpCheck {
 /// Opens a TCP connection with an optional source address (shared with HTTP).
 pub(crate) async fn connect(
     addr: SocketAddr,
-    bind: Option<SocketAddr>,
+    options: &SocketOptions,
 ) -> Result<TcpStream, CheckError> {
     let err = |source| CheckError::Connect {
         target: addr.to_string(),
@@ -70,7 +77,8 @@ pub(crate) async fn connect(
         TcpSocket::new_v6()
     }
     .map_err(err)?;
-    if let Some(src) = bind {
+    options.apply(socket2::SockRef::from(&sock)).map_err(err)?;
+    if let Some(src) = options.bind {
         if src.port() == 0 {
             set_bind_no_port(&sock);
         }
@@ -99,7 +107,7 @@ fn set_bind_no_port(sock: &TcpSocket) {
 #[async_trait]
 impl Checker for TcpCheck {
     async fn check(&self, timeout: Duration) -> Result<Probe, CheckError> {
-        let stream = with_timeout(timeout, connect(self.addr, self.bind)).await?;
+        let stream = with_timeout(timeout, connect(self.addr, &self.socket)).await?;
         if self.reset_on_close {
             let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::net::UdpSocket;
 
+use super::socket_options::SocketOptions;
 use crate::checker::{Checker, Probe};
 use crate::error::{CheckError, ConfigError};
 
@@ -73,7 +74,7 @@ impl ReplyPattern {
 #[derive(Debug, Clone)]
 pub struct UdpCheck {
     addr: SocketAddr,
-    bind: Option<SocketAddr>,
+    socket: SocketOptions,
     payload: Vec<u8>,
     require_reply: bool,
     pattern: Option<ReplyPattern>,
@@ -84,7 +85,7 @@ impl UdpCheck {
     pub fn new(addr: SocketAddr, payload: Vec<u8>) -> Self {
         UdpCheck {
             addr,
-            bind: None,
+            socket: SocketOptions::default(),
             payload,
             require_reply: false,
             pattern: None,
@@ -100,7 +101,13 @@ impl UdpCheck {
 
     /// Source address.
     pub fn bind(mut self, source: SocketAddr) -> Self {
-        self.bind = Some(source);
+        self.socket.bind = Some(source);
+        self
+    }
+
+    /// All socket options (source, interface, fwmark).
+    pub fn socket_options(mut self, options: SocketOptions) -> Self {
+        self.socket = options;
         self
     }
 }
@@ -108,20 +115,30 @@ impl UdpCheck {
 /// A connected UDP socket to `addr` (shared with DNS).
 pub(crate) async fn connected_udp(
     addr: SocketAddr,
-    bind: Option<SocketAddr>,
+    options: &SocketOptions,
 ) -> Result<UdpSocket, CheckError> {
     let err = |source| CheckError::Connect {
         target: addr.to_string(),
         source,
     };
-    let local = bind.unwrap_or_else(|| {
+    let local = options.bind.unwrap_or_else(|| {
         if addr.is_ipv4() {
             SocketAddr::from(([0, 0, 0, 0], 0))
         } else {
             SocketAddr::from(([0u16; 8], 0))
         }
     });
-    let sock = UdpSocket::bind(local).await.map_err(err)?;
+    let domain = if addr.is_ipv4() {
+        socket2::Domain::IPV4
+    } else {
+        socket2::Domain::IPV6
+    };
+    let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
+        .map_err(err)?;
+    options.apply(socket2::SockRef::from(&sock)).map_err(err)?;
+    sock.bind(&local.into()).map_err(err)?;
+    sock.set_nonblocking(true).map_err(err)?;
+    let sock = UdpSocket::from_std(sock.into()).map_err(err)?;
     sock.connect(addr).await.map_err(err)?;
     Ok(sock)
 }
@@ -138,7 +155,7 @@ pub(crate) fn map_udp_err(context: &'static str, e: std::io::Error) -> CheckErro
 #[async_trait]
 impl Checker for UdpCheck {
     async fn check(&self, timeout: Duration) -> Result<Probe, CheckError> {
-        let sock = connected_udp(self.addr, self.bind).await?;
+        let sock = connected_udp(self.addr, &self.socket).await?;
         sock.send(&self.payload)
             .await
             .map_err(|e| map_udp_err("send", e))?;

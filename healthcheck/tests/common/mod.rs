@@ -284,3 +284,46 @@ pub async fn wait_listening(addr: SocketAddr) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Brings `lo` up in the calling thread's network namespace.
+pub fn lo_up() {
+    // SAFETY: plain socket + ioctls on a zeroed ifreq with a NUL-terminated name.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+        assert!(fd >= 0);
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            ifr.ifr_name[i] = *b as libc::c_char;
+        }
+        assert_eq!(libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr), 0);
+        ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        assert_eq!(libc::ioctl(fd, libc::SIOCSIFFLAGS, &mut ifr), 0);
+        libc::close(fd);
+    }
+}
+
+/// Runs `f` on a thread in a fresh, anonymous network namespace (freed when the thread
+/// exits, even on panic) with its own current-thread runtime.
+pub fn in_private_netns<F, Fut>(f: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    std::thread::spawn(move || {
+        // SAFETY: unshare only affects this thread's namespace membership.
+        assert_eq!(
+            unsafe { libc::unshare(libc::CLONE_NEWNET) },
+            0,
+            "{}",
+            std::io::Error::last_os_error()
+        );
+        lo_up();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(f());
+    })
+    .join()
+    .unwrap();
+}
