@@ -1,77 +1,105 @@
-//! An indexed binary min-heap of per-instance deadlines: O(log n) update, no allocation after
-//! construction, so a router of 1,000 instances finds its next deadline in O(1).
+//! An indexed binary min-heap of per-instance deadlines, allocation-free after construction.
+//!
+//! Most updates push a deadline *later* (a Backup hearing its Master, a Master re-arming its
+//! advert timer), so increases are lazy: the heap keeps the old, earlier key as a lower bound
+//! and an entry is corrected only when it reaches the top. Decreases are applied at once. The
+//! top is always exact, so [`TimerQueue::peek`] is O(1) and an update is O(1) amortised for the
+//! common case, O(log n) otherwise.
 use std::time::Instant;
 
-const ABSENT: usize = usize::MAX;
+const ABSENT: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// A lower bound of the instance's deadline (exact for the top entry).
+    key: Instant,
+    idx: u32,
+}
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TimerQueue {
-    /// Heap of instance indices ordered by `keys`.
-    heap: Vec<usize>,
+    heap: Vec<Entry>,
     /// Position of each instance in `heap`, or ABSENT.
-    pos: Vec<usize>,
-    keys: Vec<Option<Instant>>,
+    pos: Vec<u32>,
+    /// The real deadline of each instance.
+    actual: Vec<Option<Instant>>,
 }
 
 impl TimerQueue {
-    /// Make room for instance index `idx` (called when an instance is added).
+    /// Make room for `len` instances (called when an instance is added).
     pub(crate) fn grow(&mut self, len: usize) {
         self.pos.resize(len, ABSENT);
-        self.keys.resize(len, None);
+        self.actual.resize(len, None);
         self.heap.reserve(len.saturating_sub(self.heap.len()));
     }
 
+    /// The earliest deadline and its instance.
     pub(crate) fn peek(&self) -> Option<(Instant, usize)> {
-        let &idx = self.heap.first()?;
-        Some((self.keys[idx]?, idx))
+        self.heap.first().map(|e| (e.key, e.idx as usize))
     }
 
     /// Set (or clear) the deadline of instance `idx`.
     pub(crate) fn set(&mut self, idx: usize, key: Option<Instant>) {
-        let old = self.keys[idx];
-        if old == key {
+        if self.actual[idx] == key {
             return;
         }
-        self.keys[idx] = key;
+        self.actual[idx] = key;
         match (self.pos[idx], key) {
-            (ABSENT, None) => {}
-            (ABSENT, Some(_)) => {
-                self.heap.push(idx);
+            (ABSENT, Some(k)) => {
+                self.heap.push(Entry {
+                    key: k,
+                    idx: idx as u32,
+                });
                 let at = self.heap.len() - 1;
-                self.pos[idx] = at;
+                self.pos[idx] = at as u32;
                 self.sift_up(at);
             }
-            (at, None) => {
-                let last = self.heap.len() - 1;
-                self.swap(at, last);
-                self.heap.pop();
-                self.pos[idx] = ABSENT;
-                if at < self.heap.len() {
-                    self.sift_down(at);
-                    self.sift_up(at);
-                }
+            (at, Some(k)) if at != ABSENT && k < self.heap[at as usize].key => {
+                self.heap[at as usize].key = k;
+                self.sift_up(at as usize);
             }
-            (at, Some(_)) => {
-                self.sift_down(at);
-                self.sift_up(self.pos[idx]);
+            // Later deadline or removal: lazy, fixed when the entry reaches the top.
+            _ => {}
+        }
+        self.settle_top();
+    }
+
+    /// Make the top entry exact: drop removed ones, push late ones down.
+    fn settle_top(&mut self) {
+        while let Some(top) = self.heap.first().copied() {
+            match self.actual[top.idx as usize] {
+                None => self.remove_top(),
+                Some(k) if k != top.key => {
+                    self.heap[0].key = k;
+                    self.sift_down(0);
+                }
+                Some(_) => break,
             }
         }
     }
 
-    fn less(&self, a: usize, b: usize) -> bool {
-        self.keys[self.heap[a]] < self.keys[self.heap[b]]
+    fn remove_top(&mut self) {
+        let last = self.heap.len() - 1;
+        self.swap(0, last);
+        if let Some(e) = self.heap.pop() {
+            self.pos[e.idx as usize] = ABSENT;
+        }
+        if !self.heap.is_empty() {
+            self.sift_down(0);
+        }
     }
 
+    #[inline]
     fn swap(&mut self, a: usize, b: usize) {
         self.heap.swap(a, b);
-        self.pos[self.heap[a]] = a;
-        self.pos[self.heap[b]] = b;
+        self.pos[self.heap[a].idx as usize] = a as u32;
+        self.pos[self.heap[b].idx as usize] = b as u32;
     }
 
     fn sift_up(&mut self, mut at: usize) {
         while at > 0 {
             let parent = (at - 1) / 2;
-            if self.less(at, parent) {
+            if self.heap[at].key < self.heap[parent].key {
                 self.swap(at, parent);
                 at = parent;
             } else {
@@ -81,21 +109,24 @@ impl TimerQueue {
     }
 
     fn sift_down(&mut self, mut at: usize) {
+        let len = self.heap.len();
         loop {
             let l = 2 * at + 1;
-            let r = l + 1;
-            let mut min = at;
-            if l < self.heap.len() && self.less(l, min) {
-                min = l;
-            }
-            if r < self.heap.len() && self.less(r, min) {
-                min = r;
-            }
-            if min == at {
+            if l >= len {
                 break;
             }
-            self.swap(at, min);
-            at = min;
+            let r = l + 1;
+            let child = if r < len && self.heap[r].key < self.heap[l].key {
+                r
+            } else {
+                l
+            };
+            if self.heap[child].key < self.heap[at].key {
+                self.swap(at, child);
+                at = child;
+            } else {
+                break;
+            }
         }
     }
 }
@@ -125,5 +156,38 @@ mod tests {
             q.set(i, None);
         }
         assert_eq!(order, vec![1, 0, 4, 2]);
+    }
+
+    #[test]
+    fn matches_a_naive_minimum_under_random_updates() {
+        let t0 = Instant::now();
+        let n = 37;
+        let mut q = TimerQueue::default();
+        q.grow(n);
+        let mut naive: Vec<Option<Instant>> = vec![None; n];
+        let mut x: u64 = 88172645463325252;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let idx = (x % n as u64) as usize;
+            let key = if x % 7 == 0 {
+                None
+            } else {
+                Some(t0 + Duration::from_millis((x >> 20) % 5000))
+            };
+            q.set(idx, key);
+            naive[idx] = key;
+            let want = naive
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| k.map(|k| (k, i)))
+                .min_by_key(|&(k, _)| k)
+                .map(|(k, _)| k);
+            assert_eq!(q.peek().map(|(k, _)| k), want);
+            if let Some((k, i)) = q.peek() {
+                assert_eq!(naive[i], Some(k));
+            }
+        }
     }
 }
