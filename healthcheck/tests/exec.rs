@@ -170,3 +170,14 @@ async fn dropped_probe_kills_the_group() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn runs_as_the_configured_user() {
+    let as_nobody =
+        ExecCheck::new(["sh", "-c", "test \"$(id -u):$(id -g)\" = 65534:65534"]).unwrap();
+    assert!(
+        as_nobody.clone().check(T).await.is_err(),
+        "we are root here"
+    );
+    as_nobody.user(65534, 65534).check(T).await.unwrap();
+}

@@ -153,8 +153,26 @@ fn icmp_datagram_socket_where_allowed_and_unreachable() {
             .check(T)
             .await
             .unwrap();
+        // A routed address nobody answers for (ARP on a veth whose peer has no address): timeout.
+        for args in [
+            &["link", "add", "v0", "type", "veth", "peer", "name", "v1"][..],
+            &["addr", "add", "192.0.2.1/24", "dev", "v0"],
+            &["link", "set", "v0", "up"],
+            &["link", "set", "v1", "up"],
+        ] {
+            assert!(std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .unwrap()
+                .success());
+        }
+        let err = IcmpCheck::new("192.0.2.2".parse().unwrap())
+            .check(Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CheckError::Timeout(_)), "{err}");
         // No route in this namespace: unreachable (down), never a hang.
-        let err = IcmpCheck::new("192.0.2.1".parse().unwrap())
+        let err = IcmpCheck::new("203.0.113.1".parse().unwrap())
             .check(T)
             .await
             .unwrap_err();
