@@ -93,7 +93,15 @@ pub struct Monitor {
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<StateChange>,
     tasks: Mutex<HashMap<CheckId, AbortHandle>>,
+    states: SharedStates,
     stats: Arc<MonitorStats>,
+}
+
+type SharedStates = Arc<Mutex<HashMap<CheckId, TrackerState>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these locks cannot leave the maps inconsistent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Monitor {
@@ -104,6 +112,7 @@ impl Monitor {
             permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             tx,
             tasks: Mutex::new(HashMap::new()),
+            states: Arc::new(Mutex::new(HashMap::new())),
             stats: Arc::new(MonitorStats::default()),
         };
         (monitor, rx)
@@ -120,10 +129,17 @@ impl Monitor {
         spec.validate()?;
         let rt = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let id = spec.id;
+        let initial = TrackerState {
+            health: spec.policy.initial_health(),
+            weight: spec.weight,
+            value: None,
+        };
+        lock(&self.states).insert(id, initial);
         let run = CheckTask {
             spec,
             permits: self.permits.clone(),
             tx: self.tx.clone(),
+            states: self.states.clone(),
             stats: self.stats.clone(),
         };
         let handle = rt.spawn(run.run()).abort_handle();
@@ -137,8 +153,22 @@ impl Monitor {
     /// Stops a check; returns whether it existed. A probe in flight is dropped (exec
     /// checks kill their process group).
     pub fn remove(&self, id: CheckId) -> bool {
+        lock(&self.states).remove(&id);
         let old = self.lock().remove(&id);
         old.map(|h| h.abort()).is_some()
+    }
+
+    /// The current state of check `id` (its policy's initial state until the first
+    /// change), also for consumers that start listening late.
+    pub fn state(&self, id: CheckId) -> Option<TrackerState> {
+        lock(&self.states).get(&id).copied()
+    }
+
+    /// The current state of every check, sorted by id.
+    pub fn states(&self) -> Vec<(CheckId, TrackerState)> {
+        let mut v: Vec<_> = lock(&self.states).iter().map(|(k, v)| (*k, *v)).collect();
+        v.sort_by_key(|e| e.0);
+        v
     }
 
     /// Number of checks.
@@ -152,8 +182,7 @@ impl Monitor {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CheckId, AbortHandle>> {
-        // A panic while holding this lock cannot leave the map inconsistent.
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.tasks)
     }
 }
 
@@ -169,6 +198,7 @@ struct CheckTask {
     spec: CheckSpec,
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<StateChange>,
+    states: SharedStates,
     stats: Arc<MonitorStats>,
 }
 
@@ -227,6 +257,9 @@ impl CheckTask {
                 };
                 tracing::info!(id = spec.id.0, kind = spec.checker.kind(), ?previous, health = ?state.health, ?value, "check state change");
                 self.stats.changes.fetch_add(1, Ordering::Relaxed);
+                if let Some(slot) = lock(&self.states).get_mut(&spec.id) {
+                    *slot = state;
+                }
                 let change = StateChange {
                     id: spec.id,
                     state,

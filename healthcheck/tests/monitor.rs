@@ -82,6 +82,13 @@ async fn script_policy_init_fail() {
         (up.previous, up.state.health, up.probe_seq),
         (Health::Down, Health::Up, 3)
     );
+    assert_eq!(
+        monitor.state(CheckId(1)).map(|s| s.health),
+        Some(Health::Up)
+    );
+    assert_eq!(monitor.states().len(), 1);
+    monitor.remove(CheckId(1));
+    assert_eq!(monitor.state(CheckId(1)), None);
 }
 
 #[tokio::test]
