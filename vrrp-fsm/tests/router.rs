@@ -1,0 +1,198 @@
+//! The router's own rules: sync group tracker weights, the group's lower-priority GARPs,
+//! configuration errors, and a Backup's shutdown.
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use vrrp_fsm::{
+    Action, ConfigError, GarpReason, InstanceConfig, Router, RouterError, State, StateChangeReason,
+    SyncGroupConfig, TrackerConfig, TrackerId, TrackerKind, TrackerState, VirtualAddress,
+};
+use vrrp_proto::{AddressList, Advert};
+
+const ME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
+const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+
+fn cfg(vrid: u8, priority: u8) -> InstanceConfig {
+    let mut c = InstanceConfig::new(vrid, ME);
+    c.priority = priority;
+    c.vips.push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
+        192, 0, 2, vrid,
+    ))));
+    c.trackers
+        .push(TrackerConfig::new(TrackerId(1), TrackerKind::Script, -50));
+    c
+}
+
+fn advert(vrid: u8, priority: u8) -> Advert {
+    let vips = AddressList::from_slice(&[IpAddr::V4(Ipv4Addr::new(192, 0, 2, vrid))]).unwrap();
+    Advert::v3(vrid, priority, 100, vips)
+}
+
+fn drain(r: &mut Router) -> Vec<(usize, Action)> {
+    std::iter::from_fn(|| r.poll_action())
+        .map(|(id, a)| (id.index(), a))
+        .collect()
+}
+
+#[test]
+fn sync_group_ignores_tracker_weights_unless_tracking_weight() {
+    let t0 = Instant::now();
+    // Default: the weight is ignored, so a failed tracker is a FAULT for the whole group.
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 100)).unwrap();
+    let b = r.add_instance(cfg(2, 100)).unwrap();
+    r.add_sync_group(SyncGroupConfig::new(vec![a, b])).unwrap();
+    r.startup(t0);
+    r.set_tracker(t0, a, TrackerId(1), TrackerState::Down)
+        .unwrap();
+    assert_eq!(r.instance(a).unwrap().effective_priority(), 100);
+    assert_eq!(r.instance(a).unwrap().state(), State::Fault);
+    assert_eq!(r.instance(b).unwrap().state(), State::Fault);
+    r.set_tracker(t0, a, TrackerId(1), TrackerState::Up)
+        .unwrap();
+    assert_eq!(r.instance(b).unwrap().state(), State::Backup);
+
+    // sync_group_tracking_weight: the weight moves the priority and nobody faults.
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 100)).unwrap();
+    let b = r.add_instance(cfg(2, 100)).unwrap();
+    let mut g = SyncGroupConfig::new(vec![a, b]);
+    g.tracking_weight = true;
+    r.add_sync_group(g).unwrap();
+    r.startup(t0);
+    r.set_tracker(t0, a, TrackerId(1), TrackerState::Down)
+        .unwrap();
+    assert_eq!(r.instance(a).unwrap().effective_priority(), 50);
+    assert_eq!(r.instance(b).unwrap().state(), State::Backup);
+
+    // ...except with an address owner in the group: weights forced off.
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 100)).unwrap();
+    let b = r.add_instance(cfg(2, 255)).unwrap();
+    let mut g = SyncGroupConfig::new(vec![a, b]);
+    g.tracking_weight = true;
+    r.add_sync_group(g).unwrap();
+    r.startup(t0);
+    r.set_tracker(t0, a, TrackerId(1), TrackerState::Down)
+        .unwrap();
+    assert_eq!(r.instance(a).unwrap().state(), State::Fault);
+}
+
+#[test]
+fn sync_group_members_all_regarp_when_one_hears_a_lower_priority() {
+    let t0 = Instant::now();
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 255)).unwrap();
+    let b = r.add_instance(cfg(2, 255)).unwrap();
+    r.add_sync_group(SyncGroupConfig::new(vec![a, b])).unwrap();
+    r.startup(t0);
+    assert_eq!(r.instance(b).unwrap().state(), State::Master);
+    drain(&mut r);
+    r.handle_advert(t0, a, PEER, &advert(1, 100)).unwrap();
+    assert_eq!(
+        drain(&mut r),
+        vec![
+            (0, Action::SendAdvert { priority: 255 }),
+            (
+                0,
+                Action::SendGarp {
+                    count: 5,
+                    reason: GarpReason::LowerPriority
+                }
+            ),
+            (
+                0,
+                Action::MasterRxLowerPriority {
+                    from: PEER,
+                    priority: 100
+                }
+            ),
+            (
+                1,
+                Action::SendGarp {
+                    count: 5,
+                    reason: GarpReason::LowerPriority
+                }
+            ),
+        ]
+    );
+    // Both second bursts come 5 s later.
+    let t5 = t0 + Duration::from_secs(5);
+    r.handle_timeout(t5);
+    let second: Vec<_> = drain(&mut r)
+        .into_iter()
+        .filter(|(_, a)| {
+            *a == Action::SendGarp {
+                count: 5,
+                reason: GarpReason::LowerPriorityDelay,
+            }
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(second, vec![0, 1]);
+}
+
+#[test]
+fn router_refuses_bad_groups_and_unknown_ids() {
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 100)).unwrap();
+    let b = r.add_instance(cfg(2, 100)).unwrap();
+    assert_eq!(
+        r.add_sync_group(SyncGroupConfig::new(vec![])).unwrap_err(),
+        ConfigError::EmptySyncGroup
+    );
+    assert_eq!(
+        r.add_sync_group(SyncGroupConfig::new(vec![a, a]))
+            .unwrap_err(),
+        ConfigError::AlreadyInSyncGroup(a)
+    );
+    r.add_sync_group(SyncGroupConfig::new(vec![a, b])).unwrap();
+    assert_eq!(
+        r.add_sync_group(SyncGroupConfig::new(vec![b])).unwrap_err(),
+        ConfigError::AlreadyInSyncGroup(b)
+    );
+    let mut other = Router::new();
+    let ghost = (0..5)
+        .map(|k| other.add_instance(cfg(k + 1, 100)).unwrap())
+        .last()
+        .unwrap();
+    assert_eq!(
+        r.add_sync_group(SyncGroupConfig::new(vec![ghost]))
+            .unwrap_err(),
+        ConfigError::UnknownInstance(ghost)
+    );
+    let t0 = Instant::now();
+    assert_eq!(
+        r.set_link(t0, ghost, false),
+        Err(RouterError::UnknownInstance(ghost))
+    );
+    r.startup(t0);
+    assert_eq!(
+        r.add_sync_group(SyncGroupConfig::new(vec![a])).unwrap_err(),
+        ConfigError::RouterRunning
+    );
+    assert_eq!(r.find(vrrp_fsm::Family::Ipv4, 2), Some(b));
+}
+
+#[test]
+fn backup_shutdown_cancels_the_down_timer() {
+    let t0 = Instant::now();
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 100)).unwrap();
+    r.startup(t0);
+    drain(&mut r);
+    r.shutdown(t0 + Duration::from_secs(1));
+    assert_eq!(
+        drain(&mut r),
+        vec![(
+            0,
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Init,
+                reason: StateChangeReason::Shutdown
+            }
+        )]
+    );
+    assert_eq!(r.poll_timeout(), None);
+    assert_eq!(r.instance(a).unwrap().state(), State::Init);
+}
