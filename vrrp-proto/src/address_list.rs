@@ -55,7 +55,7 @@ const STORAGE: usize = MAX_ADDRESSES * 16;
 pub struct AddressList {
     family: AddressFamily,
     len: u8,
-    // Wire-format octets; only the first `len * family.addr_len()` are meaningful (the rest are 0).
+    // Wire-format octets; only the first `len * family.addr_len()` are meaningful.
     octets: [u8; STORAGE],
 }
 
@@ -127,9 +127,18 @@ impl AddressList {
             return Err(AddressListError::WrongLength);
         }
         let mut list = Self::new(family);
-        list.octets[..octets.len()].copy_from_slice(octets);
-        list.len = count as u8;
+        list.set_wire(family, octets);
         Ok(list)
+    }
+
+    /// Replaces the contents with `octets` (whole addresses of `family`, at most 255; the
+    /// caller checked). Octets past the new length keep stale data: nothing reads them.
+    #[inline]
+    pub(crate) fn set_wire(&mut self, family: AddressFamily, octets: &[u8]) {
+        let n = octets.len().min(STORAGE);
+        self.family = family;
+        self.octets[..n].copy_from_slice(&octets[..n]);
+        self.len = (n / family.addr_len()) as u8;
     }
 
     /// Appends `addr`. Fails if the list is full (255) or `addr` is of the other family.
@@ -152,27 +161,29 @@ impl AddressList {
 
     /// Removes every address (the family is kept).
     pub fn clear(&mut self) {
-        let used = self.wire_len();
-        self.octets[..used].fill(0);
         self.len = 0;
     }
 
     /// The address family.
+    #[inline]
     pub const fn family(&self) -> AddressFamily {
         self.family
     }
 
     /// Number of addresses.
+    #[inline]
     pub fn len(&self) -> usize {
         usize::from(self.len)
     }
 
     /// True when there are no addresses.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The address at `index`, in wire order.
+    #[inline]
     pub fn get(&self, index: usize) -> Option<IpAddr> {
         if index >= self.len() {
             return None;
@@ -186,16 +197,19 @@ impl AddressList {
     }
 
     /// The addresses in wire order.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
         (0..self.len()).map(move |i| addr_at(self.family, &self.octets, i))
     }
 
     /// Octets the addresses take on the wire (`len * 4` or `len * 16`).
+    #[inline]
     pub fn wire_len(&self) -> usize {
         self.len() * self.family.addr_len()
     }
 
     /// The addresses as wire-format octets.
+    #[inline]
     pub fn as_wire_bytes(&self) -> &[u8] {
         &self.octets[..self.wire_len()]
     }

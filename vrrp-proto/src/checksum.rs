@@ -132,6 +132,7 @@ impl PseudoHeader {
 
     /// The unfolded sum of the pseudo-header for a VRRP payload of `len` octets under `mode`
     /// (0 for [`ChecksumMode::NoPseudoHeader`]).
+    #[inline]
     pub(crate) fn sum(&self, len: usize, mode: ChecksumMode) -> u64 {
         let dst = match mode {
             ChecksumMode::NoPseudoHeader => return 0,
@@ -145,6 +146,7 @@ impl PseudoHeader {
     }
 }
 
+#[inline]
 fn addr_sum(a: &IpAddr) -> u64 {
     match a {
         IpAddr::V4(a) => u64::from(a.to_bits()),
@@ -155,6 +157,51 @@ fn addr_sum(a: &IpAddr) -> u64 {
                 + ((b >> 96) as u64)
                 + ((b >> 64) as u64 & 0xffff_ffff)
         }
+    }
+}
+
+/// Pre-summed pseudo-header addresses, so verification never builds `IpAddr`s on the hot path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PseudoSums {
+    pub src: u64,
+    pub dst: u64,
+    /// The VRRP multicast group of the family (for [`ChecksumMode::LegacyUnicastMcastDst`]).
+    pub mcast: u64,
+}
+
+impl PseudoSums {
+    #[inline]
+    pub(crate) fn of(ph: &PseudoHeader) -> Self {
+        let mcast = match ph.src {
+            IpAddr::V4(_) => IpAddr::V4(VRRP_MCAST_V4),
+            IpAddr::V6(_) => IpAddr::V6(VRRP_MCAST_V6),
+        };
+        PseudoSums {
+            src: addr_sum(&ph.src),
+            dst: addr_sum(&ph.dst),
+            mcast: addr_sum(&mcast),
+        }
+    }
+
+    /// From IPv4 source and destination as 32-bit big-endian words.
+    #[inline]
+    pub(crate) fn v4(src: u32, dst: u32) -> Self {
+        PseudoSums {
+            src: u64::from(src),
+            dst: u64::from(dst),
+            mcast: u64::from(VRRP_MCAST_V4.to_bits()),
+        }
+    }
+
+    /// The unfolded pseudo-header sum for `len` octets under `mode`.
+    #[inline]
+    pub(crate) fn sum(&self, len: usize, mode: ChecksumMode) -> u64 {
+        let dst = match mode {
+            ChecksumMode::NoPseudoHeader => return 0,
+            ChecksumMode::Rfc5798PseudoHeader => self.dst,
+            ChecksumMode::LegacyUnicastMcastDst => self.mcast,
+        };
+        self.src + dst + u64::from(IPPROTO_VRRP) + len as u64
     }
 }
 
@@ -203,6 +250,7 @@ pub(crate) fn fold(mut acc: u64) -> u16 {
 ///            0x0a, 0x63, 0x00, 0x01, 0xe0, 0x00, 0x00, 0x12];
 /// assert_eq!(vrrp_proto::checksum(&hdr), 0);
 /// ```
+#[inline]
 pub fn checksum(data: &[u8]) -> u16 {
     !fold(sum(data))
 }

@@ -3,8 +3,8 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::address_list::{AddressFamily, AddressList};
 use crate::advert::{Advert, Auth, Version};
-use crate::auth_trailer::{ct_eq, AuthTrailer, AUTH_TRAILER_LEN};
-use crate::checksum::{ChecksumMode, ChecksumModes, PseudoHeader, IPPROTO_VRRP};
+use crate::auth_trailer::{ct_eq, AuthTrailer, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
+use crate::checksum::{self, ChecksumMode, ChecksumModes, PseudoHeader, PseudoSums, IPPROTO_VRRP};
 use crate::error::DecodeError;
 use crate::ipv4::{check_ipv4, IPPROTO_AH, VRRP_TTL};
 use crate::packet::{field, VrrpPacket};
@@ -45,6 +45,7 @@ impl Default for DecodeOptions {
 
 impl DecodeOptions {
     /// Options for a unicast peer: as `Default`, but the TTL is not checked.
+    #[inline]
     pub fn unicast() -> Self {
         DecodeOptions {
             check_ttl: false,
@@ -69,41 +70,77 @@ impl DecodeOptions {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ReceivedAdvert<'a> {
+    // Kept small and derived on demand: the whole struct is returned by value on every
+    // packet, and fewer stores to copy makes decoding measurably cheaper.
     packet: VrrpPacket<&'a [u8]>,
-    version: Version,
-    auth: Auth,
-    pseudo: PseudoHeader,
+    endpoints: Endpoints<'a>,
     ttl: u8,
     checksum_mode: ChecksumMode,
-    trailer: Option<AuthTrailer>,
+}
+
+/// Where the IP source and destination are: still in the IPv4 header of the buffer (read on
+/// demand), or given by the caller.
+#[derive(Debug, Clone, Copy)]
+enum Endpoints<'a> {
+    /// Octets 12..20 of the IPv4 header.
+    Ipv4Header(&'a [u8]),
+    Given(PseudoHeader),
+}
+
+impl Endpoints<'_> {
+    #[inline]
+    fn src(&self) -> IpAddr {
+        match self {
+            Endpoints::Ipv4Header(h) => IpAddr::V4(Ipv4Addr::new(h[0], h[1], h[2], h[3])),
+            Endpoints::Given(p) => p.src,
+        }
+    }
+    #[inline]
+    fn dst(&self) -> IpAddr {
+        match self {
+            Endpoints::Ipv4Header(h) => IpAddr::V4(Ipv4Addr::new(h[4], h[5], h[6], h[7])),
+            Endpoints::Given(p) => p.dst,
+        }
+    }
 }
 
 impl<'a> ReceivedAdvert<'a> {
     /// The view over the VRRP payload (message and any trailer).
+    #[inline]
     pub fn packet(&self) -> &VrrpPacket<&'a [u8]> {
         &self.packet
     }
     /// Version.
+    #[inline]
     pub fn version(&self) -> Version {
-        self.version
+        if self.packet.version() == 2 {
+            Version::V2
+        } else {
+            Version::V3
+        }
     }
     /// VRID.
+    #[inline]
     pub fn vrid(&self) -> u8 {
         self.packet.vrid()
     }
     /// Priority.
+    #[inline]
     pub fn priority(&self) -> u8 {
         self.packet.priority()
     }
     /// Interval field: seconds (v2) or centiseconds (v3).
+    #[inline]
     pub fn max_adver_int(&self) -> u16 {
         self.packet.adver_int()
     }
     /// Address family.
+    #[inline]
     pub fn family(&self) -> AddressFamily {
         self.packet.family()
     }
     /// The addresses, read from the packet.
+    #[inline]
     pub fn addresses(&self) -> impl Iterator<Item = IpAddr> + 'a {
         let p = self.packet;
         let family = p.family();
@@ -111,34 +148,48 @@ impl<'a> ReceivedAdvert<'a> {
         (0..usize::from(p.count())).map(move |i| crate::address_list::addr_at(family, bytes, i))
     }
     /// The addresses as wire octets.
+    #[inline]
     pub fn address_bytes(&self) -> &'a [u8] {
         let n = usize::from(self.packet.count()) * self.family().addr_len();
         &self.packet.into_inner()[field::ADDRESSES..field::ADDRESSES + n]
     }
     /// v2 auth as received ([`Auth::None`] for v3).
+    #[inline]
     pub fn auth(&self) -> Auth {
-        self.auth
+        if self.packet.version() != 2 {
+            return Auth::None;
+        }
+        match self.packet.v2_auth_type() {
+            1 => Auth::SimplePassword(self.packet.v2_auth_data()),
+            2 => Auth::IpAh,
+            _ => Auth::None,
+        }
     }
     /// IP source.
+    #[inline]
     pub fn src(&self) -> IpAddr {
-        self.pseudo.src
+        self.endpoints.src()
     }
     /// IP destination.
+    #[inline]
     pub fn dst(&self) -> IpAddr {
-        self.pseudo.dst
+        self.endpoints.dst()
     }
     /// TTL / hop limit received.
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.ttl
     }
     /// The checksum mode that verified; lets a driver detect a peer's mode.
+    #[inline]
     pub fn checksum_mode(&self) -> ChecksumMode {
         self.checksum_mode
     }
     /// The keepalived `auth_hmac` trailer, if the packet has one. Its anti-replay sequence is
     /// for the caller to check (per sender, with [`AuthSequence::is_after`](crate::AuthSequence::is_after)).
+    #[inline]
     pub fn auth_trailer(&self) -> Option<AuthTrailer> {
-        self.trailer
+        AuthTrailer::parse(self.packet.trailing())
     }
 
     /// Verifies the `auth_hmac` trailer with the key that `key_for_id` returns for its key id.
@@ -148,9 +199,9 @@ impl<'a> ReceivedAdvert<'a> {
         &self,
         key_for_id: impl FnOnce(u8) -> Option<&'k [u8]>,
     ) -> Result<AuthTrailer, DecodeError> {
-        let t = self.trailer.ok_or(DecodeError::AuthTrailerMissing)?;
+        let t = self.auth_trailer().ok_or(DecodeError::AuthTrailerMissing)?;
         let key = key_for_id(t.key_id).ok_or(DecodeError::AuthTrailerUnknownKey)?;
-        if t.verify(key, self.pseudo.src, self.packet.message()) {
+        if t.verify(key, self.endpoints.src(), self.packet.message()) {
             Ok(t)
         } else {
             Err(DecodeError::AuthTrailerBadHmac)
@@ -158,26 +209,39 @@ impl<'a> ReceivedAdvert<'a> {
     }
 
     /// Copies into the owned [`Advert`].
+    #[inline]
     pub fn to_advert(&self) -> Advert {
-        let family = self.family();
-        let count = usize::from(self.packet.count());
-        // The length check already passed, so the octets are exactly `count` addresses.
-        let addresses = AddressList::from_wire(family, count, self.address_bytes())
-            .unwrap_or_else(|_| AddressList::new(family));
-        Advert {
-            version: self.version,
-            vrid: self.vrid(),
-            priority: self.priority(),
-            max_adver_int: self.max_adver_int(),
-            auth: self.auth,
-            addresses,
-        }
+        let mut advert = Advert {
+            version: self.version(),
+            vrid: 0,
+            priority: 0,
+            max_adver_int: 0,
+            auth: Auth::None,
+            addresses: AddressList::new(self.family()),
+        };
+        self.copy_into(&mut advert);
+        advert
+    }
+
+    /// Overwrites `advert` with this advert, reusing its storage: copies only the octets the
+    /// addresses take, instead of building a new 4 KiB [`AddressList`].
+    #[inline]
+    pub fn copy_into(&self, advert: &mut Advert) {
+        advert.version = self.version();
+        advert.vrid = self.vrid();
+        advert.priority = self.priority();
+        advert.max_adver_int = self.max_adver_int();
+        advert.auth = self.auth();
+        advert
+            .addresses
+            .set_wire(self.family(), self.address_bytes());
     }
 }
 
 /// Decodes a whole IPv4 packet, as a raw `IPPROTO_VRRP` socket delivers it: the IPv4 header is
 /// checked (version, IHL, total length, no fragment, protocol 112, header checksum, TTL 255
 /// unless `opts.check_ttl` is off), then the VRRP message.
+#[inline(always)]
 pub fn decode_ipv4<'a>(
     packet: &'a [u8],
     opts: &DecodeOptions,
@@ -189,11 +253,19 @@ pub fn decode_ipv4<'a>(
         _ => return Err(DecodeError::Ipv4Protocol),
     }
     let payload = &packet[ip.header_len..ip.total_len];
-    decode_payload(payload, &PseudoHeader::v4(ip.src, ip.dst), ip.ttl, opts)
+    let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+    let (packet_view, checksum_mode) = validate(payload, AddressFamily::Ipv4, &sums, ip.ttl, opts)?;
+    Ok(ReceivedAdvert {
+        packet: packet_view,
+        endpoints: Endpoints::Ipv4Header(&packet[12..20]),
+        ttl: ip.ttl,
+        checksum_mode,
+    })
 }
 
 /// Decodes a VRRP payload received on a raw IPv6 socket, with the source, destination and hop
 /// limit from the ancillary data (`IPV6_RECVPKTINFO`, `IPV6_RECVHOPLIMIT`).
+#[inline]
 pub fn decode_ipv6<'a>(
     payload: &'a [u8],
     src: Ipv6Addr,
@@ -205,6 +277,7 @@ pub fn decode_ipv6<'a>(
 }
 
 /// Decodes an IPv4 VRRP payload whose IP header was already taken off (e.g. by the kernel).
+#[inline]
 pub fn decode_ipv4_payload<'a>(
     payload: &'a [u8],
     src: Ipv4Addr,
@@ -219,21 +292,44 @@ pub fn decode_ipv4_payload<'a>(
 /// of `pseudo`. The checks run in this order, each with its own error: TTL, length of the fixed
 /// header, version, type, length against count, checksum, VRID, interval, address count, v2
 /// auth, trailer.
+#[inline(always)]
 pub fn decode_payload<'a>(
     payload: &'a [u8],
     pseudo: &PseudoHeader,
     ttl: u8,
     opts: &DecodeOptions,
 ) -> Result<ReceivedAdvert<'a>, DecodeError> {
+    let family = AddressFamily::of(&pseudo.src);
+    let (packet, checksum_mode) = validate(payload, family, &PseudoSums::of(pseudo), ttl, opts)?;
+    Ok(ReceivedAdvert {
+        packet,
+        endpoints: Endpoints::Given(*pseudo),
+        ttl,
+        checksum_mode,
+    })
+}
+
+/// The checks shared by every entry point.
+#[inline(always)]
+fn validate<'a>(
+    payload: &'a [u8],
+    family: AddressFamily,
+    sums: &PseudoSums,
+    ttl: u8,
+    opts: &DecodeOptions,
+) -> Result<(VrrpPacket<&'a [u8]>, ChecksumMode), DecodeError> {
     if opts.check_ttl && ttl != VRRP_TTL {
         return Err(DecodeError::IpTtl { ttl });
     }
-    if payload.len() < field::HEADER_LEN {
+    let Some(hdr) = payload.first_chunk::<{ field::HEADER_LEN }>() else {
         return Err(DecodeError::Truncated);
-    }
-    let family = AddressFamily::of(&pseudo.src);
+    };
+    // The fixed header as two words, read once: fields and checksum both come from them.
+    let h0 = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+    let h1 = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
+    let [ver_type, vrid, _priority, count] = h0.to_be_bytes();
     let packet = VrrpPacket::new_unchecked(payload, family);
-    let version = match packet.version() {
+    let version = match ver_type >> 4 {
         2 if family == AddressFamily::Ipv6 => return Err(DecodeError::V2OverIpv6),
         2 => Version::V2,
         3 => Version::V3,
@@ -241,15 +337,19 @@ pub fn decode_payload<'a>(
     };
     if opts.version.is_some_and(|v| v != version) {
         return Err(DecodeError::Version {
-            version: packet.version(),
+            version: ver_type >> 4,
         });
     }
-    if packet.msg_type() != 1 {
+    if ver_type & 0x0f != 1 {
         return Err(DecodeError::InvalidType {
-            msg_type: packet.msg_type(),
+            msg_type: ver_type & 0x0f,
         });
     }
-    let msg_len = packet.message_len();
+    let auth_len = match version {
+        Version::V2 => field::V2_AUTH_DATA_LEN,
+        Version::V3 => 0,
+    };
+    let msg_len = field::HEADER_LEN + usize::from(count) * family.addr_len() + auth_len;
     if payload.len() < msg_len {
         return Err(DecodeError::Truncated);
     }
@@ -257,45 +357,55 @@ pub fn decode_payload<'a>(
     if trailing != 0 && trailing != AUTH_TRAILER_LEN {
         return Err(DecodeError::TrailingBytes);
     }
-    let checksum_mode = packet
-        .verify_checksum(pseudo, opts.checksum_modes)
-        .ok_or(DecodeError::Checksum)?;
-    if packet.vrid() == 0 {
+    // IPv4: the message; IPv6: the whole payload (see `VrrpPacket::checksum_span`).
+    let span_len = match family {
+        AddressFamily::Ipv4 => msg_len,
+        AddressFamily::Ipv6 => payload.len(),
+    };
+    let rest = &payload[field::HEADER_LEN..span_len];
+    // One IPv4 address (the usual advert) summed as one word, without the general loop.
+    let rest_sum = match *rest {
+        [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
+        _ => checksum::sum(rest),
+    };
+    let msg = u64::from(h0) + u64::from(h1) + rest_sum;
+    let checksum_mode = match version {
+        Version::V2 => (checksum::fold(msg) == 0xffff).then_some(ChecksumMode::NoPseudoHeader),
+        Version::V3 => ChecksumMode::ALL.into_iter().find(|&mode| {
+            opts.checksum_modes.contains(mode)
+                && checksum::fold(msg + sums.sum(span_len, mode)) == 0xffff
+        }),
+    }
+    .ok_or(DecodeError::Checksum)?;
+    if vrid == 0 {
         return Err(DecodeError::InvalidVrid);
     }
-    if packet.adver_int() == 0 {
+    let interval = match version {
+        Version::V2 => (h1 >> 16) & 0xff,
+        Version::V3 => (h1 >> 16) & 0x0fff,
+    };
+    if interval == 0 {
         return Err(DecodeError::InvalidInterval);
     }
-    if opts.require_addresses && packet.count() == 0 {
+    if opts.require_addresses && count == 0 {
         return Err(DecodeError::EmptyAddressList);
     }
-    let auth = match version {
-        Version::V3 => Auth::None,
-        Version::V2 => check_v2_auth(&packet, opts.v2_auth)?,
-    };
-    let trailer = if trailing == AUTH_TRAILER_LEN {
-        let t = AuthTrailer::parse(&payload[msg_len..]).ok_or(DecodeError::TrailingBytes)?;
-        if !t.is_well_formed() {
+    if version == Version::V2 {
+        check_v2_auth(&packet, opts.v2_auth)?;
+    }
+    if trailing == AUTH_TRAILER_LEN {
+        // Ext type known and reserved octets zero (keepalived's "malformed" test).
+        let t = &payload[msg_len..];
+        if t[0] != AUTH_EXT_HMAC_SHA256 || t[2] != 0 || t[3] != 0 {
             return Err(DecodeError::AuthTrailerMalformed);
         }
-        Some(t)
-    } else {
-        if opts.require_auth_trailer {
-            return Err(DecodeError::AuthTrailerMissing);
-        }
-        None
-    };
-    Ok(ReceivedAdvert {
-        packet,
-        version,
-        auth,
-        pseudo: *pseudo,
-        ttl,
-        checksum_mode,
-        trailer,
-    })
+    } else if opts.require_auth_trailer {
+        return Err(DecodeError::AuthTrailerMissing);
+    }
+    Ok((packet, checksum_mode))
 }
 
+#[inline]
 fn check_v2_auth(packet: &VrrpPacket<&[u8]>, expected: Option<Auth>) -> Result<Auth, DecodeError> {
     let auth = match packet.v2_auth_type() {
         0 => Auth::None,
@@ -322,6 +432,7 @@ impl Advert {
     /// Validates the message in `packet` (sent from `pseudo.src` to `pseudo.dst` with TTL
     /// `ttl`) and copies it out, with the checksum mode that matched. The address family is
     /// the family of `pseudo`.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(
         packet: &VrrpPacket<T>,
         pseudo: &PseudoHeader,

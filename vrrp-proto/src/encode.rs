@@ -2,13 +2,14 @@
 use crate::address_list::AddressFamily;
 use crate::advert::{Advert, Auth, Version};
 use crate::auth_trailer::{AuthTrailer, AuthTrailerSigner, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
-use crate::checksum::{ChecksumMode, PseudoHeader};
+use crate::checksum::{self, ChecksumMode, PseudoHeader, PseudoSums};
 use crate::error::EncodeError;
 use crate::ipv4::{emit_ipv4_header, Ipv4Params, IPV4_HEADER_LEN};
 use crate::packet::{field, VrrpPacket, V3_MAX_ADVER_INT_MAX};
 
 impl Advert {
     /// Octets of the VRRP message: 8 + addresses (+ 8 auth octets for v2).
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         let auth = match self.version {
             Version::V2 => field::V2_AUTH_DATA_LEN,
@@ -18,6 +19,7 @@ impl Advert {
     }
 
     /// Checks that the advert can be put on the wire as it is.
+    #[inline]
     pub fn check_encodable(&self) -> Result<(), EncodeError> {
         if self.vrid == 0 {
             return Err(EncodeError::InvalidVrid);
@@ -59,19 +61,36 @@ impl Advert {
         self.emit_message(buf, pseudo, mode)
     }
 
+    /// Writes the message and its checksum. The checksum is summed from the advert's own
+    /// fields, never read back from `buf`: reading octets just written with narrow stores as
+    /// wide words stalls store-to-load forwarding, which tripled the cost of encoding.
+    #[inline]
     fn emit_message(
         &self,
         buf: &mut [u8],
         pseudo: &PseudoHeader,
         mode: ChecksumMode,
     ) -> Result<(), EncodeError> {
+        let src_family = AddressFamily::of(&pseudo.src);
+        if src_family != AddressFamily::of(&pseudo.dst) {
+            return Err(EncodeError::FamilyMismatch);
+        }
+        self.emit_message_with(buf, src_family, &PseudoSums::of(pseudo), mode)
+    }
+
+    #[inline(always)]
+    fn emit_message_with(
+        &self,
+        buf: &mut [u8],
+        ip_family: AddressFamily,
+        sums: &PseudoSums,
+        mode: ChecksumMode,
+    ) -> Result<(), EncodeError> {
         self.check_encodable()?;
         let family = self.addresses.family();
-        if AddressFamily::of(&pseudo.src) != family || AddressFamily::of(&pseudo.dst) != family {
+        if ip_family != family {
             return Err(
-                if self.version == Version::V2
-                    && AddressFamily::of(&pseudo.src) == AddressFamily::Ipv6
-                {
+                if self.version == Version::V2 && ip_family == AddressFamily::Ipv6 {
                     EncodeError::V2WithIpv6
                 } else {
                     EncodeError::FamilyMismatch
@@ -82,30 +101,51 @@ impl Advert {
         if buf.len() < len {
             return Err(EncodeError::BufferTooSmall { needed: len });
         }
-        let mut p = VrrpPacket::new_unchecked(&mut buf[..len], family);
-        let version = match self.version {
-            Version::V2 => 2,
-            Version::V3 => 3,
+        let (version, mode) = match self.version {
+            Version::V2 => (2u8, ChecksumMode::NoPseudoHeader),
+            Version::V3 => (3u8, mode),
         };
-        p.set_version_type(version, 1);
-        p.set_vrid(self.vrid);
-        p.set_priority(self.priority);
-        p.set_count(self.addresses.len() as u8);
-        match self.version {
+        let count = self.addresses.len() as u8;
+        let addrs = self.addresses.as_wire_bytes();
+        let (word2, auth_data) = match self.version {
             Version::V2 => {
                 let (auth_type, data) = match self.auth {
-                    Auth::SimplePassword(pw) => (1, pw),
+                    Auth::SimplePassword(pw) => (1u8, pw),
                     _ => (0, [0; 8]),
                 };
-                p.set_v2_auth_type(auth_type);
-                p.set_v2_adver_int(self.max_adver_int as u8);
-                p.set_v2_auth_data(&data);
+                (
+                    u16::from_be_bytes([auth_type, self.max_adver_int as u8]),
+                    Some(data),
+                )
             }
-            Version::V3 => p.set_v3_max_adver_int(self.max_adver_int),
+            Version::V3 => (self.max_adver_int & V3_MAX_ADVER_INT_MAX, None),
+        };
+        let word0 = u16::from_be_bytes([(version << 4) | 1, self.vrid]);
+        let word1 = u16::from_be_bytes([self.priority, count]);
+        let mut acc = u64::from(word0) + u64::from(word1) + u64::from(word2);
+        acc += checksum::sum(addrs);
+        let out = &mut buf[..len];
+        out[0..2].copy_from_slice(&word0.to_be_bytes());
+        out[2..4].copy_from_slice(&word1.to_be_bytes());
+        out[4..6].copy_from_slice(&word2.to_be_bytes());
+        let end = field::ADDRESSES + addrs.len();
+        // One virtual address is the common case: a fixed-size copy is a single move, where
+        // a variable-length one is a call to memcpy.
+        match *addrs {
+            [a, b, c, d] => out[field::ADDRESSES..end].copy_from_slice(&[a, b, c, d]),
+            _ if addrs.len() == 16 => {
+                let mut one = [0u8; 16];
+                one.copy_from_slice(addrs);
+                out[field::ADDRESSES..end].copy_from_slice(&one);
+            }
+            _ => out[field::ADDRESSES..end].copy_from_slice(addrs),
         }
-        p.address_bytes_mut()
-            .copy_from_slice(self.addresses.as_wire_bytes());
-        p.fill_checksum(pseudo, mode);
+        if let Some(data) = auth_data {
+            acc += checksum::sum(&data);
+            out[end..end + 8].copy_from_slice(&data);
+        }
+        let c = !checksum::fold(acc + sums.sum(len, mode));
+        out[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
         Ok(())
     }
 
@@ -130,6 +170,7 @@ impl Advert {
     /// assert_eq!(&buf[..8], &[0x31, 0x33, 0x96, 0x01, 0x00, 0x64, 0x3c, 0x15]);
     /// assert_eq!(n, 24);
     /// ```
+    #[inline]
     pub fn encode_payload(
         &self,
         buf: &mut [u8],
@@ -181,6 +222,7 @@ impl Advert {
     /// assert_eq!(n, 32);
     /// assert_eq!(&buf[20..28], &[0x31, 0x33, 0xc8, 0x01, 0x00, 0x32, 0x10, 0xdf]);
     /// ```
+    #[inline(always)]
     pub fn encode_ipv4(
         &self,
         buf: &mut [u8],
@@ -192,8 +234,24 @@ impl Advert {
         if buf.len() < total {
             return Err(EncodeError::BufferTooSmall { needed: total });
         }
-        let pseudo = PseudoHeader::v4(ip.src, ip.dst);
-        let n = self.encode_payload(&mut buf[IPV4_HEADER_LEN..], &pseudo, mode, trailer)?;
+        let n = match trailer {
+            None => {
+                // The common case, kept free of `IpAddr`s: the pseudo-header is summed from
+                // the two 32-bit addresses.
+                let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+                self.emit_message_with(
+                    &mut buf[IPV4_HEADER_LEN..],
+                    AddressFamily::Ipv4,
+                    &sums,
+                    mode,
+                )?;
+                self.buffer_len()
+            }
+            Some(_) => {
+                let pseudo = PseudoHeader::v4(ip.src, ip.dst);
+                self.encode_payload(&mut buf[IPV4_HEADER_LEN..], &pseudo, mode, trailer)?
+            }
+        };
         emit_ipv4_header(buf, ip, n);
         Ok(IPV4_HEADER_LEN + n)
     }

@@ -63,19 +63,20 @@ pub(crate) struct Ipv4Info {
 /// Checks an IPv4 header as the kernel delivers it to a raw socket: version, IHL, total length
 /// (octets past it are link padding and ignored), fragment bits and header checksum. The
 /// protocol is returned, not checked.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info, DecodeError> {
-    if packet.len() < IPV4_HEADER_LEN {
+    // A fixed-size view of the first 20 octets: no bounds check per field below.
+    let Some(h) = packet.first_chunk::<IPV4_HEADER_LEN>() else {
         return Err(DecodeError::Ipv4Truncated);
-    }
-    if packet[0] >> 4 != 4 {
+    };
+    if h[0] >> 4 != 4 {
         return Err(DecodeError::Ipv4Version);
     }
-    let header_len = usize::from(packet[0] & 0x0f) * 4;
+    let header_len = usize::from(h[0] & 0x0f) * 4;
     if header_len < IPV4_HEADER_LEN {
         return Err(DecodeError::Ipv4HeaderLength);
     }
-    let total_len = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
     if packet.len() < header_len {
         return Err(DecodeError::Ipv4Truncated);
     }
@@ -83,40 +84,54 @@ pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info, DecodeError> {
         return Err(DecodeError::Ipv4TotalLength);
     }
     // More-fragments flag or a non-zero offset.
-    if u16::from_be_bytes([packet[6], packet[7]]) & 0x3fff != 0 {
+    if u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
         return Err(DecodeError::Ipv4Fragment);
     }
-    if checksum::fold(checksum::sum(&packet[..header_len])) != 0xffff {
+    let w = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    let (src, dst) = (w(12), w(16));
+    // Nearly every header is 20 octets: sum those as five fixed words, no loop.
+    let hsum = if header_len == IPV4_HEADER_LEN {
+        u64::from(w(0)) + u64::from(w(4)) + u64::from(w(8)) + u64::from(src) + u64::from(dst)
+    } else {
+        checksum::sum(&packet[..header_len])
+    };
+    if checksum::fold(hsum) != 0xffff {
         return Err(DecodeError::Ipv4HeaderChecksum);
     }
     Ok(Ipv4Info {
         header_len,
         total_len,
-        protocol: packet[9],
-        ttl: packet[8],
-        src: Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]),
-        dst: Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]),
+        protocol: h[9],
+        ttl: h[8],
+        src: Ipv4Addr::from_bits(src),
+        dst: Ipv4Addr::from_bits(dst),
     })
 }
 
 /// Writes a 20-octet IPv4 header for a VRRP payload of `payload_len` octets into `buf[..20]`.
-/// The caller checked that `buf` holds 20 octets and that the total fits in 16 bits.
+/// The caller checked that `buf` holds 20 octets and that the total fits in 16 bits. The
+/// header checksum is summed from the field values, not read back from `buf`.
+#[inline]
 pub(crate) fn emit_ipv4_header(buf: &mut [u8], p: &Ipv4Params, payload_len: usize) {
     let total = (IPV4_HEADER_LEN + payload_len) as u16;
+    let w0 = u16::from_be_bytes([0x45, p.tos]);
+    let w4 = u16::from_be_bytes([p.ttl, IPPROTO_VRRP]);
+    let (src, dst) = (p.src.to_bits(), p.dst.to_bits());
+    // keepalived does not set Don't Fragment; neither do we (flags and offset word is 0).
+    let acc = u64::from(w0)
+        + u64::from(total)
+        + u64::from(p.identification)
+        + u64::from(w4)
+        + u64::from(src)
+        + u64::from(dst);
+    let c = !checksum::fold(acc);
     let h = &mut buf[..IPV4_HEADER_LEN];
-    h[0] = 0x45;
-    h[1] = p.tos;
+    h[0..2].copy_from_slice(&w0.to_be_bytes());
     h[2..4].copy_from_slice(&total.to_be_bytes());
     h[4..6].copy_from_slice(&p.identification.to_be_bytes());
-    // keepalived does not set Don't Fragment; neither do we.
-    h[6] = 0;
-    h[7] = 0;
-    h[8] = p.ttl;
-    h[9] = IPPROTO_VRRP;
-    h[10] = 0;
-    h[11] = 0;
-    h[12..16].copy_from_slice(&p.src.octets());
-    h[16..20].copy_from_slice(&p.dst.octets());
-    let c = checksum::checksum(h);
+    h[6..8].copy_from_slice(&[0, 0]);
+    h[8..10].copy_from_slice(&w4.to_be_bytes());
     h[10..12].copy_from_slice(&c.to_be_bytes());
+    h[12..16].copy_from_slice(&src.to_be_bytes());
+    h[16..20].copy_from_slice(&dst.to_be_bytes());
 }

@@ -2,7 +2,7 @@
 use core::net::IpAddr;
 
 use crate::address_list::{addr_at, AddressFamily};
-use crate::checksum::{self, ChecksumMode, ChecksumModes, PseudoHeader};
+use crate::checksum::{self, ChecksumMode, ChecksumModes, PseudoHeader, PseudoSums};
 use crate::error::DecodeError;
 
 /// Field offsets of the VRRP header (RFC 3768 §5.1, RFC 5798 §5.1).
@@ -97,6 +97,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
 
     /// Length of the VRRP message that the header describes: 8 + count × address length, + 8
     /// for version 2. Needs only the first 4 octets.
+    #[inline]
     pub fn message_len(&self) -> usize {
         let b = self.buffer.as_ref();
         if b.len() < field::HEADER_LEN {
@@ -219,9 +220,19 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
     /// The mode under which the checksum verifies, trying the accepted modes in the order of
     /// [`ChecksumMode::ALL`]; `None` if none does. Version 2 is checked over the message alone
     /// and reports [`ChecksumMode::NoPseudoHeader`] whatever `accepted` holds.
+    #[inline]
     pub fn verify_checksum(
         &self,
         pseudo: &PseudoHeader,
+        accepted: ChecksumModes,
+    ) -> Option<ChecksumMode> {
+        self.verify_with(&PseudoSums::of(pseudo), accepted)
+    }
+
+    #[inline(always)]
+    pub(crate) fn verify_with(
+        &self,
+        sums: &PseudoSums,
         accepted: ChecksumModes,
     ) -> Option<ChecksumMode> {
         let span = self.checksum_span();
@@ -230,7 +241,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
             return (checksum::fold(msg) == 0xffff).then_some(ChecksumMode::NoPseudoHeader);
         }
         ChecksumMode::ALL.into_iter().find(|&mode| {
-            accepted.contains(mode) && checksum::fold(msg + pseudo.sum(span.len(), mode)) == 0xffff
+            accepted.contains(mode) && checksum::fold(msg + sums.sum(span.len(), mode)) == 0xffff
         })
     }
 
