@@ -334,11 +334,13 @@ impl Instance {
     // ----- outputs ------------------------------------------------------------------------
 
     /// The next action for the driver, in order; `None` when the queue is empty.
+    #[inline]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop()
     }
 
     /// The earliest pending deadline: call [`handle_timeout`](Self::handle_timeout) then.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
             self.adver_timer,

@@ -1,4 +1,5 @@
-//! An indexed binary min-heap of per-instance deadlines, allocation-free after construction.
+//! An indexed 4-ary min-heap of per-instance deadlines, allocation-free after construction
+//! (4-ary: half the depth of a binary heap, and the four children of a node share a cache line).
 //!
 //! Most updates push a deadline *later* (a Backup hearing its Master, a Master re-arming its
 //! advert timer), so increases are lazy: the heap keeps the old, earlier key as a lower bound
@@ -8,6 +9,7 @@
 use std::time::Instant;
 
 const ABSENT: u32 = u32::MAX;
+const ARITY: usize = 4;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -98,7 +100,7 @@ impl TimerQueue {
 
     fn sift_up(&mut self, mut at: usize) {
         while at > 0 {
-            let parent = (at - 1) / 2;
+            let parent = (at - 1) / ARITY;
             if self.heap[at].key < self.heap[parent].key {
                 self.swap(at, parent);
                 at = parent;
@@ -111,16 +113,17 @@ impl TimerQueue {
     fn sift_down(&mut self, mut at: usize) {
         let len = self.heap.len();
         loop {
-            let l = 2 * at + 1;
-            if l >= len {
+            let first = ARITY * at + 1;
+            if first >= len {
                 break;
             }
-            let r = l + 1;
-            let child = if r < len && self.heap[r].key < self.heap[l].key {
-                r
-            } else {
-                l
-            };
+            let last = (first + ARITY).min(len);
+            let mut child = first;
+            for c in first + 1..last {
+                if self.heap[c].key < self.heap[child].key {
+                    child = c;
+                }
+            }
             if self.heap[child].key < self.heap[at].key {
                 self.swap(at, child);
                 at = child;
