@@ -5,7 +5,7 @@
 //! changes carrying keepalived's tracker weight semantics.
 //!
 //! * [`Checker`]: one probe; implemented by [`TcpCheck`], [`HttpCheck`], [`ExecCheck`],
-//!   [`UdpCheck`], [`DnsCheck`], [`IcmpCheck`], [`FileCheck`], [`ProcessCheck`].
+//!   [`UdpCheck`], [`DnsCheck`], [`IcmpCheck`], [`SmtpCheck`], [`FileCheck`], [`ProcessCheck`].
 //! * [`Monitor`]: runs thousands of [`CheckSpec`]s with bounded concurrency and emits
 //!   [`StateChange`]s.
 //! * [`RiseFallCounter`], [`RetryCounter`]: the two filtering models, Sans-IO.
@@ -34,6 +34,7 @@ pub use checkers::file::FileCheck;
 pub use checkers::http::{HttpCheck, HttpUrl, StatusCodes};
 pub use checkers::icmp::{IcmpCheck, IcmpSocketKind};
 pub use checkers::process::{ProcessCheck, ProcessMatch};
+pub use checkers::smtp::SmtpCheck;
 pub use checkers::socket_options::SocketOptions;
 pub use checkers::tcp::TcpCheck;
 pub use checkers::tls::{TlsOptions, TlsVerify};

@@ -315,3 +315,56 @@ async fn https_against_plain_http_fails() {
         .unwrap();
     assert!(check.check(T).await.is_err());
 }
+
+/// A tiny SMTP server: `banner`, then answers HELO with `helo_reply`.
+async fn smtp_server(banner: &'static [u8], helo_reply: &'static [u8]) -> std::net::SocketAddr {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (rd, mut wr) = s.into_split();
+                let mut rd = BufReader::new(rd);
+                let _ = wr.write_all(banner).await;
+                let mut line = String::new();
+                if rd.read_line(&mut line).await.is_ok() && line.starts_with("HELO lb1.example.org")
+                {
+                    let _ = wr.write_all(helo_reply).await;
+                }
+                line.clear();
+                let _ = rd.read_line(&mut line).await; // QUIT
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn smtp_banner_and_helo() {
+    let good = smtp_server(b"220 mx ESMTP\r\n", b"250-mx\r\n250 OK\r\n").await;
+    SmtpCheck::new(good)
+        .helo_name("lb1.example.org")
+        .check(T)
+        .await
+        .unwrap();
+    let busy = smtp_server(b"421 busy\r\n", b"").await;
+    assert!(matches!(
+        SmtpCheck::new(busy).check(T).await,
+        Err(CheckError::BadReply(_))
+    ));
+    let refuses = smtp_server(b"220 mx\r\n", b"550 no\r\n").await;
+    let err = SmtpCheck::new(refuses)
+        .helo_name("lb1.example.org")
+        .check(T)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckError::BadReply(_)), "{err}");
+    // Silent server: timeout.
+    let silent = smtp_server(b"", b"").await;
+    let err = SmtpCheck::new(silent)
+        .check(std::time::Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckError::Timeout(_)), "{err}");
+}

@@ -7,6 +7,7 @@ pub mod http;
 mod http_response;
 pub mod icmp;
 pub mod process;
+pub mod smtp;
 pub mod socket_options;
 pub mod tcp;
 pub mod tls;
