@@ -149,14 +149,21 @@ async fn run(cfg: DirectorConfig) -> Result<(), Error> {
     let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
     let mut pool = start(&cfg, &monitor)?;
     sync(&mut ipvs, &cfg, &pool)?;
-    while let Some(change) = changes.recv().await {
-        on_change(&mut pool, &change);
-        while let Ok(more) = changes.try_recv() {
-            on_change(&mut pool, &more);
+    // Re-apply periodically too, so changes made behind our back (ipvsadm) are undone.
+    let mut resync = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            change = changes.recv() => {
+                let Some(change) = change else { return Ok(()) };
+                on_change(&mut pool, &change);
+                while let Ok(more) = changes.try_recv() {
+                    on_change(&mut pool, &more);
+                }
+            }
+            _ = resync.tick() => {}
         }
         sync(&mut ipvs, &cfg, &pool)?;
     }
-    Ok(())
 }
 
 // ---- self-test ---------------------------------------------------------------------------
