@@ -157,7 +157,8 @@ pub struct InstanceConfig {
     pub initial_state_master: bool,
     /// Gratuitous ARP / NA per VIP on becoming Master (default 5).
     pub garp_master_repeat: u32,
-    /// Delay of the second GARP burst after becoming Master (default 5 s; zero = none).
+    /// Delay of the second GARP burst after becoming Master (default 5 s; zero = none; a delay
+    /// too long for the clock means never).
     pub garp_master_delay: Duration,
     /// Period of GARP refresh while Master (zero = off, the default).
     pub garp_master_refresh: Duration,

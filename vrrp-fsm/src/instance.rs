@@ -270,7 +270,7 @@ impl Instance {
                     );
                 }
                 if due(self.garp_refresh_timer, now) {
-                    self.garp_refresh_timer = Some(now + self.cfg.garp_master_refresh);
+                    self.garp_refresh_timer = now.checked_add(self.cfg.garp_master_refresh);
                     self.push_garp(self.cfg.garp_master_refresh_repeat, GarpReason::Refresh);
                 }
                 if due(self.adver_timer, now) {
@@ -511,7 +511,7 @@ impl Instance {
         if self.state == State::Master && self.cfg.garp_lower_prio_repeat > 0 {
             self.push_garp(self.cfg.garp_lower_prio_repeat, GarpReason::LowerPriority);
             if !self.cfg.garp_lower_prio_delay.is_zero() {
-                self.lower_prio_garp_timer = Some(now + self.cfg.garp_lower_prio_delay);
+                self.lower_prio_garp_timer = now.checked_add(self.cfg.garp_lower_prio_delay);
             }
         }
     }
@@ -649,7 +649,7 @@ impl Instance {
             if self.cfg.garp_lower_prio_repeat > 0 {
                 self.push_garp(self.cfg.garp_lower_prio_repeat, GarpReason::LowerPriority);
                 if !self.cfg.garp_lower_prio_delay.is_zero() {
-                    self.lower_prio_garp_timer = Some(now + self.cfg.garp_lower_prio_delay);
+                    self.lower_prio_garp_timer = now.checked_add(self.cfg.garp_lower_prio_delay);
                 }
             }
             self.push(Action::MasterRxLowerPriority {
@@ -687,11 +687,11 @@ impl Instance {
         if self.cfg.garp_master_repeat > 0 {
             self.push_garp(self.cfg.garp_master_repeat, GarpReason::BecameMaster);
             if !self.cfg.garp_master_delay.is_zero() {
-                self.garp_delay_timer = Some(now + self.cfg.garp_master_delay);
+                self.garp_delay_timer = now.checked_add(self.cfg.garp_master_delay);
             }
         }
         if !self.cfg.garp_master_refresh.is_zero() {
-            self.garp_refresh_timer = Some(now + self.cfg.garp_master_refresh);
+            self.garp_refresh_timer = now.checked_add(self.cfg.garp_master_refresh);
         }
         self.master_address = Some(self.cfg.primary_address);
         self.master_priority = self.effective_priority;
