@@ -110,9 +110,9 @@ pub enum AdvertError {
     /// VRRPv2: the advert interval differs from ours (dropped, as keepalived and RFC 3768).
     #[error("v2 advert interval {0} s differs from ours")]
     IntervalMismatch(u16),
-    /// VRRPv3: an advert interval of 0 is invalid.
-    #[error("advert interval 0")]
-    ZeroInterval,
+    /// VRRPv3: an advert interval of 0 (or above the 12-bit field) is invalid.
+    #[error("invalid advert interval {0} cs")]
+    InvalidInterval(u16),
     /// The advert comes from our own primary address (looped back).
     #[error("advert from our own address {0}")]
     OwnAddress(IpAddr),

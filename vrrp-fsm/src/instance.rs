@@ -545,7 +545,7 @@ impl Instance {
             }
             Version::V3 => {
                 if adv.max_adver_int == 0 || adv.max_adver_int > 4095 {
-                    return Err(AdvertError::ZeroInterval);
+                    return Err(AdvertError::InvalidInterval(adv.max_adver_int));
                 }
             }
         }
@@ -568,7 +568,9 @@ impl Instance {
             AdvertError::NotRunning | AdvertError::InFault => c.state_errors += 1,
             AdvertError::VridMismatch(_) => c.vrid_errors += 1,
             AdvertError::VersionMismatch => c.version_errors += 1,
-            AdvertError::IntervalMismatch(_) | AdvertError::ZeroInterval => c.interval_errors += 1,
+            AdvertError::IntervalMismatch(_) | AdvertError::InvalidInterval(_) => {
+                c.interval_errors += 1
+            }
             AdvertError::AuthMismatch => c.auth_errors += 1,
             AdvertError::FamilyMismatch(_)
             | AdvertError::OwnAddress(_)

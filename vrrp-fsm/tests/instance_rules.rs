@@ -510,7 +510,7 @@ fn bad_adverts_are_refused_and_counted() {
     );
     assert_eq!(
         b.handle_advert(t0, HIGHER_ADDR, &Advert::v3(51, 200, 0, vips())),
-        Err(AdvertError::ZeroInterval)
+        Err(AdvertError::InvalidInterval(0))
     );
     assert_eq!(
         b.master_down_deadline(),
