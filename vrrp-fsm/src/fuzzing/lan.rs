@@ -83,8 +83,10 @@ pub struct Lan {
     pub delay: Duration,
     /// Packet loss in parts per thousand (seeded, deterministic).
     pub loss_per_mille: u32,
-    /// Every action of every node, in order.
+    /// Every action of every node, in order (when `record_log` is set, the default).
     pub log: Vec<LogEntry>,
+    /// Record actions in `log` (the fuzz target turns it off to stay fast).
+    pub record_log: bool,
     /// Adverts the receivers refused (wrong VRID, etc.).
     pub refused: u64,
     /// Adverts delivered.
@@ -105,6 +107,7 @@ impl Lan {
             delay,
             loss_per_mille: 0,
             log: Vec::new(),
+            record_log: true,
             refused: 0,
             delivered: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
@@ -313,12 +316,14 @@ impl Lan {
 
     fn drain(&mut self, n: usize) {
         while let Some((id, action)) = self.nodes[n].router.poll_action() {
-            self.log.push(LogEntry {
-                at: self.now - self.start,
-                node: n,
-                instance: id,
-                action,
-            });
+            if self.record_log {
+                self.log.push(LogEntry {
+                    at: self.now - self.start,
+                    node: n,
+                    instance: id,
+                    action,
+                });
+            }
             match action {
                 Action::AddVips => self.nodes[n].vips[id.index()] = true,
                 Action::RemoveVips => self.nodes[n].vips[id.index()] = false,

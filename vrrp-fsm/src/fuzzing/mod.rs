@@ -81,6 +81,7 @@ pub fn run(data: &[u8]) -> Result<(), String> {
     let node_count = 2 + usize::from(input.byte() % 3);
 
     let mut lan = Lan::new(delay);
+    lan.record_log = std::env::var_os("FSM_FUZZ_DEBUG").is_some();
     lan.seed(u64::from(input.byte()) << 8 | u64::from(input.byte()));
     for n in 0..node_count {
         let mut configs = Vec::new();
@@ -133,8 +134,10 @@ pub fn run(data: &[u8]) -> Result<(), String> {
     }
     lan.check_invariants()?;
 
+    // Bounded work per input: at most 1,000 events and 15 minutes of virtual time.
     let mut steps = 0;
-    while !input.is_empty() && steps < 2_000 {
+    let budget = lan.start + Duration::from_secs(900);
+    while !input.is_empty() && steps < 1_000 && lan.now < budget {
         steps += 1;
         let op = input.byte();
         let n = usize::from(input.byte()) % node_count;
@@ -221,6 +224,10 @@ pub fn run(data: &[u8]) -> Result<(), String> {
         }
     }
     lan.check_invariants()?;
+    // Let the packets still in flight (forged ones included: they may teach a long interval)
+    // land before measuring how long "quiet" must be.
+    let flush = lan.delay * 2 + Duration::from_micros(1);
+    lan.run_for(flush);
     let quiet = lan.quiet_period();
     let settle_from = lan.elapsed();
     lan.run_for(quiet * 2);
@@ -235,8 +242,19 @@ pub fn run(data: &[u8]) -> Result<(), String> {
             }
         }
         for n in 0..node_count {
+            eprintln!(
+                "node {n} router timeout {:?} now {:?}",
+                lan.nodes[n].router.poll_timeout().map(|t| t - lan.start),
+                lan.elapsed()
+            );
             for i in 0..lan.nodes[n].vips.len() {
-                eprintln!("node {n} inst {i}: {:?}", lan.instance(n, i));
+                let x = lan.instance(n, i);
+                eprintln!(
+                    "node {n} inst {i}: {} deadline {:?} running {}",
+                    x.state(),
+                    x.master_down_deadline().map(|t| t - lan.start),
+                    x.is_running()
+                );
             }
         }
     }
