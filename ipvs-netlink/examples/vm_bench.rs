@@ -128,8 +128,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t_apply_cached.push(t.elapsed());
         assert_eq!(report.applied.len(), (N / 100) as usize);
 
-        // this crate, one request and ack per operation (first run only: it is slow)
-        if run < 1 {
+        // this crate, one request and ack per operation
+        {
             h.flush()?;
             let t = Instant::now();
             for op in &ops {
@@ -137,7 +137,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             t_single.push(t.elapsed());
         }
-        eprintln!("run {} done", run + 1);
+        eprintln!(
+            "run {}: ipvsadm -R {}, batched {}, one by one {}, apply {}, apply_against {}",
+            run + 1,
+            ms(t_ipvsadm[run]),
+            ms(t_batch[run]),
+            ms(t_single[run]),
+            ms(t_apply[run]),
+            ms(t_apply_cached[run])
+        );
     }
     h.flush()?;
 
@@ -147,8 +155,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| `ipvsadm -R` | {} |", ms(ipvsadm));
     println!("| ipvs-netlink `execute` (batched) | {} |", ms(batch));
     println!(
-        "| ipvs-netlink `run`, one request + ack at a time ({} run) | {} |",
-        t_single.len(),
+        "| ipvs-netlink `run`, one request + ack at a time | {} |",
         ms(median(t_single))
     );
     println!(
