@@ -3,6 +3,10 @@
 //!
 //! Run: `cargo bench --bench advert_codec`; medians are in
 //! `target/criterion/<group>/<function>/new/estimates.json` (vrrp-proto/README.md has a table).
+//!
+//! `decode_validate` is the zero-copy path (`decode_*` returns a `ReceivedAdvert` borrowing
+//! the packet); `decode_copy_into` adds copying into a reused `Advert`; `decode_to_owned`
+//! builds a fresh `Advert`, whose fixed 255-address `AddressList` is 4 KiB to initialise.
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -56,6 +60,15 @@ fn bench_case(c: &mut Criterion, name: &str, case: Case) {
             group.bench_function("decode_to_owned", |b| {
                 b.iter(|| black_box(decode_ipv4(black_box(&wire), &opts).unwrap().to_advert()))
             });
+            let mut reused = advert.clone();
+            group.bench_function("decode_copy_into", |b| {
+                b.iter(|| {
+                    decode_ipv4(black_box(&wire), &opts)
+                        .unwrap()
+                        .copy_into(&mut reused);
+                    black_box(&reused);
+                })
+            });
             group.bench_function("encode", |b| {
                 b.iter(|| {
                     black_box(&advert)
@@ -85,6 +98,15 @@ fn bench_case(c: &mut Criterion, name: &str, case: Case) {
                             .unwrap()
                             .to_advert(),
                     )
+                })
+            });
+            let mut reused = advert.clone();
+            group.bench_function("decode_copy_into", |b| {
+                b.iter(|| {
+                    decode_ipv6(black_box(&wire), src, dst, 255, &opts)
+                        .unwrap()
+                        .copy_into(&mut reused);
+                    black_box(&reused);
                 })
             });
             group.bench_function("encode", |b| {

@@ -147,16 +147,18 @@ impl PseudoHeader {
 }
 
 #[inline]
+fn u128_sum(b: u128) -> u64 {
+    (b as u64 >> 32)
+        + (b as u64 & 0xffff_ffff)
+        + ((b >> 96) as u64)
+        + ((b >> 64) as u64 & 0xffff_ffff)
+}
+
+#[inline]
 fn addr_sum(a: &IpAddr) -> u64 {
     match a {
         IpAddr::V4(a) => u64::from(a.to_bits()),
-        IpAddr::V6(a) => {
-            let b = a.to_bits();
-            (b as u64 >> 32)
-                + (b as u64 & 0xffff_ffff)
-                + ((b >> 96) as u64)
-                + ((b >> 64) as u64 & 0xffff_ffff)
-        }
+        IpAddr::V6(a) => u128_sum(a.to_bits()),
     }
 }
 
@@ -190,6 +192,16 @@ impl PseudoSums {
             src: u64::from(src),
             dst: u64::from(dst),
             mcast: u64::from(VRRP_MCAST_V4.to_bits()),
+        }
+    }
+
+    /// From IPv6 source and destination as 128-bit big-endian words.
+    #[inline]
+    pub(crate) fn v6(src: u128, dst: u128) -> Self {
+        PseudoSums {
+            src: u128_sum(src),
+            dst: u128_sum(dst),
+            mcast: u128_sum(VRRP_MCAST_V6.to_bits()),
         }
     }
 

@@ -84,7 +84,22 @@ pub struct ReceivedAdvert<'a> {
 enum Endpoints<'a> {
     /// Octets 12..20 of the IPv4 header.
     Ipv4Header(&'a [u8]),
-    Given(PseudoHeader),
+    V4(Ipv4Addr, Ipv4Addr),
+    V6(Ipv6Addr, Ipv6Addr),
+}
+
+impl From<&PseudoHeader> for Endpoints<'_> {
+    #[inline]
+    fn from(p: &PseudoHeader) -> Self {
+        match (p.src, p.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => Endpoints::V4(s, d),
+            (IpAddr::V6(s), IpAddr::V6(d)) => Endpoints::V6(s, d),
+            // Mixed families cannot pass validation (the checksum covers both); keep the
+            // source family and an unspecified destination.
+            (IpAddr::V4(s), IpAddr::V6(_)) => Endpoints::V4(s, Ipv4Addr::UNSPECIFIED),
+            (IpAddr::V6(s), IpAddr::V4(_)) => Endpoints::V6(s, Ipv6Addr::UNSPECIFIED),
+        }
+    }
 }
 
 impl Endpoints<'_> {
@@ -92,14 +107,16 @@ impl Endpoints<'_> {
     fn src(&self) -> IpAddr {
         match self {
             Endpoints::Ipv4Header(h) => IpAddr::V4(Ipv4Addr::new(h[0], h[1], h[2], h[3])),
-            Endpoints::Given(p) => p.src,
+            Endpoints::V4(s, _) => IpAddr::V4(*s),
+            Endpoints::V6(s, _) => IpAddr::V6(*s),
         }
     }
     #[inline]
     fn dst(&self) -> IpAddr {
         match self {
             Endpoints::Ipv4Header(h) => IpAddr::V4(Ipv4Addr::new(h[4], h[5], h[6], h[7])),
-            Endpoints::Given(p) => p.dst,
+            Endpoints::V4(_, d) => IpAddr::V4(*d),
+            Endpoints::V6(_, d) => IpAddr::V6(*d),
         }
     }
 }
@@ -265,7 +282,7 @@ pub fn decode_ipv4<'a>(
 
 /// Decodes a VRRP payload received on a raw IPv6 socket, with the source, destination and hop
 /// limit from the ancillary data (`IPV6_RECVPKTINFO`, `IPV6_RECVHOPLIMIT`).
-#[inline]
+#[inline(always)]
 pub fn decode_ipv6<'a>(
     payload: &'a [u8],
     src: Ipv6Addr,
@@ -273,7 +290,14 @@ pub fn decode_ipv6<'a>(
     hop_limit: u8,
     opts: &DecodeOptions,
 ) -> Result<ReceivedAdvert<'a>, DecodeError> {
-    decode_payload(payload, &PseudoHeader::v6(src, dst), hop_limit, opts)
+    let sums = PseudoSums::v6(src.to_bits(), dst.to_bits());
+    let (packet, checksum_mode) = validate(payload, AddressFamily::Ipv6, &sums, hop_limit, opts)?;
+    Ok(ReceivedAdvert {
+        packet,
+        endpoints: Endpoints::V6(src, dst),
+        ttl: hop_limit,
+        checksum_mode,
+    })
 }
 
 /// Decodes an IPv4 VRRP payload whose IP header was already taken off (e.g. by the kernel).
@@ -303,7 +327,7 @@ pub fn decode_payload<'a>(
     let (packet, checksum_mode) = validate(payload, family, &PseudoSums::of(pseudo), ttl, opts)?;
     Ok(ReceivedAdvert {
         packet,
-        endpoints: Endpoints::Given(*pseudo),
+        endpoints: Endpoints::from(pseudo),
         ttl,
         checksum_mode,
     })
@@ -371,10 +395,25 @@ fn validate<'a>(
     let msg = u64::from(h0) + u64::from(h1) + rest_sum;
     let checksum_mode = match version {
         Version::V2 => (checksum::fold(msg) == 0xffff).then_some(ChecksumMode::NoPseudoHeader),
-        Version::V3 => ChecksumMode::ALL.into_iter().find(|&mode| {
-            opts.checksum_modes.contains(mode)
-                && checksum::fold(msg + sums.sum(span_len, mode)) == 0xffff
-        }),
+        Version::V3 => {
+            // Straight-line tries in ChecksumMode::ALL order; the pseudo-header base is shared.
+            let modes = opts.checksum_modes;
+            let base = msg + sums.src + u64::from(IPPROTO_VRRP) + span_len as u64;
+            if modes.contains(ChecksumMode::Rfc5798PseudoHeader)
+                && checksum::fold(base + sums.dst) == 0xffff
+            {
+                Some(ChecksumMode::Rfc5798PseudoHeader)
+            } else if modes.contains(ChecksumMode::NoPseudoHeader) && checksum::fold(msg) == 0xffff
+            {
+                Some(ChecksumMode::NoPseudoHeader)
+            } else if modes.contains(ChecksumMode::LegacyUnicastMcastDst)
+                && checksum::fold(base + sums.mcast) == 0xffff
+            {
+                Some(ChecksumMode::LegacyUnicastMcastDst)
+            } else {
+                None
+            }
+        }
     }
     .ok_or(DecodeError::Checksum)?;
     if vrid == 0 {
