@@ -16,7 +16,16 @@ fn run_in(ns: &str, args: &[&str]) -> Output {
         .expect("running minimal_failover")
 }
 
-const BASE: &[&str] = &["--iface", "eth0", "--vrid", "51", "--priority", "100", "--vip", "10.200.0.100/24"];
+const BASE: &[&str] = &[
+    "--iface",
+    "eth0",
+    "--vrid",
+    "51",
+    "--priority",
+    "100",
+    "--vip",
+    "10.200.0.100/24",
+];
 
 fn with(extra: &[&'static str], drop_flag: Option<&str>) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = Vec::new();
@@ -49,7 +58,11 @@ fn bad_flags_exit_2_naming_the_field_and_touch_nothing() {
     let bad_toml = dir.join("bad.toml");
     std::fs::write(&bad_toml, "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['10.200.0.100/24']\nadvert_int=0.5\n").unwrap();
     let unknown_key = dir.join("unknown.toml");
-    std::fs::write(&unknown_key, "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['10.200.0.100/24']\nbogus=1\n").unwrap();
+    std::fs::write(
+        &unknown_key,
+        "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['10.200.0.100/24']\nbogus=1\n",
+    )
+    .unwrap();
     let bad_toml_s: &'static str = Box::leak(bad_toml.display().to_string().into_boxed_str());
     let unknown_s: &'static str = Box::leak(unknown_key.display().to_string().into_boxed_str());
     let cases: Vec<(Vec<&'static str>, &str)> = vec![
@@ -60,14 +73,26 @@ fn bad_flags_exit_2_naming_the_field_and_touch_nothing() {
         (with(&["--vip", "10.200.0.100/40"], Some("--vip")), "--vip"),
         (with(&["--vip", "not-an-ip/24"], Some("--vip")), "--vip"),
         (with(&["--advert-int", "0.5"], None), "--advert-int"),
-        (with(&["--vrrp-version", "3", "--advert-int", "0.005"], None), "--advert-int"),
+        (
+            with(&["--vrrp-version", "3", "--advert-int", "0.005"], None),
+            "--advert-int",
+        ),
         (with(&["--vrrp-version", "4"], None), "--vrrp-version"),
-        (with(&["--vrrp-version", "3", "--auth-pass", "x"], None), "--auth-pass"),
-        (with(&["--auth-pass", "muchtoolongpassword"], None), "--auth-pass"),
+        (
+            with(&["--vrrp-version", "3", "--auth-pass", "x"], None),
+            "--auth-pass",
+        ),
+        (
+            with(&["--auth-pass", "muchtoolongpassword"], None),
+            "--auth-pass",
+        ),
         (with(&["--vip", "fd00::1/64"], None), "--vip"),
         (with(&["--unicast-peer", "fe80::1"], None), "--unicast-peer"),
         (with(&["--preempt-delay", "5000"], None), "--preempt-delay"),
-        (with(&["--track-script", "true", "--track-weight", "300"], None), "--track-weight"),
+        (
+            with(&["--track-script", "true", "--track-weight", "300"], None),
+            "--track-weight",
+        ),
         (with(&["--track-iface", "eth0:abc"], None), "--track-iface"),
         (with(&["--iface", "nosuch0"], Some("--iface")), "--iface"),
         (with(&["--log-format", "xml"], None), "--log-format"),
@@ -79,10 +104,21 @@ fn bad_flags_exit_2_naming_the_field_and_touch_nothing() {
     for (args, field) in cases {
         let out = run_in(&ns, &args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: exit {:?}, stderr {stderr}", out.status);
-        assert!(stderr.contains(field), "{args:?}: stderr does not name {field}: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: exit {:?}, stderr {stderr}",
+            out.status
+        );
+        assert!(
+            stderr.contains(field),
+            "{args:?}: stderr does not name {field}: {stderr}"
+        );
         assert!(out.stdout.is_empty(), "{args:?}: printed on stdout");
-        assert!(!topo.nodes[0].has_addr(VIP4), "{args:?}: touched the network");
+        assert!(
+            !topo.nodes[0].has_addr(VIP4),
+            "{args:?}: touched the network"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -95,27 +131,57 @@ fn missing_privileges_exit_1_with_a_clear_message() {
     }
     let topo = Topology::new(1);
     let out = Command::new("ip")
-        .args(["netns", "exec", &topo.nodes[0].ns.name, "setpriv", "--bounding-set=-net_raw,-net_admin", "--"])
+        .args([
+            "netns",
+            "exec",
+            &topo.nodes[0].ns.name,
+            "setpriv",
+            "--bounding-set=-net_raw,-net_admin",
+            "--",
+        ])
         .arg(example_binary())
         .args(BASE)
         .output()
         .expect("running setpriv");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(stderr.contains("CAP_NET_RAW") && stderr.contains("CAP_NET_ADMIN"), "{stderr}");
+    assert!(
+        stderr.contains("CAP_NET_RAW") && stderr.contains("CAP_NET_ADMIN"),
+        "{stderr}"
+    );
     assert!(!topo.nodes[0].has_addr(VIP4));
 }
 
 #[test]
 fn help_lists_the_fixed_flags() {
-    let out = Command::new(example_binary()).arg("--help").output().unwrap();
+    let out = Command::new(example_binary())
+        .arg("--help")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
-        "--iface", "--vrid", "--priority", "--vip", "--vrrp-version", "--advert-int", "--preempt-delay",
-        "--nopreempt", "--auth-pass", "--unicast-src", "--unicast-peer", "--track-script", "--track-weight",
-        "--track-interval", "--track-fall", "--track-rise", "--track-iface", "--garp-repeat", "--log-format",
-        "--config", "--demo",
+        "--iface",
+        "--vrid",
+        "--priority",
+        "--vip",
+        "--vrrp-version",
+        "--advert-int",
+        "--preempt-delay",
+        "--nopreempt",
+        "--auth-pass",
+        "--unicast-src",
+        "--unicast-peer",
+        "--track-script",
+        "--track-weight",
+        "--track-interval",
+        "--track-fall",
+        "--track-rise",
+        "--track-iface",
+        "--garp-repeat",
+        "--log-format",
+        "--config",
+        "--demo",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }

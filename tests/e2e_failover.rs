@@ -21,7 +21,7 @@ macro_rules! need_root {
     };
 }
 
-fn live<'a>(ds: &'a [Option<Daemon>]) -> Vec<(usize, &'a Daemon)> {
+fn live(ds: &[Option<Daemon>]) -> Vec<(usize, &Daemon)> {
     ds.iter()
         .enumerate()
         .filter_map(|(i, d)| d.as_ref().map(|d| (i, d)))
@@ -54,11 +54,23 @@ fn hard_failover(sc: Scenario, prios: &[u8]) {
     wait_single_master(&topo, &live(&ds), 1, sc.fam.vip(), bound * 2 + SETTLE);
     std::thread::sleep(Duration::from_millis(50));
     let frames = cap.stop();
-    let (_, gap) = failover_gap(&frames, topo.nodes[0].mac, topo.nodes[1].mac, sc.fam.vip_addr(), Duration::ZERO)
-        .expect("new Master's GARP/NA seen on the wire after the old Master's last advert");
+    let (_, gap) = failover_gap(
+        &frames,
+        topo.nodes[0].mac,
+        topo.nodes[1].mac,
+        sc.fam.vip_addr(),
+        Duration::ZERO,
+    )
+    .expect("new Master's GARP/NA seen on the wire after the old Master's last advert");
     eprintln!("{sc:?}: hard failover gap {gap:?}, Master_Down_Interval {bound:?}");
-    assert!(gap <= bound + SLACK, "gap {gap:?} > bound {bound:?} + 50 ms");
-    assert!(gap + SLACK >= bound, "gap {gap:?} far below bound {bound:?}: took over too early");
+    assert!(
+        gap <= bound + SLACK,
+        "gap {gap:?} > bound {bound:?} + 50 ms"
+    );
+    assert!(
+        gap + SLACK >= bound,
+        "gap {gap:?} far below bound {bound:?}: took over too early"
+    );
     // The new Master advertises with its own priority.
     assert!(frames.iter().any(|f| f.src_mac == topo.nodes[1].mac
         && matches!(f.kind, Kind::Advert { priority, vrid, .. } if priority == prios[1] && vrid == sc.vrid)));
@@ -139,7 +151,10 @@ fn unicast_adverts_are_addressed_to_the_peer() {
         })
         .collect();
     assert!(adverts.len() >= 3);
-    assert!(adverts.iter().all(|d| *d == std::net::IpAddr::V4(topo.nodes[1].ipv4) || *d == std::net::IpAddr::V4(topo.nodes[0].ipv4)));
+    assert!(adverts
+        .iter()
+        .all(|d| *d == std::net::IpAddr::V4(topo.nodes[1].ipv4)
+            || *d == std::net::IpAddr::V4(topo.nodes[0].ipv4)));
 }
 
 /// v2 with a different password: the Backup refuses the Master's adverts and takes over too.
@@ -160,8 +175,14 @@ fn v2_wrong_password_is_refused() {
     sc.auth_pass = Some("wrong".into());
     let b = spawn_node(&topo, &dir, 1, &sc.args(&topo, 1, 100, &[]));
     // Both end up Master: each ignores the other's adverts.
-    assert!(wait_until(Duration::from_secs(8), || a.state() == "Master" && b.state() == "Master"),
-        "a {} b {}\n{}", a.state(), b.state(), b.log_text());
+    assert!(
+        wait_until(Duration::from_secs(8), || a.state() == "Master"
+            && b.state() == "Master"),
+        "a {} b {}\n{}",
+        a.state(),
+        b.state(),
+        b.log_text()
+    );
 }
 
 /// SIGTERM: the Master sends priority 0, removes its VIP and exits 0; the Backup announces the
@@ -175,11 +196,24 @@ fn graceful_failover(sc: Scenario) {
     std::thread::sleep(sc.interval() * 2);
     let mut old = ds[0].take().unwrap();
     old.signal(libc::SIGTERM);
-    let st = old.wait_exit(Duration::from_secs(5)).expect("exits after SIGTERM");
-    assert_eq!(st.code(), Some(0), "exit code after SIGTERM; log:\n{}", old.log_text());
-    assert!(!topo.nodes[0].has_addr(sc.fam.vip()), "VIP removed on shutdown");
+    let st = old
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits after SIGTERM");
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "exit code after SIGTERM; log:\n{}",
+        old.log_text()
+    );
+    assert!(
+        !topo.nodes[0].has_addr(sc.fam.vip()),
+        "VIP removed on shutdown"
+    );
     let last = old.transitions().last().map(|(_, t)| t.clone()).unwrap();
-    assert_eq!((last.from.as_str(), last.to.as_str(), last.reason.as_str()), ("Master", "Init", "shutdown"));
+    assert_eq!(
+        (last.from.as_str(), last.to.as_str(), last.reason.as_str()),
+        ("Master", "Init", "shutdown")
+    );
     wait_single_master(&topo, &live(&ds), 1, sc.fam.vip(), SETTLE);
     std::thread::sleep(Duration::from_millis(50));
     let frames = cap.stop();
@@ -187,11 +221,24 @@ fn graceful_failover(sc: Scenario) {
         .iter()
         .find(|f| f.src_mac == topo.nodes[0].mac && f.advert_priority() == Some(0))
         .expect("priority-0 advert on the wire");
-    let (last_old, gap) = failover_gap(&frames, topo.nodes[0].mac, topo.nodes[1].mac, sc.fam.vip_addr(), Duration::ZERO).unwrap();
-    assert_eq!(last_old, prio0.ts, "the priority-0 advert is the old Master's last");
+    let (last_old, gap) = failover_gap(
+        &frames,
+        topo.nodes[0].mac,
+        topo.nodes[1].mac,
+        sc.fam.vip_addr(),
+        Duration::ZERO,
+    )
+    .unwrap();
+    assert_eq!(
+        last_old, prio0.ts,
+        "the priority-0 advert is the old Master's last"
+    );
     let bound = sc.skew(prios[1]);
     eprintln!("{sc:?}: graceful failover gap {gap:?}, Skew_Time {bound:?}");
-    assert!(gap <= bound + SLACK, "gap {gap:?} > Skew_Time {bound:?} + 50 ms");
+    assert!(
+        gap <= bound + SLACK,
+        "gap {gap:?} > Skew_Time {bound:?} + 50 ms"
+    );
 }
 
 #[test]
@@ -219,28 +266,51 @@ fn preemption_nopreempt_and_preempt_delay() {
 
     // Crash node 0: its VIP stays behind; node 1 takes over.
     ds[0].take().unwrap().kill();
-    assert!(topo.nodes[0].has_addr(vip), "a SIGKILLed daemon leaves its VIP");
+    assert!(
+        topo.nodes[0].has_addr(vip),
+        "a SIGKILLed daemon leaves its VIP"
+    );
     wait_single_master(&topo, &live(&ds), 1, vip, SETTLE);
 
     // nopreempt: node 0 comes back as Backup, drops the stale VIP and stays Backup.
-    ds[0] = Some(spawn_node(&topo, &dir, 0, &sc.args(&topo, 0, 200, &["--nopreempt"])));
+    ds[0] = Some(spawn_node(
+        &topo,
+        &dir,
+        0,
+        &sc.args(&topo, 0, 200, &["--nopreempt"]),
+    ));
     assert!(wait_until(SETTLE, || ds[0].as_ref().unwrap().state() == "Backup"));
-    assert!(wait_until(Duration::from_secs(2), || !topo.nodes[0].has_addr(vip)), "stale VIP removed at start");
+    assert!(
+        wait_until(Duration::from_secs(2), || !topo.nodes[0].has_addr(vip)),
+        "stale VIP removed at start"
+    );
     std::thread::sleep(sc.master_down(200) * 3);
     wait_single_master(&topo, &live(&ds), 1, vip, Duration::from_millis(10));
 
     // preempt_delay 1 s: node 0 stays Backup for the delay, then takes over.
     ds[0].take().unwrap().signal(libc::SIGTERM);
     let t0 = Instant::now();
-    ds[0] = Some(spawn_node(&topo, &dir, 0, &sc.args(&topo, 0, 200, &["--preempt-delay", "1"])));
+    ds[0] = Some(spawn_node(
+        &topo,
+        &dir,
+        0,
+        &sc.args(&topo, 0, 200, &["--preempt-delay", "1"]),
+    ));
     assert!(wait_until(SETTLE, || ds[0].as_ref().unwrap().state() == "Backup"));
     std::thread::sleep(Duration::from_millis(700));
-    assert_eq!(ds[0].as_ref().unwrap().state(), "Backup", "preempted before preempt_delay");
+    assert_eq!(
+        ds[0].as_ref().unwrap().state(),
+        "Backup",
+        "preempted before preempt_delay"
+    );
     assert_eq!(ds[1].as_ref().unwrap().state(), "Master");
     wait_single_master(&topo, &live(&ds), 0, vip, SETTLE);
     let took = t0.elapsed();
     eprintln!("preempt_delay 1 s: took over after {took:?}");
-    assert!(took >= Duration::from_secs(1), "took over after {took:?}, before preempt_delay");
+    assert!(
+        took >= Duration::from_secs(1),
+        "took over after {took:?}, before preempt_delay"
+    );
 
     // Plain preemption: node 0 restarted without options preempts node 1.
     ds[0].take().unwrap().kill();
@@ -249,7 +319,10 @@ fn preemption_nopreempt_and_preempt_delay() {
     wait_single_master(&topo, &live(&ds), 0, vip, SETTLE);
     let tr = ds[1].as_ref().unwrap().transitions();
     let (_, last) = tr.last().unwrap();
-    assert_eq!((last.from.as_str(), last.to.as_str(), last.reason.as_str()), ("Master", "Backup", "higher_priority"));
+    assert_eq!(
+        (last.from.as_str(), last.to.as_str(), last.reason.as_str()),
+        ("Master", "Backup", "higher_priority")
+    );
 }
 
 /// A failing track script lowers the priority below the Backup's: mastership moves, and back.
@@ -262,16 +335,38 @@ fn failing_track_script_moves_mastership() {
     let flag = dir.join("fail");
     let script = format!("test ! -e {}", flag.display());
     let mut ds = vec![
-        Some(spawn_node(&topo, &dir, 0, &sc.args(&topo, 0, 200, &[
-            "--track-script", &script, "--track-weight", "-100", "--track-interval", "0.1",
-            "--track-fall", "2", "--track-rise", "2",
-        ]))),
+        Some(spawn_node(
+            &topo,
+            &dir,
+            0,
+            &sc.args(
+                &topo,
+                0,
+                200,
+                &[
+                    "--track-script",
+                    &script,
+                    "--track-weight",
+                    "-100",
+                    "--track-interval",
+                    "0.1",
+                    "--track-fall",
+                    "2",
+                    "--track-rise",
+                    "2",
+                ],
+            ),
+        )),
         Some(spawn_node(&topo, &dir, 1, &sc.args(&topo, 1, 150, &[]))),
     ];
     wait_single_master(&topo, &live(&ds), 0, sc.fam.vip(), SETTLE);
     std::fs::write(&flag, b"").unwrap();
     wait_single_master(&topo, &live(&ds), 1, sc.fam.vip(), SETTLE);
-    assert!(ds[0].as_ref().unwrap().log_text().contains("effective priority changed"));
+    assert!(ds[0]
+        .as_ref()
+        .unwrap()
+        .log_text()
+        .contains("effective priority changed"));
     std::fs::remove_file(&flag).unwrap();
     wait_single_master(&topo, &live(&ds), 0, sc.fam.vip(), SETTLE);
     ds.clear();
@@ -287,13 +382,24 @@ fn weight_zero_track_script_faults() {
     let flag = dir.join("fail");
     let script = format!("test ! -e {}", flag.display());
     let ds = vec![
-        Some(spawn_node(&topo, &dir, 0, &sc.args(&topo, 0, 200, &["--track-script", &script, "--track-interval", "0.1"]))),
+        Some(spawn_node(
+            &topo,
+            &dir,
+            0,
+            &sc.args(
+                &topo,
+                0,
+                200,
+                &["--track-script", &script, "--track-interval", "0.1"],
+            ),
+        )),
         Some(spawn_node(&topo, &dir, 1, &sc.args(&topo, 1, 150, &[]))),
     ];
     wait_single_master(&topo, &live(&ds), 0, sc.fam.vip(), SETTLE);
     std::fs::write(&flag, b"").unwrap();
     assert!(wait_until(SETTLE, || ds[0].as_ref().unwrap().state() == "Fault"));
-    assert!(wait_until(SETTLE, || !topo.nodes[0].has_addr(sc.fam.vip()) && topo.nodes[1].has_addr(sc.fam.vip())));
+    assert!(wait_until(SETTLE, || !topo.nodes[0].has_addr(sc.fam.vip())
+        && topo.nodes[1].has_addr(sc.fam.vip())));
     std::fs::remove_file(&flag).unwrap();
     wait_single_master(&topo, &live(&ds), 0, sc.fam.vip(), SETTLE);
 }
@@ -307,12 +413,22 @@ fn link_down_enters_fault() {
     let dir = TempDir::new(&format!("{}-link", topo.prefix));
     let ds = start(&sc, &topo, &dir, &[200, 150]);
     topo.unplug(0);
-    assert!(wait_until(SETTLE, || ds[0].as_ref().unwrap().state() == "Fault"), "{:?}", ds[0].as_ref().unwrap().lines());
+    assert!(
+        wait_until(SETTLE, || ds[0].as_ref().unwrap().state() == "Fault"),
+        "{:?}",
+        ds[0].as_ref().unwrap().lines()
+    );
     let tr = ds[0].as_ref().unwrap().transitions();
     let (_, last) = tr.last().unwrap();
-    assert_eq!((last.from.as_str(), last.to.as_str(), last.reason.as_str()), ("Master", "Fault", "link_down"));
-    assert!(wait_until(Duration::from_secs(1), || !topo.nodes[0].has_addr(sc.fam.vip())));
-    assert!(wait_until(SETTLE, || ds[1].as_ref().unwrap().state() == "Master" && topo.nodes[1].has_addr(sc.fam.vip())));
+    assert_eq!(
+        (last.from.as_str(), last.to.as_str(), last.reason.as_str()),
+        ("Master", "Fault", "link_down")
+    );
+    assert!(wait_until(Duration::from_secs(1), || !topo.nodes[0]
+        .has_addr(sc.fam.vip())));
+    assert!(wait_until(SETTLE, || ds[1].as_ref().unwrap().state()
+        == "Master"
+        && topo.nodes[1].has_addr(sc.fam.vip())));
     topo.plug(0);
     wait_single_master(&topo, &live(&ds), 0, sc.fam.vip(), SETTLE);
 }
@@ -324,19 +440,41 @@ fn tracked_interface_down_faults() {
     let sc = Scenario::v3_fast(Fam::V4);
     let topo = Topology::new(2);
     // A veth pair: taking the peer down drops dummy7's carrier.
-    topo.nodes[0].ns.ip(&["link", "add", "dummy7", "type", "veth", "peer", "name", "dummy7p"]).unwrap();
-    topo.nodes[0].ns.ip(&["link", "set", "dummy7p", "up"]).unwrap();
-    topo.nodes[0].ns.ip(&["link", "set", "dummy7", "up"]).unwrap();
+    topo.nodes[0]
+        .ns
+        .ip(&[
+            "link", "add", "dummy7", "type", "veth", "peer", "name", "dummy7p",
+        ])
+        .unwrap();
+    topo.nodes[0]
+        .ns
+        .ip(&["link", "set", "dummy7p", "up"])
+        .unwrap();
+    topo.nodes[0]
+        .ns
+        .ip(&["link", "set", "dummy7", "up"])
+        .unwrap();
     let dir = TempDir::new(&format!("{}-tif", topo.prefix));
     let ds = vec![
-        Some(spawn_node(&topo, &dir, 0, &sc.args(&topo, 0, 200, &["--track-iface", "dummy7"]))),
+        Some(spawn_node(
+            &topo,
+            &dir,
+            0,
+            &sc.args(&topo, 0, 200, &["--track-iface", "dummy7"]),
+        )),
         Some(spawn_node(&topo, &dir, 1, &sc.args(&topo, 1, 150, &[]))),
     ];
     wait_single_master(&topo, &live(&ds), 0, sc.fam.vip(), SETTLE);
-    topo.nodes[0].ns.ip(&["link", "set", "dummy7p", "down"]).unwrap();
+    topo.nodes[0]
+        .ns
+        .ip(&["link", "set", "dummy7p", "down"])
+        .unwrap();
     assert!(wait_until(SETTLE, || ds[0].as_ref().unwrap().state() == "Fault"));
     wait_until(SETTLE, || ds[1].as_ref().unwrap().state() == "Master");
-    topo.nodes[0].ns.ip(&["link", "set", "dummy7p", "up"]).unwrap();
+    topo.nodes[0]
+        .ns
+        .ip(&["link", "set", "dummy7p", "up"])
+        .unwrap();
     wait_single_master(&topo, &live(&ds), 0, sc.fam.vip(), SETTLE);
 }
 
@@ -356,21 +494,38 @@ fn toml_config_sync_group_moves_together() {
         );
         let path = dir.join(&format!("n{i}.toml"));
         std::fs::write(&path, conf).unwrap();
-        ds.push(Some(spawn_node(&topo, &dir, i, &["--config".to_string(), path.display().to_string()])));
+        ds.push(Some(spawn_node(
+            &topo,
+            &dir,
+            i,
+            &["--config".to_string(), path.display().to_string()],
+        )));
     }
-    let both = |i: usize| topo.nodes[i].has_addr("10.200.0.61") && topo.nodes[i].has_addr("fd00:200::62");
-    assert!(wait_until(SETTLE, || both(0) && !topo.nodes[1].has_addr("10.200.0.61")),
-        "{}", ds[0].as_ref().unwrap().log_text());
+    let both =
+        |i: usize| topo.nodes[i].has_addr("10.200.0.61") && topo.nodes[i].has_addr("fd00:200::62");
+    assert!(
+        wait_until(SETTLE, || both(0) && !topo.nodes[1].has_addr("10.200.0.61")),
+        "{}",
+        ds[0].as_ref().unwrap().log_text()
+    );
     // JSON logs on stderr.
     let log = ds[0].as_ref().unwrap().log_text();
-    assert!(log.lines().next().is_some_and(|l| l.starts_with('{')), "json log: {log}");
+    assert!(
+        log.lines().next().is_some_and(|l| l.starts_with('{')),
+        "json log: {log}"
+    );
     // Link of node 0 down: both instances leave together (the group is in FAULT).
     topo.unplug(0);
     assert!(wait_until(SETTLE, || both(1)));
     let tr = ds[0].as_ref().unwrap().transitions();
-    assert!(tr.iter().filter(|(_, t)| t.to == "Fault").count() >= 2, "{tr:?}");
+    assert!(
+        tr.iter().filter(|(_, t)| t.to == "Fault").count() >= 2,
+        "{tr:?}"
+    );
     topo.plug(0);
-    assert!(wait_until(SETTLE, || both(0) && !topo.nodes[1].has_addr("10.200.0.61") && !topo.nodes[1].has_addr("fd00:200::62")));
+    assert!(wait_until(SETTLE, || both(0)
+        && !topo.nodes[1].has_addr("10.200.0.61")
+        && !topo.nodes[1].has_addr("fd00:200::62")));
     ds.clear();
 }
 
@@ -381,7 +536,10 @@ fn stale_vip_removed_at_start() {
     let sc = Scenario::v3_fast(Fam::V4);
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-stale", topo.prefix));
-    topo.nodes[1].ns.ip(&["addr", "add", &sc.fam.vip_cidr(), "dev", "eth0"]).unwrap();
+    topo.nodes[1]
+        .ns
+        .ip(&["addr", "add", &sc.fam.vip_cidr(), "dev", "eth0"])
+        .unwrap();
     let _ds = start(&sc, &topo, &dir, &[200, 150]);
     assert!(!topo.nodes[1].has_addr(sc.fam.vip()));
 }

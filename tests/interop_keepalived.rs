@@ -45,7 +45,10 @@ impl Peer {
         match self {
             Peer::Mf(d) => {
                 d.signal(libc::SIGTERM);
-                assert_eq!(d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+                assert_eq!(
+                    d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()),
+                    Some(0)
+                );
             }
             Peer::Ka(k) => k.stop(),
         }
@@ -68,14 +71,31 @@ fn ka_instance(sc: &Scenario, topo: &Topology, i: usize, prio: u8) -> KaInstance
         vips: vec![sc.fam.vip_cidr()],
         auth_pass: sc.auth_pass.clone(),
         unicast_src: sc.unicast.then(|| sc.addr_of(topo, i)),
-        unicast_peers: if sc.unicast { vec![sc.addr_of(topo, 1 - i)] } else { vec![] },
+        unicast_peers: if sc.unicast {
+            vec![sc.addr_of(topo, 1 - i)]
+        } else {
+            vec![]
+        },
         nopreempt: false,
     }
 }
 
-fn start_peer(sc: &Scenario, topo: &Topology, dir: &TempDir, i: usize, prio: u8, ka: bool, gen: u32) -> Peer {
+fn start_peer(
+    sc: &Scenario,
+    topo: &Topology,
+    dir: &TempDir,
+    i: usize,
+    prio: u8,
+    ka: bool,
+    gen: u32,
+) -> Peer {
     if ka {
-        Peer::Ka(Keepalived::start(&format!("ka{i}g{gen}"), &topo.nodes[i].ns.name, &ka_instance(sc, topo, i, prio), &dir.0))
+        Peer::Ka(Keepalived::start(
+            &format!("ka{i}g{gen}"),
+            &topo.nodes[i].ns.name,
+            &ka_instance(sc, topo, i, prio),
+            &dir.0,
+        ))
     } else {
         Peer::Mf(spawn_node(topo, dir, i, &sc.args(topo, i, prio, &[])))
     }
@@ -83,7 +103,9 @@ fn start_peer(sc: &Scenario, topo: &Topology, dir: &TempDir, i: usize, prio: u8,
 
 /// Waits until node `m` is the only VIP holder and its peer says Master.
 fn wait_master(topo: &Topology, vip: &str, m: usize, peers: &[&Peer], what: &str) {
-    let ok = wait_until(SETTLE, || topo.holders(vip) == vec![m] && peers[m].is_master());
+    let ok = wait_until(SETTLE, || {
+        topo.holders(vip) == vec![m] && peers[m].is_master()
+    });
     if !ok {
         panic!(
             "{what}: expected node {m} as the only Master; holders {:?}\n--- node0:\n{}\n--- node1:\n{}",
@@ -97,7 +119,11 @@ fn wait_master(topo: &Topology, vip: &str, m: usize, peers: &[&Peer], what: &str
 fn check_no_rejections(p: &Peer) {
     if let Peer::Ka(k) = p {
         let bad = k.rejections();
-        assert!(bad.is_empty(), "keepalived rejected adverts:\n{}", bad.join("\n"));
+        assert!(
+            bad.is_empty(),
+            "keepalived rejected adverts:\n{}",
+            bad.join("\n")
+        );
     }
 }
 
@@ -113,18 +139,34 @@ fn interop(sc: Scenario, ka_high: bool) {
     // 1. Mastership follows priority and the low side accepts the high side's adverts.
     wait_master(&topo, vip, 0, &[&high, &low], "start");
     std::thread::sleep(sc.master_down(LOW) + sc.interval() * 2);
-    assert!(!low.ever_master(), "the low-priority side took over: it refused the adverts\n{}", low.log());
+    assert!(
+        !low.ever_master(),
+        "the low-priority side took over: it refused the adverts\n{}",
+        low.log()
+    );
     assert_eq!(topo.holders(vip), vec![0]);
 
     // 2. Hard failover high → low, on the wire.
-    let t_kill = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let t_kill = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
     high.kill_hard();
     let ok = wait_until(SETTLE, || low.is_master() && topo.nodes[1].has_addr(vip));
-    assert!(ok, "low side did not take over after the Master was killed\n{}", low.log());
+    assert!(
+        ok,
+        "low side did not take over after the Master was killed\n{}",
+        low.log()
+    );
     std::thread::sleep(Duration::from_millis(50));
     let frames = cap.frames();
-    let (_, gap) = failover_gap(&frames, topo.nodes[0].mac, topo.nodes[1].mac, sc.fam.vip_addr(), t_kill - Duration::from_secs(5))
-        .expect("takeover GARP/NA on the wire");
+    let (_, gap) = failover_gap(
+        &frames,
+        topo.nodes[0].mac,
+        topo.nodes[1].mac,
+        sc.fam.vip_addr(),
+        t_kill - Duration::from_secs(5),
+    )
+    .expect("takeover GARP/NA on the wire");
     let bound = sc.master_down(LOW);
     eprintln!("{sc:?} ka_high={ka_high}: hard failover gap {gap:?}, bound {bound:?}");
     assert!(gap <= bound + SLACK, "gap {gap:?} > {bound:?} + 50 ms");
@@ -135,17 +177,32 @@ fn interop(sc: Scenario, ka_high: bool) {
 
     // 4. Graceful failover: SIGTERM on the high side, the low side takes over within skew.
     std::thread::sleep(sc.interval() * 3);
-    let t_term = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let t_term = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
     high.stop();
     let ok = wait_until(SETTLE, || low.is_master() && topo.holders(vip) == vec![1]);
-    assert!(ok, "low side did not take over after SIGTERM\n{}", low.log());
+    assert!(
+        ok,
+        "low side did not take over after SIGTERM\n{}",
+        low.log()
+    );
     std::thread::sleep(Duration::from_millis(50));
     let frames = cap.stop();
-    let (_, gap) = failover_gap(&frames, topo.nodes[0].mac, topo.nodes[1].mac, sc.fam.vip_addr(), t_term - Duration::from_millis(1))
-        .expect("graceful takeover GARP/NA on the wire");
+    let (_, gap) = failover_gap(
+        &frames,
+        topo.nodes[0].mac,
+        topo.nodes[1].mac,
+        sc.fam.vip_addr(),
+        t_term - Duration::from_millis(1),
+    )
+    .expect("graceful takeover GARP/NA on the wire");
     let bound = sc.skew(LOW);
     eprintln!("{sc:?} ka_high={ka_high}: graceful failover gap {gap:?}, Skew_Time {bound:?}");
-    assert!(gap <= bound + SLACK, "gap {gap:?} > Skew_Time {bound:?} + 50 ms");
+    assert!(
+        gap <= bound + SLACK,
+        "gap {gap:?} > Skew_Time {bound:?} + 50 ms"
+    );
 
     check_no_rejections(&high);
     check_no_rejections(&low);
@@ -232,7 +289,12 @@ fn keepalived_logs_a_wrong_password() {
     let mut sc = v2_auth();
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-badpass", topo.prefix));
-    let ka = Keepalived::start("ka0", &topo.nodes[0].ns.name, &ka_instance(&sc, &topo, 0, LOW), &dir.0);
+    let ka = Keepalived::start(
+        "ka0",
+        &topo.nodes[0].ns.name,
+        &ka_instance(&sc, &topo, 0, LOW),
+        &dir.0,
+    );
     sc.auth_pass = Some("other".into());
     let _mf = spawn_node(&topo, &dir, 1, &sc.args(&topo, 1, HIGH, &[]));
     assert!(

@@ -36,7 +36,14 @@ fn keepalived_pair_fails_over_on_the_wire() {
     assert!(wait_until(Duration::from_secs(5), || topo.nodes[1].has_addr(VIP4)));
     std::thread::sleep(Duration::from_millis(100));
     let frames = cap.stop();
-    assert!(frames.iter().any(|f| matches!(f.kind, Kind::Advert { version: 3, vrid: 51, .. })));
+    assert!(frames.iter().any(|f| matches!(
+        f.kind,
+        Kind::Advert {
+            version: 3,
+            vrid: 51,
+            ..
+        }
+    )));
     let (_, gap) = failover_gap(
         &frames,
         topo.nodes[0].mac,

@@ -71,7 +71,12 @@ pub struct Args {
     pub track_script: Option<String>,
 
     /// Priority weight of the track script (0 = FAULT while it fails).
-    #[arg(long, value_name = "W", default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "W",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub track_weight: i32,
 
     /// Seconds between two runs of the track script.

@@ -281,17 +281,19 @@ pub fn from_toml(
     for (i, ri) in raw.instance.iter().enumerate() {
         let mut inst = validate_instance(ri, Naming::Toml(i), source_of)?;
         inst.name = ri.name.clone().unwrap_or_else(|| format!("VI_{i}"));
-        if instances
-            .iter()
-            .any(|o: &InstanceSpec| o.iface == inst.iface && o.fsm.vrid == inst.fsm.vrid && o.fsm.family == inst.fsm.family)
-        {
+        if instances.iter().any(|o: &InstanceSpec| {
+            o.iface == inst.iface && o.fsm.vrid == inst.fsm.vrid && o.fsm.family == inst.fsm.family
+        }) {
             return err(
                 format!("instance[{i}].vrid"),
                 format!("VRID {} is already used on {}", inst.fsm.vrid, inst.iface),
             );
         }
         if instances.iter().any(|o: &InstanceSpec| o.name == inst.name) {
-            return err(format!("instance[{i}].name"), format!("duplicate name {:?}", inst.name));
+            return err(
+                format!("instance[{i}].name"),
+                format!("duplicate name {:?}", inst.name),
+            );
         }
         instances.push(inst);
     }
@@ -305,13 +307,19 @@ pub fn from_toml(
                 return err(field, format!("no instance named {name:?}"));
             };
             if used[idx] {
-                return err(field, format!("instance {name:?} is already in a sync group"));
+                return err(
+                    field,
+                    format!("instance {name:?} is already in a sync group"),
+                );
             }
             used[idx] = true;
             members.push(idx);
         }
         if members.is_empty() {
-            return err(format!("sync_group[{g}].instances"), "a sync group needs members");
+            return err(
+                format!("sync_group[{g}].instances"),
+                "a sync group needs members",
+            );
         }
         sync_groups.push((rg.name.clone(), members));
     }
@@ -368,7 +376,10 @@ fn validate_instance(
     source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
 ) -> Result<InstanceSpec, ConfigError> {
     if r.iface.is_empty() || r.iface.len() > 15 || r.iface.contains(['/', ' ']) {
-        return err(n.field("iface", "iface"), format!("{:?} is not an interface name", r.iface));
+        return err(
+            n.field("iface", "iface"),
+            format!("{:?} is not an interface name", r.iface),
+        );
     }
     if r.vrid == 0 {
         return err(n.field("vrid", "vrid"), "must be 1..=255");
@@ -379,10 +390,18 @@ fn validate_instance(
     let version = match r.vrrp_version {
         2 => Version::V2,
         3 => Version::V3,
-        v => return err(n.field("vrrp-version", "vrrp_version"), format!("{v}: must be 2 or 3")),
+        v => {
+            return err(
+                n.field("vrrp-version", "vrrp_version"),
+                format!("{v}: must be 2 or 3"),
+            )
+        }
     };
     if r.vips.is_empty() {
-        return err(n.field("vip", "vips"), "at least one virtual address is required");
+        return err(
+            n.field("vip", "vips"),
+            "at least one virtual address is required",
+        );
     }
     let mut vips = Vec::new();
     for (k, s) in r.vips.iter().enumerate() {
@@ -397,11 +416,17 @@ fn validate_instance(
         if let Some(first) = vips.first() {
             let first: &VirtualAddress = first;
             if first.addr.is_ipv4() != v.addr.is_ipv4() {
-                return err(field, "all virtual addresses must be of one family (IPv4 or IPv6)");
+                return err(
+                    field,
+                    "all virtual addresses must be of one family (IPv4 or IPv6)",
+                );
             }
         }
         if version == Version::V2 && v.addr.is_ipv6() {
-            return err(field, "VRRPv2 carries IPv4 only: use --vrrp-version 3 for IPv6");
+            return err(
+                field,
+                "VRRPv2 carries IPv4 only: use --vrrp-version 3 for IPv6",
+            );
         }
         vips.push(v);
     }
@@ -411,26 +436,40 @@ fn validate_instance(
     let advert_interval = match version {
         Version::V2 => {
             if !r.advert_int.is_finite() || r.advert_int.fract() != 0.0 {
-                return err(int_field, format!("{}: VRRPv2 needs whole seconds", r.advert_int));
+                return err(
+                    int_field,
+                    format!("{}: VRRPv2 needs whole seconds", r.advert_int),
+                );
             }
             seconds(int_field, r.advert_int, 1.0, 255.0)?
         }
         Version::V3 => {
             let cs = (r.advert_int * 100.0).round();
             if !r.advert_int.is_finite() || (r.advert_int * 100.0 - cs).abs() > 1e-6 {
-                return err(int_field, format!("{}: VRRPv3 needs a multiple of 0.01 s", r.advert_int));
+                return err(
+                    int_field,
+                    format!("{}: VRRPv3 needs a multiple of 0.01 s", r.advert_int),
+                );
             }
             seconds(int_field, r.advert_int, 0.01, 40.95)?;
             Duration::from_millis(cs as u64 * 10)
         }
     };
-    let preempt_delay = seconds(n.field("preempt-delay", "preempt_delay"), r.preempt_delay, 0.0, 1000.0)?;
+    let preempt_delay = seconds(
+        n.field("preempt-delay", "preempt_delay"),
+        r.preempt_delay,
+        0.0,
+        1000.0,
+    )?;
     let auth = match &r.auth_pass {
         None => Auth::None,
         Some(p) => {
             let field = n.field("auth-pass", "auth_pass");
             if version != Version::V2 {
-                return err(field, "authentication exists in VRRPv2 only (--vrrp-version 2)");
+                return err(
+                    field,
+                    "authentication exists in VRRPv2 only (--vrrp-version 2)",
+                );
             }
             if p.is_empty() || p.len() > 8 || !p.is_ascii() {
                 return err(field, "must be 1 to 8 ASCII characters");
@@ -467,7 +506,10 @@ fn validate_instance(
         peers.push(a);
     }
     if unicast_src.is_some() && peers.is_empty() {
-        return err(n.field("unicast-peer", "unicast_peers"), "--unicast-src needs at least one peer");
+        return err(
+            n.field("unicast-peer", "unicast_peers"),
+            "--unicast-src needs at least one peer",
+        );
     }
     let mut track_scripts = Vec::new();
     for (k, t) in r.track_script.iter().enumerate() {
@@ -480,7 +522,10 @@ fn validate_instance(
             return err(f("track-script", "cmd"), "empty command");
         }
         if !(-253..=253).contains(&t.weight) {
-            return err(f("track-weight", "weight"), format!("{} is outside -253..=253", t.weight));
+            return err(
+                f("track-weight", "weight"),
+                format!("{} is outside -253..=253", t.weight),
+            );
         }
         let interval = seconds(f("track-interval", "interval"), t.interval, 0.01, 3600.0)?;
         if t.fall == 0 {
@@ -504,10 +549,13 @@ fn validate_instance(
             None => (s.as_str(), 0),
             Some((i, w)) => (
                 i,
-                w.parse::<i32>().ok().filter(|w| (-253..=253).contains(w)).ok_or_else(|| ConfigError {
-                    field: field.clone(),
-                    message: format!("{s:?}: weight must be an integer in -253..=253"),
-                })?,
+                w.parse::<i32>()
+                    .ok()
+                    .filter(|w| (-253..=253).contains(w))
+                    .ok_or_else(|| ConfigError {
+                        field: field.clone(),
+                        message: format!("{s:?}: weight must be an integer in -253..=253"),
+                    })?,
             ),
         };
         if iface.is_empty() || iface.len() > 15 {
@@ -537,12 +585,18 @@ fn validate_instance(
     fsm.garp_master_repeat = r.garp_repeat;
     fsm.garp_lower_prio_repeat = r.garp_repeat;
     for (k, t) in track_scripts.iter().enumerate() {
-        fsm.trackers
-            .push(TrackerConfig::new(script_tracker(k), TrackerKind::Script, t.weight));
+        fsm.trackers.push(TrackerConfig::new(
+            script_tracker(k),
+            TrackerKind::Script,
+            t.weight,
+        ));
     }
     for (k, t) in track_ifaces.iter().enumerate() {
-        fsm.trackers
-            .push(TrackerConfig::new(iface_tracker(k), TrackerKind::Interface, t.weight));
+        fsm.trackers.push(TrackerConfig::new(
+            iface_tracker(k),
+            TrackerKind::Interface,
+            t.weight,
+        ));
     }
     // Let the state machine apply its own checks now, so errors exit 2 before any I/O.
     if let Err(e) = vrrp_fsm::Instance::new(fsm.clone()) {
@@ -623,7 +677,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(spec.instances.len(), 2);
-        assert_eq!(spec.instances[0].fsm.advert_interval, Duration::from_millis(100));
+        assert_eq!(
+            spec.instances[0].fsm.advert_interval,
+            Duration::from_millis(100)
+        );
         assert_eq!(spec.sync_groups, vec![("G".to_string(), vec![0, 1])]);
     }
 

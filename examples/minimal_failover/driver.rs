@@ -14,8 +14,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 use vip_netlink::{
-    Announce, Announcer, AdvertSocket, AdvertSocketConfig, AdvertTransport, Change, IpFamily, LinkEvent,
-    LinkEvents, LinkWatch, ReceivedAdvert, Vip, VipManager, VipOps,
+    AdvertSocket, AdvertSocketConfig, AdvertTransport, Announce, Announcer, Change, IpFamily,
+    LinkEvent, LinkEvents, LinkWatch, Vip, VipManager, VipOps,
 };
 use vrrp_fsm::{Action, InstanceId, Router, SyncGroupConfig, TrackerState};
 
@@ -46,14 +46,15 @@ impl std::fmt::Display for DriverError {
 
 fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
     match e {
-        vip_netlink::Error::PermissionDenied { .. } => DriverError::Privileges(format!("{what}: {e}")),
+        vip_netlink::Error::PermissionDenied { .. } => {
+            DriverError::Privileges(format!("{what}: {e}"))
+        }
         e => DriverError::Other(format!("{what}: {e}")),
     }
 }
 
 /// Something that happened outside the state machine.
 enum Event {
-    Advert(usize, ReceivedAdvert),
     Link(String, bool),
     Tracker(usize, vrrp_fsm::TrackerId, bool),
     Fatal(String),
@@ -84,9 +85,10 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         if let Some(src) = inst.unicast_src {
             cfg = cfg.with_source(src);
         }
-        let sock = AdvertSocket::open(cfg).map_err(|e| ctx(&format!("{}: opening the advert socket", inst.name), e))?;
-        let announcer =
-            Announcer::new(&inst.iface).map_err(|e| ctx(&format!("{}: opening the GARP/NA socket", inst.name), e))?;
+        let sock = AdvertSocket::open(cfg)
+            .map_err(|e| ctx(&format!("{}: opening the advert socket", inst.name), e))?;
+        let announcer = Announcer::new(&inst.iface)
+            .map_err(|e| ctx(&format!("{}: opening the GARP/NA socket", inst.name), e))?;
         let vips = inst
             .fsm
             .vips
@@ -116,7 +118,9 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         }
         for v in &io.vips {
             match vip_mgr.remove(v).await {
-                Ok(Change::Applied) => warn!(instance = %io.spec.name, vip = %v.address(), "removed a stale VIP left by an earlier run"),
+                Ok(Change::Applied) => {
+                    warn!(instance = %io.spec.name, vip = %v.address(), "removed a stale VIP left by an earlier run")
+                }
                 Ok(Change::Unchanged) => {}
                 Err(e) => return Err(ctx("removing a stale VIP", e)),
             }
@@ -184,7 +188,9 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         let tx = tx.clone();
         tokio::spawn(async move {
             while let Some(ch) = changes.recv().await {
-                let Some(&(i, k)) = checks.get(&ch.id.0) else { continue };
+                let Some(&(i, k)) = checks.get(&ch.id.0) else {
+                    continue;
+                };
                 let up = match ch.state.health {
                     Health::Up => true,
                     Health::Down => false,
@@ -195,27 +201,10 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         });
     }
 
-    // One receive task per advert socket.
-    for (i, io) in ios.iter().enumerate() {
-        let sock = io.sock.clone();
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            loop {
-                match sock.recv().await {
-                    Ok(a) => {
-                        if tx.send(Event::Advert(i, a)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(vip_netlink::Error::Closed) => return,
-                    Err(e) => warn!("advert receive: {e}"),
-                }
-            }
-        });
-    }
-
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| DriverError::Other(format!("SIGTERM handler: {e}")))?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| DriverError::Other(format!("SIGINT handler: {e}")))?;
+    let mut sigterm = signal(SignalKind::terminate())
+        .map_err(|e| DriverError::Other(format!("SIGTERM handler: {e}")))?;
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| DriverError::Other(format!("SIGINT handler: {e}")))?;
     let mut timer = PreciseTimer::new().map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
 
     for io in &ios {
@@ -230,9 +219,26 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
     perform(&mut router, &ios, &vip_mgr).await;
 
     loop {
+        // The Master_Down_Timer decides a failover: finish that wait precisely.
+        let next = router.poll_timeout();
+        let precise = next.is_some()
+            && router
+                .instances()
+                .any(|(_, i)| i.master_down_deadline() == next);
         timer
-            .set(router.poll_timeout())
+            .set(next, precise)
             .map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
+        // Adverts are read in this task (no channel hop): the down timer starts as early as
+        // possible and an advert costs one wake-up.
+        let mut recvs: Vec<_> = ios.iter().map(|io| io.sock.recv()).collect();
+        let any_advert = std::future::poll_fn(|cx| {
+            for (i, f) in recvs.iter_mut().enumerate() {
+                if let std::task::Poll::Ready(r) = f.as_mut().poll(cx) {
+                    return std::task::Poll::Ready((i, r));
+                }
+            }
+            std::task::Poll::Pending
+        });
         tokio::select! {
             biased;
             _ = sigterm.recv() => { info!("SIGTERM: shutting down"); break; }
@@ -241,14 +247,20 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
                 r.map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
                 router.handle_timeout(Instant::now());
             }
-            ev = rx.recv() => {
-                let now = Instant::now();
-                match ev {
-                    Some(Event::Advert(i, got)) => {
-                        if let Err(e) = router.handle_advert(now, ios[i].id, got.source, &got.advert) {
+            (i, got) = any_advert => {
+                match got {
+                    Ok(got) => {
+                        if let Err(e) = router.handle_advert(Instant::now(), ios[i].id, got.source, &got.advert) {
                             debug!(instance = %ios[i].spec.name, from = %got.source, "advert ignored: {e}");
                         }
                     }
+                    Err(vip_netlink::Error::Closed) => return Err(DriverError::Other("advert socket closed".into())),
+                    Err(e) => warn!(instance = %ios[i].spec.name, "advert receive: {e}"),
+                }
+            }
+            ev = rx.recv() => {
+                let now = Instant::now();
+                match ev {
                     Some(Event::Link(iface, up)) => {
                         info!(%iface, up, "link change");
                         apply_link(&mut router, &ios, now, &iface, up);
@@ -282,20 +294,37 @@ fn apply_link(router: &mut Router, ios: &[InstanceIo], now: Instant, iface: &str
         }
         for (k, t) in io.spec.track_ifaces.iter().enumerate() {
             if t.iface == iface {
-                let st = if up { TrackerState::Up } else { TrackerState::Down };
+                let st = if up {
+                    TrackerState::Up
+                } else {
+                    TrackerState::Down
+                };
                 let _ = router.set_tracker(now, io.id, iface_tracker(k), st);
             }
         }
     }
 }
 
-/// Performs every queued action in order.
+/// Performs every queued action in order; notifications (transition lines, logs) are emitted
+/// after the network actions of the batch, so they never delay a takeover.
 async fn perform(router: &mut Router, ios: &[InstanceIo], vip_mgr: &VipManager) {
+    let mut notes = Vec::new();
     while let Some((id, action)) = router.poll_action() {
+        if matches!(
+            action,
+            Action::StateChanged { .. }
+                | Action::PriorityChanged { .. }
+                | Action::MasterRxLowerPriority { .. }
+        ) {
+            notes.push((id, action));
+            continue;
+        }
         let io = &ios[id.index()];
         match action {
             Action::SendAdvert { priority } => {
-                let Some(inst) = router.instance(id) else { continue };
+                let Some(inst) = router.instance(id) else {
+                    continue;
+                };
                 let advert = inst.advert(priority);
                 if let Err(e) = io.sock.send(&advert).await {
                     warn!(instance = %io.spec.name, "sending advert: {e}");
@@ -327,11 +356,19 @@ async fn perform(router: &mut Router, ios: &[InstanceIo], vip_mgr: &VipManager) 
                 }
             }
             Action::SendSourceGarp => {
-                let Some(src) = io.sock.source() else { continue };
+                let Some(src) = io.sock.source() else {
+                    continue;
+                };
                 if let Err(e) = io.announcer.announce(src).await {
                     warn!(instance = %io.spec.name, "GARP/NA for the source address: {e}");
                 }
             }
+            other => debug!(instance = %io.spec.name, ?other, "action"),
+        }
+    }
+    for (id, note) in notes {
+        let io = &ios[id.index()];
+        match note {
             Action::StateChanged { from, to, reason } => {
                 print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
                 info!(

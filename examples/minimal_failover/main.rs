@@ -22,6 +22,7 @@
 mod cli;
 mod config;
 mod demo;
+mod demo_capture;
 mod driver;
 mod output;
 mod precise_timer;
@@ -75,7 +76,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("minimal_failover: tokio runtime: {e}");

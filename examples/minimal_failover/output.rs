@@ -10,8 +10,11 @@ use crate::cli::LogFormat;
 
 /// Sets up the `tracing` subscriber on stderr. `RUST_LOG` overrides the default `info`.
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
+        |_| // The state machine logs its transitions inside handle_timeout, before the driver acts;
+        // the driver logs them itself after acting, so keep the hot path quiet by default.
+        tracing_subscriber::EnvFilter::new("info,vrrp_fsm=warn"),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -53,7 +56,13 @@ pub fn reason_name(r: StateChangeReason) -> &'static str {
 
 /// One transition line, exactly
 /// `{"ts_ms":…,"iface":…,"vrid":…,"from":"Backup","to":"Master","reason":"master_down_timer"}`.
-pub fn transition_line(iface: &str, vrid: u8, from: State, to: State, reason: StateChangeReason) -> String {
+pub fn transition_line(
+    iface: &str,
+    vrid: u8,
+    from: State,
+    to: State,
+    reason: StateChangeReason,
+) -> String {
     let ts_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -81,7 +90,13 @@ mod tests {
 
     #[test]
     fn line_has_the_documented_shape() {
-        let l = transition_line("eth0", 51, State::Backup, State::Master, StateChangeReason::MasterNoResponse);
+        let l = transition_line(
+            "eth0",
+            51,
+            State::Backup,
+            State::Master,
+            StateChangeReason::MasterNoResponse,
+        );
         let v: serde_json::Value = serde_json::from_str(&l).unwrap();
         let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys.len(), 6);

@@ -146,7 +146,13 @@ fn unique() -> u64 {
 
 /// Waits until exactly node `master` holds `vip` and reports Master, and every other running
 /// daemon reports Backup. Panics with the logs otherwise.
-pub fn wait_single_master(topo: &Topology, daemons: &[(usize, &Daemon)], master: usize, vip: &str, timeout: Duration) {
+pub fn wait_single_master(
+    topo: &Topology,
+    daemons: &[(usize, &Daemon)],
+    master: usize,
+    vip: &str,
+    timeout: Duration,
+) {
     // Only live nodes count: a SIGKILLed Master leaves its VIP configured behind it.
     let live_holders = || -> Vec<usize> {
         daemons
@@ -163,9 +169,17 @@ pub fn wait_single_master(topo: &Topology, daemons: &[(usize, &Daemon)], master:
             })
     });
     if !ok {
-        let mut msg = format!("expected node {master} as the only Master holding {vip}; live holders {:?}\n", live_holders());
+        let mut msg = format!(
+            "expected node {master} as the only Master holding {vip}; live holders {:?}\n",
+            live_holders()
+        );
         for (i, d) in daemons {
-            msg += &format!("--- node {i} state {} stdout {:?}\nstderr:\n{}\n", d.state(), d.lines(), d.log_text());
+            msg += &format!(
+                "--- node {i} state {} stdout {:?}\nstderr:\n{}\n",
+                d.state(),
+                d.lines(),
+                d.log_text()
+            );
         }
         panic!("{msg}");
     }

@@ -191,7 +191,11 @@ pub fn rejection_lines(log: &str) -> Vec<String> {
     ];
     log.lines()
         // The banner, the command line and the config echo are not about packets.
-        .filter(|l| !l.contains("Keepalived v") && !l.contains("Command line") && !l.contains("Opening file"))
+        .filter(|l| {
+            !l.contains("Keepalived v")
+                && !l.contains("Command line")
+                && !l.contains("Opening file")
+        })
         .filter(|l| !l.contains("Configuration file") && !l.contains("Running on"))
         .filter(|l| BAD.iter().any(|b| l.contains(b)))
         .map(str::to_string)

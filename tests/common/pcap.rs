@@ -114,7 +114,11 @@ pub fn parse_pcap(data: &[u8]) -> Result<Vec<Frame>, String> {
         off += incl;
         let ts = Duration::new(
             u64::from(sec),
-            if nanos { frac } else { frac.saturating_mul(1000) },
+            if nanos {
+                frac
+            } else {
+                frac.saturating_mul(1000)
+            },
         );
         if let Some(f) = parse_ethernet(ts, pkt) {
             frames.push(f);
@@ -223,7 +227,19 @@ impl Capture {
     /// Starts tcpdump on `iface` in namespace `ns`, returning once it is listening.
     pub fn start(ns: &str, iface: &str, path: &Path) -> Capture {
         let mut child = Command::new("ip")
-            .args(["netns", "exec", ns, "tcpdump", "-i", iface, "-n", "-U", "-s", "256", "--immediate-mode"])
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "tcpdump",
+                "-i",
+                iface,
+                "-n",
+                "-U",
+                "-s",
+                "256",
+                "--immediate-mode",
+            ])
             .args(["--time-stamp-precision=nano", "-w"])
             .arg(path)
             .stdin(Stdio::null())

@@ -192,30 +192,35 @@ impl Drop for TempDir {
 }
 
 /// Path of the minimal_failover example built with the same profile as this test binary
-/// (`target/<profile>/deps/<test>` → `target/<profile>/examples/minimal_failover`). Builds it
-/// when missing (e.g. `cargo test --test e2e` alone does not build examples).
+/// (`target/<profile>/deps/<test>` → `target/<profile>/examples/minimal_failover`).
+///
+/// `cargo test` (all targets) builds it; `cargo test --test <one>` does not, and cargo cannot
+/// be re-entered from a test while it holds the build lock, so a missing or stale binary
+/// (older than a source file of the example) is reported with the command that fixes it.
 pub fn example_binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("current_exe");
-            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-            let bin = profile_dir.join("examples").join("minimal_failover");
-            if !bin.exists() {
-                let release = profile_dir.file_name().and_then(|s| s.to_str()) == Some("release");
-                let mut cmd = Command::new(env!("CARGO"));
-                cmd.args(["build", "--example", "minimal_failover"])
-                    .current_dir(env!("CARGO_MANIFEST_DIR"));
-                if release {
-                    cmd.arg("--release");
-                }
-                if let Some(target) = profile_dir.parent() {
-                    cmd.env("CARGO_TARGET_DIR", target);
-                }
-                let st = cmd.status().expect("running cargo build --example");
-                assert!(st.success(), "building minimal_failover failed");
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = profile_dir.join("examples").join("minimal_failover");
+    let release = profile_dir.file_name().and_then(|s| s.to_str()) == Some("release");
+    let fix = format!(
+        "build it first: cargo build{} --example minimal_failover",
+        if release { " --release" } else { "" }
+    );
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {fix}", bin.display()));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal_failover");
+    if let Ok(entries) = std::fs::read_dir(&src) {
+        for e in entries.filter_map(Result::ok) {
+            if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
+                assert!(
+                    m <= built,
+                    "{} is older than {}: {fix}",
+                    bin.display(),
+                    e.path().display()
+                );
             }
-            bin
-        })
-        .clone()
+        }
+    }
+    bin
 }

@@ -77,7 +77,9 @@ impl Drop for Netns {
     fn drop(&mut self) {
         // Processes still inside keep the namespace alive only until they exit; the
         // guards of the processes are dropped before the topology (declared later).
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -107,7 +109,8 @@ impl Node {
             .ns
             .ip(&["-o", "addr", "show", "dev", &self.iface])
             .unwrap_or_default();
-        out.split_whitespace().any(|w| w.split('/').next() == Some(addr))
+        out.split_whitespace()
+            .any(|w| w.split('/').next() == Some(addr))
     }
 
     /// The node's IPv6 link-local address (fe80::…).
@@ -177,7 +180,11 @@ impl Topology {
             observer,
             bridge,
         };
-        topo.attach(&topo.observer.name.clone(), "vobs", [0x02, 0, 0, 0, 0, 0xfe]);
+        topo.attach(
+            &topo.observer.name.clone(),
+            "vobs",
+            [0x02, 0, 0, 0, 0, 0xfe],
+        );
         topo.observer
             .exec_ok("sysctl", &["-qw", "net.ipv6.conf.eth0.disable_ipv6=1"]);
         for i in 0..n {
