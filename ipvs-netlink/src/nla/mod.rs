@@ -17,7 +17,7 @@ pub use inet_addr::InetAddr;
 pub use service_attr::{ServiceAttr, ServiceFlagsAttr};
 pub use stats_attr::{StatsAttr, StatsField};
 
-use netlink_packet_core::{DecodeError, NlaBuffer, NlasIterator, Parseable};
+use netlink_packet_core::{DecodeError, Emitable, NlaBuffer, NlasIterator, Parseable};
 
 /// Parses a nested attribute list.
 pub(crate) fn parse_nested<T>(value: &[u8]) -> Result<Vec<T>, DecodeError>
@@ -32,16 +32,20 @@ where
 }
 
 /// Total emitted length of a nested list.
-pub(crate) fn nested_len<T: netlink_packet_core::Emitable>(nlas: &[T]) -> usize {
+pub(crate) fn nested_len<T: Emitable>(nlas: &[T]) -> usize {
     nlas.iter().map(|n| n.buffer_len()).sum()
 }
 
 /// Emits a nested list into `buffer` (which is exactly `nested_len` long).
-pub(crate) fn emit_nested<T: netlink_packet_core::Emitable>(nlas: &[T], buffer: &mut [u8]) {
+pub(crate) fn emit_nested<T: netlink_packet_core::Nla>(nlas: &[T], buffer: &mut [u8]) {
     let mut at = 0;
     for nla in nlas {
         let len = nla.buffer_len();
         nla.emit(&mut buffer[at..at + len]);
+        // netlink-packet-core 0.9 drops NLA_F_NET_BYTEORDER when NLA_F_NESTED is also set
+        // (`set_nested_flag` rewrites the type from the masked kind); write the type field
+        // whole so unknown attributes keep both flags (found by the ipvs_reply fuzz target).
+        buffer[at + 2..at + 4].copy_from_slice(&nla.kind().to_ne_bytes());
         at += len;
     }
 }
