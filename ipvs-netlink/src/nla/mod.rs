@@ -1,7 +1,7 @@
 //! Netlink attribute (NLA) types of the IPVS family, one enum per attribute space.
 //!
 //! Every enum implements [`Nla`](netlink_packet_core::Nla) (and so
-//! [`Emitable`](netlink_packet_core::Emitable)) and
+//! [`Emitable`]) and
 //! [`Parseable`], and keeps attributes it does not know in an
 //! `Other(DefaultNla)` variant, so a newer kernel never makes parsing fail.
 
