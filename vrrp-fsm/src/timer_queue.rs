@@ -98,20 +98,29 @@ impl TimerQueue {
         self.pos[self.heap[b].idx as usize] = b as u32;
     }
 
+    /// Move the entry at `at` up to its place, shifting parents down into the hole (one write
+    /// per level instead of a swap).
     fn sift_up(&mut self, mut at: usize) {
+        let moving = self.heap[at];
         while at > 0 {
             let parent = (at - 1) / ARITY;
-            if self.heap[at].key < self.heap[parent].key {
-                self.swap(at, parent);
+            let p = self.heap[parent];
+            if moving.key < p.key {
+                self.heap[at] = p;
+                self.pos[p.idx as usize] = at as u32;
                 at = parent;
             } else {
                 break;
             }
         }
+        self.heap[at] = moving;
+        self.pos[moving.idx as usize] = at as u32;
     }
 
+    /// Move the entry at `at` down to its place, shifting the smallest child up into the hole.
     fn sift_down(&mut self, mut at: usize) {
         let len = self.heap.len();
+        let moving = self.heap[at];
         loop {
             let first = ARITY * at + 1;
             if first >= len {
@@ -124,13 +133,17 @@ impl TimerQueue {
                     child = c;
                 }
             }
-            if self.heap[child].key < self.heap[at].key {
-                self.swap(at, child);
+            let ch = self.heap[child];
+            if ch.key < moving.key {
+                self.heap[at] = ch;
+                self.pos[ch.idx as usize] = at as u32;
                 at = child;
             } else {
                 break;
             }
         }
+        self.heap[at] = moving;
+        self.pos[moving.idx as usize] = at as u32;
     }
 }
 
