@@ -861,3 +861,24 @@ fn delayed_lan_still_elects_one_master() {
     assert_eq!(c[0].0, us(3_222_656));
     assert_eq!(c[1].0, us(3_518_750));
 }
+
+#[test]
+fn ipv6_instances_elect_by_priority_then_address() {
+    let v6 = |n: u16| IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n));
+    let node = |n: u16, prio: u8| {
+        let mut c = InstanceConfig::new(1, v6(n));
+        c.priority = prio;
+        c.vips.push(VirtualAddress::new(
+            IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
+            64,
+        ));
+        c
+    };
+    let mut lan = lan_of(vec![node(1, 100), node(0x200, 100), node(3, 50)]);
+    run_checked(&mut lan, Duration::from_secs(10));
+    // Equal priorities: fe80::200 beats fe80::1 on the address comparison.
+    assert_eq!(lan.masters(1), vec![(1, 0)]);
+    assert_eq!(lan.instance(0, 0).master_address(), Some(v6(0x200)));
+    let a = lan.instance(1, 0).advert(100);
+    assert_eq!(a.addresses.len(), 1);
+}
