@@ -780,6 +780,27 @@ fn vm_desired_state_minimal_changes() {
     let r = h.apply(&want).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert!(h.apply(&want).unwrap().is_noop());
+
+    // a service the kernel refuses: reported as failed (with its destinations), the rest applied
+    let bad = Service::tcp(sa("192.0.2.1:81")).scheduler(Scheduler::Other("nosuch".into()));
+    want.services
+        .push(DesiredService::new(bad.clone()).destination(rs(7), true));
+    want.services[0].destinations[0].destination.weight = 6;
+    let r = h.apply(&want).unwrap();
+    assert_eq!(
+        r.applied,
+        vec![Operation::EditDestination(web.key, rs(2).weight(6))]
+    );
+    assert_eq!(r.failed.len(), 2);
+    assert!(matches!(
+        r.failed[0],
+        (Operation::AddService(_), Error::UnknownScheduler { .. })
+    ));
+    assert!(matches!(
+        r.failed[1],
+        (Operation::AddDestination(..), Error::ServiceNotFound { .. })
+    ));
+    assert_line(&ipvsadm(&["-Ln"]), "-> 198.51.100.2:80 Masq 6 0 0");
 }
 
 #[cfg(feature = "tokio")]
