@@ -10,7 +10,8 @@
 # Usage (root; needs iproute2, tcpdump, keepalived: scripts/setup.sh installs them):
 #   bash benches/failover.sh                 # full run, about 10 minutes
 #   RUNS=4 ONLY="0.1 s" bash benches/failover.sh
-# The markdown table is written to benches/FAILOVER_RESULTS.table.md (override with OUT=...).
+# The markdown table is written to benches/FAILOVER_RESULTS.table.md (override with OUT=...);
+# benches/FAILOVER_RESULTS.md holds the table of the last recorded run and how to read it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "failover.sh: run as root (network namespaces)" >&2; exit 1; }
