@@ -125,6 +125,9 @@ impl PreciseTimer {
                 )
             };
             if n == 8 {
+                // One-shot and drained: nothing more to read until the next set(), whose
+                // expiry raises a new edge. Clearing now saves a read() that would fail.
+                guard.clear_ready();
                 self.fd_expired = true;
                 break;
             }
