@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root" >&2; exit 1; }
 before=$(ip netns list | sort)
+# The end-to-end tests run the examples as real daemons: build them as normal binaries first.
+cargo build --examples
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 bash scripts/ipvs-vm/test.sh
