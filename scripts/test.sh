@@ -10,5 +10,10 @@ cargo build --examples
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 bash scripts/ipvs-vm/test.sh
+# examples/lvs_director against the VM's real IPVS: checks fail and recover, quorum is lost and
+# regained, with failed real servers removed and then quiesced (inhibit_on_failure).
+for mode in "" --inhibit; do
+  bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo $mode
+done
 leftover=$(comm -13 <(echo "$before") <(ip netns list | sort))
 [ -z "$leftover" ] || { echo "test.sh: namespaces left behind:"; echo "$leftover"; exit 1; }
