@@ -191,36 +191,75 @@ impl Drop for TempDir {
     }
 }
 
-/// Path of the minimal_failover example built with the same profile as this test binary
-/// (`target/<profile>/deps/<test>` → `target/<profile>/examples/minimal_failover`).
-///
-/// `cargo test` (all targets) builds it; `cargo test --test <one>` does not, and cargo cannot
-/// be re-entered from a test while it holds the build lock, so a missing or stale binary
-/// (older than a source file of the example) is reported with the command that fixes it.
-pub fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = profile_dir.join("examples").join("minimal_failover");
-    let release = profile_dir.file_name().and_then(|s| s.to_str()) == Some("release");
-    let fix = format!(
-        "build it first: cargo build{} --example minimal_failover",
-        if release { " --release" } else { "" }
-    );
-    let built = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: {fix}", bin.display()));
+/// True when `bin` exists and is newer than every source file of the example.
+fn is_fresh(bin: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return false;
+    };
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal_failover");
-    if let Ok(entries) = std::fs::read_dir(&src) {
-        for e in entries.filter_map(Result::ok) {
-            if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
-                assert!(
-                    m <= built,
-                    "{} is older than {}: {fix}",
-                    bin.display(),
-                    e.path().display()
-                );
-            }
-        }
+    std::fs::read_dir(&src)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().and_then(|m| m.modified()).ok())
+                .all(|m| m <= built)
+        })
+        .unwrap_or(true)
+}
+
+/// Path of the minimal_failover example (a normal, non-test build of it).
+///
+/// `cargo build --example minimal_failover` puts it in `target/<profile>/examples/`, next to
+/// the test binaries, and it is used from there when it is up to date. `cargo test
+/// --all-targets` only builds examples in test mode, so otherwise it is built here, once per
+/// test process, into its own target directory (`target/minimal-failover-e2e`: a separate
+/// build lock, as the outer cargo may still hold the main one).
+pub fn example_binary() -> PathBuf {
+    static BUILT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = built.as_ref() {
+        return p.clone();
     }
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or("debug")
+        .to_string();
+    let plain = profile_dir.join("examples").join("minimal_failover");
+    if is_fresh(&plain) {
+        *built = Some(plain.clone());
+        return plain;
+    }
+    let target = profile_dir
+        .parent()
+        .expect("target dir")
+        .join("minimal-failover-e2e");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--example", "minimal_failover", "--target-dir"])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CARGO_TARGET_DIR");
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    eprintln!("building minimal_failover into {}", target.display());
+    let st = cmd
+        .status()
+        .expect("running cargo build --example minimal_failover");
+    assert!(
+        st.success(),
+        "cargo build --example minimal_failover failed"
+    );
+    let bin = target
+        .join(&profile)
+        .join("examples")
+        .join("minimal_failover");
+    assert!(bin.exists(), "{} missing after the build", bin.display());
+    *built = Some(bin.clone());
     bin
 }
