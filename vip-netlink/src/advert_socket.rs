@@ -2,10 +2,13 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tracing::{debug, trace};
 use vrrp_proto::{
     decode_ipv4, decode_ipv6, Advert, ChecksumMode, Counter, DecodeOptions, Ipv4Params,
@@ -13,7 +16,7 @@ use vrrp_proto::{
 };
 
 use crate::advert_stats::{AdvertCounters, AdvertStats};
-use crate::ancillary_io::{recv_with_info, send_v4, send_v6, set_int};
+use crate::ancillary_io::{recv_batch, send_v4, send_v6, set_int, Received, RECV_BATCH};
 use crate::error::{Error, Result};
 use crate::interface::{Interface, IpFamily};
 
@@ -162,6 +165,10 @@ pub struct ReceivedAdvert {
     pub ifindex: u32,
     /// TTL (IPv4) or hop limit (IPv6) as received.
     pub hop_limit: u8,
+    /// When the kernel received the packet (`SO_TIMESTAMPNS`, moved onto the monotonic
+    /// clock), or when it was read if the kernel gave no timestamp. Pass it as `now` to the
+    /// state machine so the Master_Down_Timer starts from the arrival, not from the read.
+    pub received_at: Instant,
 }
 
 /// Sending and receiving adverts, so a daemon can run on another runtime or a simulated
@@ -215,7 +222,45 @@ pub struct AdvertSocket {
     source: std::sync::RwLock<Option<IpAddr>>,
     counters: AdvertCounters,
     ip_id: AtomicU16,
+    rx: Mutex<RxQueue>,
     io: AsyncFd<Socket>,
+}
+
+/// Datagrams read by the last `recvmmsg` and not yet handed out.
+#[derive(Debug)]
+struct RxQueue {
+    bufs: Box<[u8]>,
+    info: [Received; RECV_BATCH],
+    count: usize,
+    next: usize,
+}
+
+impl RxQueue {
+    fn new() -> Self {
+        RxQueue {
+            bufs: vec![0u8; RECV_BUF * RECV_BATCH].into_boxed_slice(),
+            info: [Received::default(); RECV_BATCH],
+            count: 0,
+            next: 0,
+        }
+    }
+}
+
+/// The kernel's `CLOCK_REALTIME` receive time moved onto the monotonic clock, through the
+/// offset between the two clocks read now. Falls back to now when the timestamp is missing,
+/// in the future, or implausibly old (the wall clock was stepped).
+fn arrival_instant(kernel_time: Option<Duration>) -> Instant {
+    let now = Instant::now();
+    let Some(kt) = kernel_time else {
+        return now;
+    };
+    let Ok(wall) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) else {
+        return now;
+    };
+    match wall.checked_sub(kt) {
+        Some(age) if age < Duration::from_secs(1) => now.checked_sub(age).unwrap_or(now),
+        _ => now,
+    }
 }
 
 impl AdvertSocket {
@@ -279,10 +324,18 @@ impl AdvertSocket {
                 }
             }
         }
+        // Kernel receive time of each advert, so the down timer starts at the arrival.
+        opt(
+            "SO_TIMESTAMPNS",
+            set_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1),
+        )?;
         opt("O_NONBLOCK", sock.set_nonblocking(true))?;
+        // Readable interest only: with EPOLLOUT the reactor would wake once more after every
+        // sent advert when the kernel frees its buffer. Sends are tried directly and wait for
+        // writability (on a separate registration) only on EAGAIN.
         // SAFETY: the `Socket` owns its fd and `AsyncFd` keeps it until drop; nothing else
         // closes or replaces it.
-        let io = unsafe { AsyncFd::register(sock) }
+        let io = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE) }
             .map_err(|e| Error::io("register raw VRRP socket", e.into()))?;
         let source = match config.source {
             Some(s) => Some(s),
@@ -296,6 +349,7 @@ impl AdvertSocket {
             source: std::sync::RwLock::new(source),
             counters: AdvertCounters::default(),
             ip_id: AtomicU16::new(0),
+            rx: Mutex::new(RxQueue::new()),
             io,
         })
     }
@@ -359,33 +413,108 @@ impl AdvertSocket {
         r.map_err(|e| Error::Encode(e.to_string()))
     }
 
+    fn try_send(&self, packet: &[u8], src: IpAddr, dst: IpAddr) -> std::io::Result<usize> {
+        let fd = self.io.get_ref().as_raw_fd();
+        match (src, dst) {
+            (_, IpAddr::V4(d)) => send_v4(fd, packet, d),
+            (IpAddr::V6(s), IpAddr::V6(d)) => send_v6(fd, packet, s, d, self.interface.index()),
+            _ => Err(std::io::Error::from(std::io::ErrorKind::InvalidInput)),
+        }
+    }
+
     async fn send_one(&self, packet: &[u8], src: IpAddr, dst: IpAddr) -> Result<()> {
         loop {
-            let mut guard = self
-                .io
-                .writable()
-                .await
-                .map_err(|e| Error::io("raw socket writable", e))?;
-            let res = guard.try_io(|fd| match (src, dst) {
-                (_, IpAddr::V4(d)) => send_v4(fd.as_raw_fd(), packet, d),
-                (IpAddr::V6(s), IpAddr::V6(d)) => {
-                    send_v6(fd.as_raw_fd(), packet, s, d, self.interface.index())
+            match self.try_send(packet, src, dst) {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.wait_writable().await?
                 }
-                _ => Err(std::io::Error::from(std::io::ErrorKind::InvalidInput)),
-            });
-            match res {
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENODEV) => {
+                Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
                     return Err(Error::NoSuchInterface(self.config.interface.clone()))
                 }
-                Ok(Err(e)) => return Err(Error::io("send advert", e)),
-                Err(_would_block) => continue,
+                Err(e) => return Err(Error::io("send advert", e)),
+            }
+        }
+    }
+
+    /// The rare full send buffer: wait for room on a short-lived writable-only registration
+    /// of a duplicate descriptor, so the steady state never watches EPOLLOUT.
+    async fn wait_writable(&self) -> Result<()> {
+        let dup = self
+            .io
+            .get_ref()
+            .try_clone()
+            .map_err(|e| Error::io("dup raw VRRP socket", e))?;
+        // SAFETY: `dup` owns its own descriptor and the `AsyncFd` keeps it until dropped at
+        // the end of this function; nothing else closes or replaces it.
+        let w = unsafe { AsyncFd::register_with_interest(dup, Interest::WRITABLE) }
+            .map_err(|e| Error::io("register raw VRRP socket", e.into()))?;
+        let mut g = w
+            .writable()
+            .await
+            .map_err(|e| Error::io("raw socket writable", e))?;
+        g.clear_ready();
+        Ok(())
+    }
+
+    /// Datagrams already read and not yet handed out, validated in order.
+    fn next_queued(&self) -> Option<ReceivedAdvert> {
+        let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
+        while q.next < q.count {
+            let i = q.next;
+            q.next += 1;
+            let info = q.info[i];
+            let buf = &q.bufs[i * RECV_BUF..i * RECV_BUF + info.len];
+            if let Some(rx) = self.accept(buf, &info) {
+                return Some(rx);
+            }
+        }
+        None
+    }
+
+    /// [`AdvertTransport::recv`] without the boxed future: what a hot loop should call.
+    ///
+    /// One `recvmmsg` per wake-up reads up to two datagrams; when fewer came back the queue
+    /// is empty, so the readiness is cleared there and then and no `recvmsg` is wasted on
+    /// `EAGAIN`. Cancel-safe: datagrams read and not yet returned stay queued in the socket.
+    pub async fn recv_advert(&self) -> Result<ReceivedAdvert> {
+        loop {
+            if let Some(rx) = self.next_queued() {
+                return Ok(rx);
+            }
+            let mut guard = self
+                .io
+                .readable()
+                .await
+                .map_err(|e| Error::io("raw socket readable", e))?;
+            let res = {
+                let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
+                let q = &mut *q;
+                recv_batch(
+                    self.io.get_ref().as_raw_fd(),
+                    &mut q.bufs,
+                    RECV_BUF,
+                    &mut q.info,
+                )
+                .inspect(|&n| {
+                    q.count = n;
+                    q.next = 0;
+                })
+            };
+            match res {
+                Ok(n) => {
+                    if n < RECV_BATCH {
+                        guard.clear_ready();
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
+                Err(e) => return Err(Error::io("receive advert", e)),
             }
         }
     }
 
     /// Validate one datagram; `None` if it was dropped (and counted).
-    fn accept(&self, buf: &[u8], info: &crate::ancillary_io::Received) -> Option<ReceivedAdvert> {
+    fn accept(&self, buf: &[u8], info: &Received) -> Option<ReceivedAdvert> {
         let c = &self.counters;
         if info.truncated {
             c.bump(Counter::PacketLengthErrors);
@@ -440,6 +569,7 @@ impl AdvertSocket {
             destination: dst,
             ifindex: info.ifindex.unwrap_or(self.interface.index()),
             hop_limit: rx.ttl(),
+            received_at: arrival_instant(info.kernel_time),
         })
     }
 }
@@ -468,26 +598,47 @@ impl AdvertTransport for AdvertSocket {
     }
 
     async fn recv(&self) -> Result<ReceivedAdvert> {
-        let mut buf = vec![0u8; RECV_BUF];
-        loop {
-            let mut guard = self
-                .io
-                .readable()
-                .await
-                .map_err(|e| Error::io("raw socket readable", e))?;
-            match guard.try_io(|fd| recv_with_info(fd.as_raw_fd(), &mut buf)) {
-                Ok(Ok(info)) => {
-                    if let Some(rx) = self.accept(&buf[..info.len], &info) {
-                        return Ok(rx);
-                    }
-                }
-                Ok(Err(e)) => return Err(Error::io("receive advert", e)),
-                Err(_would_block) => continue,
-            }
-        }
+        self.recv_advert().await
     }
 
     fn stats(&self) -> AdvertStats {
         self.counters.snapshot()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_time_moves_onto_the_monotonic_clock() {
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let before = Instant::now();
+        let at = arrival_instant(Some(wall - Duration::from_millis(5)));
+        // 5 ms before the wall-clock read, give or take the time between the reads.
+        assert!(at <= before - Duration::from_millis(4), "{:?}", before - at);
+        assert!(
+            at >= before - Duration::from_millis(50),
+            "{:?}",
+            before - at
+        );
+    }
+
+    #[test]
+    fn missing_future_or_stale_kernel_time_falls_back_to_now() {
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        for kt in [
+            None,
+            Some(wall + Duration::from_secs(10)),
+            Some(wall - Duration::from_secs(10)),
+        ] {
+            let before = Instant::now();
+            let at = arrival_instant(kt);
+            assert!(at >= before, "{kt:?}");
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! `recvmsg`/`sendmsg` on raw sockets with the ancillary data VRRP validation needs
-//! (`IP_PKTINFO`, `IPV6_PKTINFO`, `IPV6_HOPLIMIT`).
+//! (`IP_PKTINFO`, `IPV6_PKTINFO`, `IPV6_HOPLIMIT`, `SO_TIMESTAMPNS`).
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 /// What one `recvmsg` returned.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Received {
     /// Octets copied into the buffer.
     pub len: usize,
@@ -20,45 +21,81 @@ pub(crate) struct Received {
     pub ifindex: Option<u32>,
     /// IPv6 hop limit from `IPV6_HOPLIMIT`.
     pub hop_limit: Option<u8>,
+    /// When the kernel received it (`SO_TIMESTAMPNS`, CLOCK_REALTIME since the epoch).
+    pub kernel_time: Option<Duration>,
 }
 
-/// Room for an `in6_pktinfo` and a hop limit (or an `in_pktinfo`), with headers.
+/// Room for an `in6_pktinfo`, a hop limit and a `SO_TIMESTAMPNS` timespec (or an
+/// `in_pktinfo` and a timespec), with headers.
 const CMSG_SPACE: usize = 128;
 
-/// One non-blocking `recvmsg`.
-pub(crate) fn recv_with_info(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
-    // SAFETY: all-zero is a valid sockaddr_storage / msghdr.
-    let mut addr: libc::sockaddr_storage = unsafe { zeroed() };
-    let mut cbuf = [0u64; CMSG_SPACE / 8];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
+/// Datagrams read by one [`recv_batch`]: asking for two tells, in the same system call,
+/// whether the queue is now empty (fewer than two came back), so a reader never needs a
+/// second `recvmsg` that only returns `EAGAIN`.
+pub(crate) const RECV_BATCH: usize = 2;
+
+/// Up to [`RECV_BATCH`] non-blocking reads in one `recvmmsg`, datagram `i` into
+/// `bufs[i * slot .. (i + 1) * slot]`. Returns how many were read (at least one) and what
+/// each said; `EAGAIN` when none was queued.
+pub(crate) fn recv_batch(
+    fd: RawFd,
+    bufs: &mut [u8],
+    slot: usize,
+    out: &mut [Received; RECV_BATCH],
+) -> io::Result<usize> {
+    assert!(bufs.len() >= slot * RECV_BATCH);
+    // SAFETY: all-zero is a valid sockaddr_storage / mmsghdr.
+    let mut addrs: [libc::sockaddr_storage; RECV_BATCH] = unsafe { zeroed() };
+    let mut cbufs = [[0u64; CMSG_SPACE / 8]; RECV_BATCH];
+    let base = bufs.as_mut_ptr();
+    // SAFETY: each offset `i * slot` stays inside `bufs` (asserted above).
+    let mut iovs: [libc::iovec; RECV_BATCH] = std::array::from_fn(|i| libc::iovec {
+        iov_base: unsafe { base.add(i * slot) }.cast(),
+        iov_len: slot,
+    });
     // SAFETY: as above.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = CMSG_SPACE as _;
-    // SAFETY: every pointer in `msg` refers to a live local buffer of the stated size.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    let mut msgs: [libc::mmsghdr; RECV_BATCH] = unsafe { zeroed() };
+    for i in 0..RECV_BATCH {
+        let m = &mut msgs[i].msg_hdr;
+        m.msg_name = (&mut addrs[i] as *mut libc::sockaddr_storage).cast();
+        m.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        m.msg_iov = &mut iovs[i];
+        m.msg_iovlen = 1;
+        m.msg_control = cbufs[i].as_mut_ptr().cast();
+        m.msg_controllen = CMSG_SPACE as _;
+    }
+    // SAFETY: every pointer in `msgs` refers to a live local buffer of the stated size.
+    let n = unsafe {
+        libc::recvmmsg(
+            fd,
+            msgs.as_mut_ptr(),
+            RECV_BATCH as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    let n = n as usize;
+    for i in 0..n {
+        out[i] = parse(&msgs[i].msg_hdr, msgs[i].msg_len as usize, slot, &addrs[i]);
+    }
+    Ok(n)
+}
+
+/// What a filled `msghdr` says: length, source, and the control messages we asked for.
+fn parse(msg: &libc::msghdr, n: usize, cap: usize, addr: &libc::sockaddr_storage) -> Received {
     let mut out = Received {
-        len: (n as usize).min(buf.len()),
+        len: n.min(cap),
         truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
-        src: sockaddr_ip(&addr),
-        dst: None,
-        ifindex: None,
-        hop_limit: None,
+        src: sockaddr_ip(addr),
+        ..Received::default()
     };
     // SAFETY: the CMSG_* macros walk the control buffer the kernel filled, bounded by
     // msg_controllen; each payload is read with read_unaligned at its stated type.
     unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        let mut c = libc::CMSG_FIRSTHDR(msg);
         while !c.is_null() {
             let data = libc::CMSG_DATA(c);
             match ((*c).cmsg_level, (*c).cmsg_type) {
@@ -76,12 +113,16 @@ pub(crate) fn recv_with_info(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> 
                     let hl: libc::c_int = std::ptr::read_unaligned(data.cast());
                     out.hop_limit = u8::try_from(hl).ok();
                 }
+                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                    let ts: libc::timespec = std::ptr::read_unaligned(data.cast());
+                    out.kernel_time = Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+                }
                 _ => {}
             }
-            c = libc::CMSG_NXTHDR(&msg, c);
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    Ok(out)
+    out
 }
 
 fn sockaddr_ip(addr: &libc::sockaddr_storage) -> Option<IpAddr> {

@@ -33,6 +33,7 @@ mod announce_frame;
 mod error;
 mod interface;
 mod link_watch;
+mod netlink_request;
 mod vip;
 mod vip_manager;
 mod vmac;

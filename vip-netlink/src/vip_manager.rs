@@ -1,17 +1,21 @@
 //! Adding, removing and listing addresses over rtnetlink.
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope as NlScope,
     CacheInfo,
 };
-use netlink_packet_route::AddressFamily;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use tracing::debug;
 
 use crate::error::{Error, Result};
 use crate::interface::Interface;
+use crate::netlink_request::{Ack, NetlinkRequester};
 use crate::vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 
 /// Address operations an instance needs, so a daemon can plug another backend.
@@ -26,11 +30,17 @@ pub trait VipOps: Send + Sync {
     async fn list(&self, interface: &str) -> Result<Vec<InterfaceAddress>>;
 }
 
-/// The rtnetlink [`VipOps`]: one netlink connection driven by a task on the current tokio
-/// runtime. Cheap to clone.
+/// The rtnetlink [`VipOps`]. Cheap to clone (clones share the sockets and the cache).
+///
+/// Adding and removing go through a netlink socket of its own, request and acknowledgement
+/// on the calling task (the kernel answers inside the send), with each interface's index
+/// cached after the first look-up and forgotten when the kernel says the interface is
+/// gone. Listing uses an `rtnetlink` connection driven by a task on the current runtime.
 #[derive(Debug, Clone)]
 pub struct VipManager {
     handle: rtnetlink::Handle,
+    direct: Arc<tokio::sync::Mutex<NetlinkRequester>>,
+    ifindex: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 impl VipManager {
@@ -47,47 +57,112 @@ impl VipManager {
         let (conn, handle, _) =
             rtnetlink::new_connection().map_err(|e| Error::io("netlink socket", e))?;
         tokio::spawn(conn);
-        Ok(VipManager { handle })
+        let direct = NetlinkRequester::new().map_err(|e| Error::io("netlink socket", e))?;
+        Ok(VipManager {
+            handle,
+            direct: Arc::new(tokio::sync::Mutex::new(direct)),
+            ifindex: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The interface's index, from the cache or looked up (and cached).
+    fn index_of(&self, interface: &str) -> Result<u32> {
+        let mut cache = self.ifindex.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&i) = cache.get(interface) {
+            return Ok(i);
+        }
+        let i = Interface::by_name(interface)?.index();
+        cache.insert(interface.to_string(), i);
+        Ok(i)
+    }
+
+    fn forget_index(&self, interface: &str) {
+        let mut cache = self.ifindex.lock().unwrap_or_else(|e| e.into_inner());
+        cache.remove(interface);
+    }
+
+    /// Send one address request with the cached index; if the kernel says the interface is
+    /// gone (it may have been re-created with a new index), look it up again once.
+    async fn address_request(
+        &self,
+        op: &'static str,
+        vip: &Vip,
+        build: impl Fn(u32) -> (RouteNetlinkMessage, u16),
+    ) -> Result<Ack> {
+        let mut retried = false;
+        loop {
+            let index = self.index_of(&vip.interface)?;
+            let (msg, flags) = build(index);
+            let ack = self
+                .direct
+                .lock()
+                .await
+                .request(msg, flags)
+                .await
+                .map_err(|e| Error::io(op, e))?;
+            match ack {
+                Ack::Errno(libc::ENODEV) | Ack::Errno(libc::ENXIO) => {
+                    self.forget_index(&vip.interface);
+                    if retried {
+                        return Ok(ack);
+                    }
+                    retried = true;
+                }
+                ack => return Ok(ack),
+            }
+        }
     }
 }
 
 #[async_trait]
 impl VipOps for VipManager {
     async fn add(&self, vip: &Vip) -> Result<Change> {
-        let ifc = Interface::by_name(&vip.interface)?;
         check_label(vip)?;
-        let mut req = self
-            .handle
-            .address()
-            .add(ifc.index(), vip.address, vip.prefix_len);
-        fill_message(req.message_mut(), vip);
-        match req.execute().await {
-            Ok(()) => {
+        let ack = self
+            .address_request("add address", vip, |index| {
+                let mut msg = add_message(index, vip);
+                fill_message(&mut msg, vip);
+                (
+                    RouteNetlinkMessage::NewAddress(msg),
+                    NLM_F_EXCL | NLM_F_CREATE,
+                )
+            })
+            .await?;
+        match ack {
+            Ack::Ok => {
                 debug!(vip = %vip.address, interface = %vip.interface, "VIP added");
                 Ok(Change::Applied)
             }
-            Err(e) if nl_errno(&e) == Some(libc::EEXIST) => Ok(Change::Unchanged),
-            Err(e) => Err(Error::rtnetlink("add address", e, Some(&vip.interface))),
+            Ack::Errno(libc::EEXIST) => Ok(Change::Unchanged),
+            Ack::Errno(errno) => Err(Error::netlink("add address", errno, Some(&vip.interface))),
         }
     }
 
     async fn remove(&self, vip: &Vip) -> Result<Change> {
-        let ifc = Interface::by_name(&vip.interface)?;
-        let mut msg = AddressMessage::default();
-        msg.header.family = family_of(&vip.address);
-        msg.header.prefix_len = vip.prefix_len;
-        msg.header.index = ifc.index();
-        msg.attributes.push(AddressAttribute::Local(vip.address));
-        if vip.address.is_ipv6() {
-            msg.attributes.push(AddressAttribute::Address(vip.address));
-        }
-        match self.handle.address().del(msg).execute().await {
-            Ok(()) => {
+        let ack = self
+            .address_request("remove address", vip, |index| {
+                let mut msg = AddressMessage::default();
+                msg.header.family = family_of(&vip.address);
+                msg.header.prefix_len = vip.prefix_len;
+                msg.header.index = index;
+                msg.attributes.push(AddressAttribute::Local(vip.address));
+                if vip.address.is_ipv6() {
+                    msg.attributes.push(AddressAttribute::Address(vip.address));
+                }
+                (RouteNetlinkMessage::DelAddress(msg), 0)
+            })
+            .await?;
+        match ack {
+            Ack::Ok => {
                 debug!(vip = %vip.address, interface = %vip.interface, "VIP removed");
                 Ok(Change::Applied)
             }
-            Err(e) if nl_errno(&e) == Some(libc::EADDRNOTAVAIL) => Ok(Change::Unchanged),
-            Err(e) => Err(Error::rtnetlink("remove address", e, Some(&vip.interface))),
+            Ack::Errno(libc::EADDRNOTAVAIL) => Ok(Change::Unchanged),
+            Ack::Errno(errno) => Err(Error::netlink(
+                "remove address",
+                errno,
+                Some(&vip.interface),
+            )),
         }
     }
 
@@ -140,6 +215,21 @@ pub(crate) fn nl_errno(e: &rtnetlink::Error) -> Option<i32> {
     match e {
         rtnetlink::Error::NetlinkError(m) => Some(m.raw_code().abs()),
         _ => None,
+    }
+}
+
+/// The `RTM_NEWADDR` `ip addr add` sends (and `rtnetlink`'s builder): local and address
+/// both the VIP, plus the broadcast address for an IPv4 prefix shorter than /31.
+fn add_message(index: u32, vip: &Vip) -> AddressMessage {
+    match vip.address {
+        IpAddr::V4(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+            .index(index)
+            .address(a, vip.prefix_len)
+            .build(),
+        IpAddr::V6(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv6Addr>::new()
+            .index(index)
+            .address(a, vip.prefix_len)
+            .build(),
     }
 }
 
