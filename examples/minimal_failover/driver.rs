@@ -215,7 +215,9 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             unicast_peers = ?io.spec.fsm.unicast_peers, "starting"
         );
     }
-    router.startup(Instant::now());
+    // The latest time fed to the router: a kernel arrival time never goes back before it.
+    let mut last_now = Instant::now();
+    router.startup(last_now);
     perform(&mut router, &ios, &vip_mgr).await;
 
     loop {
@@ -230,10 +232,13 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             .map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
         // Adverts are read in this task (no channel hop): the down timer starts as early as
         // possible and an advert costs one wake-up.
-        let mut recvs: Vec<_> = ios.iter().map(|io| io.sock.recv()).collect();
+        let mut recvs: Vec<_> = ios
+            .iter()
+            .map(|io| Box::pin(io.sock.recv_advert()))
+            .collect();
         let any_advert = std::future::poll_fn(|cx| {
             for (i, f) in recvs.iter_mut().enumerate() {
-                if let std::task::Poll::Ready(r) = f.as_mut().poll(cx) {
+                if let std::task::Poll::Ready(r) = std::future::Future::poll(f.as_mut(), cx) {
                     return std::task::Poll::Ready((i, r));
                 }
             }
@@ -245,12 +250,16 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             _ = sigint.recv() => { info!("SIGINT: shutting down"); break; }
             r = timer.wait() => {
                 r.map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
-                router.handle_timeout(Instant::now());
+                last_now = Instant::now();
+                router.handle_timeout(last_now);
             }
             (i, got) = any_advert => {
                 match got {
                     Ok(got) => {
-                        if let Err(e) = router.handle_advert(Instant::now(), ios[i].id, got.source, &got.advert) {
+                        // The kernel's arrival time: the down timer restarts from when the
+                        // advert arrived, not from when this task got to read it.
+                        last_now = got.received_at.max(last_now);
+                        if let Err(e) = router.handle_advert(last_now, ios[i].id, got.source, &got.advert) {
                             debug!(instance = %ios[i].spec.name, from = %got.source, "advert ignored: {e}");
                         }
                     }
@@ -260,6 +269,7 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             }
             ev = rx.recv() => {
                 let now = Instant::now();
+                last_now = now;
                 match ev {
                     Some(Event::Link(iface, up)) => {
                         info!(%iface, up, "link change");

@@ -113,29 +113,20 @@ impl PreciseTimer {
         let Some(deadline) = self.deadline else {
             return std::future::pending().await;
         };
+        // No read() of the expiry count: every expiry is followed by a re-arm in `set`,
+        // which resets the count, so a wake-up whose arming time has passed is the expiry.
+        // A readiness left over from an earlier arming is cleared and waited past.
+        let fire = if self.precise {
+            deadline.checked_sub(PRECISE_MARGIN).unwrap_or(deadline)
+        } else {
+            deadline
+        };
         while !self.fd_expired {
             let mut guard = self.fd.readable().await?;
-            let mut buf = [0u8; 8];
-            // SAFETY: reading 8 bytes into an 8-byte stack buffer from our own fd.
-            let n = unsafe {
-                libc::read(
-                    self.fd.get_ref().as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
-            if n == 8 {
-                // One-shot and drained: nothing more to read until the next set(), whose
-                // expiry raises a new edge. Clearing now saves a read() that would fail.
-                guard.clear_ready();
-                self.fd_expired = true;
-                break;
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::WouldBlock {
-                return Err(e);
-            }
             guard.clear_ready();
+            if Instant::now() >= fire {
+                self.fd_expired = true;
+            }
         }
         if self.precise {
             while Instant::now() < deadline {
