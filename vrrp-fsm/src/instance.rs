@@ -8,7 +8,7 @@ use tracing::{debug, info, warn};
 use vrrp_proto::{AddressList, Advert, Version};
 
 use crate::action::{Action, GarpReason};
-use crate::action_queue::{ActionQueue, DEFAULT_CAPACITY};
+use crate::action_queue::{InlineQueue, DEFAULT_CAPACITY};
 use crate::config::{self, ConfigAdjustment, Family, InstanceConfig, TrackerId};
 use crate::counters::Counters;
 use crate::error::{AdvertError, ConfigError, TrackerError};
@@ -83,7 +83,7 @@ pub struct Instance {
     sync_member: bool,
     want_master: bool,
 
-    actions: ActionQueue<Action>,
+    actions: InlineQueue<Action, DEFAULT_CAPACITY>,
     counters: Counters,
 }
 
@@ -148,7 +148,7 @@ impl Instance {
             vips_held: false,
             sync_member: false,
             want_master: false,
-            actions: ActionQueue::with_capacity(DEFAULT_CAPACITY),
+            actions: InlineQueue::new(),
             counters: Counters::default(),
             cfg: config,
         };

@@ -18,20 +18,30 @@ struct Entry {
     idx: u32,
 }
 
+/// What the queue knows about one instance, kept together so an update touches one cache line.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// The real deadline.
+    actual: Option<Instant>,
+    /// Position in `heap`, or ABSENT.
+    pos: u32,
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    actual: None,
+    pos: ABSENT,
+};
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TimerQueue {
     heap: Vec<Entry>,
-    /// Position of each instance in `heap`, or ABSENT.
-    pos: Vec<u32>,
-    /// The real deadline of each instance.
-    actual: Vec<Option<Instant>>,
+    slots: Vec<Slot>,
 }
 
 impl TimerQueue {
     /// Make room for `len` instances (called when an instance is added).
     pub(crate) fn grow(&mut self, len: usize) {
-        self.pos.resize(len, ABSENT);
-        self.actual.resize(len, None);
+        self.slots.resize(len, EMPTY_SLOT);
         self.heap.reserve(len.saturating_sub(self.heap.len()));
     }
 
@@ -42,18 +52,19 @@ impl TimerQueue {
 
     /// Set (or clear) the deadline of instance `idx`.
     pub(crate) fn set(&mut self, idx: usize, key: Option<Instant>) {
-        if self.actual[idx] == key {
+        let slot = &mut self.slots[idx];
+        if slot.actual == key {
             return;
         }
-        self.actual[idx] = key;
-        match (self.pos[idx], key) {
+        slot.actual = key;
+        match (slot.pos, key) {
             (ABSENT, Some(k)) => {
                 self.heap.push(Entry {
                     key: k,
                     idx: idx as u32,
                 });
                 let at = self.heap.len() - 1;
-                self.pos[idx] = at as u32;
+                self.slots[idx].pos = at as u32;
                 self.sift_up(at);
             }
             (at, Some(k)) if at != ABSENT && k < self.heap[at as usize].key => {
@@ -69,7 +80,7 @@ impl TimerQueue {
     /// Make the top entry exact: drop removed ones, push late ones down.
     fn settle_top(&mut self) {
         while let Some(top) = self.heap.first().copied() {
-            match self.actual[top.idx as usize] {
+            match self.slots[top.idx as usize].actual {
                 None => self.remove_top(),
                 Some(k) if k != top.key => {
                     self.heap[0].key = k;
@@ -84,7 +95,7 @@ impl TimerQueue {
         let last = self.heap.len() - 1;
         self.swap(0, last);
         if let Some(e) = self.heap.pop() {
-            self.pos[e.idx as usize] = ABSENT;
+            self.slots[e.idx as usize].pos = ABSENT;
         }
         if !self.heap.is_empty() {
             self.sift_down(0);
@@ -94,8 +105,8 @@ impl TimerQueue {
     #[inline]
     fn swap(&mut self, a: usize, b: usize) {
         self.heap.swap(a, b);
-        self.pos[self.heap[a].idx as usize] = a as u32;
-        self.pos[self.heap[b].idx as usize] = b as u32;
+        self.slots[self.heap[a].idx as usize].pos = a as u32;
+        self.slots[self.heap[b].idx as usize].pos = b as u32;
     }
 
     /// Move the entry at `at` up to its place, shifting parents down into the hole (one write
@@ -107,14 +118,14 @@ impl TimerQueue {
             let p = self.heap[parent];
             if moving.key < p.key {
                 self.heap[at] = p;
-                self.pos[p.idx as usize] = at as u32;
+                self.slots[p.idx as usize].pos = at as u32;
                 at = parent;
             } else {
                 break;
             }
         }
         self.heap[at] = moving;
-        self.pos[moving.idx as usize] = at as u32;
+        self.slots[moving.idx as usize].pos = at as u32;
     }
 
     /// Move the entry at `at` down to its place, shifting the smallest child up into the hole.
@@ -136,14 +147,14 @@ impl TimerQueue {
             let ch = self.heap[child];
             if ch.key < moving.key {
                 self.heap[at] = ch;
-                self.pos[ch.idx as usize] = at as u32;
+                self.slots[ch.idx as usize].pos = at as u32;
                 at = child;
             } else {
                 break;
             }
         }
         self.heap[at] = moving;
-        self.pos[moving.idx as usize] = at as u32;
+        self.slots[moving.idx as usize].pos = at as u32;
     }
 }
 
