@@ -82,6 +82,8 @@ pub struct Instance {
 
     sync_member: bool,
     want_master: bool,
+    /// The VIP when exactly one is configured (checked on every advert).
+    single_vip: Option<IpAddr>,
 
     actions: InlineQueue<Action, DEFAULT_CAPACITY>,
     counters: Counters,
@@ -148,6 +150,10 @@ impl Instance {
             vips_held: false,
             sync_member: false,
             want_master: false,
+            single_vip: match config.vips.as_slice() {
+                [only] => Some(only.addr),
+                _ => None,
+            },
             actions: InlineQueue::new(),
             counters: Counters::default(),
             cfg: config,
@@ -233,13 +239,19 @@ impl Instance {
         if advert.priority == 0 {
             self.counters.priority_zero_received += 1;
         }
-        if advert.addresses.len() != self.cfg.vips.len()
-            || self
-                .cfg
-                .vips
-                .iter()
-                .any(|v| !advert.addresses.contains(&v.addr))
-        {
+        let list_matches = match self.single_vip {
+            // The common case, checked without touching the config's heap-allocated VIP list.
+            Some(vip) => advert.addresses.len() == 1 && advert.addresses.get(0) == Some(vip),
+            None => {
+                advert.addresses.len() == self.cfg.vips.len()
+                    && self
+                        .cfg
+                        .vips
+                        .iter()
+                        .all(|v| advert.addresses.contains(&v.addr))
+            }
+        };
+        if !list_matches {
             self.counters.address_list_errors += 1;
         }
         match self.state {

@@ -295,8 +295,11 @@ impl Router {
 
     fn after_event(&mut self, now: Instant, idx: usize) {
         let d = self.drain(idx);
-        if let Some(g) = self.group_of[idx] {
-            self.apply_sync_rules(now, g, idx, d);
+        // Without sync groups (the common case) skip the lookup, and its cache miss.
+        if !self.groups.is_empty() {
+            if let Some(g) = self.group_of[idx] {
+                self.apply_sync_rules(now, g, idx, d);
+            }
         }
         self.timers.set(idx, self.instances[idx].poll_timeout());
     }

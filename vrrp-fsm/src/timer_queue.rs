@@ -6,6 +6,10 @@
 //! and an entry is corrected only when it reaches the top. Decreases are applied at once. The
 //! top is always exact, so [`TimerQueue::peek`] is O(1) and an update is O(1) amortised for the
 //! common case, O(log n) otherwise.
+//!
+//! Keys are signed nanoseconds from the first deadline seen (the epoch), so an entry is 16 bytes
+//! (four children per cache line) and a comparison is one integer compare. The range is
+//! ±292 years from the epoch; beyond it keys saturate (such deadlines never fire anyway).
 use std::time::Instant;
 
 const ABSENT: u32 = u32::MAX;
@@ -13,8 +17,8 @@ const ARITY: usize = 4;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    /// A lower bound of the instance's deadline (exact for the top entry).
-    key: Instant,
+    /// A lower bound of the instance's deadline key (exact for the top entry).
+    key: i64,
     idx: u32,
 }
 
@@ -23,12 +27,15 @@ struct Entry {
 struct Slot {
     /// The real deadline.
     actual: Option<Instant>,
+    /// `actual` as a key (meaningless when `actual` is None).
+    key: i64,
     /// Position in `heap`, or ABSENT.
     pos: u32,
 }
 
 const EMPTY_SLOT: Slot = Slot {
     actual: None,
+    key: 0,
     pos: ABSENT,
 };
 
@@ -36,6 +43,7 @@ const EMPTY_SLOT: Slot = Slot {
 pub(crate) struct TimerQueue {
     heap: Vec<Entry>,
     slots: Vec<Slot>,
+    epoch: Option<Instant>,
 }
 
 impl TimerQueue {
@@ -47,28 +55,45 @@ impl TimerQueue {
 
     /// The earliest deadline and its instance.
     pub(crate) fn peek(&self) -> Option<(Instant, usize)> {
-        self.heap.first().map(|e| (e.key, e.idx as usize))
+        let top = self.heap.first()?;
+        let idx = top.idx as usize;
+        // The top entry is exact: its slot holds the deadline itself.
+        self.slots[idx].actual.map(|t| (t, idx))
+    }
+
+    fn key_of(&mut self, t: Instant) -> i64 {
+        let epoch = *self.epoch.get_or_insert(t);
+        let sat = |d: core::time::Duration| d.as_nanos().min(i64::MAX as u128) as i64;
+        match t.checked_duration_since(epoch) {
+            Some(d) => sat(d),
+            None => -sat(epoch.duration_since(t)),
+        }
     }
 
     /// Set (or clear) the deadline of instance `idx`.
-    pub(crate) fn set(&mut self, idx: usize, key: Option<Instant>) {
-        let slot = &mut self.slots[idx];
-        if slot.actual == key {
+    pub(crate) fn set(&mut self, idx: usize, deadline: Option<Instant>) {
+        if self.slots[idx].actual == deadline {
             return;
         }
-        slot.actual = key;
-        match (slot.pos, key) {
-            (ABSENT, Some(k)) => {
+        let key = match deadline {
+            Some(t) => self.key_of(t),
+            None => 0,
+        };
+        let slot = &mut self.slots[idx];
+        slot.actual = deadline;
+        slot.key = key;
+        match (slot.pos, deadline) {
+            (ABSENT, Some(_)) => {
                 self.heap.push(Entry {
-                    key: k,
+                    key,
                     idx: idx as u32,
                 });
                 let at = self.heap.len() - 1;
                 self.slots[idx].pos = at as u32;
                 self.sift_up(at);
             }
-            (at, Some(k)) if at != ABSENT && k < self.heap[at as usize].key => {
-                self.heap[at as usize].key = k;
+            (at, Some(_)) if at != ABSENT && key < self.heap[at as usize].key => {
+                self.heap[at as usize].key = key;
                 self.sift_up(at as usize);
             }
             // Later deadline or removal: lazy, fixed when the entry reaches the top.
@@ -80,10 +105,11 @@ impl TimerQueue {
     /// Make the top entry exact: drop removed ones, push late ones down.
     fn settle_top(&mut self) {
         while let Some(top) = self.heap.first().copied() {
-            match self.slots[top.idx as usize].actual {
+            let slot = self.slots[top.idx as usize];
+            match slot.actual {
                 None => self.remove_top(),
-                Some(k) if k != top.key => {
-                    self.heap[0].key = k;
+                Some(_) if slot.key != top.key => {
+                    self.heap[0].key = slot.key;
                     self.sift_down(0);
                 }
                 Some(_) => break,
@@ -130,31 +156,58 @@ impl TimerQueue {
 
     /// Move the entry at `at` down to its place, shifting the smallest child up into the hole.
     fn sift_down(&mut self, mut at: usize) {
-        let len = self.heap.len();
-        let moving = self.heap[at];
+        let heap = &mut self.heap[..];
+        let slots = &mut self.slots[..];
+        let Some(&moving) = heap.get(at) else {
+            return;
+        };
         loop {
             let first = ARITY * at + 1;
-            if first >= len {
-                break;
-            }
-            let last = (first + ARITY).min(len);
-            let mut child = first;
-            for c in first + 1..last {
-                if self.heap[c].key < self.heap[child].key {
-                    child = c;
+            // The smallest child: a full group of four is compared pairwise (the common case).
+            let (child, ch) = if let Some(group) = heap.get(first..first + ARITY) {
+                let (a, b) = if group[1].key < group[0].key {
+                    (1, group[1])
+                } else {
+                    (0, group[0])
+                };
+                let (c, d) = if group[3].key < group[2].key {
+                    (3, group[3])
+                } else {
+                    (2, group[2])
+                };
+                if d.key < b.key {
+                    (first + c, d)
+                } else {
+                    (first + a, b)
                 }
-            }
-            let ch = self.heap[child];
-            if ch.key < moving.key {
-                self.heap[at] = ch;
-                self.slots[ch.idx as usize].pos = at as u32;
-                at = child;
             } else {
+                let Some(group) = heap.get(first..) else {
+                    break;
+                };
+                let mut best: Option<(usize, Entry)> = None;
+                for (i, e) in group.iter().enumerate() {
+                    if best.is_none_or(|(_, b)| e.key < b.key) {
+                        best = Some((first + i, *e));
+                    }
+                }
+                match best {
+                    Some(x) => x,
+                    None => break,
+                }
+            };
+            if ch.key >= moving.key {
                 break;
             }
+            heap[at] = ch;
+            if let Some(s) = slots.get_mut(ch.idx as usize) {
+                s.pos = at as u32;
+            }
+            at = child;
         }
-        self.heap[at] = moving;
-        self.slots[moving.idx as usize].pos = at as u32;
+        heap[at] = moving;
+        if let Some(s) = slots.get_mut(moving.idx as usize) {
+            s.pos = at as u32;
+        }
     }
 }
 
