@@ -165,21 +165,15 @@ impl TimerQueue {
             let first = ARITY * at + 1;
             // The smallest child: a full group of four is compared pairwise (the common case).
             let (child, ch) = if let Some(group) = heap.get(first..first + ARITY) {
-                let (a, b) = if group[1].key < group[0].key {
-                    (1, group[1])
+                // Indices, not entries, through the comparisons: cheaper selects.
+                let lo = usize::from(group[1].key < group[0].key);
+                let hi = 2 + usize::from(group[3].key < group[2].key);
+                let best = if group[hi].key < group[lo].key {
+                    hi
                 } else {
-                    (0, group[0])
+                    lo
                 };
-                let (c, d) = if group[3].key < group[2].key {
-                    (3, group[3])
-                } else {
-                    (2, group[2])
-                };
-                if d.key < b.key {
-                    (first + c, d)
-                } else {
-                    (first + a, b)
-                }
+                (first + best, group[best])
             } else {
                 let Some(group) = heap.get(first..) else {
                     break;
