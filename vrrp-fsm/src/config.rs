@@ -181,7 +181,8 @@ pub struct InstanceConfig {
 }
 
 impl InstanceConfig {
-    /// keepalived's defaults for VRID `vrid` sourcing from `primary_address`: VRRPv3, the family
+    /// keepalived's defaults for VRID `vrid` sourcing from `primary_address`, except the version:
+    /// VRRPv3 (keepalived's `vrrp_version` defaults to 2; set `version` for that), the family
     /// of `primary_address`, priority 100, advert 1 s, preempt on, no VIP yet (add at least one).
     pub fn new(vrid: u8, primary_address: IpAddr) -> Self {
         InstanceConfig {
