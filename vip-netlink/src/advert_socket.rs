@@ -223,6 +223,7 @@ pub struct AdvertSocket {
     counters: AdvertCounters,
     ip_id: AtomicU16,
     rx: Mutex<RxQueue>,
+    tx: Mutex<Vec<u8>>,
     io: AsyncFd<Socket>,
 }
 
@@ -350,6 +351,7 @@ impl AdvertSocket {
             counters: AdvertCounters::default(),
             ip_id: AtomicU16::new(0),
             rx: Mutex::new(RxQueue::new()),
+            tx: Mutex::new(vec![0u8; RECV_BUF]),
             io,
         })
     }
@@ -581,11 +583,25 @@ impl AdvertTransport for AdvertSocket {
             Some(s) => s,
             None => self.refresh_source()?,
         };
-        let mut buf = [0u8; RECV_BUF];
         let mut sent = 0;
         for dst in self.destinations() {
-            let n = self.encode(advert, src, dst, &mut buf)?;
-            self.send_one(&buf[..n], src, dst).await?;
+            // Encode into the socket's own buffer and send at once: no 8 KiB buffer in the
+            // future (zeroed and moved on every advert); a copy only when the send must wait.
+            let pending = {
+                let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+                let n = self.encode(advert, src, dst, &mut tx)?;
+                match self.try_send(&tx[..n], src, dst) {
+                    Ok(_) => None,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Some(tx[..n].to_vec()),
+                    Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                        return Err(Error::NoSuchInterface(self.config.interface.clone()))
+                    }
+                    Err(e) => return Err(Error::io("send advert", e)),
+                }
+            };
+            if let Some(packet) = pending {
+                self.send_one(&packet, src, dst).await?;
+            }
             sent += 1;
         }
         trace!(
