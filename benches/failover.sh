@@ -5,13 +5,22 @@
 # 1 s (v2), 1 s, 0.1 s and 0.01 s (v3), IPv4 and IPv6. Measured on the wire by a capture in an
 # observer namespace: the old Master's last advert -> the new Master's first GARP/NA, next to
 # the RFC bound (Master_Down_Interval for hard, Skew_Time for graceful). Also CPU and RSS of
-# both daemons while steady. The harness is tests/failover_bench.rs (an ignored test).
+# both daemons while steady, measured in every run before the kill over 50 advert intervals
+# (2 s to 5 s): medians over all runs, sample counts and minimal_failover/keepalived ratios.
+# The harness is tests/failover_bench.rs (an ignored test).
 #
 # Usage (root; needs iproute2, tcpdump, keepalived: scripts/setup.sh installs them):
-#   bash benches/failover.sh                 # full run, about 10 minutes
+#   bash benches/failover.sh                 # full run, about 27 minutes
 #   RUNS=4 ONLY="0.1 s" bash benches/failover.sh
-# The markdown table is written to benches/FAILOVER_RESULTS.table.md (override with OUT=...);
-# benches/FAILOVER_RESULTS.md holds the table of the last recorded run and how to read it.
+#   CPU_ONLY=1 RUNS=5 ONLY="0.01 s" bash benches/failover.sh
+#     CPU/RSS only, no failover: per setting RUNS rounds, each a fresh minimal_failover pair
+#     and a fresh keepalived pair, one steady window each; prints only the CPU/RSS table.
+# RUNS: runs per cell (default 10; 1 s intervals use half, at least 3). ONLY: substring of the
+# setting names ("v2 1 s IPv4", "v3 0.1 s IPv6", ...).
+# The markdown table is written to benches/FAILOVER_RESULTS.table.md, or with CPU_ONLY=1 to
+# benches/FAILOVER_CPU.table.md (override with OUT=...); benches/FAILOVER_RESULTS.md holds the
+# table of the last recorded run and how to read it.
+# Cargo honours CARGO_TARGET_DIR: the harness finds the example next to its test binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "failover.sh: run as root (network namespaces)" >&2; exit 1; }
@@ -20,7 +29,12 @@ for t in ip tcpdump keepalived; do
 done
 export HAKIT_BENCH_RUNS="${RUNS:-10}"
 export HAKIT_BENCH_ONLY="${ONLY:-}"
-export HAKIT_BENCH_MD="${OUT:-$PWD/benches/FAILOVER_RESULTS.table.md}"
+export HAKIT_BENCH_CPU_ONLY="${CPU_ONLY:-}"
+if [ -n "${CPU_ONLY:-}" ] && [ "${CPU_ONLY}" != 0 ]; then
+  export HAKIT_BENCH_MD="${OUT:-$PWD/benches/FAILOVER_CPU.table.md}"
+else
+  export HAKIT_BENCH_MD="${OUT:-$PWD/benches/FAILOVER_RESULTS.table.md}"
+fi
 # The test harness runs the example binary next to it: build both with the release profile.
 cargo build --release --example minimal_failover
 start=$(date +%s)

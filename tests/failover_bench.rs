@@ -1,71 +1,36 @@
 //! The failover benchmark behind `benches/failover.sh` (ignored by default: it runs for
 //! minutes). minimal_failover and keepalived in the same topology, hard (SIGKILL) and graceful
 //! (SIGTERM) failover, several runs each, measured on the wire from an observer capture: the
-//! old Master's last advert → the new Master's first GARP/NA. Also CPU and RSS of both daemons
-//! while steady (Master and Backup).
+//! old Master's last advert → the new Master's first GARP/NA.
 //!
-//! Environment: `HAKIT_BENCH_RUNS` (runs per cell for sub-second intervals, default 10; 1 s
-//! intervals use half), `HAKIT_BENCH_MD` (write the markdown table there),
-//! `HAKIT_BENCH_ONLY` (substring filter on the setting name).
+//! CPU and RSS of both daemons while steady (Master and Backup) are measured in every run,
+//! hard and graceful, before the kill: CPU over a window of 50 advert intervals (at least 2 s,
+//! at most 5 s) from schedstat (every thread; keepalived counts its parent and its VRRP
+//! child), RSS as VmRSS. The table gives, per setting and implementation, the median over all
+//! samples, the sample count, and the ratio of the medians minimal_failover / keepalived.
+//!
+//! Environment:
+//! - `HAKIT_BENCH_RUNS`: runs per cell for sub-second intervals (default 10; 1 s intervals use
+//!   half, at least 3).
+//! - `HAKIT_BENCH_ONLY`: substring filter on the setting name (e.g. `0.1 s IPv4`).
+//! - `HAKIT_BENCH_MD`: also write the markdown table(s) there.
+//! - `HAKIT_BENCH_CPU_ONLY=1`: no failover at all. Per setting, `HAKIT_BENCH_RUNS` rounds, each
+//!   one pair of minimal_failover and one pair of keepalived on a fresh topology (the order
+//!   swapped every other round so a drift in machine load hits both alike): wait for the
+//!   initial Master, measure one window, stop. Prints only the CPU/RSS table.
 mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::cluster::{spawn_node, Fam, Scenario};
-use common::keepalived::{KaInstance, Keepalived};
+use common::cluster::{Fam, Scenario};
 use common::pcap::{failover_gap, Capture};
-use common::process::{wait_until, Daemon, TempDir};
+use common::peer::{Peer, PeerKind};
+use common::process::{wait_until, TempDir};
 use common::topology::Topology;
 
 const HIGH: u8 = 200;
 const LOW: u8 = 100;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Impl {
-    Mf,
-    Ka,
-}
-
-enum Running {
-    Mf(Daemon),
-    Ka(Keepalived),
-}
-
-impl Running {
-    fn pids(&self) -> Vec<u32> {
-        match self {
-            Running::Mf(d) => vec![d.pid()],
-            Running::Ka(k) => {
-                let mut v = vec![k.daemon.pid()];
-                v.extend(k.vrrp_pid());
-                v
-            }
-        }
-    }
-    fn is_master(&self) -> bool {
-        match self {
-            Running::Mf(d) => d.state() == "Master",
-            Running::Ka(k) => {
-                k.entered("MASTER") > 0 && k.entered("MASTER") > k.entered("BACKUP") - 1
-            }
-        }
-    }
-    fn kill_hard(&mut self) {
-        match self {
-            Running::Mf(d) => d.kill(),
-            Running::Ka(k) => k.kill_hard(),
-        }
-    }
-    fn stop(&mut self) {
-        match self {
-            Running::Mf(d) => {
-                d.signal(libc::SIGTERM);
-                d.wait_exit(Duration::from_secs(5));
-            }
-            Running::Ka(k) => k.stop(),
-        }
-    }
-}
+const KINDS: [PeerKind; 2] = [PeerKind::Mf, PeerKind::Ka];
 
 /// CPU time of every thread of a process, in nanoseconds (schedstat: exact, unlike the
 /// 10 ms ticks of /proc/<pid>/stat).
@@ -93,6 +58,7 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU (% of one core) and RSS (KiB) of a Master and its Backup over one steady window.
 struct Usage {
     master_cpu: f64,
     backup_cpu: f64,
@@ -100,51 +66,33 @@ struct Usage {
     backup_rss: u64,
 }
 
-fn measure_usage(master: &Running, backup: &Running, secs: f64) -> Usage {
-    let sum = |r: &Running| r.pids().iter().map(|p| cpu_ns(*p)).sum::<u64>();
+/// The steady-state window: 50 advert intervals, clamped to [2 s, 5 s].
+fn usage_window(sc: &Scenario) -> Duration {
+    Duration::from_secs_f64((sc.advert_int * 50.0).clamp(2.0, 5.0))
+}
+
+fn measure_usage(master: &Peer, backup: &Peer, window: Duration) -> Usage {
+    let sum = |p: &Peer| p.pids().iter().map(|pid| cpu_ns(*pid)).sum::<u64>();
     let (m0, b0) = (sum(master), sum(backup));
-    std::thread::sleep(Duration::from_secs_f64(secs));
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(window);
     let (m1, b1) = (sum(master), sum(backup));
+    let secs = t0.elapsed().as_secs_f64();
     let pct = |d: u64| d as f64 / 1e9 / secs * 100.0;
     Usage {
-        master_cpu: pct(m1 - m0),
-        backup_cpu: pct(b1 - b0),
+        master_cpu: pct(m1.saturating_sub(m0)),
+        backup_cpu: pct(b1.saturating_sub(b0)),
         master_rss: master.pids().iter().map(|p| rss_kib(*p)).sum(),
         backup_rss: backup.pids().iter().map(|p| rss_kib(*p)).sum(),
     }
 }
 
-fn start(
-    which: Impl,
-    sc: &Scenario,
-    topo: &Topology,
-    dir: &TempDir,
-    i: usize,
-    prio: u8,
-) -> Running {
-    match which {
-        Impl::Mf => Running::Mf(spawn_node(topo, dir, i, &sc.args(topo, i, prio, &[]))),
-        Impl::Ka => {
-            let inst = KaInstance {
-                iface: "eth0".into(),
-                vrid: sc.vrid,
-                priority: prio,
-                version: sc.version,
-                advert_int: sc.advert_int,
-                vips: vec![sc.fam.vip_cidr()],
-                auth_pass: sc.auth_pass.clone(),
-                unicast_src: None,
-                unicast_peers: vec![],
-                nopreempt: false,
-            };
-            Running::Ka(Keepalived::start(
-                &format!("ka{i}"),
-                &topo.nodes[i].ns.name,
-                &inst,
-                &dir.0,
-            ))
-        }
-    }
+/// Waits until node 0 (high priority) says Master and is the only VIP holder.
+fn wait_initial_master(sc: &Scenario, topo: &Topology, high: &Peer) -> bool {
+    let settle = sc.master_down(HIGH) * 3 + Duration::from_secs(5);
+    wait_until(settle, || {
+        high.is_master() && topo.holders(sc.fam.vip()) == vec![0]
+    })
 }
 
 fn now() -> Duration {
@@ -159,50 +107,72 @@ fn jitter(seed: &mut u64) -> f64 {
     (*seed >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// One failover: returns the on-wire gap, and the steady-state usage when asked.
-fn one_run(
-    which: Impl,
-    sc: &Scenario,
-    hard: bool,
-    with_usage: bool,
-    seed: &mut u64,
-) -> Option<(Duration, Option<Usage>)> {
+/// What one failover run yielded: the steady usage (once the initial Master is up) and the
+/// on-wire gap (once the takeover is seen on the wire).
+struct RunOutcome {
+    usage: Option<Usage>,
+    gap: Option<Duration>,
+}
+
+/// One failover: steady usage over one window, then the kill and the on-wire gap.
+fn one_run(kind: PeerKind, sc: &Scenario, hard: bool, seed: &mut u64) -> RunOutcome {
+    let mut out = RunOutcome {
+        usage: None,
+        gap: None,
+    };
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-bench", topo.prefix));
     let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
-    let mut high = start(which, sc, &topo, &dir, 0, HIGH);
-    let low = start(which, sc, &topo, &dir, 1, LOW);
+    let mut high = Peer::start(kind, sc, &topo, &dir, 0, HIGH, 0);
+    let low = Peer::start(kind, sc, &topo, &dir, 1, LOW, 0);
     let vip = sc.fam.vip();
-    let settle = sc.master_down(HIGH) * 3 + Duration::from_secs(5);
-    if !wait_until(settle, || high.is_master() && topo.holders(vip) == vec![0]) {
-        eprintln!("{which:?} {sc:?}: no initial Master");
-        return None;
+    if !wait_initial_master(sc, &topo, &high) {
+        eprintln!("{kind:?} {sc:?}: no initial Master");
+        return out;
     }
-    let usage =
-        with_usage.then(|| measure_usage(&high, &low, (sc.advert_int * 20.0).clamp(2.0, 10.0)));
+    out.usage = Some(measure_usage(&high, &low, usage_window(sc)));
     std::thread::sleep(sc.interval() * 2 + sc.interval().mul_f64(jitter(seed)));
     let t0 = now();
     if hard {
         high.kill_hard();
     } else {
-        high.stop();
+        // The exit code is interop_keepalived's business; here only the wire counts.
+        let _ = high.stop();
     }
     let limit = sc.master_down(LOW) * 2 + Duration::from_secs(2);
     if !wait_until(limit, || low.is_master() && topo.nodes[1].has_addr(vip)) {
-        eprintln!("{which:?} {sc:?}: no takeover");
-        return None;
+        eprintln!("{kind:?} {sc:?}: no takeover");
+        return out;
     }
     std::thread::sleep(Duration::from_millis(30));
     let frames = cap.stop();
     drop(low);
-    let (_, gap) = failover_gap(
+    out.gap = failover_gap(
         &frames,
         topo.nodes[0].mac,
         topo.nodes[1].mac,
         sc.fam.vip_addr(),
         t0 - Duration::from_secs(30),
-    )?;
-    Some((gap, usage))
+    )
+    .map(|(_, gap)| gap);
+    out
+}
+
+/// CPU-only round: a fresh pair, the initial Master, one window, both stopped.
+fn usage_only_run(kind: PeerKind, sc: &Scenario) -> Option<Usage> {
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-cpu", topo.prefix));
+    let mut high = Peer::start(kind, sc, &topo, &dir, 0, HIGH, 0);
+    let mut low = Peer::start(kind, sc, &topo, &dir, 1, LOW, 0);
+    if !wait_initial_master(sc, &topo, &high) {
+        eprintln!("{kind:?} {sc:?}: no initial Master");
+        return None;
+    }
+    let usage = measure_usage(&high, &low, usage_window(sc));
+    // Backup first, so the Master's priority-0 advert triggers no takeover.
+    let _ = low.stop();
+    let _ = high.stop();
+    Some(usage)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -222,16 +192,124 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-#[test]
-#[ignore = "benchmark: run with benches/failover.sh"]
-fn failover_bench() {
-    assert!(common::is_root(), "the benchmark needs root");
-    let runs: usize = std::env::var("HAKIT_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    let only = std::env::var("HAKIT_BENCH_ONLY").unwrap_or_default();
-    let settings: Vec<(String, Scenario)> = vec![
+/// Medians of one implementation's usage samples in one setting.
+struct UsageMedians {
+    samples: usize,
+    master_cpu: f64,
+    backup_cpu: f64,
+    master_rss_mib: f64,
+    backup_rss_mib: f64,
+}
+
+impl UsageMedians {
+    fn of(samples: &[Usage]) -> UsageMedians {
+        let med =
+            |f: &dyn Fn(&Usage) -> f64| median(&mut samples.iter().map(f).collect::<Vec<_>>());
+        UsageMedians {
+            samples: samples.len(),
+            master_cpu: med(&|u| u.master_cpu),
+            backup_cpu: med(&|u| u.backup_cpu),
+            master_rss_mib: med(&|u| u.master_rss as f64 / 1024.0),
+            backup_rss_mib: med(&|u| u.backup_rss as f64 / 1024.0),
+        }
+    }
+}
+
+/// Usage samples of one setting, per implementation.
+struct UsageRow {
+    name: String,
+    window: Duration,
+    mf: Vec<Usage>,
+    ka: Vec<Usage>,
+}
+
+impl UsageRow {
+    fn new(name: &str, sc: &Scenario) -> UsageRow {
+        UsageRow {
+            name: name.to_string(),
+            window: usage_window(sc),
+            mf: Vec::new(),
+            ka: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, kind: PeerKind, u: Usage) {
+        match kind {
+            PeerKind::Mf => self.mf.push(u),
+            PeerKind::Ka => self.ka.push(u),
+        }
+    }
+}
+
+/// "0.82×", or "n/a" without a keepalived figure.
+fn ratio(mf: f64, ka: f64) -> String {
+    if mf.is_finite() && ka.is_finite() && ka > 0.0 {
+        format!("{:.2}×", mf / ka)
+    } else {
+        "n/a".into()
+    }
+}
+
+fn usage_table(rows: &[UsageRow]) -> String {
+    let mut md = String::new();
+    md += "| setting | window | samples minimal_failover / keepalived | minimal_failover CPU Master / Backup (median) | keepalived CPU Master / Backup (median) | CPU ratio Master (minimal_failover / keepalived) | CPU ratio Backup (minimal_failover / keepalived) | minimal_failover RSS Master / Backup (median) | keepalived RSS Master / Backup (parent + VRRP child, median) |\n";
+    md += "|---|---|---|---|---|---|---|---|---|\n";
+    for row in rows {
+        let (m, k) = (UsageMedians::of(&row.mf), UsageMedians::of(&row.ka));
+        let cpu = |u: &UsageMedians| {
+            if u.samples == 0 {
+                "n/a".to_string()
+            } else {
+                format!("{:.3} % / {:.3} %", u.master_cpu, u.backup_cpu)
+            }
+        };
+        let rss = |u: &UsageMedians| {
+            if u.samples == 0 {
+                "n/a".to_string()
+            } else {
+                format!("{:.1} MiB / {:.1} MiB", u.master_rss_mib, u.backup_rss_mib)
+            }
+        };
+        md += &format!(
+            "| {} | {} s | {} / {} | {} | {} | {} | {} | {} | {} |\n",
+            row.name,
+            row.window.as_secs_f64(),
+            m.samples,
+            k.samples,
+            cpu(&m),
+            cpu(&k),
+            ratio(m.master_cpu, k.master_cpu),
+            ratio(m.backup_cpu, k.backup_cpu),
+            rss(&m),
+            rss(&k),
+        );
+    }
+    md
+}
+
+/// One setting's failover cell: (hard, implementation, bound ms, median ms, max ms).
+type FailoverCell = (bool, PeerKind, f64, f64, f64);
+
+fn failover_table(rows: &[(String, usize, Vec<FailoverCell>)]) -> String {
+    let mut md = String::new();
+    md += "| setting | runs | kind | RFC bound | minimal_failover median (max) over bound | keepalived 2.2.7 median (max) over bound |\n";
+    md += "|---|---|---|---|---|---|\n";
+    for (name, n, cells) in rows {
+        for hard in [true, false] {
+            let get = |w: PeerKind| cells.iter().find(|c| c.0 == hard && c.1 == w).unwrap();
+            let (m, k) = (get(PeerKind::Mf), get(PeerKind::Ka));
+            md += &format!(
+                "| {name} | {n} | {} | {:.3} ms | {:+.3} ms ({:+.3} ms) | {:+.3} ms ({:+.3} ms) |\n",
+                if hard { "hard (SIGKILL), Master_Down_Interval" } else { "graceful (SIGTERM), Skew_Time" },
+                m.2, m.3, m.4, k.3, k.4
+            );
+        }
+    }
+    md
+}
+
+fn settings(only: &str) -> Vec<(String, Scenario)> {
+    [
         ("v2 1 s IPv4", 2, 1.0, Fam::V4),
         ("v3 1 s IPv4", 3, 1.0, Fam::V4),
         ("v3 0.1 s IPv4", 3, 0.1, Fam::V4),
@@ -241,7 +319,7 @@ fn failover_bench() {
         ("v3 0.01 s IPv6", 3, 0.01, Fam::V6),
     ]
     .into_iter()
-    .filter(|(n, ..)| n.contains(only.as_str()))
+    .filter(|(n, ..)| n.contains(only))
     .map(|(n, v, i, f)| {
         (
             n.to_string(),
@@ -255,90 +333,108 @@ fn failover_bench() {
             },
         )
     })
-    .collect();
+    .collect()
+}
+
+/// `HAKIT_BENCH_CPU_ONLY`: `runs` rounds per setting, each one pair of each implementation.
+fn cpu_only(settings: &[(String, Scenario)], runs: usize) -> String {
+    let mut rows = Vec::new();
+    for (name, sc) in settings {
+        let mut row = UsageRow::new(name, sc);
+        for r in 0..runs {
+            let order = if r % 2 == 0 {
+                KINDS
+            } else {
+                [PeerKind::Ka, PeerKind::Mf]
+            };
+            for kind in order {
+                if let Some(u) = usage_only_run(kind, sc) {
+                    eprintln!(
+                        "{name} {kind:?} round {r}: CPU Master {:.3} % Backup {:.3} %, RSS {} / {} KiB",
+                        u.master_cpu, u.backup_cpu, u.master_rss, u.backup_rss
+                    );
+                    row.push(kind, u);
+                }
+            }
+        }
+        rows.push(row);
+    }
+    usage_table(&rows)
+}
+
+/// The full benchmark: failover gaps and usage from every run.
+fn failover_and_usage(settings: &[(String, Scenario)], runs: usize) -> String {
     let mut seed = now().as_nanos() as u64;
     let mut failover_rows = Vec::new();
     let mut usage_rows = Vec::new();
-    for (name, sc) in &settings {
+    for (name, sc) in settings {
         let n = if sc.advert_int >= 1.0 {
             runs.div_ceil(2).max(3)
         } else {
             runs
         };
         let mut cells = Vec::new();
-        let mut usages = Vec::new();
+        let mut usage = UsageRow::new(name, sc);
         for hard in [true, false] {
             let bound = if hard {
                 sc.master_down(LOW)
             } else {
                 sc.skew(LOW)
             };
-            for which in [Impl::Mf, Impl::Ka] {
+            let what = if hard { "hard" } else { "graceful" };
+            for kind in KINDS {
                 let mut gaps = Vec::new();
                 for r in 0..n {
-                    if let Some((gap, usage)) = one_run(which, sc, hard, hard && r == 0, &mut seed)
-                    {
+                    let run = one_run(kind, sc, hard, &mut seed);
+                    if let Some(u) = run.usage {
                         eprintln!(
-                            "{name} {which:?} {} run {r}: {:.3} ms (bound {:.3} ms)",
-                            if hard { "hard" } else { "graceful" },
+                            "{name} {kind:?} {what} run {r}: CPU Master {:.3} % Backup {:.3} %",
+                            u.master_cpu, u.backup_cpu
+                        );
+                        usage.push(kind, u);
+                    }
+                    if let Some(gap) = run.gap {
+                        eprintln!(
+                            "{name} {kind:?} {what} run {r}: {:.3} ms (bound {:.3} ms)",
                             ms(gap),
                             ms(bound)
                         );
                         gaps.push(ms(gap) - ms(bound));
-                        if let Some(u) = usage {
-                            usages.push((which, u));
-                        }
                     }
                 }
                 let max = gaps.iter().cloned().fold(f64::NAN, f64::max);
                 let med = median(&mut gaps);
-                cells.push((hard, which, ms(bound), med, max, gaps.len()));
+                cells.push((hard, kind, ms(bound), med, max));
             }
         }
         failover_rows.push((name.clone(), n, cells));
-        usage_rows.push((name.clone(), usages));
+        usage_rows.push(usage);
     }
+    format!(
+        "{}\n{}",
+        failover_table(&failover_rows),
+        usage_table(&usage_rows)
+    )
+}
 
-    let mut md = String::new();
-    md += "| setting | runs | kind | RFC bound | minimal_failover median (max) over bound | keepalived 2.2.7 median (max) over bound |\n";
-    md += "|---|---|---|---|---|---|\n";
-    for (name, n, cells) in &failover_rows {
-        for hard in [true, false] {
-            let get = |w: Impl| cells.iter().find(|c| c.0 == hard && c.1 == w).unwrap();
-            let (m, k) = (get(Impl::Mf), get(Impl::Ka));
-            md += &format!(
-                "| {name} | {n} | {} | {:.3} ms | {:+.3} ms ({:+.3} ms) | {:+.3} ms ({:+.3} ms) |\n",
-                if hard { "hard (SIGKILL), Master_Down_Interval" } else { "graceful (SIGTERM), Skew_Time" },
-                m.2, m.3, m.4, k.3, k.4
-            );
-        }
-    }
-    md += "\n| setting | minimal_failover CPU Master / Backup | keepalived CPU Master / Backup | minimal_failover RSS Master / Backup | keepalived RSS Master / Backup (parent + VRRP child) |\n";
-    md += "|---|---|---|---|---|\n";
-    for (name, usages) in &usage_rows {
-        let get = |w: Impl| usages.iter().find(|(x, _)| *x == w).map(|(_, u)| u);
-        let fmt_cpu = |u: Option<&Usage>| {
-            u.map(|u| format!("{:.3} % / {:.3} %", u.master_cpu, u.backup_cpu))
-                .unwrap_or_else(|| "n/a".into())
-        };
-        let fmt_rss = |u: Option<&Usage>| {
-            u.map(|u| {
-                format!(
-                    "{:.1} MiB / {:.1} MiB",
-                    u.master_rss as f64 / 1024.0,
-                    u.backup_rss as f64 / 1024.0
-                )
-            })
-            .unwrap_or_else(|| "n/a".into())
-        };
-        md += &format!(
-            "| {name} | {} | {} | {} | {} |\n",
-            fmt_cpu(get(Impl::Mf)),
-            fmt_cpu(get(Impl::Ka)),
-            fmt_rss(get(Impl::Mf)),
-            fmt_rss(get(Impl::Ka))
-        );
-    }
+#[test]
+#[ignore = "benchmark: run with benches/failover.sh"]
+fn failover_bench() {
+    assert!(common::is_root(), "the benchmark needs root");
+    let runs: usize = std::env::var("HAKIT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let only = std::env::var("HAKIT_BENCH_ONLY").unwrap_or_default();
+    let cpu_only_mode = std::env::var("HAKIT_BENCH_CPU_ONLY")
+        .map(|v| !v.is_empty() && v != "0")
+        .unwrap_or(false);
+    let settings = settings(&only);
+    let md = if cpu_only_mode {
+        cpu_only(&settings, runs)
+    } else {
+        failover_and_usage(&settings, runs)
+    };
     println!("\n{md}");
     if let Ok(path) = std::env::var("HAKIT_BENCH_MD") {
         std::fs::write(&path, &md).expect("writing the markdown table");

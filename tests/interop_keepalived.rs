@@ -7,99 +7,16 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{spawn_node, Fam, Scenario};
-use common::keepalived::{KaInstance, Keepalived};
+use common::keepalived::{last_entered_state, Keepalived};
 use common::pcap::{failover_gap, Capture};
-use common::process::{wait_until, Daemon, TempDir};
+use common::peer::{ka_instance, Peer, PeerKind};
+use common::process::{wait_until, TempDir};
 use common::topology::Topology;
 
 const SETTLE: Duration = Duration::from_secs(8);
 const SLACK: Duration = Duration::from_millis(50);
 const HIGH: u8 = 200;
 const LOW: u8 = 100;
-
-enum Peer {
-    Mf(Daemon),
-    Ka(Keepalived),
-}
-
-impl Peer {
-    fn is_master(&self) -> bool {
-        match self {
-            Peer::Mf(d) => d.state() == "Master",
-            Peer::Ka(k) => k.entered("MASTER") > k.entered("BACKUP") + k.entered("FAULT") - 1,
-        }
-    }
-    fn ever_master(&self) -> bool {
-        match self {
-            Peer::Mf(d) => d.transitions().iter().any(|(_, t)| t.to == "Master"),
-            Peer::Ka(k) => k.entered("MASTER") > 0,
-        }
-    }
-    fn kill_hard(&mut self) {
-        match self {
-            Peer::Mf(d) => d.kill(),
-            Peer::Ka(k) => k.kill_hard(),
-        }
-    }
-    fn stop(&mut self) {
-        match self {
-            Peer::Mf(d) => {
-                d.signal(libc::SIGTERM);
-                assert_eq!(
-                    d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()),
-                    Some(0)
-                );
-            }
-            Peer::Ka(k) => k.stop(),
-        }
-    }
-    fn log(&self) -> String {
-        match self {
-            Peer::Mf(d) => d.log_text(),
-            Peer::Ka(k) => k.log(),
-        }
-    }
-}
-
-fn ka_instance(sc: &Scenario, topo: &Topology, i: usize, prio: u8) -> KaInstance {
-    KaInstance {
-        iface: "eth0".into(),
-        vrid: sc.vrid,
-        priority: prio,
-        version: sc.version,
-        advert_int: sc.advert_int,
-        vips: vec![sc.fam.vip_cidr()],
-        auth_pass: sc.auth_pass.clone(),
-        unicast_src: sc.unicast.then(|| sc.addr_of(topo, i)),
-        unicast_peers: if sc.unicast {
-            vec![sc.addr_of(topo, 1 - i)]
-        } else {
-            vec![]
-        },
-        nopreempt: false,
-    }
-}
-
-fn start_peer(
-    sc: &Scenario,
-    topo: &Topology,
-    dir: &TempDir,
-    i: usize,
-    prio: u8,
-    ka: bool,
-    gen: u32,
-) -> Peer {
-    if ka {
-        Peer::Ka(Keepalived::start(
-            &format!("ka{i}g{gen}"),
-            &topo.nodes[i].ns.name,
-            &ka_instance(sc, topo, i, prio),
-            &dir.0,
-        ))
-    } else {
-        Peer::Mf(spawn_node(topo, dir, i, &sc.args(topo, i, prio, &[])))
-    }
-}
 
 /// Waits until node `m` is the only VIP holder and its peer says Master.
 fn wait_master(topo: &Topology, vip: &str, m: usize, peers: &[&Peer], what: &str) {
@@ -133,8 +50,13 @@ fn interop(sc: Scenario, ka_high: bool) {
     let dir = TempDir::new(&format!("{}-interop", topo.prefix));
     let vip = sc.fam.vip();
     let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
-    let mut high = start_peer(&sc, &topo, &dir, 0, HIGH, ka_high, 0);
-    let low = start_peer(&sc, &topo, &dir, 1, LOW, !ka_high, 0);
+    let (high_kind, low_kind) = if ka_high {
+        (PeerKind::Ka, PeerKind::Mf)
+    } else {
+        (PeerKind::Mf, PeerKind::Ka)
+    };
+    let mut high = Peer::start(high_kind, &sc, &topo, &dir, 0, HIGH, 0);
+    let low = Peer::start(low_kind, &sc, &topo, &dir, 1, LOW, 0);
 
     // 1. Mastership follows priority and the low side accepts the high side's adverts.
     wait_master(&topo, vip, 0, &[&high, &low], "start");
@@ -172,7 +94,7 @@ fn interop(sc: Scenario, ka_high: bool) {
     assert!(gap <= bound + SLACK, "gap {gap:?} > {bound:?} + 50 ms");
 
     // 3. The high side comes back and takes over again (the low side accepts being preempted).
-    high = start_peer(&sc, &topo, &dir, 0, HIGH, ka_high, 1);
+    high = Peer::start(high_kind, &sc, &topo, &dir, 0, HIGH, 1);
     wait_master(&topo, vip, 0, &[&high, &low], "preemption back");
 
     // 4. Graceful failover: SIGTERM on the high side, the low side takes over within skew.
@@ -180,7 +102,10 @@ fn interop(sc: Scenario, ka_high: bool) {
     let t_term = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
-    high.stop();
+    let code = high.stop();
+    if high.kind() == PeerKind::Mf {
+        assert_eq!(code, Some(0), "minimal_failover exit code after SIGTERM");
+    }
     let ok = wait_until(SETTLE, || low.is_master() && topo.holders(vip) == vec![1]);
     assert!(
         ok,
@@ -302,4 +227,20 @@ fn keepalived_logs_a_wrong_password() {
         "keepalived logged no rejection:\n{}",
         ka.log()
     );
+}
+
+/// The Master/Backup check reads keepalived's last "Entering … STATE" line: counting entries
+/// would call FAULT → BACKUP → MASTER not Master.
+#[test]
+fn keepalived_state_is_the_last_entered_line() {
+    assert_eq!(last_entered_state("Starting VRRP child process"), None);
+    let log = "(VI_51) Entering BACKUP STATE (init)\n\
+               (VI_51) Entering MASTER STATE\n\
+               (VI_51) Entering FAULT STATE\n\
+               (VI_51) Entering BACKUP STATE\n\
+               (VI_51) Entering MASTER STATE\n\
+               (VI_51) sending 0 priority\n";
+    assert_eq!(last_entered_state(log).as_deref(), Some("MASTER"));
+    let log = format!("{log}(VI_51) Entering FAULT STATE (interface eth0 down)\n");
+    assert_eq!(last_entered_state(&log).as_deref(), Some("FAULT"));
 }

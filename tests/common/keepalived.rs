@@ -143,9 +143,12 @@ impl Keepalived {
     }
 
     /// Graceful stop (SIGTERM to the parent; it stops the VRRP child, which sends priority 0).
-    pub fn stop(&mut self) {
+    /// Returns the parent's exit code (`None`: no exit within 10 s, or killed by a signal).
+    pub fn stop(&mut self) -> Option<i32> {
         self.daemon.signal(libc::SIGTERM);
-        self.daemon.wait_exit(Duration::from_secs(10));
+        self.daemon
+            .wait_exit(Duration::from_secs(10))
+            .and_then(|s| s.code())
     }
 
     /// The log so far.
@@ -158,11 +161,33 @@ impl Keepalived {
         rejection_lines(&self.log())
     }
 
-    /// True when the log says the instance entered `state` ("MASTER", "BACKUP", "FAULT").
+    /// How many times the log says the instance entered `state` ("MASTER", "BACKUP", "FAULT").
     pub fn entered(&self, state: &str) -> usize {
         let needle = format!("Entering {state} STATE");
         self.log().matches(&needle).count()
     }
+
+    /// The state the instance entered last ("BACKUP", "MASTER", "FAULT"), `None` before the
+    /// first "Entering … STATE" line.
+    pub fn state(&self) -> Option<String> {
+        last_entered_state(&self.log())
+    }
+
+    /// True when the last state entered is MASTER. Counting entries ("MASTER" more often than
+    /// "BACKUP" + "FAULT") is wrong after FAULT → BACKUP → MASTER, and underflows before the
+    /// first line; the last line is what keepalived is in now.
+    pub fn is_master(&self) -> bool {
+        self.state().as_deref() == Some("MASTER")
+    }
+}
+
+/// The state named by the last "Entering <STATE> STATE" line of a keepalived log.
+pub fn last_entered_state(log: &str) -> Option<String> {
+    log.rmatch_indices("Entering ").find_map(|(at, needle)| {
+        let mut words = log[at + needle.len()..].split_whitespace();
+        let state = words.next()?;
+        (words.next() == Some("STATE")).then(|| state.to_string())
+    })
 }
 
 /// keepalived log lines that reveal a rejected or mismatched advert (bad checksum, password,

@@ -1,5 +1,6 @@
 //! Shared support for the root end-to-end tests: namespace topologies, processes run inside
-//! them, packet captures in an observer namespace, and real keepalived as a peer.
+//! them, packet captures in an observer namespace, real keepalived as a peer, and [`peer::Peer`]
+//! for a node run by either implementation.
 //!
 //! Every test needs root (network namespaces, raw sockets).
 #![allow(dead_code)]
@@ -7,6 +8,7 @@
 pub mod cluster;
 pub mod keepalived;
 pub mod pcap;
+pub mod peer;
 pub mod process;
 pub mod topology;
 
