@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use healthcheck::{CheckId, CheckSpec, ExecCheck, Health, Monitor, MonitorConfig, Policy};
@@ -15,9 +16,10 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 use vip_netlink::{
     AdvertSocket, AdvertSocketConfig, AdvertTransport, Announce, Announcer, Change, IpFamily,
-    LinkEvent, LinkEvents, LinkWatch, Vip, VipManager, VipOps,
+    LinkEvent, LinkEvents, LinkWatch, ReceivedAdvertRef, Vip, VipManager, VipOps,
 };
 use vrrp_fsm::{Action, InstanceId, Router, SyncGroupConfig, TrackerState};
+use vrrp_proto::Advert;
 
 use crate::config::{iface_tracker, script_tracker, DaemonSpec, InstanceSpec};
 use crate::output::{print_transition, state_name};
@@ -55,6 +57,8 @@ fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
 
 /// Something that happened outside the state machine.
 enum Event {
+    /// SIGTERM or SIGINT: shut down gracefully.
+    Shutdown(&'static str),
     Link(String, bool),
     Tracker(usize, vrrp_fsm::TrackerId, bool),
     Fatal(String),
@@ -67,6 +71,8 @@ struct InstanceIo {
     sock: Arc<AdvertSocket>,
     announcer: Announcer,
     vips: Vec<Vip>,
+    /// The advert this instance sends, built once; only the priority changes per send.
+    advert: Box<Advert>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT (then shuts down gracefully and returns `Ok`).
@@ -96,12 +102,17 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             .map(|v| Vip::new(inst.iface.clone(), v.addr, v.prefix_len))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ctx(&inst.name, e))?;
+        let advert = match router.instance(id) {
+            Some(i) => Box::new(i.advert(0)),
+            None => return Err(DriverError::Other(format!("{}: instance lost", inst.name))),
+        };
         ios.push(InstanceIo {
             spec: inst.clone(),
             id,
             sock: Arc::new(sock),
             announcer,
             vips,
+            advert,
         });
     }
     for (name, members) in &spec.sync_groups {
@@ -201,10 +212,22 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         });
     }
 
+    // Signals arrive through the event channel, so the hot loop polls one channel, not
+    // two signal streams, on every wake-up.
     let mut sigterm = signal(SignalKind::terminate())
         .map_err(|e| DriverError::Other(format!("SIGTERM handler: {e}")))?;
     let mut sigint = signal(SignalKind::interrupt())
         .map_err(|e| DriverError::Other(format!("SIGINT handler: {e}")))?;
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let which = tokio::select! {
+                _ = sigterm.recv() => "SIGTERM",
+                _ = sigint.recv() => "SIGINT",
+            };
+            let _ = tx.send(Event::Shutdown(which));
+        });
+    }
     let mut timer = PreciseTimer::new().map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
 
     for io in &ios {
@@ -218,7 +241,7 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
     // The latest time fed to the router: a kernel arrival time never goes back before it.
     let mut last_now = Instant::now();
     router.startup(last_now);
-    perform(&mut router, &ios, &vip_mgr).await;
+    perform(&mut router, &mut ios, &vip_mgr).await;
 
     loop {
         // The Master_Down_Timer decides a failover: finish that wait precisely.
@@ -230,24 +253,28 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         timer
             .set(next, precise)
             .map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
-        // Adverts are read in this task (no channel hop): the down timer starts as early as
+        // Adverts are read in this task (no channel hop) and fed to the router straight from
+        // the socket's receive buffer (no owned copy): the down timer starts as early as
         // possible and an advert costs one wake-up.
-        let mut recvs: Vec<_> = ios
-            .iter()
-            .map(|io| Box::pin(io.sock.recv_advert()))
-            .collect();
         let any_advert = std::future::poll_fn(|cx| {
-            for (i, f) in recvs.iter_mut().enumerate() {
-                if let std::task::Poll::Ready(r) = std::future::Future::poll(f.as_mut(), cx) {
-                    return std::task::Poll::Ready((i, r));
+            for (i, io) in ios.iter().enumerate() {
+                let router = &mut router;
+                let last_now = &mut last_now;
+                let mut feed = Some(|rx: &ReceivedAdvertRef<'_>| {
+                    // The kernel's arrival time: the down timer restarts from when the
+                    // advert arrived, not from when this task got to read it.
+                    *last_now = rx.received_at.max(*last_now);
+                    let r = router.handle_advert(*last_now, io.id, rx.source, &rx.advert);
+                    (r, rx.source)
+                });
+                if let Poll::Ready(r) = io.sock.poll_recv_with(cx, &mut feed) {
+                    return Poll::Ready((i, r));
                 }
             }
-            std::task::Poll::Pending
+            Poll::Pending
         });
         tokio::select! {
             biased;
-            _ = sigterm.recv() => { info!("SIGTERM: shutting down"); break; }
-            _ = sigint.recv() => { info!("SIGINT: shutting down"); break; }
             r = timer.wait() => {
                 r.map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
                 last_now = Instant::now();
@@ -255,13 +282,9 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             }
             (i, got) = any_advert => {
                 match got {
-                    Ok(got) => {
-                        // The kernel's arrival time: the down timer restarts from when the
-                        // advert arrived, not from when this task got to read it.
-                        last_now = got.received_at.max(last_now);
-                        if let Err(e) = router.handle_advert(last_now, ios[i].id, got.source, &got.advert) {
-                            debug!(instance = %ios[i].spec.name, from = %got.source, "advert ignored: {e}");
-                        }
+                    Ok((Ok(()), _)) => {}
+                    Ok((Err(e), from)) => {
+                        debug!(instance = %ios[i].spec.name, %from, "advert ignored: {e}");
                     }
                     Err(vip_netlink::Error::Closed) => return Err(DriverError::Other("advert socket closed".into())),
                     Err(e) => warn!(instance = %ios[i].spec.name, "advert receive: {e}"),
@@ -271,6 +294,10 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
                 let now = Instant::now();
                 last_now = now;
                 match ev {
+                    Some(Event::Shutdown(which)) => {
+                        info!("{which}: shutting down");
+                        break;
+                    }
                     Some(Event::Link(iface, up)) => {
                         info!(%iface, up, "link change");
                         apply_link(&mut router, &ios, now, &iface, up);
@@ -287,11 +314,11 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
                 }
             }
         }
-        perform(&mut router, &ios, &vip_mgr).await;
+        perform(&mut router, &mut ios, &vip_mgr).await;
     }
 
     router.shutdown(Instant::now());
-    perform(&mut router, &ios, &vip_mgr).await;
+    perform(&mut router, &mut ios, &vip_mgr).await;
     drop(monitor);
     Ok(())
 }
@@ -317,7 +344,7 @@ fn apply_link(router: &mut Router, ios: &[InstanceIo], now: Instant, iface: &str
 
 /// Performs every queued action in order; notifications (transition lines, logs) are emitted
 /// after the network actions of the batch, so they never delay a takeover.
-async fn perform(router: &mut Router, ios: &[InstanceIo], vip_mgr: &VipManager) {
+async fn perform(router: &mut Router, ios: &mut [InstanceIo], vip_mgr: &VipManager) {
     let mut notes = Vec::new();
     while let Some((id, action)) = router.poll_action() {
         if matches!(
@@ -329,14 +356,11 @@ async fn perform(router: &mut Router, ios: &[InstanceIo], vip_mgr: &VipManager) 
             notes.push((id, action));
             continue;
         }
-        let io = &ios[id.index()];
+        let io = &mut ios[id.index()];
         match action {
             Action::SendAdvert { priority } => {
-                let Some(inst) = router.instance(id) else {
-                    continue;
-                };
-                let advert = inst.advert(priority);
-                if let Err(e) = io.sock.send(&advert).await {
+                io.advert.priority = priority;
+                if let Err(e) = io.sock.send(&io.advert).await {
                     warn!(instance = %io.spec.name, "sending advert: {e}");
                 }
             }

@@ -171,6 +171,39 @@ pub struct ReceivedAdvert {
     pub received_at: Instant,
 }
 
+/// One valid advert as received, borrowed from the socket's receive buffer: the zero-copy
+/// [`vrrp_proto::ReceivedAdvert`] view plus what the kernel said about the datagram. Given to
+/// the closure of [`AdvertSocket::recv_with`]; [`to_owned`](Self::to_owned) copies it out.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceivedAdvertRef<'a> {
+    /// The decoded and validated advert, read in place (`vrrp_proto::AdvertFields`).
+    pub advert: vrrp_proto::ReceivedAdvert<'a>,
+    /// IP source of the packet (the sender's primary or link-local address).
+    pub source: IpAddr,
+    /// IP destination (the multicast group, or our address in unicast mode).
+    pub destination: IpAddr,
+    /// Interface index it arrived on.
+    pub ifindex: u32,
+    /// TTL (IPv4) or hop limit (IPv6) as received.
+    pub hop_limit: u8,
+    /// When the kernel received the packet (see [`ReceivedAdvert::received_at`]).
+    pub received_at: Instant,
+}
+
+impl ReceivedAdvertRef<'_> {
+    /// Copies it into an owned [`ReceivedAdvert`] (builds the owned [`Advert`]).
+    pub fn to_owned(&self) -> ReceivedAdvert {
+        ReceivedAdvert {
+            advert: self.advert.to_advert(),
+            source: self.source,
+            destination: self.destination,
+            ifindex: self.ifindex,
+            hop_limit: self.hop_limit,
+            received_at: self.received_at,
+        }
+    }
+}
+
 /// Sending and receiving adverts, so a daemon can run on another runtime or a simulated
 /// network. [`AdvertSocket`] is the tokio implementation.
 #[async_trait]
@@ -285,10 +318,8 @@ impl AdvertSocket {
         match config.family {
             IpFamily::V4 => {
                 opt("IP_HDRINCL", sock.set_header_included_v4(true))?;
-                opt(
-                    "IP_PKTINFO",
-                    set_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1),
-                )?;
+                // No IP_PKTINFO: the received IPv4 header carries both addresses and the
+                // socket is bound to one interface, so the control message would only cost.
                 opt("IP_MULTICAST_LOOP", sock.set_multicast_loop_v4(false))?;
                 if !config.is_unicast() {
                     opt(
@@ -459,36 +490,69 @@ impl AdvertSocket {
         Ok(())
     }
 
-    /// Datagrams already read and not yet handed out, validated in order.
-    fn next_queued(&self) -> Option<ReceivedAdvert> {
+    /// Hands the next datagram already read and valid to `f`, borrowed from the queue;
+    /// `Err(f)` gives `f` back when the queue holds none.
+    fn next_queued<R, F>(&self, f: F) -> std::result::Result<R, F>
+    where
+        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+    {
         let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
+        let q = &mut *q;
         while q.next < q.count {
             let i = q.next;
             q.next += 1;
             let info = q.info[i];
             let buf = &q.bufs[i * RECV_BUF..i * RECV_BUF + info.len];
             if let Some(rx) = self.accept(buf, &info) {
-                return Some(rx);
+                return Ok(f(&rx));
             }
         }
-        None
+        Err(f)
     }
 
-    /// [`AdvertTransport::recv`] without the boxed future: what a hot loop should call.
+    /// Polls for the next valid advert and hands it to `f` **borrowed from the socket's
+    /// receive buffer**: nothing is copied, and `f` can feed it straight to
+    /// `vrrp_fsm::Router::handle_advert`, which takes the zero-copy view. This is the
+    /// receive call of a hot loop; [`recv_advert`](Self::recv_advert) returns an owned copy.
     ///
     /// One `recvmmsg` per wake-up reads up to two datagrams; when fewer came back the queue
     /// is empty, so the readiness is cleared there and then and no `recvmsg` is wasted on
-    /// `EAGAIN`. Cancel-safe: datagrams read and not yet returned stay queued in the socket.
-    pub async fn recv_advert(&self) -> Result<ReceivedAdvert> {
+    /// `EAGAIN`. Datagrams read and not yet handed out stay queued in the socket, so
+    /// abandoning a poll loses nothing. `f` runs with the receive queue locked: it must not
+    /// receive from this socket itself.
+    ///
+    /// ```no_run
+    /// # async fn f(sock: &vip_netlink::AdvertSocket) -> vip_netlink::Result<()> {
+    /// let mut f = Some(|rx: &vip_netlink::ReceivedAdvertRef<'_>| rx.advert.priority());
+    /// let priority = std::future::poll_fn(|cx| sock.poll_recv_with(cx, &mut f)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn poll_recv_with<R, F>(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        f: &mut Option<F>,
+    ) -> std::task::Poll<Result<R>>
+    where
+        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+    {
+        use std::task::Poll;
         loop {
-            if let Some(rx) = self.next_queued() {
-                return Ok(rx);
+            let Some(g) = f.take() else {
+                return Poll::Ready(Err(Error::InvalidConfig(
+                    "poll_recv_with polled again after it returned".into(),
+                )));
+            };
+            match self.next_queued(g) {
+                Ok(r) => return Poll::Ready(Ok(r)),
+                Err(g) => *f = Some(g),
             }
-            let mut guard = self
-                .io
-                .readable()
-                .await
-                .map_err(|e| Error::io("raw socket readable", e))?;
+            let mut guard = match self.io.poll_read_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(guard)) => guard,
+                Poll::Ready(Err(e)) => {
+                    return Poll::Ready(Err(Error::io("raw socket readable", e)))
+                }
+            };
             let res = {
                 let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
                 let q = &mut *q;
@@ -510,13 +574,35 @@ impl AdvertSocket {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
-                Err(e) => return Err(Error::io("receive advert", e)),
+                Err(e) => return Poll::Ready(Err(Error::io("receive advert", e))),
             }
         }
     }
 
+    /// Waits for the next valid advert and hands it to `f`, borrowed (see
+    /// [`poll_recv_with`](Self::poll_recv_with)). Cancel-safe.
+    ///
+    /// ```no_run
+    /// # async fn f(sock: &vip_netlink::AdvertSocket) -> vip_netlink::Result<()> {
+    /// let (src, prio) = sock.recv_with(|rx| (rx.source, rx.advert.priority())).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn recv_with<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+    {
+        let mut f = Some(f);
+        std::future::poll_fn(|cx| self.poll_recv_with(cx, &mut f)).await
+    }
+
+    /// [`AdvertTransport::recv`] without the boxed future: the next valid advert, copied into
+    /// an owned [`ReceivedAdvert`]. Cancel-safe.
+    pub async fn recv_advert(&self) -> Result<ReceivedAdvert> {
+        self.recv_with(|rx| rx.to_owned()).await
+    }
+
     /// Validate one datagram; `None` if it was dropped (and counted).
-    fn accept(&self, buf: &[u8], info: &Received) -> Option<ReceivedAdvert> {
+    fn accept<'b>(&self, buf: &'b [u8], info: &Received) -> Option<ReceivedAdvertRef<'b>> {
         let c = &self.counters;
         if info.truncated {
             c.bump(Counter::PacketLengthErrors);
@@ -565,8 +651,8 @@ impl AdvertSocket {
             return None;
         }
         c.received(rx.priority());
-        Some(ReceivedAdvert {
-            advert: rx.to_advert(),
+        Some(ReceivedAdvertRef {
+            advert: rx,
             source: src,
             destination: dst,
             ifindex: info.ifindex.unwrap_or(self.interface.index()),

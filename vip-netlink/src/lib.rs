@@ -39,8 +39,8 @@ mod vip_manager;
 mod vmac;
 
 pub use advert_socket::{
-    AdvertSocket, AdvertSocketConfig, AdvertTransport, ReceivedAdvert, IPPROTO_VRRP, VRRP_GROUP_V4,
-    VRRP_GROUP_V6,
+    AdvertSocket, AdvertSocketConfig, AdvertTransport, ReceivedAdvert, ReceivedAdvertRef,
+    IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6,
 };
 pub use advert_stats::AdvertStats;
 pub use announce::{Announce, Announcer, GarpForm};

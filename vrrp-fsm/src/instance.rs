@@ -5,7 +5,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use tracing::{debug, info, warn};
-use vrrp_proto::{AddressList, Advert, Version};
+use vrrp_proto::{AddressList, Advert, AdvertFields, Version};
 
 use crate::action::{Action, GarpReason};
 use crate::action_queue::{InlineQueue, DEFAULT_CAPACITY};
@@ -219,7 +219,9 @@ impl Instance {
     }
 
     /// Process a received, already decoded and checksum-verified advert from `src` (the IP
-    /// source address, i.e. the sender's primary address).
+    /// source address, i.e. the sender's primary address). `advert` is an owned
+    /// [`Advert`] or, on a receive path, the zero-copy [`vrrp_proto::ReceivedAdvert`] view of
+    /// the datagram (no owned copy needed).
     ///
     /// Refused adverts return an [`AdvertError`] and bump a counter; they never change state.
     /// An advert whose address list differs from our VIPs is processed and counted in
@@ -228,7 +230,7 @@ impl Instance {
         &mut self,
         now: Instant,
         src: IpAddr,
-        advert: &Advert,
+        advert: &impl AdvertFields,
     ) -> Result<(), AdvertError> {
         if let Err(e) = self.check_advert(src, advert) {
             self.count_rejected(e);
@@ -236,19 +238,19 @@ impl Instance {
             return Err(e);
         }
         self.counters.adverts_received += 1;
-        if advert.priority == 0 {
+        if advert.priority() == 0 {
             self.counters.priority_zero_received += 1;
         }
         let list_matches = match self.single_vip {
             // The common case, checked without touching the config's heap-allocated VIP list.
-            Some(vip) => advert.addresses.len() == 1 && advert.addresses.get(0) == Some(vip),
+            Some(vip) => advert.address_count() == 1 && advert.address(0) == Some(vip),
             None => {
-                advert.addresses.len() == self.cfg.vips.len()
+                advert.address_count() == self.cfg.vips.len()
                     && self
                         .cfg
                         .vips
                         .iter()
-                        .all(|v| advert.addresses.contains(&v.addr))
+                        .all(|v| advert.contains_address(&v.addr))
             }
         };
         if !list_matches {
@@ -530,34 +532,34 @@ impl Instance {
 
     // ----- receive paths -----------------------------------------------------------------
 
-    fn check_advert(&self, src: IpAddr, adv: &Advert) -> Result<(), AdvertError> {
+    fn check_advert(&self, src: IpAddr, adv: &impl AdvertFields) -> Result<(), AdvertError> {
         if !self.running {
             return Err(AdvertError::NotRunning);
         }
         if self.state == State::Fault {
             return Err(AdvertError::InFault);
         }
-        if adv.vrid != self.cfg.vrid {
-            return Err(AdvertError::VridMismatch(adv.vrid));
+        if adv.vrid() != self.cfg.vrid {
+            return Err(AdvertError::VridMismatch(adv.vrid()));
         }
-        if adv.version != self.cfg.version {
+        if adv.version() != self.cfg.version {
             return Err(AdvertError::VersionMismatch);
         }
         if Family::of(src) != self.cfg.family {
             return Err(AdvertError::FamilyMismatch(src));
         }
-        match adv.version {
+        match adv.version() {
             Version::V2 => {
-                if u64::from(adv.max_adver_int) != self.cfg.advert_interval.as_secs() {
-                    return Err(AdvertError::IntervalMismatch(adv.max_adver_int));
+                if u64::from(adv.max_adver_int()) != self.cfg.advert_interval.as_secs() {
+                    return Err(AdvertError::IntervalMismatch(adv.max_adver_int()));
                 }
-                if adv.auth != self.cfg.auth {
+                if adv.auth() != self.cfg.auth {
                     return Err(AdvertError::AuthMismatch);
                 }
             }
             Version::V3 => {
-                if adv.max_adver_int == 0 || adv.max_adver_int > 4095 {
-                    return Err(AdvertError::InvalidInterval(adv.max_adver_int));
+                if adv.max_adver_int() == 0 || adv.max_adver_int() > 4095 {
+                    return Err(AdvertError::InvalidInterval(adv.max_adver_int()));
                 }
             }
         }
@@ -591,8 +593,8 @@ impl Instance {
     }
 
     /// keepalived `vrrp_state_backup()` / RFC 5798 §6.4.2.
-    fn backup_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert) {
-        let prio = adv.priority;
+    fn backup_rx(&mut self, now: Instant, src: IpAddr, adv: &impl AdvertFields) {
+        let prio = adv.priority();
         let eff = self.effective_priority;
         if prio == 0 {
             // The Master is leaving: take over after Skew_Time only.
@@ -631,8 +633,8 @@ impl Instance {
     }
 
     /// keepalived `vrrp_state_master_rx()` / RFC 5798 §6.4.3.
-    fn master_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert) {
-        let prio = adv.priority;
+    fn master_rx(&mut self, now: Instant, src: IpAddr, adv: &impl AdvertFields) {
+        let prio = adv.priority();
         let addr_cmp = src.cmp(&self.cfg.primary_address);
         let higher = |eff: u8| prio > eff || (prio == eff && addr_cmp == Ordering::Greater);
         if prio == 0 || (self.cfg.higher_prio_send_advert && higher(self.effective_priority)) {

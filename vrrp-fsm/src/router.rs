@@ -3,7 +3,7 @@ use core::net::IpAddr;
 use std::time::Instant;
 
 use tracing::info;
-use vrrp_proto::Advert;
+use vrrp_proto::AdvertFields;
 
 use crate::action::Action;
 use crate::action_queue::ActionQueue;
@@ -171,7 +171,7 @@ impl Router {
         now: Instant,
         id: InstanceId,
         src: IpAddr,
-        advert: &Advert,
+        advert: &impl AdvertFields,
     ) -> Result<(), RouterError> {
         let inst = self
             .instances

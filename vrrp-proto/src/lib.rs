@@ -31,6 +31,7 @@
 
 mod address_list;
 mod advert;
+mod advert_fields;
 mod auth_trailer;
 mod checksum;
 mod counters;
@@ -44,6 +45,7 @@ mod packet;
 
 pub use address_list::{AddressFamily, AddressList, MAX_ADDRESSES};
 pub use advert::{Advert, Auth, Version};
+pub use advert_fields::AdvertFields;
 pub use auth_trailer::{
     AuthSequence, AuthTrailer, AuthTrailerSigner, AUTH_EXT_HMAC_SHA256, AUTH_HMAC_LEN,
     AUTH_TRAILER_LEN,

@@ -294,7 +294,7 @@ impl Lan {
             self.refused += 1;
             return;
         };
-        match node.router.handle_advert(now, id, p.src, &p.advert) {
+        match node.router.handle_advert(now, id, p.src, &*p.advert) {
             Ok(()) => self.delivered += 1,
             Err(_) => self.refused += 1,
         }
