@@ -15,15 +15,15 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 use vip_netlink::{
-    AdvertSocket, AdvertSocketConfig, AdvertTransport, Announce, Announcer, Change, IpFamily,
-    LinkEvent, LinkEvents, LinkWatch, ReceivedAdvertRef, Vip, VipManager, VipOps,
+    AdvertSocket, AdvertSocketConfig, Announce, Announcer, Change, IpFamily, LinkEvent, LinkEvents,
+    LinkWatch, ReceivedAdvertRef, Vip, VipManager, VipOps, WakeOn,
 };
-use vrrp_fsm::{Action, InstanceId, Router, SyncGroupConfig, TrackerState};
+use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, TrackerState};
 use vrrp_proto::Advert;
 
 use crate::config::{iface_tracker, script_tracker, DaemonSpec, InstanceSpec};
 use crate::output::{print_transition, state_name};
-use crate::precise_timer::PreciseTimer;
+use crate::precise_timer::{Fired, PreciseTimer};
 
 /// Why the daemon stopped with an error (exit 1).
 #[derive(Debug)]
@@ -242,6 +242,7 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
     let mut last_now = Instant::now();
     router.startup(last_now);
     perform(&mut router, &mut ios, &vip_mgr).await;
+    set_wake_ups(&router, &ios);
 
     loop {
         // The Master_Down_Timer decides a failover: finish that wait precisely.
@@ -276,9 +277,14 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         tokio::select! {
             biased;
             r = timer.wait() => {
-                r.map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
-                last_now = Instant::now();
-                router.handle_timeout(last_now);
+                let fired = r.map_err(|e| DriverError::Other(format!("timerfd: {e}")))?;
+                // Adverts a Backup slept through count first, each at its arrival time: a
+                // live Master moves the deadline on and the timer is simply re-armed.
+                drain_adverts(&mut router, &ios, &mut last_now);
+                if fired == Fired::Due {
+                    last_now = Instant::now().max(last_now);
+                    router.handle_timeout(last_now);
+                }
             }
             (i, got) = any_advert => {
                 match got {
@@ -291,7 +297,8 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
                 }
             }
             ev = rx.recv() => {
-                let now = Instant::now();
+                drain_adverts(&mut router, &ios, &mut last_now);
+                let now = Instant::now().max(last_now);
                 last_now = now;
                 match ev {
                     Some(Event::Shutdown(which)) => {
@@ -315,12 +322,58 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             }
         }
         perform(&mut router, &mut ios, &vip_mgr).await;
+        set_wake_ups(&router, &ios);
     }
 
     router.shutdown(Instant::now());
     perform(&mut router, &mut ios, &vip_mgr).await;
     drop(monitor);
     Ok(())
+}
+
+/// Feeds the router every advert already received and not yet read (those a Backup sleeps
+/// through), each with its kernel arrival time.
+fn drain_adverts(router: &mut Router, ios: &[InstanceIo], last_now: &mut Instant) {
+    for io in ios {
+        loop {
+            let got = io.sock.try_recv_with(|rx| {
+                *last_now = rx.received_at.max(*last_now);
+                (
+                    router.handle_advert(*last_now, io.id, rx.source, &rx.advert),
+                    rx.source,
+                )
+            });
+            match got {
+                Ok(Some((Ok(()), _))) => {}
+                Ok(Some((Err(e), from))) => {
+                    debug!(instance = %io.spec.name, %from, "advert ignored: {e}")
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(instance = %io.spec.name, "advert receive: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A Backup sleeps through its Master's adverts (reading them when its timer is due); every
+/// other state wakes for each advert. See [`WakeOn`].
+fn set_wake_ups(router: &Router, ios: &[InstanceIo]) {
+    for io in ios {
+        let backup = router
+            .instance(io.id)
+            .is_some_and(|i| i.state() == State::Backup);
+        let want = if backup {
+            WakeOn::PriorityZero
+        } else {
+            WakeOn::EveryAdvert
+        };
+        if let Err(e) = io.sock.set_wake_on(want) {
+            warn!(instance = %io.spec.name, "advert wake-up filter: {e}");
+        }
+    }
 }
 
 /// Reports a link change to every instance on `iface` and every tracker of `iface`.
@@ -360,7 +413,7 @@ async fn perform(router: &mut Router, ios: &mut [InstanceIo], vip_mgr: &VipManag
         match action {
             Action::SendAdvert { priority } => {
                 io.advert.priority = priority;
-                if let Err(e) = io.sock.send(&io.advert).await {
+                if let Err(e) = io.sock.send_advert(&io.advert).await {
                     warn!(instance = %io.spec.name, "sending advert: {e}");
                 }
             }

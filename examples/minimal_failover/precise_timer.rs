@@ -18,6 +18,17 @@ use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 
+/// What [`PreciseTimer::wait`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fired {
+    /// The kernel timer of a precise deadline fired, [`PRECISE_MARGIN`] early. The caller
+    /// reads whatever it slept through (a Backup's queued adverts) and re-arms; if the
+    /// deadline stands, the next `wait` finishes it precisely.
+    Early,
+    /// The deadline has passed.
+    Due,
+}
+
 /// How early a precise deadline arms the kernel timer.
 pub const PRECISE_MARGIN: Duration = Duration::from_micros(1500);
 
@@ -107,9 +118,10 @@ impl PreciseTimer {
         Ok(())
     }
 
-    /// Waits until the armed deadline passes (forever when disarmed). Cancel-safe: dropped
+    /// Waits until the armed deadline passes (forever when disarmed), or, for a precise
+    /// deadline, until its kernel timer fires early ([`Fired::Early`]). Cancel-safe: dropped
     /// mid-way, the next call resumes where this one was.
-    pub async fn wait(&mut self) -> io::Result<()> {
+    pub async fn wait(&mut self) -> io::Result<Fired> {
         let Some(deadline) = self.deadline else {
             return std::future::pending().await;
         };
@@ -121,11 +133,16 @@ impl PreciseTimer {
         } else {
             deadline
         };
-        while !self.fd_expired {
-            let mut guard = self.fd.readable().await?;
-            guard.clear_ready();
-            if Instant::now() >= fire {
-                self.fd_expired = true;
+        if !self.fd_expired {
+            while !self.fd_expired {
+                let mut guard = self.fd.readable().await?;
+                guard.clear_ready();
+                if Instant::now() >= fire {
+                    self.fd_expired = true;
+                }
+            }
+            if self.precise && Instant::now() < deadline {
+                return Ok(Fired::Early);
             }
         }
         if self.precise {
@@ -134,6 +151,6 @@ impl PreciseTimer {
             }
         }
         self.deadline = None;
-        Ok(())
+        Ok(Fired::Due)
     }
 }

@@ -19,6 +19,7 @@ use crate::advert_stats::{AdvertCounters, AdvertStats};
 use crate::ancillary_io::{recv_batch, send_v4, send_v6, set_int, Received, RECV_BATCH};
 use crate::error::{Error, Result};
 use crate::interface::{Interface, IpFamily};
+use crate::wake_filter::{self, WakeOn};
 
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = vrrp_proto::IPPROTO_VRRP as i32;
@@ -257,6 +258,12 @@ pub struct AdvertSocket {
     ip_id: AtomicU16,
     rx: Mutex<RxQueue>,
     tx: Mutex<Vec<u8>>,
+    /// The [`WakeOn`] in force (`true`: [`WakeOn::PriorityZero`]); changed under `switch`.
+    sleeps_through: std::sync::atomic::AtomicBool,
+    switch: Mutex<()>,
+    /// Adverts waiting for a sleeping reader (never in the reactor).
+    queue: Socket,
+    /// The socket whose readiness wakes the reader; also sends.
     io: AsyncFd<Socket>,
 }
 
@@ -267,7 +274,20 @@ struct RxQueue {
     info: [Received; RECV_BATCH],
     count: usize,
     next: usize,
+    /// The queue socket may hold adverts (set on a wake-up switch, cleared at `EAGAIN`).
+    queue_pending: bool,
+    /// The last read of the queue socket returned less than a full batch: it was empty.
+    queue_short: bool,
+    /// Kernel receive times of the last datagrams handled, to recognise the second copy of
+    /// one that both sockets queued.
+    recent: [Duration; RECENT],
+    recent_next: usize,
+    /// Both clocks as read right after the last batch.
+    clock: Option<ClockPair>,
 }
+
+/// How many receive times [`RxQueue::recent`] remembers.
+const RECENT: usize = 32;
 
 impl RxQueue {
     fn new() -> Self {
@@ -276,26 +296,105 @@ impl RxQueue {
             info: [Received::default(); RECV_BATCH],
             count: 0,
             next: 0,
+            queue_pending: false,
+            queue_short: false,
+            recent: [Duration::ZERO; RECENT],
+            recent_next: 0,
+            clock: None,
+        }
+    }
+
+    /// True if the datagram received at `t` was handled already (the copy from the other
+    /// socket); otherwise remembers it.
+    fn seen(&mut self, t: Option<Duration>) -> bool {
+        let Some(t) = t else { return false };
+        if self.recent.contains(&t) {
+            return true;
+        }
+        self.recent[self.recent_next] = t;
+        self.recent_next = (self.recent_next + 1) % RECENT;
+        false
+    }
+
+    /// Reads the next batch from `fd` into the buffers.
+    fn fill(&mut self, fd: std::os::fd::RawFd) -> std::io::Result<usize> {
+        let n = recv_batch(fd, &mut self.bufs, RECV_BUF, &mut self.info)?;
+        self.count = n;
+        self.next = 0;
+        self.queue_short = false;
+        self.clock = Some(ClockPair::now(self.clock.as_ref()));
+        Ok(n)
+    }
+}
+
+/// The two clocks read together when a batch is read: the kernel timestamps datagrams on
+/// `CLOCK_REALTIME`, the state machine runs on the monotonic clock.
+#[derive(Debug, Clone, Copy)]
+struct ClockPair {
+    mono: Instant,
+    wall: Duration,
+    /// The wall clock was stepped since the previous pair: its timestamps cannot be mapped.
+    stepped: bool,
+    /// There was a previous pair to check for a step against.
+    checked: bool,
+}
+
+impl ClockPair {
+    /// Reads both clocks; `prev` (the pair of the previous read) tells a step of the wall
+    /// clock (beyond what NTP slewing can do) from the time that passed.
+    fn now(prev: Option<&ClockPair>) -> ClockPair {
+        let mono = Instant::now();
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let stepped = match prev {
+            None => false,
+            Some(p) => {
+                let mono_d = mono.saturating_duration_since(p.mono);
+                let drift = if wall >= p.wall {
+                    (wall - p.wall).abs_diff(mono_d)
+                } else {
+                    (p.wall - wall) + mono_d
+                };
+                // Slewing moves the wall clock by at most 0.05 %.
+                drift > Duration::from_millis(2) + mono_d / 1000
+            }
+        };
+        ClockPair {
+            mono,
+            wall,
+            stepped,
+            checked: prev.is_some(),
+        }
+    }
+
+    /// The kernel's receive time moved onto the monotonic clock. Falls back to the read
+    /// time when the timestamp is missing, in the future, older than `max_age`, or the wall
+    /// clock was stepped: a later arrival only delays a takeover, an earlier one could
+    /// cause a false one.
+    fn arrival(&self, kernel_time: Option<Duration>, max_age: Duration) -> Instant {
+        let Some(kt) = kernel_time else {
+            return self.mono;
+        };
+        if self.stepped {
+            return self.mono;
+        }
+        // Without a previous pair a step cannot be ruled out: trust only a recent stamp.
+        let max_age = if self.checked {
+            max_age
+        } else {
+            max_age.min(Duration::from_secs(1))
+        };
+        match self.wall.checked_sub(kt) {
+            Some(age) if age <= max_age => self.mono.checked_sub(age).unwrap_or(self.mono),
+            _ => self.mono,
         }
     }
 }
 
-/// The kernel's `CLOCK_REALTIME` receive time moved onto the monotonic clock, through the
-/// offset between the two clocks read now. Falls back to now when the timestamp is missing,
-/// in the future, or implausibly old (the wall clock was stepped).
-fn arrival_instant(kernel_time: Option<Duration>) -> Instant {
-    let now = Instant::now();
-    let Some(kt) = kernel_time else {
-        return now;
-    };
-    let Ok(wall) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) else {
-        return now;
-    };
-    match wall.checked_sub(kt) {
-        Some(age) if age < Duration::from_secs(1) => now.checked_sub(age).unwrap_or(now),
-        _ => now,
-    }
-}
+/// The oldest a queued advert can plausibly be: a Backup sleeping through adverts reads
+/// them at its Master_Down_Timer, at most 3 × 255 s + 1 s later (VRRPv2's longest interval).
+const MAX_QUEUED_AGE: Duration = Duration::from_secs(3 * 255 + 1);
 
 impl AdvertSocket {
     /// Open the socket: needs `CAP_NET_RAW` and a tokio runtime. Fails with
@@ -304,70 +403,20 @@ impl AdvertSocket {
     pub fn open(config: AdvertSocketConfig) -> Result<Self> {
         config.validate()?;
         let interface = Interface::by_name(&config.interface)?;
-        let ifindex = interface.index();
-        let domain = match config.family {
-            IpFamily::V4 => Domain::IPV4,
-            IpFamily::V6 => Domain::IPV6,
-        };
-        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
-            .map_err(|e| Error::io("open raw VRRP socket", e))?;
-        sock.bind_device(Some(config.interface.as_bytes()))
-            .map_err(|e| Error::io("SO_BINDTODEVICE", e))?;
-        let fd = sock.as_raw_fd();
-        let opt = |op, r: std::io::Result<()>| r.map_err(|e| Error::io(op, e));
-        match config.family {
-            IpFamily::V4 => {
-                opt("IP_HDRINCL", sock.set_header_included_v4(true))?;
-                // No IP_PKTINFO: the received IPv4 header carries both addresses and the
-                // socket is bound to one interface, so the control message would only cost.
-                opt("IP_MULTICAST_LOOP", sock.set_multicast_loop_v4(false))?;
-                if !config.is_unicast() {
-                    opt(
-                        "IP_ADD_MEMBERSHIP 224.0.0.18",
-                        sock.join_multicast_v4_n(
-                            &VRRP_GROUP_V4,
-                            &InterfaceIndexOrAddress::Index(ifindex),
-                        ),
-                    )?;
-                }
-            }
-            IpFamily::V6 => {
-                let v6 = libc::IPPROTO_IPV6;
-                opt(
-                    "IPV6_RECVPKTINFO",
-                    set_int(fd, v6, libc::IPV6_RECVPKTINFO, 1),
-                )?;
-                opt(
-                    "IPV6_RECVHOPLIMIT",
-                    set_int(fd, v6, libc::IPV6_RECVHOPLIMIT, 1),
-                )?;
-                opt("IPV6_MULTICAST_LOOP", sock.set_multicast_loop_v6(false))?;
-                opt("IPV6_MULTICAST_HOPS", sock.set_multicast_hops_v6(255))?;
-                opt(
-                    "IPV6_UNICAST_HOPS",
-                    sock.set_unicast_hops_v6(u32::from(config.ttl)),
-                )?;
-                opt("IPV6_MULTICAST_IF", sock.set_multicast_if_v6(ifindex))?;
-                if !config.is_unicast() {
-                    opt(
-                        "IPV6_JOIN_GROUP ff02::12",
-                        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex),
-                    )?;
-                }
-            }
-        }
-        // Kernel receive time of each advert, so the down timer starts at the arrival.
-        opt(
-            "SO_TIMESTAMPNS",
-            set_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1),
-        )?;
-        opt("O_NONBLOCK", sock.set_nonblocking(true))?;
+        // Two sockets see every advert: the readiness of `wake` (in the reactor) decides when
+        // the reader wakes, `queue` (never in the reactor) holds the adverts a sleeping Backup
+        // reads later. Only one of them queues a given advert, switched by `set_wake_on`.
+        let wake = open_raw(&config, &interface)?;
+        let queue = open_raw(&config, &interface)?;
+        queue
+            .attach_filter(&wake_filter::drop_all())
+            .map_err(|e| Error::io("SO_ATTACH_FILTER", e))?;
         // Readable interest only: with EPOLLOUT the reactor would wake once more after every
         // sent advert when the kernel frees its buffer. Sends are tried directly and wait for
         // writability (on a separate registration) only on EAGAIN.
         // SAFETY: the `Socket` owns its fd and `AsyncFd` keeps it until drop; nothing else
         // closes or replaces it.
-        let io = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE) }
+        let io = unsafe { AsyncFd::register_with_interest(wake, Interest::READABLE) }
             .map_err(|e| Error::io("register raw VRRP socket", e.into()))?;
         let source = match config.source {
             Some(s) => Some(s),
@@ -383,10 +432,60 @@ impl AdvertSocket {
             ip_id: AtomicU16::new(0),
             rx: Mutex::new(RxQueue::new()),
             tx: Mutex::new(vec![0u8; RECV_BUF]),
+            sleeps_through: std::sync::atomic::AtomicBool::new(false),
+            switch: Mutex::new(()),
+            queue,
             io,
         })
     }
 
+    /// Chooses which adverts wake the reader ([`WakeOn`]); a Backup sets
+    /// [`WakeOn::PriorityZero`] and reads the rest with [`try_recv_with`](Self::try_recv_with)
+    /// when its timer is due. Switching loses no advert (one arriving during the switch may
+    /// be queued twice; the copy is recognised by its kernel timestamp and dropped).
+    pub fn set_wake_on(&self, wake_on: WakeOn) -> Result<()> {
+        let _switching = self.switch.lock().unwrap_or_else(|e| e.into_inner());
+        if self.wake_on() == wake_on {
+            return Ok(());
+        }
+        let attach = |s: &Socket, prog: &[libc::sock_filter]| {
+            s.attach_filter(prog)
+                .map_err(|e| Error::io("SO_ATTACH_FILTER", e))
+        };
+        // Open the new path before closing the old one, so no advert falls between.
+        match wake_on {
+            WakeOn::PriorityZero => {
+                attach(&self.queue, &wake_filter::accept_all())?;
+                let prog =
+                    wake_filter::urgent_only(self.config.vrid, self.config.family == IpFamily::V4);
+                attach(self.io.get_ref(), &prog)?;
+            }
+            WakeOn::EveryAdvert => {
+                attach(self.io.get_ref(), &wake_filter::accept_all())?;
+                attach(&self.queue, &wake_filter::drop_all())?;
+            }
+        }
+        if wake_on == WakeOn::EveryAdvert {
+            // What the queue still holds is read before the next wake-up's adverts.
+            self.rx
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .queue_pending = true;
+        }
+        self.sleeps_through
+            .store(wake_on == WakeOn::PriorityZero, Ordering::Release);
+        trace!(interface = %self.config.interface, ?wake_on, "advert wake-up changed");
+        Ok(())
+    }
+
+    /// The current [`WakeOn`].
+    pub fn wake_on(&self) -> WakeOn {
+        if self.sleeps_through.load(Ordering::Acquire) {
+            WakeOn::PriorityZero
+        } else {
+            WakeOn::EveryAdvert
+        }
+    }
     /// The configuration it was opened with.
     pub fn config(&self) -> &AdvertSocketConfig {
         &self.config
@@ -415,15 +514,52 @@ impl AdvertSocket {
         found
     }
 
-    fn destinations(&self) -> Vec<IpAddr> {
-        if self.config.is_unicast() {
-            self.config.peers.clone()
-        } else {
-            match self.config.family {
-                IpFamily::V4 => vec![IpAddr::V4(VRRP_GROUP_V4)],
-                IpFamily::V6 => vec![IpAddr::V6(VRRP_GROUP_V6)],
+    /// Where adverts go: each unicast peer, or the multicast group (no allocation).
+    fn destinations(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        let group = match self.config.family {
+            IpFamily::V4 => IpAddr::V4(VRRP_GROUP_V4),
+            IpFamily::V6 => IpAddr::V6(VRRP_GROUP_V6),
+        };
+        let multicast = (!self.config.is_unicast()).then_some(group);
+        self.config.peers.iter().copied().chain(multicast)
+    }
+
+    /// [`AdvertTransport::send`] without the boxed future: what a hot loop should call.
+    /// Encodes into the socket's own buffer and sends at once; waits only if the kernel's
+    /// send buffer is full.
+    pub async fn send_advert(&self, advert: &Advert) -> Result<usize> {
+        let src = match self.source() {
+            Some(s) => s,
+            None => self.refresh_source()?,
+        };
+        let mut sent = 0;
+        for dst in self.destinations() {
+            // Encode into the socket's own buffer and send at once: no 8 KiB buffer in the
+            // future (zeroed and moved on every advert); a copy only when the send must wait.
+            let pending = {
+                let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+                let n = self.encode(advert, src, dst, &mut tx)?;
+                match self.try_send(&tx[..n], src, dst) {
+                    Ok(_) => None,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Some(tx[..n].to_vec()),
+                    Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                        return Err(Error::NoSuchInterface(self.config.interface.clone()))
+                    }
+                    Err(e) => return Err(Error::io("send advert", e)),
+                }
+            };
+            if let Some(packet) = pending {
+                self.send_one(&packet, src, dst).await?;
             }
+            sent += 1;
         }
+        trace!(
+            vrid = advert.vrid,
+            priority = advert.priority,
+            sent,
+            "advert sent"
+        );
+        Ok(sent)
     }
 
     /// Encode the advert for one destination.
@@ -502,8 +638,12 @@ impl AdvertSocket {
             let i = q.next;
             q.next += 1;
             let info = q.info[i];
+            if q.seen(info.kernel_time) {
+                continue;
+            }
             let buf = &q.bufs[i * RECV_BUF..i * RECV_BUF + info.len];
-            if let Some(rx) = self.accept(buf, &info) {
+            let clock = q.clock.unwrap_or_else(|| ClockPair::now(None));
+            if let Some(rx) = self.accept(buf, &info, &clock) {
                 return Ok(f(&rx));
             }
         }
@@ -515,7 +655,7 @@ impl AdvertSocket {
     /// `vrrp_fsm::Router::handle_advert`, which takes the zero-copy view. This is the
     /// receive call of a hot loop; [`recv_advert`](Self::recv_advert) returns an owned copy.
     ///
-    /// One `recvmmsg` per wake-up reads up to two datagrams; when fewer came back the queue
+    /// One `recvmmsg` per wake-up reads up to eight datagrams; when fewer came back the queue
     /// is empty, so the readiness is cleared there and then and no `recvmsg` is wasted on
     /// `EAGAIN`. Datagrams read and not yet handed out stay queued in the socket, so
     /// abandoning a poll loses nothing. `f` runs with the receive queue locked: it must not
@@ -546,6 +686,24 @@ impl AdvertSocket {
                 Ok(r) => return Poll::Ready(Ok(r)),
                 Err(g) => *f = Some(g),
             }
+            {
+                // Adverts a sleeping reader left in the queue socket come first: they are
+                // older than whatever woke it.
+                let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
+                if q.queue_pending {
+                    match q.fill(self.queue.as_raw_fd()) {
+                        Ok(n) => {
+                            // Less than a full batch: nothing more was waiting.
+                            q.queue_pending = n == RECV_BATCH;
+                            continue;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            q.queue_pending = false
+                        }
+                        Err(e) => return Poll::Ready(Err(Error::io("receive advert", e))),
+                    }
+                }
+            }
             let mut guard = match self.io.poll_read_ready(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(guard)) => guard,
@@ -555,17 +713,16 @@ impl AdvertSocket {
             };
             let res = {
                 let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
-                let q = &mut *q;
-                recv_batch(
-                    self.io.get_ref().as_raw_fd(),
-                    &mut q.bufs,
-                    RECV_BUF,
-                    &mut q.info,
-                )
-                .inspect(|&n| {
-                    q.count = n;
-                    q.next = 0;
-                })
+                if self.wake_on() == WakeOn::PriorityZero {
+                    // Woken while sleeping through adverts: those queued before the one that
+                    // woke us go first. Only once the queue is empty, right now, the rest.
+                    match q.fill(self.queue.as_raw_fd()) {
+                        Ok(_) => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Poll::Ready(Err(Error::io("receive advert", e))),
+                    }
+                }
+                q.fill(self.io.get_ref().as_raw_fd())
             };
             match res {
                 Ok(n) => {
@@ -575,6 +732,49 @@ impl AdvertSocket {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
                 Err(e) => return Poll::Ready(Err(Error::io("receive advert", e))),
+            }
+        }
+    }
+
+    /// Hands the next advert already received to `f` without waiting: one read but not yet
+    /// handed out, or one waiting in the socket because the reader sleeps through adverts
+    /// ([`WakeOn::PriorityZero`]). `Ok(None)` when there is none. A Backup calls this until
+    /// `None` before firing its timers, so every advert that arrived before the deadline
+    /// counts, with its kernel receive time.
+    ///
+    /// ```no_run
+    /// # fn f(sock: &vip_netlink::AdvertSocket) -> vip_netlink::Result<()> {
+    /// while let Some(prio) = sock.try_recv_with(|rx| rx.advert.priority())? {
+    ///     println!("an advert with priority {prio} arrived meanwhile");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_recv_with<R, F>(&self, f: F) -> Result<Option<R>>
+    where
+        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+    {
+        let mut f = f;
+        loop {
+            match self.next_queued(f) {
+                Ok(r) => return Ok(Some(r)),
+                Err(g) => f = g,
+            }
+            let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
+            if q.queue_short {
+                // The last read found the queue empty after these: no read wasted on EAGAIN.
+                q.queue_short = false;
+                return Ok(None);
+            }
+            if !q.queue_pending && self.wake_on() == WakeOn::EveryAdvert {
+                return Ok(None);
+            }
+            match q.fill(self.queue.as_raw_fd()) {
+                Ok(n) => q.queue_short = n < RECV_BATCH,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    q.queue_pending = false;
+                    return Ok(None);
+                }
+                Err(e) => return Err(Error::io("receive advert", e)),
             }
         }
     }
@@ -602,7 +802,12 @@ impl AdvertSocket {
     }
 
     /// Validate one datagram; `None` if it was dropped (and counted).
-    fn accept<'b>(&self, buf: &'b [u8], info: &Received) -> Option<ReceivedAdvertRef<'b>> {
+    fn accept<'b>(
+        &self,
+        buf: &'b [u8],
+        info: &Received,
+        clock: &ClockPair,
+    ) -> Option<ReceivedAdvertRef<'b>> {
         let c = &self.counters;
         if info.truncated {
             c.bump(Counter::PacketLengthErrors);
@@ -657,46 +862,78 @@ impl AdvertSocket {
             destination: dst,
             ifindex: info.ifindex.unwrap_or(self.interface.index()),
             hop_limit: rx.ttl(),
-            received_at: arrival_instant(info.kernel_time),
+            received_at: clock.arrival(info.kernel_time, MAX_QUEUED_AGE),
         })
     }
+}
+
+/// One raw VRRP socket bound to the interface, joined, timestamping, non-blocking.
+fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket> {
+    let ifindex = interface.index();
+    let domain = match config.family {
+        IpFamily::V4 => Domain::IPV4,
+        IpFamily::V6 => Domain::IPV6,
+    };
+    let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+        .map_err(|e| Error::io("open raw VRRP socket", e))?;
+    sock.bind_device(Some(config.interface.as_bytes()))
+        .map_err(|e| Error::io("SO_BINDTODEVICE", e))?;
+    let fd = sock.as_raw_fd();
+    let opt = |op, r: std::io::Result<()>| r.map_err(|e| Error::io(op, e));
+    match config.family {
+        IpFamily::V4 => {
+            opt("IP_HDRINCL", sock.set_header_included_v4(true))?;
+            // No IP_PKTINFO: the received IPv4 header carries both addresses and the
+            // socket is bound to one interface, so the control message would only cost.
+            opt("IP_MULTICAST_LOOP", sock.set_multicast_loop_v4(false))?;
+            if !config.is_unicast() {
+                opt(
+                    "IP_ADD_MEMBERSHIP 224.0.0.18",
+                    sock.join_multicast_v4_n(
+                        &VRRP_GROUP_V4,
+                        &InterfaceIndexOrAddress::Index(ifindex),
+                    ),
+                )?;
+            }
+        }
+        IpFamily::V6 => {
+            let v6 = libc::IPPROTO_IPV6;
+            opt(
+                "IPV6_RECVPKTINFO",
+                set_int(fd, v6, libc::IPV6_RECVPKTINFO, 1),
+            )?;
+            opt(
+                "IPV6_RECVHOPLIMIT",
+                set_int(fd, v6, libc::IPV6_RECVHOPLIMIT, 1),
+            )?;
+            opt("IPV6_MULTICAST_LOOP", sock.set_multicast_loop_v6(false))?;
+            opt("IPV6_MULTICAST_HOPS", sock.set_multicast_hops_v6(255))?;
+            opt(
+                "IPV6_UNICAST_HOPS",
+                sock.set_unicast_hops_v6(u32::from(config.ttl)),
+            )?;
+            opt("IPV6_MULTICAST_IF", sock.set_multicast_if_v6(ifindex))?;
+            if !config.is_unicast() {
+                opt(
+                    "IPV6_JOIN_GROUP ff02::12",
+                    sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex),
+                )?;
+            }
+        }
+    }
+    // Kernel receive time of each advert, so the down timer starts at the arrival.
+    opt(
+        "SO_TIMESTAMPNS",
+        set_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1),
+    )?;
+    opt("O_NONBLOCK", sock.set_nonblocking(true))?;
+    Ok(sock)
 }
 
 #[async_trait]
 impl AdvertTransport for AdvertSocket {
     async fn send(&self, advert: &Advert) -> Result<usize> {
-        let src = match self.source() {
-            Some(s) => s,
-            None => self.refresh_source()?,
-        };
-        let mut sent = 0;
-        for dst in self.destinations() {
-            // Encode into the socket's own buffer and send at once: no 8 KiB buffer in the
-            // future (zeroed and moved on every advert); a copy only when the send must wait.
-            let pending = {
-                let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-                let n = self.encode(advert, src, dst, &mut tx)?;
-                match self.try_send(&tx[..n], src, dst) {
-                    Ok(_) => None,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Some(tx[..n].to_vec()),
-                    Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
-                        return Err(Error::NoSuchInterface(self.config.interface.clone()))
-                    }
-                    Err(e) => return Err(Error::io("send advert", e)),
-                }
-            };
-            if let Some(packet) = pending {
-                self.send_one(&packet, src, dst).await?;
-            }
-            sent += 1;
-        }
-        trace!(
-            vrid = advert.vrid,
-            priority = advert.priority,
-            sent,
-            "advert sent"
-        );
-        Ok(sent)
+        self.send_advert(advert).await
     }
 
     async fn recv(&self) -> Result<ReceivedAdvert> {
@@ -714,33 +951,51 @@ mod tests {
 
     #[test]
     fn kernel_time_moves_onto_the_monotonic_clock() {
-        let wall = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap();
-        let before = Instant::now();
-        let at = arrival_instant(Some(wall - Duration::from_millis(5)));
-        // 5 ms before the wall-clock read, give or take the time between the reads.
-        assert!(at <= before - Duration::from_millis(4), "{:?}", before - at);
-        assert!(
-            at >= before - Duration::from_millis(50),
-            "{:?}",
-            before - at
-        );
+        let first = ClockPair::now(None);
+        let pair = ClockPair::now(Some(&first));
+        assert!(!pair.stepped);
+        // 5 ms before the reads, give or take the time between them.
+        let at = pair.arrival(Some(pair.wall - Duration::from_millis(5)), MAX_QUEUED_AGE);
+        let back = pair.mono - at;
+        assert!(back >= Duration::from_millis(4), "{back:?}");
+        assert!(back <= Duration::from_millis(50), "{back:?}");
+        // A Backup reading its queue at the down timer: minutes old is still mapped...
+        let at = pair.arrival(Some(pair.wall - Duration::from_secs(300)), MAX_QUEUED_AGE);
+        assert_eq!(pair.mono - at, Duration::from_secs(300));
+        // ...but not without a previous pair to rule out a step.
+        let at = first.arrival(Some(first.wall - Duration::from_secs(300)), MAX_QUEUED_AGE);
+        assert_eq!(at, first.mono);
     }
 
     #[test]
-    fn missing_future_or_stale_kernel_time_falls_back_to_now() {
-        let wall = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap();
+    fn missing_future_stale_or_stepped_kernel_time_falls_back_to_the_read_time() {
+        let first = ClockPair::now(None);
+        let pair = ClockPair::now(Some(&first));
         for kt in [
             None,
-            Some(wall + Duration::from_secs(10)),
-            Some(wall - Duration::from_secs(10)),
+            Some(pair.wall + Duration::from_secs(10)),
+            Some(pair.wall - MAX_QUEUED_AGE - Duration::from_secs(1)),
         ] {
-            let before = Instant::now();
-            let at = arrival_instant(kt);
-            assert!(at >= before, "{kt:?}");
+            assert_eq!(pair.arrival(kt, MAX_QUEUED_AGE), pair.mono, "{kt:?}");
         }
+        // The wall clock jumped 10 s forward between two reads 1 ms apart: a step.
+        let stepped_prev = ClockPair {
+            mono: pair.mono - Duration::from_millis(1),
+            wall: pair.wall - Duration::from_secs(10),
+            stepped: false,
+            checked: true,
+        };
+        let now = ClockPair::now(Some(&stepped_prev));
+        assert!(now.stepped);
+        let kt = Some(now.wall - Duration::from_millis(500));
+        assert_eq!(now.arrival(kt, MAX_QUEUED_AGE), now.mono);
+        // Slewing-sized drift over a long sleep is not a step.
+        let slewed_prev = ClockPair {
+            mono: pair.mono - Duration::from_secs(100),
+            wall: pair.wall - Duration::from_secs(100) + Duration::from_millis(40),
+            stepped: false,
+            checked: true,
+        };
+        assert!(!ClockPair::now(Some(&slewed_prev)).stepped);
     }
 }

@@ -29,10 +29,11 @@ pub(crate) struct Received {
 /// `in_pktinfo` and a timespec), with headers.
 const CMSG_SPACE: usize = 128;
 
-/// Datagrams read by one [`recv_batch`]: asking for two tells, in the same system call,
-/// whether the queue is now empty (fewer than two came back), so a reader never needs a
-/// second `recvmsg` that only returns `EAGAIN`.
-pub(crate) const RECV_BATCH: usize = 2;
+/// Datagrams read by one [`recv_batch`]: asking for more than one tells, in the same system
+/// call, whether the queue is now empty (fewer came back), so a reader never needs a second
+/// `recvmsg` that only returns `EAGAIN`. Eight covers what a Backup sleeping through its
+/// Master's adverts finds queued at its timer (about four) in one call.
+pub(crate) const RECV_BATCH: usize = 8;
 
 /// Up to [`RECV_BATCH`] non-blocking reads in one `recvmmsg`, datagram `i` into
 /// `bufs[i * slot .. (i + 1) * slot]`. Returns how many were read (at least one) and what

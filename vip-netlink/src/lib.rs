@@ -37,6 +37,7 @@ mod netlink_request;
 mod vip;
 mod vip_manager;
 mod vmac;
+mod wake_filter;
 
 pub use advert_socket::{
     AdvertSocket, AdvertSocketConfig, AdvertTransport, ReceivedAdvert, ReceivedAdvertRef,
@@ -50,6 +51,7 @@ pub use link_watch::{LinkEvent, LinkEvents, LinkWatch};
 pub use vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 pub use vip_manager::{VipManager, VipOps};
 pub use vmac::{virtual_mac, Vmac, VmacConfig, VmacManager, VmacOps};
+pub use wake_filter::WakeOn;
 
 /// The README's example, compiled as a doc test.
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,141 @@
+//! `WakeOn::PriorityZero`: a Backup's advert socket sleeps through its Master's adverts and
+//! hands them over later with their kernel receive times; a priority-0 advert or another
+//! VRID's still wakes it at once. Real sockets in two namespaces, real kernel BPF filters.
+mod common;
+
+use std::net::Ipv4Addr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::Lan;
+use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, IpFamily, WakeOn};
+use vrrp_proto::{AddressList, Advert, Version};
+
+/// What node 0 sends at one step.
+type Batch = Vec<(u8, u8)>; // (vrid, priority)
+
+fn advert(vrid: u8, priority: u8) -> Advert {
+    let vips = AddressList::from_v4(&[Ipv4Addr::new(10, 0, 0, 100)]).unwrap();
+    Advert::v3(vrid, priority, 100, vips)
+}
+
+fn send_from(lan: &Lan, family: IpFamily, batch: Batch) {
+    lan.nodes[0].run(move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3);
+        let sock = AdvertSocket::open(cfg).unwrap();
+        for (vrid, prio) in batch {
+            let a = if family == IpFamily::V4 {
+                advert(vrid, prio)
+            } else {
+                let vips = AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap();
+                Advert::v3(vrid, prio, 100, vips)
+            };
+            sock.send_advert(&a).await.unwrap();
+            // Distinct kernel receive times, in order.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+}
+
+fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
+    let lan = Lan::new(2);
+    let (step_tx, step_rx) = mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let receiver = lan.nodes[1].spawn(move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
+        let sock = AdvertSocket::open(cfg).unwrap();
+        sock.set_wake_on(WakeOn::PriorityZero).unwrap();
+        assert_eq!(sock.wake_on(), WakeOn::PriorityZero);
+        ready_tx.send(()).unwrap();
+
+        // Step 1: three ordinary adverts of our VRID do not wake the reader...
+        step_rx.recv().unwrap();
+        let woke = tokio::time::timeout(
+            Duration::from_millis(300),
+            sock.recv_with(|rx| rx.advert.priority()),
+        )
+        .await;
+        assert!(woke.is_err(), "woken by an ordinary advert: {woke:?}");
+        // ...but wait in the socket, in order, with their kernel receive times.
+        let mut got = Vec::new();
+        while let Some(x) = sock
+            .try_recv_with(|rx| (rx.advert.priority(), rx.received_at))
+            .unwrap()
+        {
+            got.push(x);
+        }
+        let prios: Vec<u8> = got.iter().map(|g| g.0).collect();
+        assert_eq!(prios, vec![100, 101, 102]);
+        assert!(got.windows(2).all(|w| w[0].1 < w[1].1), "arrival order");
+        ready_tx.send(()).unwrap();
+
+        // Step 2: a priority-0 advert wakes it, and is handed over exactly once.
+        step_rx.recv().unwrap();
+        let p = tokio::time::timeout(
+            Duration::from_secs(5),
+            sock.recv_with(|rx| rx.advert.priority()),
+        )
+        .await
+        .expect("woken by priority 0")
+        .unwrap();
+        assert_eq!(p, 0);
+        assert_eq!(sock.try_recv_with(|rx| rx.advert.priority()).unwrap(), None);
+        ready_tx.send(()).unwrap();
+
+        // Step 3: another VRID's advert wakes it and is counted once (not twice: both
+        // sockets queue it), an ordinary one before it is handed over first.
+        step_rx.recv().unwrap();
+        let mut seen = Vec::new();
+        while seen.last() != Some(&0) {
+            let p = tokio::time::timeout(
+                Duration::from_secs(5),
+                sock.recv_with(|rx| rx.advert.priority()),
+            )
+            .await
+            .expect("advert within 5 s")
+            .unwrap();
+            seen.push(p);
+        }
+        assert_eq!(seen, vec![110, 0]);
+        assert_eq!(sock.stats().counters.vrid_errors, 1, "{:?}", sock.stats());
+
+        // Step 4: back to waking for every advert.
+        sock.set_wake_on(WakeOn::EveryAdvert).unwrap();
+        ready_tx.send(()).unwrap();
+        step_rx.recv().unwrap();
+        let p = tokio::time::timeout(
+            Duration::from_secs(5),
+            sock.recv_with(|rx| rx.advert.priority()),
+        )
+        .await
+        .expect("woken by an ordinary advert")
+        .unwrap();
+        assert_eq!(p, 120);
+        assert_eq!(sock.try_recv_with(|rx| rx.advert.priority()).unwrap(), None);
+    });
+    let step = |batch: Batch| {
+        send_from(&lan, family, batch);
+        step_tx.send(()).unwrap();
+    };
+    ready_rx.recv().unwrap();
+    step(vec![(51, 100), (51, 101), (51, 102)]);
+    ready_rx.recv().unwrap();
+    step(vec![(51, 0)]);
+    ready_rx.recv().unwrap();
+    step(vec![(51, 110), (52, 100), (51, 0)]);
+    ready_rx.recv().unwrap();
+    step(vec![(51, 120)]);
+    if let Err(p) = receiver.join() {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn ipv4_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
+    sleeping_backup_reads_later_and_wakes_for_priority_zero(IpFamily::V4);
+}
+
+#[test]
+fn ipv6_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
+    sleeping_backup_reads_later_and_wakes_for_priority_zero(IpFamily::V6);
+}
