@@ -321,8 +321,9 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
                 }
             }
         }
-        perform(&mut router, &mut ios, &vip_mgr).await;
-        set_wake_ups(&router, &ios);
+        if perform(&mut router, &mut ios, &vip_mgr).await {
+            set_wake_ups(&router, &ios);
+        }
     }
 
     router.shutdown(Instant::now());
@@ -396,8 +397,9 @@ fn apply_link(router: &mut Router, ios: &[InstanceIo], now: Instant, iface: &str
 }
 
 /// Performs every queued action in order; notifications (transition lines, logs) are emitted
-/// after the network actions of the batch, so they never delay a takeover.
-async fn perform(router: &mut Router, ios: &mut [InstanceIo], vip_mgr: &VipManager) {
+/// after the network actions of the batch, so they never delay a takeover. Returns whether
+/// an instance changed state.
+async fn perform(router: &mut Router, ios: &mut [InstanceIo], vip_mgr: &VipManager) -> bool {
     let mut notes = Vec::new();
     while let Some((id, action)) = router.poll_action() {
         if matches!(
@@ -453,6 +455,9 @@ async fn perform(router: &mut Router, ios: &mut [InstanceIo], vip_mgr: &VipManag
             other => debug!(instance = %io.spec.name, ?other, "action"),
         }
     }
+    let changed = notes
+        .iter()
+        .any(|(_, n)| matches!(n, Action::StateChanged { .. }));
     for (id, note) in notes {
         let io = &ios[id.index()];
         match note {
@@ -472,4 +477,5 @@ async fn perform(router: &mut Router, ios: &mut [InstanceIo], vip_mgr: &VipManag
             other => debug!(instance = %io.spec.name, ?other, "action"),
         }
     }
+    changed
 }

@@ -289,7 +289,15 @@ impl Instance {
                 }
                 if due(self.adver_timer, now) {
                     self.send_advert(self.effective_priority);
-                    self.adver_timer = Some(now + self.cfg.advert_interval);
+                    // The next advert is due one interval after this one was due, not after
+                    // the driver got to it: wake-up latency does not stretch the interval
+                    // (and a driver can use a periodic kernel timer). A timer more than an
+                    // interval late restarts from now.
+                    let interval = self.cfg.advert_interval;
+                    self.adver_timer = Some(match self.adver_timer.map(|d| d + interval) {
+                        Some(next) if next > now => next,
+                        _ => now + interval,
+                    });
                 }
             }
             State::Backup => {

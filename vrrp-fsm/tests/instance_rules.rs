@@ -848,3 +848,24 @@ fn advert_builder_matches_the_config() {
         (Version::V2, 0, 2, Auth::SimplePassword(*b"pw\0\0\0\0\0\0"))
     );
 }
+
+#[test]
+fn master_adverts_keep_their_cadence_when_the_driver_wakes_late() {
+    let t0 = Instant::now();
+    let mut c = cfg(100);
+    c.garp_master_delay = Duration::ZERO; // only the advert timer runs
+    let (mut i, t) = master(c, t0);
+    let iv = Duration::from_secs(1);
+    // Becoming Master sent the first advert; the next is due one interval later.
+    let d1 = i.poll_timeout().unwrap();
+    assert_eq!(d1, t + iv);
+    // The driver gets to it 300 µs late: the advert goes, the one after keeps the cadence.
+    i.handle_timeout(d1 + us(300));
+    assert_eq!(drain(&mut i), vec![Action::SendAdvert { priority: 100 }]);
+    assert_eq!(i.poll_timeout(), Some(d1 + iv));
+    // More than a whole interval late: no burst to catch up, restart from now.
+    let late = d1 + iv + iv + us(500);
+    i.handle_timeout(late);
+    assert_eq!(drain(&mut i), vec![Action::SendAdvert { priority: 100 }]);
+    assert_eq!(i.poll_timeout(), Some(late + iv));
+}
