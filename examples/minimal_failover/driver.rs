@@ -4,6 +4,10 @@
 //! the router's next deadline (on a [`PreciseTimer`]); feeds the router; then performs every
 //! action the router queued, in order (send advert, add/remove VIPs, GARP/NA bursts, print the
 //! state transition).
+//!
+//! A Backup sleeps through its Master's adverts ([`WakeOn::PriorityZero`]): it wakes for its
+//! Master_Down_Timer (or a priority-0 advert) and first feeds the router every advert that
+//! arrived meanwhile, each at its kernel arrival time, so a live Master just moves the deadline.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
