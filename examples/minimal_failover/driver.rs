@@ -265,13 +265,8 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             for (i, io) in ios.iter().enumerate() {
                 let router = &mut router;
                 let last_now = &mut last_now;
-                let mut feed = Some(|rx: &ReceivedAdvertRef<'_>| {
-                    // The kernel's arrival time: the down timer restarts from when the
-                    // advert arrived, not from when this task got to read it.
-                    *last_now = rx.received_at.max(*last_now);
-                    let r = router.handle_advert(*last_now, io.id, rx.source, &rx.advert);
-                    (r, rx.source)
-                });
+                let mut feed =
+                    Some(|rx: &ReceivedAdvertRef<'_>| feed_advert(router, io, last_now, rx));
                 if let Poll::Ready(r) = io.sock.poll_recv_with(cx, &mut feed) {
                     return Poll::Ready((i, r));
                 }
@@ -292,10 +287,7 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             }
             (i, got) = any_advert => {
                 match got {
-                    Ok((Ok(()), _)) => {}
-                    Ok((Err(e), from)) => {
-                        debug!(instance = %ios[i].spec.name, %from, "advert ignored: {e}");
-                    }
+                    Ok(()) => {}
                     Err(vip_netlink::Error::Closed) => return Err(DriverError::Other("advert socket closed".into())),
                     Err(e) => warn!(instance = %ios[i].spec.name, "advert receive: {e}"),
                 }
@@ -336,23 +328,31 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
     Ok(())
 }
 
+/// Feeds one received advert to the router at the kernel's arrival time: the down timer
+/// restarts from when the advert arrived, not from when this task got to read it (never
+/// before the last time fed: the router's clock only moves forward).
+fn feed_advert(
+    router: &mut Router,
+    io: &InstanceIo,
+    last_now: &mut Instant,
+    rx: &ReceivedAdvertRef<'_>,
+) {
+    *last_now = rx.received_at.max(*last_now);
+    if let Err(e) = router.handle_advert(*last_now, io.id, rx.source, &rx.advert) {
+        debug!(instance = %io.spec.name, from = %rx.source, "advert ignored: {e}");
+    }
+}
+
 /// Feeds the router every advert already received and not yet read (those a Backup sleeps
 /// through), each with its kernel arrival time.
 fn drain_adverts(router: &mut Router, ios: &[InstanceIo], last_now: &mut Instant) {
     for io in ios {
         loop {
-            let got = io.sock.try_recv_with(|rx| {
-                *last_now = rx.received_at.max(*last_now);
-                (
-                    router.handle_advert(*last_now, io.id, rx.source, &rx.advert),
-                    rx.source,
-                )
-            });
-            match got {
-                Ok(Some((Ok(()), _))) => {}
-                Ok(Some((Err(e), from))) => {
-                    debug!(instance = %io.spec.name, %from, "advert ignored: {e}")
-                }
+            match io
+                .sock
+                .try_recv_with(|rx| feed_advert(router, io, last_now, rx))
+            {
+                Ok(Some(())) => {}
                 Ok(None) => break,
                 Err(e) => {
                     warn!(instance = %io.spec.name, "advert receive: {e}");

@@ -325,6 +325,22 @@ impl RxQueue {
         self.clock = Some(ClockPair::now(self.clock.as_ref()));
         Ok(n)
     }
+
+    /// Reads the next batch waiting in the queue socket `fd`; `Ok(0)` when it was empty.
+    /// Either way `queue_pending` then says whether more may be waiting (a full batch).
+    fn fill_from_queue(&mut self, fd: std::os::fd::RawFd) -> std::io::Result<usize> {
+        match self.fill(fd) {
+            Ok(n) => {
+                self.queue_pending = n == RECV_BATCH;
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                self.queue_pending = false;
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// The two clocks read together when a batch is read: the kernel timestamps datagrams on
@@ -463,14 +479,12 @@ impl AdvertSocket {
             WakeOn::EveryAdvert => {
                 attach(self.io.get_ref(), &wake_filter::accept_all())?;
                 attach(&self.queue, &wake_filter::drop_all())?;
+                // What the queue still holds is read before the next wake-up's adverts.
+                self.rx
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .queue_pending = true;
             }
-        }
-        if wake_on == WakeOn::EveryAdvert {
-            // What the queue still holds is read before the next wake-up's adverts.
-            self.rx
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .queue_pending = true;
         }
         self.sleeps_through
             .store(wake_on == WakeOn::PriorityZero, Ordering::Release);
@@ -486,6 +500,7 @@ impl AdvertSocket {
             WakeOn::EveryAdvert
         }
     }
+
     /// The configuration it was opened with.
     pub fn config(&self) -> &AdvertSocketConfig {
         &self.config
@@ -691,15 +706,9 @@ impl AdvertSocket {
                 // older than whatever woke it.
                 let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
                 if q.queue_pending {
-                    match q.fill(self.queue.as_raw_fd()) {
-                        Ok(n) => {
-                            // Less than a full batch: nothing more was waiting.
-                            q.queue_pending = n == RECV_BATCH;
-                            continue;
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            q.queue_pending = false
-                        }
+                    match q.fill_from_queue(self.queue.as_raw_fd()) {
+                        Ok(0) => {}
+                        Ok(_) => continue,
                         Err(e) => return Poll::Ready(Err(Error::io("receive advert", e))),
                     }
                 }
@@ -716,9 +725,9 @@ impl AdvertSocket {
                 if self.wake_on() == WakeOn::PriorityZero {
                     // Woken while sleeping through adverts: those queued before the one that
                     // woke us go first. Only once the queue is empty, right now, the rest.
-                    match q.fill(self.queue.as_raw_fd()) {
+                    match q.fill_from_queue(self.queue.as_raw_fd()) {
+                        Ok(0) => {}
                         Ok(_) => continue,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(e) => return Poll::Ready(Err(Error::io("receive advert", e))),
                     }
                 }
@@ -768,12 +777,9 @@ impl AdvertSocket {
             if !q.queue_pending && self.wake_on() == WakeOn::EveryAdvert {
                 return Ok(None);
             }
-            match q.fill(self.queue.as_raw_fd()) {
+            match q.fill_from_queue(self.queue.as_raw_fd()) {
+                Ok(0) => return Ok(None),
                 Ok(n) => q.queue_short = n < RECV_BATCH,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    q.queue_pending = false;
-                    return Ok(None);
-                }
                 Err(e) => return Err(Error::io("receive advert", e)),
             }
         }

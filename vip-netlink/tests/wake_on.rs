@@ -37,6 +37,14 @@ fn send_from(lan: &Lan, family: IpFamily, batch: Batch) {
     });
 }
 
+/// The priority of the next advert that wakes the reader within `within`; `None` if none did.
+async fn woken_by(sock: &AdvertSocket, within: Duration) -> Option<u8> {
+    tokio::time::timeout(within, sock.recv_with(|rx| rx.advert.priority()))
+        .await
+        .ok()
+        .map(|r| r.expect("recv"))
+}
+
 fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
     let lan = Lan::new(2);
     let (step_tx, step_rx) = mpsc::channel::<()>();
@@ -50,12 +58,8 @@ fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
 
         // Step 1: three ordinary adverts of our VRID do not wake the reader...
         step_rx.recv().unwrap();
-        let woke = tokio::time::timeout(
-            Duration::from_millis(300),
-            sock.recv_with(|rx| rx.advert.priority()),
-        )
-        .await;
-        assert!(woke.is_err(), "woken by an ordinary advert: {woke:?}");
+        let woke = woken_by(&sock, Duration::from_millis(300)).await;
+        assert!(woke.is_none(), "woken by an ordinary advert: {woke:?}");
         // ...but wait in the socket, in order, with their kernel receive times.
         let mut got = Vec::new();
         while let Some(x) = sock
@@ -71,13 +75,9 @@ fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
 
         // Step 2: a priority-0 advert wakes it, and is handed over exactly once.
         step_rx.recv().unwrap();
-        let p = tokio::time::timeout(
-            Duration::from_secs(5),
-            sock.recv_with(|rx| rx.advert.priority()),
-        )
-        .await
-        .expect("woken by priority 0")
-        .unwrap();
+        let p = woken_by(&sock, Duration::from_secs(5))
+            .await
+            .expect("woken by priority 0");
         assert_eq!(p, 0);
         assert_eq!(sock.try_recv_with(|rx| rx.advert.priority()).unwrap(), None);
         ready_tx.send(()).unwrap();
@@ -87,13 +87,9 @@ fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
         step_rx.recv().unwrap();
         let mut seen = Vec::new();
         while seen.last() != Some(&0) {
-            let p = tokio::time::timeout(
-                Duration::from_secs(5),
-                sock.recv_with(|rx| rx.advert.priority()),
-            )
-            .await
-            .expect("advert within 5 s")
-            .unwrap();
+            let p = woken_by(&sock, Duration::from_secs(5))
+                .await
+                .expect("advert within 5 s");
             seen.push(p);
         }
         assert_eq!(seen, vec![110, 0]);
@@ -103,13 +99,9 @@ fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
         sock.set_wake_on(WakeOn::EveryAdvert).unwrap();
         ready_tx.send(()).unwrap();
         step_rx.recv().unwrap();
-        let p = tokio::time::timeout(
-            Duration::from_secs(5),
-            sock.recv_with(|rx| rx.advert.priority()),
-        )
-        .await
-        .expect("woken by an ordinary advert")
-        .unwrap();
+        let p = woken_by(&sock, Duration::from_secs(5))
+            .await
+            .expect("woken by an ordinary advert");
         assert_eq!(p, 120);
         assert_eq!(sock.try_recv_with(|rx| rx.advert.priority()).unwrap(), None);
     });

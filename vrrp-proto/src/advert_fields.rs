@@ -158,41 +158,6 @@ impl AdvertFields for ReceivedAdvert<'_> {
     }
 }
 
-impl<T: AdvertFields + ?Sized> AdvertFields for &T {
-    #[inline]
-    fn version(&self) -> Version {
-        (**self).version()
-    }
-    #[inline]
-    fn vrid(&self) -> u8 {
-        (**self).vrid()
-    }
-    #[inline]
-    fn priority(&self) -> u8 {
-        (**self).priority()
-    }
-    #[inline]
-    fn max_adver_int(&self) -> u16 {
-        (**self).max_adver_int()
-    }
-    #[inline]
-    fn auth(&self) -> Auth {
-        (**self).auth()
-    }
-    #[inline]
-    fn family(&self) -> AddressFamily {
-        (**self).family()
-    }
-    #[inline]
-    fn address_bytes(&self) -> &[u8] {
-        (**self).address_bytes()
-    }
-    #[inline]
-    fn address_count(&self) -> usize {
-        (**self).address_count()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
