@@ -1,6 +1,6 @@
 //! The raw IP socket (protocol 112) that sends and receives VRRP adverts on one interface.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -19,6 +19,7 @@ use crate::advert_stats::{AdvertCounters, AdvertStats};
 use crate::ancillary_io::{recv_batch, send_v4, send_v6, set_int, Received, RECV_BATCH};
 use crate::error::{Error, Result};
 use crate::interface::{Interface, IpFamily};
+use crate::socket_readiness::SocketReadiness;
 use crate::wake_filter::{self, WakeOn};
 
 /// IP protocol number of VRRP.
@@ -264,7 +265,7 @@ pub struct AdvertSocket {
     /// Adverts waiting for a sleeping reader (never in the reactor).
     queue: Socket,
     /// The socket whose readiness wakes the reader; also sends.
-    io: AsyncFd<Socket>,
+    io: SocketReadiness,
 }
 
 /// Datagrams read by the last `recvmmsg` and not yet handed out.
@@ -278,6 +279,8 @@ struct RxQueue {
     queue_pending: bool,
     /// The last read of the queue socket returned less than a full batch: it was empty.
     queue_short: bool,
+    /// The same for the wake socket, read by [`AdvertSocket::try_recv_ready_with`].
+    wake_short: bool,
     /// Kernel receive times of the last datagrams handled, to recognise the second copy of
     /// one that both sockets queued.
     recent: [Duration; RECENT],
@@ -298,6 +301,7 @@ impl RxQueue {
             next: 0,
             queue_pending: false,
             queue_short: false,
+            wake_short: false,
             recent: [Duration::ZERO; RECENT],
             recent_next: 0,
             clock: None,
@@ -317,7 +321,7 @@ impl RxQueue {
     }
 
     /// Reads the next batch from `fd` into the buffers.
-    fn fill(&mut self, fd: std::os::fd::RawFd) -> std::io::Result<usize> {
+    fn fill(&mut self, fd: RawFd) -> std::io::Result<usize> {
         let n = recv_batch(fd, &mut self.bufs, RECV_BUF, &mut self.info)?;
         self.count = n;
         self.next = 0;
@@ -328,7 +332,7 @@ impl RxQueue {
 
     /// Reads the next batch waiting in the queue socket `fd`; `Ok(0)` when it was empty.
     /// Either way `queue_pending` then says whether more may be waiting (a full batch).
-    fn fill_from_queue(&mut self, fd: std::os::fd::RawFd) -> std::io::Result<usize> {
+    fn fill_from_queue(&mut self, fd: RawFd) -> std::io::Result<usize> {
         match self.fill(fd) {
             Ok(n) => {
                 self.queue_pending = n == RECV_BATCH;
@@ -417,6 +421,35 @@ impl AdvertSocket {
     /// [`Error::NoSuchInterface`] if the interface is missing; a missing source address is
     /// not an error here (it is looked up again at each send until found).
     pub fn open(config: AdvertSocketConfig) -> Result<Self> {
+        Self::open_with(config, true)
+    }
+
+    /// Open the socket for the caller's own event loop, without a runtime: it is never
+    /// registered with tokio's reactor. Put its descriptor ([`AsRawFd`]) in your `epoll`
+    /// set, read with [`try_recv_ready_with`](Self::try_recv_ready_with) when it polls
+    /// readable (and [`try_recv_with`](Self::try_recv_with) for adverts slept through), send
+    /// with [`try_send_advert`](Self::try_send_advert). The async methods still work, except
+    /// that waiting (for an advert, or for room to send) fails instead.
+    ///
+    /// ```no_run
+    /// # fn f() -> vip_netlink::Result<()> {
+    /// use std::os::fd::AsRawFd;
+    /// use vip_netlink::{AdvertSocket, AdvertSocketConfig, IpFamily};
+    /// use vrrp_proto::Version;
+    /// let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3).with_vrid(51);
+    /// let sock = AdvertSocket::open_polled(cfg)?;
+    /// let fd = sock.as_raw_fd(); // into epoll_ctl(EPOLL_CTL_ADD, fd, EPOLLIN)
+    /// // ... epoll_wait reported `fd` readable:
+    /// while let Some(prio) = sock.try_recv_ready_with(|rx| rx.advert.priority())? {
+    ///     println!("advert with priority {prio}");
+    /// }
+    /// # let _ = fd; Ok(()) }
+    /// ```
+    pub fn open_polled(config: AdvertSocketConfig) -> Result<Self> {
+        Self::open_with(config, false)
+    }
+
+    fn open_with(config: AdvertSocketConfig, reactor: bool) -> Result<Self> {
         config.validate()?;
         let interface = Interface::by_name(&config.interface)?;
         // Two sockets see every advert: the readiness of `wake` (in the reactor) decides when
@@ -430,10 +463,12 @@ impl AdvertSocket {
         // Readable interest only: with EPOLLOUT the reactor would wake once more after every
         // sent advert when the kernel frees its buffer. Sends are tried directly and wait for
         // writability (on a separate registration) only on EAGAIN.
-        // SAFETY: the `Socket` owns its fd and `AsyncFd` keeps it until drop; nothing else
-        // closes or replaces it.
-        let io = unsafe { AsyncFd::register_with_interest(wake, Interest::READABLE) }
-            .map_err(|e| Error::io("register raw VRRP socket", e.into()))?;
+        let io = if reactor {
+            SocketReadiness::reactor(wake, Interest::READABLE)
+                .map_err(|e| Error::io("register raw VRRP socket", e))?
+        } else {
+            SocketReadiness::Polled(wake)
+        };
         let source = match config.source {
             Some(s) => Some(s),
             None => interface.source_address(config.family).ok(),
@@ -474,10 +509,10 @@ impl AdvertSocket {
                 attach(&self.queue, &wake_filter::accept_all())?;
                 let prog =
                     wake_filter::urgent_only(self.config.vrid, self.config.family == IpFamily::V4);
-                attach(self.io.get_ref(), &prog)?;
+                attach(self.io.socket(), &prog)?;
             }
             WakeOn::EveryAdvert => {
-                attach(self.io.get_ref(), &wake_filter::accept_all())?;
+                attach(self.io.socket(), &wake_filter::accept_all())?;
                 attach(&self.queue, &wake_filter::drop_all())?;
                 // What the queue still holds is read before the next wake-up's adverts.
                 self.rx
@@ -549,21 +584,7 @@ impl AdvertSocket {
         };
         let mut sent = 0;
         for dst in self.destinations() {
-            // Encode into the socket's own buffer and send at once: no 8 KiB buffer in the
-            // future (zeroed and moved on every advert); a copy only when the send must wait.
-            let pending = {
-                let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-                let n = self.encode(advert, src, dst, &mut tx)?;
-                match self.try_send(&tx[..n], src, dst) {
-                    Ok(_) => None,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Some(tx[..n].to_vec()),
-                    Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
-                        return Err(Error::NoSuchInterface(self.config.interface.clone()))
-                    }
-                    Err(e) => return Err(Error::io("send advert", e)),
-                }
-            };
-            if let Some(packet) = pending {
+            if let Some(packet) = self.start_send(advert, src, dst)? {
                 self.send_one(&packet, src, dst).await?;
             }
             sent += 1;
@@ -575,6 +596,61 @@ impl AdvertSocket {
             "advert sent"
         );
         Ok(sent)
+    }
+
+    /// Sends the advert now, without waiting: the send of an event loop that polls this
+    /// socket itself ([`open_polled`](Self::open_polled)). A full kernel send buffer fails
+    /// that destination with an `Io` error (`WouldBlock`) after the others were tried: the
+    /// advert is lost, as keepalived's is, and the next one follows one interval later.
+    /// Returns how many copies were sent (one per unicast peer, or one multicast).
+    ///
+    /// ```no_run
+    /// # fn f(sock: &vip_netlink::AdvertSocket, advert: &vrrp_proto::Advert) -> vip_netlink::Result<()> {
+    /// sock.try_send_advert(advert)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn try_send_advert(&self, advert: &Advert) -> Result<usize> {
+        let src = match self.source() {
+            Some(s) => s,
+            None => self.refresh_source()?,
+        };
+        let mut sent = 0;
+        let mut blocked = None;
+        for dst in self.destinations() {
+            match self.start_send(advert, src, dst)? {
+                None => sent += 1,
+                Some(_) => blocked = Some(dst),
+            }
+        }
+        if let Some(dst) = blocked {
+            debug!(%dst, "advert not sent: the socket's send buffer is full");
+            return Err(Error::io(
+                "send advert",
+                std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            ));
+        }
+        trace!(
+            vrid = advert.vrid,
+            priority = advert.priority,
+            sent,
+            "advert sent"
+        );
+        Ok(sent)
+    }
+
+    /// Encodes into the socket's own buffer and sends at once (no buffer per send); returns
+    /// a copy of the packet only when the send would block.
+    fn start_send(&self, advert: &Advert, src: IpAddr, dst: IpAddr) -> Result<Option<Vec<u8>>> {
+        let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        let n = self.encode(advert, src, dst, &mut tx)?;
+        match self.try_send(&tx[..n], src, dst) {
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Some(tx[..n].to_vec())),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                Err(Error::NoSuchInterface(self.config.interface.clone()))
+            }
+            Err(e) => Err(Error::io("send advert", e)),
+        }
     }
 
     /// Encode the advert for one destination.
@@ -598,7 +674,7 @@ impl AdvertSocket {
     }
 
     fn try_send(&self, packet: &[u8], src: IpAddr, dst: IpAddr) -> std::io::Result<usize> {
-        let fd = self.io.get_ref().as_raw_fd();
+        let fd = self.io.as_raw_fd();
         match (src, dst) {
             (_, IpAddr::V4(d)) => send_v4(fd, packet, d),
             (IpAddr::V6(s), IpAddr::V6(d)) => send_v6(fd, packet, s, d, self.interface.index()),
@@ -624,9 +700,15 @@ impl AdvertSocket {
     /// The rare full send buffer: wait for room on a short-lived writable-only registration
     /// of a duplicate descriptor, so the steady state never watches EPOLLOUT.
     async fn wait_writable(&self) -> Result<()> {
+        if self.io.registration().is_none() {
+            return Err(Error::io(
+                "send advert",
+                std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            ));
+        }
         let dup = self
             .io
-            .get_ref()
+            .socket()
             .try_clone()
             .map_err(|e| Error::io("dup raw VRRP socket", e))?;
         // SAFETY: `dup` owns its own descriptor and the `AsyncFd` keeps it until dropped at
@@ -713,7 +795,12 @@ impl AdvertSocket {
                     }
                 }
             }
-            let mut guard = match self.io.poll_read_ready(cx) {
+            let Some(registration) = self.io.registration() else {
+                return Poll::Ready(Err(Error::InvalidConfig(
+                    "this advert socket is polled by its caller: use try_recv_ready_with".into(),
+                )));
+            };
+            let mut guard = match registration.poll_read_ready(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(guard)) => guard,
                 Poll::Ready(Err(e)) => {
@@ -731,7 +818,7 @@ impl AdvertSocket {
                         Err(e) => return Poll::Ready(Err(Error::io("receive advert", e))),
                     }
                 }
-                q.fill(self.io.get_ref().as_raw_fd())
+                q.fill(self.io.as_raw_fd())
             };
             match res {
                 Ok(n) => {
@@ -762,6 +849,37 @@ impl AdvertSocket {
     where
         F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
     {
+        self.recv_now(f, false)
+    }
+
+    /// Hands the next advert to `f`, reading the socket without waiting: what an event loop
+    /// calls when the socket's descriptor ([`AsRawFd`]) polled readable, until `Ok(None)`.
+    /// Adverts slept through (see [`WakeOn`]) come first, then those that woke the reader;
+    /// one `recvmmsg` reads up to eight, and a short batch means the socket is empty, so
+    /// draining costs no read wasted on `EAGAIN`. Works in both modes; made for
+    /// [`open_polled`](Self::open_polled).
+    ///
+    /// ```no_run
+    /// # fn f(sock: &vip_netlink::AdvertSocket) -> vip_netlink::Result<()> {
+    /// while let Some(from) = sock.try_recv_ready_with(|rx| rx.source)? {
+    ///     println!("advert from {from}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_recv_ready_with<R, F>(&self, f: F) -> Result<Option<R>>
+    where
+        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+    {
+        self.recv_now(f, true)
+    }
+
+    /// The next advert without waiting: already read, then queued in the queue socket
+    /// (slept through, or left from before a wake-up switch), then, with `wake_socket`, in
+    /// the wake socket. A short batch marks a socket empty, so no read is wasted on `EAGAIN`.
+    fn recv_now<R, F>(&self, f: F, wake_socket: bool) -> Result<Option<R>>
+    where
+        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+    {
         let mut f = f;
         loop {
             match self.next_queued(f) {
@@ -770,16 +888,29 @@ impl AdvertSocket {
             }
             let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
             if q.queue_short {
-                // The last read found the queue empty after these: no read wasted on EAGAIN.
+                // The queue socket was found empty after the batch just handed out.
                 q.queue_short = false;
+            } else if q.queue_pending || self.wake_on() == WakeOn::PriorityZero {
+                match q.fill_from_queue(self.queue.as_raw_fd()) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        q.queue_short = n < RECV_BATCH;
+                        continue;
+                    }
+                    Err(e) => return Err(Error::io("receive advert", e)),
+                }
+            }
+            if !wake_socket {
                 return Ok(None);
             }
-            if !q.queue_pending && self.wake_on() == WakeOn::EveryAdvert {
+            if q.wake_short {
+                q.wake_short = false;
                 return Ok(None);
             }
-            match q.fill_from_queue(self.queue.as_raw_fd()) {
+            match q.fill(self.io.as_raw_fd()) {
                 Ok(0) => return Ok(None),
-                Ok(n) => q.queue_short = n < RECV_BATCH,
+                Ok(n) => q.wake_short = n < RECV_BATCH,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) => return Err(Error::io("receive advert", e)),
             }
         }
@@ -934,6 +1065,14 @@ fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket
     )?;
     opt("O_NONBLOCK", sock.set_nonblocking(true))?;
     Ok(sock)
+}
+
+/// The descriptor that polls readable when an advert should wake the reader (every advert,
+/// or only urgent ones while it sleeps through its Master's: [`WakeOn`]).
+impl AsRawFd for AdvertSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
 }
 
 #[async_trait]

@@ -1,16 +1,17 @@
 //! Gratuitous ARP and unsolicited Neighbour Advertisements over an `AF_PACKET` socket.
 use std::net::IpAddr;
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use async_trait::async_trait;
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tracing::trace;
 
 use crate::announce_frame::{gratuitous_arp, unsolicited_na, ALL_NODES_MAC, BROADCAST_MAC};
 use crate::error::{Error, Result};
 use crate::interface::Interface;
+use crate::socket_readiness::SocketReadiness;
 
 /// The ARP form of a gratuitous ARP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -50,12 +51,29 @@ pub struct Announcer {
     interface: Interface,
     mac: [u8; 6],
     garp_form: GarpForm,
-    io: AsyncFd<Socket>,
+    io: SocketReadiness,
 }
 
 impl Announcer {
     /// An announcer on `interface` using its own MAC address.
     pub fn new(interface: &str) -> Result<Self> {
+        Self::open(interface, true)
+    }
+
+    /// An announcer for the caller's own event loop, without a runtime: never registered
+    /// with tokio's reactor; send with [`try_announce`](Self::try_announce).
+    ///
+    /// ```no_run
+    /// # fn f() -> vip_netlink::Result<()> {
+    /// let a = vip_netlink::Announcer::new_polled("eth0")?;
+    /// a.try_announce("192.0.2.10".parse().unwrap())?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new_polled(interface: &str) -> Result<Self> {
+        Self::open(interface, false)
+    }
+
+    fn open(interface: &str, reactor: bool) -> Result<Self> {
         let interface = Interface::by_name(interface)?;
         let mac = interface.mac()?;
         // Protocol 0: a send-only packet socket, the kernel queues nothing for us.
@@ -63,10 +81,13 @@ impl Announcer {
             .map_err(|e| Error::io("AF_PACKET socket", e))?;
         sock.set_nonblocking(true)
             .map_err(|e| Error::io("AF_PACKET nonblocking", e))?;
-        // SAFETY: the `Socket` owns its fd and `AsyncFd` keeps it until drop; nothing else
-        // closes or replaces it.
-        let io = unsafe { AsyncFd::register(sock) }
-            .map_err(|e| Error::io("register AF_PACKET socket", e.into()))?;
+        // Writable interest only: the socket receives nothing.
+        let io = if reactor {
+            SocketReadiness::reactor(sock, Interest::WRITABLE)
+                .map_err(|e| Error::io("register AF_PACKET socket", e))?
+        } else {
+            SocketReadiness::Polled(sock)
+        };
         Ok(Announcer {
             interface,
             mac,
@@ -107,7 +128,49 @@ impl Announcer {
         std::fs::read_to_string(p).is_ok_and(|s| s.trim() != "0")
     }
 
-    async fn send_frame(&self, frame: &[u8], dst_mac: [u8; 6], ethertype: u16) -> Result<()> {
+    /// One GARP (IPv4) or unsolicited NA (IPv6) for `addr`, sent now without waiting: the
+    /// send of an event loop that polls for itself ([`new_polled`](Self::new_polled)). A
+    /// full send buffer fails with an `Io` error (`WouldBlock`).
+    pub fn try_announce(&self, addr: IpAddr) -> Result<()> {
+        match self.try_send_announcement(addr) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.send_error(e)),
+        }
+    }
+
+    fn send_error(&self, e: std::io::Error) -> Error {
+        if e.raw_os_error() == Some(libc::ENXIO) {
+            Error::NoSuchInterface(self.interface.name().to_string())
+        } else {
+            Error::io("send announcement", e)
+        }
+    }
+
+    /// Builds the frame for `addr` and sends it once.
+    fn try_send_announcement(&self, addr: IpAddr) -> std::io::Result<()> {
+        match addr {
+            IpAddr::V4(v4) => {
+                let frame = gratuitous_arp(self.mac, v4, self.garp_form);
+                self.try_send_frame(&frame, BROADCAST_MAC, 0x0806)?;
+                trace!(vip = %v4, interface = %self.interface.name(), "gratuitous ARP sent");
+            }
+            IpAddr::V6(v6) => {
+                // keepalived sends the NA from the VIP itself (checked byte for byte against
+                // keepalived 2.2.7 in tests/keepalived_interop.rs).
+                let frame = unsolicited_na(self.mac, v6, v6, self.ipv6_forwarding());
+                self.try_send_frame(&frame, ALL_NODES_MAC, 0x86dd)?;
+                trace!(vip = %v6, interface = %self.interface.name(), "unsolicited NA sent");
+            }
+        }
+        Ok(())
+    }
+
+    fn try_send_frame(
+        &self,
+        frame: &[u8],
+        dst_mac: [u8; 6],
+        ethertype: u16,
+    ) -> std::io::Result<()> {
         // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
@@ -115,60 +178,52 @@ impl Announcer {
         sll.sll_ifindex = self.interface.index() as i32;
         sll.sll_halen = 6;
         sll.sll_addr[..6].copy_from_slice(&dst_mac);
-        loop {
-            let mut guard = self
-                .io
-                .writable()
-                .await
-                .map_err(|e| Error::io("AF_PACKET writable", e))?;
-            let res = guard.try_io(|fd| {
-                // SAFETY: `frame` is a valid buffer and `sll` a valid sockaddr_ll whose
-                // size is passed; the fd is an open AF_PACKET socket.
-                let n = unsafe {
-                    libc::sendto(
-                        fd.as_raw_fd(),
-                        frame.as_ptr().cast(),
-                        frame.len(),
-                        0,
-                        (&sll as *const libc::sockaddr_ll).cast(),
-                        std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                    )
-                };
-                if n < 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
-            });
-            match res {
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENXIO) => {
-                    return Err(Error::NoSuchInterface(self.interface.name().to_string()))
-                }
-                Ok(Err(e)) => return Err(Error::io("send announcement", e)),
-                Err(_would_block) => continue,
-            }
+        // SAFETY: `frame` is a valid buffer and `sll` a valid sockaddr_ll whose size is
+        // passed; the fd is an open AF_PACKET socket.
+        let n = unsafe {
+            libc::sendto(
+                self.io.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                0,
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if n < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(())
         }
+    }
+}
+
+/// The `AF_PACKET` socket (send-only: it never polls readable).
+impl AsRawFd for Announcer {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
     }
 }
 
 #[async_trait]
 impl Announce for Announcer {
     async fn announce(&self, addr: IpAddr) -> Result<()> {
-        match addr {
-            IpAddr::V4(v4) => {
-                let frame = gratuitous_arp(self.mac, v4, self.garp_form);
-                self.send_frame(&frame, BROADCAST_MAC, 0x0806).await?;
-                trace!(vip = %v4, interface = %self.interface.name(), "gratuitous ARP sent");
-            }
-            IpAddr::V6(v6) => {
-                // keepalived sends the NA from the VIP itself (checked byte for byte against
-                // keepalived 2.2.7 in tests/keepalived_interop.rs).
-                let frame = unsolicited_na(self.mac, v6, v6, self.ipv6_forwarding());
-                self.send_frame(&frame, ALL_NODES_MAC, 0x86dd).await?;
-                trace!(vip = %v6, interface = %self.interface.name(), "unsolicited NA sent");
+        loop {
+            match self.try_send_announcement(addr) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    // A full send buffer: wait for room (tokio mode), else fail.
+                    let Some(reg) = self.io.registration() else {
+                        return Err(self.send_error(e));
+                    };
+                    let mut g = reg
+                        .writable()
+                        .await
+                        .map_err(|e| Error::io("AF_PACKET writable", e))?;
+                    g.clear_ready();
+                }
+                Err(e) => return Err(self.send_error(e)),
             }
         }
-        Ok(())
     }
 }

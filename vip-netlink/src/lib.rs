@@ -10,7 +10,9 @@
 //! | [`LinkWatch`] | [`LinkEvents`] | link up/down and address events of one interface |
 //! | [`VmacManager`] | [`VmacOps`] | keepalived's `use_vmac`: a private macvlan `vrrp.<vrid>` with 00-00-5e-00-0{1,2}-{vrid} |
 //!
-//! All drivers need root (`CAP_NET_RAW`, `CAP_NET_ADMIN`) and a tokio runtime, and act in
+//! All drivers need root (`CAP_NET_RAW`, `CAP_NET_ADMIN`) and a tokio runtime (except in
+//! *polled mode*: [`AdvertSocket::open_polled`], [`Announcer::new_polled`],
+//! [`VipManager::add_now`], for a caller's own event loop), and act in
 //! the network namespace of the thread that creates them.
 //!
 //! ```no_run
@@ -34,6 +36,7 @@ mod error;
 mod interface;
 mod link_watch;
 mod netlink_request;
+mod socket_readiness;
 mod vip;
 mod vip_manager;
 mod vmac;

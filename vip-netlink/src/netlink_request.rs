@@ -1,10 +1,12 @@
-//! One rtnetlink request and its acknowledgement, on the calling task.
+//! One rtnetlink request and its acknowledgement, on the calling thread.
 //!
 //! The kernel handles an `RTM_NEWADDR` / `RTM_DELADDR` inside the `sendmsg` that carries it
 //! and queues the acknowledgement before returning, so the answer can be read right away
 //! with a non-blocking `recv`: no hop through the `rtnetlink` connection task, no
-//! channel, no reactor wake-up. This is the path a failover takes to add its VIPs.
+//! channel, no reactor, no runtime at all. This is the path a failover takes to add its
+//! VIPs.
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST};
@@ -48,7 +50,9 @@ impl NetlinkRequester {
 
     /// Send `msg` with `NLM_F_REQUEST | NLM_F_ACK | extra_flags` and return the kernel's
     /// acknowledgement. Answers to earlier, abandoned requests are skipped by sequence.
-    pub(crate) async fn request(
+    /// Returns at once (the acknowledgement is queued inside the send); should it ever not
+    /// be there yet, waits for it in `poll(2)`, at most [`ACK_TIMEOUT`].
+    pub(crate) fn request(
         &mut self,
         msg: RouteNetlinkMessage,
         extra_flags: u16,
@@ -70,13 +74,26 @@ impl NetlinkRequester {
             let n = match self.socket.recv(&mut &mut self.buf[..], libc::MSG_DONTWAIT) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if started.elapsed() > ACK_TIMEOUT {
+                    let left = ACK_TIMEOUT.saturating_sub(started.elapsed());
+                    if left.is_zero() {
                         return Err(io::Error::new(
                             io::ErrorKind::TimedOut,
                             "no netlink acknowledgement",
                         ));
                     }
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    let mut pfd = libc::pollfd {
+                        fd: self.socket.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd, count 1; poll only writes its revents.
+                    let rc = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32) };
+                    if rc < 0 {
+                        let e = io::Error::last_os_error();
+                        if e.kind() != io::ErrorKind::Interrupted {
+                            return Err(e);
+                        }
+                    }
                     continue;
                 }
                 Err(e) => return Err(e),

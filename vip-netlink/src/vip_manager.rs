@@ -33,13 +33,14 @@ pub trait VipOps: Send + Sync {
 /// The rtnetlink [`VipOps`]. Cheap to clone (clones share the sockets and the cache).
 ///
 /// Adding and removing go through a netlink socket of its own, request and acknowledgement
-/// on the calling task (the kernel answers inside the send), with each interface's index
+/// on the calling thread (the kernel answers inside the send; [`add_now`](Self::add_now) and
+/// [`remove_now`](Self::remove_now) need no runtime), with each interface's index
 /// cached after the first look-up and forgotten when the kernel says the interface is
 /// gone. Listing uses an `rtnetlink` connection driven by a task on the current runtime.
 #[derive(Debug, Clone)]
 pub struct VipManager {
     handle: rtnetlink::Handle,
-    direct: Arc<tokio::sync::Mutex<NetlinkRequester>>,
+    direct: Arc<Mutex<NetlinkRequester>>,
     ifindex: Arc<Mutex<HashMap<String, u32>>>,
 }
 
@@ -60,7 +61,7 @@ impl VipManager {
         let direct = NetlinkRequester::new().map_err(|e| Error::io("netlink socket", e))?;
         Ok(VipManager {
             handle,
-            direct: Arc::new(tokio::sync::Mutex::new(direct)),
+            direct: Arc::new(Mutex::new(direct)),
             ifindex: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -83,7 +84,7 @@ impl VipManager {
 
     /// Send one address request with the cached index; if the kernel says the interface is
     /// gone (it may have been re-created with a new index), look it up again once.
-    async fn address_request(
+    fn address_request(
         &self,
         op: &'static str,
         vip: &Vip,
@@ -96,9 +97,8 @@ impl VipManager {
             let ack = self
                 .direct
                 .lock()
-                .await
+                .unwrap_or_else(|e| e.into_inner())
                 .request(msg, flags)
-                .await
                 .map_err(|e| Error::io(op, e))?;
             match ack {
                 Ack::Errno(libc::ENODEV) | Ack::Errno(libc::ENXIO) => {
@@ -112,22 +112,26 @@ impl VipManager {
             }
         }
     }
-}
 
-#[async_trait]
-impl VipOps for VipManager {
-    async fn add(&self, vip: &Vip) -> Result<Change> {
+    /// [`VipOps::add`] on the calling thread, without a runtime: for a caller's own event
+    /// loop. Returns at once: the kernel acknowledges inside the request's send.
+    ///
+    /// ```no_run
+    /// # fn f(vips: &vip_netlink::VipManager) -> vip_netlink::Result<()> {
+    /// use vip_netlink::Vip;
+    /// vips.add_now(&Vip::new("eth0", "192.0.2.10".parse().unwrap(), 24)?)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_now(&self, vip: &Vip) -> Result<Change> {
         check_label(vip)?;
-        let ack = self
-            .address_request("add address", vip, |index| {
-                let mut msg = add_message(index, vip);
-                fill_message(&mut msg, vip);
-                (
-                    RouteNetlinkMessage::NewAddress(msg),
-                    NLM_F_EXCL | NLM_F_CREATE,
-                )
-            })
-            .await?;
+        let ack = self.address_request("add address", vip, |index| {
+            let mut msg = add_message(index, vip);
+            fill_message(&mut msg, vip);
+            (
+                RouteNetlinkMessage::NewAddress(msg),
+                NLM_F_EXCL | NLM_F_CREATE,
+            )
+        })?;
         match ack {
             Ack::Ok => {
                 debug!(vip = %vip.address, interface = %vip.interface, "VIP added");
@@ -138,20 +142,20 @@ impl VipOps for VipManager {
         }
     }
 
-    async fn remove(&self, vip: &Vip) -> Result<Change> {
-        let ack = self
-            .address_request("remove address", vip, |index| {
-                let mut msg = AddressMessage::default();
-                msg.header.family = family_of(&vip.address);
-                msg.header.prefix_len = vip.prefix_len;
-                msg.header.index = index;
-                msg.attributes.push(AddressAttribute::Local(vip.address));
-                if vip.address.is_ipv6() {
-                    msg.attributes.push(AddressAttribute::Address(vip.address));
-                }
-                (RouteNetlinkMessage::DelAddress(msg), 0)
-            })
-            .await?;
+    /// [`VipOps::remove`] on the calling thread, without a runtime (see
+    /// [`add_now`](Self::add_now)).
+    pub fn remove_now(&self, vip: &Vip) -> Result<Change> {
+        let ack = self.address_request("remove address", vip, |index| {
+            let mut msg = AddressMessage::default();
+            msg.header.family = family_of(&vip.address);
+            msg.header.prefix_len = vip.prefix_len;
+            msg.header.index = index;
+            msg.attributes.push(AddressAttribute::Local(vip.address));
+            if vip.address.is_ipv6() {
+                msg.attributes.push(AddressAttribute::Address(vip.address));
+            }
+            (RouteNetlinkMessage::DelAddress(msg), 0)
+        })?;
         match ack {
             Ack::Ok => {
                 debug!(vip = %vip.address, interface = %vip.interface, "VIP removed");
@@ -164,6 +168,17 @@ impl VipOps for VipManager {
                 Some(&vip.interface),
             )),
         }
+    }
+}
+
+#[async_trait]
+impl VipOps for VipManager {
+    async fn add(&self, vip: &Vip) -> Result<Change> {
+        self.add_now(vip)
+    }
+
+    async fn remove(&self, vip: &Vip) -> Result<Change> {
+        self.remove_now(vip)
     }
 
     async fn list(&self, interface: &str) -> Result<Vec<InterfaceAddress>> {

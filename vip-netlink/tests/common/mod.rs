@@ -69,6 +69,24 @@ impl Netns {
         })
     }
 
+    /// Run `f` on a new thread that has entered this namespace, with no runtime at all
+    /// (for the drivers' polled mode); waits, re-raising a panic of the thread.
+    pub fn run_plain<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let path = format!("/run/netns/{}", self.name);
+        let thread = std::thread::spawn(move || {
+            enter(&path);
+            f()
+        });
+        match thread.join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+
     /// [`Netns::spawn`] and wait, re-raising a panic of the thread.
     pub fn run<F, Fut, T>(&self, f: F) -> T
     where
@@ -89,6 +107,13 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Move the calling thread into the namespace at `path` (for tests that build their own
+/// threads).
+#[allow(dead_code)]
+pub fn enter_for_tests(path: &str) {
+    enter(path);
 }
 
 /// Move the calling thread into the namespace at `path`.

@@ -1,0 +1,206 @@
+//! The drivers' polled mode: an advert socket, an announcer and the VIP manager used from a
+//! plain thread with no tokio runtime, the advert socket's descriptor waited on with
+//! `poll(2)` as a caller's own event loop would. Real sockets in namespaces on a bridge.
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{Capture, Lan, Netns};
+use vip_netlink::{
+    AdvertSocket, AdvertSocketConfig, AdvertTransport, Announcer, Change, Error, IpFamily, Vip,
+    VipManager, WakeOn,
+};
+use vrrp_proto::{AddressList, Advert, Version};
+
+fn advert(family: IpFamily, priority: u8) -> Advert {
+    let vips = match family {
+        IpFamily::V4 => AddressList::from_v4(&[Ipv4Addr::new(10, 0, 0, 100)]).unwrap(),
+        IpFamily::V6 => AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap(),
+    };
+    Advert::v3(51, priority, 100, vips)
+}
+
+/// Whether `fd` polls readable within `ms`.
+fn readable_within(fd: i32, ms: i32) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    n == 1 && pfd.revents & libc::POLLIN != 0
+}
+
+/// Node 0 sends `prios` from a polled socket, 2 ms apart, after `go`.
+fn send_polled(lan: &Lan, family: IpFamily, prios: Vec<u8>) {
+    lan.nodes[0].run_plain(move || {
+        assert!(tokio::runtime::Handle::try_current().is_err());
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3);
+        let sock = AdvertSocket::open_polled(cfg).unwrap();
+        for p in prios {
+            assert_eq!(sock.try_send_advert(&advert(family, p)).unwrap(), 1);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+}
+
+fn polled_socket_in_a_plain_poll_loop(family: IpFamily) {
+    let lan = Lan::new(2);
+    let (step_tx, step_rx) = mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let path = format!("/run/netns/{}", lan.nodes[1].name);
+    let receiver = std::thread::spawn(move || {
+        common::enter_for_tests(&path);
+        assert!(tokio::runtime::Handle::try_current().is_err());
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
+        let sock = AdvertSocket::open_polled(cfg).unwrap();
+        let fd = sock.as_raw_fd();
+        // Waiting is the caller's job here: the async receive says so instead of hanging.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt.block_on(sock.recv_advert()).unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig(_)), "{err}");
+        ready_tx.send(()).unwrap();
+
+        // Every advert wakes the poll; one drain hands them all over, in order.
+        step_rx.recv().unwrap();
+        assert!(readable_within(fd, 5000), "no advert polled readable");
+        std::thread::sleep(Duration::from_millis(50));
+        let mut got = Vec::new();
+        while let Some(x) = sock
+            .try_recv_ready_with(|rx| (rx.advert.priority(), rx.source, rx.received_at))
+            .unwrap()
+        {
+            got.push(x);
+        }
+        let prios: Vec<u8> = got.iter().map(|g| g.0).collect();
+        assert_eq!(prios, vec![100, 101, 102]);
+        let src: IpAddr = match family {
+            IpFamily::V4 => "10.0.0.1".parse().unwrap(),
+            IpFamily::V6 => got[0].1,
+        };
+        assert!(got.iter().all(|g| g.1 == src));
+        assert!(got.windows(2).all(|w| w[0].2 < w[1].2), "arrival order");
+        assert!(!readable_within(fd, 0), "drained socket still readable");
+        assert_eq!(sock.stats().counters.rcvd_advertisements, 3);
+
+        // Sleeping through adverts: ordinary ones leave the descriptor quiet and wait in
+        // the socket; priority 0 makes it readable.
+        sock.set_wake_on(WakeOn::PriorityZero).unwrap();
+        ready_tx.send(()).unwrap();
+        step_rx.recv().unwrap();
+        assert!(!readable_within(fd, 300), "woken by an ordinary advert");
+        let mut slept = Vec::new();
+        while let Some(p) = sock.try_recv_with(|rx| rx.advert.priority()).unwrap() {
+            slept.push(p);
+        }
+        assert_eq!(slept, vec![110, 111]);
+        ready_tx.send(()).unwrap();
+        step_rx.recv().unwrap();
+        assert!(
+            readable_within(fd, 5000),
+            "priority 0 did not wake the poll"
+        );
+        let mut urgent = Vec::new();
+        while let Some(p) = sock.try_recv_ready_with(|rx| rx.advert.priority()).unwrap() {
+            urgent.push(p);
+        }
+        assert_eq!(urgent, vec![0]);
+    });
+    ready_rx.recv().unwrap();
+    send_polled(&lan, family, vec![100, 101, 102]);
+    step_tx.send(()).unwrap();
+    ready_rx.recv().unwrap();
+    send_polled(&lan, family, vec![110, 111]);
+    step_tx.send(()).unwrap();
+    ready_rx.recv().unwrap();
+    send_polled(&lan, family, vec![0]);
+    step_tx.send(()).unwrap();
+    if let Err(p) = receiver.join() {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn polled_advert_socket_ipv4() {
+    polled_socket_in_a_plain_poll_loop(IpFamily::V4);
+}
+
+#[test]
+fn polled_advert_socket_ipv6() {
+    polled_socket_in_a_plain_poll_loop(IpFamily::V6);
+}
+
+#[test]
+fn polled_announcer_sends_a_gratuitous_arp_without_a_runtime() {
+    let lan = Lan::new(2);
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let path = format!("/run/netns/{}", lan.nodes[1].name);
+    let watcher = std::thread::spawn(move || {
+        common::enter_for_tests(&path);
+        let cap = Capture::open("eth0");
+        ready_tx.send(()).unwrap();
+        cap.find(|f| f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[38..42] == [10, 0, 0, 100])
+    });
+    ready_rx.recv().unwrap();
+    lan.nodes[0].run_plain(|| {
+        let a = Announcer::new_polled("eth0").unwrap();
+        a.try_announce("10.0.0.100".parse().unwrap()).unwrap();
+        // The send-only socket never polls readable.
+        assert!(!readable_within(a.as_raw_fd(), 0));
+    });
+    let frame = watcher
+        .join()
+        .unwrap()
+        .expect("no gratuitous ARP on the wire");
+    assert_eq!(&frame[0..6], &[0xff; 6], "broadcast");
+}
+
+#[test]
+fn vip_manager_adds_and_removes_from_a_thread_without_a_runtime() {
+    let ns = Netns::new("vipnow");
+    ns.exec("ip link add d0 type veth peer name d1 && ip link set d0 up && ip link set d1 up");
+    let vips = ns.run(|| async { VipManager::new().unwrap() });
+    let name = ns.name.clone();
+    let path = format!("/run/netns/{name}");
+    let changes = std::thread::spawn(move || {
+        common::enter_for_tests(&path);
+        assert!(tokio::runtime::Handle::try_current().is_err());
+        let v4 = Vip::new("d0", "192.0.2.10".parse().unwrap(), 24).unwrap();
+        let v6 = Vip::new("d0", "2001:db8::10".parse().unwrap(), 64).unwrap();
+        let mut out = Vec::new();
+        for v in [&v4, &v6] {
+            out.push(vips.add_now(v).unwrap());
+            out.push(vips.add_now(v).unwrap());
+        }
+        let listed = std::process::Command::new("ip")
+            .args(["addr", "show", "dev", "d0"])
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+        for v in [&v4, &v6] {
+            out.push(vips.remove_now(v).unwrap());
+            out.push(vips.remove_now(v).unwrap());
+        }
+        let missing = Vip::new("nosuch0", "192.0.2.11".parse().unwrap(), 24).unwrap();
+        let err = vips.add_now(&missing).unwrap_err();
+        (out, listed, err)
+    })
+    .join()
+    .unwrap();
+    let (out, listed, err) = changes;
+    use Change::{Applied, Unchanged};
+    assert_eq!(
+        out,
+        vec![Applied, Unchanged, Applied, Unchanged, Applied, Unchanged, Applied, Unchanged]
+    );
+    assert!(listed.contains("192.0.2.10/24"), "{listed}");
+    assert!(listed.contains("2001:db8::10/64"), "{listed}");
+    assert!(!ns.exec("ip addr show dev d0").contains("192.0.2.10"));
+    assert!(matches!(err, Error::NoSuchInterface(_)), "{err}");
+}
