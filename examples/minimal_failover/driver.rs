@@ -126,7 +126,9 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
     }
     let mut links = Vec::new();
     for iface in ifaces.keys() {
-        let mut watch = LinkWatch::new(iface).map_err(|e| ctx(&format!("watching {iface}"), e))?;
+        // Links only: the address events of our own VIPs would wake this thread mid-takeover.
+        let mut watch =
+            LinkWatch::links_only(iface).map_err(|e| ctx(&format!("watching {iface}"), e))?;
         links.push((iface.clone(), watch.is_up()));
         let tx = tx.clone();
         let name = iface.clone();

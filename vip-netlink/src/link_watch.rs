@@ -80,13 +80,35 @@ impl LinkWatch {
     /// Start watching `interface` (needs a tokio runtime). Subscribes first, then reads
     /// the current state, so no change between the two is lost.
     pub fn new(interface: &str) -> Result<Self> {
+        Self::subscribe(
+            interface,
+            &[
+                MulticastGroup::Link,
+                MulticastGroup::Ipv4Ifaddr,
+                MulticastGroup::Ipv6Ifaddr,
+            ],
+        )
+    }
+
+    /// Watch only the link of `interface` (up, down, removed): no address events, so a
+    /// daemon adding its own VIPs is not woken by them, right in the middle of a takeover.
+    /// Needs a tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn f() -> vip_netlink::Result<()> {
+    /// use vip_netlink::{LinkEvents, LinkWatch};
+    /// let mut watch = LinkWatch::links_only("eth0")?;
+    /// let ev = watch.next_event().await?; // Up, Down or Removed
+    /// # let _ = ev; Ok(()) }
+    /// ```
+    pub fn links_only(interface: &str) -> Result<Self> {
+        Self::subscribe(interface, &[MulticastGroup::Link])
+    }
+
+    fn subscribe(interface: &str, groups: &[MulticastGroup]) -> Result<Self> {
         let interface = Interface::by_name(interface)?;
-        let (conn, _handle, messages) = new_multicast_connection(&[
-            MulticastGroup::Link,
-            MulticastGroup::Ipv4Ifaddr,
-            MulticastGroup::Ipv6Ifaddr,
-        ])
-        .map_err(|e| Error::io("netlink multicast socket", e))?;
+        let (conn, _handle, messages) = new_multicast_connection(groups)
+            .map_err(|e| Error::io("netlink multicast socket", e))?;
         tokio::spawn(conn);
         let up = interface.is_running()?;
         let addresses = interface.addresses()?.into_iter().collect();

@@ -115,3 +115,24 @@ fn deleting_the_interface_ends_the_stream() {
         ));
     });
 }
+
+#[test]
+fn links_only_reports_link_changes_and_no_address_events() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    let ns = node.name.clone();
+    node.run(move || async move {
+        let mut w = LinkWatch::links_only("eth0").unwrap();
+        assert!(w.is_up());
+        let sh = |c: &str| common::sh(&format!("ip netns exec {ns} {c}"));
+        // Address changes (a VIP coming and going) are not even received...
+        sh("ip addr add 10.0.0.200/24 dev eth0");
+        sh("ip addr add fd00::200/64 dev eth0 nodad");
+        sh("ip addr del 10.0.0.200/24 dev eth0");
+        sh("ip link set eth0 down");
+        // ...so the first event is the link going down, then up again.
+        assert_eq!(next(&mut w).await, LinkEvent::Down);
+        sh("ip link set eth0 up");
+        assert_eq!(next(&mut w).await, LinkEvent::Up);
+    });
+}
