@@ -143,6 +143,12 @@ impl VrrpLoop {
                 drain_slept_through(&mut self.router, &self.ios, &mut last_now);
                 if fired == Fired::Due {
                     last_now = woke.max(last_now);
+                    if precise {
+                        // How far past the Master_Down_Timer this turn began (the wait's
+                        // wake-up latency, when the polling finish could not cover it).
+                        let late = woke.saturating_duration_since(next.unwrap_or(woke));
+                        debug!(late_us = late.as_micros() as u64, "precise deadline due");
+                    }
                     self.router.handle_timeout(last_now);
                 }
             }
