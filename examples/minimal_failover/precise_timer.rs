@@ -129,6 +129,9 @@ mod tests {
         assert_eq!(t.check(d), Some(Fired::Due));
         // A deadline moved by an advert read meanwhile sleeps again.
         t.set(Some(d + Duration::from_millis(30)), true);
-        assert_eq!(t.timeout(d), Some(Duration::from_millis(30) - PRECISE_MARGIN));
+        assert_eq!(
+            t.timeout(d),
+            Some(Duration::from_millis(30) - PRECISE_MARGIN)
+        );
     }
 }
