@@ -578,10 +578,7 @@ impl AdvertSocket {
     /// Encodes into the socket's own buffer and sends at once; waits only if the kernel's
     /// send buffer is full.
     pub async fn send_advert(&self, advert: &Advert) -> Result<usize> {
-        let src = match self.source() {
-            Some(s) => s,
-            None => self.refresh_source()?,
-        };
+        let src = self.send_source()?;
         let mut sent = 0;
         for dst in self.destinations() {
             if let Some(packet) = self.start_send(advert, src, dst)? {
@@ -610,10 +607,7 @@ impl AdvertSocket {
     /// # Ok(()) }
     /// ```
     pub fn try_send_advert(&self, advert: &Advert) -> Result<usize> {
-        let src = match self.source() {
-            Some(s) => s,
-            None => self.refresh_source()?,
-        };
+        let src = self.send_source()?;
         let mut sent = 0;
         let mut blocked = None;
         for dst in self.destinations() {
@@ -624,10 +618,7 @@ impl AdvertSocket {
         }
         if let Some(dst) = blocked {
             debug!(%dst, "advert not sent: the socket's send buffer is full");
-            return Err(Error::io(
-                "send advert",
-                std::io::Error::from(std::io::ErrorKind::WouldBlock),
-            ));
+            return Err(send_would_block());
         }
         trace!(
             vrid = advert.vrid,
@@ -636,6 +627,14 @@ impl AdvertSocket {
             "advert sent"
         );
         Ok(sent)
+    }
+
+    /// The source address of a send: the known one, or looked up now.
+    fn send_source(&self) -> Result<IpAddr> {
+        match self.source() {
+            Some(s) => Ok(s),
+            None => self.refresh_source(),
+        }
     }
 
     /// Encodes into the socket's own buffer and sends at once (no buffer per send); returns
@@ -701,10 +700,7 @@ impl AdvertSocket {
     /// of a duplicate descriptor, so the steady state never watches EPOLLOUT.
     async fn wait_writable(&self) -> Result<()> {
         if self.io.registration().is_none() {
-            return Err(Error::io(
-                "send advert",
-                std::io::Error::from(std::io::ErrorKind::WouldBlock),
-            ));
+            return Err(send_would_block());
         }
         let dup = self
             .io
@@ -1002,6 +998,14 @@ impl AdvertSocket {
             received_at: clock.arrival(info.kernel_time, MAX_QUEUED_AGE),
         })
     }
+}
+
+/// A send that found the kernel's send buffer full and could not wait for room.
+fn send_would_block() -> Error {
+    Error::io(
+        "send advert",
+        std::io::Error::from(std::io::ErrorKind::WouldBlock),
+    )
 }
 
 /// One raw VRRP socket bound to the interface, joined, timestamping, non-blocking.

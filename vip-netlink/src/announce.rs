@@ -132,10 +132,8 @@ impl Announcer {
     /// send of an event loop that polls for itself ([`new_polled`](Self::new_polled)). A
     /// full send buffer fails with an `Io` error (`WouldBlock`).
     pub fn try_announce(&self, addr: IpAddr) -> Result<()> {
-        match self.try_send_announcement(addr) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.send_error(e)),
-        }
+        self.try_send_announcement(addr)
+            .map_err(|e| self.send_error(e))
     }
 
     fn send_error(&self, e: std::io::Error) -> Error {

@@ -52,9 +52,7 @@ fn polled_socket_in_a_plain_poll_loop(family: IpFamily) {
     let lan = Lan::new(2);
     let (step_tx, step_rx) = mpsc::channel::<()>();
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
-    let path = format!("/run/netns/{}", lan.nodes[1].name);
-    let receiver = std::thread::spawn(move || {
-        common::enter_for_tests(&path);
+    let receiver = lan.nodes[1].spawn_plain(move || {
         assert!(tokio::runtime::Handle::try_current().is_err());
         let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
         let sock = AdvertSocket::open_polled(cfg).unwrap();
@@ -140,9 +138,7 @@ fn polled_advert_socket_ipv6() {
 fn polled_announcer_sends_a_gratuitous_arp_without_a_runtime() {
     let lan = Lan::new(2);
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
-    let path = format!("/run/netns/{}", lan.nodes[1].name);
-    let watcher = std::thread::spawn(move || {
-        common::enter_for_tests(&path);
+    let watcher = lan.nodes[1].spawn_plain(move || {
         let cap = Capture::open("eth0");
         ready_tx.send(()).unwrap();
         cap.find(|f| f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[38..42] == [10, 0, 0, 100])
@@ -166,33 +162,31 @@ fn vip_manager_adds_and_removes_from_a_thread_without_a_runtime() {
     let ns = Netns::new("vipnow");
     ns.exec("ip link add d0 type veth peer name d1 && ip link set d0 up && ip link set d1 up");
     let vips = ns.run(|| async { VipManager::new().unwrap() });
-    let name = ns.name.clone();
-    let path = format!("/run/netns/{name}");
-    let changes = std::thread::spawn(move || {
-        common::enter_for_tests(&path);
-        assert!(tokio::runtime::Handle::try_current().is_err());
-        let v4 = Vip::new("d0", "192.0.2.10".parse().unwrap(), 24).unwrap();
-        let v6 = Vip::new("d0", "2001:db8::10".parse().unwrap(), 64).unwrap();
-        let mut out = Vec::new();
-        for v in [&v4, &v6] {
-            out.push(vips.add_now(v).unwrap());
-            out.push(vips.add_now(v).unwrap());
-        }
-        let listed = std::process::Command::new("ip")
-            .args(["addr", "show", "dev", "d0"])
-            .output()
-            .unwrap();
-        let listed = String::from_utf8_lossy(&listed.stdout).to_string();
-        for v in [&v4, &v6] {
-            out.push(vips.remove_now(v).unwrap());
-            out.push(vips.remove_now(v).unwrap());
-        }
-        let missing = Vip::new("nosuch0", "192.0.2.11".parse().unwrap(), 24).unwrap();
-        let err = vips.add_now(&missing).unwrap_err();
-        (out, listed, err)
-    })
-    .join()
-    .unwrap();
+    let changes = ns
+        .spawn_plain(move || {
+            assert!(tokio::runtime::Handle::try_current().is_err());
+            let v4 = Vip::new("d0", "192.0.2.10".parse().unwrap(), 24).unwrap();
+            let v6 = Vip::new("d0", "2001:db8::10".parse().unwrap(), 64).unwrap();
+            let mut out = Vec::new();
+            for v in [&v4, &v6] {
+                out.push(vips.add_now(v).unwrap());
+                out.push(vips.add_now(v).unwrap());
+            }
+            let listed = std::process::Command::new("ip")
+                .args(["addr", "show", "dev", "d0"])
+                .output()
+                .unwrap();
+            let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+            for v in [&v4, &v6] {
+                out.push(vips.remove_now(v).unwrap());
+                out.push(vips.remove_now(v).unwrap());
+            }
+            let missing = Vip::new("nosuch0", "192.0.2.11".parse().unwrap(), 24).unwrap();
+            let err = vips.add_now(&missing).unwrap_err();
+            (out, listed, err)
+        })
+        .join()
+        .unwrap();
     let (out, listed, err) = changes;
     use Change::{Applied, Unchanged};
     assert_eq!(

@@ -58,9 +58,7 @@ impl Netns {
         Fut: Future<Output = T>,
         T: Send + 'static,
     {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            enter(&path);
+        self.spawn_plain(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -70,18 +68,26 @@ impl Netns {
     }
 
     /// Run `f` on a new thread that has entered this namespace, with no runtime at all
-    /// (for the drivers' polled mode); waits, re-raising a panic of the thread.
-    pub fn run_plain<F, T>(&self, f: F) -> T
+    /// (for the drivers' polled mode).
+    pub fn spawn_plain<F, T>(&self, f: F) -> std::thread::JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let path = format!("/run/netns/{}", self.name);
-        let thread = std::thread::spawn(move || {
+        std::thread::spawn(move || {
             enter(&path);
             f()
-        });
-        match thread.join() {
+        })
+    }
+
+    /// [`Netns::spawn_plain`] and wait, re-raising a panic of the thread.
+    pub fn run_plain<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.spawn_plain(f).join() {
             Ok(v) => v,
             Err(p) => std::panic::resume_unwind(p),
         }
@@ -107,13 +113,6 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
-}
-
-/// Move the calling thread into the namespace at `path` (for tests that build their own
-/// threads).
-#[allow(dead_code)]
-pub fn enter_for_tests(path: &str) {
-    enter(path);
 }
 
 /// Move the calling thread into the namespace at `path`.
