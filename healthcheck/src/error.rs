@@ -52,6 +52,14 @@ pub enum CheckError {
         /// Hex MD5 expected.
         expected: String,
     },
+    /// The body did not contain the `regex` pattern, or contained the `regex_no_match` one.
+    #[error("body {} /{pattern}/", if *must_match { "does not match" } else { "matches" })]
+    HttpRegex {
+        /// The pattern as configured.
+        pattern: String,
+        /// `true` for keepalived `regex`, `false` for `regex_no_match`.
+        must_match: bool,
+    },
     /// The body was larger than the configured bound.
     #[error("HTTP body larger than {0} bytes")]
     BodyTooLarge(usize),
@@ -122,6 +130,7 @@ impl CheckError {
             CheckError::HttpMalformed(_) => "http_malformed",
             CheckError::HttpStatus { .. } => "http_status",
             CheckError::HttpDigest { .. } => "http_digest",
+            CheckError::HttpRegex { .. } => "http_regex",
             CheckError::BodyTooLarge(_) => "body_too_large",
             CheckError::Spawn { .. } => "spawn",
             CheckError::ExitStatus(_) => "exit_status",
@@ -159,6 +168,14 @@ pub enum ConfigError {
     /// A digest is not 32 hex digits.
     #[error("digest must be 32 hex digits")]
     Digest,
+    /// A body regex does not compile (syntax, or a PCRE feature such as look-around).
+    #[error("bad regex {pattern:?}: {reason}")]
+    Regex {
+        /// The pattern as given.
+        pattern: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// A reply pattern is not hex with `x` wildcards.
     #[error("bad reply pattern: {0}")]
     Pattern(String),

@@ -32,6 +32,7 @@ pub use checkers::dns::{rtype as dns_rtype, DnsCheck};
 pub use checkers::exec::{become_subreaper, ExecCheck};
 pub use checkers::file::FileCheck;
 pub use checkers::http::{HttpCheck, HttpUrl, StatusCodes};
+pub use checkers::http_body_regex::BodyRegex;
 pub use checkers::icmp::{IcmpCheck, IcmpSocketKind};
 pub use checkers::process::{ProcessCheck, ProcessMatch};
 pub use checkers::smtp::SmtpCheck;

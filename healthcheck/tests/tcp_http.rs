@@ -113,6 +113,79 @@ async fn http_status_vhost_and_digest() {
 }
 
 #[tokio::test]
+async fn http_body_regex_and_regex_no_match() {
+    let srv = HttpServer::start(Reply::Raw(ok_response(
+        b"{\"db\": \"up\", \"status\": \"ok\"}",
+    )))
+    .await;
+    let check = |url: HttpUrl| HttpCheck::new(srv.addr, vec![url]);
+    // keepalived `regex`: the pattern must be found anywhere in the body.
+    let ok = HttpUrl::new("/").regex(r#""status":\s*"ok""#).unwrap();
+    check(ok.clone()).check(T).await.unwrap();
+    let down = HttpUrl::new("/").regex(r#""db":\s*"down""#).unwrap();
+    let err = check(down).check(T).await.unwrap_err();
+    assert!(
+        matches!(&err, CheckError::HttpRegex { must_match: true, pattern } if pattern.contains("down")),
+        "{err}"
+    );
+    assert_eq!(err.kind(), "http_regex");
+    // keepalived `regex_no_match`: the check fails when the pattern is found.
+    let no_error = HttpUrl::new("/").regex_no_match("(?i)error").unwrap();
+    check(no_error.clone()).check(T).await.unwrap();
+    let no_ok = HttpUrl::new("/").regex_no_match("ok").unwrap();
+    assert!(matches!(
+        check(no_ok).check(T).await,
+        Err(CheckError::HttpRegex {
+            must_match: false,
+            ..
+        })
+    ));
+
+    // The body of a chunked reply is searched de-chunked, across chunk boundaries.
+    srv.set(Reply::Raw(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nInternal \r\n5\r\nError\r\n0\r\n\r\n"
+            .to_vec(),
+    ));
+    let err = check(no_error.clone()).check(T).await.unwrap_err();
+    assert!(matches!(err, CheckError::HttpRegex { .. }), "{err}");
+    let split = HttpUrl::new("/").regex("Internal Error").unwrap();
+    check(split).check(T).await.unwrap();
+
+    // The status is still checked first, and a digest and a regex must both hold.
+    srv.set(Reply::Raw(
+        b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+    ));
+    assert!(matches!(
+        check(ok.clone()).check(T).await,
+        Err(CheckError::HttpStatus { got: 500, .. })
+    ));
+    srv.set(Reply::Raw(ok_response(b"hello")));
+    let both = HttpUrl::new("/")
+        .digest_hex("5d41402abc4b2a76b9719d911017c592")
+        .unwrap()
+        .regex("^hel+o$")
+        .unwrap();
+    check(both.clone()).check(T).await.unwrap();
+    srv.set(Reply::Raw(ok_response(b"hellO")));
+    assert!(matches!(
+        check(both).check(T).await,
+        Err(CheckError::HttpDigest { .. })
+    ));
+
+    // An endless body is not searched forever: the body bound fails the check.
+    srv.set(Reply::Endless);
+    let bounded = HttpCheck::new(srv.addr, vec![ok]).limits(4096, 100_000);
+    assert!(matches!(
+        bounded.check(T).await,
+        Err(CheckError::BodyTooLarge(100_000))
+    ));
+
+    // A pattern the regex engine cannot run is refused when the URL is built.
+    let err = HttpUrl::new("/").regex(r"(a)\1").unwrap_err();
+    assert!(matches!(err, ConfigError::Regex { .. }), "{err}");
+}
+
+#[tokio::test]
 async fn http_every_url_must_pass() {
     let srv = HttpServer::start(Reply::Raw(ok_response(b"hello"))).await;
     let good = HttpUrl::new("/a");

@@ -10,7 +10,8 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
-use super::http_response::read_response;
+use super::http_body_regex::BodyRegex;
+use super::http_response::{read_response, BodyWant};
 use super::socket_options::SocketOptions;
 use super::tcp::connect;
 use super::tls::TlsOptions;
@@ -61,7 +62,15 @@ impl fmt::Display for StatusCodes {
     }
 }
 
-/// One keepalived `url { path ...; digest ...; status_code ... }` block.
+/// One keepalived `url { path ...; digest ...; status_code ...; regex ... }` block.
+///
+/// ```
+/// use healthcheck::HttpUrl;
+/// let url = HttpUrl::new("/healthz")
+///     .regex(r#""status":\s*"ok""#)
+///     .unwrap();
+/// assert_eq!(url.body_regex.unwrap().pattern(), r#""status":\s*"ok""#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// Request target, e.g. `/healthz`.
@@ -70,6 +79,8 @@ pub struct HttpUrl {
     pub status: StatusCodes,
     /// MD5 of the body (keepalived `digest`, as printed by `genhash`).
     pub digest: Option<[u8; 16]>,
+    /// A pattern the body must or must not contain (keepalived `regex` / `regex_no_match`).
+    pub body_regex: Option<BodyRegex>,
 }
 
 impl HttpUrl {
@@ -79,6 +90,7 @@ impl HttpUrl {
             path: path.into(),
             status: StatusCodes::default(),
             digest: None,
+            body_regex: None,
         }
     }
 
@@ -86,6 +98,18 @@ impl HttpUrl {
     pub fn status(mut self, status: StatusCodes) -> Self {
         self.status = status;
         self
+    }
+
+    /// The body must contain a match of `pattern` (keepalived `regex`); see [`BodyRegex`].
+    pub fn regex(mut self, pattern: &str) -> Result<Self, ConfigError> {
+        self.body_regex = Some(BodyRegex::must_match(pattern)?);
+        Ok(self)
+    }
+
+    /// The body must contain no match of `pattern` (keepalived `regex_no_match`).
+    pub fn regex_no_match(mut self, pattern: &str) -> Result<Self, ConfigError> {
+        self.body_regex = Some(BodyRegex::must_not_match(pattern)?);
+        Ok(self)
     }
 
     /// Sets the expected body digest from 32 hex digits.
@@ -114,7 +138,7 @@ fn hex(d: &[u8]) -> String {
 
 /// Default bound on the response head.
 pub const DEFAULT_MAX_HEADER: usize = 16 * 1024;
-/// Default bound on the body read for a digest.
+/// Default bound on the body read for a digest or a regex.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
 /// HTTP or HTTPS GET of one or more URLs; up only when every URL passes (KA
@@ -196,7 +220,7 @@ impl HttpCheck {
         self
     }
 
-    /// Bounds on the response head and on the body read for a digest.
+    /// Bounds on the response head and on the body read for a digest or a regex.
     pub fn limits(mut self, max_header: usize, max_body: usize) -> Self {
         self.max_header = max_header;
         self.max_body = max_body;
@@ -243,13 +267,11 @@ impl HttpCheck {
             .flush()
             .await
             .map_err(|e| CheckError::io("send request", e))?;
-        let resp = read_response(
-            &mut stream,
-            self.max_header,
-            self.max_body,
-            url.digest.is_some(),
-        )
-        .await?;
+        let want = BodyWant {
+            digest: url.digest.is_some(),
+            keep: url.body_regex.is_some(),
+        };
+        let resp = read_response(&mut stream, self.max_header, self.max_body, want).await?;
         if !url.status.contains(resp.status) {
             return Err(CheckError::HttpStatus {
                 got: resp.status,
@@ -261,6 +283,14 @@ impl HttpCheck {
                 return Err(CheckError::HttpDigest {
                     got: hex(&got),
                     expected: hex(&want),
+                });
+            }
+        }
+        if let Some(re) = &url.body_regex {
+            if !re.passes(resp.body.as_deref().unwrap_or_default()) {
+                return Err(CheckError::HttpRegex {
+                    pattern: re.pattern().to_owned(),
+                    must_match: re.is_must_match(),
                 });
             }
         }

@@ -1,16 +1,26 @@
 //! Bounded reading of an HTTP/1.x response: status line and headers, then (only when a
-//! digest is wanted) the body as Content-Length, chunked or close-delimited.
+//! digest or a body regex wants it) the body as Content-Length, chunked or close-delimited.
 
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::CheckError;
 
-/// Status and, if asked for, the MD5 of the body.
+/// Status and, if asked for, the MD5 of the body and the body itself.
 #[derive(Debug)]
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body_md5: Option<[u8; 16]>,
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+/// What the caller needs of the body; with neither, the body is not read at all.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BodyWant {
+    /// Its MD5 (keepalived `digest`).
+    pub(crate) digest: bool,
+    /// The bytes themselves (keepalived `regex`).
+    pub(crate) keep: bool,
 }
 
 enum Framing {
@@ -22,12 +32,12 @@ enum Framing {
 const MAX_HEADERS: usize = 64;
 
 /// Reads a response from `r`. `max_header` bounds the head, `max_body` the body (only read
-/// when `want_body`).
+/// when `want` asks for something of it).
 pub(crate) async fn read_response<R: AsyncRead + Unpin>(
     r: &mut R,
     max_header: usize,
     max_body: usize,
-    want_body: bool,
+    want: BodyWant,
 ) -> Result<Response, CheckError> {
     let mut buf = Vec::with_capacity(1024.min(max_header));
     let (status, framing, head_len) = loop {
@@ -62,16 +72,18 @@ pub(crate) async fn read_response<R: AsyncRead + Unpin>(
             Err(e) => return Err(CheckError::HttpMalformed(e.to_string())),
         }
     };
-    if !want_body {
+    if !want.digest && !want.keep {
         return Ok(Response {
             status,
             body_md5: None,
+            body: None,
         });
     }
     let mut body = BodyReader {
         r,
         pending: buf.split_off(head_len),
-        md5: Md5::new(),
+        md5: want.digest.then(Md5::new),
+        kept: want.keep.then(Vec::new),
         read: 0,
         max_body,
     };
@@ -87,7 +99,8 @@ pub(crate) async fn read_response<R: AsyncRead + Unpin>(
     }
     Ok(Response {
         status,
-        body_md5: Some(body.md5.finalize().into()),
+        body_md5: body.md5.map(|m| m.finalize().into()),
+        body: body.kept,
     })
 }
 
@@ -116,7 +129,8 @@ struct BodyReader<'a, R> {
     r: &'a mut R,
     /// Bytes already read from the socket but not consumed.
     pending: Vec<u8>,
-    md5: Md5,
+    md5: Option<Md5>,
+    kept: Option<Vec<u8>>,
     read: usize,
     max_body: usize,
 }
@@ -139,7 +153,12 @@ impl<R: AsyncRead + Unpin> BodyReader<'_, R> {
         if self.read > self.max_body {
             return Err(CheckError::BodyTooLarge(self.max_body));
         }
-        self.md5.update(&self.pending[..n]);
+        if let Some(md5) = &mut self.md5 {
+            md5.update(&self.pending[..n]);
+        }
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(&self.pending[..n]);
+        }
         self.pending.drain(..n);
         Ok(())
     }
@@ -219,7 +238,11 @@ mod tests {
 
     async fn parse(raw: &[u8], want_body: bool) -> Result<Response, CheckError> {
         let mut r = raw;
-        read_response(&mut r, 4096, 64, want_body).await
+        let want = BodyWant {
+            digest: want_body,
+            keep: want_body,
+        };
+        read_response(&mut r, 4096, 64, want).await
     }
 
     #[tokio::test]
@@ -242,6 +265,8 @@ mod tests {
             md5_hex(r.body_md5.unwrap()),
             "5d41402abc4b2a76b9719d911017c592"
         );
+        // The body kept for a regex is the de-chunked payload, without sizes or trailers.
+        assert_eq!(r.body.as_deref(), Some(b"hello".as_slice()));
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@ pub mod dns;
 pub mod exec;
 pub mod file;
 pub mod http;
+pub mod http_body_regex;
 mod http_response;
 pub mod icmp;
 pub mod process;
