@@ -29,7 +29,7 @@ mod vrrp_fsm_bridge;
 pub use check_spec::{CheckId, CheckSpec};
 pub use checker::{Checker, Probe};
 pub use checkers::dns::{rtype as dns_rtype, DnsCheck};
-pub use checkers::exec::{become_subreaper, ExecCheck};
+pub use checkers::exec::{become_subreaper, ExecCheck, DEFAULT_KILL_GRACE};
 pub use checkers::file::FileCheck;
 pub use checkers::http::{HttpCheck, HttpUrl, StatusCodes};
 pub use checkers::http_body_regex::BodyRegex;

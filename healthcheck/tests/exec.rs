@@ -29,6 +29,20 @@ fn script_check(dir: &std::path::Path, body: &str) -> (ExecCheck, std::path::Pat
     (ExecCheck::new(["sh", "-c", &script]).unwrap(), pidfile)
 }
 
+/// The process group id the script wrote to its pid file.
+fn group_of(pidfile: &std::path::Path) -> u32 {
+    std::fs::read_to_string(pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Nothing of the script's group is left: not running, not zombie.
+fn assert_nothing_left(pidfile: &std::path::Path) {
+    assert_eq!(group_members(group_of(pidfile)), Vec::<String>::new());
+}
+
 fn tmpdir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!(
         "hc-exec-{}-{}",
@@ -116,13 +130,71 @@ async fn hanging_forking_script_is_killed_with_its_group_and_reaped() {
         "{:?}",
         started.elapsed()
     );
-    let pgid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // Nothing of the group is left: not running, not zombie.
-    assert_eq!(group_members(pgid), Vec::<String>::new());
+    assert_nothing_left(&pidfile);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn timed_out_script_gets_sigterm_first_and_may_clean_up() {
+    become_subreaper().unwrap();
+    let dir = tmpdir();
+    let marker = dir.join("terminated");
+    // A script that cleans up on SIGTERM, as keepalived's timeout lets it.
+    let body = format!(
+        "trap 'echo cleaned > {}; exit 3' TERM; sleep 30 & wait",
+        marker.display()
+    );
+    let (check, pidfile) = script_check(&dir, &body);
+    let started = Instant::now();
+    let err = check.check(Duration::from_millis(300)).await.unwrap_err();
+    assert!(matches!(err, CheckError::Timeout(_)), "{err}");
+    // It ended on SIGTERM, well inside the 2 s grace: no wait for SIGKILL.
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "cleaned");
+    assert_nothing_left(&pidfile);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn script_ignoring_sigterm_gets_sigkill_after_the_grace() {
+    become_subreaper().unwrap();
+    let dir = tmpdir();
+    // SIGTERM ignored by the shell and, inherited, by its background sleeper.
+    let (check, pidfile) = script_check(
+        &dir,
+        "trap '' TERM; sleep 30 & while :; do sleep 0.05; done",
+    );
+    let grace = Duration::from_millis(600);
+    let check = check.kill_grace(grace);
+    let timeout = Duration::from_millis(300);
+    let started = Instant::now();
+    let err = check.check(timeout).await.unwrap_err();
+    assert!(matches!(err, CheckError::Timeout(_)), "{err}");
+    let took = started.elapsed();
+    assert!(
+        took >= timeout + grace,
+        "SIGKILL came before the grace: {took:?}"
+    );
+    assert_nothing_left(&pidfile);
+
+    // A zero grace is SIGKILL at once: the same script ends right at the timeout.
+    let (check, _) = script_check(&dir, "trap '' TERM; while :; do sleep 0.05; done");
+    let started = Instant::now();
+    let err = check
+        .kill_grace(Duration::ZERO)
+        .check(timeout)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckError::Timeout(_)), "{err}");
+    assert!(
+        started.elapsed() < timeout + grace,
+        "{:?}",
+        started.elapsed()
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -132,12 +204,7 @@ async fn leftover_background_children_are_cleaned_after_exit() {
     let dir = tmpdir();
     let (check, pidfile) = script_check(&dir, "sleep 30 & exit 0");
     check.check(T).await.unwrap();
-    let pgid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert_eq!(group_members(pgid), Vec::<String>::new());
+    assert_nothing_left(&pidfile);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -149,11 +216,7 @@ async fn dropped_probe_kills_the_group() {
     // Cancel the probe from outside (as the monitor does on remove()).
     let r = tokio::time::timeout(Duration::from_millis(400), check.check(T)).await;
     assert!(r.is_err());
-    let pgid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pgid = group_of(&pidfile);
     // Killing is immediate; reaping finishes in a background task.
     let mut left = group_members(pgid);
     for _ in 0..100 {

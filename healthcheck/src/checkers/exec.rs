@@ -14,8 +14,10 @@ use crate::error::{CheckError, ConfigError};
 /// Runs a program; exit status 0 = up (KA `check_misc.c`, `vrrp_script`).
 ///
 /// The program runs in a new process group with stdin/stdout/stderr on `/dev/null`. On
-/// timeout the whole group gets SIGKILL and the program is reaped; processes it left in
-/// its group are killed after it exits too, so a check never leaves anything running.
+/// timeout the whole group gets SIGTERM, and SIGKILL once [`kill_grace`](Self::kill_grace)
+/// (2 s, keepalived's) has passed with any of it still running; the probe reports the
+/// timeout once the program is gone and reaped. Processes it left in its group are killed
+/// after it exits too, so a check never leaves anything running.
 /// Grandchildren killed this way are re-parented to the nearest subreaper: if PID 1 of
 /// your container does not reap, call [`become_subreaper`] once so this crate reaps them.
 ///
@@ -31,7 +33,11 @@ pub struct ExecCheck {
     argv: Vec<OsString>,
     dynamic: bool,
     uid_gid: Option<(u32, u32)>,
+    kill_grace: Duration,
 }
+
+/// How long a timed-out program's group has between SIGTERM and SIGKILL (keepalived's).
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
 
 impl ExecCheck {
     /// `argv[0]` is looked up in `PATH` like `execvp`.
@@ -48,7 +54,23 @@ impl ExecCheck {
             argv,
             dynamic: false,
             uid_gid: None,
+            kill_grace: DEFAULT_KILL_GRACE,
         })
+    }
+
+    /// How long a timed-out program's process group may take to end after SIGTERM before
+    /// it gets SIGKILL ([`DEFAULT_KILL_GRACE`]); zero sends SIGKILL at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use healthcheck::ExecCheck;
+    /// let check = ExecCheck::new(["/usr/local/bin/check_db"])
+    ///     .unwrap()
+    ///     .kill_grace(Duration::from_millis(500));
+    /// ```
+    pub fn kill_grace(mut self, grace: Duration) -> Self {
+        self.kill_grace = grace;
+        self
     }
 
     /// keepalived `misc_dynamic`.
@@ -88,10 +110,14 @@ struct GroupGuard {
 
 impl GroupGuard {
     fn kill(&self) {
+        self.signal(libc::SIGKILL);
+    }
+
+    fn signal(&self, sig: libc::c_int) {
         if let (Some(pgid), false) = (self.pgid, self.leader_reaped) {
             // SAFETY: plain syscall; the group id is our child's pid, which is not reaped
             // yet, so it cannot name another group.
-            unsafe { libc::killpg(pgid, libc::SIGKILL) };
+            unsafe { libc::killpg(pgid, sig) };
         }
     }
 }
@@ -165,6 +191,15 @@ fn is_subreaper() -> bool {
     rc == 0 && v != 0
 }
 
+/// Waits until no live process is left in the group, or until `deadline`.
+async fn group_ends_by(pgid: i32, deadline: tokio::time::Instant) {
+    while tokio::time::Instant::now() < deadline
+        && group_members(pgid).iter().any(|(_, s)| *s != 'Z')
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Kills what is left of the group and, when we are its reaper, reaps it.
 async fn sweep_group(pgid: i32) {
     let reaper = is_subreaper();
@@ -221,9 +256,25 @@ impl Checker for ExecCheck {
             Ok(Ok(status)) => self.verdict(status),
             Ok(Err(e)) => Err(CheckError::io("wait for child", e)),
             Err(_) => {
-                guard.kill();
+                // keepalived's way: SIGTERM to the group, SIGKILL after the grace period.
+                let sigkill_at = tokio::time::Instant::now() + self.kill_grace;
+                if self.kill_grace.is_zero() {
+                    guard.kill();
+                } else {
+                    guard.signal(libc::SIGTERM);
+                }
+                if tokio::time::timeout_at(sigkill_at, child.wait())
+                    .await
+                    .is_err()
+                {
+                    guard.kill();
+                }
                 // Reap the leader so it never lingers as a zombie.
                 let _ = child.wait().await;
+                // The rest of the group got SIGTERM too: the same grace before the sweep.
+                if let Some(pgid) = pgid {
+                    group_ends_by(pgid, sigkill_at).await;
+                }
                 Err(CheckError::Timeout(timeout))
             }
         };
