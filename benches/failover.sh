@@ -15,6 +15,8 @@
 #   CPU_ONLY=1 RUNS=5 ONLY="0.01 s" bash benches/failover.sh
 #     CPU/RSS only, no failover: per setting RUNS rounds, each a fresh minimal_failover pair
 #     and a fresh keepalived pair, one steady window each; prints only the CPU/RSS table.
+#   CPU_ONLY=1 CPU_WINDOW=30 RUNS=6 ONLY="1 s" bash benches/failover.sh
+#     the same with 30 s windows: at 1 s intervals the default window (5 s) holds 5 adverts.
 # RUNS: runs per cell (default 10; 1 s intervals use half, at least 3). ONLY: substring of the
 # setting names ("v2 1 s IPv4", "v3 0.1 s IPv6", ...).
 # The markdown table is written to benches/FAILOVER_RESULTS.table.md, or with CPU_ONLY=1 to
@@ -30,6 +32,7 @@ done
 export HAKIT_BENCH_RUNS="${RUNS:-10}"
 export HAKIT_BENCH_ONLY="${ONLY:-}"
 export HAKIT_BENCH_CPU_ONLY="${CPU_ONLY:-}"
+export HAKIT_BENCH_CPU_WINDOW="${CPU_WINDOW:-}"
 if [ -n "${CPU_ONLY:-}" ] && [ "${CPU_ONLY}" != 0 ]; then
   export HAKIT_BENCH_MD="${OUT:-$PWD/benches/FAILOVER_CPU.table.md}"
 else
