@@ -127,7 +127,7 @@ impl Drop for GroupGuard {
         self.kill();
         // The probe was cancelled: finish the cleanup (reaping) in the background.
         if let (Some(pgid), Ok(rt)) = (self.pgid, tokio::runtime::Handle::try_current()) {
-            rt.spawn(sweep_group(pgid));
+            rt.spawn(sweep_group(pgid, tokio::time::Instant::now()));
         }
     }
 }
@@ -191,24 +191,17 @@ fn is_subreaper() -> bool {
     rc == 0 && v != 0
 }
 
-/// Waits until no live process is left in the group, or until `deadline`.
-async fn group_ends_by(pgid: i32, deadline: tokio::time::Instant) {
-    while tokio::time::Instant::now() < deadline
-        && group_members(pgid).iter().any(|(_, s)| *s != 'Z')
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Kills what is left of the group and, when we are its reaper, reaps it.
-async fn sweep_group(pgid: i32) {
+/// Kills what is left of the group and, when we are its reaper, reaps it. Live members
+/// get SIGKILL only from `kill_from` on: a timed-out group's grace after SIGTERM.
+async fn sweep_group(pgid: i32, kill_from: tokio::time::Instant) {
     let reaper = is_subreaper();
-    for _ in 0..200 {
+    let give_up = kill_from.max(tokio::time::Instant::now()) + Duration::from_secs(1);
+    while tokio::time::Instant::now() < give_up {
         let members = group_members(pgid);
         if members.is_empty() {
             return;
         }
-        if members.iter().any(|(_, s)| *s != 'Z') {
+        if members.iter().any(|(_, s)| *s != 'Z') && tokio::time::Instant::now() >= kill_from {
             // SAFETY: the group has members, so its id is still pinned to them.
             unsafe { libc::killpg(pgid, libc::SIGKILL) };
         }
@@ -252,6 +245,8 @@ impl Checker for ExecCheck {
             pgid,
             leader_reaped: false,
         };
+        // From when leftovers of the group get SIGKILL: at once, or after a timeout's grace.
+        let mut kill_from = None;
         let result = match tokio::time::timeout(timeout, child.wait()).await {
             Ok(Ok(status)) => self.verdict(status),
             Ok(Err(e)) => Err(CheckError::io("wait for child", e)),
@@ -269,12 +264,10 @@ impl Checker for ExecCheck {
                 {
                     guard.kill();
                 }
-                // Reap the leader so it never lingers as a zombie.
+                // Reap the leader so it never lingers as a zombie. The rest of the group got
+                // SIGTERM too: the sweep gives it the same grace.
                 let _ = child.wait().await;
-                // The rest of the group got SIGTERM too: the same grace before the sweep.
-                if let Some(pgid) = pgid {
-                    group_ends_by(pgid, sigkill_at).await;
-                }
+                kill_from = Some(sigkill_at);
                 Err(CheckError::Timeout(timeout))
             }
         };
@@ -282,7 +275,7 @@ impl Checker for ExecCheck {
         // The guard stays armed during the sweep so a cancellation here still finishes it.
         guard.leader_reaped = true;
         if let Some(pgid) = pgid {
-            sweep_group(pgid).await;
+            sweep_group(pgid, kill_from.unwrap_or_else(tokio::time::Instant::now)).await;
         }
         guard.pgid = None;
         result
