@@ -27,7 +27,7 @@ use vrrp_proto::Advert;
 
 use crate::config::{iface_tracker, script_tracker, DaemonSpec, InstanceSpec};
 use crate::output::{print_transition, state_name};
-use crate::precise_timer::{Fired, PreciseTimer};
+use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
 
 /// Why the daemon stopped with an error (exit 1).
 #[derive(Debug)]
@@ -77,6 +77,8 @@ struct InstanceIo {
     vips: Vec<Vip>,
     /// The advert this instance sends, built once; only the priority changes per send.
     advert: Box<Advert>,
+    /// The time last given to [`AdvertSocket::set_wake_after`].
+    wake_after: Option<Instant>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT (then shuts down gracefully and returns `Ok`).
@@ -117,6 +119,7 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
             announcer,
             vips,
             advert,
+            wake_after: None,
         });
     }
     for (name, members) in &spec.sync_groups {
@@ -291,6 +294,9 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
                     Err(vip_netlink::Error::Closed) => return Err(DriverError::Other("advert socket closed".into())),
                     Err(e) => warn!(instance = %ios[i].spec.name, "advert receive: {e}"),
                 }
+                // A Backup woken by its Master's advert (set_advert_wakes) reads all it slept
+                // through now, in one turn.
+                drain_adverts(&mut router, &ios, &mut last_now);
             }
             ev = rx.recv() => {
                 drain_adverts(&mut router, &ios, &mut last_now);
@@ -320,6 +326,7 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         if perform(&mut router, &mut ios, &vip_mgr).await {
             set_wake_ups(&router, &ios);
         }
+        set_advert_wakes(&router, &mut ios);
     }
 
     router.shutdown(Instant::now());
@@ -377,6 +384,21 @@ fn set_wake_ups(router: &Router, ios: &[InstanceIo]) {
         };
         if let Err(e) = io.sock.set_wake_on(want) {
             warn!(instance = %io.spec.name, "advert wake-up filter: {e}");
+        }
+    }
+}
+
+/// A Backup is woken by the Master's advert due last before its down timer's kernel wake-up,
+/// rather than by the timer (see [`AdvertSocket::set_wake_after`]): same number of wake-ups,
+/// each right behind a packet instead of cold. The timer stays armed for a silent Master.
+fn set_advert_wakes(router: &Router, ios: &mut [InstanceIo]) {
+    for io in ios {
+        let at = router
+            .instance(io.id)
+            .and_then(|i| i.advert_wake_time(PRECISE_MARGIN));
+        if at != io.wake_after {
+            io.wake_after = at;
+            io.sock.set_wake_after(at);
         }
     }
 }

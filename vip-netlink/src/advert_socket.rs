@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::interface::{Interface, IpFamily};
 use crate::socket_readiness::SocketReadiness;
 use crate::wake_filter::{self, WakeOn};
+use crate::wake_program::WakeProgram;
 
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = vrrp_proto::IPPROTO_VRRP as i32;
@@ -266,6 +267,8 @@ pub struct AdvertSocket {
     queue: Socket,
     /// The socket whose readiness wakes the reader; also sends.
     io: SocketReadiness,
+    /// The eBPF wake filter, if the kernel let us load it (see [`AdvertSocket::set_wake_after`]).
+    wake_program: Option<WakeProgram>,
 }
 
 /// Datagrams read by the last `recvmmsg` and not yet handed out.
@@ -473,6 +476,13 @@ impl AdvertSocket {
             Some(s) => Some(s),
             None => interface.source_address(config.family).ok(),
         };
+        let wake_program = match WakeProgram::load(config.vrid, config.family == IpFamily::V4) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                debug!(interface = %config.interface, "no eBPF wake filter, a Backup wakes by its timer only: {e}");
+                None
+            }
+        };
         debug!(interface = %config.interface, family = ?config.family, ?source,
                unicast = config.is_unicast(), "advert socket open");
         Ok(AdvertSocket {
@@ -487,6 +497,7 @@ impl AdvertSocket {
             switch: Mutex::new(()),
             queue,
             io,
+            wake_program,
         })
     }
 
@@ -507,9 +518,20 @@ impl AdvertSocket {
         match wake_on {
             WakeOn::PriorityZero => {
                 attach(&self.queue, &wake_filter::accept_all())?;
-                let prog =
-                    wake_filter::urgent_only(self.config.vrid, self.config.family == IpFamily::V4);
-                attach(self.io.socket(), &prog)?;
+                match &self.wake_program {
+                    Some(p) => {
+                        p.set_wake_at(None);
+                        p.attach(self.io.as_raw_fd())
+                            .map_err(|e| Error::io("SO_ATTACH_BPF", e))?;
+                    }
+                    None => {
+                        let prog = wake_filter::urgent_only(
+                            self.config.vrid,
+                            self.config.family == IpFamily::V4,
+                        );
+                        attach(self.io.socket(), &prog)?;
+                    }
+                }
             }
             WakeOn::EveryAdvert => {
                 attach(self.io.socket(), &wake_filter::accept_all())?;
@@ -525,6 +547,37 @@ impl AdvertSocket {
             .store(wake_on == WakeOn::PriorityZero, Ordering::Release);
         trace!(interface = %self.config.interface, ?wake_on, "advert wake-up changed");
         Ok(())
+    }
+
+    /// While the reader sleeps through adverts ([`WakeOn::PriorityZero`]), also wake it for
+    /// the first advert of any priority received at or after `at` (`None`: only the urgent
+    /// ones). A Backup that must read its Master's adverts by a deadline anyway sets this a
+    /// little before the last advert due before that deadline: woken right behind that
+    /// advert, it runs with the receive path warm instead of cold from its timer, for the
+    /// same number of wake-ups. Costs no system call (a store into a map shared with the
+    /// socket's eBPF filter).
+    ///
+    /// Returns `false`, and changes nothing, where the kernel refused the eBPF filter this
+    /// needs (`CAP_BPF` or `CAP_SYS_ADMIN`, kernel 5.5 or later): the reader then wakes by its
+    /// own timer only.
+    ///
+    /// ```no_run
+    /// # fn f(sock: &vip_netlink::AdvertSocket) -> vip_netlink::Result<()> {
+    /// use std::time::{Duration, Instant};
+    /// use vip_netlink::WakeOn;
+    /// sock.set_wake_on(WakeOn::PriorityZero)?;
+    /// let warm = sock.set_wake_after(Some(Instant::now() + Duration::from_millis(2500)));
+    /// println!("woken by an advert: {warm}");
+    /// # Ok(()) }
+    /// ```
+    pub fn set_wake_after(&self, at: Option<Instant>) -> bool {
+        match &self.wake_program {
+            Some(p) => {
+                p.set_wake_at(at);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The current [`WakeOn`].

@@ -41,6 +41,7 @@ mod vip;
 mod vip_manager;
 mod vmac;
 mod wake_filter;
+mod wake_program;
 
 pub use advert_socket::{
     AdvertSocket, AdvertSocketConfig, AdvertTransport, ReceivedAdvert, ReceivedAdvertRef,

@@ -131,3 +131,78 @@ fn ipv4_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
 fn ipv6_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
     sleeping_backup_reads_later_and_wakes_for_priority_zero(IpFamily::V6);
 }
+
+/// `set_wake_after`: while sleeping through adverts, the first ordinary advert received at
+/// or after the wake time wakes the reader (the kernel's eBPF filter compares the times);
+/// before it, or with no wake time, ordinary adverts wait. Each advert is handed over once.
+fn sleeping_backup_wakes_for_the_advert_after_its_wake_time(family: IpFamily) {
+    let lan = Lan::new(2);
+    let (step_tx, step_rx) = mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let receiver = lan.nodes[1].spawn(move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
+        let sock = AdvertSocket::open(cfg).unwrap();
+        sock.set_wake_on(WakeOn::PriorityZero).unwrap();
+        let later = std::time::Instant::now() + Duration::from_secs(60);
+        assert!(
+            sock.set_wake_after(Some(later)),
+            "the eBPF wake filter did not load"
+        );
+        ready_tx.send(()).unwrap();
+
+        // Step 1: before the wake time, ordinary adverts wait.
+        step_rx.recv().unwrap();
+        let woke = woken_by(&sock, Duration::from_millis(300)).await;
+        assert!(woke.is_none(), "woken before the wake time: {woke:?}");
+        // Step 2: the wake time has passed: the next advert wakes the reader, and the two
+        // slept through come first.
+        assert!(sock.set_wake_after(Some(std::time::Instant::now())));
+        ready_tx.send(()).unwrap();
+        step_rx.recv().unwrap();
+        let mut got = vec![woken_by(&sock, Duration::from_secs(5))
+            .await
+            .expect("woken by the advert after the wake time")];
+        while let Some(p) = sock.try_recv_with(|rx| rx.advert.priority()).unwrap() {
+            got.push(p);
+        }
+        // Both sockets queued the waking advert: its second copy is not handed over.
+        if let Some(p) = woken_by(&sock, Duration::from_millis(300)).await {
+            got.push(p);
+        }
+        assert_eq!(got, vec![100, 101, 102]);
+        // Step 3: no wake time: ordinary adverts wait again.
+        assert!(sock.set_wake_after(None));
+        ready_tx.send(()).unwrap();
+        step_rx.recv().unwrap();
+        let woke = woken_by(&sock, Duration::from_millis(300)).await;
+        assert!(woke.is_none(), "woken with no wake time: {woke:?}");
+        assert_eq!(
+            sock.try_recv_with(|rx| rx.advert.priority()).unwrap(),
+            Some(103)
+        );
+        assert_eq!(sock.stats().counters.vrid_errors, 0, "{:?}", sock.stats());
+    });
+    let step = |batch: Batch| {
+        send_from(&lan, family, batch);
+        step_tx.send(()).unwrap();
+    };
+    ready_rx.recv().unwrap();
+    step(vec![(51, 100), (51, 101)]);
+    ready_rx.recv().unwrap();
+    step(vec![(51, 102)]);
+    ready_rx.recv().unwrap();
+    step(vec![(51, 103)]);
+    if let Err(p) = receiver.join() {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn ipv4_sleeping_backup_wakes_for_the_advert_after_its_wake_time() {
+    sleeping_backup_wakes_for_the_advert_after_its_wake_time(IpFamily::V4);
+}
+
+#[test]
+fn ipv6_sleeping_backup_wakes_for_the_advert_after_its_wake_time() {
+    sleeping_backup_wakes_for_the_advert_after_its_wake_time(IpFamily::V6);
+}

@@ -442,6 +442,35 @@ impl Instance {
     pub fn master_down_deadline(&self) -> Option<Instant> {
         self.master_down_timer
     }
+    /// As Backup, when its Master's next advert should wake a Backup that sleeps through
+    /// them (see [`advert_wake_offset`](crate::advert_wake_offset)), for a timer woken
+    /// `margin` before [`master_down_deadline`](Self::master_down_deadline); `None` in
+    /// other states.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use vrrp_fsm::{Instance, InstanceConfig, VirtualAddress};
+    /// let mut cfg = InstanceConfig::new(7, "192.0.2.1".parse().unwrap());
+    /// cfg.vips.push(VirtualAddress::host("192.0.2.7".parse().unwrap()));
+    /// let mut vr = Instance::new(cfg).unwrap();
+    /// let t0 = Instant::now();
+    /// vr.startup(t0);
+    /// // The down timer runs from t0 (3.609375 s): the advert due at t0 + 3 s may wake us from
+    /// // t0 + 2.5 s on.
+    /// let wake = vr.advert_wake_time(Duration::from_micros(1500));
+    /// assert_eq!(wake, Some(t0 + Duration::from_millis(2500)));
+    /// ```
+    pub fn advert_wake_time(&self, margin: Duration) -> Option<Instant> {
+        if self.state != State::Backup {
+            return None;
+        }
+        let deadline = self.master_down_timer?;
+        let started = deadline.checked_sub(self.ms_down)?;
+        Some(
+            started
+                + crate::timers::advert_wake_offset(self.ms_down, self.master_adver_int, margin)?,
+        )
+    }
     /// When a running preempt delay ends (keepalived `preempt_time`).
     pub fn preempt_deadline(&self) -> Option<Instant> {
         self.preempt_time

@@ -64,6 +64,6 @@ pub use error::{AdvertError, ConfigError, RouterError, TrackerError};
 pub use instance::Instance;
 pub use router::{InstanceId, Router, SyncGroupConfig, SyncGroupId};
 pub use state::{FaultFlags, State, StateChangeReason};
-pub use timers::{master_down_interval, skew_time, skew_time_min};
+pub use timers::{advert_wake_offset, master_down_interval, skew_time, skew_time_min};
 pub use tracking::TrackerState;
 pub use vrrp_proto::{Advert, Version};

@@ -60,3 +60,63 @@ pub fn master_down_interval(
     master_adver_int * u32::from(down_timer_adverts)
         + skew_time(version, priority, master_adver_int)
 }
+
+/// How long after the advert that started a Master_Down_Timer a Backup that sleeps through
+/// its Master's adverts should let the next one wake it: halfway between the last two
+/// adverts due before the timer's kernel wake-up (`master_down_interval − margin`). Woken
+/// by that advert, the Backup reads all it slept through and restarts the timer, so the
+/// timer itself only fires once the Master has gone silent; the wake-ups are as many as
+/// the timer's, but each runs right behind an arriving packet instead of cold.
+/// Halfway leaves half an interval of jitter either side. `None` when no advert is due
+/// in that span.
+///
+/// ```
+/// use std::time::Duration;
+/// use vrrp_fsm::advert_wake_offset;
+/// let ms = Duration::from_millis;
+/// // Advert 1 s, Master_Down_Interval 3.609 s, timer woken 1.5 ms early: the advert due at
+/// // 3 s wakes the Backup; anything from 2.5 s on does.
+/// assert_eq!(advert_wake_offset(ms(3609), ms(1000), Duration::from_micros(1500)), Some(ms(2500)));
+/// // Skew below the margin: the advert due at 3 s would come too late, the one at 2 s wakes.
+/// assert_eq!(advert_wake_offset(ms(30) + Duration::from_micros(78), ms(10), ms(1)), Some(ms(15)));
+/// ```
+pub fn advert_wake_offset(
+    master_down_interval: Duration,
+    master_adver_int: Duration,
+    margin: Duration,
+) -> Option<Duration> {
+    let span = master_down_interval.checked_sub(margin)?;
+    if master_adver_int.is_zero() {
+        return None;
+    }
+    let due = u32::try_from(span.as_nanos() / master_adver_int.as_nanos()).ok()?;
+    if due == 0 {
+        return None;
+    }
+    Some(master_adver_int * due - master_adver_int / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advert_wake_offset_edges() {
+        let ms = Duration::from_millis;
+        // v2 defaults: interval 1 s, priority 100.
+        let down = master_down_interval(Version::V2, 100, ms(1000), 3);
+        assert_eq!(advert_wake_offset(down, ms(1000), ms(2)), Some(ms(2500)));
+        // A margin eating the whole skew and more: one advert fewer is due.
+        assert_eq!(advert_wake_offset(down, ms(1000), ms(700)), Some(ms(1500)));
+        // Nothing due before the timer: no wake by advert.
+        assert_eq!(advert_wake_offset(ms(900), ms(1000), ms(1)), None);
+        assert_eq!(advert_wake_offset(down, ms(1000), down + ms(1)), None);
+        assert_eq!(advert_wake_offset(down, Duration::ZERO, ms(1)), None);
+        // 10 ms adverts, priority 100 (skew 3.9 ms): the third advert wakes it.
+        let fast = master_down_interval(Version::V3, 100, ms(10), 3);
+        assert_eq!(
+            advert_wake_offset(fast, ms(10), Duration::from_micros(1500)),
+            Some(ms(25))
+        );
+    }
+}
