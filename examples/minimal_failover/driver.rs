@@ -5,9 +5,11 @@
 //! action the router queued, in order (send advert, add/remove VIPs, GARP/NA bursts, print the
 //! state transition).
 //!
-//! A Backup sleeps through its Master's adverts ([`WakeOn::PriorityZero`]): it wakes for its
-//! Master_Down_Timer (or a priority-0 advert) and first feeds the router every advert that
-//! arrived meanwhile, each at its kernel arrival time, so a live Master just moves the deadline.
+//! A Backup sleeps through its Master's adverts ([`WakeOn::PriorityZero`]): it wakes for the
+//! Master's advert due last before its Master_Down_Timer (where the kernel takes the eBPF
+//! filter of [`AdvertSocket::set_wake_after`]), for its Master_Down_Timer (a silent Master),
+//! or for a priority-0 advert, and first feeds the router every advert that arrived
+//! meanwhile, each at its kernel arrival time, so a live Master just moves the deadline.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -269,6 +269,8 @@ pub struct AdvertSocket {
     io: SocketReadiness,
     /// The eBPF wake filter, if the kernel let us load it (see [`AdvertSocket::set_wake_after`]).
     wake_program: Option<WakeProgram>,
+    /// The kernel refused to attach `wake_program`: the classic filter is used instead.
+    ebpf_refused: std::sync::atomic::AtomicBool,
 }
 
 /// Datagrams read by the last `recvmmsg` and not yet handed out.
@@ -498,6 +500,7 @@ impl AdvertSocket {
             queue,
             io,
             wake_program,
+            ebpf_refused: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -518,19 +521,21 @@ impl AdvertSocket {
         match wake_on {
             WakeOn::PriorityZero => {
                 attach(&self.queue, &wake_filter::accept_all())?;
-                match &self.wake_program {
-                    Some(p) => {
-                        p.set_wake_at(None);
-                        p.attach(self.io.as_raw_fd())
-                            .map_err(|e| Error::io("SO_ATTACH_BPF", e))?;
-                    }
-                    None => {
-                        let prog = wake_filter::urgent_only(
-                            self.config.vrid,
-                            self.config.family == IpFamily::V4,
-                        );
-                        attach(self.io.socket(), &prog)?;
-                    }
+                let ebpf = self.wake_program.as_ref().is_some_and(|p| {
+                    p.set_wake_at(None);
+                    p.attach(self.io.as_raw_fd())
+                        .map_err(|e| {
+                            debug!(interface = %self.config.interface, "SO_ATTACH_BPF: {e}; classic filter");
+                            self.ebpf_refused.store(true, Ordering::Release);
+                        })
+                        .is_ok()
+                });
+                if !ebpf {
+                    let prog = wake_filter::urgent_only(
+                        self.config.vrid,
+                        self.config.family == IpFamily::V4,
+                    );
+                    attach(self.io.socket(), &prog)?;
                 }
             }
             WakeOn::EveryAdvert => {
@@ -572,11 +577,11 @@ impl AdvertSocket {
     /// ```
     pub fn set_wake_after(&self, at: Option<Instant>) -> bool {
         match &self.wake_program {
-            Some(p) => {
+            Some(p) if !self.ebpf_refused.load(Ordering::Acquire) => {
                 p.set_wake_at(at);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 

@@ -67,67 +67,49 @@ fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     }
 }
 
-/// Where a jump lands, patched once the program is laid out.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Target {
-    Accept,
-}
-
 /// The program; `map_fd` holds the wake time. Same packet view as the classic filter: an
 /// IPv4 raw socket sees the IP header at 0, an IPv6 one the VRRP message.
 fn program(vrid: Option<u8>, ipv4_header: bool, map_fd: RawFd) -> Vec<Insn> {
-    let mut p: Vec<(Insn, Option<Target>)> = Vec::with_capacity(20);
-    let push = |p: &mut Vec<(Insn, Option<Target>)>, i: Insn, t: Option<Target>| p.push((i, t));
+    let mut p = Vec::with_capacity(20);
+    // Jumps to the final "accept", their offsets patched once its place is known.
+    let mut to_accept = Vec::new();
     // Packet loads (LD_ABS / LD_IND) read relative to the context kept in r6.
-    push(&mut p, insn(MOV64_X, 6, 1, 0, 0), None);
-    let load = |p: &mut Vec<(Insn, Option<Target>)>, field: i32| {
-        if ipv4_header {
-            p.push((insn(LD_IND_B, 0, 7, 0, field), None)); // r0 = pkt[r7 + field]
-        } else {
-            p.push((insn(LD_ABS_B, 0, 0, 0, field), None)); // r0 = pkt[field]
-        }
-    };
+    p.push(insn(MOV64_X, 6, 1, 0, 0));
     if ipv4_header {
-        push(&mut p, insn(LD_ABS_B, 0, 0, 0, 0), None); // r0 = version/IHL
-        push(&mut p, insn(AND64_K, 0, 0, 0, 0xf), None);
-        push(&mut p, insn(LSH64_K, 0, 0, 0, 2), None);
-        push(&mut p, insn(MOV64_X, 7, 0, 0, 0), None); // r7 = IPv4 header length
+        p.push(insn(LD_ABS_B, 0, 0, 0, 0)); // r0 = version/IHL
+        p.push(insn(AND64_K, 0, 0, 0, 0xf));
+        p.push(insn(LSH64_K, 0, 0, 0, 2));
+        p.push(insn(MOV64_X, 7, 0, 0, 0)); // r7 = IPv4 header length
     }
+    // r0 = the VRRP octet at `field`.
+    let load = |field: i32| match ipv4_header {
+        true => insn(LD_IND_B, 0, 7, 0, field),
+        false => insn(LD_ABS_B, 0, 0, 0, field),
+    };
     if let Some(v) = vrid {
-        load(&mut p, 1); // VRID
-        push(
-            &mut p,
-            insn(JNE_K, 0, 0, 0, i32::from(v)),
-            Some(Target::Accept),
-        );
+        p.push(load(1));
+        to_accept.push(p.len());
+        p.push(insn(JNE_K, 0, 0, 0, i32::from(v))); // another VRID: wake
     }
-    load(&mut p, 2); // priority
-    push(&mut p, insn(JEQ_K, 0, 0, 0, 0), Some(Target::Accept));
-    push(&mut p, insn(CALL, 0, 0, 0, BPF_FUNC_KTIME_GET_NS), None);
-    push(&mut p, insn(MOV64_X, 8, 0, 0, 0), None); // r8 = now
-    push(
-        &mut p,
-        insn(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, map_fd),
-        None,
-    ); // r1 = &wake_at
-    push(&mut p, insn(0, 0, 0, 0, 0), None); // (second half: offset 0 in the value)
-    push(&mut p, insn(LDX_MEM_DW, 1, 1, 0, 0), None); // r1 = wake_at
-    push(&mut p, insn(JGE_X, 8, 1, 0, 0), Some(Target::Accept));
-    push(&mut p, insn(MOV32_K, 0, 0, 0, 0), None); // drop: queue nothing here
-    push(&mut p, insn(EXIT, 0, 0, 0, 0), None);
+    p.push(load(2));
+    to_accept.push(p.len());
+    p.push(insn(JEQ_K, 0, 0, 0, 0)); // priority 0: wake
+    p.push(insn(CALL, 0, 0, 0, BPF_FUNC_KTIME_GET_NS));
+    p.push(insn(MOV64_X, 8, 0, 0, 0)); // r8 = now
+    p.push(insn(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, map_fd)); // r1 = &wake_at
+    p.push(insn(0, 0, 0, 0, 0)); // (second half: offset 0 in the value)
+    p.push(insn(LDX_MEM_DW, 1, 1, 0, 0)); // r1 = wake_at
+    to_accept.push(p.len());
+    p.push(insn(JGE_X, 8, 1, 0, 0)); // now >= wake_at: wake
+    p.push(insn(MOV32_K, 0, 0, 0, 0)); // otherwise queue nothing here
+    p.push(insn(EXIT, 0, 0, 0, 0));
     let accept = p.len();
-    push(&mut p, insn(MOV32_K, 0, 0, 0, -1), None); // keep the whole datagram
-    push(&mut p, insn(EXIT, 0, 0, 0, 0), None);
-    p.iter()
-        .enumerate()
-        .map(|(at, (i, t))| match t {
-            Some(Target::Accept) => Insn {
-                off: (accept - at - 1) as i16,
-                ..*i
-            },
-            None => *i,
-        })
-        .collect()
+    p.push(insn(MOV32_K, 0, 0, 0, -1)); // keep the whole datagram
+    p.push(insn(EXIT, 0, 0, 0, 0));
+    for at in to_accept {
+        p[at].off = (accept - at - 1) as i16;
+    }
+    p
 }
 
 fn bpf(cmd: libc::c_long, attr: &[u64]) -> io::Result<OwnedFd> {
