@@ -210,7 +210,6 @@ impl WakeProgram {
         wake_at.word().store(NEVER, Ordering::Release);
         let insns = program(vrid, ipv4_header, map.as_raw_fd());
         let license = c"MIT OR Apache-2.0";
-        let mut log = vec![0u8; 4096];
         // struct { prog_type, insn_cnt, insns, license, log_level, log_size, log_buf, ... }.
         let mut prog_attr = [
             u64::from(BPF_PROG_TYPE_SOCKET_FILTER) | ((insns.len() as u64) << 32),
@@ -227,6 +226,7 @@ impl WakeProgram {
                     || e.raw_os_error() == Some(libc::EACCES) =>
             {
                 // Again with the verifier's log, to say why.
+                let mut log = vec![0u8; 4096];
                 prog_attr[3] = 1 | ((log.len() as u64) << 32);
                 prog_attr[4] = log.as_mut_ptr() as u64;
                 let _ = bpf(BPF_PROG_LOAD, &prog_attr);

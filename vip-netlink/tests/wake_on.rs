@@ -45,19 +45,60 @@ async fn woken_by(sock: &AdvertSocket, within: Duration) -> Option<u8> {
         .map(|r| r.expect("recv"))
 }
 
-fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
+/// Lets the receiver and the sender take turns: the receiver calls [`Steps::next`] when it
+/// is ready for the next batch, and returns once that batch has been sent.
+struct Steps {
+    ready: mpsc::Sender<()>,
+    sent: mpsc::Receiver<()>,
+}
+
+impl Steps {
+    fn next(&self) {
+        self.ready.send(()).unwrap();
+        self.sent.recv().unwrap();
+    }
+}
+
+/// Node 1 opens a Backup's socket (VRID 51, sleeping through adverts) and runs `receiver`;
+/// node 0 sends `batches`, one per [`Steps::next`]. A panic of the receiver is re-raised.
+fn sleeping_backup_receives<F, Fut>(family: IpFamily, batches: Vec<Batch>, receiver: F)
+where
+    F: FnOnce(AdvertSocket, Steps) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let lan = Lan::new(2);
-    let (step_tx, step_rx) = mpsc::channel::<()>();
-    let (ready_tx, ready_rx) = mpsc::channel::<()>();
-    let receiver = lan.nodes[1].spawn(move || async move {
+    let (sent_tx, sent) = mpsc::channel::<()>();
+    let (ready, ready_rx) = mpsc::channel::<()>();
+    let node = lan.nodes[1].spawn(move || async move {
         let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
         let sock = AdvertSocket::open(cfg).unwrap();
         sock.set_wake_on(WakeOn::PriorityZero).unwrap();
+        receiver(sock, Steps { ready, sent }).await;
+    });
+    for batch in batches {
+        if ready_rx.recv().is_err() {
+            break; // the receiver ended early: its panic is re-raised below
+        }
+        send_from(&lan, family, batch);
+        sent_tx.send(()).unwrap();
+    }
+    if let Err(p) = node.join() {
+        std::panic::resume_unwind(p);
+    }
+}
+
+fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
+    let batches = vec![
+        vec![(51, 100), (51, 101), (51, 102)],
+        vec![(51, 0)],
+        vec![(51, 110), (52, 100), (51, 0)],
+        vec![(51, 120)],
+    ];
+    sleeping_backup_receives(family, batches, |sock, steps| async move {
         assert_eq!(sock.wake_on(), WakeOn::PriorityZero);
-        ready_tx.send(()).unwrap();
 
         // Step 1: three ordinary adverts of our VRID do not wake the reader...
-        step_rx.recv().unwrap();
+        steps.next();
         let woke = woken_by(&sock, Duration::from_millis(300)).await;
         assert!(woke.is_none(), "woken by an ordinary advert: {woke:?}");
         // ...but wait in the socket, in order, with their kernel receive times.
@@ -71,20 +112,18 @@ fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
         let prios: Vec<u8> = got.iter().map(|g| g.0).collect();
         assert_eq!(prios, vec![100, 101, 102]);
         assert!(got.windows(2).all(|w| w[0].1 < w[1].1), "arrival order");
-        ready_tx.send(()).unwrap();
 
         // Step 2: a priority-0 advert wakes it, and is handed over exactly once.
-        step_rx.recv().unwrap();
+        steps.next();
         let p = woken_by(&sock, Duration::from_secs(5))
             .await
             .expect("woken by priority 0");
         assert_eq!(p, 0);
         assert_eq!(sock.try_recv_with(|rx| rx.advert.priority()).unwrap(), None);
-        ready_tx.send(()).unwrap();
 
         // Step 3: another VRID's advert wakes it and is counted once (not twice: both
         // sockets queue it), an ordinary one before it is handed over first.
-        step_rx.recv().unwrap();
+        steps.next();
         let mut seen = Vec::new();
         while seen.last() != Some(&0) {
             let p = woken_by(&sock, Duration::from_secs(5))
@@ -97,29 +136,13 @@ fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
 
         // Step 4: back to waking for every advert.
         sock.set_wake_on(WakeOn::EveryAdvert).unwrap();
-        ready_tx.send(()).unwrap();
-        step_rx.recv().unwrap();
+        steps.next();
         let p = woken_by(&sock, Duration::from_secs(5))
             .await
             .expect("woken by an ordinary advert");
         assert_eq!(p, 120);
         assert_eq!(sock.try_recv_with(|rx| rx.advert.priority()).unwrap(), None);
     });
-    let step = |batch: Batch| {
-        send_from(&lan, family, batch);
-        step_tx.send(()).unwrap();
-    };
-    ready_rx.recv().unwrap();
-    step(vec![(51, 100), (51, 101), (51, 102)]);
-    ready_rx.recv().unwrap();
-    step(vec![(51, 0)]);
-    ready_rx.recv().unwrap();
-    step(vec![(51, 110), (52, 100), (51, 0)]);
-    ready_rx.recv().unwrap();
-    step(vec![(51, 120)]);
-    if let Err(p) = receiver.join() {
-        std::panic::resume_unwind(p);
-    }
 }
 
 #[test]
@@ -136,29 +159,22 @@ fn ipv6_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
 /// or after the wake time wakes the reader (the kernel's eBPF filter compares the times);
 /// before it, or with no wake time, ordinary adverts wait. Each advert is handed over once.
 fn sleeping_backup_wakes_for_the_advert_after_its_wake_time(family: IpFamily) {
-    let lan = Lan::new(2);
-    let (step_tx, step_rx) = mpsc::channel::<()>();
-    let (ready_tx, ready_rx) = mpsc::channel::<()>();
-    let receiver = lan.nodes[1].spawn(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
-        let sock = AdvertSocket::open(cfg).unwrap();
-        sock.set_wake_on(WakeOn::PriorityZero).unwrap();
+    let batches = vec![vec![(51, 100), (51, 101)], vec![(51, 102)], vec![(51, 103)]];
+    sleeping_backup_receives(family, batches, |sock, steps| async move {
         let later = std::time::Instant::now() + Duration::from_secs(60);
         assert!(
             sock.set_wake_after(Some(later)),
             "the eBPF wake filter did not load"
         );
-        ready_tx.send(()).unwrap();
 
         // Step 1: before the wake time, ordinary adverts wait.
-        step_rx.recv().unwrap();
+        steps.next();
         let woke = woken_by(&sock, Duration::from_millis(300)).await;
         assert!(woke.is_none(), "woken before the wake time: {woke:?}");
         // Step 2: the wake time has passed: the next advert wakes the reader, and the two
         // slept through come first.
         assert!(sock.set_wake_after(Some(std::time::Instant::now())));
-        ready_tx.send(()).unwrap();
-        step_rx.recv().unwrap();
+        steps.next();
         let mut got = vec![woken_by(&sock, Duration::from_secs(5))
             .await
             .expect("woken by the advert after the wake time")];
@@ -172,8 +188,7 @@ fn sleeping_backup_wakes_for_the_advert_after_its_wake_time(family: IpFamily) {
         assert_eq!(got, vec![100, 101, 102]);
         // Step 3: no wake time: ordinary adverts wait again.
         assert!(sock.set_wake_after(None));
-        ready_tx.send(()).unwrap();
-        step_rx.recv().unwrap();
+        steps.next();
         let woke = woken_by(&sock, Duration::from_millis(300)).await;
         assert!(woke.is_none(), "woken with no wake time: {woke:?}");
         assert_eq!(
@@ -182,19 +197,6 @@ fn sleeping_backup_wakes_for_the_advert_after_its_wake_time(family: IpFamily) {
         );
         assert_eq!(sock.stats().counters.vrid_errors, 0, "{:?}", sock.stats());
     });
-    let step = |batch: Batch| {
-        send_from(&lan, family, batch);
-        step_tx.send(()).unwrap();
-    };
-    ready_rx.recv().unwrap();
-    step(vec![(51, 100), (51, 101)]);
-    ready_rx.recv().unwrap();
-    step(vec![(51, 102)]);
-    ready_rx.recv().unwrap();
-    step(vec![(51, 103)]);
-    if let Err(p) = receiver.join() {
-        std::panic::resume_unwind(p);
-    }
 }
 
 #[test]
