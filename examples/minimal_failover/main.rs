@@ -24,8 +24,11 @@ mod config;
 mod demo;
 mod demo_capture;
 mod driver;
+mod epoll;
+mod event_queue;
 mod output;
 mod precise_timer;
+mod vrrp_loop;
 
 use std::process::ExitCode;
 

@@ -1,156 +1,137 @@
-//! A one-shot timer on a `timerfd`, driven by tokio's reactor, with an optional precise
-//! finish.
+//! The loop's one deadline, waited for in `epoll_pwait2`'s timeout, with an optional
+//! precise finish.
 //!
-//! tokio's own timer wheel has 1 ms granularity and fires up to 1 ms late, which alone would
-//! use the whole failover budget (goal: within 0.5 ms of Master_Down_Interval). A timerfd is a
-//! kernel hrtimer, but waking an idle (virtual) CPU after a long sleep still costs several
-//! hundred microseconds here (measured: ~0.07 ms after a 100 ms sleep, ~0.66 ms after a
-//! 360 ms one). So for the deadlines that decide a failover (the Master_Down_Timer) the timer
-//! is armed [`PRECISE_MARGIN`] early and the last stretch is covered by yielding to the
-//! runtime in a loop: the deadline is hit within microseconds, adverts arriving meanwhile are
-//! still handled (the other `select!` branches keep being polled), and the cost, at most
-//! one margin of busy CPU, is paid only when a Master has actually gone silent. Other
-//! deadlines (a Master's own advert timer) just use the timerfd, so an idle daemon never spins.
+//! No timer descriptor: the wait's own nanosecond timeout is a kernel hrtimer, which saves a
+//! `timerfd_settime` per wake-up. But waking an idle (virtual) CPU after a long sleep still
+//! costs several hundred microseconds here (measured: ~0.07 ms after a 100 ms sleep, ~0.5 ms
+//! typically and over 1 ms at times after a 360 ms one), which alone would use the failover
+//! budget (goal: within 0.5 ms of Master_Down_Interval). So for the deadlines that decide a failover (the
+//! Master_Down_Timer) the wait ends [`PRECISE_MARGIN`] early and the loop covers the last
+//! stretch by polling its descriptors without sleeping: the deadline is hit within
+//! microseconds, adverts arriving meanwhile are still handled, and the cost, at most one
+//! margin of busy CPU, is paid only when a Master has actually gone silent. Other deadlines
+//! (a Master's own advert timer) are plain waits, so an idle daemon never spins.
 
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use tokio::io::unix::AsyncFd;
-
-/// What [`PreciseTimer::wait`] saw.
+/// What [`PreciseTimer::check`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fired {
-    /// The kernel timer of a precise deadline fired, [`PRECISE_MARGIN`] early. The caller
-    /// reads whatever it slept through (a Backup's queued adverts) and re-arms; if the
-    /// deadline stands, the next `wait` finishes it precisely.
+    /// The wait for a precise deadline ended, [`PRECISE_MARGIN`] early. The caller reads
+    /// whatever it slept through (a Backup's queued adverts) and sets the deadline again; if
+    /// it stands, the loop polls without sleeping until it is due.
     Early,
     /// The deadline has passed.
     Due,
 }
 
-/// How early a precise deadline arms the kernel timer.
-pub const PRECISE_MARGIN: Duration = Duration::from_micros(1500);
+/// How early the wait for a precise deadline ends.
+pub const PRECISE_MARGIN: Duration = Duration::from_millis(3);
 
-/// A re-armable one-shot monotonic timer.
+/// The loop's next deadline and how to wait for it.
+#[derive(Debug, Default)]
 pub struct PreciseTimer {
-    fd: AsyncFd<OwnedFd>,
     deadline: Option<Instant>,
     precise: bool,
-    fd_expired: bool,
+    /// The wait for a precise deadline ended early: finish by polling.
+    spinning: bool,
 }
 
 impl PreciseTimer {
-    /// Creates the timer (needs a tokio runtime with I/O enabled).
-    pub fn new() -> io::Result<PreciseTimer> {
-        // SAFETY: timerfd_create has no memory preconditions; we check the result.
-        let raw = unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor we own exclusively.
-        let owned = unsafe { OwnedFd::from_raw_fd(raw) };
-        // Our own sleeps should not be coalesced either.
-        // SAFETY: prctl(PR_SET_TIMERSLACK) takes plain integers.
+    /// No deadline yet. Also stops the kernel from coalescing this thread's timed waits
+    /// (timer slack 1 ns instead of 50 µs).
+    pub fn new() -> PreciseTimer {
+        // SAFETY: prctl(PR_SET_TIMERSLACK) takes plain integers and affects this thread.
         unsafe {
             libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
         }
-        // SAFETY: the AsyncFd owns the OwnedFd, so the descriptor stays open and the same
-        // until the AsyncFd is dropped; nothing else closes it.
-        let fd = unsafe { AsyncFd::register(owned)? };
-        Ok(PreciseTimer {
-            fd,
-            deadline: None,
-            precise: false,
-            fd_expired: false,
-        })
+        PreciseTimer::default()
     }
 
-    /// Arms the timer for `deadline` (disarms it with `None`); `precise` finishes the wait
-    /// by yielding in a loop from [`PRECISE_MARGIN`] before the deadline.
-    pub fn set(&mut self, deadline: Option<Instant>, precise: bool) -> io::Result<()> {
-        if self.deadline == deadline && self.precise == precise {
-            return Ok(());
+    /// The deadline to wait for (`None`: none); `precise` finishes the wait by polling from
+    /// [`PRECISE_MARGIN`] before it.
+    pub fn set(&mut self, deadline: Option<Instant>, precise: bool) {
+        if self.deadline != deadline || self.precise != precise {
+            self.deadline = deadline;
+            self.precise = precise;
+            self.spinning = false;
         }
-        self.deadline = deadline;
-        self.precise = precise;
-        self.fd_expired = false;
-        let value = match deadline {
-            None => Duration::ZERO,
-            Some(d) => {
-                let fire = if precise {
-                    d.checked_sub(PRECISE_MARGIN).unwrap_or(d)
-                } else {
-                    d
-                };
-                // A zero it_value disarms, so an overdue deadline becomes 1 ns.
-                fire.saturating_duration_since(Instant::now())
-                    .max(Duration::from_nanos(1))
-            }
-        };
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: value.as_secs() as libc::time_t,
-                tv_nsec: value.subsec_nanos() as libc::c_long,
-            },
-        };
-        // SAFETY: valid fd, valid pointer to an initialised itimerspec, null old-value pointer.
-        let rc = unsafe {
-            libc::timerfd_settime(
-                self.fd.get_ref().as_raw_fd(),
-                0,
-                &spec,
-                std::ptr::null_mut(),
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
     }
 
-    /// Waits until the armed deadline passes (forever when disarmed), or, for a precise
-    /// deadline, until its kernel timer fires early ([`Fired::Early`]). Cancel-safe: dropped
-    /// mid-way, the next call resumes where this one was.
-    pub async fn wait(&mut self) -> io::Result<Fired> {
-        let Some(deadline) = self.deadline else {
-            return std::future::pending().await;
-        };
-        // No read() of the expiry count: every expiry is followed by a re-arm in `set`,
-        // which resets the count, so a wake-up whose arming time has passed is the expiry.
-        // A readiness left over from an earlier arming is cleared and waited past.
-        let fire = if self.precise {
+    /// How long the loop may sleep from `now`: `None` without a deadline, zero while
+    /// finishing a precise wait.
+    pub fn timeout(&self, now: Instant) -> Option<Duration> {
+        let deadline = self.deadline?;
+        if self.spinning {
+            return Some(Duration::ZERO);
+        }
+        Some(self.wake_at(deadline).saturating_duration_since(now))
+    }
+
+    /// When the sleep for `deadline` ends.
+    fn wake_at(&self, deadline: Instant) -> Instant {
+        if self.precise {
             deadline.checked_sub(PRECISE_MARGIN).unwrap_or(deadline)
         } else {
             deadline
-        };
-        if !self.fd_expired {
-            while !self.fd_expired {
-                let mut guard = self.fd.readable().await?;
-                guard.clear_ready();
-                if Instant::now() >= fire {
-                    self.fd_expired = true;
-                }
-            }
-            if self.precise && Instant::now() < deadline {
-                return Ok(Fired::Early);
-            }
         }
-        if self.precise {
-            while Instant::now() < deadline {
-                tokio::task::yield_now().await;
-            }
+    }
+
+    /// What, if anything, fired by `now`. A [`Fired::Due`] deadline is consumed: the
+    /// caller sets the next one.
+    pub fn check(&mut self, now: Instant) -> Option<Fired> {
+        let deadline = self.deadline?;
+        if now < self.wake_at(deadline) {
+            return None;
         }
+        if now < deadline {
+            let first = !self.spinning;
+            self.spinning = true;
+            return first.then_some(Fired::Early);
+        }
+        self.spinning = false;
         self.deadline = None;
-        Ok(Fired::Due)
+        Some(Fired::Due)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_deadline_sleeps_until_it_and_fires_once() {
+        let t0 = Instant::now();
+        let mut t = PreciseTimer::default();
+        t.set(Some(t0 + Duration::from_millis(10)), false);
+        assert_eq!(t.timeout(t0), Some(Duration::from_millis(10)));
+        assert_eq!(t.check(t0 + Duration::from_millis(9)), None);
+        assert_eq!(t.check(t0 + Duration::from_millis(10)), Some(Fired::Due));
+        assert_eq!(t.check(t0 + Duration::from_millis(11)), None);
+        assert_eq!(t.timeout(t0), None);
+    }
+
+    #[test]
+    fn a_precise_deadline_wakes_a_margin_early_then_polls() {
+        let t0 = Instant::now();
+        let d = t0 + Duration::from_millis(10);
+        let mut t = PreciseTimer::default();
+        t.set(Some(d), true);
+        assert_eq!(
+            t.timeout(t0),
+            Some(Duration::from_millis(10) - PRECISE_MARGIN)
+        );
+        assert_eq!(t.check(d - PRECISE_MARGIN), Some(Fired::Early));
+        // The deadline stands: poll without sleeping, report nothing until it is due.
+        t.set(Some(d), true);
+        assert_eq!(t.timeout(d - PRECISE_MARGIN), Some(Duration::ZERO));
+        assert_eq!(t.check(d - Duration::from_micros(1)), None);
+        assert_eq!(t.check(d), Some(Fired::Due));
+        // A deadline moved by an advert read meanwhile sleeps again.
+        t.set(Some(d + Duration::from_millis(30)), true);
+        assert_eq!(
+            t.timeout(d),
+            Some(Duration::from_millis(30) - PRECISE_MARGIN)
+        );
     }
 }

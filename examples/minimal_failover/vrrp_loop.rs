@@ -1,0 +1,376 @@
+//! The VRRP loop: the I/O around the Sans-IO `vrrp_fsm::Router`, on a thread of its own.
+//!
+//! It waits in one plain `epoll` set for the first of: a received advert, an event from the
+//! tokio side (link, tracker, signal), or the router's next deadline (on a [`PreciseTimer`]);
+//! feeds the router; then performs every action the router queued, in order (send advert,
+//! add/remove VIPs, GARP/NA bursts, print the state transition). Every driver call here is
+//! non-blocking and needs no runtime, so a wake-up costs one `epoll_wait` and the work
+//! itself: a Master at 10 ms adverts pays for no reactor, task or waker per advert.
+//!
+//! A Backup sleeps through its Master's adverts ([`WakeOn::PriorityZero`]): it wakes for the
+//! Master's advert due last before its Master_Down_Timer (where the kernel takes the eBPF
+//! filter of [`AdvertSocket::set_wake_after`]), for its Master_Down_Timer (a silent Master),
+//! or for a priority-0 advert, and first feeds the router every advert that arrived
+//! meanwhile, each at its kernel arrival time, so a live Master just moves the deadline.
+
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+use tracing::{debug, info, warn};
+use vip_netlink::{AdvertSocket, Announcer, ReceivedAdvertRef, Vip, VipManager, WakeOn};
+use vrrp_fsm::{Action, InstanceId, Router, State, TrackerState};
+use vrrp_proto::Advert;
+
+use crate::config::{iface_tracker, InstanceSpec};
+use crate::driver::DriverError;
+use crate::epoll::Epoll;
+use crate::event_queue::{Event, EventReceiver};
+use crate::output::{print_transition, state_name};
+use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
+
+/// The I/O of one instance (drivers opened polled: no reactor).
+pub struct InstanceIo {
+    pub spec: InstanceSpec,
+    pub id: InstanceId,
+    pub sock: AdvertSocket,
+    pub announcer: Announcer,
+    pub vips: Vec<Vip>,
+    /// The advert this instance sends, built once; only the priority changes per send.
+    pub advert: Box<Advert>,
+    /// The time last given to [`AdvertSocket::set_wake_after`].
+    pub wake_after: Option<Instant>,
+}
+
+/// `epoll` token of the event queue; instance sockets use their index.
+const EVENTS: u64 = u64::MAX;
+
+/// Everything the loop owns.
+pub struct VrrpLoop {
+    pub router: Router,
+    pub ios: Vec<InstanceIo>,
+    pub vip_mgr: VipManager,
+    pub events: EventReceiver,
+    /// Link state of each watched interface at start.
+    pub links: Vec<(String, bool)>,
+}
+
+fn other(what: &str, e: std::io::Error) -> DriverError {
+    DriverError::Other(format!("{what}: {e}"))
+}
+
+impl VrrpLoop {
+    /// Runs until a shutdown event (then shuts down gracefully and returns `Ok`) or a fatal
+    /// one.
+    pub fn run(mut self) -> Result<(), DriverError> {
+        let mut epoll = Epoll::new().map_err(|e| other("epoll", e))?;
+        let mut timer = PreciseTimer::new();
+        epoll
+            .add(self.events.as_raw_fd(), EVENTS)
+            .map_err(|e| other("epoll", e))?;
+        for (i, io) in self.ios.iter().enumerate() {
+            epoll
+                .add(io.sock.as_raw_fd(), i as u64)
+                .map_err(|e| other("epoll", e))?;
+        }
+
+        // The latest time fed to the router: a kernel arrival time never goes back before it.
+        let mut last_now = Instant::now();
+        for (iface, up) in std::mem::take(&mut self.links) {
+            apply_link(&mut self.router, &self.ios, last_now, &iface, up);
+        }
+        self.router.startup(last_now);
+        while self.perform() {
+            self.set_wake_ups();
+        }
+
+        let mut ready = Vec::with_capacity(16);
+        // The clock is read once per wake-up (a cold read costs more than the rest of a
+        // Master's turn in user space): the sleep is computed from when this turn began, so
+        // it ends late by at most the turn's own few microseconds, which a deadline-based
+        // advert cadence absorbs and a precise deadline's polling finish makes up.
+        let mut woke = Instant::now();
+        loop {
+            // The Master_Down_Timer decides a failover: finish that wait precisely.
+            let next = self.router.poll_timeout();
+            let precise = next.is_some()
+                && self
+                    .router
+                    .instances()
+                    .any(|(_, i)| i.master_down_deadline() == next);
+            timer.set(next, precise);
+            let wait = timer.timeout(woke);
+            ready.clear();
+            ready.extend(epoll.wait(wait).map_err(|e| other("epoll_wait", e))?);
+            woke = Instant::now();
+
+            // Adverts first: each counts at its kernel arrival time, before any deadline. A
+            // Backup woken by its Master's advert (set_advert_wakes) reads what it slept
+            // through first, in the same call.
+            for &token in &ready {
+                if let Some(io) = self.ios.get(token as usize) {
+                    drain_ready(&mut self.router, io, &mut last_now);
+                }
+            }
+            if ready.contains(&EVENTS) {
+                drain_slept_through(&mut self.router, &self.ios, &mut last_now);
+                last_now = woke.max(last_now);
+                let evs: Vec<Event> = self.events.drain().collect();
+                for ev in evs {
+                    match ev {
+                        Event::Shutdown(which) => {
+                            info!("{which}: shutting down");
+                            self.router.shutdown(Instant::now().max(last_now));
+                            self.perform();
+                            return Ok(());
+                        }
+                        Event::Link(iface, up) => {
+                            info!(%iface, up, "link change");
+                            apply_link(&mut self.router, &self.ios, last_now, &iface, up);
+                        }
+                        Event::Tracker(i, tracker, up) => {
+                            let Some(io) = self.ios.get(i) else { continue };
+                            info!(instance = %io.spec.name, tracker = tracker.0, up, "track script change");
+                            let st = if up {
+                                TrackerState::Up
+                            } else {
+                                TrackerState::Down
+                            };
+                            if let Err(e) = self.router.set_tracker(last_now, io.id, tracker, st) {
+                                warn!("tracker update refused: {e}");
+                            }
+                        }
+                        Event::Fatal(m) => return Err(DriverError::Other(m)),
+                    }
+                }
+            }
+            if let Some(fired) = timer.check(woke) {
+                // Adverts a Backup slept through count first, each at its arrival time: a
+                // live Master moves the deadline on and the wait simply starts again.
+                drain_slept_through(&mut self.router, &self.ios, &mut last_now);
+                if fired == Fired::Due {
+                    last_now = woke.max(last_now);
+                    if precise {
+                        // How far past the Master_Down_Timer this turn began (the wait's
+                        // wake-up latency, when the polling finish could not cover it).
+                        let late = woke.saturating_duration_since(next.unwrap_or(woke));
+                        debug!(late_us = late.as_micros() as u64, "precise deadline due");
+                    }
+                    self.router.handle_timeout(last_now);
+                }
+            }
+            while self.perform() {
+                self.set_wake_ups();
+                // A former Backup reads what it slept through until the switch, now.
+                drain_all_queued(&mut self.router, &self.ios, &mut last_now);
+            }
+            self.set_advert_wakes();
+        }
+    }
+
+    /// A Backup is woken by the Master's advert due last before its down timer's kernel
+    /// wake-up, rather than by the timer (see [`AdvertSocket::set_wake_after`]): same number
+    /// of wake-ups, each right behind a packet instead of cold. The timer stays armed for a
+    /// silent Master.
+    fn set_advert_wakes(&mut self) {
+        for io in &mut self.ios {
+            let at = self
+                .router
+                .instance(io.id)
+                .and_then(|i| i.advert_wake_time(PRECISE_MARGIN));
+            if at != io.wake_after {
+                io.wake_after = at;
+                io.sock.set_wake_after(at);
+            }
+        }
+    }
+
+    /// A Backup sleeps through its Master's adverts (reading them when its timer is due);
+    /// every other state wakes for each advert. See [`WakeOn`].
+    fn set_wake_ups(&self) {
+        for io in &self.ios {
+            let backup = self
+                .router
+                .instance(io.id)
+                .is_some_and(|i| i.state() == State::Backup);
+            let want = if backup {
+                WakeOn::PriorityZero
+            } else {
+                WakeOn::EveryAdvert
+            };
+            if let Err(e) = io.sock.set_wake_on(want) {
+                warn!(instance = %io.spec.name, "advert wake-up filter: {e}");
+            }
+        }
+    }
+
+    /// Performs every queued action in order; notifications (transition lines, logs) are
+    /// emitted after the network actions of the batch, so they never delay a takeover.
+    /// Returns whether an instance changed state.
+    fn perform(&mut self) -> bool {
+        let mut changed = false;
+        let mut notes = Vec::new();
+        while let Some((id, action)) = self.router.poll_action() {
+            if matches!(
+                action,
+                Action::StateChanged { .. }
+                    | Action::PriorityChanged { .. }
+                    | Action::MasterRxLowerPriority { .. }
+            ) {
+                changed |= matches!(action, Action::StateChanged { .. });
+                notes.push((id, action));
+                continue;
+            }
+            let Some(io) = self.ios.get_mut(id.index()) else {
+                continue;
+            };
+            perform_network(io, &self.vip_mgr, action);
+        }
+        for (id, note) in notes {
+            let Some(io) = self.ios.get(id.index()) else {
+                continue;
+            };
+            match note {
+                Action::StateChanged { from, to, reason } => {
+                    print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
+                    info!(
+                        instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
+                        "state change"
+                    );
+                }
+                Action::PriorityChanged { from, to } => {
+                    info!(instance = %io.spec.name, from, to, "effective priority changed");
+                }
+                Action::MasterRxLowerPriority { from, priority } => {
+                    info!(instance = %io.spec.name, %from, priority, "Master heard a lower priority");
+                }
+                other => debug!(instance = %io.spec.name, ?other, "action"),
+            }
+        }
+        changed
+    }
+}
+
+/// One network action of one instance; failures are logged (the next advert or burst
+/// follows on its own schedule, as keepalived's do).
+fn perform_network(io: &mut InstanceIo, vip_mgr: &VipManager, action: Action) {
+    match action {
+        Action::SendAdvert { priority } => {
+            io.advert.priority = priority;
+            if let Err(e) = io.sock.try_send_advert(&io.advert) {
+                warn!(instance = %io.spec.name, "sending advert: {e}");
+            }
+        }
+        Action::AddVips => {
+            for v in &io.vips {
+                if let Err(e) = vip_mgr.add_now(v) {
+                    warn!(instance = %io.spec.name, vip = %v.address(), "adding VIP: {e}");
+                }
+            }
+        }
+        Action::RemoveVips => {
+            for v in &io.vips {
+                if let Err(e) = vip_mgr.remove_now(v) {
+                    warn!(instance = %io.spec.name, vip = %v.address(), "removing VIP: {e}");
+                }
+            }
+        }
+        Action::SendGarp { count, reason } => {
+            debug!(instance = %io.spec.name, count, ?reason, "GARP/NA burst");
+            // One round over all VIPs first, so every VIP is announced as early as possible.
+            for _ in 0..count {
+                for v in &io.vips {
+                    if let Err(e) = io.announcer.try_announce(v.address()) {
+                        warn!(instance = %io.spec.name, vip = %v.address(), "GARP/NA: {e}");
+                    }
+                }
+            }
+        }
+        Action::SendSourceGarp => {
+            let Some(src) = io.sock.source() else {
+                return;
+            };
+            if let Err(e) = io.announcer.try_announce(src) {
+                warn!(instance = %io.spec.name, "GARP/NA for the source address: {e}");
+            }
+        }
+        other => debug!(instance = %io.spec.name, ?other, "action"),
+    }
+}
+
+/// Feeds one received advert to the router at the kernel's arrival time: the down timer
+/// restarts from when the advert arrived, not from when this loop got to read it (never
+/// before the last time fed: the router's clock only moves forward).
+fn feed_advert(
+    router: &mut Router,
+    io: &InstanceIo,
+    last_now: &mut Instant,
+    rx: &ReceivedAdvertRef<'_>,
+) {
+    *last_now = rx.received_at.max(*last_now);
+    if let Err(e) = router.handle_advert(*last_now, io.id, rx.source, &rx.advert) {
+        debug!(instance = %io.spec.name, from = %rx.source, "advert ignored: {e}");
+    }
+}
+
+/// Feeds the router every advert of a socket that polled readable.
+fn drain_ready(router: &mut Router, io: &InstanceIo, last_now: &mut Instant) {
+    drain(router, io, last_now, true);
+}
+
+/// Feeds the router every advert a sleeping Backup's socket holds (those it slept
+/// through), each with its kernel arrival time.
+fn drain_slept_through(router: &mut Router, ios: &[InstanceIo], last_now: &mut Instant) {
+    for io in ios {
+        if io.sock.wake_on() == WakeOn::PriorityZero {
+            drain(router, io, last_now, false);
+        }
+    }
+}
+
+/// Feeds the router every advert already received that did not wake the loop, on every
+/// socket (after a wake-up switch: the adverts queued before it).
+fn drain_all_queued(router: &mut Router, ios: &[InstanceIo], last_now: &mut Instant) {
+    for io in ios {
+        drain(router, io, last_now, false);
+    }
+}
+
+/// Reads one socket until it has nothing more: everything (`ready`, after it polled
+/// readable) or only what it holds without waking the loop.
+fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bool) {
+    loop {
+        let feed = |rx: &ReceivedAdvertRef<'_>| feed_advert(router, io, last_now, rx);
+        let got = if ready {
+            io.sock.try_recv_ready_with(feed)
+        } else {
+            io.sock.try_recv_with(feed)
+        };
+        match got {
+            Ok(Some(())) => {}
+            Ok(None) => break,
+            Err(e) => {
+                warn!(instance = %io.spec.name, "advert receive: {e}");
+                break;
+            }
+        }
+    }
+}
+
+/// Reports a link change to every instance on `iface` and every tracker of `iface`.
+fn apply_link(router: &mut Router, ios: &[InstanceIo], now: Instant, iface: &str, up: bool) {
+    for io in ios {
+        if io.spec.iface == iface {
+            let _ = router.set_link(now, io.id, up);
+        }
+        for (k, t) in io.spec.track_ifaces.iter().enumerate() {
+            if t.iface == iface {
+                let st = if up {
+                    TrackerState::Up
+                } else {
+                    TrackerState::Down
+                };
+                let _ = router.set_tracker(now, io.id, iface_tracker(k), st);
+            }
+        }
+    }
+}
