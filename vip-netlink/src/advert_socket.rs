@@ -517,10 +517,16 @@ impl AdvertSocket {
             s.attach_filter(prog)
                 .map_err(|e| Error::io("SO_ATTACH_FILTER", e))
         };
+        // Accepting everything is no filter at all: the kernel then runs no program per
+        // datagram (a Master's advert reaches a Backup's two sockets, in the sender's softirq).
+        let accept_all = |s: &Socket| {
+            s.detach_filter()
+                .map_err(|e| Error::io("SO_DETACH_FILTER", e))
+        };
         // Open the new path before closing the old one, so no advert falls between.
         match wake_on {
             WakeOn::PriorityZero => {
-                attach(&self.queue, &wake_filter::accept_all())?;
+                accept_all(&self.queue)?;
                 let ebpf = self.wake_program.as_ref().is_some_and(|p| {
                     p.set_wake_at(None);
                     p.attach(self.io.as_raw_fd())
@@ -539,7 +545,7 @@ impl AdvertSocket {
                 }
             }
             WakeOn::EveryAdvert => {
-                attach(self.io.socket(), &wake_filter::accept_all())?;
+                accept_all(self.io.socket())?;
                 attach(&self.queue, &wake_filter::drop_all())?;
                 // What the queue still holds is read before the next wake-up's adverts.
                 self.rx

@@ -41,11 +41,6 @@ fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
     sock_filter { code, jt, jf, k }
 }
 
-/// Accepts every datagram.
-pub(crate) fn accept_all() -> Vec<sock_filter> {
-    vec![op(RET_K, 0, 0, ACCEPT)]
-}
-
 /// Queues nothing.
 pub(crate) fn drop_all() -> Vec<sock_filter> {
     vec![op(RET_K, 0, 0, DROP)]
@@ -143,7 +138,6 @@ mod tests {
         let any = urgent_only(None, false);
         assert_eq!(run(&any, &[0x31, 8, 9, 1]), DROP);
         assert_eq!(run(&any, &[0x31, 8, 0, 1]), ACCEPT);
-        assert_eq!(run(&accept_all(), &[1]), ACCEPT);
         assert_eq!(run(&drop_all(), &[1]), DROP);
     }
 }
