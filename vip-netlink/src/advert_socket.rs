@@ -527,7 +527,9 @@ impl AdvertSocket {
         match wake_on {
             WakeOn::PriorityZero => {
                 accept_all(&self.queue)?;
-                let ebpf = self.wake_program.as_ref().is_some_and(|p| {
+                // A refused attach is not tried again at the next switch: the classic filter
+                // it fell back to is what this socket gets from then on.
+                let ebpf = self.ebpf_program().is_some_and(|p| {
                     p.set_wake_at(None);
                     p.attach(self.io.as_raw_fd())
                         .map_err(|e| {
@@ -582,13 +584,20 @@ impl AdvertSocket {
     /// # Ok(()) }
     /// ```
     pub fn set_wake_after(&self, at: Option<Instant>) -> bool {
-        match &self.wake_program {
-            Some(p) if !self.ebpf_refused.load(Ordering::Acquire) => {
+        match self.ebpf_program() {
+            Some(p) => {
                 p.set_wake_at(at);
                 true
             }
-            _ => false,
+            None => false,
         }
+    }
+
+    /// The eBPF wake filter, unless it could not be loaded or the kernel refused to attach it.
+    fn ebpf_program(&self) -> Option<&WakeProgram> {
+        self.wake_program
+            .as_ref()
+            .filter(|_| !self.ebpf_refused.load(Ordering::Acquire))
     }
 
     /// The current [`WakeOn`].
