@@ -263,9 +263,11 @@ pub struct AdvertSocket {
     /// The [`WakeOn`] in force (`true`: [`WakeOn::PriorityZero`]); changed under `switch`.
     sleeps_through: std::sync::atomic::AtomicBool,
     switch: Mutex<()>,
-    /// Adverts waiting for a sleeping reader (never in the reactor).
+    /// Adverts waiting for a sleeping reader; also sends. Never watched by the reader's
+    /// `epoll`: the kernel frees every sent datagram with a write-space wake-up on its
+    /// socket's wait queue, which costs a locked walk of the queue when a reader waits there.
     queue: Socket,
-    /// The socket whose readiness wakes the reader; also sends.
+    /// The socket whose readiness wakes the reader.
     io: SocketReadiness,
     /// The eBPF wake filter, if the kernel let us load it (see [`AdvertSocket::set_wake_after`]).
     wake_program: Option<WakeProgram>,
@@ -460,6 +462,7 @@ impl AdvertSocket {
         // Two sockets see every advert: the readiness of `wake` (in the reactor) decides when
         // the reader wakes, `queue` (never in the reactor) holds the adverts a sleeping Backup
         // reads later. Only one of them queues a given advert, switched by `set_wake_on`.
+        // Sends go out through `queue`, the socket nobody waits on (see the field).
         let wake = open_raw(&config, &interface)?;
         let queue = open_raw(&config, &interface)?;
         queue
@@ -746,7 +749,7 @@ impl AdvertSocket {
     }
 
     fn try_send(&self, packet: &[u8], src: IpAddr, dst: IpAddr) -> std::io::Result<usize> {
-        let fd = self.io.as_raw_fd();
+        let fd = self.queue.as_raw_fd();
         match (src, dst) {
             (_, IpAddr::V4(d)) => send_v4(fd, packet, d),
             (IpAddr::V6(s), IpAddr::V6(d)) => send_v6(fd, packet, s, d, self.interface.index()),
@@ -776,8 +779,7 @@ impl AdvertSocket {
             return Err(send_would_block());
         }
         let dup = self
-            .io
-            .socket()
+            .queue
             .try_clone()
             .map_err(|e| Error::io("dup raw VRRP socket", e))?;
         // SAFETY: `dup` owns its own descriptor and the `AsyncFd` keeps it until dropped at

@@ -198,3 +198,53 @@ fn vip_manager_adds_and_removes_from_a_thread_without_a_runtime() {
     assert!(!ns.exec("ip addr show dev d0").contains("192.0.2.10"));
     assert!(matches!(err, Error::NoSuchInterface(_)), "{err}");
 }
+
+/// Sending never touches the descriptor the caller waits on: the kernel frees each sent
+/// datagram with a write-space wake-up of its socket's waiters, and a Master at 10 ms
+/// adverts would pay that walk of its `epoll` wait queue per advert. Watched edge-triggered
+/// for output, the readiness descriptor sees no new edge however many adverts go out.
+fn sends_leave_the_readiness_descriptor_alone(family: IpFamily) {
+    let lan = Lan::new(2);
+    lan.nodes[0].run_plain(move || {
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
+        let sock = AdvertSocket::open_polled(cfg).unwrap();
+        // SAFETY: epoll_create1 has no memory preconditions; the result is checked.
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(ep >= 0);
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLOUT | libc::EPOLLET) as u32,
+            u64: 1,
+        };
+        // SAFETY: both descriptors are open; `ev` is a valid epoll_event.
+        let rc = unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, sock.as_raw_fd(), &mut ev) };
+        assert_eq!(rc, 0);
+        let mut out = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        let mut wait = |ms: i32| {
+            // SAFETY: `out` is a writable array of 4 epoll_events.
+            unsafe { libc::epoll_wait(ep, out.as_mut_ptr(), 4, ms) }
+        };
+        // The first edge: a fresh socket is writable.
+        assert_eq!(wait(1000), 1);
+        for p in 0..20u8 {
+            assert_eq!(sock.try_send_advert(&advert(family, 100 + p)).unwrap(), 1);
+        }
+        // Every datagram has long been freed by now: a write-space wake-up would show.
+        assert_eq!(
+            wait(200),
+            0,
+            "a send woke the readiness descriptor's waiters"
+        );
+        // SAFETY: `ep` is ours and closed once.
+        unsafe { libc::close(ep) };
+    });
+}
+
+#[test]
+fn sends_leave_the_readiness_descriptor_alone_v4() {
+    sends_leave_the_readiness_descriptor_alone(IpFamily::V4);
+}
+
+#[test]
+fn sends_leave_the_readiness_descriptor_alone_v6() {
+    sends_leave_the_readiness_descriptor_alone(IpFamily::V6);
+}
