@@ -35,11 +35,13 @@ mod announce_frame;
 mod error;
 mod interface;
 mod link_watch;
+mod net_sysctl;
 mod netlink_request;
 mod socket_readiness;
 mod vip;
 mod vip_manager;
 mod vmac;
+mod vmac_parent_arp;
 mod wake_filter;
 mod wake_program;
 

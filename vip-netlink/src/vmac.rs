@@ -8,8 +8,10 @@ use tracing::debug;
 
 use crate::error::{Error, Result};
 use crate::interface::{Interface, IpFamily};
+use crate::net_sysctl;
 use crate::vip::Change;
 use crate::vip_manager::nl_errno;
+use crate::vmac_parent_arp;
 
 /// The VRRP virtual MAC of `vrid`: 00-00-5e-00-01-{vrid} for IPv4, 00-00-5e-00-02-{vrid}
 /// for IPv6 (RFC 5798 §7.3).
@@ -64,7 +66,9 @@ impl VmacConfig {
     }
 
     /// Whether to set keepalived's sysctls (default true): on the VMAC `arp_ignore=1`,
-    /// `accept_local=1`, `rp_filter=0`; on the parent `arp_ignore=1`, `arp_filter=1`.
+    /// `accept_local=1`, `rp_filter=0`; on the parent `arp_ignore=1`, `arp_filter=1`, the
+    /// parent's own values written back when the last VMAC this process created on it is
+    /// removed (as keepalived does; a VMAC found in place at start restores nothing).
     pub fn with_sysctls(mut self, on: bool) -> Self {
         self.sysctls = on;
         self
@@ -183,11 +187,6 @@ impl VmacManager {
     }
 }
 
-/// Write one sysctl under /proc/sys/net (per network namespace).
-fn sysctl(path: &str, value: &str) -> Result<()> {
-    std::fs::write(format!("/proc/sys/net/{path}"), value).map_err(|e| Error::io("write sysctl", e))
-}
-
 /// The EUI-64 link-local address of a MAC (RFC 4291 appendix A).
 fn eui64_link_local(mac: [u8; 6]) -> std::net::Ipv6Addr {
     let b = [
@@ -253,15 +252,13 @@ impl VmacOps for VmacManager {
         if config.family == IpFamily::V6 {
             // keepalived: no kernel-generated link-local from the virtual MAC (it would be
             // the same on every router); the link-local is derived from the parent's MAC.
-            sysctl(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
+            net_sysctl::write(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
         }
         if config.sysctls {
-            sysctl(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
-            sysctl(&format!("ipv4/conf/{name}/accept_local"), "1")?;
-            sysctl(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
-            let p = &config.parent;
-            sysctl(&format!("ipv4/conf/{p}/arp_ignore"), "1")?;
-            sysctl(&format!("ipv4/conf/{p}/arp_filter"), "1")?;
+            net_sysctl::write(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
+            net_sysctl::write(&format!("ipv4/conf/{name}/accept_local"), "1")?;
+            net_sysctl::write(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
+            vmac_parent_arp::claim(&config.parent, parent.index(), vmac.index())?;
         }
         self.set_up(vmac.index(), name).await?;
         if config.family == IpFamily::V6 {
@@ -295,9 +292,13 @@ impl VmacOps for VmacManager {
         match self.handle.link().del(ifc.index()).execute().await {
             Ok(()) => {
                 debug!(vmac = %name, "VMAC removed");
+                vmac_parent_arp::release(ifc.index());
                 Ok(Change::Applied)
             }
-            Err(e) if nl_errno(&e) == Some(libc::ENODEV) => Ok(Change::Unchanged),
+            Err(e) if nl_errno(&e) == Some(libc::ENODEV) => {
+                vmac_parent_arp::release(ifc.index());
+                Ok(Change::Unchanged)
+            }
             Err(e) => Err(Error::rtnetlink("delete VMAC", e, Some(name))),
         }
     }

@@ -15,6 +15,7 @@ use vip_netlink::{
 fn ipv4_vmac_is_a_private_macvlan_with_the_virtual_mac() {
     let lan = Lan::new(1);
     let node = &lan.nodes[0];
+    let before = parent_arp(node);
     node.run(|| async {
         let m = VmacManager::new().unwrap();
         let cfg = VmacConfig::new("eth0", IpFamily::V4, 51).unwrap();
@@ -47,6 +48,56 @@ fn ipv4_vmac_is_a_private_macvlan_with_the_virtual_mac() {
         assert_eq!(m.remove("vrrp.51").await.unwrap(), Change::Unchanged);
     });
     assert!(!node.exec("ip link show").contains("vrrp.51"));
+    // The parent's own values are back.
+    assert_eq!(parent_arp(node), before);
+}
+
+/// The parent's `arp_ignore` and `arp_filter`.
+fn parent_arp(node: &common::Netns) -> Vec<String> {
+    node.exec("cat /proc/sys/net/ipv4/conf/eth0/arp_ignore /proc/sys/net/ipv4/conf/eth0/arp_filter")
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// keepalived's reset_interface_parameters: the parent's ARP settings stay at 1 while any
+/// VMAC of ours is on it and get their own values back when the last one goes, whichever
+/// manager removes it.
+#[test]
+fn parent_arp_settings_come_back_when_the_last_vmac_goes() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    node.exec("sysctl -qw net.ipv4.conf.eth0.arp_ignore=2 net.ipv4.conf.eth0.arp_filter=0");
+    assert_eq!(parent_arp(node), ["2", "0"]);
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        let v4 = VmacConfig::new("eth0", IpFamily::V4, 51).unwrap();
+        m.create(&v4).await.unwrap();
+        let v6 = VmacConfig::new("eth0", IpFamily::V6, 52).unwrap();
+        m.create(&v6).await.unwrap();
+    });
+    assert_eq!(parent_arp(node), ["1", "1"]);
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        assert_eq!(m.remove("vrrp.51").await.unwrap(), Change::Applied);
+    });
+    // vrrp.52 is still on the parent.
+    assert_eq!(parent_arp(node), ["1", "1"]);
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        assert_eq!(m.remove("vrrp.52").await.unwrap(), Change::Applied);
+    });
+    assert_eq!(parent_arp(node), ["2", "0"]);
+
+    // Without keepalived's sysctls the parent is not touched at all.
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        let cfg = VmacConfig::new("eth0", IpFamily::V4, 53)
+            .unwrap()
+            .with_sysctls(false);
+        m.create(&cfg).await.unwrap();
+    });
+    assert_eq!(parent_arp(node), ["2", "0"]);
 }
 
 #[test]
