@@ -99,15 +99,15 @@ pub(crate) fn claim(parent: &str, parent_index: u32, vmac_index: u32) -> Result<
 }
 
 /// The VMAC `vmac_index` (in the calling thread's namespace) is gone: when it was the last
-/// on its parent, the parent gets its original values back. Returns whether it did. A
-/// VMAC this process did not set up (found in place at start) releases nothing. Failures
-/// are logged: the VMAC is gone either way, which is what the caller asked for.
-pub(crate) fn release(vmac_index: u32) -> bool {
+/// on its parent, the parent gets its original values back. A VMAC this process did not
+/// set up (found in place at start) releases nothing. Failures are logged: the VMAC is
+/// gone either way, which is what the caller asked for.
+pub(crate) fn release(vmac_index: u32) {
     let netns = match current_netns() {
         Ok(n) => n,
         Err(e) => {
             warn!("VMAC parent settings not restored: {e}");
-            return false;
+            return;
         }
     };
     let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
@@ -115,15 +115,15 @@ pub(crate) fn release(vmac_index: u32) -> bool {
         .iter()
         .position(|c| c.parent.netns == netns && c.vmacs.contains(&vmac_index))
     else {
-        return false;
+        return;
     };
     claims[pos].vmacs.retain(|v| *v != vmac_index);
     if !claims[pos].vmacs.is_empty() {
-        return false;
+        return;
     }
     let claim = claims.swap_remove(pos);
     let Some((ignore, filter)) = claim.original else {
-        return false;
+        return;
     };
     let parent = &claim.parent_name;
     let (ignore_path, filter_path) = arp_paths(parent);
@@ -131,17 +131,12 @@ pub(crate) fn release(vmac_index: u32) -> bool {
         .and_then(|()| net_sysctl::write(&filter_path, &filter));
     match restored {
         Ok(()) => {
-            debug!(%parent, arp_ignore = %ignore, arp_filter = %filter, "VMAC parent restored");
-            true
+            debug!(%parent, arp_ignore = %ignore, arp_filter = %filter, "VMAC parent restored")
         }
         // The parent went with its VMACs: nothing is left to restore.
-        Err(_) if !std::path::Path::new(&format!("/proc/sys/net/ipv4/conf/{parent}")).exists() => {
-            debug!(%parent, "VMAC parent gone, nothing to restore");
-            false
+        Err(_) if Interface::by_name(parent).is_err() => {
+            debug!(%parent, "VMAC parent gone, nothing to restore")
         }
-        Err(e) => {
-            warn!(%parent, "restoring the VMAC parent's arp_ignore/arp_filter: {e}");
-            false
-        }
+        Err(e) => warn!(%parent, "restoring the VMAC parent's arp_ignore/arp_filter: {e}"),
     }
 }
