@@ -4,7 +4,7 @@ use futures::StreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, MacVlanMode};
 use rtnetlink::{LinkMacVlan, LinkUnspec};
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
 use crate::interface::{Interface, IpFamily};
@@ -177,6 +177,39 @@ impl VmacManager {
         Ok(Some(out))
     }
 
+    /// Sysctls, link up and (IPv6) link-local of a VMAC just created as `index`.
+    async fn set_up_new(&self, config: &VmacConfig, parent: &Interface, index: u32) -> Result<()> {
+        let name = &config.name;
+        if config.family == IpFamily::V6 {
+            // keepalived: no kernel-generated link-local from the virtual MAC (it would be
+            // the same on every router); the link-local is derived from the parent's MAC.
+            net_sysctl::write(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
+        }
+        if config.sysctls {
+            net_sysctl::write(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
+            net_sysctl::write(&format!("ipv4/conf/{name}/accept_local"), "1")?;
+            net_sysctl::write(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
+            vmac_parent_arp::claim(&config.parent, parent.index(), index)?;
+        }
+        self.set_up(index, name).await?;
+        if config.family == IpFamily::V6 {
+            let ll = eui64_link_local(parent.mac()?);
+            let mut req = self
+                .handle
+                .address()
+                .add(index, std::net::IpAddr::V6(ll), 64);
+            req.message_mut()
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            match req.execute().await {
+                Ok(()) => {}
+                Err(e) if nl_errno(&e) == Some(libc::EEXIST) => {}
+                Err(e) => return Err(Error::rtnetlink("add VMAC link-local", e, Some(name))),
+            }
+        }
+        Ok(())
+    }
+
     async fn set_up(&self, index: u32, name: &str) -> Result<()> {
         self.handle
             .link()
@@ -248,34 +281,16 @@ impl VmacOps for VmacManager {
             .await
             .map_err(|e| Error::rtnetlink("create VMAC", e, Some(&config.parent)))?;
         let vmac = Interface::by_name(&config.name)?;
-        let name = &config.name;
-        if config.family == IpFamily::V6 {
-            // keepalived: no kernel-generated link-local from the virtual MAC (it would be
-            // the same on every router); the link-local is derived from the parent's MAC.
-            net_sysctl::write(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
-        }
-        if config.sysctls {
-            net_sysctl::write(&format!("ipv4/conf/{name}/arp_ignore"), "1")?;
-            net_sysctl::write(&format!("ipv4/conf/{name}/accept_local"), "1")?;
-            net_sysctl::write(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
-            vmac_parent_arp::claim(&config.parent, parent.index(), vmac.index())?;
-        }
-        self.set_up(vmac.index(), name).await?;
-        if config.family == IpFamily::V6 {
-            let ll = eui64_link_local(parent.mac()?);
-            let mut req = self
-                .handle
-                .address()
-                .add(vmac.index(), std::net::IpAddr::V6(ll), 64);
-            req.message_mut()
-                .attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
-            match req.execute().await {
-                Ok(()) => {}
-                Err(e) if nl_errno(&e) == Some(libc::EEXIST) => {}
-                Err(e) => return Err(Error::rtnetlink("add VMAC link-local", e, Some(name))),
+        // A half-set-up VMAC is worse than none (a retry would find it in place and skip
+        // its sysctls): on any failure it goes again, and the parent gets its values back.
+        if let Err(e) = self.set_up_new(config, &parent, vmac.index()).await {
+            if let Err(del) = self.handle.link().del(vmac.index()).execute().await {
+                warn!(vmac = %config.name, "removing the half-created VMAC: {del}");
             }
+            vmac_parent_arp::release(vmac.index());
+            return Err(e);
         }
+        let name = &config.name;
         debug!(vmac = %name, parent = %config.parent, "VMAC created");
         Ok(Vmac {
             name: config.name.clone(),

@@ -85,7 +85,13 @@ pub(crate) fn claim(parent: &str, parent_index: u32, vmac_index: u32) -> Result<
         None
     } else {
         net_sysctl::write(&ignore_path, "1")?;
-        net_sysctl::write(&filter_path, "1")?;
+        if let Err(e) = net_sysctl::write(&filter_path, "1") {
+            // Not half changed: nothing is recorded, so nothing would restore arp_ignore.
+            if let Err(undo) = net_sysctl::write(&ignore_path, &ignore) {
+                warn!(%parent, "putting arp_ignore back after a failed arp_filter write: {undo}");
+            }
+            return Err(e);
+        }
         debug!(%parent, arp_ignore = %ignore, arp_filter = %filter, "VMAC parent: arp_ignore=1 arp_filter=1");
         Some((ignore, filter))
     };

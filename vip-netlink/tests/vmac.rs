@@ -100,6 +100,33 @@ fn parent_arp_settings_come_back_when_the_last_vmac_goes() {
     assert_eq!(parent_arp(node), ["2", "0"]);
 }
 
+/// A VMAC whose set-up fails half way (here: IPv6 disabled on new interfaces, so its
+/// link-local cannot be added) is deleted again, and its parent's ARP settings come back:
+/// a retry starts from a clean slate instead of finding a half-configured VMAC in place.
+#[test]
+fn a_vmac_that_fails_half_way_is_removed_and_its_parent_restored() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    node.exec("sysctl -qw net.ipv4.conf.eth0.arp_ignore=2 net.ipv4.conf.eth0.arp_filter=0 net.ipv6.conf.default.disable_ipv6=1");
+    let err = node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        let cfg = VmacConfig::new("eth0", IpFamily::V6, 9).unwrap();
+        m.create(&cfg).await.unwrap_err()
+    });
+    assert!(err.to_string().contains("link-local"), "{err}");
+    assert!(!node.exec("ip link show").contains("vrrp.9"));
+    assert_eq!(parent_arp(node), ["2", "0"]);
+
+    // With IPv6 back the same VMAC is created in full.
+    node.exec("sysctl -qw net.ipv6.conf.default.disable_ipv6=0");
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        let cfg = VmacConfig::new("eth0", IpFamily::V6, 9).unwrap();
+        assert_eq!(m.create(&cfg).await.unwrap().change, Change::Applied);
+    });
+    assert_eq!(parent_arp(node), ["1", "1"]);
+}
+
 #[test]
 fn ipv6_vmac_gets_the_parents_eui64_link_local() {
     let lan = Lan::new(1);
