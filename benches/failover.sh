@@ -17,6 +17,10 @@
 #     and a fresh keepalived pair, one steady window each; prints only the CPU/RSS table.
 #   CPU_ONLY=1 CPU_WINDOW=30 RUNS=6 ONLY="1 s" bash benches/failover.sh
 #     the same with 30 s windows: at 1 s intervals the default window (5 s) holds 5 adverts.
+#   DIAG=1 ONLY="0.01 s IPv4" bash benches/failover.sh
+#     also prints, per minimal_failover takeover, the new Master's own timing from its log:
+#     late_us (woke after the Master_Down_Timer) and actions_done_us (advert, VIPs and
+#     GARP/NA done), both from the deadline: tells a slow wake-up from slow actions.
 # RUNS: runs per cell (default 10; 1 s intervals use half, at least 3). ONLY: substring of the
 # setting names ("v2 1 s IPv4", "v3 0.1 s IPv6", ...).
 # The markdown table is written to benches/FAILOVER_RESULTS.table.md, or with CPU_ONLY=1 to
@@ -31,6 +35,7 @@ for t in ip tcpdump keepalived; do
 done
 export HAKIT_BENCH_RUNS="${RUNS:-10}"
 export HAKIT_BENCH_ONLY="${ONLY:-}"
+export HAKIT_BENCH_DIAG="${DIAG:-}"
 export HAKIT_BENCH_CPU_ONLY="${CPU_ONLY:-}"
 export HAKIT_BENCH_CPU_WINDOW="${CPU_WINDOW:-}"
 if [ -n "${CPU_ONLY:-}" ] && [ "${CPU_ONLY}" != 0 ]; then

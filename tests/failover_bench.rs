@@ -154,6 +154,12 @@ fn one_run(kind: PeerKind, sc: &Scenario, hard: bool, seed: &mut u64) -> RunOutc
     }
     std::thread::sleep(Duration::from_millis(30));
     let frames = cap.stop();
+    if std::env::var("HAKIT_BENCH_DIAG").is_ok_and(|v| !v.is_empty() && v != "0") {
+        // The new Master's own account of the takeover (failover.sh DIAG=1).
+        for l in low.log().lines().filter(|l| l.contains("actions_done_us")) {
+            eprintln!("  low: {l}");
+        }
+    }
     drop(low);
     out.gap = failover_gap(
         &frames,

@@ -41,6 +41,13 @@ pub struct InstanceIo {
     pub wake_after: Option<Instant>,
 }
 
+/// A Master_Down_Timer that fired: its deadline and when the loop woke for it.
+#[derive(Debug, Clone, Copy)]
+pub struct DownTimerFired {
+    due: Instant,
+    woke: Instant,
+}
+
 /// `epoll` token of the event queue; instance sockets use their index.
 const EVENTS: u64 = u64::MAX;
 
@@ -79,7 +86,7 @@ impl VrrpLoop {
             apply_link(&mut self.router, &self.ios, last_now, &iface, up);
         }
         self.router.startup(last_now);
-        while self.perform() {
+        while self.perform(None) {
             self.set_wake_ups();
         }
 
@@ -120,7 +127,7 @@ impl VrrpLoop {
                         Event::Shutdown(which) => {
                             info!("{which}: shutting down");
                             self.router.shutdown(Instant::now().max(last_now));
-                            self.perform();
+                            self.perform(None);
                             return Ok(());
                         }
                         Event::Link(iface, up) => {
@@ -143,6 +150,8 @@ impl VrrpLoop {
                     }
                 }
             }
+            // A Master_Down_Timer that fired this turn: the takeover's timing is logged.
+            let mut precise_due = None;
             if let Some(fired) = timer.check(woke) {
                 // Adverts a Backup slept through count first, each at its arrival time: a
                 // live Master moves the deadline on and the wait simply starts again.
@@ -150,15 +159,12 @@ impl VrrpLoop {
                 if fired == Fired::Due {
                     last_now = woke.max(last_now);
                     if precise {
-                        // How far past the Master_Down_Timer this turn began (the wait's
-                        // wake-up latency, when the polling finish could not cover it).
-                        let late = woke.saturating_duration_since(next.unwrap_or(woke));
-                        debug!(late_us = late.as_micros() as u64, "precise deadline due");
+                        precise_due = next.map(|due| DownTimerFired { due, woke });
                     }
                     self.router.handle_timeout(last_now);
                 }
             }
-            while self.perform() {
+            while self.perform(precise_due.take()) {
                 self.set_wake_ups();
                 // A former Backup reads what it slept through until the switch, now.
                 drain_all_queued(&mut self.router, &self.ios, &mut last_now);
@@ -205,8 +211,10 @@ impl VrrpLoop {
 
     /// Performs every queued action in order; notifications (transition lines, logs) are
     /// emitted after the network actions of the batch, so they never delay a takeover.
-    /// Returns whether an instance changed state.
-    fn perform(&mut self) -> bool {
+    /// `fired`: this batch answers a Master_Down_Timer; its state-change log then says how
+    /// late the loop woke for it and when the network actions (advert, VIPs, GARP/NA) were
+    /// done, both from the deadline. Returns whether an instance changed state.
+    fn perform(&mut self, fired: Option<DownTimerFired>) -> bool {
         let mut changed = false;
         let mut notes = Vec::new();
         while let Some((id, action)) = self.router.poll_action() {
@@ -225,6 +233,11 @@ impl VrrpLoop {
             };
             perform_network(io, &self.vip_mgr, action);
         }
+        // Read only when the deadline decided a takeover: one clock read per failover.
+        let timing = fired.filter(|_| !notes.is_empty()).map(|f| {
+            let us = |t: Instant| t.saturating_duration_since(f.due).as_micros() as u64;
+            (us(f.woke), us(Instant::now()))
+        });
         for (id, note) in notes {
             let Some(io) = self.ios.get(id.index()) else {
                 continue;
@@ -232,10 +245,16 @@ impl VrrpLoop {
             match note {
                 Action::StateChanged { from, to, reason } => {
                     print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
-                    info!(
-                        instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
-                        "state change"
-                    );
+                    match timing {
+                        Some((late_us, actions_done_us)) => info!(
+                            instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
+                            late_us, actions_done_us, "state change"
+                        ),
+                        None => info!(
+                            instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
+                            "state change"
+                        ),
+                    }
                 }
                 Action::PriorityChanged { from, to } => {
                     info!(instance = %io.spec.name, from, to, "effective priority changed");
