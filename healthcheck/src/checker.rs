@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::change_watch::ChangeWatch;
 use crate::error::CheckError;
 
 /// What a successful probe reports.
@@ -51,6 +52,16 @@ pub trait Checker: Send + Sync + fmt::Debug {
 
     /// A short name for logs (`"tcp"`, `"http"`...).
     fn kind(&self) -> &'static str;
+
+    /// A watch telling the monitor when what this checker probes may have changed, so it
+    /// probes at once instead of at the end of the interval ([`FileCheck`]: inotify, as
+    /// keepalived's `track_file`). Called once when the monitor starts the check, inside
+    /// its runtime. `None`, the default: the interval alone.
+    ///
+    /// [`FileCheck`]: crate::FileCheck
+    fn change_watch(&self) -> Option<Box<dyn ChangeWatch>> {
+        None
+    }
 }
 
 /// Runs `fut` with `timeout`, mapping an overrun to [`CheckError::Timeout`].

@@ -13,6 +13,7 @@
 //! * [`Pool`]: real-server liveness, quorum, hysteresis, sorry server, for IPVS.
 #![warn(missing_docs)]
 
+mod change_watch;
 mod check_spec;
 mod checker;
 pub mod checkers;
@@ -26,6 +27,7 @@ mod tracker_state;
 #[cfg(feature = "vrrp-fsm")]
 mod vrrp_fsm_bridge;
 
+pub use change_watch::ChangeWatch;
 pub use check_spec::{CheckId, CheckSpec};
 pub use checker::{Checker, Probe};
 pub use checkers::dns::{rtype as dns_rtype, DnsCheck};

@@ -41,6 +41,8 @@ pub struct MonitorStats {
     pub timeouts: AtomicU64,
     /// State changes emitted.
     pub changes: AtomicU64,
+    /// Probes run early on a checker's change hint (an inotify event for a tracked file).
+    pub hinted_probes: AtomicU64,
 }
 
 impl MonitorStats {
@@ -221,6 +223,7 @@ impl CheckTask {
         let mut probe_seq = 0u64;
         // Grace beyond the checker's own timeout handling, in case a checker overruns.
         let hard_limit = spec.timeout + Duration::from_millis(500).min(spec.timeout);
+        let mut watch = spec.checker.change_watch();
         tokio::time::sleep(random_upto(spec.warmup)).await;
         loop {
             let result = {
@@ -273,7 +276,19 @@ impl CheckTask {
                 }
             }
             let delay = retry_delay.unwrap_or(spec.interval) + random_upto(spec.jitter);
-            tokio::time::sleep_until(Instant::now() + delay).await;
+            let next_probe = tokio::time::sleep_until(Instant::now() + delay);
+            match watch.as_mut() {
+                // A change hint (a tracked file written) probes at once.
+                Some(w) => {
+                    tokio::select! {
+                        () = next_probe => {}
+                        () = w.changed() => {
+                            self.stats.hinted_probes.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                None => next_probe.await,
+            }
         }
     }
 }

@@ -191,6 +191,62 @@ async fn file_value_changes_are_events() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// keepalived's track_file reacts to the file through inotify, not at a poll: with a
+/// one-hour interval every change below is seen only through the watch on the directory
+/// (a write, a rename over the file, a deletion, a re-creation), each within seconds.
+#[tokio::test]
+async fn tracked_file_changes_are_seen_at_once_through_inotify() {
+    let dir = std::env::temp_dir().join(format!(
+        "hc-inotify-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("weight");
+    std::fs::write(&path, "2").unwrap();
+    let (monitor, mut rx) = Monitor::new(MonitorConfig::default());
+    let stats = monitor.stats();
+    monitor
+        .add(
+            CheckSpec::new(CheckId(6), FileCheck::new(&path))
+                .interval(Duration::from_secs(3600))
+                .policy(Policy::Script {
+                    rise: 1,
+                    fall: 1,
+                    init_fail: false,
+                })
+                .weight(TrackWeight::new(-10).scaled_by_value()),
+        )
+        .unwrap();
+    let value = |c: &StateChange| (c.state.health, c.state.value);
+    assert_eq!(value(&next(&mut rx).await), (Health::Up, Some(2)));
+
+    // Another file in the same directory is no reason to probe.
+    std::fs::write(dir.join("other"), "9").unwrap();
+    // Written in place.
+    std::fs::write(&path, "30").unwrap();
+    assert_eq!(value(&next(&mut rx).await), (Health::Up, Some(30)));
+    // Renamed over, as `mv` does.
+    std::fs::write(dir.join("weight.tmp"), "-4").unwrap();
+    std::fs::rename(dir.join("weight.tmp"), &path).unwrap();
+    assert_eq!(value(&next(&mut rx).await), (Health::Up, Some(-4)));
+    // Deleted: the probe fails (the last value stays with it), then created again.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(value(&next(&mut rx).await), (Health::Down, Some(-4)));
+    std::fs::write(&path, "5").unwrap();
+    assert_eq!(value(&next(&mut rx).await), (Health::Up, Some(5)));
+
+    let probes = stats.probes.load(std::sync::atomic::Ordering::Relaxed);
+    let hinted = stats
+        .hinted_probes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    // The first probe at start, then one per change of the file: the other file, the
+    // temporary one and the re-creation's IN_CREATE brought none.
+    assert_eq!((probes, hinted), (5, 4));
+    drop(monitor);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn concurrency_is_bounded_and_remove_stops_probing() {
     let srv = HttpServer::start(Reply::Slow(Duration::from_millis(100), ok_response(b""))).await;

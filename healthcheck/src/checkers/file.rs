@@ -6,12 +6,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
 
+use super::file_watch::FileWatch;
+use crate::change_watch::ChangeWatch;
 use crate::checker::{with_timeout, Checker, Probe};
 use crate::error::CheckError;
 
 /// Reads a signed integer from a file; reports it as [`Probe::value`]. Pair it with
 /// [`TrackWeight::scaled_by_value`](crate::TrackWeight::scaled_by_value) for keepalived's
 /// `value × weight` contribution. A missing or non-numeric file is a failed probe.
+///
+/// Under a [`Monitor`](crate::Monitor) the file's directory is watched with inotify, as
+/// keepalived does: a write (at close), a rename over the file or its deletion is probed at
+/// once, and the interval remains as a fallback (where inotify cannot watch the directory,
+/// it is all there is).
 ///
 /// ```
 /// use healthcheck::FileCheck;
@@ -61,6 +68,16 @@ impl Checker for FileCheck {
 
     fn kind(&self) -> &'static str {
         "file"
+    }
+
+    fn change_watch(&self) -> Option<Box<dyn ChangeWatch>> {
+        match FileWatch::new(&self.path) {
+            Ok(w) => Some(Box::new(w)),
+            Err(e) => {
+                tracing::warn!(path = %self.path.display(), "no inotify watch, probing at the interval only: {e}");
+                None
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod dns;
 pub mod exec;
 pub mod file;
+mod file_watch;
 pub mod http;
 pub mod http_body_regex;
 mod http_response;
