@@ -42,6 +42,7 @@ mod vip;
 mod vip_manager;
 mod vmac;
 mod vmac_parent_arp;
+mod vmac_rp_filter;
 mod wake_filter;
 mod wake_program;
 

@@ -11,7 +11,7 @@ use crate::interface::{Interface, IpFamily};
 use crate::net_sysctl;
 use crate::vip::Change;
 use crate::vip_manager::nl_errno;
-use crate::vmac_parent_arp;
+use crate::{vmac_parent_arp, vmac_rp_filter};
 
 /// The VRRP virtual MAC of `vrid`: 00-00-5e-00-01-{vrid} for IPv4, 00-00-5e-00-02-{vrid}
 /// for IPv6 (RFC 5798 §7.3).
@@ -68,7 +68,10 @@ impl VmacConfig {
     /// Whether to set keepalived's sysctls (default true): on the VMAC `arp_ignore=1`,
     /// `accept_local=1`, `rp_filter=0`; on the parent `arp_ignore=1`, `arp_filter=1`, the
     /// parent's own values written back when the last VMAC this process created on it is
-    /// removed (as keepalived does; a VMAC found in place at start restores nothing).
+    /// removed (as keepalived does; a VMAC found in place at start restores nothing). And,
+    /// since the kernel filters on `max(all, <dev>)`, a set `all.rp_filter` becomes 0 with
+    /// every other interface (and `default`) below it raised to it, so only the VMACs stop
+    /// filtering; all of it is written back when the namespace's last VMAC of ours goes.
     pub fn with_sysctls(mut self, on: bool) -> Self {
         self.sysctls = on;
         self
@@ -190,6 +193,7 @@ impl VmacManager {
             net_sysctl::write(&format!("ipv4/conf/{name}/accept_local"), "1")?;
             net_sysctl::write(&format!("ipv4/conf/{name}/rp_filter"), "0")?;
             vmac_parent_arp::claim(&config.parent, parent.index(), index)?;
+            vmac_rp_filter::claim(name, index)?;
         }
         self.set_up(index, name).await?;
         if config.family == IpFamily::V6 {
@@ -218,6 +222,13 @@ impl VmacManager {
             .await
             .map_err(|e| Error::rtnetlink("set VMAC up", e, Some(name)))
     }
+}
+
+/// A VMAC of ours is gone: the parent's ARP settings and `all.rp_filter` come back when it
+/// was the last to need them.
+fn release_sysctls(vmac_index: u32) {
+    vmac_parent_arp::release(vmac_index);
+    vmac_rp_filter::release(vmac_index);
 }
 
 /// The EUI-64 link-local address of a MAC (RFC 4291 appendix A).
@@ -287,7 +298,7 @@ impl VmacOps for VmacManager {
             if let Err(del) = self.handle.link().del(vmac.index()).execute().await {
                 warn!(vmac = %config.name, "removing the half-created VMAC: {del}");
             }
-            vmac_parent_arp::release(vmac.index());
+            release_sysctls(vmac.index());
             return Err(e);
         }
         let name = &config.name;
@@ -307,11 +318,11 @@ impl VmacOps for VmacManager {
         match self.handle.link().del(ifc.index()).execute().await {
             Ok(()) => {
                 debug!(vmac = %name, "VMAC removed");
-                vmac_parent_arp::release(ifc.index());
+                release_sysctls(ifc.index());
                 Ok(Change::Applied)
             }
             Err(e) if nl_errno(&e) == Some(libc::ENODEV) => {
-                vmac_parent_arp::release(ifc.index());
+                release_sysctls(ifc.index());
                 Ok(Change::Unchanged)
             }
             Err(e) => Err(Error::rtnetlink("delete VMAC", e, Some(name))),

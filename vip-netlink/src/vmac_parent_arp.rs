@@ -10,14 +10,13 @@
 //! reload, say), and the parent's values must come back exactly once. Entries are keyed by
 //! network namespace, since one process may drive several.
 
-use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 
 use tracing::{debug, warn};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::interface::Interface;
-use crate::net_sysctl;
+use crate::net_sysctl::{self, current_netns};
 
 /// An interface index in one network namespace (device and inode of its `ns/net` file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +39,6 @@ struct ParentClaim {
 
 /// Every parent we changed, in every namespace this process touched.
 static CLAIMS: Mutex<Vec<ParentClaim>> = Mutex::new(Vec::new());
-
-/// The calling thread's network namespace.
-fn current_netns() -> Result<(u64, u64)> {
-    let m = std::fs::metadata("/proc/thread-self/ns/net")
-        .map_err(|e| Error::io("network namespace of this thread", e))?;
-    Ok((m.dev(), m.ino()))
-}
 
 fn arp_paths(parent: &str) -> (String, String) {
     (
