@@ -245,16 +245,12 @@ impl VrrpLoop {
             match note {
                 Action::StateChanged { from, to, reason } => {
                     print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
-                    match timing {
-                        Some((late_us, actions_done_us)) => info!(
-                            instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
-                            late_us, actions_done_us, "state change"
-                        ),
-                        None => info!(
-                            instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
-                            "state change"
-                        ),
-                    }
+                    // `None` fields are left out of the line.
+                    info!(
+                        instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
+                        late_us = timing.map(|t| t.0), actions_done_us = timing.map(|t| t.1),
+                        "state change"
+                    );
                 }
                 Action::PriorityChanged { from, to } => {
                     info!(instance = %io.spec.name, from, to, "effective priority changed");

@@ -4,7 +4,7 @@
 
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -105,8 +105,9 @@ fn scan_events(mut events: &[u8], name: &OsString) -> (bool, bool) {
         };
         // The name is NUL-padded to an alignment boundary.
         let end = raw_name.iter().position(|&b| b == 0).unwrap_or(len);
-        let event_name = OsString::from_vec(raw_name[..end].to_vec());
-        if mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF) != 0 || event_name == *name {
+        if mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF) != 0
+            || raw_name[..end] == *name.as_bytes()
+        {
             hit = true;
         }
         if mask & libc::IN_IGNORED != 0 {
