@@ -16,12 +16,12 @@ use tracing::{debug, warn};
 
 use crate::error::Result;
 use crate::interface::Interface;
-use crate::net_sysctl::{self, current_netns};
+use crate::net_sysctl::{self, current_netns, NetnsId};
 
-/// An interface index in one network namespace (device and inode of its `ns/net` file).
+/// An interface index in one network namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct NsIndex {
-    netns: (u64, u64),
+    netns: NetnsId,
     ifindex: u32,
 }
 
@@ -56,14 +56,25 @@ pub(crate) fn claim(parent: &str, parent_index: u32, vmac_index: u32) -> Result<
         ifindex: parent_index,
     };
     let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
-    // A claim whose VMACs all vanished without `release` (deleted by hand, or its namespace
-    // deleted and the number reused) no longer speaks for this parent: start afresh.
+    // A claim whose VMACs all vanished without `release` (deleted by hand or by another
+    // tool) no longer holds the parent at 1/1: its values are put back first, so the fresh
+    // claim below records the parent's own values and not ours.
+    let mut stale = Vec::new();
     claims.retain_mut(|c| {
         if c.parent == key {
             c.vmacs.retain(|v| Interface::by_index(*v).is_ok());
+            if c.vmacs.is_empty() {
+                stale.push((std::mem::take(&mut c.parent_name), c.original.take()));
+                return false;
+            }
         }
-        c.parent != key || !c.vmacs.is_empty()
+        true
     });
+    for (name, original) in stale {
+        if let Some(original) = original {
+            restore(&name, original);
+        }
+    }
     if let Some(c) = claims.iter_mut().find(|c| c.parent == key) {
         if !c.vmacs.contains(&vmac_index) {
             c.vmacs.push(vmac_index);
@@ -120,10 +131,13 @@ pub(crate) fn release(vmac_index: u32) {
         return;
     }
     let claim = claims.swap_remove(pos);
-    let Some((ignore, filter)) = claim.original else {
-        return;
-    };
-    let parent = &claim.parent_name;
+    if let Some(original) = claim.original {
+        restore(&claim.parent_name, original);
+    }
+}
+
+/// Writes the parent's recorded `arp_ignore`/`arp_filter` back. Failures are logged.
+fn restore(parent: &str, (ignore, filter): (String, String)) {
     let (ignore_path, filter_path) = arp_paths(parent);
     let restored = net_sysctl::write(&ignore_path, &ignore)
         .and_then(|()| net_sysctl::write(&filter_path, &filter));

@@ -16,12 +16,12 @@ use tracing::{debug, warn};
 
 use crate::error::Result;
 use crate::interface::Interface;
-use crate::net_sysctl::{self, current_netns};
+use crate::net_sysctl::{self, current_netns, NetnsId};
 
 /// One namespace with VMACs of ours in it.
 #[derive(Debug)]
 struct NamespaceClaim {
-    netns: (u64, u64),
+    netns: NetnsId,
     /// `all.rp_filter` as found and the `(name, value)` of everything raised to it
     /// (`default` included); `None` when `all` was already 0 (nothing rewritten).
     saved: Option<(String, Vec<(String, String)>)>,
@@ -47,8 +47,8 @@ fn level(value: &str) -> u8 {
 pub(crate) fn claim(vmac: &str, vmac_index: u32) -> Result<()> {
     let netns = current_netns()?;
     let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
-    // VMACs that vanished without `release` (deleted by hand, namespace gone and its number
-    // reused) no longer hold the rewrite: a claim left without any is restored first.
+    // VMACs that vanished without `release` (deleted by hand or by another tool) no longer
+    // hold the rewrite: a claim left without any is restored first.
     let mut stale = Vec::new();
     claims.retain_mut(|c| {
         if c.netns == netns {

@@ -100,6 +100,62 @@ fn parent_arp_settings_come_back_when_the_last_vmac_goes() {
     assert_eq!(parent_arp(node), ["2", "0"]);
 }
 
+/// A VMAC deleted behind our back (`ip link del` by hand) leaves its parent at 1/1 with no
+/// VMAC of ours on it: the next VMAC puts the parent's own values back before recording
+/// them, so its removal restores 2/0 and not the 1/1 we had written.
+#[test]
+fn parent_arp_comes_back_after_a_vmac_was_deleted_by_hand() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    node.exec("sysctl -qw net.ipv4.conf.eth0.arp_ignore=2 net.ipv4.conf.eth0.arp_filter=0");
+    create_ipv4_vmac(node, 51);
+    node.exec("ip link del vrrp.51");
+    assert_eq!(parent_arp(node), ["1", "1"]);
+    create_ipv4_vmac(node, 52);
+    assert_eq!(parent_arp(node), ["1", "1"]);
+    remove_vmac(node, "vrrp.52");
+    assert_eq!(parent_arp(node), ["2", "0"]);
+}
+
+/// The bookkeeping of a namespace deleted with a VMAC of ours in it must not carry over to
+/// a namespace created later (the inode of `ns/net` is handed out again; the namespace
+/// cookie is not): the new parent's own 0/0 comes back, not the deleted one's 2/0.
+#[test]
+fn a_deleted_namespaces_vmac_records_do_not_reach_a_new_namespace() {
+    for round in 0..3 {
+        let lan = Lan::new(1);
+        let node = &lan.nodes[0];
+        assert_eq!(parent_arp(node), ["0", "0"], "round {round}");
+        node.exec("sysctl -qw net.ipv4.conf.eth0.arp_ignore=2 net.ipv4.conf.eth0.arp_filter=0");
+        create_ipv4_vmac(node, 51);
+        drop(lan);
+        let lan = Lan::new(1);
+        let node = &lan.nodes[0];
+        create_ipv4_vmac(node, 51);
+        assert_eq!(parent_arp(node), ["1", "1"], "round {round}");
+        remove_vmac(node, "vrrp.51");
+        assert_eq!(parent_arp(node), ["0", "0"], "round {round}");
+    }
+}
+
+/// Creates the IPv4 VMAC `vrrp.<vrid>` on eth0 through a fresh manager.
+fn create_ipv4_vmac(node: &common::Netns, vrid: u8) {
+    node.run(move || async move {
+        let m = VmacManager::new().unwrap();
+        m.create(&VmacConfig::new("eth0", IpFamily::V4, vrid).unwrap())
+            .await
+            .unwrap();
+    });
+}
+
+/// Removes the VMAC `name` through a fresh manager, which must find it.
+fn remove_vmac(node: &common::Netns, name: &'static str) {
+    node.run(move || async move {
+        let m = VmacManager::new().unwrap();
+        assert_eq!(m.remove(name).await.unwrap(), Change::Applied);
+    });
+}
+
 /// A VMAC whose set-up fails half way (here: IPv6 disabled on new interfaces, so its
 /// link-local cannot be added) is deleted again, and its parent's ARP settings come back:
 /// a retry starts from a clean slate instead of finding a half-configured VMAC in place.
