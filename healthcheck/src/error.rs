@@ -176,6 +176,10 @@ pub enum ConfigError {
         /// Why it was rejected.
         reason: String,
     },
+    /// `regex_min_offset` is above `regex_max_offset`, or an offset was given without a
+    /// regex.
+    #[error("bad regex offsets: {0}")]
+    RegexOffsets(String),
     /// A reply pattern is not hex with `x` wildcards.
     #[error("bad reply pattern: {0}")]
     Pattern(String),

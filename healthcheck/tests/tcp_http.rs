@@ -185,6 +185,82 @@ async fn http_body_regex_and_regex_no_match() {
     assert!(matches!(err, ConfigError::Regex { .. }), "{err}");
 }
 
+/// keepalived `regex_min_offset` / `regex_max_offset`: only a match starting within the
+/// offsets counts, for `regex` and for `regex_no_match`, on a real reply (chunked, so the
+/// offsets are into the de-chunked body).
+#[tokio::test]
+async fn http_body_regex_offsets() {
+    // Body: "status: ok; warning: disk" (offsets: "ok" at 8, "warning" at 12).
+    let srv = HttpServer::start(Reply::Raw(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nstatus\r\n13\r\n: ok; warning: disk\r\n0\r\n\r\n"
+            .to_vec(),
+    ))
+    .await;
+    let check = |url: HttpUrl| HttpCheck::new(srv.addr, vec![url]);
+    let ok_at = |min, max| {
+        HttpUrl::new("/")
+            .regex("ok")
+            .unwrap()
+            .regex_offsets(min, max)
+            .unwrap()
+    };
+    check(ok_at(0, Some(8))).check(T).await.unwrap();
+    check(ok_at(8, None)).check(T).await.unwrap();
+    let err = check(ok_at(0, Some(7))).check(T).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckError::HttpRegex {
+                must_match: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = check(ok_at(9, None)).check(T).await.unwrap_err();
+    assert!(matches!(err, CheckError::HttpRegex { .. }), "{err}");
+    // Past the end of the body: nothing matches.
+    let err = check(ok_at(1000, None)).check(T).await.unwrap_err();
+    assert!(matches!(err, CheckError::HttpRegex { .. }), "{err}");
+
+    // regex_no_match on the status part only: the later "warning" does not fail it.
+    let no_warning_early = HttpUrl::new("/")
+        .regex_no_match("warning")
+        .unwrap()
+        .regex_offsets(0, Some(11))
+        .unwrap();
+    check(no_warning_early).check(T).await.unwrap();
+    let no_warning = HttpUrl::new("/")
+        .regex_no_match("warning")
+        .unwrap()
+        .regex_offsets(0, Some(12))
+        .unwrap();
+    let err = check(no_warning).check(T).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckError::HttpRegex {
+                must_match: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Offsets without a regex, or min above max, are refused when the URL is built.
+    assert!(matches!(
+        HttpUrl::new("/").regex_offsets(0, None),
+        Err(ConfigError::RegexOffsets(_))
+    ));
+    assert!(matches!(
+        HttpUrl::new("/")
+            .regex("ok")
+            .unwrap()
+            .regex_offsets(9, Some(8)),
+        Err(ConfigError::RegexOffsets(_))
+    ));
+}
+
 #[tokio::test]
 async fn http_every_url_must_pass() {
     let srv = HttpServer::start(Reply::Raw(ok_response(b"hello"))).await;

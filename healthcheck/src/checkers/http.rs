@@ -112,6 +112,24 @@ impl HttpUrl {
         Ok(self)
     }
 
+    /// Only a match of the body regex starting at `min` ..= `max` counts (keepalived
+    /// `regex_min_offset` / `regex_max_offset`); set the regex first. See
+    /// [`BodyRegex::offsets`].
+    ///
+    /// ```
+    /// use healthcheck::HttpUrl;
+    /// let url = HttpUrl::new("/").regex("ok").unwrap().regex_offsets(0, Some(64)).unwrap();
+    /// assert_eq!(url.body_regex.unwrap().offset_range(), (0, Some(64)));
+    /// assert!(HttpUrl::new("/").regex_offsets(0, Some(64)).is_err());
+    /// ```
+    pub fn regex_offsets(mut self, min: usize, max: Option<usize>) -> Result<Self, ConfigError> {
+        let re = self.body_regex.take().ok_or_else(|| {
+            ConfigError::RegexOffsets("regex_min_offset/regex_max_offset without a regex".into())
+        })?;
+        self.body_regex = Some(re.offsets(min, max)?);
+        Ok(self)
+    }
+
     /// Sets the expected body digest from 32 hex digits.
     pub fn digest_hex(mut self, hex: &str) -> Result<Self, ConfigError> {
         self.digest = Some(parse_md5_hex(hex)?);

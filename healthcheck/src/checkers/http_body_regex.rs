@@ -1,5 +1,6 @@
 //! keepalived's `regex` / `regex_no_match` for an HTTP `url` block: a pattern the body must
-//! (or must not) contain.
+//! (or must not) contain, optionally only starting within `regex_min_offset` ..=
+//! `regex_max_offset`.
 
 use crate::error::ConfigError;
 
@@ -20,11 +21,22 @@ use crate::error::ConfigError;
 /// assert!(!up.passes(b"status: down\n"));
 /// let no_error = BodyRegex::must_not_match("(?i)error").unwrap();
 /// assert!(!no_error.passes(b"Internal Error"));
+/// // keepalived regex_min_offset 4 / regex_max_offset 8: only a match starting at 4..=8
+/// // counts.
+/// let late = BodyRegex::must_match("ok").unwrap().offsets(4, Some(8)).unwrap();
+/// assert!(late.passes(b"xxxxxxok"));
+/// assert!(!late.passes(b"ok"));
+/// assert!(!late.passes(b"xxxxxxxxxok"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct BodyRegex {
     regex: regex::bytes::Regex,
     must_match: bool,
+    /// keepalived `regex_min_offset`: the search starts here (what comes before still
+    /// counts as context, for `^` or `\b`, as with PCRE2's start offset).
+    min_offset: usize,
+    /// keepalived `regex_max_offset`: a match must start at or before this offset.
+    max_offset: Option<usize>,
 }
 
 impl BodyRegex {
@@ -43,7 +55,33 @@ impl BodyRegex {
             pattern: pattern.to_owned(),
             reason: e.to_string(),
         })?;
-        Ok(BodyRegex { regex, must_match })
+        Ok(BodyRegex {
+            regex,
+            must_match,
+            min_offset: 0,
+            max_offset: None,
+        })
+    }
+
+    /// Only a match starting at `min` ..= `max` (no upper bound with `None`) counts
+    /// (keepalived `regex_min_offset` / `regex_max_offset`). A body shorter than `min` has
+    /// no match. `min` above `max` is refused.
+    pub fn offsets(mut self, min: usize, max: Option<usize>) -> Result<BodyRegex, ConfigError> {
+        if let Some(max) = max {
+            if min > max {
+                return Err(ConfigError::RegexOffsets(format!(
+                    "regex_min_offset {min} is above regex_max_offset {max}"
+                )));
+            }
+        }
+        self.min_offset = min;
+        self.max_offset = max;
+        Ok(self)
+    }
+
+    /// `(regex_min_offset, regex_max_offset)`.
+    pub fn offset_range(&self) -> (usize, Option<usize>) {
+        (self.min_offset, self.max_offset)
     }
 
     /// The pattern as configured.
@@ -58,13 +96,27 @@ impl BodyRegex {
 
     /// Whether `body` passes.
     pub fn passes(&self, body: &[u8]) -> bool {
-        self.regex.is_match(body) == self.must_match
+        self.found(body) == self.must_match
+    }
+
+    /// Whether a match starts within the offsets. `find_at` returns the leftmost match at
+    /// or after `min_offset`, so if that one starts after `max_offset`, none starts before.
+    fn found(&self, body: &[u8]) -> bool {
+        if self.min_offset > body.len() {
+            return false;
+        }
+        match self.regex.find_at(body, self.min_offset) {
+            Some(m) => self.max_offset.is_none_or(|max| m.start() <= max),
+            None => false,
+        }
     }
 }
 
 impl PartialEq for BodyRegex {
     fn eq(&self, other: &Self) -> bool {
-        self.must_match == other.must_match && self.pattern() == other.pattern()
+        self.must_match == other.must_match
+            && self.pattern() == other.pattern()
+            && self.offset_range() == other.offset_range()
     }
 }
 
@@ -89,6 +141,47 @@ mod tests {
         };
         assert_eq!(pattern, "(?=ok)");
         assert!(reason.contains("look-around"), "{reason}");
+    }
+
+    #[test]
+    fn offsets_bound_where_a_match_may_start() {
+        let r = BodyRegex::must_match("ab")
+            .unwrap()
+            .offsets(2, Some(4))
+            .unwrap();
+        assert!(!r.passes(b"ab"), "starts before the minimum");
+        assert!(r.passes(b"xxab"));
+        assert!(r.passes(b"xxxxab"), "starts at the maximum");
+        assert!(!r.passes(b"xxxxxab"), "starts after the maximum");
+        assert!(
+            r.passes(b"abxxab"),
+            "the first match is skipped, the second counts"
+        );
+        assert!(!r.passes(b"x"), "body shorter than the minimum");
+        // The text before the minimum is context, not cut off: no `^` at offset 2.
+        let anchored = BodyRegex::must_match("^ab")
+            .unwrap()
+            .offsets(2, None)
+            .unwrap();
+        assert!(!anchored.passes(b"xxab"));
+        assert!(!anchored.passes(b"abab"));
+        // regex_no_match: a match outside the range does not fail the check.
+        let no = BodyRegex::must_not_match("err")
+            .unwrap()
+            .offsets(0, Some(3))
+            .unwrap();
+        assert!(no.passes(b"all fine, err later"));
+        assert!(!no.passes(b"xx err"));
+    }
+
+    #[test]
+    fn min_above_max_is_refused() {
+        let err = BodyRegex::must_match("a")
+            .unwrap()
+            .offsets(5, Some(4))
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::RegexOffsets(_)), "{err:?}");
+        assert!(err.to_string().contains("regex_min_offset 5"), "{err}");
     }
 
     #[test]
