@@ -14,7 +14,8 @@
 #   RUNS=4 ONLY="0.1 s" bash benches/failover.sh
 #   CPU_ONLY=1 RUNS=5 ONLY="0.01 s" bash benches/failover.sh
 #     CPU/RSS only, no failover: per setting RUNS rounds, each a fresh minimal_failover pair
-#     and a fresh keepalived pair, one steady window each; prints only the CPU/RSS table.
+#     and a fresh keepalived pair running side by side (own topologies), measured over one
+#     shared window; prints the CPU/RSS table and the spread of the per-round ratios.
 #   CPU_ONLY=1 CPU_WINDOW=30 RUNS=6 ONLY="1 s" bash benches/failover.sh
 #     the same with 30 s windows: at 1 s intervals the default window (5 s) holds 5 adverts.
 #   DIAG=1 ONLY="0.01 s IPv4" bash benches/failover.sh

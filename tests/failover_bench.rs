@@ -18,9 +18,11 @@
 //!   At 1 s intervals the default window holds only 5 adverts, and one slow wake-up moves a
 //!   sample by tens of percent: `CPU_ONLY=1 CPU_WINDOW=30` gives steadier 1 s figures.
 //! - `HAKIT_BENCH_CPU_ONLY=1`: no failover at all. Per setting, `HAKIT_BENCH_RUNS` rounds, each
-//!   one pair of minimal_failover and one pair of keepalived on a fresh topology (the order
-//!   swapped every other round so a drift in machine load hits both alike): wait for the
-//!   initial Master, measure one window, stop. Prints only the CPU/RSS table.
+//!   a fresh minimal_failover pair and a fresh keepalived pair, each on its own topology,
+//!   running at the same time: wait for both initial Masters, measure both over one window,
+//!   stop. Side by side, a drift in the machine's speed (other load, the host scheduling our
+//!   vCPUs) hits both alike, which consecutive windows do not guarantee. Prints only the
+//!   CPU/RSS table and the spread of the per-round ratios.
 mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -80,19 +82,35 @@ fn usage_window(sc: &Scenario) -> Duration {
 }
 
 fn measure_usage(master: &Peer, backup: &Peer, window: Duration) -> Usage {
+    let [u] = measure_usage_together([(master, backup)], window);
+    u
+}
+
+/// Usage of several Master/Backup pairs over one and the same window: pairs measured side
+/// by side see the same machine (other load, the host's scheduling of our vCPUs), so their
+/// ratio does not drift with it the way two windows one after the other do.
+fn measure_usage_together<const N: usize>(
+    pairs: [(&Peer, &Peer); N],
+    window: Duration,
+) -> [Usage; N] {
     let sum = |p: &Peer| p.pids().iter().map(|pid| cpu_ns(*pid)).sum::<u64>();
-    let (m0, b0) = (sum(master), sum(backup));
+    let start = pairs.map(|(m, b)| (sum(m), sum(b)));
     let t0 = std::time::Instant::now();
     std::thread::sleep(window);
-    let (m1, b1) = (sum(master), sum(backup));
+    let end = pairs.map(|(m, b)| (sum(m), sum(b)));
     let secs = t0.elapsed().as_secs_f64();
     let pct = |d: u64| d as f64 / 1e9 / secs * 100.0;
-    Usage {
-        master_cpu: pct(m1.saturating_sub(m0)),
-        backup_cpu: pct(b1.saturating_sub(b0)),
-        master_rss: master.pids().iter().map(|p| rss_kib(*p)).sum(),
-        backup_rss: backup.pids().iter().map(|p| rss_kib(*p)).sum(),
-    }
+    let mut i = 0;
+    pairs.map(|(master, backup)| {
+        let ((m0, b0), (m1, b1)) = (start[i], end[i]);
+        i += 1;
+        Usage {
+            master_cpu: pct(m1.saturating_sub(m0)),
+            backup_cpu: pct(b1.saturating_sub(b0)),
+            master_rss: master.pids().iter().map(|p| rss_kib(*p)).sum(),
+            backup_rss: backup.pids().iter().map(|p| rss_kib(*p)).sum(),
+        }
+    })
 }
 
 /// Waits until node 0 (high priority) says Master and is the only VIP holder.
@@ -172,20 +190,37 @@ fn one_run(kind: PeerKind, sc: &Scenario, hard: bool, seed: &mut u64) -> RunOutc
     out
 }
 
-/// CPU-only round: a fresh pair, the initial Master, one window, both stopped.
-fn usage_only_run(kind: PeerKind, sc: &Scenario) -> Option<Usage> {
-    let topo = Topology::new(2);
-    let dir = TempDir::new(&format!("{}-cpu", topo.prefix));
-    let mut high = Peer::start(kind, sc, &topo, &dir, 0, HIGH, 0);
-    let mut low = Peer::start(kind, sc, &topo, &dir, 1, LOW, 0);
-    if !wait_initial_master(sc, &topo, &high) {
-        eprintln!("{kind:?} {sc:?}: no initial Master");
-        return None;
+/// CPU-only round: a fresh minimal_failover pair and a fresh keepalived pair, each on its
+/// own topology and running at the same time, both initial Masters up, one window over
+/// both, all stopped. Returns the usage in [`KINDS`] order.
+fn usage_only_round(sc: &Scenario) -> Option<[Usage; 2]> {
+    let topos = KINDS.map(|_| Topology::new(2));
+    let dirs = topos
+        .each_ref()
+        .map(|t| TempDir::new(&format!("{}-cpu", t.prefix)));
+    let mut i = 0;
+    let mut pairs = KINDS.map(|kind| {
+        let (topo, dir) = (&topos[i], &dirs[i]);
+        i += 1;
+        let high = Peer::start(kind, sc, topo, dir, 0, HIGH, 0);
+        let low = Peer::start(kind, sc, topo, dir, 1, LOW, 0);
+        (high, low)
+    });
+    for (k, (high, _)) in pairs.iter().enumerate() {
+        if !wait_initial_master(sc, &topos[k], high) {
+            eprintln!("{:?} {sc:?}: no initial Master", KINDS[k]);
+            return None;
+        }
     }
-    let usage = measure_usage(&high, &low, usage_window(sc));
-    // Backup first, so the Master's priority-0 advert triggers no takeover.
-    let _ = low.stop();
-    let _ = high.stop();
+    let [(mf_high, mf_low), (ka_high, ka_low)] = &pairs;
+    let usage = measure_usage_together([(mf_high, mf_low), (ka_high, ka_low)], usage_window(sc));
+    // Backups first, so the Masters' priority-0 adverts trigger no takeover.
+    for (_, low) in pairs.iter_mut() {
+        let _ = low.stop();
+    }
+    for (high, _) in pairs.iter_mut() {
+        let _ = high.stop();
+    }
     Some(usage)
 }
 
@@ -350,30 +385,55 @@ fn settings(only: &str) -> Vec<(String, Scenario)> {
     .collect()
 }
 
-/// `HAKIT_BENCH_CPU_ONLY`: `runs` rounds per setting, each one pair of each implementation.
+/// `HAKIT_BENCH_CPU_ONLY`: `runs` rounds per setting, each both implementations side by
+/// side over one window; besides the table, the spread of the per-round Master and Backup
+/// ratios (each from one shared window).
 fn cpu_only(settings: &[(String, Scenario)], runs: usize) -> String {
     let mut rows = Vec::new();
+    let mut spreads = String::new();
     for (name, sc) in settings {
         let mut row = UsageRow::new(name, sc);
+        let (mut master_ratios, mut backup_ratios) = (Vec::new(), Vec::new());
         for r in 0..runs {
-            let order = if r % 2 == 0 {
-                KINDS
-            } else {
-                [PeerKind::Ka, PeerKind::Mf]
+            let Some(round) = usage_only_round(sc) else {
+                continue;
             };
-            for kind in order {
-                if let Some(u) = usage_only_run(kind, sc) {
-                    eprintln!(
-                        "{name} {kind:?} round {r}: CPU Master {:.3} % Backup {:.3} %, RSS {} / {} KiB",
-                        u.master_cpu, u.backup_cpu, u.master_rss, u.backup_rss
-                    );
-                    row.push(kind, u);
-                }
+            for (kind, u) in KINDS.into_iter().zip(round) {
+                eprintln!(
+                    "{name} {kind:?} round {r}: CPU Master {:.3} % Backup {:.3} %, RSS {} / {} KiB",
+                    u.master_cpu, u.backup_cpu, u.master_rss, u.backup_rss
+                );
+                row.push(kind, u);
             }
+            let (m, k) = (row.mf.last().unwrap(), row.ka.last().unwrap());
+            master_ratios.push(m.master_cpu / k.master_cpu);
+            backup_ratios.push(m.backup_cpu / k.backup_cpu);
         }
+        spreads += &format!(
+            "| {name} | {} | {} | {} |\n",
+            master_ratios.len(),
+            spread(&mut master_ratios),
+            spread(&mut backup_ratios)
+        );
         rows.push(row);
     }
-    usage_table(&rows)
+    format!(
+        "{}\n| setting | rounds | per-round CPU ratio Master: min / median / max | per-round CPU ratio Backup: min / median / max |\n|---|---|---|---|\n{spreads}",
+        usage_table(&rows)
+    )
+}
+
+/// "0.81× / 0.90× / 1.02×" (min / median / max of the finite values), or "n/a".
+fn spread(v: &mut Vec<f64>) -> String {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return "n/a".into();
+    }
+    let (min, max) = (
+        v.iter().cloned().fold(f64::INFINITY, f64::min),
+        v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+    );
+    format!("{min:.2}× / {:.2}× / {max:.2}×", median(v))
 }
 
 /// The full benchmark: failover gaps and usage from every run.
