@@ -100,10 +100,8 @@ fn measure_usage_together<const N: usize>(
     let end = pairs.map(|(m, b)| (sum(m), sum(b)));
     let secs = t0.elapsed().as_secs_f64();
     let pct = |d: u64| d as f64 / 1e9 / secs * 100.0;
-    let mut i = 0;
-    pairs.map(|(master, backup)| {
-        let ((m0, b0), (m1, b1)) = (start[i], end[i]);
-        i += 1;
+    std::array::from_fn(|i| {
+        let ((master, backup), (m0, b0), (m1, b1)) = (pairs[i], start[i], end[i]);
         Usage {
             master_cpu: pct(m1.saturating_sub(m0)),
             backup_cpu: pct(b1.saturating_sub(b0)),
@@ -198,10 +196,8 @@ fn usage_only_round(sc: &Scenario) -> Option<[Usage; 2]> {
     let dirs = topos
         .each_ref()
         .map(|t| TempDir::new(&format!("{}-cpu", t.prefix)));
-    let mut i = 0;
-    let mut pairs = KINDS.map(|kind| {
-        let (topo, dir) = (&topos[i], &dirs[i]);
-        i += 1;
+    let mut pairs: [(Peer, Peer); 2] = std::array::from_fn(|i| {
+        let (kind, topo, dir) = (KINDS[i], &topos[i], &dirs[i]);
         let high = Peer::start(kind, sc, topo, dir, 0, HIGH, 0);
         let low = Peer::start(kind, sc, topo, dir, 1, LOW, 0);
         (high, low)
@@ -429,11 +425,9 @@ fn spread(v: &mut Vec<f64>) -> String {
     if v.is_empty() {
         return "n/a".into();
     }
-    let (min, max) = (
-        v.iter().cloned().fold(f64::INFINITY, f64::min),
-        v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-    );
-    format!("{min:.2}× / {:.2}× / {max:.2}×", median(v))
+    // `median` sorts `v`: its ends are the minimum and the maximum.
+    let med = median(v);
+    format!("{:.2}× / {med:.2}× / {:.2}×", v[0], v[v.len() - 1])
 }
 
 /// The full benchmark: failover gaps and usage from every run.

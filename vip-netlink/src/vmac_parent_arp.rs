@@ -64,16 +64,16 @@ pub(crate) fn claim(parent: &str, parent_index: u32, vmac_index: u32) -> Result<
         if c.parent == key {
             c.vmacs.retain(|v| Interface::by_index(*v).is_ok());
             if c.vmacs.is_empty() {
-                stale.push((std::mem::take(&mut c.parent_name), c.original.take()));
+                if let Some(original) = c.original.take() {
+                    stale.push((std::mem::take(&mut c.parent_name), original));
+                }
                 return false;
             }
         }
         true
     });
     for (name, original) in stale {
-        if let Some(original) = original {
-            restore(&name, original);
-        }
+        restore(&name, original);
     }
     if let Some(c) = claims.iter_mut().find(|c| c.parent == key) {
         if !c.vmacs.contains(&vmac_index) {
