@@ -16,6 +16,8 @@ pub enum GarpReason {
     LowerPriority,
     /// The second lower-priority burst, `garp_lower_prio_delay` later.
     LowerPriorityDelay,
+    /// A reload changed the VIPs of a Master (after [`Action::UpdateVips`]).
+    VipsChanged,
 }
 
 /// One thing the driver must do, drained with [`Instance::poll_action`](crate::Instance::poll_action).
@@ -34,6 +36,10 @@ pub enum Action {
     AddVips,
     /// Remove all virtual addresses.
     RemoveVips,
+    /// A reload ([`Instance::reconfigure`](crate::Instance::reconfigure)) changed the virtual
+    /// addresses while they are installed: install the configured ones and remove those no
+    /// longer configured. A GARP burst for them follows.
+    UpdateVips,
     /// Send `count` gratuitous ARPs (IPv4) / unsolicited NAs (IPv6) for each virtual address.
     SendGarp {
         /// Packets per virtual address.

@@ -86,6 +86,10 @@ pub enum ConfigError {
     /// Sync groups must be configured before [`Router::startup`](crate::Router::startup).
     #[error("the router is already running")]
     RouterRunning,
+    /// [`Instance::reconfigure`](crate::Instance::reconfigure): this field identifies the
+    /// virtual router (or its sockets) and cannot change while it runs; restart to apply it.
+    #[error("{0} cannot change on a reload; restart to apply it")]
+    NeedsRestart(&'static str),
 }
 
 /// Why a received advert was not processed (each also bumps a counter).

@@ -353,6 +353,195 @@ impl Instance {
         self.apply_fault(now);
     }
 
+    /// Apply a changed configuration without restarting the instance, as keepalived's reload
+    /// (SIGHUP) keeps a running instance's state: a Master stays Master, a Backup keeps its
+    /// Master_Down_Timer.
+    ///
+    /// What may change, and what follows at once:
+    /// * `priority` (and tracker weights): the effective priority is recomputed
+    ///   ([`Action::PriorityChanged`]). A Backup's running Master_Down_Timer moves by the
+    ///   difference in Master_Down_Interval (Skew_Time after a priority-0 advert); raised above
+    ///   its Master's priority it takes over when that timer runs out, as it discards the
+    ///   lower-priority adverts (RFC 5798 §6.4.2). A Backup raised to 255 (the address owner)
+    ///   becomes Master at once.
+    /// * `advert_interval`: a Master's adverts follow at once; a Backup's
+    ///   Master_Down_Interval follows for VRRPv2, while a VRRPv3 Backup keeps the interval it
+    ///   learned from its Master's adverts (RFC 5798 §6.4.2).
+    /// * `vips`: a Master holding them gets [`Action::UpdateVips`] and a GARP/NA burst
+    ///   ([`GarpReason::VipsChanged`], `garp_master_repeat` per VIP).
+    /// * A Master whose advert changed (priority, interval, VIPs) sends one at once and
+    ///   restarts its Adver_Timer, so its Backups learn it without waiting.
+    /// * Everything else that is not identity (`preempt`, `preempt_delay`,
+    ///   `down_timer_adverts`, the GARP settings, `lower_prio_no_advert`,
+    ///   `higher_prio_send_advert`, `accept_mode`, `initial_state_master`): from the next event.
+    ///
+    /// Refused with [`ConfigError::NeedsRestart`], nothing changed: `vrid`, `version`,
+    /// `family`, `primary_address`, `unicast_peers`, `check_unicast_src`, `auth`, `strict`, and
+    /// the trackers' ids and kinds. Any error [`Instance::new`] would return is returned the
+    /// same way, nothing changed.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use vrrp_fsm::{Action, Instance, InstanceConfig, State, VirtualAddress};
+    ///
+    /// let mut cfg = InstanceConfig::new(51, "192.0.2.1".parse().unwrap());
+    /// cfg.vips.push(VirtualAddress::host("192.0.2.100".parse().unwrap()));
+    /// cfg.priority = 255; // the address owner: Master at once
+    /// let mut vr = Instance::new(cfg.clone()).unwrap();
+    /// let t0 = Instant::now();
+    /// vr.startup(t0);
+    /// while vr.poll_action().is_some() {}
+    ///
+    /// // Reload with one more VIP and a lower priority: still Master, no transition.
+    /// cfg.priority = 200;
+    /// cfg.vips.push(VirtualAddress::host("192.0.2.101".parse().unwrap()));
+    /// vr.reconfigure(t0, cfg.clone()).unwrap();
+    /// assert_eq!(vr.state(), State::Master);
+    /// let actions: Vec<Action> = std::iter::from_fn(|| vr.poll_action()).collect();
+    /// assert!(actions.contains(&Action::PriorityChanged { from: 255, to: 200 }));
+    /// assert!(actions.contains(&Action::UpdateVips));
+    /// assert!(actions.contains(&Action::SendAdvert { priority: 200 }));
+    ///
+    /// // The VRID identifies the virtual router: that needs a restart.
+    /// cfg.vrid = 52;
+    /// assert!(vr.reconfigure(t0, cfg).is_err());
+    /// assert_eq!(vr.config().vrid, 51);
+    /// ```
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        mut config: InstanceConfig,
+    ) -> Result<(), ConfigError> {
+        let adjustments = config::validate(&mut config)?;
+        let old = &self.cfg;
+        let identity = [
+            ("vrid", old.vrid != config.vrid),
+            ("version", old.version != config.version),
+            ("family", old.family != config.family),
+            (
+                "primary_address",
+                old.primary_address != config.primary_address,
+            ),
+            ("unicast_peers", old.unicast_peers != config.unicast_peers),
+            (
+                "check_unicast_src",
+                old.check_unicast_src != config.check_unicast_src,
+            ),
+            ("auth", old.auth != config.auth),
+            ("strict", old.strict != config.strict),
+            (
+                "trackers",
+                old.trackers.len() != config.trackers.len()
+                    || old
+                        .trackers
+                        .iter()
+                        .zip(&config.trackers)
+                        .any(|(a, b)| a.id != b.id || a.kind != b.kind),
+            ),
+        ];
+        if let Some(&(field, _)) = identity.iter().find(|(_, changed)| *changed) {
+            return Err(ConfigError::NeedsRestart(field));
+        }
+        let vips_changed = old.vips != config.vips;
+        let interval_changed = old.advert_interval != config.advert_interval;
+        let refresh_changed = old.garp_master_refresh != config.garp_master_refresh;
+        // An address-owner conflict may have lowered the base to 254: only a new configured
+        // priority replaces it.
+        if old.priority != config.priority {
+            self.base_priority = config.priority;
+        }
+        for adj in &adjustments {
+            warn!(
+                vrid = config.vrid,
+                ?adj,
+                "configuration adjusted as keepalived does"
+            );
+        }
+        info!(vrid = config.vrid, "reconfigured");
+        self.cfg = config;
+        self.adjustments = adjustments;
+        self.single_vip = match self.cfg.vips.as_slice() {
+            [only] => Some(only.addr),
+            _ => None,
+        };
+        for (slot, t) in self.trackers.iter_mut().zip(&self.cfg.trackers) {
+            let weight = if self.ignore_tracker_weights {
+                0
+            } else {
+                t.weight
+            };
+            if let Some(c) = tracking::contribution(t, weight, slot.state) {
+                slot.contribution = c;
+            }
+        }
+        if !self.running {
+            self.master_adver_int = self.cfg.advert_interval;
+            self.recompute_priority_silently();
+            return Ok(());
+        }
+        if !self.cfg.preempt || self.cfg.preempt_delay.is_zero() {
+            self.preempt_time = None;
+        }
+
+        let (old_skew, old_down) = (self.skew, self.ms_down);
+        if self.state != State::Backup || self.cfg.version == Version::V2 {
+            self.master_adver_int = self.cfg.advert_interval;
+        }
+        let (total, fault) = self.sum_trackers();
+        self.total_priority = total;
+        let old_eff = self.effective_priority;
+        self.effective_priority = tracking::effective_priority(self.base_priority, total);
+        self.refresh_down_interval();
+        if let (State::Backup, Some(deadline)) = (self.state, self.master_down_timer) {
+            // The running timer was set with the old figures: move it by the difference.
+            let (was, is) = if self.next_master_reason == StateChangeReason::MasterLeft {
+                (old_skew, self.skew)
+            } else {
+                (old_down, self.ms_down)
+            };
+            self.master_down_timer = Some(if is >= was {
+                deadline + (is - was)
+            } else {
+                deadline.checked_sub(was - is).unwrap_or(deadline)
+            });
+        }
+        let eff = self.effective_priority;
+        if eff != old_eff {
+            info!(
+                vrid = self.cfg.vrid,
+                old = old_eff,
+                new = eff,
+                total,
+                "effective priority changed"
+            );
+            self.push(Action::PriorityChanged {
+                from: old_eff,
+                to: eff,
+            });
+        }
+        if self.state == State::Master {
+            if eff != old_eff || interval_changed || vips_changed {
+                self.send_advert(eff);
+                self.adver_timer = Some(now + self.cfg.advert_interval);
+            }
+            if vips_changed && self.vips_held {
+                self.push(Action::UpdateVips);
+                self.push_garp(self.cfg.garp_master_repeat, GarpReason::VipsChanged);
+            }
+            if self.cfg.garp_master_refresh.is_zero() {
+                self.garp_refresh_timer = None;
+            } else if refresh_changed || self.garp_refresh_timer.is_none() {
+                self.garp_refresh_timer = now.checked_add(self.cfg.garp_master_refresh);
+            }
+        }
+        self.fault.set(FaultFlags::TRACKER, fault);
+        self.apply_fault(now);
+        if self.state == State::Backup && self.base_priority == 255 {
+            self.become_master(now, StateChangeReason::AddressOwner);
+        }
+        Ok(())
+    }
+
     // ----- outputs ------------------------------------------------------------------------
 
     /// The next action for the driver, in order; `None` when the queue is empty.

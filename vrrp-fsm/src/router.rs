@@ -224,6 +224,24 @@ impl Router {
         Ok(())
     }
 
+    /// Apply a changed configuration to instance `id` while it runs (keepalived's reload):
+    /// see [`Instance::reconfigure`] for what may change and what follows. On an error
+    /// nothing changed.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        config: InstanceConfig,
+    ) -> Result<(), ConfigError> {
+        let inst = self
+            .instances
+            .get_mut(id.0)
+            .ok_or(ConfigError::UnknownInstance(id))?;
+        let r = inst.reconfigure(now, config);
+        self.after_event(now, id.0);
+        r
+    }
+
     /// The next action of any instance, tagged with its instance, in order.
     pub fn poll_action(&mut self) -> Option<(InstanceId, Action)> {
         self.actions.as_mut()?.pop()
