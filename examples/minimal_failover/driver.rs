@@ -7,6 +7,7 @@
 //! processes, signals). The main thread sleeps in its reactor until one of them has news.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use healthcheck::{CheckId, CheckSpec, ExecCheck, Health, Monitor, MonitorConfig, Policy};
 use tokio::signal::unix::{signal, SignalKind};
@@ -17,7 +18,7 @@ use vip_netlink::{
 };
 use vrrp_fsm::{Router, SyncGroupConfig};
 
-use crate::config::{script_tracker, DaemonSpec};
+use crate::config::{from_file, script_tracker, DaemonSpec};
 use crate::event_queue::{event_queue, Event};
 use crate::vrrp_loop::{InstanceIo, VrrpLoop};
 
@@ -52,7 +53,11 @@ fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
 }
 
 /// Runs the daemon until SIGTERM/SIGINT (then shuts down gracefully and returns `Ok`).
-pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
+/// `config`: the file to re-read on SIGHUP (`None`: started from flags).
+pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), DriverError> {
+    // First of all: SIGHUP's default action would end the daemon and leave its VIPs behind.
+    let mut sighup = signal(SignalKind::hangup())
+        .map_err(|e| DriverError::Other(format!("SIGHUP handler: {e}")))?;
     let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
     let mut router = Router::new();
     let mut ios = Vec::new();
@@ -204,6 +209,28 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         });
     }
 
+    {
+        let tx = tx.clone();
+        let log_format = spec.log_format;
+        tokio::spawn(async move {
+            while sighup.recv().await.is_some() {
+                let Some(path) = &config else {
+                    info!("SIGHUP: started from flags, there is no file to reload");
+                    continue;
+                };
+                info!(file = %path.display(), "SIGHUP: reloading");
+                // Validation reads the interfaces' addresses: off the VRRP thread.
+                match from_file(path, log_format) {
+                    Ok(new) => tx.send(Event::Reload(Box::new(new))),
+                    Err(e) => warn!(
+                        file = %path.display(),
+                        "reload refused: {e}; the running configuration stays"
+                    ),
+                }
+            }
+        });
+    }
+
     for io in &ios {
         info!(
             instance = %io.spec.name, iface = %io.spec.iface, vrid = io.spec.fsm.vrid,
@@ -220,6 +247,7 @@ pub async fn run(spec: DaemonSpec) -> Result<(), DriverError> {
         vip_mgr,
         events,
         links,
+        sync_groups: spec.sync_groups.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("vrrp".into())

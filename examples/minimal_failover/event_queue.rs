@@ -15,6 +15,8 @@ pub enum Event {
     Link(String, bool),
     /// A track script of instance `.0` changed health.
     Tracker(usize, vrrp_fsm::TrackerId, bool),
+    /// SIGHUP with `--config`: the file, re-read and validated, to apply (see `reload`).
+    Reload(Box<crate::config::DaemonSpec>),
     /// A watcher failed: the daemon cannot go on.
     Fatal(String),
 }

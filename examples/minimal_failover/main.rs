@@ -16,6 +16,9 @@
 //! minimal_failover --demo                # two instances in namespaces, kill the Master
 //! ```
 //!
+//! SIGHUP re-reads `--config` and applies it without restarting an instance (see
+//! `reload.rs` for what may change); it never stops the daemon.
+//!
 //! Exit codes: 0 after SIGTERM/SIGINT (priority-0 advert sent, VIPs removed); 2 for a bad flag
 //! or config (nothing touched on the network); 1 for missing privileges or a runtime failure.
 
@@ -28,6 +31,7 @@ mod epoll;
 mod event_queue;
 mod output;
 mod precise_timer;
+mod reload;
 mod vrrp_loop;
 
 use std::process::ExitCode;
@@ -89,7 +93,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(driver::run(spec)) {
+    match rt.block_on(driver::run(spec, args.config.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -21,12 +21,13 @@ use vip_netlink::{AdvertSocket, Announcer, ReceivedAdvertRef, Vip, VipManager, W
 use vrrp_fsm::{Action, InstanceId, Router, State, TrackerState};
 use vrrp_proto::Advert;
 
-use crate::config::{iface_tracker, InstanceSpec};
+use crate::config::{iface_tracker, DaemonSpec, InstanceSpec};
 use crate::driver::DriverError;
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
 use crate::output::{print_transition, state_name};
 use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
+use crate::reload::check_same_shape;
 
 /// The I/O of one instance (drivers opened polled: no reactor).
 pub struct InstanceIo {
@@ -59,6 +60,8 @@ pub struct VrrpLoop {
     pub events: EventReceiver,
     /// Link state of each watched interface at start.
     pub links: Vec<(String, bool)>,
+    /// The sync groups started with (a reload must keep them).
+    pub sync_groups: Vec<(String, Vec<usize>)>,
 }
 
 fn other(what: &str, e: std::io::Error) -> DriverError {
@@ -146,6 +149,12 @@ impl VrrpLoop {
                                 warn!("tracker update refused: {e}");
                             }
                         }
+                        Event::Reload(new) => match self.reload(*new, last_now) {
+                            Ok(()) => info!("reload applied"),
+                            Err(e) => {
+                                warn!("reload refused: {e}; the running configuration stays")
+                            }
+                        },
                         Event::Fatal(m) => return Err(DriverError::Other(m)),
                     }
                 }
@@ -171,6 +180,48 @@ impl VrrpLoop {
             }
             self.set_advert_wakes();
         }
+    }
+
+    /// Applies a reloaded file (SIGHUP) to the running instances, all or nothing: the shape
+    /// check of [`check_same_shape`], then `Router::reconfigure` for every instance on a copy
+    /// of the router, which replaces the running one only if all of them accept. The actions
+    /// it queued (advert, `UpdateVips`, GARP/NA, priority notes) run in the loop's next
+    /// `perform`; VIPs dropped from the file are removed here, from a Master that held them.
+    fn reload(&mut self, new: DaemonSpec, now: Instant) -> Result<(), String> {
+        let running: Vec<InstanceSpec> = self.ios.iter().map(|io| io.spec.clone()).collect();
+        check_same_shape(&running, &self.sync_groups, &new)?;
+        let mut router = self.router.clone();
+        let mut vips = Vec::with_capacity(new.instances.len());
+        for (io, spec) in self.ios.iter().zip(&new.instances) {
+            router
+                .reconfigure(now, io.id, spec.fsm.clone())
+                .map_err(|e| format!("instance {:?}: {e}", spec.name))?;
+            let list = spec
+                .fsm
+                .vips
+                .iter()
+                .map(|v| Vip::new(spec.iface.clone(), v.addr, v.prefix_len))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("instance {:?}: {e}", spec.name))?;
+            vips.push(list);
+        }
+        for ((io, spec), list) in self.ios.iter_mut().zip(new.instances).zip(vips) {
+            let held = self.router.instance(io.id).is_some_and(|i| i.vips_held());
+            if held {
+                for gone in io.vips.iter().filter(|v| !list.contains(v)) {
+                    if let Err(e) = self.vip_mgr.remove_now(gone) {
+                        warn!(instance = %io.spec.name, vip = %gone.address(), "removing a VIP dropped by the reload: {e}");
+                    }
+                }
+            }
+            io.vips = list;
+            if let Some(inst) = router.instance(io.id) {
+                *io.advert = inst.advert(0);
+            }
+            io.spec = spec;
+        }
+        self.router = router;
+        Ok(())
     }
 
     /// A Backup is woken by the Master's advert due last before its down timer's kernel
@@ -276,6 +327,14 @@ fn perform_network(io: &mut InstanceIo, vip_mgr: &VipManager, action: Action) {
             }
         }
         Action::AddVips => {
+            for v in &io.vips {
+                if let Err(e) = vip_mgr.add_now(v) {
+                    warn!(instance = %io.spec.name, vip = %v.address(), "adding VIP: {e}");
+                }
+            }
+        }
+        // A reload changed the list (the dropped ones are already gone): adding is idempotent.
+        Action::UpdateVips => {
             for v in &io.vips {
                 if let Err(e) = vip_mgr.add_now(v) {
                     warn!(instance = %io.spec.name, vip = %v.address(), "adding VIP: {e}");

@@ -185,6 +185,21 @@ impl Lan {
         self.drain(n);
     }
 
+    /// Reload instance `i` of node `n` with `config` (refusals are part of the test); a
+    /// later crash restarts from the reloaded configuration, as a daemon rereads its file.
+    pub fn reconfigure(&mut self, n: usize, i: usize, config: crate::InstanceConfig) {
+        let now = self.now;
+        let id = self.id(n, i);
+        if self.nodes[n]
+            .router
+            .reconfigure(now, id, config.clone())
+            .is_ok()
+        {
+            self.nodes[n].configs[i] = config;
+        }
+        self.drain(n);
+    }
+
     /// Deliver `advert` from `src` (an address not on the LAN) to node `n` after the delay.
     pub fn inject(&mut self, n: usize, src: IpAddr, advert: Advert) {
         self.seq += 1;

@@ -142,7 +142,7 @@ pub fn run(data: &[u8]) -> Result<(), String> {
         let op = input.byte();
         let n = usize::from(input.byte()) % node_count;
         let i = usize::from(op >> 7) % lan.nodes[n].vips.len();
-        match op % 12 {
+        match op % 14 {
             0 | 1 => lan.run_for(Duration::from_millis(u64::from(input.byte()) * 23)),
             2 => lan.crash(n),
             3 => {
@@ -183,6 +183,49 @@ pub fn run(data: &[u8]) -> Result<(), String> {
             }
             9 => lan.loss_per_mille = u32::from(input.byte()) * 4,
             10 => lan.heal(),
+            11 => {
+                // A reload of one node: new priority, preempt settings and tracker weight. A
+                // sync group's members keep sharing one priority below 255.
+                let prio = if with_sync {
+                    input.byte().clamp(1, 254)
+                } else {
+                    input.byte().max(1)
+                };
+                let opts = input.byte();
+                let weight = i32::from(input.byte() as i8).clamp(-253, 253);
+                let members: Vec<usize> = if with_sync {
+                    (0..lan.nodes[n].vips.len()).collect()
+                } else {
+                    vec![i]
+                };
+                for m in members {
+                    let mut cfg = lan.instance(n, m).config().clone();
+                    cfg.priority = prio;
+                    cfg.preempt = opts & 1 == 0;
+                    cfg.preempt_delay = Duration::from_millis(u64::from(opts >> 1 & 3) * 700);
+                    cfg.trackers[0].weight = weight;
+                    lan.reconfigure(n, m, cfg);
+                }
+            }
+            12 if version == Version::V3 => {
+                // A reload of every node with a new advert interval. Mixed intervals are
+                // RFC-conform but can keep two Masters alternating for good (a yielding
+                // Master's last advert, sent at its short interval, times another Backup out
+                // before the real Master's long interval ends), so a cluster changes together.
+                let interval = Duration::from_millis(match input.byte() & 3 {
+                    0 => 1000,
+                    1 => 100,
+                    2 => 330,
+                    _ => 2500,
+                });
+                for node in 0..node_count {
+                    for m in 0..lan.nodes[node].vips.len() {
+                        let mut cfg = lan.instance(node, m).config().clone();
+                        cfg.advert_interval = interval;
+                        lan.reconfigure(node, m, cfg);
+                    }
+                }
+            }
             _ => {
                 // A forged or stray advert from an address that is not on the LAN.
                 let prio = input.byte();

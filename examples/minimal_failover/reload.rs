@@ -1,0 +1,148 @@
+//! SIGHUP: reload the `--config` file into the running daemon, keeping every instance's
+//! state, as keepalived's reload does (a Master stays Master, a Backup keeps its timer).
+//!
+//! What a reload may change is what `vrrp_fsm::Instance::reconfigure` applies live: priority,
+//! advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP repeat, and the weights of
+//! track scripts and tracked interfaces. What the daemon opened at start (an advert socket
+//! per instance, link watches, track-script checks, sync groups) stays as it is, so a file
+//! that adds, removes, renames or reorders instances, or changes an interface, advert
+//! source, VRID, version, authentication, unicast peers, a track script's command or timing,
+//! a tracked interface or a sync group, is refused as a whole: the log names the instance and
+//! the field, and the running configuration stays. So does a file that fails validation
+//! (the same messages as at start). Started from flags, there is no file: SIGHUP is logged and
+//! changes nothing. Either way SIGHUP never stops the daemon (its default action would, and
+//! leave the VIPs behind).
+
+use crate::config::{DaemonSpec, InstanceSpec};
+
+/// Checks that `new` keeps what the running daemon opened at start; `Err` names the instance
+/// and the field that would need a restart.
+pub fn check_same_shape(
+    running: &[InstanceSpec],
+    running_groups: &[(String, Vec<usize>)],
+    new: &DaemonSpec,
+) -> Result<(), String> {
+    if running.len() != new.instances.len() {
+        return Err(format!(
+            "the file has {} instances, the daemon runs {}",
+            new.instances.len(),
+            running.len()
+        ));
+    }
+    for (old, new) in running.iter().zip(&new.instances) {
+        let name = &old.name;
+        if old.name != new.name {
+            return Err(format!(
+                "instance {name:?} is now {:?} (instances cannot be renamed, added, removed or reordered)",
+                new.name
+            ));
+        }
+        if old.iface != new.iface {
+            return Err(format!("instance {name:?}: iface"));
+        }
+        if old.unicast_src != new.unicast_src {
+            return Err(format!("instance {name:?}: unicast_src"));
+        }
+        let scripts_same = old.track_scripts.len() == new.track_scripts.len()
+            && old
+                .track_scripts
+                .iter()
+                .zip(&new.track_scripts)
+                .all(|(a, b)| {
+                    a.argv == b.argv
+                        && a.interval == b.interval
+                        && a.fall == b.fall
+                        && a.rise == b.rise
+                });
+        if !scripts_same {
+            return Err(format!(
+                "instance {name:?}: track_script (only its weight can change)"
+            ));
+        }
+        let ifaces_same = old.track_ifaces.len() == new.track_ifaces.len()
+            && old
+                .track_ifaces
+                .iter()
+                .zip(&new.track_ifaces)
+                .all(|(a, b)| a.iface == b.iface);
+        if !ifaces_same {
+            return Err(format!(
+                "instance {name:?}: track_ifaces (only a weight can change)"
+            ));
+        }
+    }
+    if running_groups != new.sync_groups.as_slice() {
+        return Err("sync_group".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::LogFormat;
+    use crate::config::from_toml;
+    use std::net::IpAddr;
+
+    fn spec(text: &str) -> DaemonSpec {
+        let src = |_: &str, sample: IpAddr| -> Result<IpAddr, String> {
+            Ok(match sample {
+                IpAddr::V4(_) => "10.0.0.1".parse().unwrap(),
+                IpAddr::V6(_) => "fe80::1".parse().unwrap(),
+            })
+        };
+        from_toml(text, LogFormat::Text, &src).unwrap()
+    }
+
+    const BASE: &str = "[[instance]]\nname = \"a\"\niface = \"eth0\"\nvrid = 1\npriority = 100\n\
+        vips = [\"10.0.0.100/24\"]\n\
+        track_script = [{ cmd = \"/bin/true\", weight = -10, interval = 1.0, fall = 2, rise = 2 }]\n\
+        track_ifaces = [\"eth1:-20\"]\n\
+        [[instance]]\nname = \"b\"\niface = \"eth0\"\nvrid = 2\npriority = 100\nvips = [\"10.0.0.101/24\"]\n\
+        [[sync_group]]\nname = \"G\"\ninstances = [\"a\", \"b\"]\n";
+
+    #[test]
+    fn live_fields_and_weights_may_change() {
+        let old = spec(BASE);
+        let text = BASE
+            .replacen("priority = 100", "priority = 150", 1)
+            .replace("\"10.0.0.100/24\"", "\"10.0.0.100/24\", \"10.0.0.102/24\"")
+            .replace("weight = -10", "weight = -30")
+            .replace("eth1:-20", "eth1:-40");
+        let new = spec(&text);
+        assert_eq!(
+            check_same_shape(&old.instances, &old.sync_groups, &new),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn what_was_opened_at_start_cannot_change() {
+        let old = spec(BASE);
+        let cases = [
+            ("name = \"b\"", "name = \"c\"", "renamed"),
+            ("iface = \"eth0\"", "iface = \"eth9\"", "iface"),
+            ("interval = 1.0", "interval = 2.0", "track_script"),
+            ("/bin/true", "/bin/false", "track_script"),
+            ("eth1:-20", "eth2:-20", "track_ifaces"),
+            (
+                "instances = [\"a\", \"b\"]",
+                "instances = [\"a\"]",
+                "sync_group",
+            ),
+        ];
+        for (from, to, what) in cases {
+            let mut text = BASE.replacen(from, to, 1);
+            if what == "renamed" {
+                text = text.replace("[\"a\", \"b\"]", "[\"a\", \"c\"]");
+            }
+            let new = spec(&text);
+            let err = check_same_shape(&old.instances, &old.sync_groups, &new).unwrap_err();
+            let expected = if what == "renamed" { "is now" } else { what };
+            assert!(err.contains(expected), "{what}: {err}");
+        }
+        let one = spec(&BASE[..BASE.find("[[instance]]\nname = \"b\"").unwrap()]);
+        let err = check_same_shape(&old.instances, &old.sync_groups, &one).unwrap_err();
+        assert!(err.contains("1 instances"), "{err}");
+    }
+}
