@@ -9,7 +9,8 @@
 //! source, VRID, version, authentication, unicast peers, a track script's command or timing,
 //! a tracked interface or a sync group, is refused as a whole: the log names the instance and
 //! the field, and the running configuration stays. So does a file that fails validation
-//! (the same messages as at start). Started from flags, there is no file: SIGHUP is logged and
+//! (the same messages as at start). `log_format` keeps its value from the start. Started
+//! from flags, there is no file: SIGHUP is logged and
 //! changes nothing. Either way SIGHUP never stops the daemon (its default action would, and
 //! leave the VIPs behind).
 
