@@ -438,10 +438,12 @@ pub fn run() -> ExitCode {
         eprintln!("minimal_failover --demo: run it as root (it creates network namespaces)");
         return ExitCode::from(1);
     }
-    // SAFETY: installing an async-signal-safe handler (it only stores to an atomic).
+    // SAFETY: installing an async-signal-safe handler (it only stores to an atomic). SIGHUP
+    // too: a closed terminal must not leave the namespaces behind.
     unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_sigint as *const () as libc::sighandler_t);
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::signal(sig, on_sigint as *const () as libc::sighandler_t);
+        }
     }
     let prefix = format!("hkdemo{}", std::process::id());
     let (tx, rx) = mpsc::channel();
