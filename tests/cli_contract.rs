@@ -186,3 +186,47 @@ fn help_lists_the_fixed_flags() {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
+
+#[test]
+fn config_test_validates_prints_and_touches_nothing() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(1);
+    let ns = topo.nodes[0].ns.name.clone();
+    let dir = std::env::temp_dir().join(format!("{}-cfgtest", topo.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "[[instance]]\nname='web'\niface='eth0'\nvrid=7\npriority=150\nvips=['10.200.0.100/24']\nvrrp_version=3\nadvert_int=0.5\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[instance]]\niface='eth0'\nvrid=7\npriority=0\nvips=['10.200.0.100/24']\n",
+    )
+    .unwrap();
+
+    let out = run_in(&ns, &["--config", good.to_str().unwrap(), "--config-test"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("web: eth0 vrid 7 priority 150 VRRPv3 advert 500ms, 1 VIP(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("configuration OK"), "{stdout}");
+
+    let out = run_in(&ns, &["--config", bad.to_str().unwrap(), "-t"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("priority"), "{stderr}");
+
+    let out = run_in(&ns, &with(&["-t"], None));
+    assert_eq!(out.status.code(), Some(0));
+    // Nothing was started: no VIP, and no VRRP packet socket was left.
+    assert!(!topo.nodes[0].has_addr(VIP4));
+    std::fs::remove_dir_all(&dir).ok();
+}

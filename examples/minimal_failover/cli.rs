@@ -107,6 +107,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["iface", "vrid", "priority", "vips", "demo"])]
     pub config: Option<PathBuf>,
 
+    /// Validate the flags or the `--config` file, print a summary and exit (0: valid; 2:
+    /// invalid, naming the field), touching nothing: keepalived's `--config-test`, e.g.
+    /// before a reload (SIGHUP).
+    #[arg(short = 't', long, conflicts_with = "demo")]
+    pub config_test: bool,
+
     /// Run the self-contained demo (root): two instances in namespaces, kill the Master.
     #[arg(long, conflicts_with_all = ["iface", "vrid", "priority", "vips"])]
     pub demo: bool,

@@ -13,6 +13,7 @@
 //!                   --track-fall N --track-rise N]
 //!                  [--track-iface IFACE[:WEIGHT]] [--garp-repeat N] [--log-format text|json]
 //! minimal_failover --config FILE.toml    # several instances, sync groups
+//! minimal_failover --config FILE.toml --config-test   # validate only (exit 0 or 2)
 //! minimal_failover --demo                # two instances in namespaces, kill the Master
 //! ```
 //!
@@ -73,6 +74,26 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.config_test {
+        for inst in &spec.instances {
+            println!(
+                "{}: {} vrid {} priority {} VRRPv{} advert {:?}, {} VIP(s)",
+                inst.name,
+                inst.iface,
+                inst.fsm.vrid,
+                inst.fsm.priority,
+                if inst.fsm.version == vrrp_proto::Version::V2 {
+                    2
+                } else {
+                    3
+                },
+                inst.fsm.advert_interval,
+                inst.fsm.vips.len()
+            );
+        }
+        println!("configuration OK");
+        return ExitCode::SUCCESS;
+    }
     output::init_logging(spec.log_format);
     let missing = missing_capabilities();
     if !missing.is_empty() {
