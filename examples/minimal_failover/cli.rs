@@ -99,6 +99,27 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub garp_repeat: u32,
 
+    /// keepalived's `notify`: run on every transition with `INSTANCE <name>
+    /// <MASTER|BACKUP|FAULT|STOP> <priority>` appended (split on whitespace, no shell).
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub notify: Option<String>,
+
+    /// Run on becoming Master (before `--notify`).
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub notify_master: Option<String>,
+
+    /// Run on becoming Backup (before `--notify`).
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub notify_backup: Option<String>,
+
+    /// Run on entering FAULT (before `--notify`).
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub notify_fault: Option<String>,
+
+    /// Run when the instance stops at shutdown (before `--notify`).
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub notify_stop: Option<String>,
+
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

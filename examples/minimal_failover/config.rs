@@ -13,6 +13,7 @@ use vrrp_fsm::{InstanceConfig, TrackerConfig, TrackerId, TrackerKind, VirtualAdd
 use vrrp_proto::{Auth, Version};
 
 use crate::cli::{Args, LogFormat};
+use crate::notify::NotifyScripts;
 
 /// A configuration error: which field, and what is wrong with it.
 #[derive(Debug)]
@@ -77,6 +78,8 @@ pub struct InstanceSpec {
     pub track_scripts: Vec<TrackScript>,
     /// Tracked interfaces (tracker ids 1000..).
     pub track_ifaces: Vec<TrackIface>,
+    /// keepalived's notify scripts.
+    pub notify: NotifyScripts,
 }
 
 /// Tracker id of the `i`-th track script.
@@ -145,6 +148,21 @@ pub struct RawInstance {
     /// GARPs per VIP.
     #[serde(default = "default_garp_repeat")]
     pub garp_repeat: u32,
+    /// `notify`: `CMD ARGS`, run with `INSTANCE name state priority` appended.
+    #[serde(default)]
+    pub notify: Option<String>,
+    /// `notify_master`: `CMD ARGS`.
+    #[serde(default)]
+    pub notify_master: Option<String>,
+    /// `notify_backup`: `CMD ARGS`.
+    #[serde(default)]
+    pub notify_backup: Option<String>,
+    /// `notify_fault`: `CMD ARGS`.
+    #[serde(default)]
+    pub notify_fault: Option<String>,
+    /// `notify_stop`: `CMD ARGS`.
+    #[serde(default)]
+    pub notify_stop: Option<String>,
 }
 
 /// A track script as written.
@@ -246,6 +264,11 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         track_script,
         track_ifaces: a.track_ifaces.clone(),
         garp_repeat: a.garp_repeat,
+        notify: a.notify.clone(),
+        notify_master: a.notify_master.clone(),
+        notify_backup: a.notify_backup.clone(),
+        notify_fault: a.notify_fault.clone(),
+        notify_stop: a.notify_stop.clone(),
     };
     let inst = validate_instance(&raw, Naming::Flags, &resolve_source)?;
     Ok(DaemonSpec {
@@ -566,6 +589,23 @@ fn validate_instance(
             weight,
         });
     }
+    let script = |flag: &str, key: &str, cmd: &Option<String>| match cmd {
+        None => Ok(None),
+        Some(c) => {
+            let argv: Vec<String> = c.split_whitespace().map(str::to_string).collect();
+            if argv.is_empty() {
+                return err(n.field(flag, key), "empty command");
+            }
+            Ok(Some(argv))
+        }
+    };
+    let notify = NotifyScripts {
+        any: script("notify", "notify", &r.notify)?,
+        master: script("notify-master", "notify_master", &r.notify_master)?,
+        backup: script("notify-backup", "notify_backup", &r.notify_backup)?,
+        fault: script("notify-fault", "notify_fault", &r.notify_fault)?,
+        stop: script("notify-stop", "notify_stop", &r.notify_stop)?,
+    };
     let primary = match unicast_src {
         Some(a) => a,
         None => source_of(&r.iface, sample).map_err(|m| ConfigError {
@@ -610,6 +650,7 @@ fn validate_instance(
         unicast_src,
         track_scripts,
         track_ifaces,
+        notify,
     })
 }
 
@@ -700,5 +741,29 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "instance[0].vips[0]");
+    }
+
+    #[test]
+    fn notify_scripts_from_toml() {
+        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/24']\n";
+        let spec = from_toml(
+            &format!("{base}notify='/usr/local/bin/n.sh'\nnotify_master='/bin/m.sh a b'\n"),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        let n = &spec.instances[0].notify;
+        assert_eq!(n.any, Some(vec!["/usr/local/bin/n.sh".to_string()]));
+        assert_eq!(
+            n.master,
+            Some(vec!["/bin/m.sh".to_string(), "a".into(), "b".into()])
+        );
+        assert_eq!(
+            (n.backup.as_ref(), n.fault.as_ref(), n.stop.as_ref()),
+            (None, None, None)
+        );
+        let e =
+            from_toml(&format!("{base}notify_fault='  '\n"), LogFormat::Text, &src).unwrap_err();
+        assert_eq!(e.field, "instance[0].notify_fault");
     }
 }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use healthcheck::{CheckId, CheckSpec, ExecCheck, Health, Monitor, MonitorConfig, Policy};
 use tokio::signal::unix::{signal, SignalKind};
@@ -20,6 +21,7 @@ use vrrp_fsm::{Router, SyncGroupConfig};
 
 use crate::config::{from_file, script_tracker, DaemonSpec};
 use crate::event_queue::{event_queue, Event};
+use crate::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::vrrp_loop::{InstanceIo, VrrpLoop};
 
 /// Why the daemon stopped with an error (exit 1).
@@ -239,6 +241,7 @@ pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Driver
             unicast_peers = ?io.spec.fsm.unicast_peers, "starting"
         );
     }
+    let (notify, notifier) = spawn_notifier();
     // The routing runs on its own thread; this one keeps the watchers until it is done.
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let vrrp = VrrpLoop {
@@ -248,6 +251,7 @@ pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Driver
         events,
         links,
         sync_groups: spec.sync_groups.clone(),
+        notify,
     };
     let thread = std::thread::Builder::new()
         .name("vrrp".into())
@@ -260,5 +264,13 @@ pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Driver
         .unwrap_or_else(|_| Err(DriverError::Other("the VRRP loop panicked".into())));
     let _ = thread.join();
     drop(monitor);
+    // The loop (and its job sender) is gone: let the queued notify scripts, STOP included,
+    // finish, but never hang the exit on them.
+    if tokio::time::timeout(NOTIFY_TIMEOUT + Duration::from_secs(1), notifier)
+        .await
+        .is_err()
+    {
+        warn!("notify scripts still running at exit");
+    }
     result
 }

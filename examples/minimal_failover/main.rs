@@ -12,6 +12,7 @@
 //!                  [--track-script 'CMD ARGS' --track-weight W --track-interval S
 //!                   --track-fall N --track-rise N]
 //!                  [--track-iface IFACE[:WEIGHT]] [--garp-repeat N] [--log-format text|json]
+//!                  [--notify 'CMD'] [--notify-master|--notify-backup|--notify-fault|--notify-stop 'CMD']
 //! minimal_failover --config FILE.toml    # several instances, sync groups
 //! minimal_failover --config FILE.toml --config-test   # validate only (exit 0 or 2)
 //! minimal_failover --demo                # two instances in namespaces, kill the Master
@@ -30,6 +31,7 @@ mod demo_capture;
 mod driver;
 mod epoll;
 mod event_queue;
+mod notify;
 mod output;
 mod precise_timer;
 mod reload;

@@ -25,6 +25,7 @@ use crate::config::{iface_tracker, DaemonSpec, InstanceSpec};
 use crate::driver::DriverError;
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
+use crate::notify::{notify_state, NotifyJob, NotifySender};
 use crate::output::{print_transition, state_name};
 use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
 use crate::reload::check_same_shape;
@@ -62,6 +63,8 @@ pub struct VrrpLoop {
     pub links: Vec<(String, bool)>,
     /// The sync groups started with (a reload must keep them).
     pub sync_groups: Vec<(String, Vec<usize>)>,
+    /// Where transitions go for the notify scripts (run on the tokio side).
+    pub notify: NotifySender,
 }
 
 fn other(what: &str, e: std::io::Error) -> DriverError {
@@ -296,6 +299,20 @@ impl VrrpLoop {
             match note {
                 Action::StateChanged { from, to, reason } => {
                     print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
+                    if let Some(state) = notify_state(to, reason) {
+                        if !io.spec.notify.is_empty() {
+                            let priority = self
+                                .router
+                                .instance(id)
+                                .map_or(0, |i| i.effective_priority());
+                            let _ = self.notify.send(NotifyJob {
+                                instance: io.spec.name.clone(),
+                                state,
+                                priority,
+                                scripts: io.spec.notify.clone(),
+                            });
+                        }
+                    }
                     // `None` fields are left out of the line.
                     info!(
                         instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,

@@ -1,0 +1,240 @@
+//! keepalived's notify scripts: `notify_master`, `notify_backup`, `notify_fault`,
+//! `notify_stop` (run as written) and the generic `notify` (run after the specific one with
+//! `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` appended, as keepalived does).
+//!
+//! The VRRP loop only queues a [`NotifyJob`] after a transition's network actions are done;
+//! the scripts run on the tokio side, so a slow script never delays an advert or a takeover.
+//! One instance's scripts run one after another, in the order of its transitions (a
+//! MASTER script finishes before the BACKUP one that follows starts: keepalived starts them
+//! concurrently, which races in cloud failover scripts); different instances do not wait for
+//! each other. A script that runs longer than [`NOTIFY_TIMEOUT`] is killed so the queue moves
+//! on. Scripts get no stdin, and their stdout and stderr are discarded (stdout carries the
+//! daemon's state lines). At shutdown the daemon waits for the queued scripts, the STOP ones
+//! included, for at most [`NOTIFY_TIMEOUT`].
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+use vrrp_fsm::{State, StateChangeReason};
+
+/// How long a notify script may run before it is killed.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An instance's notify scripts (program and arguments, split on whitespace, no shell).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyScripts {
+    /// `notify`: every announced transition, with four arguments appended.
+    pub any: Option<Vec<String>>,
+    /// `notify_master`.
+    pub master: Option<Vec<String>>,
+    /// `notify_backup`.
+    pub backup: Option<Vec<String>>,
+    /// `notify_fault`.
+    pub fault: Option<Vec<String>>,
+    /// `notify_stop`: the instance stopped (daemon shutdown).
+    pub stop: Option<Vec<String>>,
+}
+
+impl NotifyScripts {
+    /// No script configured.
+    pub fn is_empty(&self) -> bool {
+        self == &NotifyScripts::default()
+    }
+
+    fn specific(&self, state: &str) -> Option<&Vec<String>> {
+        match state {
+            "MASTER" => self.master.as_ref(),
+            "BACKUP" => self.backup.as_ref(),
+            "FAULT" => self.fault.as_ref(),
+            _ => self.stop.as_ref(),
+        }
+    }
+}
+
+/// The state keepalived's notify scripts name for a transition to `to`; `None` for one not
+/// announced (back to Init other than by a shutdown).
+pub fn notify_state(to: State, reason: StateChangeReason) -> Option<&'static str> {
+    match to {
+        State::Master => Some("MASTER"),
+        State::Backup => Some("BACKUP"),
+        State::Fault => Some("FAULT"),
+        State::Init if reason == StateChangeReason::Shutdown => Some("STOP"),
+        _ => None,
+    }
+}
+
+/// One transition to announce.
+#[derive(Debug, Clone)]
+pub struct NotifyJob {
+    /// Instance name (`$2` of `notify`).
+    pub instance: String,
+    /// `MASTER`, `BACKUP`, `FAULT` or `STOP` (`$3`).
+    pub state: &'static str,
+    /// Effective priority after the transition (`$4`).
+    pub priority: u8,
+    /// The scripts in force when it happened (a reload may change them).
+    pub scripts: NotifyScripts,
+}
+
+/// Queues jobs from any thread; dropping every sender lets the runner finish.
+pub type NotifySender = UnboundedSender<NotifyJob>;
+
+/// Starts the runner on the current tokio runtime. Await the handle after dropping the
+/// senders to let queued scripts finish.
+pub fn spawn_notifier() -> (NotifySender, JoinHandle<()>) {
+    let (tx, rx) = unbounded_channel();
+    (tx, tokio::spawn(dispatch(rx)))
+}
+
+/// Hands each job to its instance's queue, starting one per instance on first use.
+async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>) {
+    let mut queues: HashMap<String, (NotifySender, JoinHandle<()>)> = HashMap::new();
+    while let Some(job) = rx.recv().await {
+        let (tx, _) = queues.entry(job.instance.clone()).or_insert_with(|| {
+            let (tx, rx) = unbounded_channel();
+            (tx, tokio::spawn(run_in_order(rx)))
+        });
+        let _ = tx.send(job);
+    }
+    for (_, (tx, worker)) in queues.drain() {
+        drop(tx);
+        let _ = worker.await;
+    }
+}
+
+async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>) {
+    while let Some(job) = rx.recv().await {
+        if let Some(argv) = job.scripts.specific(job.state) {
+            run_script(&job, argv, &[]).await;
+        }
+        if let Some(argv) = &job.scripts.any {
+            let extra = [
+                "INSTANCE".to_string(),
+                job.instance.clone(),
+                job.state.to_string(),
+                job.priority.to_string(),
+            ];
+            run_script(&job, argv, &extra).await;
+        }
+    }
+}
+
+async fn run_script(job: &NotifyJob, argv: &[String], extra: &[String]) {
+    let Some((program, args)) = argv.split_first() else {
+        return;
+    };
+    let child = tokio::process::Command::new(program)
+        .args(args)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(instance = %job.instance, state = job.state, %program, "notify script: {e}");
+            return;
+        }
+    };
+    match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
+        Ok(Ok(status)) if status.success() => {
+            debug!(instance = %job.instance, state = job.state, %program, "notify script done")
+        }
+        Ok(Ok(status)) => {
+            warn!(instance = %job.instance, state = job.state, %program, %status, "notify script failed")
+        }
+        Ok(Err(e)) => {
+            warn!(instance = %job.instance, state = job.state, %program, "notify script: {e}")
+        }
+        Err(_) => {
+            warn!(instance = %job.instance, state = job.state, %program, timeout = ?NOTIFY_TIMEOUT, "notify script killed after the timeout");
+            let _ = child.kill().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(dir: &std::path::Path, body: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("n.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn transitions_are_named_as_keepalived_does() {
+        assert_eq!(
+            notify_state(State::Master, StateChangeReason::Startup),
+            Some("MASTER")
+        );
+        assert_eq!(
+            notify_state(State::Init, StateChangeReason::Shutdown),
+            Some("STOP")
+        );
+        assert_eq!(notify_state(State::Init, StateChangeReason::Startup), None);
+    }
+
+    #[tokio::test]
+    async fn one_instances_scripts_run_in_order_specific_first_then_generic() {
+        let dir = std::env::temp_dir().join(format!("mf-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        // Each run sleeps a little, so scripts started concurrently would interleave.
+        let sh = script(
+            &dir,
+            &format!("sleep 0.05; echo \"$*\" >> {}", log.display()),
+        );
+        let scripts = NotifyScripts {
+            any: Some(vec![sh.clone()]),
+            master: Some(vec![sh.clone(), "to-master".into()]),
+            backup: Some(vec![sh.clone(), "to-backup".into()]),
+            ..NotifyScripts::default()
+        };
+        let (tx, runner) = spawn_notifier();
+        for (state, priority) in [("BACKUP", 100), ("MASTER", 100), ("BACKUP", 90)] {
+            tx.send(NotifyJob {
+                instance: "web".into(),
+                state,
+                priority,
+                scripts: scripts.clone(),
+            })
+            .unwrap();
+        }
+        // A missing program is logged, not fatal.
+        tx.send(NotifyJob {
+            instance: "web".into(),
+            state: "FAULT",
+            priority: 90,
+            scripts: NotifyScripts {
+                fault: Some(vec!["/nonexistent/notify".into()]),
+                ..NotifyScripts::default()
+            },
+        })
+        .unwrap();
+        drop(tx);
+        runner.await.unwrap();
+        let lines = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            lines.lines().collect::<Vec<_>>(),
+            vec![
+                "to-backup",
+                "INSTANCE web BACKUP 100",
+                "to-master",
+                "INSTANCE web MASTER 100",
+                "to-backup",
+                "INSTANCE web BACKUP 90",
+            ]
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
