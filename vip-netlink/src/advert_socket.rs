@@ -284,7 +284,9 @@ struct RxQueue {
     next: usize,
     /// The queue socket may hold adverts (set on a wake-up switch, cleared at `EAGAIN`).
     queue_pending: bool,
-    /// The last read of the queue socket returned less than a full batch: it was empty.
+    /// The queue socket was found empty (a short batch, or `EAGAIN`) during the drain under
+    /// way: it is not read again until that drain ends (`Ok(None)`), so a drain that also
+    /// reads the wake socket wastes no read on the queue socket's `EAGAIN`.
     queue_short: bool,
     /// The same for the wake socket, read by [`AdvertSocket::try_recv_ready_with`].
     wake_short: bool,
@@ -332,7 +334,6 @@ impl RxQueue {
         let n = recv_batch(fd, &mut self.bufs, RECV_BUF, &mut self.info)?;
         self.count = n;
         self.next = 0;
-        self.queue_short = false;
         self.clock = Some(ClockPair::now(self.clock.as_ref()));
         Ok(n)
     }
@@ -958,12 +959,9 @@ impl AdvertSocket {
                 Err(g) => f = g,
             }
             let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
-            if q.queue_short {
-                // The queue socket was found empty after the batch just handed out.
-                q.queue_short = false;
-            } else if q.queue_pending || self.wake_on() == WakeOn::PriorityZero {
+            if !q.queue_short && (q.queue_pending || self.wake_on() == WakeOn::PriorityZero) {
                 match q.fill_from_queue(self.queue.as_raw_fd()) {
-                    Ok(0) => {}
+                    Ok(0) => q.queue_short = true,
                     Ok(n) => {
                         q.queue_short = n < RECV_BATCH;
                         continue;
@@ -971,17 +969,19 @@ impl AdvertSocket {
                     Err(e) => return Err(Error::io("receive advert", e)),
                 }
             }
-            if !wake_socket {
-                return Ok(None);
-            }
-            if q.wake_short {
+            // The drain ends here unless the wake socket has more: the next one starts over.
+            let end = |q: &mut RxQueue| {
+                q.queue_short = false;
                 q.wake_short = false;
-                return Ok(None);
+                Ok(None)
+            };
+            if !wake_socket || q.wake_short {
+                return end(&mut q);
             }
             match q.fill(self.io.as_raw_fd()) {
-                Ok(0) => return Ok(None),
+                Ok(0) => return end(&mut q),
                 Ok(n) => q.wake_short = n < RECV_BATCH,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return end(&mut q),
                 Err(e) => return Err(Error::io("receive advert", e)),
             }
         }
