@@ -8,11 +8,12 @@
 //! MASTER script finishes before the BACKUP one that follows starts: keepalived starts them
 //! concurrently, which races in cloud failover scripts); different instances do not wait for
 //! each other. A script that runs longer than [`NOTIFY_TIMEOUT`] is killed so the queue moves
-//! on. Scripts get no stdin, and their stdout and stderr are discarded (stdout carries the
-//! daemon's state lines). At shutdown the daemon waits for the queued scripts, the STOP ones
-//! included, for at most [`NOTIFY_TIMEOUT`].
+//! on, and a backlog beyond [`NOTIFY_BACKLOG`] jobs drops its oldest. Scripts get no stdin,
+//! and their stdout and stderr are discarded (stdout carries the daemon's state lines). At
+//! shutdown the daemon waits for the queued scripts, the STOP ones included, for at most
+//! [`NOTIFY_TIMEOUT`] and a second.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -106,8 +107,34 @@ async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>) {
     }
 }
 
+/// Most jobs one instance keeps waiting while its scripts run: a flapping instance whose
+/// script hangs must not grow the queue without bound. Past it the oldest are skipped
+/// (logged): the latest states are the ones a script must see.
+pub const NOTIFY_BACKLOG: usize = 16;
+
 async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>) {
-    while let Some(job) = rx.recv().await {
+    let mut backlog: VecDeque<NotifyJob> = VecDeque::new();
+    loop {
+        if backlog.is_empty() {
+            match rx.recv().await {
+                Some(job) => backlog.push_back(job),
+                None => return,
+            }
+        }
+        while let Ok(job) = rx.try_recv() {
+            backlog.push_back(job);
+        }
+        let excess = backlog.len().saturating_sub(NOTIFY_BACKLOG);
+        if excess > 0 {
+            backlog.drain(..excess);
+            warn!(
+                skipped = excess,
+                "notify scripts fall behind the transitions: skipped the oldest"
+            );
+        }
+        let Some(job) = backlog.pop_front() else {
+            continue;
+        };
         if let Some(argv) = job.scripts.specific(job.state) {
             run_script(&job, argv, &[]).await;
         }
@@ -182,6 +209,47 @@ mod tests {
             Some("STOP")
         );
         assert_eq!(notify_state(State::Init, StateChangeReason::Startup), None);
+    }
+
+    #[tokio::test]
+    async fn a_backlog_behind_a_slow_script_keeps_only_the_latest() {
+        let dir = std::env::temp_dir().join(format!("mf-notify-bl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let sh = script(
+            &dir,
+            &format!("sleep 0.1; echo \"$*\" >> {}", log.display()),
+        );
+        let (tx, runner) = spawn_notifier();
+        // The first job starts at once; the next 40 queue up behind its 0.1 s.
+        for k in 0..41u8 {
+            tx.send(NotifyJob {
+                instance: "web".into(),
+                state: "BACKUP",
+                priority: k,
+                scripts: NotifyScripts {
+                    any: Some(vec![sh.clone()]),
+                    ..NotifyScripts::default()
+                },
+            })
+            .unwrap();
+            if k == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        drop(tx);
+        runner.await.unwrap();
+        let got: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit(' ').next().unwrap().to_string())
+            .collect();
+        let want: Vec<String> = std::iter::once(0)
+            .chain(41 - NOTIFY_BACKLOG as u8..41)
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(got, want);
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[tokio::test]
