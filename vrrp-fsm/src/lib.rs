@@ -36,7 +36,8 @@
 //! ```
 //!
 //! [`Router`] drives many instances with one timer heap and applies keepalived's sync group
-//! rules.
+//! rules. [`Instance::reconfigure`] applies a reloaded configuration without a state
+//! transition, as keepalived's SIGHUP does.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
