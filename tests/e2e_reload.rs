@@ -171,3 +171,54 @@ fn sighup_without_a_config_file_changes_nothing_and_does_not_stop_the_daemon() {
     );
     assert!(!topo.nodes[0].has_addr(sc.fam.vip()));
 }
+
+/// A VRRPv2 password rotation: both nodes reloaded within one advert interval keep their
+/// roles (no transition), and adverts carry the new password.
+#[test]
+fn sighup_rotates_the_v2_password_without_a_transition() {
+    need_root!();
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-hupauth", topo.prefix));
+    let conf = [dir.join("n0.toml"), dir.join("n1.toml")];
+    let write = |i: usize, priority: u8, pass: &str| {
+        let text = format!(
+            "[[instance]]\nname = \"web\"\niface = \"eth0\"\nvrid = 63\npriority = {priority}\n\
+             vips = [\"{VIP_A}/24\"]\nvrrp_version = 2\nadvert_int = 1\nauth_pass = \"{pass}\"\n"
+        );
+        std::fs::write(&conf[i], text).unwrap();
+    };
+    write(0, 200, "old-pw");
+    write(1, 150, "old-pw");
+    let ds: Vec<Daemon> = (0..2)
+        .map(|i| {
+            spawn_node(
+                &topo,
+                &dir,
+                i,
+                &["--config".to_string(), conf[i].display().to_string()],
+            )
+        })
+        .collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || topo.nodes[0].has_addr(VIP_A)
+            && ds[1].state() == "Backup"),
+        "{}",
+        ds[0].log_text()
+    );
+    let before = [ds[0].transitions().len(), ds[1].transitions().len()];
+    write(0, 200, "new-pw");
+    write(1, 150, "new-pw");
+    reload(&ds[1], "reload applied");
+    reload(&ds[0], "reload applied");
+    // Longer than the Backup's Master_Down_Interval (3.6 s): a refused password would have
+    // made it take over by now.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        [ds[0].transitions().len(), ds[1].transitions().len()],
+        before,
+        "{}",
+        ds[1].log_text()
+    );
+    assert!(topo.nodes[0].has_addr(VIP_A));
+    assert!(!topo.nodes[1].has_addr(VIP_A));
+}

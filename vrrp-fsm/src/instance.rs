@@ -369,14 +369,16 @@ impl Instance {
     ///   learned from its Master's adverts (RFC 5798 §6.4.2).
     /// * `vips`: a Master holding them gets [`Action::UpdateVips`] and a GARP/NA burst
     ///   ([`GarpReason::VipsChanged`], `garp_master_repeat` per VIP).
-    /// * A Master whose advert changed (priority, interval, VIPs) sends one at once and
+    /// * `auth` (VRRPv2; a password rotation): adverts are sent and checked with the new one
+    ///   from now on, so the peers need the same change (as with keepalived).
+    /// * A Master whose advert changed (priority, interval, VIPs, auth) sends one at once and
     ///   restarts its Adver_Timer, so its Backups learn it without waiting.
     /// * Everything else that is not identity (`preempt`, `preempt_delay`,
     ///   `down_timer_adverts`, the GARP settings, `lower_prio_no_advert`,
     ///   `higher_prio_send_advert`, `accept_mode`, `initial_state_master`): from the next event.
     ///
     /// Refused with [`ConfigError::NeedsRestart`], nothing changed: `vrid`, `version`,
-    /// `family`, `primary_address`, `unicast_peers`, `check_unicast_src`, `auth`, `strict`, and
+    /// `family`, `primary_address`, `unicast_peers`, `check_unicast_src`, `strict`, and
     /// the trackers' ids and kinds. Any error [`Instance::new`] would return is returned the
     /// same way, nothing changed.
     ///
@@ -427,7 +429,6 @@ impl Instance {
                 "check_unicast_src",
                 old.check_unicast_src != config.check_unicast_src,
             ),
-            ("auth", old.auth != config.auth),
             ("strict", old.strict != config.strict),
             (
                 "trackers",
@@ -444,6 +445,7 @@ impl Instance {
         }
         let vips_changed = old.vips != config.vips;
         let interval_changed = old.advert_interval != config.advert_interval;
+        let auth_changed = old.auth != config.auth;
         let refresh_changed = old.garp_master_refresh != config.garp_master_refresh;
         // An address-owner conflict may have lowered the base to 254: only a new configured
         // priority replaces it.
@@ -520,7 +522,7 @@ impl Instance {
             });
         }
         if self.state == State::Master {
-            if eff != old_eff || interval_changed || vips_changed {
+            if eff != old_eff || interval_changed || vips_changed || auth_changed {
                 self.send_advert(eff);
                 self.adver_timer = Some(now + self.cfg.advert_interval);
             }

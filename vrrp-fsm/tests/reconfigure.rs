@@ -213,16 +213,15 @@ fn identity_fields_need_a_restart_and_change_nothing() {
         assert_eq!(drain(&mut vr), vec![], "{field}");
         assert_eq!(vr.state(), State::Master);
     }
-    // VRRPv2 authentication (v3 has none).
+    // A VRRPv2 password rotation is not identity: applied, announced at once.
     let mut v2 = cfg(150);
     v2.version = Version::V2;
     let (mut vr2, t2) = master(v2.clone(), t0);
     v2.auth = Auth::SimplePassword(*b"secret\0\0");
-    assert_eq!(
-        vr2.reconfigure(t2, v2),
-        Err(ConfigError::NeedsRestart("auth"))
-    );
-    assert_eq!(vr2.config().auth, Auth::None);
+    vr2.reconfigure(t2, v2).unwrap();
+    assert_eq!(vr2.advert(150).auth, Auth::SimplePassword(*b"secret\0\0"));
+    assert_eq!(drain(&mut vr2), vec![Action::SendAdvert { priority: 150 }]);
+    assert_eq!(vr2.state(), State::Master);
 
     // A value Instance::new refuses is refused the same way.
     assert_eq!(
