@@ -2,7 +2,7 @@
 //! keepalived's reload does (root, network namespaces).
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::cluster::{spawn_node, wait_single_master, Fam, Scenario};
@@ -32,6 +32,28 @@ fn write_config(path: &Path, vrid: u8, priority: u8, vips: &[&str]) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Starts node 0 and node 1 from their config files; waits until node 0 holds `VIP_A` and
+/// node 1 is Backup.
+fn start_pair(topo: &Topology, dir: &TempDir, conf: &[PathBuf; 2], wait: Duration) -> Vec<Daemon> {
+    let ds: Vec<Daemon> = (0..2)
+        .map(|i| {
+            spawn_node(
+                topo,
+                dir,
+                i,
+                &["--config".to_string(), conf[i].display().to_string()],
+            )
+        })
+        .collect();
+    assert!(
+        wait_until(wait, || topo.nodes[0].has_addr(VIP_A)
+            && ds[1].state() == "Backup"),
+        "{}",
+        ds[0].log_text()
+    );
+    ds
+}
+
 /// SIGHUP, then waits for the daemon to log the outcome (`applied` or `refused`) once more
 /// than before.
 fn reload(d: &Daemon, outcome: &str) {
@@ -58,22 +80,7 @@ fn sighup_applies_priority_and_vips_without_a_transition_and_refuses_the_rest() 
     let conf = [dir.join("n0.toml"), dir.join("n1.toml")];
     write_config(&conf[0], 61, 200, &[VIP_A]);
     write_config(&conf[1], 61, 150, &[VIP_A]);
-    let mut ds: Vec<Daemon> = (0..2)
-        .map(|i| {
-            spawn_node(
-                &topo,
-                &dir,
-                i,
-                &["--config".to_string(), conf[i].display().to_string()],
-            )
-        })
-        .collect();
-    assert!(
-        wait_until(SETTLE, || topo.nodes[0].has_addr(VIP_A)
-            && ds[1].state() == "Backup"),
-        "{}",
-        ds[0].log_text()
-    );
+    let mut ds = start_pair(&topo, &dir, &conf, SETTLE);
     let transitions = |d: &Daemon| d.transitions().len();
     let start = [transitions(&ds[0]), transitions(&ds[1])];
 
@@ -189,22 +196,7 @@ fn sighup_rotates_the_v2_password_without_a_transition() {
     };
     write(0, 200, "old-pw");
     write(1, 150, "old-pw");
-    let ds: Vec<Daemon> = (0..2)
-        .map(|i| {
-            spawn_node(
-                &topo,
-                &dir,
-                i,
-                &["--config".to_string(), conf[i].display().to_string()],
-            )
-        })
-        .collect();
-    assert!(
-        wait_until(Duration::from_secs(10), || topo.nodes[0].has_addr(VIP_A)
-            && ds[1].state() == "Backup"),
-        "{}",
-        ds[0].log_text()
-    );
+    let ds = start_pair(&topo, &dir, &conf, Duration::from_secs(10));
     let before = [ds[0].transitions().len(), ds[1].transitions().len()];
     write(0, 200, "new-pw");
     write(1, 150, "new-pw");
