@@ -214,3 +214,70 @@ fn sighup_rotates_the_v2_password_without_a_transition() {
     assert!(topo.nodes[0].has_addr(VIP_A));
     assert!(!topo.nodes[1].has_addr(VIP_A));
 }
+
+/// Unicast peers change on a reload (keepalived users add a node this way in clouds without
+/// multicast): a third node nobody sends to is Master on its own until the Master's reload
+/// lists it, then it hears the Master and yields; the Master keeps its state throughout.
+#[test]
+fn sighup_changes_the_unicast_peers_and_the_new_node_yields() {
+    need_root!();
+    let topo = Topology::new(3);
+    let dir = TempDir::new(&format!("{}-hupuni", topo.prefix));
+    let addr = |i: usize| topo.nodes[i].ipv4.to_string();
+    let write = |i: usize, priority: u8, peers: &[usize]| {
+        let peers: Vec<String> = peers.iter().map(|&p| format!("\"{}\"", addr(p))).collect();
+        let text = format!(
+            "[[instance]]\nname = \"web\"\niface = \"eth0\"\nvrid = 64\npriority = {priority}\n\
+             vips = [\"{VIP_A}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n\
+             unicast_src = \"{}\"\nunicast_peers = [{}]\n",
+            addr(i),
+            peers.join(", ")
+        );
+        let path = dir.join(&format!("n{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let conf = [
+        write(0, 200, &[1]),
+        write(1, 150, &[0]),
+        write(2, 100, &[0, 1]),
+    ];
+    let ds: Vec<Daemon> = (0..3)
+        .map(|i| {
+            spawn_node(
+                &topo,
+                &dir,
+                i,
+                &["--config".to_string(), conf[i].display().to_string()],
+            )
+        })
+        .collect();
+    // Node 2 hears nobody: it is Master too.
+    assert!(
+        wait_until(SETTLE, || ds[0].state() == "Master"
+            && ds[1].state() == "Backup"
+            && ds[2].state() == "Master"
+            && topo.nodes[2].has_addr(VIP_A)),
+        "{}",
+        ds[2].log_text()
+    );
+    let master_transitions = ds[0].transitions().len();
+    write(0, 200, &[1, 2]);
+    reload(&ds[0], "reload applied");
+    assert!(
+        wait_until(SETTLE, || ds[2].state() == "Backup"
+            && !topo.nodes[2].has_addr(VIP_A)),
+        "{}",
+        ds[2].log_text()
+    );
+    assert_eq!(
+        ds[2].transitions().last().unwrap().1.reason,
+        "higher_priority"
+    );
+    assert!(ds[0].log_text().contains("new unicast peers"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(ds[0].transitions().len(), master_transitions);
+    assert!(topo.nodes[0].has_addr(VIP_A));
+    assert!(!topo.nodes[1].has_addr(VIP_A));
+    assert!(!topo.nodes[2].has_addr(VIP_A));
+}

@@ -19,7 +19,7 @@ use vip_netlink::{
 };
 use vrrp_fsm::{Router, SyncGroupConfig};
 
-use crate::config::{from_file, script_tracker, DaemonSpec};
+use crate::config::{from_file, script_tracker, DaemonSpec, InstanceSpec};
 use crate::event_queue::{event_queue, Event};
 use crate::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::vrrp_loop::{InstanceIo, VrrpLoop};
@@ -54,6 +54,19 @@ fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
     }
 }
 
+/// The advert socket of an instance, opened polled (the VRRP loop's `epoll` set watches it):
+/// multicast, or unicast to its peers.
+pub fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSocket> {
+    let family = IpFamily::of(&inst.fsm.vips[0].addr);
+    let mut cfg = AdvertSocketConfig::multicast(inst.iface.clone(), family, inst.fsm.version)
+        .with_vrid(inst.fsm.vrid)
+        .with_unicast_peers(inst.fsm.unicast_peers.iter().copied());
+    if let Some(src) = inst.unicast_src {
+        cfg = cfg.with_source(src);
+    }
+    AdvertSocket::open_polled(cfg)
+}
+
 /// Runs the daemon until SIGTERM/SIGINT (then shuts down gracefully and returns `Ok`).
 /// `config`: the file to re-read on SIGHUP (`None`: started from flags).
 pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), DriverError> {
@@ -67,14 +80,7 @@ pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Driver
         let id = router
             .add_instance(inst.fsm.clone())
             .map_err(|e| DriverError::Other(format!("{}: {e}", inst.name)))?;
-        let family = IpFamily::of(&inst.fsm.vips[0].addr);
-        let mut cfg = AdvertSocketConfig::multicast(inst.iface.clone(), family, inst.fsm.version)
-            .with_vrid(inst.fsm.vrid)
-            .with_unicast_peers(inst.fsm.unicast_peers.iter().copied());
-        if let Some(src) = inst.unicast_src {
-            cfg = cfg.with_source(src);
-        }
-        let sock = AdvertSocket::open_polled(cfg)
+        let sock = open_advert_socket(inst)
             .map_err(|e| ctx(&format!("{}: opening the advert socket", inst.name), e))?;
         let announcer = Announcer::new_polled(&inst.iface)
             .map_err(|e| ctx(&format!("{}: opening the GARP/NA socket", inst.name), e))?;

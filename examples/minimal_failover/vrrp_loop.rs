@@ -22,7 +22,7 @@ use vrrp_fsm::{Action, InstanceId, Router, State, TrackerState};
 use vrrp_proto::Advert;
 
 use crate::config::{iface_tracker, DaemonSpec, InstanceSpec};
-use crate::driver::DriverError;
+use crate::driver::{open_advert_socket, DriverError};
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
 use crate::notify::{notify_state, NotifyJob, NotifySender};
@@ -152,7 +152,7 @@ impl VrrpLoop {
                                 warn!("tracker update refused: {e}");
                             }
                         }
-                        Event::Reload(new) => match self.reload(*new, last_now) {
+                        Event::Reload(new) => match self.reload(*new, last_now, &epoll) {
                             Ok(()) => info!("reload applied"),
                             Err(e) => {
                                 warn!("reload refused: {e}; the running configuration stays")
@@ -190,15 +190,26 @@ impl VrrpLoop {
     /// of the router, which replaces the running one only if all of them accept. The actions
     /// it queued (advert, `UpdateVips`, GARP/NA, priority notes) run in the loop's next
     /// `perform`; VIPs dropped from the file are removed here, from a Master that held them.
-    fn reload(&mut self, new: DaemonSpec, now: Instant) -> Result<(), String> {
+    /// An instance whose unicast peers changed gets a new advert socket (opened before
+    /// anything is committed), watched by `epoll` under the old one's token.
+    fn reload(&mut self, new: DaemonSpec, now: Instant, epoll: &Epoll) -> Result<(), String> {
         let running: Vec<InstanceSpec> = self.ios.iter().map(|io| io.spec.clone()).collect();
         check_same_shape(&running, &self.sync_groups, &new)?;
         let mut router = self.router.clone();
         let mut vips = Vec::with_capacity(new.instances.len());
+        let mut sockets = Vec::with_capacity(new.instances.len());
         for (io, spec) in self.ios.iter().zip(&new.instances) {
             router
                 .reconfigure(now, io.id, spec.fsm.clone())
                 .map_err(|e| format!("instance {:?}: {e}", spec.name))?;
+            sockets.push(if spec.fsm.unicast_peers == io.spec.fsm.unicast_peers {
+                None
+            } else {
+                let sock = open_advert_socket(spec).map_err(|e| {
+                    format!("instance {:?}: opening the advert socket: {e}", spec.name)
+                })?;
+                Some(sock)
+            });
             let list = spec
                 .fsm
                 .vips
@@ -208,7 +219,23 @@ impl VrrpLoop {
                 .map_err(|e| format!("instance {:?}: {e}", spec.name))?;
             vips.push(list);
         }
-        for ((io, spec), list) in self.ios.iter_mut().zip(new.instances).zip(vips) {
+        for (i, (((io, spec), list), sock)) in self
+            .ios
+            .iter_mut()
+            .zip(new.instances)
+            .zip(vips)
+            .zip(sockets)
+            .enumerate()
+        {
+            if let Some(sock) = sock {
+                // The old socket leaves the epoll set as it closes.
+                drop(std::mem::replace(&mut io.sock, sock));
+                io.wake_after = None;
+                if let Err(e) = epoll.add(io.sock.as_raw_fd(), i as u64) {
+                    warn!(instance = %spec.name, "watching the new advert socket: {e}");
+                }
+                info!(instance = %spec.name, peers = ?spec.fsm.unicast_peers, "new unicast peers");
+            }
             let held = self.router.instance(io.id).is_some_and(|i| i.vips_held());
             if held {
                 for gone in io.vips.iter().filter(|v| !list.contains(v)) {
@@ -224,6 +251,8 @@ impl VrrpLoop {
             io.spec = spec;
         }
         self.router = router;
+        // A new socket starts waking for every advert: give it the Backup's filter now.
+        self.set_wake_ups();
         Ok(())
     }
 

@@ -369,6 +369,8 @@ impl Instance {
     ///   learned from its Master's adverts (RFC 5798 §6.4.2).
     /// * `vips`: a Master holding them gets [`Action::UpdateVips`] and a GARP/NA burst
     ///   ([`GarpReason::VipsChanged`], `garp_master_repeat` per VIP).
+    /// * `unicast_peers`: adverts are sent to and accepted from the new peers (the driver
+    ///   readdresses its socket); multicast and unicast may be switched.
     /// * `auth` (VRRPv2; a password rotation): adverts are sent and checked with the new one
     ///   from now on, so the peers need the same change (as with keepalived).
     /// * A Master whose advert changed (priority, interval, VIPs, auth) sends one at once and
@@ -378,7 +380,7 @@ impl Instance {
     ///   `higher_prio_send_advert`, `accept_mode`, `initial_state_master`): from the next event.
     ///
     /// Refused with [`ConfigError::NeedsRestart`], nothing changed: `vrid`, `version`,
-    /// `family`, `primary_address`, `unicast_peers`, `check_unicast_src`, `strict`, and
+    /// `family`, `primary_address`, `check_unicast_src`, `strict`, and
     /// the trackers' ids and kinds. Any error [`Instance::new`] would return is returned the
     /// same way, nothing changed.
     ///
@@ -424,7 +426,6 @@ impl Instance {
                 "primary_address",
                 old.primary_address != config.primary_address,
             ),
-            ("unicast_peers", old.unicast_peers != config.unicast_peers),
             (
                 "check_unicast_src",
                 old.check_unicast_src != config.check_unicast_src,

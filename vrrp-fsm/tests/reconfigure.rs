@@ -193,11 +193,6 @@ fn identity_fields_need_a_restart_and_change_nothing() {
             c.vips.push(VirtualAddress::host(VIP));
             c
         }),
-        ("unicast_peers", {
-            let mut c = cfg(150);
-            c.unicast_peers.push(PEER);
-            c
-        }),
         ("trackers", {
             let mut c = cfg(150);
             c.trackers
@@ -222,6 +217,22 @@ fn identity_fields_need_a_restart_and_change_nothing() {
     assert_eq!(vr2.advert(150).auth, Auth::SimplePassword(*b"secret\0\0"));
     assert_eq!(drain(&mut vr2), vec![Action::SendAdvert { priority: 150 }]);
     assert_eq!(vr2.state(), State::Master);
+
+    // Unicast peers are not identity: a Master switched to unicast stays Master, and adverts
+    // from a source outside the new list are refused (check_unicast_src).
+    let mut uni = cfg(150);
+    uni.unicast_peers.push(PEER);
+    uni.check_unicast_src = true;
+    let (mut vr3, t3) = master(cfg(150), t0);
+    assert_eq!(
+        vr3.reconfigure(t3, uni.clone()),
+        Err(ConfigError::NeedsRestart("check_unicast_src"))
+    );
+    uni.check_unicast_src = false;
+    vr3.reconfigure(t3, uni).unwrap();
+    assert_eq!(vr3.config().unicast_peers, vec![PEER]);
+    assert_eq!(drain(&mut vr3), vec![]);
+    assert_eq!(vr3.state(), State::Master);
 
     // A value Instance::new refuses is refused the same way.
     assert_eq!(
