@@ -2,18 +2,17 @@
 //! state, as keepalived's reload does (a Master stays Master, a Backup keeps its timer).
 //!
 //! What a reload may change is what `vrrp_fsm::Instance::reconfigure` applies live: priority,
-//! advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP repeat, the VRRPv2 password,
-//! unicast peers (the instance's advert socket is reopened) and the weights of track scripts
-//! and tracked interfaces. What the daemon opened at start (an advert socket
-//! per instance, link watches, track-script checks, sync groups) stays as it is, so a file
-//! that adds, removes, renames or reorders instances, or changes an interface, advert
-//! source, VRID, version, a track script's command or timing, a tracked interface or a sync
-//! group, is refused as a whole: the log names the instance and the field, and the running
-//! configuration stays. So does a file that fails validation
-//! (the same messages as at start). `log_format` keeps its value from the start. Started
-//! from flags, there is no file: SIGHUP is logged and
-//! changes nothing. Either way SIGHUP never stops the daemon (its default action would, and
-//! leave the VIPs behind).
+//! advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP repeat, the VRRPv2
+//! password, unicast peers (the instance's advert socket is reopened) and the weights of track
+//! scripts and tracked interfaces; notify scripts apply from the next transition. The rest of
+//! what the daemon set up at start (link watches, track-script checks, sync groups, the
+//! instances themselves) stays, so a file that adds, removes, renames or reorders instances,
+//! or changes an interface, advert source, VRID, version, a track script's command or
+//! timing, a tracked interface or a sync group, is refused as a whole: the log names the
+//! instance and the field, and the running configuration stays. So does a file that fails
+//! validation (the same messages as at start). `log_format` keeps its value from the start.
+//! Started from flags, there is no file: SIGHUP is logged and changes nothing. Either way
+//! SIGHUP never stops the daemon (its default action would, and leave the VIPs behind).
 
 use crate::config::{DaemonSpec, InstanceSpec};
 
