@@ -117,3 +117,96 @@ fn notify_scripts_follow_the_transitions_in_order() {
         ["to-fault", "INSTANCE VI_51 FAULT 150"]
     );
 }
+
+/// keepalived's AWS case (issue 950): a node that hears nobody (here: the Master's adverts to
+/// it go to a wrong MAC) makes itself Master while the real Master still runs. The real Master hears its lower priority and runs
+/// `notify_master_rx_lower_pri` (as written, no arguments), so a script can take the
+/// addresses back.
+#[test]
+fn a_master_hearing_a_lower_priority_runs_notify_master_rx_lower_pri() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(3);
+    let dir = TempDir::new(&format!("{}-rxlow", topo.prefix));
+    let log = dir.join("rx.log");
+    let script = dir.join("rx.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let addr = |i: usize| topo.nodes[i].ipv4.to_string();
+    let rx = format!("{} reclaim", script.display());
+    // Node 1 sends to node 0 only, and node 0 has a wrong MAC for node 2 (its adverts to
+    // node 2 reach nobody): node 2 hears nobody, while node 0 hears node 2.
+    let peers: [Vec<usize>; 3] = [vec![1, 2], vec![0], vec![0, 1]];
+    topo.nodes[0]
+        .ns
+        .ip(&[
+            "neigh",
+            "replace",
+            &addr(2),
+            "lladdr",
+            "02:00:00:00:00:99",
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
+        ])
+        .unwrap();
+    let ds: Vec<Daemon> = [200u8, 150, 100]
+        .iter()
+        .enumerate()
+        .map(|(i, prio)| {
+            let mut args: Vec<String> = [
+                "--iface",
+                "eth0",
+                "--vrid",
+                "65",
+                "--priority",
+                &prio.to_string(),
+                "--vip",
+                "10.200.0.65/24",
+                "--vrrp-version",
+                "3",
+                "--advert-int",
+                "0.1",
+                "--unicast-src",
+                &addr(i),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            for &p in &peers[i] {
+                args.extend(["--unicast-peer".to_string(), addr(p)]);
+            }
+            if i == 0 {
+                args.extend(["--notify-master-rx-lower-pri".to_string(), rx.clone()]);
+            }
+            spawn_node(&topo, &dir, i, &args)
+        })
+        .collect();
+    assert!(
+        wait_until(SETTLE, || ds[0].state() == "Master"
+            && ds[2].state() == "Master"),
+        "{}\n{}",
+        ds[0].log_text(),
+        ds[2].log_text()
+    );
+    assert!(
+        wait_until(SETTLE, || lines(&log).len() >= 3),
+        "{:?}\n{}",
+        lines(&log),
+        ds[0].log_text()
+    );
+    assert!(
+        lines(&log).iter().all(|l| l == "reclaim"),
+        "{:?}",
+        lines(&log)
+    );
+    // Node 1 hears only node 0 (higher): it never ran anything and stays Backup.
+    assert_eq!(ds[1].state(), "Backup");
+}

@@ -120,6 +120,11 @@ pub struct Args {
     #[arg(long, value_name = "'CMD ARGS'")]
     pub notify_stop: Option<String>,
 
+    /// Run (as written) whenever the Master hears a lower priority: another node thinks it
+    /// is Master (keepalived's `notify_master_rx_lower_pri`).
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub notify_master_rx_lower_pri: Option<String>,
+
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

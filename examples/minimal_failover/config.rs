@@ -163,6 +163,9 @@ pub struct RawInstance {
     /// `notify_stop`: `CMD ARGS`.
     #[serde(default)]
     pub notify_stop: Option<String>,
+    /// `notify_master_rx_lower_pri`: `CMD ARGS`.
+    #[serde(default)]
+    pub notify_master_rx_lower_pri: Option<String>,
 }
 
 /// A track script as written.
@@ -269,6 +272,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         notify_backup: a.notify_backup.clone(),
         notify_fault: a.notify_fault.clone(),
         notify_stop: a.notify_stop.clone(),
+        notify_master_rx_lower_pri: a.notify_master_rx_lower_pri.clone(),
     };
     let inst = validate_instance(&raw, Naming::Flags, &resolve_source)?;
     Ok(DaemonSpec {
@@ -605,6 +609,11 @@ fn validate_instance(
         backup: script("notify-backup", "notify_backup", &r.notify_backup)?,
         fault: script("notify-fault", "notify_fault", &r.notify_fault)?,
         stop: script("notify-stop", "notify_stop", &r.notify_stop)?,
+        master_rx_lower_pri: script(
+            "notify-master-rx-lower-pri",
+            "notify_master_rx_lower_pri",
+            &r.notify_master_rx_lower_pri,
+        )?,
     };
     let primary = match unicast_src {
         Some(a) => a,

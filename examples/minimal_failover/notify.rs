@@ -1,6 +1,7 @@
 //! keepalived's notify scripts: `notify_master`, `notify_backup`, `notify_fault`,
 //! `notify_stop` (run as written) and the generic `notify` (run after the specific one with
-//! `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` appended, as keepalived does).
+//! `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` appended, as keepalived does);
+//! `notify_master_rx_lower_pri` when a Master hears a lower priority (run as written).
 //!
 //! The VRRP loop only queues a [`NotifyJob`] after a transition's network actions are done;
 //! the scripts run on the tokio side, so a slow script never delays an advert or a takeover.
@@ -38,6 +39,10 @@ pub struct NotifyScripts {
     pub fault: Option<Vec<String>>,
     /// `notify_stop`: the instance stopped (daemon shutdown).
     pub stop: Option<Vec<String>>,
+    /// `notify_master_rx_lower_pri`: a Master heard a lower priority (another node thinks it
+    /// is Master: the AWS secondary-IP race of keepalived issue 950). Run as written, on every
+    /// such advert, as keepalived does; `notify` is not run for it.
+    pub master_rx_lower_pri: Option<Vec<String>>,
 }
 
 impl NotifyScripts {
@@ -51,10 +56,15 @@ impl NotifyScripts {
             "MASTER" => self.master.as_ref(),
             "BACKUP" => self.backup.as_ref(),
             "FAULT" => self.fault.as_ref(),
-            _ => self.stop.as_ref(),
+            "STOP" => self.stop.as_ref(),
+            MASTER_RX_LOWER_PRI => self.master_rx_lower_pri.as_ref(),
+            _ => None,
         }
     }
 }
+
+/// The event name of a Master hearing a lower priority (keepalived's notify FIFO spelling).
+pub const MASTER_RX_LOWER_PRI: &str = "MASTER_RX_LOWER_PRI";
 
 /// The state keepalived's notify scripts name for a transition to `to`; `None` for one not
 /// announced (back to Init other than by a shutdown).
@@ -73,7 +83,7 @@ pub fn notify_state(to: State, reason: StateChangeReason) -> Option<&'static str
 pub struct NotifyJob {
     /// Instance name (`$2` of `notify`).
     pub instance: String,
-    /// `MASTER`, `BACKUP`, `FAULT` or `STOP` (`$3`).
+    /// `MASTER`, `BACKUP`, `FAULT` or `STOP` (`$3`), or [`MASTER_RX_LOWER_PRI`].
     pub state: &'static str,
     /// Effective priority after the transition (`$4`).
     pub priority: u8,
@@ -138,7 +148,7 @@ async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>) {
         if let Some(argv) = job.scripts.specific(job.state) {
             run_script(&job, argv, &[]).await;
         }
-        if let Some(argv) = &job.scripts.any {
+        if let (Some(argv), false) = (&job.scripts.any, job.state == MASTER_RX_LOWER_PRI) {
             let extra = [
                 "INSTANCE".to_string(),
                 job.instance.clone(),
@@ -278,6 +288,17 @@ mod tests {
             })
             .unwrap();
         }
+        // A Master hearing a lower priority: its own script only, not the generic one.
+        tx.send(NotifyJob {
+            instance: "web".into(),
+            state: MASTER_RX_LOWER_PRI,
+            priority: 90,
+            scripts: NotifyScripts {
+                master_rx_lower_pri: Some(vec![sh.clone(), "rx-lower".into()]),
+                ..scripts.clone()
+            },
+        })
+        .unwrap();
         // A missing program is logged, not fatal.
         tx.send(NotifyJob {
             instance: "web".into(),
@@ -301,6 +322,7 @@ mod tests {
                 "INSTANCE web MASTER 100",
                 "to-backup",
                 "INSTANCE web BACKUP 90",
+                "rx-lower",
             ]
         );
         std::fs::remove_dir_all(&dir).ok();

@@ -25,7 +25,7 @@ use crate::config::{iface_tracker, DaemonSpec, InstanceSpec};
 use crate::driver::{open_advert_socket, DriverError};
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
-use crate::notify::{notify_state, NotifyJob, NotifySender};
+use crate::notify::{notify_state, NotifyJob, NotifySender, MASTER_RX_LOWER_PRI};
 use crate::output::{print_transition, state_name};
 use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
 use crate::reload::check_same_shape;
@@ -354,6 +354,14 @@ impl VrrpLoop {
                 }
                 Action::MasterRxLowerPriority { from, priority } => {
                     info!(instance = %io.spec.name, %from, priority, "Master heard a lower priority");
+                    if io.spec.notify.master_rx_lower_pri.is_some() {
+                        let _ = self.notify.send(NotifyJob {
+                            instance: io.spec.name.clone(),
+                            state: MASTER_RX_LOWER_PRI,
+                            priority,
+                            scripts: io.spec.notify.clone(),
+                        });
+                    }
                 }
                 other => debug!(instance = %io.spec.name, ?other, "action"),
             }
