@@ -37,9 +37,9 @@ async fn process_presence_and_count() {
         .spawn()
         .unwrap();
     let exact = ProcessCheck::new(ProcessMatch::Argv(vec!["sleep".into(), marker.clone()]));
-    // Polled: one CI run (2026-12-03) missed the child right after spawn, which 350 local
-    // runs, idle and loaded, never did. A tracker's fall/rise absorbs one such miss; the
-    // test still requires the process to be found, within T.
+    // Polled: `spawn` returns once exec has released the parent, before the new image's
+    // argv is in place, so for a moment /proc/PID/cmdline reads empty (one CI run hit it).
+    // The test still requires the process to be found, within T.
     let deadline = std::time::Instant::now() + T;
     while let Err(e) = exact.check(T).await {
         assert!(std::time::Instant::now() < deadline, "{e}");
