@@ -33,7 +33,8 @@ fn write_config(path: &Path, vrid: u8, priority: u8, vips: &[&str]) {
 }
 
 /// Starts node 0 and node 1 from their config files; waits until node 0 holds `VIP_A` and
-/// node 1 is Backup.
+/// has printed its Master line (the VIP is added before the line is written), and node 1 is
+/// Backup.
 fn start_pair(topo: &Topology, dir: &TempDir, conf: &[PathBuf; 2], wait: Duration) -> Vec<Daemon> {
     let ds: Vec<Daemon> = (0..2)
         .map(|i| {
@@ -47,6 +48,7 @@ fn start_pair(topo: &Topology, dir: &TempDir, conf: &[PathBuf; 2], wait: Duratio
         .collect();
     assert!(
         wait_until(wait, || topo.nodes[0].has_addr(VIP_A)
+            && ds[0].state() == "Master"
             && ds[1].state() == "Backup"),
         "{}",
         ds[0].log_text()
