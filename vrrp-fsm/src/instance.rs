@@ -150,10 +150,7 @@ impl Instance {
             vips_held: false,
             sync_member: false,
             want_master: false,
-            single_vip: match config.vips.as_slice() {
-                [only] => Some(only.addr),
-                _ => None,
-            },
+            single_vip: single_vip(&config.vips),
             actions: InlineQueue::new(),
             counters: Counters::default(),
             cfg: config,
@@ -463,20 +460,8 @@ impl Instance {
         info!(vrid = config.vrid, "reconfigured");
         self.cfg = config;
         self.adjustments = adjustments;
-        self.single_vip = match self.cfg.vips.as_slice() {
-            [only] => Some(only.addr),
-            _ => None,
-        };
-        for (slot, t) in self.trackers.iter_mut().zip(&self.cfg.trackers) {
-            let weight = if self.ignore_tracker_weights {
-                0
-            } else {
-                t.weight
-            };
-            if let Some(c) = tracking::contribution(t, weight, slot.state) {
-                slot.contribution = c;
-            }
-        }
+        self.single_vip = single_vip(&self.cfg.vips);
+        self.refresh_contributions();
         if !self.running {
             self.master_adver_int = self.cfg.advert_interval;
             self.recompute_priority_silently();
@@ -502,25 +487,11 @@ impl Instance {
             } else {
                 (old_down, self.ms_down)
             };
-            self.master_down_timer = Some(if is >= was {
-                deadline + (is - was)
-            } else {
-                deadline.checked_sub(was - is).unwrap_or(deadline)
-            });
+            self.master_down_timer = Some(moved_by(deadline, was, is));
         }
         let eff = self.effective_priority;
         if eff != old_eff {
-            info!(
-                vrid = self.cfg.vrid,
-                old = old_eff,
-                new = eff,
-                total,
-                "effective priority changed"
-            );
-            self.push(Action::PriorityChanged {
-                from: old_eff,
-                to: eff,
-            });
+            self.announce_priority(old_eff, eff, total);
         }
         if self.state == State::Master {
             if eff != old_eff || interval_changed || vips_changed || auth_changed {
@@ -706,12 +677,7 @@ impl Instance {
     pub(crate) fn set_sync_member(&mut self, member: bool, ignore_weights: bool) {
         self.sync_member = member;
         self.ignore_tracker_weights = ignore_weights;
-        for (slot, cfg) in self.trackers.iter_mut().zip(&self.cfg.trackers) {
-            let w = if ignore_weights { 0 } else { cfg.weight };
-            if let Some(c) = tracking::contribution(cfg, w, slot.state) {
-                slot.contribution = c;
-            }
-        }
+        self.refresh_contributions();
         self.recompute_priority_silently();
     }
 
@@ -1010,6 +976,21 @@ impl Instance {
 
     // ----- priority ----------------------------------------------------------------------
 
+    /// Every tracker's contribution from its last state and its configured weight (0 while a
+    /// sync group ignores weights).
+    fn refresh_contributions(&mut self) {
+        for (slot, cfg) in self.trackers.iter_mut().zip(&self.cfg.trackers) {
+            let weight = if self.ignore_tracker_weights {
+                0
+            } else {
+                cfg.weight
+            };
+            if let Some(c) = tracking::contribution(cfg, weight, slot.state) {
+                slot.contribution = c;
+            }
+        }
+    }
+
     fn sum_trackers(&self) -> (i64, bool) {
         let mut total = i64::from(self.base_priority);
         let mut fault = false;
@@ -1060,23 +1041,21 @@ impl Instance {
             if self.state == State::Backup {
                 // The skew depends on priority: move the running deadline by the difference.
                 if let Some(deadline) = self.master_down_timer {
-                    self.master_down_timer = Some(if new_skew >= old_skew {
-                        deadline + (new_skew - old_skew)
-                    } else {
-                        deadline
-                            .checked_sub(old_skew - new_skew)
-                            .unwrap_or(deadline)
-                    });
+                    self.master_down_timer = Some(moved_by(deadline, old_skew, new_skew));
                 }
             }
-            info!(
-                vrid = self.cfg.vrid,
-                old, new, total, "effective priority changed"
-            );
-            self.push(Action::PriorityChanged { from: old, to: new });
+            self.announce_priority(old, new, total);
         }
         self.fault.set(FaultFlags::TRACKER, fault);
         self.apply_fault(now);
+    }
+
+    fn announce_priority(&mut self, old: u8, new: u8, total: i64) {
+        info!(
+            vrid = self.cfg.vrid,
+            old, new, total, "effective priority changed"
+        );
+        self.push(Action::PriorityChanged { from: old, to: new });
     }
 
     // ----- helpers -----------------------------------------------------------------------
@@ -1120,6 +1099,23 @@ impl Instance {
         if !self.actions.push(action) {
             self.counters.actions_dropped += 1;
         }
+    }
+}
+
+/// The VIP when exactly one is configured (checked on every advert without the list).
+fn single_vip(vips: &[config::VirtualAddress]) -> Option<IpAddr> {
+    match vips {
+        [only] => Some(only.addr),
+        _ => None,
+    }
+}
+
+/// `deadline` moved by the change of a duration it was computed with, from `was` to `is`.
+fn moved_by(deadline: Instant, was: Duration, is: Duration) -> Instant {
+    if is >= was {
+        deadline + (is - was)
+    } else {
+        deadline.checked_sub(was - is).unwrap_or(deadline)
     }
 }
 
