@@ -1,7 +1,10 @@
 //! One instance driven by hand: each RFC 5798 §6.4 rule and keepalived extension in isolation.
+mod one_instance;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use one_instance::{advert, cfg, drain, master, started, vips, ME, VIP};
 use vrrp_fsm::{
     Action, AdvertError, ConfigAdjustment, ConfigError, FaultFlags, GarpReason, Instance,
     InstanceConfig, State, StateChangeReason, TrackerConfig, TrackerError, TrackerId, TrackerKind,
@@ -9,49 +12,11 @@ use vrrp_fsm::{
 };
 use vrrp_proto::{AddressList, Advert, Auth};
 
-const ME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
 const LOWER_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 const HIGHER_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
-const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
 
 fn us(micros: u64) -> Duration {
     Duration::from_micros(micros)
-}
-
-fn cfg(priority: u8) -> InstanceConfig {
-    let mut c = InstanceConfig::new(51, ME);
-    c.priority = priority;
-    c.vips.push(VirtualAddress::host(VIP));
-    c
-}
-
-fn vips() -> AddressList {
-    AddressList::from_slice(&[VIP]).unwrap()
-}
-
-fn advert(priority: u8) -> Advert {
-    Advert::v3(51, priority, 100, vips())
-}
-
-fn drain(i: &mut Instance) -> Vec<Action> {
-    std::iter::from_fn(|| i.poll_action()).collect()
-}
-
-fn started(c: InstanceConfig, t0: Instant) -> Instance {
-    let mut i = Instance::new(c).unwrap();
-    i.startup(t0);
-    drain(&mut i);
-    i
-}
-
-/// An instance that became Master at `t0 + Master_Down_Interval`; returns that instant.
-fn master(c: InstanceConfig, t0: Instant) -> (Instance, Instant) {
-    let mut i = started(c, t0);
-    let t = i.poll_timeout().unwrap();
-    i.handle_timeout(t);
-    assert_eq!(i.state(), State::Master);
-    drain(&mut i);
-    (i, t)
 }
 
 // ----- configuration -------------------------------------------------------------------------

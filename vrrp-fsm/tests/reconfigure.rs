@@ -1,50 +1,20 @@
 //! Reload: `Instance::reconfigure` / `Router::reconfigure` change a running instance's
 //! configuration without a state transition, and refuse what identifies the virtual router.
+mod one_instance;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use one_instance::{advert, cfg, drain, master, started, ME, VIP};
 use vrrp_fsm::{
-    Action, ConfigError, FaultFlags, GarpReason, Instance, InstanceConfig, InstanceId, Router,
-    State, StateChangeReason, TrackerConfig, TrackerId, TrackerKind, TrackerState, Version,
+    Action, ConfigError, FaultFlags, GarpReason, InstanceConfig, InstanceId, Router, State,
+    StateChangeReason, TrackerConfig, TrackerId, TrackerKind, TrackerState, Version,
     VirtualAddress,
 };
-use vrrp_proto::{AddressList, Advert, Auth};
+use vrrp_proto::Auth;
 
-const ME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
-const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
 const VIP2: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101));
-
-fn cfg(priority: u8) -> InstanceConfig {
-    let mut c = InstanceConfig::new(51, ME);
-    c.priority = priority;
-    c.vips.push(VirtualAddress::host(VIP));
-    c
-}
-
-fn advert(priority: u8) -> Advert {
-    Advert::v3(51, priority, 100, AddressList::from_slice(&[VIP]).unwrap())
-}
-
-fn drain(i: &mut Instance) -> Vec<Action> {
-    std::iter::from_fn(|| i.poll_action()).collect()
-}
-
-fn started(c: InstanceConfig, t0: Instant) -> Instance {
-    let mut i = Instance::new(c).unwrap();
-    i.startup(t0);
-    drain(&mut i);
-    i
-}
-
-fn master(c: InstanceConfig, t0: Instant) -> (Instance, Instant) {
-    let mut i = started(c, t0);
-    let t = i.poll_timeout().unwrap();
-    i.handle_timeout(t);
-    assert_eq!(i.state(), State::Master);
-    drain(&mut i);
-    (i, t)
-}
 
 fn transitions(actions: &[Action]) -> usize {
     actions
