@@ -21,6 +21,18 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Writes an executable script at `path` that appends its arguments as one line to `log`;
+/// returns its path as a string.
+fn logging_script(path: &Path, log: &Path) -> String {
+    std::fs::write(
+        path,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
 #[test]
 fn notify_scripts_follow_the_transitions_in_order() {
     if !common::is_root() {
@@ -33,14 +45,7 @@ fn notify_scripts_follow_the_transitions_in_order() {
     let logs = [dir.join("n0.log"), dir.join("n1.log")];
     let mut ds: Vec<Daemon> = Vec::new();
     for (i, prio) in [(0usize, 200u8), (1, 150)] {
-        let script = dir.join(&format!("notify{i}.sh"));
-        std::fs::write(
-            &script,
-            format!("#!/bin/sh\necho \"$*\" >> {}\n", logs[i].display()),
-        )
-        .unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let s = script.display().to_string();
+        let s = logging_script(&dir.join(&format!("notify{i}.sh")), &logs[i]);
         let specific = |what: &str| format!("{s} {what}");
         let (m, b, f, st) = (
             specific("to-master"),
@@ -131,15 +136,9 @@ fn a_master_hearing_a_lower_priority_runs_notify_master_rx_lower_pri() {
     let topo = Topology::new(3);
     let dir = TempDir::new(&format!("{}-rxlow", topo.prefix));
     let log = dir.join("rx.log");
-    let script = dir.join("rx.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = logging_script(&dir.join("rx.sh"), &log);
     let addr = |i: usize| topo.nodes[i].ipv4.to_string();
-    let rx = format!("{} reclaim", script.display());
+    let rx = format!("{script} reclaim");
     // Node 1 sends to node 0 only, and node 0 has a wrong MAC for node 2 (its adverts to
     // node 2 reach nobody): node 2 hears nobody, while node 0 hears node 2.
     let peers: [Vec<usize>; 3] = [vec![1, 2], vec![0], vec![0, 1]];

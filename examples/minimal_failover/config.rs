@@ -397,6 +397,15 @@ fn seconds(field: String, v: f64, min: f64, max: f64) -> Result<Duration, Config
     Ok(Duration::from_secs_f64(v))
 }
 
+/// A script's program and arguments: split on whitespace (no shell), not empty.
+fn command_argv(field: String, cmd: &str) -> Result<Vec<String>, ConfigError> {
+    let argv: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+    if argv.is_empty() {
+        return err(field, "empty command");
+    }
+    Ok(argv)
+}
+
 fn validate_instance(
     r: &RawInstance,
     n: Naming,
@@ -544,10 +553,7 @@ fn validate_instance(
             Naming::Flags => format!("--{flag}"),
             Naming::Toml(i) => format!("instance[{i}].track_script[{k}].{key}"),
         };
-        let argv: Vec<String> = t.cmd.split_whitespace().map(str::to_string).collect();
-        if argv.is_empty() {
-            return err(f("track-script", "cmd"), "empty command");
-        }
+        let argv = command_argv(f("track-script", "cmd"), &t.cmd)?;
         if !(-253..=253).contains(&t.weight) {
             return err(
                 f("track-weight", "weight"),
@@ -593,15 +599,10 @@ fn validate_instance(
             weight,
         });
     }
-    let script = |flag: &str, key: &str, cmd: &Option<String>| match cmd {
-        None => Ok(None),
-        Some(c) => {
-            let argv: Vec<String> = c.split_whitespace().map(str::to_string).collect();
-            if argv.is_empty() {
-                return err(n.field(flag, key), "empty command");
-            }
-            Ok(Some(argv))
-        }
+    let script = |flag: &str, key: &str, cmd: &Option<String>| {
+        cmd.as_deref()
+            .map(|c| command_argv(n.field(flag, key), c))
+            .transpose()
     };
     let notify = NotifyScripts {
         any: script("notify", "notify", &r.notify)?,
