@@ -18,8 +18,8 @@ use crate::config::{DaemonSpec, InstanceSpec};
 
 /// Checks that `new` keeps what the running daemon opened at start; `Err` names the instance
 /// and the field that would need a restart.
-pub fn check_same_shape(
-    running: &[InstanceSpec],
+pub fn check_same_shape<'a>(
+    running: impl ExactSizeIterator<Item = &'a InstanceSpec>,
     running_groups: &[(String, Vec<usize>)],
     new: &DaemonSpec,
 ) -> Result<(), String> {
@@ -30,7 +30,7 @@ pub fn check_same_shape(
             running.len()
         ));
     }
-    for (old, new) in running.iter().zip(&new.instances) {
+    for (old, new) in running.zip(&new.instances) {
         let name = &old.name;
         if old.name != new.name {
             return Err(format!(
@@ -112,7 +112,7 @@ mod tests {
             .replace("eth1:-20", "eth1:-40");
         let new = spec(&text);
         assert_eq!(
-            check_same_shape(&old.instances, &old.sync_groups, &new),
+            check_same_shape(old.instances.iter(), &old.sync_groups, &new),
             Ok(())
         );
     }
@@ -138,12 +138,12 @@ mod tests {
                 text = text.replace("[\"a\", \"b\"]", "[\"a\", \"c\"]");
             }
             let new = spec(&text);
-            let err = check_same_shape(&old.instances, &old.sync_groups, &new).unwrap_err();
+            let err = check_same_shape(old.instances.iter(), &old.sync_groups, &new).unwrap_err();
             let expected = if what == "renamed" { "is now" } else { what };
             assert!(err.contains(expected), "{what}: {err}");
         }
         let one = spec(&BASE[..BASE.find("[[instance]]\nname = \"b\"").unwrap()]);
-        let err = check_same_shape(&old.instances, &old.sync_groups, &one).unwrap_err();
+        let err = check_same_shape(old.instances.iter(), &old.sync_groups, &one).unwrap_err();
         assert!(err.contains("1 instances"), "{err}");
     }
 }

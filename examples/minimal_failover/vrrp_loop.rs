@@ -193,8 +193,7 @@ impl VrrpLoop {
     /// An instance whose unicast peers changed gets a new advert socket (opened before
     /// anything is committed), watched by `epoll` under the old one's token.
     fn reload(&mut self, new: DaemonSpec, now: Instant, epoll: &Epoll) -> Result<(), String> {
-        let running: Vec<InstanceSpec> = self.ios.iter().map(|io| io.spec.clone()).collect();
-        check_same_shape(&running, &self.sync_groups, &new)?;
+        check_same_shape(self.ios.iter().map(|io| &io.spec), &self.sync_groups, &new)?;
         let mut router = self.router.clone();
         let mut vips = Vec::with_capacity(new.instances.len());
         let mut sockets = Vec::with_capacity(new.instances.len());
