@@ -219,6 +219,27 @@ fn config_test_validates_prints_and_touches_nothing() {
     );
     assert!(stdout.contains("configuration OK"), "{stdout}");
 
+    // The documented sample (every key, a sync group with its scripts) is valid.
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/minimal_failover/sample.toml"
+    );
+    let out = run_in(&ns, &["--config", sample, "--config-test"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "web: eth0 vrid 51",
+        "db: eth0 vrid 52",
+        "legacy: eth0 vrid 53",
+    ] {
+        assert!(stdout.contains(line), "{stdout}");
+    }
+
     let out = run_in(&ns, &["--config", bad.to_str().unwrap(), "-t"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::cluster::{spawn_node, wait_single_master, Fam, Scenario};
+use common::keepalived::Keepalived;
 use common::process::{wait_until, Daemon, TempDir};
 use common::topology::Topology;
 
@@ -208,4 +209,119 @@ fn a_master_hearing_a_lower_priority_runs_notify_master_rx_lower_pri() {
     );
     // Node 1 hears only node 0 (higher): it never ran anything and stays Backup.
     assert_eq!(ds[1].state(), "Backup");
+}
+
+/// A sync group's notify scripts, side by side with keepalived's: on node 0 minimal_failover,
+/// on node 1 keepalived, each with two instances on eth0 in one group and the same group
+/// scripts (the VRIDs differ, so each daemon is alone and becomes Master). Both nodes lose
+/// and regain their link, then stop gracefully. The group scripts must see the same
+/// transitions from both daemons: BACKUP, MASTER, FAULT, BACKUP, MASTER, STOP, the generic
+/// one with `GROUP G <state> 0` appended. keepalived starts a group's specific and generic
+/// scripts concurrently, so the two kinds are compared as separate sequences.
+#[test]
+fn sync_group_notify_scripts_match_keepalived() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-group", topo.prefix));
+    let logs = [dir.join("g0.log"), dir.join("g1.log")];
+    let script = |i: usize| logging_script(&dir.join(&format!("group{i}.sh")), &logs[i]);
+
+    let (s0, s1) = (script(0), script(1));
+    let mut toml = String::new();
+    for (name, vrid) in [("a", 71), ("b", 72)] {
+        toml.push_str(&format!(
+            "[[instance]]\nname = \"{name}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = 100\n\
+             vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n"
+        ));
+    }
+    toml.push_str(&format!(
+        "[[sync_group]]\nname = \"G\"\ninstances = [\"a\", \"b\"]\nnotify = \"{s0}\"\n\
+         notify_master = \"{s0} to-master\"\nnotify_backup = \"{s0} to-backup\"\n\
+         notify_fault = \"{s0} to-fault\"\nnotify_stop = \"{s0} stopped\"\n"
+    ));
+    let conf = dir.join("mf.toml");
+    std::fs::write(&conf, toml).unwrap();
+    let mut mf = spawn_node(
+        &topo,
+        &dir,
+        0,
+        &["--config".to_string(), conf.display().to_string()],
+    );
+
+    let mut ka_conf =
+        "global_defs {\n  router_id kaG\n  enable_script_security\n  script_user root\n  \
+         vrrp_garp_master_delay 0\n}\n"
+            .to_string();
+    ka_conf.push_str(&format!(
+        "vrrp_sync_group G {{\n  group {{\n    VI_A\n    VI_B\n  }}\n  notify \"{s1}\"\n  \
+         notify_master \"{s1} to-master\"\n  notify_backup \"{s1} to-backup\"\n  \
+         notify_fault \"{s1} to-fault\"\n  notify_stop \"{s1} stopped\"\n}}\n"
+    ));
+    for (name, vrid) in [("VI_A", 81), ("VI_B", 82)] {
+        ka_conf.push_str(&format!(
+            "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  \
+             priority 100\n  advert_int 0.1\n  version 3\n  \
+             virtual_ipaddress {{\n    10.200.0.{vrid}/24 dev eth0\n  }}\n}}\n"
+        ));
+    }
+    let mut ka = Keepalived::start_with_config("kaG", &topo.nodes[1].ns.name, &ka_conf, &dir.0);
+
+    // The generic script's lines, and the specific ones', of daemon `i`.
+    let split = |i: usize| -> (Vec<String>, Vec<String>) {
+        lines(&logs[i])
+            .into_iter()
+            .partition(|l| l.starts_with("GROUP "))
+    };
+    let generic = |states: &[&str]| -> Vec<String> {
+        states.iter().map(|s| format!("GROUP G {s} 0")).collect()
+    };
+    let reach = |states: &[&str], mf: &Daemon, ka: &Keepalived| {
+        let want = generic(states);
+        assert!(
+            wait_until(SETTLE, || (0..2).all(|i| split(i).0 == want)),
+            "want {want:?}\nminimal_failover: {:?}\nkeepalived: {:?}\n{}\n{}",
+            lines(&logs[0]),
+            lines(&logs[1]),
+            mf.log_text(),
+            ka.log()
+        );
+    };
+    reach(&["BACKUP", "MASTER"], &mf, &ka);
+    assert!(topo.nodes[0].has_addr("10.200.0.72") && topo.nodes[1].has_addr("10.200.0.82"));
+
+    topo.unplug(0);
+    topo.unplug(1);
+    reach(&["BACKUP", "MASTER", "FAULT"], &mf, &ka);
+    topo.plug(0);
+    topo.plug(1);
+    reach(&["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER"], &mf, &ka);
+
+    mf.signal(libc::SIGTERM);
+    assert_eq!(
+        mf.wait_exit(Duration::from_secs(15)).and_then(|s| s.code()),
+        Some(0)
+    );
+    ka.stop();
+    let all = ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "STOP"];
+    reach(&all, &mf, &ka);
+    let specific: Vec<String> = [
+        "to-backup",
+        "to-master",
+        "to-fault",
+        "to-backup",
+        "to-master",
+        "stopped",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert!(
+        wait_until(SETTLE, || (0..2).all(|i| split(i).1 == specific)),
+        "minimal_failover: {:?}\nkeepalived: {:?}",
+        lines(&logs[0]),
+        lines(&logs[1])
+    );
 }

@@ -97,10 +97,22 @@ pub fn iface_tracker(i: usize) -> TrackerId {
 pub struct DaemonSpec {
     /// Instances.
     pub instances: Vec<InstanceSpec>,
-    /// Sync groups: name and member indexes into `instances`.
-    pub sync_groups: Vec<(String, Vec<usize>)>,
+    /// Sync groups.
+    pub sync_groups: Vec<SyncGroupSpec>,
     /// Log format.
     pub log_format: LogFormat,
+}
+
+/// A sync group: its members move together (keepalived's `vrrp_sync_group`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroupSpec {
+    /// Name (`$2` of the group's generic `notify`).
+    pub name: String,
+    /// Member indexes into [`DaemonSpec::instances`].
+    pub members: Vec<usize>,
+    /// The group's notify scripts, run when the group's state changes (keepalived's group
+    /// `notify*`; the generic one gets `GROUP <name> <state> 0` appended).
+    pub notify: NotifyScripts,
 }
 
 /// The raw fields of one instance, as written on the command line or in TOML.
@@ -221,6 +233,11 @@ struct RawFile {
 struct RawSyncGroup {
     name: String,
     instances: Vec<String>,
+    notify: Option<String>,
+    notify_master: Option<String>,
+    notify_backup: Option<String>,
+    notify_fault: Option<String>,
+    notify_stop: Option<String>,
 }
 
 /// How a field is spelled in error messages: `--flag` or `instance[i].key`.
@@ -348,7 +365,24 @@ pub fn from_toml(
                 "a sync group needs members",
             );
         }
-        sync_groups.push((rg.name.clone(), members));
+        let script = |key: &str, cmd: &Option<String>| {
+            cmd.as_deref()
+                .map(|c| command_argv(format!("sync_group[{g}].{key}"), c))
+                .transpose()
+        };
+        let notify = NotifyScripts {
+            any: script("notify", &rg.notify)?,
+            master: script("notify_master", &rg.notify_master)?,
+            backup: script("notify_backup", &rg.notify_backup)?,
+            fault: script("notify_fault", &rg.notify_fault)?,
+            stop: script("notify_stop", &rg.notify_stop)?,
+            master_rx_lower_pri: None,
+        };
+        sync_groups.push(SyncGroupSpec {
+            name: rg.name.clone(),
+            members,
+            notify,
+        });
     }
     let log_format = if log_format_flag != LogFormat::Text {
         log_format_flag
@@ -722,6 +756,8 @@ mod tests {
             [[sync_group]]
             name = "G"
             instances = ["web", "db"]
+            notify = "/usr/local/bin/group.sh"
+            notify_master = "/bin/up.sh vip"
             "#,
             LogFormat::Text,
             &src,
@@ -732,7 +768,18 @@ mod tests {
             spec.instances[0].fsm.advert_interval,
             Duration::from_millis(100)
         );
-        assert_eq!(spec.sync_groups, vec![("G".to_string(), vec![0, 1])]);
+        let g = &spec.sync_groups[..];
+        assert_eq!(g.len(), 1);
+        assert_eq!((g[0].name.as_str(), &g[0].members[..]), ("G", &[0, 1][..]));
+        assert_eq!(
+            g[0].notify.any.as_deref(),
+            Some(&["/usr/local/bin/group.sh".to_string()][..])
+        );
+        assert_eq!(
+            g[0].notify.master.as_deref(),
+            Some(&["/bin/up.sh".to_string(), "vip".to_string()][..])
+        );
+        assert_eq!(g[0].notify.backup, None);
     }
 
     #[test]

@@ -105,11 +105,11 @@ pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Driver
             wake_after: None,
         });
     }
-    for (name, members) in &spec.sync_groups {
-        let ids = members.iter().map(|&m| ios[m].id).collect();
+    for group in &spec.sync_groups {
+        let ids = group.members.iter().map(|&m| ios[m].id).collect();
         router
             .add_sync_group(SyncGroupConfig::new(ids))
-            .map_err(|e| DriverError::Other(format!("sync group {name}: {e}")))?;
+            .map_err(|e| DriverError::Other(format!("sync group {}: {e}", group.name)))?;
     }
 
     // A crashed earlier run may have left our VIPs behind; we are not Master yet, so they go.
@@ -257,6 +257,7 @@ pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Driver
         events,
         links,
         sync_groups: spec.sync_groups.clone(),
+        group_states: vec![None; spec.sync_groups.len()],
         notify,
     };
     let thread = std::thread::Builder::new()

@@ -1,7 +1,10 @@
 //! keepalived's notify scripts: `notify_master`, `notify_backup`, `notify_fault`,
 //! `notify_stop` (run as written) and the generic `notify` (run after the specific one with
 //! `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` appended, as keepalived does);
-//! `notify_master_rx_lower_pri` when a Master hears a lower priority (run as written).
+//! `notify_master_rx_lower_pri` when a Master hears a lower priority (run as written). A sync
+//! group has the same five (not the rx-lower one), run when the group's state changes, the
+//! generic one with `GROUP <name> <state> 0` appended: keepalived 2.2.7 passes priority 0 for
+//! a group (seen on its scripts here).
 //!
 //! The VRRP loop only queues a [`NotifyJob`] after a transition's network actions are done;
 //! the scripts run on the tokio side, so a slow script never delays an advert or a takeover.
@@ -78,14 +81,61 @@ pub fn notify_state(to: State, reason: StateChangeReason) -> Option<&'static str
     }
 }
 
+/// What a notify job is about: `$1` of the generic `notify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotifySubject {
+    /// A VRRP instance (`INSTANCE`).
+    Instance,
+    /// A sync group (`GROUP`).
+    Group,
+}
+
+impl NotifySubject {
+    fn word(self) -> &'static str {
+        match self {
+            NotifySubject::Instance => "INSTANCE",
+            NotifySubject::Group => "GROUP",
+        }
+    }
+}
+
+/// The state a sync group's scripts name, from its members' states: FAULT if one member is
+/// in Fault, MASTER once all are Master, STOP once all stopped after a start (`announced` is
+/// what was last announced), otherwise BACKUP; `None` before the group first started.
+pub fn group_state(
+    members: impl IntoIterator<Item = State>,
+    announced: Option<&'static str>,
+) -> Option<&'static str> {
+    let (mut any, mut fault, mut all_master, mut all_init) = (false, false, true, true);
+    for s in members {
+        any = true;
+        fault |= s == State::Fault;
+        all_master &= s == State::Master;
+        all_init &= s == State::Init;
+    }
+    if !any {
+        None
+    } else if fault {
+        Some("FAULT")
+    } else if all_master {
+        Some("MASTER")
+    } else if all_init {
+        announced.map(|_| "STOP")
+    } else {
+        Some("BACKUP")
+    }
+}
+
 /// One transition to announce.
 #[derive(Debug, Clone)]
 pub struct NotifyJob {
-    /// Instance name (`$2` of `notify`).
-    pub instance: String,
+    /// An instance or a sync group.
+    pub subject: NotifySubject,
+    /// Its name (`$2` of `notify`).
+    pub name: String,
     /// `MASTER`, `BACKUP`, `FAULT` or `STOP` (`$3`), or [`MASTER_RX_LOWER_PRI`].
     pub state: &'static str,
-    /// Effective priority after the transition (`$4`).
+    /// Effective priority after the transition (`$4`); 0 for a group.
     pub priority: u8,
     /// The scripts in force when it happened (a reload may change them).
     pub scripts: NotifyScripts,
@@ -101,11 +151,13 @@ pub fn spawn_notifier() -> (NotifySender, JoinHandle<()>) {
     (tx, tokio::spawn(dispatch(rx)))
 }
 
-/// Hands each job to its instance's queue, starting one per instance on first use.
+/// Hands each job to its instance's (or group's) queue, starting one on first use.
 async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>) {
-    let mut queues: HashMap<String, (NotifySender, JoinHandle<()>)> = HashMap::new();
+    let mut queues: HashMap<(NotifySubject, String), (NotifySender, JoinHandle<()>)> =
+        HashMap::new();
     while let Some(job) = rx.recv().await {
-        let (tx, _) = queues.entry(job.instance.clone()).or_insert_with(|| {
+        let key = (job.subject, job.name.clone());
+        let (tx, _) = queues.entry(key).or_insert_with(|| {
             let (tx, rx) = unbounded_channel();
             (tx, tokio::spawn(run_in_order(rx)))
         });
@@ -150,8 +202,8 @@ async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>) {
         }
         if let (Some(argv), false) = (&job.scripts.any, job.state == MASTER_RX_LOWER_PRI) {
             let extra = [
-                "INSTANCE".to_string(),
-                job.instance.clone(),
+                job.subject.word().to_string(),
+                job.name.clone(),
                 job.state.to_string(),
                 job.priority.to_string(),
             ];
@@ -175,22 +227,22 @@ async fn run_script(job: &NotifyJob, argv: &[String], extra: &[String]) {
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {
-            warn!(instance = %job.instance, state = job.state, %program, "notify script: {e}");
+            warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, "notify script: {e}");
             return;
         }
     };
     match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
         Ok(Ok(status)) if status.success() => {
-            debug!(instance = %job.instance, state = job.state, %program, "notify script done")
+            debug!(subject = job.subject.word(), name = %job.name, state = job.state, %program, "notify script done")
         }
         Ok(Ok(status)) => {
-            warn!(instance = %job.instance, state = job.state, %program, %status, "notify script failed")
+            warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, %status, "notify script failed")
         }
         Ok(Err(e)) => {
-            warn!(instance = %job.instance, state = job.state, %program, "notify script: {e}")
+            warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, "notify script: {e}")
         }
         Err(_) => {
-            warn!(instance = %job.instance, state = job.state, %program, timeout = ?NOTIFY_TIMEOUT, "notify script killed after the timeout");
+            warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, timeout = ?NOTIFY_TIMEOUT, "notify script killed after the timeout");
             let _ = child.kill().await;
         }
     }
@@ -221,6 +273,23 @@ mod tests {
         assert_eq!(notify_state(State::Init, StateChangeReason::Startup), None);
     }
 
+    #[test]
+    fn a_group_is_master_only_when_all_members_are_and_faults_with_one() {
+        use State::*;
+        assert_eq!(group_state([Init, Init], None), None);
+        assert_eq!(group_state([Backup, Init], None), Some("BACKUP"));
+        assert_eq!(
+            group_state([Master, Backup], Some("BACKUP")),
+            Some("BACKUP")
+        );
+        assert_eq!(
+            group_state([Master, Master], Some("BACKUP")),
+            Some("MASTER")
+        );
+        assert_eq!(group_state([Master, Fault], Some("MASTER")), Some("FAULT"));
+        assert_eq!(group_state([Init, Init], Some("MASTER")), Some("STOP"));
+    }
+
     #[tokio::test]
     async fn a_backlog_behind_a_slow_script_keeps_only_the_latest() {
         let dir = std::env::temp_dir().join(format!("mf-notify-bl-{}", std::process::id()));
@@ -234,7 +303,8 @@ mod tests {
         // The first job starts at once; the next 40 queue up behind its 0.1 s.
         for k in 0..41u8 {
             tx.send(NotifyJob {
-                instance: "web".into(),
+                subject: NotifySubject::Instance,
+                name: "web".into(),
                 state: "BACKUP",
                 priority: k,
                 scripts: NotifyScripts {
@@ -281,7 +351,8 @@ mod tests {
         let (tx, runner) = spawn_notifier();
         for (state, priority) in [("BACKUP", 100), ("MASTER", 100), ("BACKUP", 90)] {
             tx.send(NotifyJob {
-                instance: "web".into(),
+                subject: NotifySubject::Instance,
+                name: "web".into(),
                 state,
                 priority,
                 scripts: scripts.clone(),
@@ -290,7 +361,8 @@ mod tests {
         }
         // A Master hearing a lower priority: its own script only, not the generic one.
         tx.send(NotifyJob {
-            instance: "web".into(),
+            subject: NotifySubject::Instance,
+            name: "web".into(),
             state: MASTER_RX_LOWER_PRI,
             priority: 90,
             scripts: NotifyScripts {
@@ -301,7 +373,8 @@ mod tests {
         .unwrap();
         // A missing program is logged, not fatal.
         tx.send(NotifyJob {
-            instance: "web".into(),
+            subject: NotifySubject::Instance,
+            name: "web".into(),
             state: "FAULT",
             priority: 90,
             scripts: NotifyScripts {

@@ -4,7 +4,7 @@
 //! What a reload may change is what `vrrp_fsm::Instance::reconfigure` applies live: priority,
 //! advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP repeat, the VRRPv2
 //! password, unicast peers (the instance's advert socket is reopened) and the weights of track
-//! scripts and tracked interfaces; notify scripts apply from the next transition. The rest of
+//! scripts and tracked interfaces; notify scripts (the groups' too) apply from the next transition. The rest of
 //! what the daemon set up at start (link watches, track-script checks, sync groups, the
 //! instances themselves) stays, so a file that adds, removes, renames or reorders instances,
 //! or changes an interface, advert source, VRID, version, a track script's command or
@@ -14,13 +14,13 @@
 //! Started from flags, there is no file: SIGHUP is logged and changes nothing. Either way
 //! SIGHUP never stops the daemon (its default action would, and leave the VIPs behind).
 
-use crate::config::{DaemonSpec, InstanceSpec};
+use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec};
 
 /// Checks that `new` keeps what the running daemon opened at start; `Err` names the instance
 /// and the field that would need a restart.
 pub fn check_same_shape<'a>(
     running: impl ExactSizeIterator<Item = &'a InstanceSpec>,
-    running_groups: &[(String, Vec<usize>)],
+    running_groups: &[SyncGroupSpec],
     new: &DaemonSpec,
 ) -> Result<(), String> {
     if running.len() != new.instances.len() {
@@ -72,7 +72,13 @@ pub fn check_same_shape<'a>(
             ));
         }
     }
-    if running_groups != new.sync_groups.as_slice() {
+    // A group's notify scripts may change; its name and members may not.
+    let groups_same = running_groups.len() == new.sync_groups.len()
+        && running_groups
+            .iter()
+            .zip(&new.sync_groups)
+            .all(|(a, b)| a.name == b.name && a.members == b.members);
+    if !groups_same {
         return Err("sync_group".into());
     }
     Ok(())
@@ -109,7 +115,8 @@ mod tests {
             .replacen("priority = 100", "priority = 150", 1)
             .replace("\"10.0.0.100/24\"", "\"10.0.0.100/24\", \"10.0.0.102/24\"")
             .replace("weight = -10", "weight = -30")
-            .replace("eth1:-20", "eth1:-40");
+            .replace("eth1:-20", "eth1:-40")
+            + "notify_master = \"/bin/true\"\n";
         let new = spec(&text);
         assert_eq!(
             check_same_shape(old.instances.iter(), &old.sync_groups, &new),

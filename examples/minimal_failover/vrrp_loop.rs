@@ -21,11 +21,13 @@ use vip_netlink::{AdvertSocket, Announcer, ReceivedAdvertRef, Vip, VipManager, W
 use vrrp_fsm::{Action, InstanceId, Router, State, TrackerState};
 use vrrp_proto::Advert;
 
-use crate::config::{iface_tracker, DaemonSpec, InstanceSpec};
+use crate::config::{iface_tracker, DaemonSpec, InstanceSpec, SyncGroupSpec};
 use crate::driver::{open_advert_socket, DriverError};
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
-use crate::notify::{notify_state, NotifyJob, NotifySender, MASTER_RX_LOWER_PRI};
+use crate::notify::{
+    group_state, notify_state, NotifyJob, NotifySender, NotifySubject, MASTER_RX_LOWER_PRI,
+};
 use crate::output::{print_transition, state_name};
 use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
 use crate::reload::check_same_shape;
@@ -61,8 +63,10 @@ pub struct VrrpLoop {
     pub events: EventReceiver,
     /// Link state of each watched interface at start.
     pub links: Vec<(String, bool)>,
-    /// The sync groups started with (a reload must keep them).
-    pub sync_groups: Vec<(String, Vec<usize>)>,
+    /// The sync groups started with (a reload keeps their members, may change their scripts).
+    pub sync_groups: Vec<SyncGroupSpec>,
+    /// The state last announced to each sync group's notify scripts.
+    pub group_states: Vec<Option<&'static str>>,
     /// Where transitions go for the notify scripts (run on the tokio side).
     pub notify: NotifySender,
 }
@@ -194,6 +198,7 @@ impl VrrpLoop {
     /// anything is committed), watched by `epoll` under the old one's token.
     fn reload(&mut self, new: DaemonSpec, now: Instant, epoll: &Epoll) -> Result<(), String> {
         check_same_shape(self.ios.iter().map(|io| &io.spec), &self.sync_groups, &new)?;
+        let groups = new.sync_groups;
         let mut router = self.router.clone();
         let mut vips = Vec::with_capacity(new.instances.len());
         let mut sockets = Vec::with_capacity(new.instances.len());
@@ -250,6 +255,7 @@ impl VrrpLoop {
             io.spec = spec;
         }
         self.router = router;
+        self.sync_groups = groups;
         // A new socket starts waking for every advert: give it the Backup's filter now.
         self.set_wake_ups();
         Ok(())
@@ -334,7 +340,8 @@ impl VrrpLoop {
                                 .instance(id)
                                 .map_or(0, |i| i.effective_priority());
                             let _ = self.notify.send(NotifyJob {
-                                instance: io.spec.name.clone(),
+                                subject: NotifySubject::Instance,
+                                name: io.spec.name.clone(),
                                 state,
                                 priority,
                                 scripts: io.spec.notify.clone(),
@@ -355,7 +362,8 @@ impl VrrpLoop {
                     info!(instance = %io.spec.name, %from, priority, "Master heard a lower priority");
                     if io.spec.notify.master_rx_lower_pri.is_some() {
                         let _ = self.notify.send(NotifyJob {
-                            instance: io.spec.name.clone(),
+                            subject: NotifySubject::Instance,
+                            name: io.spec.name.clone(),
                             state: MASTER_RX_LOWER_PRI,
                             priority,
                             scripts: io.spec.notify.clone(),
@@ -365,7 +373,35 @@ impl VrrpLoop {
                 other => debug!(instance = %io.spec.name, ?other, "action"),
             }
         }
+        if changed {
+            self.announce_groups();
+        }
         changed
+    }
+
+    /// Runs a sync group's notify scripts when its state (see [`group_state`]) changed.
+    fn announce_groups(&mut self) {
+        for (group, announced) in self.sync_groups.iter().zip(&mut self.group_states) {
+            let states = group.members.iter().filter_map(|&m| {
+                let io = self.ios.get(m)?;
+                Some(self.router.instance(io.id)?.state())
+            });
+            let now = group_state(states, *announced);
+            if now.is_none() || now == *announced {
+                continue;
+            }
+            *announced = now;
+            info!(group = %group.name, state = now, "sync group state");
+            if let (Some(state), false) = (now, group.notify.is_empty()) {
+                let _ = self.notify.send(NotifyJob {
+                    subject: NotifySubject::Group,
+                    name: group.name.clone(),
+                    state,
+                    priority: 0,
+                    scripts: group.notify.clone(),
+                });
+            }
+        }
     }
 }
 

@@ -81,8 +81,13 @@ pub struct Keepalived {
 impl Keepalived {
     /// Writes the config into `dir` and starts keepalived in `ns`.
     pub fn start(name: &str, ns: &str, inst: &KaInstance, dir: &Path) -> Keepalived {
+        Keepalived::start_with_config(name, ns, &inst.config(name), dir)
+    }
+
+    /// Writes `config` (a whole keepalived.conf) into `dir` and starts keepalived in `ns`.
+    pub fn start_with_config(name: &str, ns: &str, config: &str, dir: &Path) -> Keepalived {
         let conf = dir.join(format!("{name}.conf"));
-        std::fs::write(&conf, inst.config(name)).expect("writing keepalived.conf");
+        std::fs::write(&conf, config).expect("writing keepalived.conf");
         let pid = dir.join(format!("{name}.pid"));
         let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
         let args: Vec<String> = vec![
