@@ -178,6 +178,43 @@ pub struct RawInstance {
     /// `notify_master_rx_lower_pri`: `CMD ARGS`.
     #[serde(default)]
     pub notify_master_rx_lower_pri: Option<String>,
+    /// keepalived's finer knobs (TOML only; the flags keep keepalived's defaults).
+    #[serde(default)]
+    pub tuning: Option<RawTuning>,
+}
+
+/// keepalived's per-instance knobs beyond the fixed command line, under `[instance.tuning]`
+/// in TOML, each named as in keepalived.conf. Absent keys keep keepalived's defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTuning {
+    /// `state MASTER|BACKUP`: MASTER starts with a down timer of one advert interval plus the
+    /// minimum skew instead of the full Master_Down_Interval.
+    pub state: Option<String>,
+    /// `garp_master_delay` (s): the second GARP burst after becoming Master (0: none).
+    pub garp_master_delay: Option<f64>,
+    /// `garp_master_refresh` (s): GARPs repeated while Master (0: off).
+    pub garp_master_refresh: Option<f64>,
+    /// `garp_master_refresh_repeat`: GARPs per VIP in each refresh.
+    pub garp_master_refresh_repeat: Option<u32>,
+    /// `garp_lower_prio_repeat`: GARPs per VIP when a Master hears a lower priority.
+    pub garp_lower_prio_repeat: Option<u32>,
+    /// `garp_lower_prio_delay` (s): the second lower-priority burst.
+    pub garp_lower_prio_delay: Option<f64>,
+    /// `lower_prio_no_advert`: a Master does not answer a lower priority with an advert.
+    #[serde(default)]
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`: a Master sends one advert before yielding.
+    #[serde(default)]
+    pub higher_prio_send_advert: bool,
+    /// `down_timer_adverts` (1..=100): adverts missed before the Master is declared down.
+    pub down_timer_adverts: Option<u8>,
+    /// `check_unicast_src`: drop adverts from sources that are not unicast peers.
+    #[serde(default)]
+    pub check_unicast_src: bool,
+    /// `strict_mode` (keepalived's `vrrp_strict` for one instance).
+    #[serde(default)]
+    pub strict_mode: bool,
 }
 
 /// A track script as written.
@@ -290,6 +327,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         notify_fault: a.notify_fault.clone(),
         notify_stop: a.notify_stop.clone(),
         notify_master_rx_lower_pri: a.notify_master_rx_lower_pri.clone(),
+        tuning: None,
     };
     let inst = validate_instance(&raw, Naming::Flags, &resolve_source)?;
     Ok(DaemonSpec {
@@ -668,6 +706,9 @@ fn validate_instance(
     fsm.auth = auth;
     fsm.garp_master_repeat = r.garp_repeat;
     fsm.garp_lower_prio_repeat = r.garp_repeat;
+    if let Some(t) = &r.tuning {
+        apply_tuning(&mut fsm, t, n)?;
+    }
     for (k, t) in track_scripts.iter().enumerate() {
         fsm.trackers.push(TrackerConfig::new(
             script_tracker(k),
@@ -696,6 +737,63 @@ fn validate_instance(
         track_ifaces,
         notify,
     })
+}
+
+/// Applies `[instance.tuning]` to the state machine's configuration.
+fn apply_tuning(fsm: &mut InstanceConfig, t: &RawTuning, n: Naming) -> Result<(), ConfigError> {
+    let field = |key: &str| n.field(key, &format!("tuning.{key}"));
+    let secs = |key: &str, v: Option<f64>, into: &mut Duration| -> Result<(), ConfigError> {
+        if let Some(v) = v {
+            *into = seconds(field(key), v, 0.0, 86_400.0)?;
+        }
+        Ok(())
+    };
+    if let Some(state) = &t.state {
+        fsm.initial_state_master = match state.to_ascii_uppercase().as_str() {
+            "MASTER" => true,
+            "BACKUP" => false,
+            _ => {
+                return err(
+                    field("state"),
+                    format!("{state:?}: must be MASTER or BACKUP"),
+                )
+            }
+        };
+    }
+    secs(
+        "garp_master_delay",
+        t.garp_master_delay,
+        &mut fsm.garp_master_delay,
+    )?;
+    // keepalived's default: the lower-priority burst follows garp_master_delay.
+    fsm.garp_lower_prio_delay = fsm.garp_master_delay;
+    secs(
+        "garp_master_refresh",
+        t.garp_master_refresh,
+        &mut fsm.garp_master_refresh,
+    )?;
+    secs(
+        "garp_lower_prio_delay",
+        t.garp_lower_prio_delay,
+        &mut fsm.garp_lower_prio_delay,
+    )?;
+    if let Some(k) = t.garp_master_refresh_repeat {
+        fsm.garp_master_refresh_repeat = k;
+    }
+    if let Some(k) = t.garp_lower_prio_repeat {
+        fsm.garp_lower_prio_repeat = k;
+    }
+    if let Some(k) = t.down_timer_adverts {
+        if !(1..=100).contains(&k) {
+            return err(field("down_timer_adverts"), format!("{k}: must be 1..=100"));
+        }
+        fsm.down_timer_adverts = k;
+    }
+    fsm.lower_prio_no_advert = t.lower_prio_no_advert;
+    fsm.higher_prio_send_advert = t.higher_prio_send_advert;
+    fsm.check_unicast_src = t.check_unicast_src;
+    fsm.strict = t.strict_mode;
+    Ok(())
 }
 
 /// The field a state-machine configuration error is about.
@@ -780,6 +878,38 @@ mod tests {
             Some(&["/bin/up.sh".to_string(), "vip".to_string()][..])
         );
         assert_eq!(g[0].notify.backup, None);
+    }
+
+    #[test]
+    fn tuning_sets_keepalived_knobs_and_keeps_its_defaults() {
+        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
+        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
+        let plain = from_toml(base, LogFormat::Text, &src).unwrap().instances[0]
+            .fsm
+            .clone();
+        let tuned = from_toml(
+            &format!(
+                "{base}[instance.tuning]\nstate='master'\ngarp_master_delay=0\n\
+                 garp_master_refresh=30\ngarp_master_refresh_repeat=2\ndown_timer_adverts=5\n\
+                 lower_prio_no_advert=true\nhigher_prio_send_advert=true\n"
+            ),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap()
+        .instances[0]
+            .fsm
+            .clone();
+        assert!(!plain.initial_state_master && tuned.initial_state_master);
+        assert_eq!(plain.garp_master_delay, Duration::from_secs(5));
+        assert_eq!(tuned.garp_master_delay, Duration::ZERO);
+        // The lower-priority burst follows garp_master_delay unless set itself.
+        assert_eq!(tuned.garp_lower_prio_delay, Duration::ZERO);
+        assert_eq!(tuned.garp_master_refresh, Duration::from_secs(30));
+        assert_eq!(tuned.garp_master_refresh_repeat, 2);
+        assert_eq!((plain.down_timer_adverts, tuned.down_timer_adverts), (3, 5));
+        assert!(tuned.lower_prio_no_advert && tuned.higher_prio_send_advert);
+        assert!(!plain.lower_prio_no_advert && !plain.higher_prio_send_advert);
     }
 
     #[test]

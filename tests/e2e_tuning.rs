@@ -1,0 +1,117 @@
+//! End-to-end: keepalived's finer knobs, set under `[instance.tuning]` in minimal_failover's
+//! TOML, act on the wire (root, network namespaces, a capture in the observer namespace).
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::cluster::spawn_node;
+use common::pcap::{Capture, Frame};
+use common::process::{wait_until, TempDir};
+use common::topology::Topology;
+
+const SETTLE: Duration = Duration::from_secs(6);
+
+fn config(vrid: u8, tuning: &str) -> String {
+    format!(
+        "[[instance]]\nname = \"vi{vrid}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = 100\n\
+         vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\ngarp_repeat = 1\n\
+         [instance.tuning]\n{tuning}"
+    )
+}
+
+/// Two lone nodes (different VRIDs), each Master of its own VIP, one GARP per burst and no
+/// delayed second burst. Node 0 also has `garp_master_refresh = 0.3` with
+/// `garp_master_refresh_repeat = 2`: while Master it repeats two GARPs every 0.3 s; node 1,
+/// without refresh, sends its one GARP and no more.
+#[test]
+fn garp_master_refresh_repeats_gratuitous_arps_while_master() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-tuning", topo.prefix));
+    let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
+    let tunings = [
+        "state = \"MASTER\"\ngarp_master_delay = 0\ngarp_master_refresh = 0.3\n\
+         garp_master_refresh_repeat = 2\n",
+        "garp_master_delay = 0\n",
+    ];
+    let ds: Vec<_> = (0..2)
+        .map(|i| {
+            let conf = dir.join(&format!("n{i}.toml"));
+            std::fs::write(&conf, config(10 + i as u8, tunings[i])).unwrap();
+            spawn_node(
+                &topo,
+                &dir,
+                i,
+                &["--config".to_string(), conf.display().to_string()],
+            )
+        })
+        .collect();
+    assert!(
+        wait_until(SETTLE, || ds.iter().all(|d| d.state() == "Master")),
+        "{}\n{}",
+        ds[0].log_text(),
+        ds[1].log_text()
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    let frames = cap.stop();
+    let garps = |vip: &str| -> Vec<&Frame> {
+        let ip: IpAddr = vip.parse().unwrap();
+        frames.iter().filter(|f| f.announces(ip)).collect()
+    };
+    let (refreshed, plain) = (garps("10.200.0.10"), garps("10.200.0.11"));
+    assert_eq!(plain.len(), 1, "no refresh: one GARP, got {}", plain.len());
+    // The first burst (1) and at least four refreshes of two in the next 1.6 s.
+    assert!(refreshed.len() >= 9, "{} GARPs", refreshed.len());
+    // Refreshes come in pairs, the pairs about 0.3 s apart (judged loosely: 0.15..0.6 s).
+    let pair_starts: Vec<Duration> = refreshed[1..].chunks(2).map(|c| c[0].ts).collect();
+    for w in pair_starts.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(
+            gap > Duration::from_millis(150) && gap < Duration::from_millis(600),
+            "refresh gap {gap:?}"
+        );
+    }
+    for pair in refreshed[1..].chunks_exact(2) {
+        assert!(pair[1].ts - pair[0].ts < Duration::from_millis(100));
+    }
+}
+
+/// A bad knob is refused with its field named, exit 2, before anything is touched.
+#[test]
+fn a_bad_tuning_value_names_its_field() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(1);
+    let dir = TempDir::new(&format!("{}-tuningbad", topo.prefix));
+    for (tuning, field) in [
+        ("state = \"PRIMARY\"\n", "instance[0].tuning.state"),
+        (
+            "down_timer_adverts = 0\n",
+            "instance[0].tuning.down_timer_adverts",
+        ),
+        (
+            "garp_master_refresh = -1\n",
+            "instance[0].tuning.garp_master_refresh",
+        ),
+        ("garp_refresh = 1\n", "garp_refresh"),
+    ] {
+        let conf = dir.join("bad.toml");
+        std::fs::write(&conf, config(20, tuning)).unwrap();
+        let mut d = spawn_node(
+            &topo,
+            &dir,
+            0,
+            &["--config".to_string(), conf.display().to_string()],
+        );
+        let st = d.wait_exit(SETTLE).expect("exits");
+        assert_eq!(st.code(), Some(2), "{tuning}: {}", d.log_text());
+        assert!(d.log_text().contains(field), "{tuning}: {}", d.log_text());
+        assert!(!topo.nodes[0].has_addr("10.200.0.20"));
+    }
+}
