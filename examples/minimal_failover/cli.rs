@@ -54,6 +54,15 @@ pub struct Args {
     #[arg(long)]
     pub nopreempt: bool,
 
+    /// keepalived's use_vmac: the VIPs live on a private macvlan `vrrp.<VRID>` carrying the
+    /// virtual MAC 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID), removed at exit.
+    #[arg(long)]
+    pub use_vmac: bool,
+
+    /// With --use-vmac: adverts leave and arrive on the parent interface.
+    #[arg(long)]
+    pub vmac_xmit_base: bool,
+
     /// VRRPv2 simple password authentication (up to 8 characters).
     #[arg(long, value_name = "PASS")]
     pub auth_pass: Option<String>,

@@ -80,6 +80,33 @@ pub struct InstanceSpec {
     pub track_ifaces: Vec<TrackIface>,
     /// keepalived's notify scripts.
     pub notify: NotifyScripts,
+    /// keepalived's `use_vmac`: the VIPs live on a macvlan with the virtual MAC.
+    pub vmac: Option<VmacSpec>,
+}
+
+/// keepalived's `use_vmac [NAME]` (and `vmac_xmit_base`) for one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacSpec {
+    /// The macvlan's name (`vrrp.<vrid>` unless named).
+    pub name: String,
+    /// `vmac_xmit_base`: adverts leave and arrive on the parent interface, not the VMAC.
+    pub xmit_base: bool,
+}
+
+impl InstanceSpec {
+    /// Where the VIPs go and GARP/NA leave from: the VMAC, or the interface.
+    pub fn vip_iface(&self) -> &str {
+        self.vmac.as_ref().map_or(&self.iface, |v| &v.name)
+    }
+
+    /// Where adverts are sent and received: the VMAC unless `vmac_xmit_base`, or the
+    /// interface.
+    pub fn advert_iface(&self) -> &str {
+        match &self.vmac {
+            Some(v) if !v.xmit_base => &v.name,
+            _ => &self.iface,
+        }
+    }
 }
 
 /// Tracker id of the `i`-th track script.
@@ -181,6 +208,22 @@ pub struct RawInstance {
     /// keepalived's finer knobs (TOML only; the flags keep keepalived's defaults).
     #[serde(default)]
     pub tuning: Option<RawTuning>,
+    /// `use_vmac`: `true` (named `vrrp.<vrid>`) or the macvlan's name.
+    #[serde(default)]
+    pub use_vmac: Option<RawUseVmac>,
+    /// `vmac_xmit_base`: adverts on the parent interface.
+    #[serde(default)]
+    pub vmac_xmit_base: bool,
+}
+
+/// `use_vmac = true` or `use_vmac = "name"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawUseVmac {
+    /// On (default name) or off.
+    On(bool),
+    /// On, with this name.
+    Named(String),
 }
 
 /// keepalived's per-instance knobs beyond the fixed command line, under `[instance.tuning]`
@@ -328,6 +371,8 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         notify_stop: a.notify_stop.clone(),
         notify_master_rx_lower_pri: a.notify_master_rx_lower_pri.clone(),
         tuning: None,
+        use_vmac: a.use_vmac.then_some(RawUseVmac::On(true)),
+        vmac_xmit_base: a.vmac_xmit_base,
     };
     let inst = validate_instance(&raw, Naming::Flags, &resolve_source)?;
     Ok(DaemonSpec {
@@ -376,6 +421,15 @@ pub fn from_toml(
                 format!("instance[{i}].name"),
                 format!("duplicate name {:?}", inst.name),
             );
+        }
+        if let Some(v) = &inst.vmac {
+            let taken = |o: &InstanceSpec| o.vmac.as_ref().is_some_and(|w| w.name == v.name);
+            if let Some(o) = instances.iter().find(|o| taken(o)) {
+                return err(
+                    format!("instance[{i}].use_vmac"),
+                    format!("{:?} is the VMAC of instance {:?} too", v.name, o.name),
+                );
+            }
         }
         instances.push(inst);
     }
@@ -723,6 +777,34 @@ fn validate_instance(
             t.weight,
         ));
     }
+    let vmac = match &r.use_vmac {
+        None | Some(RawUseVmac::On(false)) => {
+            if r.vmac_xmit_base {
+                return err(
+                    n.field("vmac-xmit-base", "vmac_xmit_base"),
+                    "needs use_vmac",
+                );
+            }
+            None
+        }
+        Some(RawUseVmac::On(true)) => Some(format!("vrrp.{}", r.vrid)),
+        Some(RawUseVmac::Named(name)) => Some(name.clone()),
+    };
+    let vmac = match vmac {
+        None => None,
+        Some(name) => {
+            if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) || name == r.iface {
+                return err(
+                    n.field("use-vmac", "use_vmac"),
+                    format!("{name:?} is not a free interface name"),
+                );
+            }
+            Some(VmacSpec {
+                name,
+                xmit_base: r.vmac_xmit_base,
+            })
+        }
+    };
     // Let the state machine apply its own checks now, so errors exit 2 before any I/O.
     if let Err(e) = vrrp_fsm::Instance::new(fsm.clone()) {
         let f = fsm_field(&e);
@@ -736,6 +818,7 @@ fn validate_instance(
         track_scripts,
         track_ifaces,
         notify,
+        vmac,
     })
 }
 
@@ -910,6 +993,35 @@ mod tests {
         assert_eq!((plain.down_timer_adverts, tuned.down_timer_adverts), (3, 5));
         assert!(tuned.lower_prio_no_advert && tuned.higher_prio_send_advert);
         assert!(!plain.lower_prio_no_advert && !plain.higher_prio_send_advert);
+    }
+
+    #[test]
+    fn use_vmac_names_the_macvlan_and_refuses_a_shared_one() {
+        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
+        let inst = |vrid: u8, vmac: &str| {
+            format!(
+                "[[instance]]\nname='i{vrid}'\niface='eth0'\nvrid={vrid}\npriority=100\n\
+                 vips=['192.0.2.{vrid}/24']\n{vmac}\n"
+            )
+        };
+        let spec = from_toml(
+            &(inst(1, "use_vmac=true") + &inst(2, "use_vmac='vm2'\nvmac_xmit_base=true")),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        let (a, b) = (&spec.instances[0], &spec.instances[1]);
+        assert_eq!((a.vip_iface(), a.advert_iface()), ("vrrp.1", "vrrp.1"));
+        assert_eq!((b.vip_iface(), b.advert_iface()), ("vm2", "eth0"));
+        let e = from_toml(
+            &(inst(1, "use_vmac='vm'") + &inst(2, "use_vmac='vm'")),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "instance[1].use_vmac");
+        let e = from_toml(&inst(1, "vmac_xmit_base=true"), LogFormat::Text, &src).unwrap_err();
+        assert_eq!(e.field, "instance[0].vmac_xmit_base");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing::{info, warn};
 use vip_netlink::{
     AdvertSocket, AdvertSocketConfig, Announcer, Change, IpFamily, LinkEvent, LinkEvents,
-    LinkWatch, Vip, VipManager,
+    LinkWatch, Vip, VipManager, VmacConfig, VmacManager, VmacOps,
 };
 use vrrp_fsm::{Router, SyncGroupConfig};
 
@@ -58,18 +58,79 @@ fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
 /// multicast, or unicast to its peers.
 pub fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSocket> {
     let family = IpFamily::of(&inst.fsm.vips[0].addr);
-    let mut cfg = AdvertSocketConfig::multicast(inst.iface.clone(), family, inst.fsm.version)
+    let mut cfg = AdvertSocketConfig::multicast(inst.advert_iface(), family, inst.fsm.version)
         .with_vrid(inst.fsm.vrid)
         .with_unicast_peers(inst.fsm.unicast_peers.iter().copied());
     if let Some(src) = inst.unicast_src {
         cfg = cfg.with_source(src);
+    } else if inst.advert_iface() != inst.iface {
+        // A VMAC has no address of its own: adverts carry the parent's, as keepalived's do.
+        cfg = cfg.with_source(inst.fsm.primary_address);
     }
     AdvertSocket::open_polled(cfg)
 }
 
+/// Creates the VMACs of `spec` (keepalived's `use_vmac`) and returns the names of those this
+/// run created, to remove at exit; on an error the ones already created are removed.
+async fn create_vmacs(spec: &DaemonSpec) -> Result<Vec<String>, DriverError> {
+    let mut created = Vec::new();
+    if spec.instances.iter().all(|i| i.vmac.is_none()) {
+        return Ok(created);
+    }
+    let mgr = VmacManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
+    for inst in &spec.instances {
+        let Some(v) = &inst.vmac else { continue };
+        let family = IpFamily::of(&inst.fsm.vips[0].addr);
+        let made = match VmacConfig::new(inst.iface.clone(), family, inst.fsm.vrid) {
+            Ok(cfg) => mgr.create(&cfg.with_name(v.name.clone())).await,
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(vmac) => {
+                info!(instance = %inst.name, vmac = %vmac.name, change = ?vmac.change, "VMAC ready");
+                if vmac.change == Change::Applied {
+                    created.push(vmac.name);
+                }
+            }
+            Err(e) => {
+                remove_vmacs(&created).await;
+                return Err(ctx(&format!("{}: creating VMAC {}", inst.name, v.name), e));
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// Removes the VMACs this run created (keepalived removes its VMACs at exit).
+async fn remove_vmacs(names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    let mgr = match VmacManager::new() {
+        Ok(m) => m,
+        Err(e) => {
+            warn!("removing the VMACs: {e}");
+            return;
+        }
+    };
+    for name in names {
+        if let Err(e) = mgr.remove(name).await {
+            warn!(vmac = %name, "removing the VMAC: {e}");
+        }
+    }
+}
+
 /// Runs the daemon until SIGTERM/SIGINT (then shuts down gracefully and returns `Ok`).
-/// `config`: the file to re-read on SIGHUP (`None`: started from flags).
+/// `config`: the file to re-read on SIGHUP (`None`: started from flags). VMACs it created are
+/// removed when it ends, whatever the outcome.
 pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), DriverError> {
+    let vmacs = create_vmacs(&spec).await?;
+    let result = run_daemon(spec, config).await;
+    remove_vmacs(&vmacs).await;
+    result
+}
+
+async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), DriverError> {
     // First of all: SIGHUP's default action would end the daemon and leave its VIPs behind.
     let mut sighup = signal(SignalKind::hangup())
         .map_err(|e| DriverError::Other(format!("SIGHUP handler: {e}")))?;
@@ -82,13 +143,13 @@ pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Driver
             .map_err(|e| DriverError::Other(format!("{}: {e}", inst.name)))?;
         let sock = open_advert_socket(inst)
             .map_err(|e| ctx(&format!("{}: opening the advert socket", inst.name), e))?;
-        let announcer = Announcer::new_polled(&inst.iface)
+        let announcer = Announcer::new_polled(inst.vip_iface())
             .map_err(|e| ctx(&format!("{}: opening the GARP/NA socket", inst.name), e))?;
         let vips = inst
             .fsm
             .vips
             .iter()
-            .map(|v| Vip::new(inst.iface.clone(), v.addr, v.prefix_len))
+            .map(|v| Vip::new(inst.vip_iface(), v.addr, v.prefix_len))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ctx(&inst.name, e))?;
         let advert = match router.instance(id) {

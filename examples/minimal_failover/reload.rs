@@ -41,6 +41,9 @@ pub fn check_same_shape<'a>(
         if old.iface != new.iface {
             return Err(format!("instance {name:?}: iface"));
         }
+        if old.vmac != new.vmac {
+            return Err(format!("instance {name:?}: use_vmac"));
+        }
         if old.unicast_src != new.unicast_src {
             return Err(format!("instance {name:?}: unicast_src"));
         }

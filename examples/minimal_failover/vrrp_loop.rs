@@ -218,7 +218,7 @@ impl VrrpLoop {
                 .fsm
                 .vips
                 .iter()
-                .map(|v| Vip::new(spec.iface.clone(), v.addr, v.prefix_len))
+                .map(|v| Vip::new(spec.vip_iface(), v.addr, v.prefix_len))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("instance {:?}: {e}", spec.name))?;
             vips.push(list);
