@@ -126,6 +126,7 @@ fn two_nodes_v2_auth_sigkill() {
         advert_int: 1.0,
         fam: Fam::V4,
         auth_pass: Some("s3cret".into()),
+        auth_ah: false,
         unicast: false,
     };
     hard_failover(sc, &[254, 253]);
@@ -167,6 +168,7 @@ fn v2_wrong_password_is_refused() {
         advert_int: 1.0,
         fam: Fam::V4,
         auth_pass: Some("right".into()),
+        auth_ah: false,
         unicast: false,
     };
     let topo = Topology::new(2);

@@ -374,6 +374,7 @@ fn settings(only: &str) -> Vec<(String, Scenario)> {
                 advert_int: i,
                 fam: f,
                 auth_pass: None,
+                auth_ah: false,
                 unicast: false,
             },
         )

@@ -1,5 +1,6 @@
 //! Interop with real keepalived (Debian package): mixed pairs in both roles for VRRPv2 with
-//! auth, v3/IPv4, v3/IPv6 and unicast. Each side accepts the other's adverts (keepalived logs
+//! auth (PASS, and AH: HMAC-MD5-96 under an IP Authentication Header), v3/IPv4, v3/IPv6 and
+//! unicast. Each side accepts the other's adverts (keepalived logs
 //! no checksum/auth/interval error and the lower side never becomes Master), mastership
 //! follows priority, and failover works both ways (hard and graceful), judged on the wire.
 mod common;
@@ -140,7 +141,25 @@ fn v2_auth() -> Scenario {
         advert_int: 1.0,
         fam: Fam::V4,
         auth_pass: Some("hakit".into()),
+        auth_ah: false,
         unicast: false,
+    }
+}
+
+/// keepalived's `auth_type AH`: VRRPv2 under an IP Authentication Header (HMAC-MD5-96).
+fn v2_ah() -> Scenario {
+    Scenario {
+        vrid: 13,
+        auth_ah: true,
+        ..v2_auth()
+    }
+}
+
+/// AH in unicast mode: keepalived leaves the TTL out of the ICV there.
+fn v2_ah_unicast() -> Scenario {
+    Scenario {
+        unicast: true,
+        ..v2_ah()
     }
 }
 
@@ -169,6 +188,30 @@ fn v2_auth_keepalived_master_minimal_backup() {
 fn v2_auth_minimal_master_keepalived_backup() {
     need_root!();
     interop(v2_auth(), false);
+}
+
+#[test]
+fn v2_ah_keepalived_master_minimal_backup() {
+    need_root!();
+    interop(v2_ah(), true);
+}
+
+#[test]
+fn v2_ah_minimal_master_keepalived_backup() {
+    need_root!();
+    interop(v2_ah(), false);
+}
+
+#[test]
+fn v2_ah_unicast_keepalived_master_minimal_backup() {
+    need_root!();
+    interop(v2_ah_unicast(), true);
+}
+
+#[test]
+fn v2_ah_unicast_minimal_master_keepalived_backup() {
+    need_root!();
+    interop(v2_ah_unicast(), false);
 }
 
 #[test]
@@ -207,11 +250,9 @@ fn unicast_minimal_master_keepalived_backup() {
     interop(unicast_v4(), false);
 }
 
-/// Negative control for the log check: a wrong password makes keepalived log the rejection.
-#[test]
-fn keepalived_logs_a_wrong_password() {
-    need_root!();
-    let mut sc = v2_auth();
+/// Negative control for the log check: keepalived runs `sc`, minimal_failover the same with
+/// another password; keepalived must log a rejection containing `needle`.
+fn keepalived_logs_another_password(sc: Scenario, needle: &str) {
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-badpass", topo.prefix));
     let ka = Keepalived::start(
@@ -220,13 +261,32 @@ fn keepalived_logs_a_wrong_password() {
         &ka_instance(&sc, &topo, 0, LOW),
         &dir.0,
     );
-    sc.auth_pass = Some("other".into());
-    let _mf = spawn_node(&topo, &dir, 1, &sc.args(&topo, 1, HIGH, &[]));
+    let other = Scenario {
+        auth_pass: Some("other".into()),
+        ..sc
+    };
+    let _mf = spawn_node(&topo, &dir, 1, &other.args(&topo, 1, HIGH, &[]));
     assert!(
-        wait_until(Duration::from_secs(8), || !ka.rejections().is_empty()),
-        "keepalived logged no rejection:\n{}",
+        wait_until(Duration::from_secs(8), || ka
+            .rejections()
+            .iter()
+            .any(|l| l.contains(needle))),
+        "keepalived logged no rejection with {needle:?}:\n{}",
         ka.log()
     );
+}
+
+#[test]
+fn keepalived_logs_a_wrong_password() {
+    need_root!();
+    keepalived_logs_another_password(v2_auth(), "passwd");
+}
+
+/// AH: another key makes keepalived log an invalid HMAC-MD5 ICV.
+#[test]
+fn keepalived_logs_a_wrong_ah_key() {
+    need_root!();
+    keepalived_logs_another_password(v2_ah(), "IPSEC");
 }
 
 /// The Master/Backup check reads keepalived's last "Entering … STATE" line: counting entries

@@ -24,6 +24,7 @@ fn keepalived_pair_fails_over_on_the_wire() {
         advert_int: 0.1,
         vips: vec![format!("{VIP4}/24")],
         auth_pass: None,
+        auth_ah: false,
         unicast_src: None,
         unicast_peers: vec![],
         nopreempt: false,

@@ -63,6 +63,11 @@ pub struct Args {
     #[arg(long)]
     pub vmac_xmit_base: bool,
 
+    /// With --auth-pass: PASS (simple password, the default) or AH (IP Authentication
+    /// Header, HMAC-MD5-96 keyed with the password, as keepalived's auth_type AH).
+    #[arg(long, value_name = "PASS|AH")]
+    pub auth_type: Option<String>,
+
     /// VRRPv2 simple password authentication (up to 8 characters).
     #[arg(long, value_name = "PASS")]
     pub auth_pass: Option<String>,

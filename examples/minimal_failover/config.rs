@@ -82,6 +82,8 @@ pub struct InstanceSpec {
     pub notify: NotifyScripts,
     /// keepalived's `use_vmac`: the VIPs live on a macvlan with the virtual MAC.
     pub vmac: Option<VmacSpec>,
+    /// `auth_type AH`: the key of the adverts' IP Authentication Header.
+    pub ip_ah: Option<[u8; 8]>,
 }
 
 /// keepalived's `use_vmac [NAME]` (and `vmac_xmit_base`) for one instance.
@@ -172,6 +174,9 @@ pub struct RawInstance {
     /// v2 PASS.
     #[serde(default)]
     pub auth_pass: Option<String>,
+    /// `auth_type`: `PASS` (the default with a password) or `AH` (IP Authentication Header).
+    #[serde(default)]
+    pub auth_type: Option<String>,
     /// Unicast source.
     #[serde(default)]
     pub unicast_src: Option<String>,
@@ -359,6 +364,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         preempt_delay: a.preempt_delay,
         nopreempt: a.nopreempt,
         auth_pass: a.auth_pass.clone(),
+        auth_type: a.auth_type.clone(),
         unicast_src: a.unicast_src.clone(),
         unicast_peers: a.unicast_peers.clone(),
         track_script,
@@ -623,8 +629,17 @@ fn validate_instance(
         0.0,
         1000.0,
     )?;
+    let mut ip_ah = None;
     let auth = match &r.auth_pass {
-        None => Auth::None,
+        None => {
+            if r.auth_type.is_some() {
+                return err(
+                    n.field("auth-type", "auth_type"),
+                    "needs a password (auth_pass)",
+                );
+            }
+            Auth::None
+        }
         Some(p) => {
             let field = n.field("auth-pass", "auth_pass");
             if version != Version::V2 {
@@ -638,7 +653,28 @@ fn validate_instance(
             }
             let mut b = [0u8; 8];
             b[..p.len()].copy_from_slice(p.as_bytes());
-            Auth::SimplePassword(b)
+            match r
+                .auth_type
+                .as_deref()
+                .map(str::to_ascii_uppercase)
+                .as_deref()
+            {
+                None | Some("PASS") => Auth::SimplePassword(b),
+                // The password keys the AH's HMAC-MD5; the message itself says type 2.
+                Some("AH") => {
+                    ip_ah = Some(b);
+                    Auth::IpAh
+                }
+                Some(_) => {
+                    return err(
+                        n.field("auth-type", "auth_type"),
+                        format!(
+                            "{:?}: must be PASS or AH",
+                            r.auth_type.as_deref().unwrap_or("")
+                        ),
+                    )
+                }
+            }
         }
     };
     let unicast_src = match &r.unicast_src {
@@ -819,6 +855,7 @@ fn validate_instance(
         track_ifaces,
         notify,
         vmac,
+        ip_ah,
     })
 }
 
@@ -1022,6 +1059,43 @@ mod tests {
         assert_eq!(e.field, "instance[1].use_vmac");
         let e = from_toml(&inst(1, "vmac_xmit_base=true"), LogFormat::Text, &src).unwrap_err();
         assert_eq!(e.field, "instance[0].vmac_xmit_base");
+    }
+
+    #[test]
+    fn auth_type_ah_keys_the_advert_socket_and_needs_a_v2_password() {
+        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
+        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
+        let spec = from_toml(
+            &format!("{base}auth_pass='secret'\nauth_type='AH'\n"),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        let i = &spec.instances[0];
+        assert_eq!(i.fsm.auth, Auth::IpAh);
+        assert_eq!(i.ip_ah, Some(*b"secret\0\0"));
+        let pass = from_toml(
+            &format!("{base}auth_pass='secret'\n"),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        assert_eq!(
+            pass.instances[0].fsm.auth,
+            Auth::SimplePassword(*b"secret\0\0")
+        );
+        assert_eq!(pass.instances[0].ip_ah, None);
+        for (extra, field) in [
+            ("auth_type='AH'\n", "instance[0].auth_type"),
+            ("auth_pass='x'\nauth_type='MD5'\n", "instance[0].auth_type"),
+            (
+                "auth_pass='x'\nauth_type='AH'\nvrrp_version=3\n",
+                "instance[0].auth_pass",
+            ),
+        ] {
+            let e = from_toml(&format!("{base}{extra}"), LogFormat::Text, &src).unwrap_err();
+            assert_eq!(e.field, field, "{extra}");
+        }
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSock
     let mut cfg = AdvertSocketConfig::multicast(inst.advert_iface(), family, inst.fsm.version)
         .with_vrid(inst.fsm.vrid)
         .with_unicast_peers(inst.fsm.unicast_peers.iter().copied());
+    if let Some(key) = inst.ip_ah {
+        cfg = cfg.with_ip_ah(key);
+    }
     if let Some(src) = inst.unicast_src {
         cfg = cfg.with_source(src);
     } else if inst.advert_iface() != inst.iface {

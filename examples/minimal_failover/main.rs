@@ -7,7 +7,7 @@
 //! ```text
 //! minimal_failover --iface IFACE --vrid N --priority P --vip ADDR/PREFIX [--vip ...]
 //!                  [--vrrp-version 2|3] [--advert-int SECONDS]
-//!                  [--preempt-delay SECONDS] [--nopreempt] [--auth-pass PASS]
+//!                  [--preempt-delay SECONDS] [--nopreempt] [--auth-pass PASS [--auth-type PASS|AH]]
 //!                  [--unicast-src ADDR] [--unicast-peer ADDR ...]
 //!                  [--track-script 'CMD ARGS' --track-weight W --track-interval S
 //!                   --track-fall N --track-rise N]

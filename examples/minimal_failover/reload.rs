@@ -44,6 +44,11 @@ pub fn check_same_shape<'a>(
         if old.vmac != new.vmac {
             return Err(format!("instance {name:?}: use_vmac"));
         }
+        // The AH key lives in the advert socket with its anti-replay counter, which a new
+        // socket would restart below what the peers have seen.
+        if old.ip_ah != new.ip_ah {
+            return Err(format!("instance {name:?}: auth_type AH or its password"));
+        }
         if old.unicast_src != new.unicast_src {
             return Err(format!("instance {name:?}: unicast_src"));
         }

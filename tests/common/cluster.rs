@@ -49,6 +49,8 @@ pub struct Scenario {
     pub fam: Fam,
     /// v2 password.
     pub auth_pass: Option<String>,
+    /// With `auth_pass`: keepalived's `auth_type AH` instead of PASS.
+    pub auth_ah: bool,
     /// Unicast mode (each node lists the others as peers).
     pub unicast: bool,
 }
@@ -62,6 +64,7 @@ impl Scenario {
             advert_int: 0.1,
             fam,
             auth_pass: None,
+            auth_ah: false,
             unicast: false,
         }
     }
@@ -112,6 +115,9 @@ impl Scenario {
         ];
         if let Some(p) = &self.auth_pass {
             a.extend(["--auth-pass".into(), p.clone()]);
+            if self.auth_ah {
+                a.extend(["--auth-type".into(), "AH".into()]);
+            }
         }
         if self.unicast {
             a.extend(["--unicast-src".into(), self.addr_of(topo, i)]);

@@ -24,6 +24,8 @@ pub struct KaInstance {
     pub vips: Vec<String>,
     /// v2 PASS authentication.
     pub auth_pass: Option<String>,
+    /// With `auth_pass`: `auth_type AH` instead of PASS.
+    pub auth_ah: bool,
     /// Unicast source.
     pub unicast_src: Option<String>,
     /// Unicast peers.
@@ -50,8 +52,9 @@ impl KaInstance {
             s.push_str("  nopreempt\n");
         }
         if let Some(p) = &self.auth_pass {
+            let kind = if self.auth_ah { "AH" } else { "PASS" };
             s.push_str(&format!(
-                "  authentication {{\n    auth_type PASS\n    auth_pass {p}\n  }}\n"
+                "  authentication {{\n    auth_type {kind}\n    auth_pass {p}\n  }}\n"
             ));
         }
         if let Some(src) = &self.unicast_src {
@@ -218,6 +221,9 @@ pub fn rejection_lines(log: &str) -> Vec<String> {
         "address list",
         "not matching",
         "mismatch",
+        "IPSEC",
+        "AH header",
+        "already processed",
     ];
     log.lines()
         // The banner, the command line and the config echo are not about packets.

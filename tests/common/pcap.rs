@@ -178,10 +178,11 @@ fn parse_ipv4(p: &[u8]) -> Kind {
     }
     let src = IpAddr::V4(Ipv4Addr::new(p[12], p[13], p[14], p[15]));
     let dst = IpAddr::V4(Ipv4Addr::new(p[16], p[17], p[18], p[19]));
-    if p[9] == 112 {
-        parse_vrrp(&p[ihl..], src, dst, p[8])
-    } else {
-        Kind::Other
+    match p[9] {
+        112 => parse_vrrp(&p[ihl..], src, dst, p[8]),
+        // keepalived's auth_type AH: a 24-octet AH whose next header is VRRP.
+        51 if p.len() >= ihl + 24 && p[ihl] == 112 => parse_vrrp(&p[ihl + 24..], src, dst, p[8]),
+        _ => Kind::Other,
     }
 }
 

@@ -36,6 +36,7 @@ pub fn ka_instance(sc: &Scenario, topo: &Topology, i: usize, prio: u8) -> KaInst
         advert_int: sc.advert_int,
         vips: vec![sc.fam.vip_cidr()],
         auth_pass: sc.auth_pass.clone(),
+        auth_ah: sc.auth_ah,
         unicast_src: sc.unicast.then(|| sc.addr_of(topo, i)),
         unicast_peers: if sc.unicast {
             (0..topo.nodes.len())

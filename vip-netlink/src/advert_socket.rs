@@ -11,8 +11,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tracing::{debug, trace};
 use vrrp_proto::{
-    decode_ipv4, decode_ipv6, Advert, ChecksumMode, Counter, DecodeOptions, Ipv4Params,
-    PseudoHeader, Version,
+    decode_ipv4, decode_ipv4_ah, decode_ipv6, Advert, ChecksumMode, Counter, DecodeOptions,
+    IpAhSequence, Ipv4Params, PseudoHeader, Version, IPPROTO_AH, IP_AH_LEN,
 };
 
 use crate::advert_stats::{AdvertCounters, AdvertStats};
@@ -46,6 +46,7 @@ pub struct AdvertSocketConfig {
     pub(crate) vrid: Option<u8>,
     pub(crate) checksum_mode: ChecksumMode,
     pub(crate) decode: DecodeOptions,
+    pub(crate) ip_ah: Option<[u8; 8]>,
 }
 
 impl AdvertSocketConfig {
@@ -69,6 +70,7 @@ impl AdvertSocketConfig {
             vrid: None,
             checksum_mode: ChecksumMode::Rfc5798PseudoHeader,
             decode: DecodeOptions::default(),
+            ip_ah: None,
         }
     }
 
@@ -90,6 +92,11 @@ impl AdvertSocketConfig {
     fn validate(&self) -> Result<()> {
         if self.version == Version::V2 && self.family == IpFamily::V6 {
             return Err(Error::InvalidConfig("VRRPv2 is IPv4 only".into()));
+        }
+        if self.ip_ah.is_some() && (self.version != Version::V2 || self.family != IpFamily::V4) {
+            return Err(Error::InvalidConfig(
+                "IP AH authentication is VRRPv2 over IPv4 only".into(),
+            ));
         }
         let fam = |a: &IpAddr| IpFamily::of(a) == self.family;
         if self.source.as_ref().is_some_and(|s| !fam(s)) {
@@ -125,6 +132,39 @@ impl AdvertSocketConfig {
     pub fn with_ttl(mut self, ttl: u8) -> Self {
         self.ttl = ttl;
         self
+    }
+
+    /// VRRPv2 auth type 2, keepalived's `auth_type AH`: adverts travel under an IP
+    /// Authentication Header keyed with `key` (the password, zero padded to 8 octets). The
+    /// socket is then a raw `IPPROTO_AH` socket; it sends [`Auth::IpAh`](vrrp_proto::Auth)
+    /// adverts with [`Advert::encode_ipv4_ah`] and accepts only AH packets whose ICV and SPI
+    /// verify and whose sequence number is above the last one sent or accepted (keepalived's
+    /// anti-replay counter, [`vrrp_proto::IpAhSequence`]).
+    ///
+    /// ```
+    /// use vip_netlink::{AdvertSocketConfig, IpFamily};
+    /// use vrrp_proto::Version;
+    /// let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2)
+    ///     .with_ip_ah(*b"secret\0\0");
+    /// assert!(cfg.ip_ah().is_some());
+    /// ```
+    pub fn with_ip_ah(mut self, key: [u8; 8]) -> Self {
+        self.ip_ah = Some(key);
+        self
+    }
+
+    /// The IP AH key, when adverts travel under an AH.
+    pub fn ip_ah(&self) -> Option<&[u8; 8]> {
+        self.ip_ah.as_ref()
+    }
+
+    /// Octets of IP AH between the IPv4 header and the VRRP message.
+    fn ah_len(&self) -> u32 {
+        if self.ip_ah.is_some() {
+            IP_AH_LEN as u32
+        } else {
+            0
+        }
     }
 
     /// Only hand adverts of this VRID to the caller; others are counted in
@@ -258,6 +298,8 @@ pub struct AdvertSocket {
     source: std::sync::RwLock<Option<IpAddr>>,
     counters: AdvertCounters,
     ip_id: AtomicU16,
+    /// keepalived's IP AH sequence counter, shared by sends and receives.
+    ah_sequence: Mutex<IpAhSequence>,
     rx: Mutex<RxQueue>,
     tx: Mutex<Vec<u8>>,
     /// The [`WakeOn`] in force (`true`: [`WakeOn::PriorityZero`]); changed under `switch`.
@@ -482,7 +524,11 @@ impl AdvertSocket {
             Some(s) => Some(s),
             None => interface.source_address(config.family).ok(),
         };
-        let wake_program = match WakeProgram::load(config.vrid, config.family == IpFamily::V4) {
+        let wake_program = match WakeProgram::load(
+            config.vrid,
+            config.family == IpFamily::V4,
+            config.ah_len(),
+        ) {
             Ok(p) => Some(p),
             Err(e) => {
                 debug!(interface = %config.interface, "no eBPF wake filter, a Backup wakes by its timer only: {e}");
@@ -497,6 +543,7 @@ impl AdvertSocket {
             source: std::sync::RwLock::new(source),
             counters: AdvertCounters::default(),
             ip_id: AtomicU16::new(0),
+            ah_sequence: Mutex::new(IpAhSequence::default()),
             rx: Mutex::new(RxQueue::new()),
             tx: Mutex::new(vec![0u8; RECV_BUF]),
             sleeps_through: std::sync::atomic::AtomicBool::new(false),
@@ -546,6 +593,7 @@ impl AdvertSocket {
                     let prog = wake_filter::urgent_only(
                         self.config.vrid,
                         self.config.family == IpFamily::V4,
+                        self.config.ah_len(),
                     );
                     attach(self.io.socket(), &prog)?;
                 }
@@ -656,9 +704,10 @@ impl AdvertSocket {
     /// send buffer is full.
     pub async fn send_advert(&self, advert: &Advert) -> Result<usize> {
         let src = self.send_source()?;
+        let ah = self.next_ah_sequence();
         let mut sent = 0;
         for dst in self.destinations() {
-            if let Some(packet) = self.start_send(advert, src, dst)? {
+            if let Some(packet) = self.start_send(advert, src, dst, ah)? {
                 self.send_one(&packet, src, dst).await?;
             }
             sent += 1;
@@ -685,10 +734,11 @@ impl AdvertSocket {
     /// ```
     pub fn try_send_advert(&self, advert: &Advert) -> Result<usize> {
         let src = self.send_source()?;
+        let ah = self.next_ah_sequence();
         let mut sent = 0;
         let mut blocked = None;
         for dst in self.destinations() {
-            match self.start_send(advert, src, dst)? {
+            match self.start_send(advert, src, dst, ah)? {
                 None => sent += 1,
                 Some(_) => blocked = Some(dst),
             }
@@ -706,6 +756,14 @@ impl AdvertSocket {
         Ok(sent)
     }
 
+    /// With IP AH: the sequence number of the advert about to be sent (one per advert, the
+    /// same to every unicast peer, as keepalived's).
+    fn next_ah_sequence(&self) -> Option<u32> {
+        self.config.ip_ah.as_ref()?;
+        let mut seq = self.ah_sequence.lock().unwrap_or_else(|e| e.into_inner());
+        Some(seq.next_to_send())
+    }
+
     /// The source address of a send: the known one, or looked up now.
     fn send_source(&self) -> Result<IpAddr> {
         match self.source() {
@@ -716,9 +774,15 @@ impl AdvertSocket {
 
     /// Encodes into the socket's own buffer and sends at once (no buffer per send); returns
     /// a copy of the packet only when the send would block.
-    fn start_send(&self, advert: &Advert, src: IpAddr, dst: IpAddr) -> Result<Option<Vec<u8>>> {
+    fn start_send(
+        &self,
+        advert: &Advert,
+        src: IpAddr,
+        dst: IpAddr,
+        ah: Option<u32>,
+    ) -> Result<Option<Vec<u8>>> {
         let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        let n = self.encode(advert, src, dst, &mut tx)?;
+        let n = self.encode(advert, src, dst, ah, &mut tx)?;
         match self.try_send(&tx[..n], src, dst) {
             Ok(_) => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Some(tx[..n].to_vec())),
@@ -730,7 +794,14 @@ impl AdvertSocket {
     }
 
     /// Encode the advert for one destination.
-    fn encode(&self, advert: &Advert, src: IpAddr, dst: IpAddr, buf: &mut [u8]) -> Result<usize> {
+    fn encode(
+        &self,
+        advert: &Advert,
+        src: IpAddr,
+        dst: IpAddr,
+        ah: Option<u32>,
+        buf: &mut [u8],
+    ) -> Result<usize> {
         let mode = self.config.checksum_mode;
         let r = match (src, dst) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => {
@@ -739,7 +810,16 @@ impl AdvertSocket {
                 if self.config.is_unicast() {
                     ip.ttl = self.config.ttl;
                 }
-                advert.encode_ipv4(buf, &ip, mode, None)
+                match (&self.config.ip_ah, ah) {
+                    (Some(key), Some(seq)) => {
+                        // The ICV covers the identification: 0 would be replaced by the kernel.
+                        if ip.identification == 0 {
+                            ip.identification = self.ip_id.fetch_add(1, Ordering::Relaxed);
+                        }
+                        advert.encode_ipv4_ah(buf, &ip, key, seq, self.config.is_unicast())
+                    }
+                    _ => advert.encode_ipv4(buf, &ip, mode, None),
+                }
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 advert.encode_payload(buf, &PseudoHeader::v6(src, dst), mode, None)
@@ -1025,8 +1105,27 @@ impl AdvertSocket {
         let mut opts = self.config.decode;
         opts.version = Some(self.config.version);
         opts.check_ttl = !unicast;
+        let mut ah_sequence = None;
         let decoded = match self.config.family {
-            IpFamily::V4 => decode_ipv4(buf, &opts),
+            IpFamily::V4 => match &self.config.ip_ah {
+                None => decode_ipv4(buf, &opts),
+                Some(key) => {
+                    // Another instance's adverts share this IPPROTO_AH socket: sort them out
+                    // by VRID before the ICV, whose key they do not use (keepalived looks the
+                    // instance up first too).
+                    let at = usize::from(buf.first().map_or(0, |b| b & 0x0f)) * 4 + IP_AH_LEN;
+                    if let (Some(want), Some(&got)) = (self.config.vrid, buf.get(at + 1)) {
+                        if want != got {
+                            c.bump(Counter::VrIdErrors);
+                            return None;
+                        }
+                    }
+                    decode_ipv4_ah(buf, key, &opts).map(|(rx, ah)| {
+                        ah_sequence = Some(ah.sequence);
+                        rx
+                    })
+                }
+            },
             IpFamily::V6 => {
                 let (Some(IpAddr::V6(src)), Some(IpAddr::V6(dst)), Some(hl)) =
                     (info.src, info.dst, info.hop_limit)
@@ -1063,6 +1162,14 @@ impl AdvertSocket {
             debug!(%src, "unicast advert from an unknown peer dropped");
             return None;
         }
+        if let Some(seq) = ah_sequence {
+            let mut last = self.ah_sequence.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = last.accept(seq) {
+                c.decode_error(&e);
+                debug!(%src, seq, last = last.last(), "IP AH advert dropped: replayed sequence number");
+                return None;
+            }
+        }
         c.received(rx.priority());
         Some(ReceivedAdvertRef {
             advert: rx,
@@ -1090,7 +1197,12 @@ fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket
         IpFamily::V4 => Domain::IPV4,
         IpFamily::V6 => Domain::IPV6,
     };
-    let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+    // Under keepalived's IP AH the IPv4 protocol is AH (51), VRRP being its next header.
+    let protocol = match config.ip_ah {
+        Some(_) => i32::from(IPPROTO_AH),
+        None => IPPROTO_VRRP,
+    };
+    let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))
         .map_err(|e| Error::io("open raw VRRP socket", e))?;
     sock.bind_device(Some(config.interface.as_bytes()))
         .map_err(|e| Error::io("SO_BINDTODEVICE", e))?;

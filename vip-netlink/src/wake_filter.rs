@@ -49,7 +49,8 @@ pub(crate) fn drop_all() -> Vec<sock_filter> {
 /// Accepts a priority-0 advert of `vrid` and any advert of another VRID (any priority-0
 /// advert when `vrid` is `None`). `ipv4_header`: an IPv4 raw socket sees the IP header
 /// first (its length is read from the IHL field); an IPv6 one sees the VRRP message at 0.
-pub(crate) fn urgent_only(vrid: Option<u8>, ipv4_header: bool) -> Vec<sock_filter> {
+/// `skip`: octets between that and the VRRP message (24 under keepalived's IP AH).
+pub(crate) fn urgent_only(vrid: Option<u8>, ipv4_header: bool, skip: u32) -> Vec<sock_filter> {
     let mut p = Vec::with_capacity(7);
     // Offsets of the VRID and priority octets, relative to X (the IPv4 header length) or 0.
     let load = if ipv4_header {
@@ -59,10 +60,10 @@ pub(crate) fn urgent_only(vrid: Option<u8>, ipv4_header: bool) -> Vec<sock_filte
         LD_B_ABS
     };
     if let Some(v) = vrid {
-        p.push(op(load, 0, 0, 1)); // A = VRID
+        p.push(op(load, 0, 0, skip + 1)); // A = VRID
         p.push(op(JEQ_K, 0, 4, u32::from(v))); // another VRID: the last ACCEPT
     }
-    p.push(op(load, 0, 0, 2)); // A = priority
+    p.push(op(load, 0, 0, skip + 2)); // A = priority
     p.push(op(JEQ_K, 0, 1, 0)); // priority 0: accept; else drop
     p.push(op(RET_K, 0, 0, ACCEPT));
     p.push(op(RET_K, 0, 0, DROP));
@@ -111,7 +112,7 @@ mod tests {
 
     #[test]
     fn urgent_filter_wakes_for_priority_zero_and_other_vrids_only() {
-        let prog = urgent_only(Some(51), true);
+        let prog = urgent_only(Some(51), true, 0);
         assert_eq!(run(&prog, &v4(51, 0)), ACCEPT);
         assert_eq!(run(&prog, &v4(51, 100)), DROP);
         assert_eq!(run(&prog, &v4(51, 255)), DROP);
@@ -125,17 +126,29 @@ mod tests {
         assert_eq!(run(&prog, &opt), DROP);
         opt[26] = 0;
         assert_eq!(run(&prog, &opt), ACCEPT);
+        // Under an IP AH the VRRP message starts 24 octets later.
+        let ah = urgent_only(Some(51), true, 24);
+        let mut p = vec![0u8; 52];
+        p[0] = 0x45;
+        p[45] = 51;
+        p[46] = 100;
+        assert_eq!(run(&ah, &p), DROP);
+        p[46] = 0;
+        assert_eq!(run(&ah, &p), ACCEPT);
+        p[45] = 52;
+        p[46] = 100;
+        assert_eq!(run(&ah, &p), ACCEPT);
         // Too short to hold the fields: the kernel (and this model) drops it.
         assert_eq!(run(&prog, &[0x45]), DROP);
     }
 
     #[test]
     fn ipv6_and_vrid_less_programs() {
-        let prog = urgent_only(Some(7), false);
+        let prog = urgent_only(Some(7), false, 0);
         assert_eq!(run(&prog, &[0x31, 7, 0, 1]), ACCEPT);
         assert_eq!(run(&prog, &[0x31, 7, 9, 1]), DROP);
         assert_eq!(run(&prog, &[0x31, 8, 9, 1]), ACCEPT);
-        let any = urgent_only(None, false);
+        let any = urgent_only(None, false, 0);
         assert_eq!(run(&any, &[0x31, 8, 9, 1]), DROP);
         assert_eq!(run(&any, &[0x31, 8, 0, 1]), ACCEPT);
         assert_eq!(run(&drop_all(), &[1]), DROP);

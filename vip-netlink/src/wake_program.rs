@@ -69,7 +69,7 @@ fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
 
 /// The program; `map_fd` holds the wake time. Same packet view as the classic filter: an
 /// IPv4 raw socket sees the IP header at 0, an IPv6 one the VRRP message.
-fn program(vrid: Option<u8>, ipv4_header: bool, map_fd: RawFd) -> Vec<Insn> {
+fn program(vrid: Option<u8>, ipv4_header: bool, skip: i32, map_fd: RawFd) -> Vec<Insn> {
     let mut p = Vec::with_capacity(20);
     // Jumps to the final "accept", their offsets patched once its place is known.
     let mut to_accept = Vec::new();
@@ -81,10 +81,10 @@ fn program(vrid: Option<u8>, ipv4_header: bool, map_fd: RawFd) -> Vec<Insn> {
         p.push(insn(LSH64_K, 0, 0, 0, 2));
         p.push(insn(MOV64_X, 7, 0, 0, 0)); // r7 = IPv4 header length
     }
-    // r0 = the VRRP octet at `field`.
+    // r0 = the VRRP octet at `field` (`skip` octets of IP AH before the message).
     let load = |field: i32| match ipv4_header {
-        true => insn(LD_IND_B, 0, 7, 0, field),
-        false => insn(LD_ABS_B, 0, 0, 0, field),
+        true => insn(LD_IND_B, 0, 7, 0, skip + field),
+        false => insn(LD_ABS_B, 0, 0, 0, skip + field),
     };
     if let Some(v) = vrid {
         p.push(load(1));
@@ -198,7 +198,7 @@ pub(crate) struct WakeProgram {
 impl WakeProgram {
     /// Creates the map and loads the program, its time rule off until
     /// [`set_wake_at`](Self::set_wake_at).
-    pub(crate) fn load(vrid: Option<u8>, ipv4_header: bool) -> io::Result<WakeProgram> {
+    pub(crate) fn load(vrid: Option<u8>, ipv4_header: bool, skip: u32) -> io::Result<WakeProgram> {
         // struct { map_type, key_size, value_size, max_entries, map_flags } as u32s.
         let map_attr = [
             u64::from(BPF_MAP_TYPE_ARRAY) | (4u64 << 32),
@@ -208,7 +208,7 @@ impl WakeProgram {
         let map = bpf(BPF_MAP_CREATE, &map_attr)?;
         let wake_at = MappedValue::map(&map)?;
         wake_at.word().store(NEVER, Ordering::Release);
-        let insns = program(vrid, ipv4_header, map.as_raw_fd());
+        let insns = program(vrid, ipv4_header, skip as i32, map.as_raw_fd());
         let license = c"MIT OR Apache-2.0";
         // struct { prog_type, insn_cnt, insns, license, log_level, log_size, log_buf, ... }.
         let mut prog_attr = [
@@ -304,7 +304,7 @@ mod tests {
             (None, true),
             (None, false),
         ] {
-            let p = program(vrid, v4, 9);
+            let p = program(vrid, v4, 0, 9);
             let accept = p.len() - 2;
             assert_eq!(p[accept].code, MOV32_K);
             assert_eq!(p[accept].imm, -1);
@@ -318,5 +318,16 @@ mod tests {
             assert_eq!(p[ld].imm, 9);
             assert_eq!(p[ld + 1].code, 0);
         }
+    }
+
+    #[test]
+    fn under_an_ip_ah_the_vrid_and_priority_loads_move_by_its_length() {
+        let p = program(Some(7), true, 24, 9);
+        let loads: Vec<i32> = p
+            .iter()
+            .filter(|i| i.code == LD_IND_B)
+            .map(|i| i.imm)
+            .collect();
+        assert_eq!(loads, vec![25, 26]);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::Lan;
 use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, IpFamily, WakeOn};
-use vrrp_proto::{AddressList, Advert, Version};
+use vrrp_proto::{AddressList, Advert, Auth, Version};
 
 /// What node 0 sends at one step.
 type Batch = Vec<(u8, u8)>; // (vrid, priority)
@@ -207,4 +207,85 @@ fn ipv4_sleeping_backup_wakes_for_the_advert_after_its_wake_time() {
 #[test]
 fn ipv6_sleeping_backup_wakes_for_the_advert_after_its_wake_time() {
     sleeping_backup_wakes_for_the_advert_after_its_wake_time(IpFamily::V6);
+}
+
+/// keepalived's `auth_type AH`: the VRRP message sits 24 octets further in, behind the AH.
+/// The sleeping Backup's kernel filter must read the VRID and priority there: ordinary
+/// adverts wait, priority 0 and another VRID wake it. One sender socket throughout, so its AH
+/// sequence numbers rise and none is dropped as a replay.
+#[test]
+fn ipv4_ah_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
+    const KEY: [u8; 8] = *b"hakit\0\0\0";
+    let v2 = |vrid: u8, prio: u8| {
+        let vips = AddressList::from_v4(&[Ipv4Addr::new(10, 0, 0, 100)]).unwrap();
+        Advert::v2(vrid, prio, 1, Auth::IpAh, vips)
+    };
+    let lan = Lan::new(2);
+    let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let sender = lan.nodes[0].spawn(move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2).with_ip_ah(KEY);
+        let sock = AdvertSocket::open(cfg).unwrap();
+        while let Ok(batch) = batch_rx.recv() {
+            for (vrid, prio) in batch {
+                sock.send_advert(&v2(vrid, prio)).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            done_tx.send(()).unwrap();
+        }
+    });
+    let (sent_tx, sent) = mpsc::channel::<()>();
+    let (ready, ready_rx) = mpsc::channel::<()>();
+    let receiver = lan.nodes[1].spawn(move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2)
+            .with_vrid(51)
+            .with_ip_ah(KEY);
+        let sock = AdvertSocket::open(cfg).unwrap();
+        sock.set_wake_on(WakeOn::PriorityZero).unwrap();
+        let steps = Steps { ready, sent };
+
+        steps.next();
+        let woke = woken_by(&sock, Duration::from_millis(300)).await;
+        assert!(woke.is_none(), "woken by an ordinary advert: {woke:?}");
+        let mut prios = Vec::new();
+        while let Some(p) = sock.try_recv_with(|rx| rx.advert.priority()).unwrap() {
+            prios.push(p);
+        }
+        assert_eq!(prios, vec![100, 101]);
+
+        steps.next();
+        assert_eq!(woken_by(&sock, Duration::from_secs(5)).await, Some(0));
+
+        steps.next();
+        let mut seen = Vec::new();
+        while seen.last() != Some(&0) {
+            seen.push(
+                woken_by(&sock, Duration::from_secs(5))
+                    .await
+                    .expect("advert within 5 s"),
+            );
+        }
+        assert_eq!(seen, vec![110, 0]);
+        let c = sock.stats().counters;
+        assert_eq!(c.vrid_errors, 1, "{c:?}");
+        assert_eq!(c.auth_failures, 0, "no replay or ICV failure: {c:?}");
+    });
+    let batches: Vec<Batch> = vec![
+        vec![(51, 100), (51, 101)],
+        vec![(51, 0)],
+        vec![(51, 110), (52, 100), (51, 0)],
+    ];
+    for batch in batches {
+        if ready_rx.recv().is_err() {
+            break;
+        }
+        batch_tx.send(batch).unwrap();
+        done_rx.recv().unwrap();
+        sent_tx.send(()).unwrap();
+    }
+    drop(batch_tx);
+    if let Err(p) = receiver.join() {
+        std::panic::resume_unwind(p);
+    }
+    sender.join().unwrap();
 }

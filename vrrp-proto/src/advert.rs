@@ -19,7 +19,9 @@ pub enum Auth {
     None,
     /// Auth type 1: simple text password, 8 octets, zero padded.
     SimplePassword([u8; 8]),
-    /// Auth type 2: IP Authentication Header (recognised, not supported).
+    /// Auth type 2: the message travels under an IP Authentication Header (HMAC-MD5-96, see
+    /// [`Advert::encode_ipv4_ah`] and [`decode_ipv4_ah`](crate::decode_ipv4_ah)); its own 8
+    /// auth octets are zero. The key is the AH layer's, not part of the message.
     IpAh,
 }
 

@@ -115,11 +115,13 @@ impl DecodeError {
             DecodeError::InvalidVrid => Counter::VrIdErrors,
             DecodeError::InvalidInterval => Counter::AdvIntervalErrors,
             DecodeError::EmptyAddressList => Counter::AddressListErrors,
-            DecodeError::InvalidAuthType { .. } | DecodeError::AuthIpAhUnsupported => {
-                Counter::InvalidAuthType
-            }
+            DecodeError::InvalidAuthType { .. } => Counter::InvalidAuthType,
             DecodeError::AuthTypeMismatch => Counter::AuthTypeMismatch,
-            DecodeError::AuthFailure => Counter::AuthFailures,
+            DecodeError::AuthFailure
+            | DecodeError::IpAhIcv
+            | DecodeError::IpAhSpi
+            | DecodeError::IpAhReplay => Counter::AuthFailures,
+            DecodeError::IpAhMalformed => Counter::PacketLengthErrors,
             DecodeError::AuthTrailerMissing
             | DecodeError::AuthTrailerMalformed
             | DecodeError::AuthTrailerUnknownKey

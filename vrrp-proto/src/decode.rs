@@ -6,6 +6,7 @@ use crate::advert::{Advert, Auth, Version};
 use crate::auth_trailer::{ct_eq, AuthTrailer, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
 use crate::checksum::{self, ChecksumMode, ChecksumModes, PseudoHeader, PseudoSums, IPPROTO_VRRP};
 use crate::error::DecodeError;
+use crate::ip_ah::{check_ip_ah, IpAh};
 use crate::ipv4::{check_ipv4, IPPROTO_AH, VRRP_TTL};
 use crate::packet::{field, VrrpPacket};
 
@@ -266,18 +267,75 @@ pub fn decode_ipv4<'a>(
     let ip = check_ipv4(packet)?;
     match ip.protocol {
         IPPROTO_VRRP => {}
-        IPPROTO_AH => return Err(DecodeError::AuthIpAhUnsupported),
+        // keepalived: "Received AH header but auth type not AH".
+        IPPROTO_AH => return Err(DecodeError::AuthTypeMismatch),
         _ => return Err(DecodeError::Ipv4Protocol),
     }
     let payload = &packet[ip.header_len..ip.total_len];
     let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
-    let (packet_view, checksum_mode) = validate(payload, AddressFamily::Ipv4, &sums, ip.ttl, opts)?;
+    let (packet_view, checksum_mode) =
+        validate(payload, AddressFamily::Ipv4, &sums, ip.ttl, opts, false)?;
     Ok(ReceivedAdvert {
         packet: packet_view,
         endpoints: Endpoints::Ipv4Header(&packet[12..20]),
         ttl: ip.ttl,
         checksum_mode,
     })
+}
+
+/// Decodes a whole IPv4 packet carrying VRRPv2 under an IP Authentication Header (auth type
+/// 2, keepalived's `auth_type AH`), as a raw `IPPROTO_AH` socket delivers it: the IPv4
+/// header as in [`decode_ipv4`] but protocol 51, then the AH (next header 112, SPI equal to
+/// the source address, HMAC-MD5-96 ICV keyed with `key`, see [`crate::IP_AH_LEN`]), then the
+/// VRRP message, which must say auth type 2. With `opts.check_ttl` off (unicast) the TTL is
+/// left out of the ICV, as keepalived does with unicast peers. The sequence number is
+/// returned for the caller's [`IpAhSequence`](crate::IpAhSequence): replay is per instance
+/// state, not a property of one packet.
+///
+/// ```
+/// use vrrp_proto::{decode_ipv4_ah, AddressList, Advert, Auth, DecodeOptions, Ipv4Params};
+/// let key = *b"secret\0\0";
+/// let advert = Advert::v2(51, 200, 1, Auth::IpAh, AddressList::from_v4(&[[10, 0, 0, 100].into()]).unwrap());
+/// let mut ip = Ipv4Params::multicast([10, 0, 0, 1].into());
+/// ip.identification = 1;
+/// let mut buf = [0u8; 128];
+/// let n = advert.encode_ipv4_ah(&mut buf, &ip, &key, 7, false).unwrap();
+/// let (rx, ah) = decode_ipv4_ah(&buf[..n], &key, &DecodeOptions::default()).unwrap();
+/// assert_eq!((rx.to_advert(), ah.sequence), (advert, 7));
+/// assert!(decode_ipv4_ah(&buf[..n], b"Secret\0\0", &DecodeOptions::default()).is_err());
+/// ```
+pub fn decode_ipv4_ah<'a>(
+    packet: &'a [u8],
+    key: &[u8; 8],
+    opts: &DecodeOptions,
+) -> Result<(ReceivedAdvert<'a>, IpAh), DecodeError> {
+    let ip = check_ipv4(packet)?;
+    match ip.protocol {
+        IPPROTO_AH => {}
+        // keepalived: "No AH header but auth type is AH".
+        IPPROTO_VRRP => return Err(DecodeError::AuthTypeMismatch),
+        _ => return Err(DecodeError::Ipv4Protocol),
+    }
+    let header = &packet[..ip.header_len];
+    let payload = &packet[ip.header_len..ip.total_len];
+    let (ah, message) = check_ip_ah(header, payload, key, !opts.check_ttl)?;
+    let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+    let opts = DecodeOptions {
+        version: Some(Version::V2),
+        v2_auth: Some(Auth::IpAh),
+        ..*opts
+    };
+    let (packet_view, checksum_mode) =
+        validate(message, AddressFamily::Ipv4, &sums, ip.ttl, &opts, true)?;
+    Ok((
+        ReceivedAdvert {
+            packet: packet_view,
+            endpoints: Endpoints::Ipv4Header(&packet[12..20]),
+            ttl: ip.ttl,
+            checksum_mode,
+        },
+        ah,
+    ))
 }
 
 /// Decodes a VRRP payload received on a raw IPv6 socket, with the source, destination and hop
@@ -291,7 +349,8 @@ pub fn decode_ipv6<'a>(
     opts: &DecodeOptions,
 ) -> Result<ReceivedAdvert<'a>, DecodeError> {
     let sums = PseudoSums::v6(src.to_bits(), dst.to_bits());
-    let (packet, checksum_mode) = validate(payload, AddressFamily::Ipv6, &sums, hop_limit, opts)?;
+    let (packet, checksum_mode) =
+        validate(payload, AddressFamily::Ipv6, &sums, hop_limit, opts, false)?;
     Ok(ReceivedAdvert {
         packet,
         endpoints: Endpoints::V6(src, dst),
@@ -324,7 +383,8 @@ pub fn decode_payload<'a>(
     opts: &DecodeOptions,
 ) -> Result<ReceivedAdvert<'a>, DecodeError> {
     let family = AddressFamily::of(&pseudo.src);
-    let (packet, checksum_mode) = validate(payload, family, &PseudoSums::of(pseudo), ttl, opts)?;
+    let (packet, checksum_mode) =
+        validate(payload, family, &PseudoSums::of(pseudo), ttl, opts, false)?;
     Ok(ReceivedAdvert {
         packet,
         endpoints: Endpoints::from(pseudo),
@@ -333,7 +393,8 @@ pub fn decode_payload<'a>(
     })
 }
 
-/// The checks shared by every entry point.
+/// The checks shared by every entry point. `ip_ah`: the message came under an AH that
+/// verified (only then is v2 auth type 2 acceptable).
 #[inline(always)]
 fn validate<'a>(
     payload: &'a [u8],
@@ -341,6 +402,7 @@ fn validate<'a>(
     sums: &PseudoSums,
     ttl: u8,
     opts: &DecodeOptions,
+    ip_ah: bool,
 ) -> Result<(VrrpPacket<&'a [u8]>, ChecksumMode), DecodeError> {
     if opts.check_ttl && ttl != VRRP_TTL {
         return Err(DecodeError::IpTtl { ttl });
@@ -430,7 +492,7 @@ fn validate<'a>(
         return Err(DecodeError::EmptyAddressList);
     }
     if version == Version::V2 {
-        check_v2_auth(&packet, opts.v2_auth)?;
+        check_v2_auth(&packet, opts.v2_auth, ip_ah)?;
     }
     if trailing == AUTH_TRAILER_LEN {
         // Ext type known and reserved octets zero (keepalived's "malformed" test).
@@ -445,16 +507,24 @@ fn validate<'a>(
 }
 
 #[inline]
-fn check_v2_auth(packet: &VrrpPacket<&[u8]>, expected: Option<Auth>) -> Result<Auth, DecodeError> {
+fn check_v2_auth(
+    packet: &VrrpPacket<&[u8]>,
+    expected: Option<Auth>,
+    ip_ah: bool,
+) -> Result<Auth, DecodeError> {
     let auth = match packet.v2_auth_type() {
         0 => Auth::None,
         1 => Auth::SimplePassword(packet.v2_auth_data()),
         2 => Auth::IpAh,
         t => return Err(DecodeError::InvalidAuthType { auth_type: t }),
     };
+    // Type 2 means nothing without the AH that carried it, and an AH carries type 2 only.
+    if (auth == Auth::IpAh) != ip_ah {
+        return Err(DecodeError::AuthTypeMismatch);
+    }
     match (expected, auth) {
-        (_, Auth::IpAh) => Err(DecodeError::AuthIpAhUnsupported),
         (None, a) => Ok(a),
+        (Some(Auth::IpAh), Auth::IpAh) => Ok(auth),
         (Some(Auth::None), Auth::None) => Ok(auth),
         (Some(Auth::SimplePassword(want)), Auth::SimplePassword(got)) => {
             if ct_eq(&want, &got) {

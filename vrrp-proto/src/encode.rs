@@ -2,9 +2,10 @@
 use crate::address_list::AddressFamily;
 use crate::advert::{Advert, Auth, Version};
 use crate::auth_trailer::{AuthTrailer, AuthTrailerSigner, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
-use crate::checksum::{self, ChecksumMode, PseudoHeader, PseudoSums};
+use crate::checksum::{self, ChecksumMode, PseudoHeader, PseudoSums, IPPROTO_VRRP};
 use crate::error::EncodeError;
-use crate::ipv4::{emit_ipv4_header, Ipv4Params, IPV4_HEADER_LEN};
+use crate::ip_ah::{emit_ip_ah, IP_AH_LEN};
+use crate::ipv4::{emit_ipv4_header, Ipv4Params, IPPROTO_AH, IPV4_HEADER_LEN};
 use crate::packet::{field, VrrpPacket, V3_MAX_ADVER_INT_MAX};
 
 impl Advert {
@@ -18,9 +19,15 @@ impl Advert {
         field::HEADER_LEN + self.addresses.wire_len() + auth
     }
 
-    /// Checks that the advert can be put on the wire as it is.
+    /// Checks that the advert can be put on the wire as it is (an [`Auth::IpAh`] advert only
+    /// by [`Advert::encode_ipv4_ah`]).
     #[inline]
     pub fn check_encodable(&self) -> Result<(), EncodeError> {
+        self.check_encodable_for(false)
+    }
+
+    #[inline(always)]
+    fn check_encodable_for(&self, ip_ah: bool) -> Result<(), EncodeError> {
         if self.vrid == 0 {
             return Err(EncodeError::InvalidVrid);
         }
@@ -32,8 +39,8 @@ impl Advert {
                 if self.addresses.family() == AddressFamily::Ipv6 {
                     return Err(EncodeError::V2WithIpv6);
                 }
-                if self.auth == Auth::IpAh {
-                    return Err(EncodeError::IpAhUnsupported);
+                if (self.auth == Auth::IpAh) != ip_ah {
+                    return Err(EncodeError::IpAhNeedsHeader);
                 }
             }
             Version::V3 => {
@@ -75,7 +82,7 @@ impl Advert {
         if src_family != AddressFamily::of(&pseudo.dst) {
             return Err(EncodeError::FamilyMismatch);
         }
-        self.emit_message_with(buf, src_family, &PseudoSums::of(pseudo), mode)
+        self.emit_message_with(buf, src_family, &PseudoSums::of(pseudo), mode, false)
     }
 
     #[inline(always)]
@@ -85,8 +92,9 @@ impl Advert {
         ip_family: AddressFamily,
         sums: &PseudoSums,
         mode: ChecksumMode,
+        ip_ah: bool,
     ) -> Result<(), EncodeError> {
-        self.check_encodable()?;
+        self.check_encodable_for(ip_ah)?;
         let family = self.addresses.family();
         if ip_family != family {
             return Err(
@@ -111,7 +119,8 @@ impl Advert {
             Version::V2 => {
                 let (auth_type, data) = match self.auth {
                     Auth::SimplePassword(pw) => (1u8, pw),
-                    _ => (0, [0; 8]),
+                    Auth::IpAh => (2, [0; 8]),
+                    Auth::None => (0, [0; 8]),
                 };
                 (
                     u16::from_be_bytes([auth_type, self.max_adver_int as u8]),
@@ -244,6 +253,7 @@ impl Advert {
                     AddressFamily::Ipv4,
                     &sums,
                     mode,
+                    false,
                 )?;
                 self.buffer_len()
             }
@@ -252,8 +262,60 @@ impl Advert {
                 self.encode_payload(&mut buf[IPV4_HEADER_LEN..], &pseudo, mode, trailer)?
             }
         };
-        emit_ipv4_header(buf, ip, n);
+        emit_ipv4_header(buf, ip, IPPROTO_VRRP, n);
         Ok(IPV4_HEADER_LEN + n)
+    }
+
+    /// Writes a whole IPv4 packet for an `IP_HDRINCL` raw socket carrying a VRRPv2
+    /// [`Auth::IpAh`] advert as keepalived's `auth_type AH` does: the IPv4 header (protocol
+    /// 51), the 24-octet AH (SPI = `ip.src`, `sequence`, HMAC-MD5-96 ICV keyed with `key`, the
+    /// zero-padded password) and the message with auth type 2. `ip.identification` must not
+    /// be 0 (the ICV covers it, and a kernel fills a zero one in). `unicast`: leave the TTL out
+    /// of the ICV, as keepalived does with unicast peers. Returns the octets written.
+    ///
+    /// ```
+    /// use vrrp_proto::{AddressList, Advert, Auth, Ipv4Params, IP_AH_LEN};
+    /// let advert = Advert::v2(51, 200, 1, Auth::IpAh, AddressList::from_v4(&[[10, 0, 0, 100].into()]).unwrap());
+    /// let mut ip = Ipv4Params::multicast([10, 0, 0, 1].into());
+    /// ip.identification = 1;
+    /// let mut buf = [0u8; 128];
+    /// let n = advert.encode_ipv4_ah(&mut buf, &ip, b"secret\0\0", 1, false).unwrap();
+    /// assert_eq!(n, 20 + IP_AH_LEN + 20);
+    /// assert_eq!(buf[9], 51); // protocol AH
+    /// assert_eq!(&buf[20..24], &[112, 4, 0, 0]); // next header VRRP, payload length 4
+    /// ```
+    pub fn encode_ipv4_ah(
+        &self,
+        buf: &mut [u8],
+        ip: &Ipv4Params,
+        key: &[u8; 8],
+        sequence: u32,
+        unicast: bool,
+    ) -> Result<usize, EncodeError> {
+        if self.version != Version::V2 || self.auth != Auth::IpAh {
+            return Err(EncodeError::IpAhNeedsHeader);
+        }
+        if ip.identification == 0 {
+            return Err(EncodeError::IpAhNeedsIdentification);
+        }
+        let msg_len = self.buffer_len();
+        let total = IPV4_HEADER_LEN + IP_AH_LEN + msg_len;
+        if buf.len() < total {
+            return Err(EncodeError::BufferTooSmall { needed: total });
+        }
+        let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+        let (head, message) = buf[..total].split_at_mut(IPV4_HEADER_LEN + IP_AH_LEN);
+        self.emit_message_with(
+            message,
+            AddressFamily::Ipv4,
+            &sums,
+            ChecksumMode::NoPseudoHeader,
+            true,
+        )?;
+        emit_ipv4_header(head, ip, IPPROTO_AH, IP_AH_LEN + msg_len);
+        let (header, ah) = head.split_at_mut(IPV4_HEADER_LEN);
+        emit_ip_ah(ah, header, message, key, sequence, unicast);
+        Ok(total)
     }
 }
 

@@ -78,9 +78,6 @@ pub enum DecodeError {
         /// The auth type received.
         auth_type: u8,
     },
-    /// VRRPv2 auth type 2 (IP Authentication Header), or an IPv4 packet carrying AH: recognised,
-    /// not supported (RFC 3768 removed it).
-    AuthIpAhUnsupported,
     /// VRRPv2 auth type differs from the receiver's configured type.
     AuthTypeMismatch,
     /// VRRPv2 simple password differs from the configured one.
@@ -93,11 +90,20 @@ pub enum DecodeError {
     AuthTrailerUnknownKey,
     /// `auth_hmac` trailer HMAC does not verify.
     AuthTrailerBadHmac,
+    /// IP AH (auth type 2) too short, or with a next header other than VRRP or a payload
+    /// length other than keepalived's 24-octet AH.
+    IpAhMalformed,
+    /// IP AH whose HMAC-MD5-96 ICV does not verify: another key, or a changed packet.
+    IpAhIcv,
+    /// IP AH whose SPI is not the packet's source address.
+    IpAhSpi,
+    /// IP AH sequence number not above the last one seen (see `IpAhSequence`).
+    IpAhReplay,
 }
 
 impl DecodeError {
     /// Every variant, for tables and tests.
-    pub const ALL: [DecodeError; 25] = [
+    pub const ALL: [DecodeError; 28] = [
         DecodeError::Ipv4Truncated,
         DecodeError::Ipv4Version,
         DecodeError::Ipv4HeaderLength,
@@ -116,13 +122,16 @@ impl DecodeError {
         DecodeError::InvalidInterval,
         DecodeError::EmptyAddressList,
         DecodeError::InvalidAuthType { auth_type: 0 },
-        DecodeError::AuthIpAhUnsupported,
         DecodeError::AuthTypeMismatch,
         DecodeError::AuthFailure,
         DecodeError::AuthTrailerMissing,
         DecodeError::AuthTrailerMalformed,
         DecodeError::AuthTrailerUnknownKey,
         DecodeError::AuthTrailerBadHmac,
+        DecodeError::IpAhMalformed,
+        DecodeError::IpAhIcv,
+        DecodeError::IpAhSpi,
+        DecodeError::IpAhReplay,
     ];
 
     /// The variant's name in snake_case (`ip_ttl`, `checksum`, ...), as the `decode` example prints it.
@@ -146,13 +155,16 @@ impl DecodeError {
             DecodeError::InvalidInterval => "invalid_interval",
             DecodeError::EmptyAddressList => "empty_address_list",
             DecodeError::InvalidAuthType { .. } => "invalid_auth_type",
-            DecodeError::AuthIpAhUnsupported => "auth_ip_ah_unsupported",
             DecodeError::AuthTypeMismatch => "auth_type_mismatch",
             DecodeError::AuthFailure => "auth_failure",
             DecodeError::AuthTrailerMissing => "auth_trailer_missing",
             DecodeError::AuthTrailerMalformed => "auth_trailer_malformed",
             DecodeError::AuthTrailerUnknownKey => "auth_trailer_unknown_key",
             DecodeError::AuthTrailerBadHmac => "auth_trailer_bad_hmac",
+            DecodeError::IpAhMalformed => "ip_ah_malformed",
+            DecodeError::IpAhIcv => "ip_ah_icv",
+            DecodeError::IpAhSpi => "ip_ah_spi",
+            DecodeError::IpAhReplay => "ip_ah_replay",
         }
     }
 }
@@ -190,9 +202,6 @@ impl fmt::Display for DecodeError {
             DecodeError::InvalidAuthType { auth_type } => {
                 write!(f, "unknown VRRPv2 auth type {auth_type}")
             }
-            DecodeError::AuthIpAhUnsupported => {
-                f.write_str("IP Authentication Header (auth type 2) is not supported")
-            }
             DecodeError::AuthTypeMismatch => f.write_str("VRRPv2 auth type differs from ours"),
             DecodeError::AuthFailure => f.write_str("VRRPv2 password mismatch"),
             DecodeError::AuthTrailerMissing => f.write_str("auth_hmac trailer required but absent"),
@@ -203,6 +212,10 @@ impl fmt::Display for DecodeError {
             DecodeError::AuthTrailerBadHmac => {
                 f.write_str("auth_hmac trailer HMAC does not verify")
             }
+            DecodeError::IpAhMalformed => f.write_str("malformed IP Authentication Header"),
+            DecodeError::IpAhIcv => f.write_str("IP AH ICV (HMAC-MD5-96) does not verify"),
+            DecodeError::IpAhSpi => f.write_str("IP AH SPI is not the source address"),
+            DecodeError::IpAhReplay => f.write_str("IP AH sequence number already seen"),
         }
     }
 }
@@ -226,8 +239,11 @@ pub enum EncodeError {
     V2WithIpv6,
     /// VRRPv3 with an auth other than [`Auth::None`](crate::Auth::None).
     AuthOnV3,
-    /// [`Auth::IpAh`](crate::Auth::IpAh) cannot be emitted.
-    IpAhUnsupported,
+    /// [`Auth::IpAh`](crate::Auth::IpAh) needs its AH: [`Advert::encode_ipv4_ah`](crate::Advert::encode_ipv4_ah)
+    /// writes it, the other encoders refuse.
+    IpAhNeedsHeader,
+    /// An AH packet with IPv4 identification 0: the kernel would replace it after the ICV.
+    IpAhNeedsIdentification,
     /// The addresses' family differs from the source/destination family.
     FamilyMismatch,
 }
@@ -244,7 +260,12 @@ impl fmt::Display for EncodeError {
             }
             EncodeError::V2WithIpv6 => f.write_str("VRRPv2 is IPv4 only"),
             EncodeError::AuthOnV3 => f.write_str("VRRPv3 has no authentication field"),
-            EncodeError::IpAhUnsupported => f.write_str("IP AH authentication is not supported"),
+            EncodeError::IpAhNeedsIdentification => {
+                f.write_str("an IP AH advert needs a non-zero IPv4 identification")
+            }
+            EncodeError::IpAhNeedsHeader => {
+                f.write_str("auth type 2 (IP AH) adverts are written by encode_ipv4_ah")
+            }
             EncodeError::FamilyMismatch => {
                 f.write_str("address family differs from the IP source/destination family")
             }

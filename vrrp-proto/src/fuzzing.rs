@@ -4,20 +4,51 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::{
-    decode_ipv4, decode_ipv6, AddressFamily, AddressList, Advert, Auth, AuthSequence,
-    AuthTrailerSigner, ChecksumMode, DecodeOptions, Ipv4Params, PseudoHeader, ReceivedAdvert,
-    Version, IPV4_HEADER_LEN,
+    decode_ipv4, decode_ipv4_ah, decode_ipv6, AddressFamily, AddressList, Advert, Auth,
+    AuthSequence, AuthTrailerSigner, ChecksumMode, DecodeOptions, Ipv4Params, PseudoHeader,
+    ReceivedAdvert, Version, IPV4_HEADER_LEN,
 };
 
 const KEY: &[u8] = b"fuzzing key, thirty-two octets!!";
 
-/// Target `vrrp_ipv4_packet`: `data` is a whole IPv4 packet.
+/// The AH key the fuzz targets use (keepalived's `auth_pass secret`, as in the corpus seeds).
+const AH_KEY: &[u8; 8] = b"secret\0\0";
+
+/// Target `vrrp_ipv4_packet`: `data` is a whole IPv4 packet, decoded as plain VRRP and as
+/// VRRPv2 under an IP AH.
 pub fn vrrp_ipv4_packet(data: &[u8]) {
     for opts in [DecodeOptions::default(), DecodeOptions::unicast()] {
         if let Ok(rx) = decode_ipv4(data, &opts) {
             check_reencode(&rx, &opts);
         }
+        if let Ok((rx, ah)) = decode_ipv4_ah(data, AH_KEY, &opts) {
+            check_reencode_ah(data, &rx, ah.sequence, &opts);
+        }
     }
+}
+
+/// An AH advert that verified re-encodes, from its own header fields, to one that verifies
+/// again with the same advert and sequence number.
+fn check_reencode_ah(data: &[u8], rx: &ReceivedAdvert<'_>, sequence: u32, opts: &DecodeOptions) {
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (rx.src(), rx.dst()) else {
+        panic!("an AH advert decoded with a non-IPv4 address");
+    };
+    let mut ip = Ipv4Params::new(src, dst);
+    ip.identification = u16::from_be_bytes([data[4], data[5]]);
+    ip.ttl = data[8];
+    ip.tos = data[1];
+    if ip.identification == 0 {
+        return;
+    }
+    let advert = rx.to_advert();
+    let mut buf = [0u8; 4200];
+    let n = advert
+        .encode_ipv4_ah(&mut buf, &ip, AH_KEY, sequence, !opts.check_ttl)
+        .expect("a decoded AH advert re-encodes");
+    let (again, ah) =
+        decode_ipv4_ah(&buf[..n], AH_KEY, opts).expect("the re-encoded AH advert decodes");
+    assert_eq!(again.to_advert(), advert);
+    assert_eq!(ah.sequence, sequence);
 }
 
 /// Target `vrrp_ipv6_payload`: `data` is 16 octets of source, 16 of destination, 1 of hop

@@ -1,7 +1,7 @@
 //! The IPv4 header around a VRRP message: checked on receive, built for `IP_HDRINCL` on send.
 use core::net::Ipv4Addr;
 
-use crate::checksum::{self, IPPROTO_VRRP, VRRP_MCAST_V4};
+use crate::checksum::{self, VRRP_MCAST_V4};
 use crate::error::DecodeError;
 
 /// Length of an IPv4 header without options.
@@ -108,14 +108,14 @@ pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info, DecodeError> {
     })
 }
 
-/// Writes a 20-octet IPv4 header for a VRRP payload of `payload_len` octets into `buf[..20]`.
+/// Writes a 20-octet IPv4 header for a `protocol` payload of `payload_len` octets into `buf[..20]`.
 /// The caller checked that `buf` holds 20 octets and that the total fits in 16 bits. The
 /// header checksum is summed from the field values, not read back from `buf`.
 #[inline]
-pub(crate) fn emit_ipv4_header(buf: &mut [u8], p: &Ipv4Params, payload_len: usize) {
+pub(crate) fn emit_ipv4_header(buf: &mut [u8], p: &Ipv4Params, protocol: u8, payload_len: usize) {
     let total = (IPV4_HEADER_LEN + payload_len) as u16;
     let w0 = u16::from_be_bytes([0x45, p.tos]);
-    let w4 = u16::from_be_bytes([p.ttl, IPPROTO_VRRP]);
+    let w4 = u16::from_be_bytes([p.ttl, protocol]);
     let (src, dst) = (p.src.to_bits(), p.dst.to_bits());
     // keepalived does not set Don't Fragment; neither do we (flags and offset word is 0).
     let acc = u64::from(w0)

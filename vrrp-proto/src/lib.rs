@@ -12,6 +12,8 @@
 //! * Checksum modes for VRRPv3 over IPv4 (RFC 5798, RFC 9568 / `v3_checksum_as_v2`, keepalived's
 //!   old unicast form), incremental update on a priority change ([`VrrpPacket::update_priority`]).
 //! * keepalived's `auth_hmac` trailer ([`AuthTrailer`]): parse, emit, sign and verify.
+//! * VRRPv2 auth type 2, keepalived's `auth_type AH`: [`Advert::encode_ipv4_ah`],
+//!   [`decode_ipv4_ah`] and the anti-replay counter [`IpAhSequence`].
 //!
 //! ```
 //! use vrrp_proto::{decode_ipv4, AddressList, Advert, ChecksumMode, DecodeOptions, Ipv4Params};
@@ -40,6 +42,7 @@ mod encode;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod ip_ah;
 mod ipv4;
 mod packet;
 
@@ -56,9 +59,11 @@ pub use checksum::{
 };
 pub use counters::{Counter, Counters, NewMasterReason, ProtoErrReason};
 pub use decode::{
-    decode_ipv4, decode_ipv4_payload, decode_ipv6, decode_payload, DecodeOptions, ReceivedAdvert,
+    decode_ipv4, decode_ipv4_ah, decode_ipv4_payload, decode_ipv6, decode_payload, DecodeOptions,
+    ReceivedAdvert,
 };
 pub use error::{AddressListError, DecodeError, EncodeError};
+pub use ip_ah::{IpAh, IpAhSequence, IP_AH_ICV_LEN, IP_AH_LEN};
 pub use ipv4::{Ipv4Params, IPPROTO_AH, IPV4_HEADER_LEN, TOS_INTERNETWORK_CONTROL, VRRP_TTL};
 pub use packet::{field, VrrpPacket, V3_MAX_ADVER_INT_MAX};
 

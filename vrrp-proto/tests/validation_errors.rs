@@ -3,9 +3,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use vrrp_proto::{
-    checksum, decode_ipv4, decode_ipv6, AddressFamily, AddressList, Advert, Auth, AuthSequence,
-    AuthTrailerSigner, ChecksumMode, Counter, Counters, DecodeError, DecodeOptions, Ipv4Params,
-    ProtoErrReason, PseudoHeader, Version, VrrpPacket,
+    checksum, decode_ipv4, decode_ipv4_ah, decode_ipv6, AddressFamily, AddressList, Advert, Auth,
+    AuthSequence, AuthTrailerSigner, ChecksumMode, Counter, Counters, DecodeError, DecodeOptions,
+    IpAhSequence, Ipv4Params, ProtoErrReason, PseudoHeader, Version, VrrpPacket,
 };
 
 const SRC: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
@@ -309,20 +309,142 @@ fn invalid_auth_type() {
     assert_eq!(err(&p), DecodeError::InvalidAuthType { auth_type: 3 });
 }
 
+const AH_KEY: &[u8; 8] = b"secret\0\0";
+
+fn ah_packet(unicast: bool) -> Vec<u8> {
+    let mut ip = Ipv4Params::multicast(SRC);
+    ip.identification = 9;
+    let mut buf = vec![0u8; 2048];
+    let n = v2(Auth::IpAh)
+        .encode_ipv4_ah(&mut buf, &ip, AH_KEY, 5, unicast)
+        .unwrap();
+    buf.truncate(n);
+    buf
+}
+
 #[test]
-fn auth_ip_ah_unsupported() {
-    // VRRPv2 auth type 2.
+fn ip_ah_round_trip_and_what_it_covers() {
+    let p = ah_packet(false);
+    let (rx, ah) = decode_ipv4_ah(&p, AH_KEY, &DecodeOptions::default()).unwrap();
+    assert_eq!(rx.to_advert(), v2(Auth::IpAh));
+    assert_eq!((ah.spi, ah.sequence), (SRC.to_bits(), 5));
+    // The mutable fields (TOS, TTL in unicast mode) may change on the way: the ICV holds.
+    let mut q = ah_packet(true);
+    q[1] = 0;
+    q[8] = 64;
+    ip_fix(&mut q);
+    assert!(decode_ipv4_ah(&q, AH_KEY, &DecodeOptions::unicast()).is_ok());
+    // In multicast mode the TTL is covered (and checked).
+    let mut q = ah_packet(false);
+    q[8] = 254;
+    ip_fix(&mut q);
+    let opts = DecodeOptions {
+        check_ttl: false,
+        ..DecodeOptions::default()
+    };
+    assert_eq!(
+        decode_ipv4_ah(&q, AH_KEY, &opts).unwrap_err(),
+        DecodeError::IpAhIcv
+    );
+    // The identification is covered.
+    let mut q = ah_packet(false);
+    q[5] ^= 1;
+    ip_fix(&mut q);
+    assert_eq!(
+        decode_ipv4_ah(&q, AH_KEY, &DecodeOptions::default()).unwrap_err(),
+        DecodeError::IpAhIcv
+    );
+}
+
+#[test]
+fn ip_ah_icv_with_another_key() {
+    assert_eq!(
+        decode_ipv4_ah(&ah_packet(false), b"Secret\0\0", &DecodeOptions::default()).unwrap_err(),
+        DecodeError::IpAhIcv
+    );
+    // A changed priority fails the ICV, which is checked before anything it covers.
+    let mut p = ah_packet(false);
+    p[20 + 24 + 2] = 255;
+    assert_eq!(
+        decode_ipv4_ah(&p, AH_KEY, &DecodeOptions::default()).unwrap_err(),
+        DecodeError::IpAhIcv
+    );
+}
+
+#[test]
+fn ip_ah_malformed_and_spi() {
+    let mut p = ah_packet(false);
+    p[20] = 6; // next header TCP
+    assert_eq!(
+        decode_ipv4_ah(&p, AH_KEY, &DecodeOptions::default()).unwrap_err(),
+        DecodeError::IpAhMalformed
+    );
+    let mut p = ah_packet(false);
+    p.truncate(40);
+    p[2..4].copy_from_slice(&40u16.to_be_bytes());
+    ip_fix(&mut p);
+    assert_eq!(
+        decode_ipv4_ah(&p, AH_KEY, &DecodeOptions::default()).unwrap_err(),
+        DecodeError::IpAhMalformed
+    );
+    // An SPI other than the source fails (the SPI is covered by the ICV too: re-sign it).
+    let mut p = ah_packet(false);
+    p[24..28].copy_from_slice(&[10, 99, 0, 2]);
+    let spi_sign = |p: &mut Vec<u8>| {
+        // Recompute the ICV over the packet with the new SPI, as a sender with that SPI would.
+        use hmac::{Hmac, Mac};
+        let mut h = p[..20].to_vec();
+        h[1] = 0;
+        h[6] = 0;
+        h[7] = 0;
+        h[10] = 0;
+        h[11] = 0;
+        let mut ah = p[20..44].to_vec();
+        ah[12..].fill(0);
+        let mut mac = <Hmac<md5::Md5> as Mac>::new_from_slice(AH_KEY).unwrap();
+        mac.update(&h);
+        mac.update(&ah);
+        mac.update(&p[44..]);
+        let icv = mac.finalize().into_bytes();
+        p[32..44].copy_from_slice(&icv[..12]);
+    };
+    spi_sign(&mut p);
+    assert_eq!(
+        decode_ipv4_ah(&p, AH_KEY, &DecodeOptions::default()).unwrap_err(),
+        DecodeError::IpAhSpi
+    );
+}
+
+#[test]
+fn ip_ah_replay() {
+    let mut seq = IpAhSequence::default();
+    assert_eq!(seq.accept(5), Ok(()));
+    assert_eq!(seq.accept(5), Err(DecodeError::IpAhReplay));
+    assert_eq!(seq.accept(4), Err(DecodeError::IpAhReplay));
+    assert_eq!(seq.next_to_send(), 6);
+    assert_eq!(seq.accept(6), Err(DecodeError::IpAhReplay));
+}
+
+#[test]
+fn ip_ah_where_none_is_configured_and_none_where_ah_is() {
+    // An AH packet given to the plain decoder: keepalived's "Received AH header but auth
+    // type not AH".
+    assert_eq!(
+        decode_ipv4(&ah_packet(false), &DecodeOptions::default()).unwrap_err(),
+        DecodeError::AuthTypeMismatch
+    );
+    // A plain packet given to the AH decoder: "No AH header but auth type is AH".
+    assert_eq!(
+        decode_ipv4_ah(&encode(&v2(Auth::None)), AH_KEY, &DecodeOptions::default()).unwrap_err(),
+        DecodeError::AuthTypeMismatch
+    );
+    // VRRP auth type 2 without an AH in front.
     let mut p = encode(&v2(Auth::None));
     p[24] = 2;
     fix(&mut p);
-    assert_eq!(err(&p), DecodeError::AuthIpAhUnsupported);
-    // An IPv4 packet carrying AH (protocol 51) in front of VRRP.
-    let mut p = encode(&v2(Auth::None));
-    p[9] = 51;
-    ip_fix(&mut p);
-    assert_eq!(err(&p), DecodeError::AuthIpAhUnsupported);
-    // Never emitted.
-    let mut buf = [0u8; 64];
+    assert_eq!(err(&p), DecodeError::AuthTypeMismatch);
+    // The plain encoders refuse an AH advert, and the AH one needs an identification.
+    let mut buf = [0u8; 128];
     assert_eq!(
         v2(Auth::IpAh).encode_ipv4(
             &mut buf,
@@ -330,7 +452,11 @@ fn auth_ip_ah_unsupported() {
             ChecksumMode::NoPseudoHeader,
             None
         ),
-        Err(vrrp_proto::EncodeError::IpAhUnsupported)
+        Err(vrrp_proto::EncodeError::IpAhNeedsHeader)
+    );
+    assert_eq!(
+        v2(Auth::IpAh).encode_ipv4_ah(&mut buf, &Ipv4Params::multicast(SRC), AH_KEY, 1, false),
+        Err(vrrp_proto::EncodeError::IpAhNeedsIdentification)
     );
 }
 
