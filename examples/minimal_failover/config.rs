@@ -54,6 +54,17 @@ pub struct TrackScript {
     pub rise: u32,
 }
 
+/// A tracked file (keepalived's `vrrp_track_file`): the number in it times the weight is
+/// added to the priority; a total of −254 or below, or any non-zero number with weight 0,
+/// means FAULT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Weight, −254..=254 (keepalived's default 1).
+    pub weight: i32,
+}
+
 /// A tracked interface.
 #[derive(Debug, Clone)]
 pub struct TrackIface {
@@ -78,6 +89,8 @@ pub struct InstanceSpec {
     pub track_scripts: Vec<TrackScript>,
     /// Tracked interfaces (tracker ids 1000..).
     pub track_ifaces: Vec<TrackIface>,
+    /// Tracked files (tracker ids 2000..).
+    pub track_files: Vec<TrackFile>,
     /// keepalived's notify scripts.
     pub notify: NotifyScripts,
     /// keepalived's `use_vmac`: the VIPs live on a macvlan with the virtual MAC.
@@ -114,6 +127,11 @@ impl InstanceSpec {
 /// Tracker id of the `i`-th track script.
 pub fn script_tracker(i: usize) -> TrackerId {
     TrackerId(i as u32)
+}
+
+/// Tracker id of the `i`-th tracked file.
+pub fn file_tracker(i: usize) -> TrackerId {
+    TrackerId(2000 + i as u32)
 }
 
 /// Tracker id of the `i`-th tracked interface.
@@ -189,6 +207,9 @@ pub struct RawInstance {
     /// `IFACE[:WEIGHT]`.
     #[serde(default)]
     pub track_ifaces: Vec<String>,
+    /// keepalived's `track_file`: `{ path = "...", weight = W }` (TOML only).
+    #[serde(default)]
+    pub track_file: Vec<RawTrackFile>,
     /// GARPs per VIP.
     #[serde(default = "default_garp_repeat")]
     pub garp_repeat: u32,
@@ -263,6 +284,21 @@ pub struct RawTuning {
     /// `strict_mode` (keepalived's `vrrp_strict` for one instance).
     #[serde(default)]
     pub strict_mode: bool,
+}
+
+/// A tracked file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrackFile {
+    /// The file holding a number.
+    pub path: String,
+    /// Weight (keepalived's default 1).
+    #[serde(default = "one_i32")]
+    pub weight: i32,
+}
+
+fn one_i32() -> i32 {
+    1
 }
 
 /// A track script as written.
@@ -369,6 +405,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         unicast_peers: a.unicast_peers.clone(),
         track_script,
         track_ifaces: a.track_ifaces.clone(),
+        track_file: Vec::new(),
         garp_repeat: a.garp_repeat,
         notify: a.notify.clone(),
         notify_master: a.notify_master.clone(),
@@ -813,6 +850,31 @@ fn validate_instance(
             t.weight,
         ));
     }
+    let mut track_files = Vec::new();
+    for (k, t) in r.track_file.iter().enumerate() {
+        if t.path.is_empty() {
+            return err(
+                n.field("track-file", &format!("track_file[{k}].path")),
+                "empty path",
+            );
+        }
+        let (lo, hi) = TrackerKind::File.weight_range();
+        if !(lo..=hi).contains(&t.weight) {
+            return err(
+                n.field("track-file", &format!("track_file[{k}].weight")),
+                format!("{} is outside {lo}..={hi}", t.weight),
+            );
+        }
+        fsm.trackers.push(TrackerConfig::new(
+            file_tracker(k),
+            TrackerKind::File,
+            t.weight,
+        ));
+        track_files.push(TrackFile {
+            path: t.path.clone().into(),
+            weight: t.weight,
+        });
+    }
     let vmac = match &r.use_vmac {
         None | Some(RawUseVmac::On(false)) => {
             if r.vmac_xmit_base {
@@ -853,6 +915,7 @@ fn validate_instance(
         unicast_src,
         track_scripts,
         track_ifaces,
+        track_files,
         notify,
         vmac,
         ip_ah,
@@ -1096,6 +1159,33 @@ mod tests {
             let e = from_toml(&format!("{base}{extra}"), LogFormat::Text, &src).unwrap_err();
             assert_eq!(e.field, field, "{extra}");
         }
+    }
+
+    #[test]
+    fn track_file_becomes_a_file_tracker_with_keepalived_s_default_weight() {
+        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
+        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
+        let spec = from_toml(
+            &format!("{base}track_file=[{{path='/run/a'}}, {{path='/run/b', weight=-254}}]\n"),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        let i = &spec.instances[0];
+        assert_eq!(i.track_files.len(), 2);
+        assert_eq!(
+            (i.track_files[0].weight, i.track_files[1].weight),
+            (1, -254)
+        );
+        let t = &i.fsm.trackers;
+        assert_eq!((t[0].id, t[0].kind), (file_tracker(0), TrackerKind::File));
+        let e = from_toml(
+            &format!("{base}track_file=[{{path='/run/a', weight=255}}]\n"),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "instance[0].track_file[0].weight");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use healthcheck::{CheckId, CheckSpec, ExecCheck, Health, Monitor, MonitorConfig, Policy};
+use healthcheck::{
+    CheckId, CheckSpec, ExecCheck, FileCheck, Monitor, MonitorConfig, Policy, TrackWeight,
+};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{info, warn};
 use vip_netlink::{
@@ -19,7 +21,7 @@ use vip_netlink::{
 };
 use vrrp_fsm::{Router, SyncGroupConfig};
 
-use crate::config::{from_file, script_tracker, DaemonSpec, InstanceSpec};
+use crate::config::{file_tracker, from_file, script_tracker, DaemonSpec, InstanceSpec};
 use crate::event_queue::{event_queue, Event};
 use crate::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::vrrp_loop::{InstanceIo, VrrpLoop};
@@ -229,7 +231,7 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
 
     // Track scripts on a healthcheck monitor (rise/fall like vrrp_script).
     let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
-    let mut checks: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    let mut checks: BTreeMap<u64, (usize, vrrp_fsm::TrackerId)> = BTreeMap::new();
     for (i, io) in ios.iter().enumerate() {
         for (k, t) in io.spec.track_scripts.iter().enumerate() {
             let check_id = (i * 1000 + k) as u64;
@@ -246,22 +248,40 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
             monitor
                 .add(spec)
                 .map_err(|e| DriverError::Other(format!("{}: track script: {e}", io.spec.name)))?;
-            checks.insert(check_id, (i, k));
+            checks.insert(check_id, (i, script_tracker(k)));
+        }
+        // keepalived watches a track_file with inotify: so does FileCheck under the monitor,
+        // the interval being only a fallback.
+        for (k, f) in io.spec.track_files.iter().enumerate() {
+            let check_id = (i * 1000 + 500 + k) as u64;
+            let spec = CheckSpec::new(CheckId(check_id), FileCheck::new(f.path.clone()))
+                .interval(Duration::from_secs(1))
+                .timeout(Duration::from_secs(1))
+                .policy(Policy::Script {
+                    rise: 1,
+                    fall: 1,
+                    init_fail: false,
+                })
+                .weight(TrackWeight::new(f.weight).scaled_by_value());
+            monitor
+                .add(spec)
+                .map_err(|e| DriverError::Other(format!("{}: track file: {e}", io.spec.name)))?;
+            checks.insert(check_id, (i, file_tracker(k)));
         }
     }
     {
         let tx = tx.clone();
         tokio::spawn(async move {
             while let Some(ch) = changes.recv().await {
-                let Some(&(i, k)) = checks.get(&ch.id.0) else {
+                let Some(&(i, tracker)) = checks.get(&ch.id.0) else {
                     continue;
                 };
-                let up = match ch.state.health {
-                    Health::Up => true,
-                    Health::Down => false,
-                    Health::Unknown => continue,
+                // Up / Down for a script, the file's value for a track_file; nothing before
+                // a script's first result.
+                let Some(state) = ch.to_vrrp_fsm() else {
+                    continue;
                 };
-                tx.send(Event::Tracker(i, script_tracker(k), up));
+                tx.send(Event::Tracker(i, tracker, state));
             }
         });
     }

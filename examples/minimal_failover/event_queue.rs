@@ -13,8 +13,8 @@ pub enum Event {
     Shutdown(&'static str),
     /// The link of this interface went up (`true`) or down.
     Link(String, bool),
-    /// A track script of instance `.0` changed health.
-    Tracker(usize, vrrp_fsm::TrackerId, bool),
+    /// A track script (up or down) or a tracked file (its value) of instance `.0` changed.
+    Tracker(usize, vrrp_fsm::TrackerId, vrrp_fsm::TrackerState),
     /// SIGHUP with `--config`: the file, re-read and validated, to apply (see `reload`).
     Reload(Box<crate::config::DaemonSpec>),
     /// A watcher failed: the daemon cannot go on.

@@ -74,6 +74,17 @@ pub fn check_same_shape<'a>(
                 .iter()
                 .zip(&new.track_ifaces)
                 .all(|(a, b)| a.iface == b.iface);
+        let files_same = old.track_files.len() == new.track_files.len()
+            && old
+                .track_files
+                .iter()
+                .zip(&new.track_files)
+                .all(|(a, b)| a.path == b.path);
+        if !files_same {
+            return Err(format!(
+                "instance {name:?}: track_file (only a weight can change)"
+            ));
+        }
         if !ifaces_same {
             return Err(format!(
                 "instance {name:?}: track_ifaces (only a weight can change)"

@@ -144,14 +144,9 @@ impl VrrpLoop {
                             info!(%iface, up, "link change");
                             apply_link(&mut self.router, &self.ios, last_now, &iface, up);
                         }
-                        Event::Tracker(i, tracker, up) => {
+                        Event::Tracker(i, tracker, st) => {
                             let Some(io) = self.ios.get(i) else { continue };
-                            info!(instance = %io.spec.name, tracker = tracker.0, up, "track script change");
-                            let st = if up {
-                                TrackerState::Up
-                            } else {
-                                TrackerState::Down
-                            };
+                            info!(instance = %io.spec.name, tracker = tracker.0, state = ?st, "tracker change");
                             if let Err(e) = self.router.set_tracker(last_now, io.id, tracker, st) {
                                 warn!("tracker update refused: {e}");
                             }
