@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use healthcheck::ProcessMatch;
 use serde::Deserialize;
 use vrrp_fsm::{InstanceConfig, TrackerConfig, TrackerId, TrackerKind, VirtualAddress};
 use vrrp_proto::{Auth, Version};
@@ -65,6 +66,26 @@ pub struct TrackFile {
     pub weight: i32,
 }
 
+/// A tracked process (keepalived's `vrrp_track_process`): up while the number of matching
+/// processes is within `min..=max` (`quorum` / `quorum_max`), polled from `/proc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackProcess {
+    /// How a process is recognised.
+    pub matcher: ProcessMatch,
+    /// `quorum`.
+    pub min: u32,
+    /// `quorum_max`.
+    pub max: u32,
+    /// Weight, −254..=254 (0: FAULT while down).
+    pub weight: i32,
+    /// Time between scans.
+    pub interval: Duration,
+    /// Scans out of range to go down.
+    pub fall: u32,
+    /// Scans in range to go up.
+    pub rise: u32,
+}
+
 /// A tracked interface.
 #[derive(Debug, Clone)]
 pub struct TrackIface {
@@ -91,6 +112,8 @@ pub struct InstanceSpec {
     pub track_ifaces: Vec<TrackIface>,
     /// Tracked files (tracker ids 2000..).
     pub track_files: Vec<TrackFile>,
+    /// Tracked processes (tracker ids 3000..).
+    pub track_processes: Vec<TrackProcess>,
     /// keepalived's notify scripts.
     pub notify: NotifyScripts,
     /// keepalived's `use_vmac`: the VIPs live on a macvlan with the virtual MAC.
@@ -132,6 +155,11 @@ pub fn script_tracker(i: usize) -> TrackerId {
 /// Tracker id of the `i`-th tracked file.
 pub fn file_tracker(i: usize) -> TrackerId {
     TrackerId(2000 + i as u32)
+}
+
+/// Tracker id of the `i`-th tracked process.
+pub fn process_tracker(i: usize) -> TrackerId {
+    TrackerId(3000 + i as u32)
 }
 
 /// Tracker id of the `i`-th tracked interface.
@@ -210,6 +238,9 @@ pub struct RawInstance {
     /// keepalived's `track_file`: `{ path = "...", weight = W }` (TOML only).
     #[serde(default)]
     pub track_file: Vec<RawTrackFile>,
+    /// keepalived's `track_process` (TOML only).
+    #[serde(default)]
+    pub track_process: Vec<RawTrackProcess>,
     /// GARPs per VIP.
     #[serde(default = "default_garp_repeat")]
     pub garp_repeat: u32,
@@ -284,6 +315,37 @@ pub struct RawTuning {
     /// `strict_mode` (keepalived's `vrrp_strict` for one instance).
     #[serde(default)]
     pub strict_mode: bool,
+}
+
+/// A tracked process as written: `process` (the basename of argv[0], keepalived's default
+/// match) or `argv` (the whole command line, keepalived's `param_match exact`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrackProcess {
+    /// Process name.
+    #[serde(default)]
+    pub process: Option<String>,
+    /// Exact command line.
+    #[serde(default)]
+    pub argv: Option<Vec<String>>,
+    /// Weight (keepalived's default 0: FAULT while down).
+    #[serde(default)]
+    pub weight: i32,
+    /// `quorum` (default 1).
+    #[serde(default = "one")]
+    pub quorum: u32,
+    /// `quorum_max` (default unbounded).
+    #[serde(default)]
+    pub quorum_max: Option<u32>,
+    /// Seconds between scans.
+    #[serde(default = "default_track_interval")]
+    pub interval: f64,
+    /// Fall.
+    #[serde(default = "one")]
+    pub fall: u32,
+    /// Rise.
+    #[serde(default = "one")]
+    pub rise: u32,
 }
 
 /// A tracked file as written.
@@ -406,6 +468,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         track_script,
         track_ifaces: a.track_ifaces.clone(),
         track_file: Vec::new(),
+        track_process: Vec::new(),
         garp_repeat: a.garp_repeat,
         notify: a.notify.clone(),
         notify_master: a.notify_master.clone(),
@@ -875,6 +938,50 @@ fn validate_instance(
             weight: t.weight,
         });
     }
+    let mut track_processes = Vec::new();
+    for (k, t) in r.track_process.iter().enumerate() {
+        let field = |key: &str| n.field("track-process", &format!("track_process[{k}].{key}"));
+        let matcher = match (&t.process, &t.argv) {
+            (Some(p), None) if !p.is_empty() => ProcessMatch::Argv0(p.clone()),
+            (None, Some(a)) if !a.is_empty() => ProcessMatch::Argv(a.clone()),
+            _ => return err(field("process"), "give one of process or argv, not empty"),
+        };
+        let max = t.quorum_max.unwrap_or(u32::MAX);
+        if t.quorum == 0 || max < t.quorum {
+            return err(
+                field("quorum"),
+                format!(
+                    "quorum {} and quorum_max {max}: need 1 <= quorum <= quorum_max",
+                    t.quorum
+                ),
+            );
+        }
+        let (lo, hi) = TrackerKind::Process.weight_range();
+        if !(lo..=hi).contains(&t.weight) {
+            return err(
+                field("weight"),
+                format!("{} is outside {lo}..={hi}", t.weight),
+            );
+        }
+        if t.fall == 0 || t.rise == 0 {
+            return err(field("fall"), "fall and rise must be at least 1");
+        }
+        let interval = seconds(field("interval"), t.interval, 0.01, 3600.0)?;
+        fsm.trackers.push(TrackerConfig::new(
+            process_tracker(k),
+            TrackerKind::Process,
+            t.weight,
+        ));
+        track_processes.push(TrackProcess {
+            matcher,
+            min: t.quorum,
+            max,
+            weight: t.weight,
+            interval,
+            fall: t.fall,
+            rise: t.rise,
+        });
+    }
     let vmac = match &r.use_vmac {
         None | Some(RawUseVmac::On(false)) => {
             if r.vmac_xmit_base {
@@ -916,6 +1023,7 @@ fn validate_instance(
         track_scripts,
         track_ifaces,
         track_files,
+        track_processes,
         notify,
         vmac,
         ip_ah,
@@ -1186,6 +1294,56 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "instance[0].track_file[0].weight");
+    }
+
+    #[test]
+    fn track_process_matches_a_name_or_a_command_line_within_its_quorum() {
+        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
+        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
+        let spec = from_toml(
+            &format!(
+                "{base}track_process=[{{process='haproxy', weight=-50, quorum=2, quorum_max=4}}, \
+                 {{argv=['/bin/app', '-x']}}]\n"
+            ),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        let p = &spec.instances[0].track_processes;
+        assert_eq!(p[0].matcher, ProcessMatch::Argv0("haproxy".into()));
+        assert_eq!((p[0].min, p[0].max, p[0].weight), (2, 4, -50));
+        assert_eq!(
+            p[1].matcher,
+            ProcessMatch::Argv(vec!["/bin/app".into(), "-x".into()])
+        );
+        assert_eq!((p[1].min, p[1].max, p[1].weight), (1, u32::MAX, 0));
+        let t = &spec.instances[0].fsm.trackers;
+        assert_eq!(
+            (t[0].id, t[0].kind),
+            (process_tracker(0), TrackerKind::Process)
+        );
+        for (bad, field) in [
+            (
+                "{process='a', argv=['b']}",
+                "instance[0].track_process[0].process",
+            ),
+            (
+                "{process='a', quorum=3, quorum_max=2}",
+                "instance[0].track_process[0].quorum",
+            ),
+            (
+                "{process='a', weight=-255}",
+                "instance[0].track_process[0].weight",
+            ),
+        ] {
+            let e = from_toml(
+                &format!("{base}track_process=[{bad}]\n"),
+                LogFormat::Text,
+                &src,
+            )
+            .unwrap_err();
+            assert_eq!(e.field, field, "{bad}");
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use healthcheck::{
-    CheckId, CheckSpec, ExecCheck, FileCheck, Monitor, MonitorConfig, Policy, TrackWeight,
+    CheckId, CheckSpec, ExecCheck, FileCheck, Monitor, MonitorConfig, Policy, ProcessCheck,
+    TrackWeight,
 };
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{info, warn};
@@ -21,7 +22,9 @@ use vip_netlink::{
 };
 use vrrp_fsm::{Router, SyncGroupConfig};
 
-use crate::config::{file_tracker, from_file, script_tracker, DaemonSpec, InstanceSpec};
+use crate::config::{
+    file_tracker, from_file, process_tracker, script_tracker, DaemonSpec, InstanceSpec,
+};
 use crate::event_queue::{event_queue, Event};
 use crate::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::vrrp_loop::{InstanceIo, VrrpLoop};
@@ -229,44 +232,52 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
         });
     }
 
-    // Track scripts on a healthcheck monitor (rise/fall like vrrp_script).
+    // Track scripts, files and processes on a healthcheck monitor (rise/fall like
+    // vrrp_script); each check feeds one tracker of one instance.
     let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
     let mut checks: BTreeMap<u64, (usize, vrrp_fsm::TrackerId)> = BTreeMap::new();
+    let rise_fall = |rise, fall| Policy::Script {
+        rise,
+        fall,
+        init_fail: false,
+    };
+    let mut add = |i: usize, tracker, what: &str, spec: CheckSpec| {
+        let name = &ios[i].spec.name;
+        let id = spec.id;
+        monitor
+            .add(spec)
+            .map_err(|e| DriverError::Other(format!("{name}: {what}: {e}")))?;
+        checks.insert(id.0, (i, tracker));
+        Ok::<(), DriverError>(())
+    };
     for (i, io) in ios.iter().enumerate() {
         for (k, t) in io.spec.track_scripts.iter().enumerate() {
-            let check_id = (i * 1000 + k) as u64;
             let exec = ExecCheck::new(t.argv.clone())
                 .map_err(|e| DriverError::Other(format!("{}: track script: {e}", io.spec.name)))?;
-            let spec = CheckSpec::new(CheckId(check_id), exec)
+            let spec = CheckSpec::new(CheckId((i * 1000 + k) as u64), exec)
                 .interval(t.interval)
                 .timeout(t.interval)
-                .policy(Policy::Script {
-                    rise: t.rise,
-                    fall: t.fall,
-                    init_fail: false,
-                });
-            monitor
-                .add(spec)
-                .map_err(|e| DriverError::Other(format!("{}: track script: {e}", io.spec.name)))?;
-            checks.insert(check_id, (i, script_tracker(k)));
+                .policy(rise_fall(t.rise, t.fall));
+            add(i, script_tracker(k), "track script", spec)?;
         }
         // keepalived watches a track_file with inotify: so does FileCheck under the monitor,
         // the interval being only a fallback.
         for (k, f) in io.spec.track_files.iter().enumerate() {
-            let check_id = (i * 1000 + 500 + k) as u64;
-            let spec = CheckSpec::new(CheckId(check_id), FileCheck::new(f.path.clone()))
+            let file = FileCheck::new(f.path.clone());
+            let spec = CheckSpec::new(CheckId((i * 1000 + 500 + k) as u64), file)
                 .interval(Duration::from_secs(1))
                 .timeout(Duration::from_secs(1))
-                .policy(Policy::Script {
-                    rise: 1,
-                    fall: 1,
-                    init_fail: false,
-                })
+                .policy(rise_fall(1, 1))
                 .weight(TrackWeight::new(f.weight).scaled_by_value());
-            monitor
-                .add(spec)
-                .map_err(|e| DriverError::Other(format!("{}: track file: {e}", io.spec.name)))?;
-            checks.insert(check_id, (i, file_tracker(k)));
+            add(i, file_tracker(k), "track file", spec)?;
+        }
+        for (k, t) in io.spec.track_processes.iter().enumerate() {
+            let scan = ProcessCheck::new(t.matcher.clone()).count(t.min, t.max);
+            let spec = CheckSpec::new(CheckId((i * 1000 + 750 + k) as u64), scan)
+                .interval(t.interval)
+                .timeout(t.interval.max(Duration::from_secs(1)))
+                .policy(rise_fall(t.rise, t.fall));
+            add(i, process_tracker(k), "track process", spec)?;
         }
     }
     {

@@ -2,19 +2,21 @@
 //! state, as keepalived's reload does (a Master stays Master, a Backup keeps its timer).
 //!
 //! What a reload may change is what `vrrp_fsm::Instance::reconfigure` applies live: priority,
-//! advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP repeat, the VRRPv2
-//! password, unicast peers (the instance's advert socket is reopened) and the weights of track
-//! scripts and tracked interfaces; notify scripts (the groups' too) apply from the next transition. The rest of
-//! what the daemon set up at start (link watches, track-script checks, sync groups, the
-//! instances themselves) stays, so a file that adds, removes, renames or reorders instances,
-//! or changes an interface, advert source, VRID, version, a track script's command or
-//! timing, a tracked interface or a sync group, is refused as a whole: the log names the
-//! instance and the field, and the running configuration stays. So does a file that fails
-//! validation (the same messages as at start). `log_format` keeps its value from the start.
+//! advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP settings, the VRRPv2
+//! password, unicast peers (the instance's advert socket is reopened) and the weights of
+//! track scripts, tracked interfaces, files and processes; notify scripts (the groups' too)
+//! apply from the next transition. The rest of what the daemon set up at start (link
+//! watches, checks, VMACs, sync groups, the instances themselves) stays, so a file that adds,
+//! removes, renames or reorders instances, or changes an interface, advert source, VRID,
+//! version, a track script's command or timing, a tracked interface, file or process,
+//! use_vmac, auth_type AH or its password, or a sync group's members, is refused as a whole:
+//! the log names the instance and the field, and the running configuration stays. So does a
+//! file that fails validation (the same messages as at start). `log_format` keeps its value
+//! from the start.
 //! Started from flags, there is no file: SIGHUP is logged and changes nothing. Either way
 //! SIGHUP never stops the daemon (its default action would, and leave the VIPs behind).
 
-use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec};
+use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec, TrackProcess};
 
 /// Checks that `new` keeps what the running daemon opened at start; `Err` names the instance
 /// and the field that would need a restart.
@@ -80,6 +82,22 @@ pub fn check_same_shape<'a>(
                 .iter()
                 .zip(&new.track_files)
                 .all(|(a, b)| a.path == b.path);
+        let processes_same = old.track_processes.len() == new.track_processes.len()
+            && old
+                .track_processes
+                .iter()
+                .zip(&new.track_processes)
+                .all(|(a, b)| {
+                    TrackProcess {
+                        weight: b.weight,
+                        ..a.clone()
+                    } == *b
+                });
+        if !processes_same {
+            return Err(format!(
+                "instance {name:?}: track_process (only its weight can change)"
+            ));
+        }
         if !files_same {
             return Err(format!(
                 "instance {name:?}: track_file (only a weight can change)"
@@ -124,6 +142,8 @@ mod tests {
         vips = [\"10.0.0.100/24\"]\n\
         track_script = [{ cmd = \"/bin/true\", weight = -10, interval = 1.0, fall = 2, rise = 2 }]\n\
         track_ifaces = [\"eth1:-20\"]\n\
+        track_file = [{ path = \"/run/maint\", weight = -1 }]\n\
+        track_process = [{ process = \"haproxy\", weight = -50 }]\n\
         [[instance]]\nname = \"b\"\niface = \"eth0\"\nvrid = 2\npriority = 100\nvips = [\"10.0.0.101/24\"]\n\
         [[sync_group]]\nname = \"G\"\ninstances = [\"a\", \"b\"]\n";
 
@@ -135,6 +155,8 @@ mod tests {
             .replace("\"10.0.0.100/24\"", "\"10.0.0.100/24\", \"10.0.0.102/24\"")
             .replace("weight = -10", "weight = -30")
             .replace("eth1:-20", "eth1:-40")
+            .replace("weight = -1 }", "weight = -2 }")
+            .replace("weight = -50 }", "weight = -60 }")
             + "notify_master = \"/bin/true\"\n";
         let new = spec(&text);
         assert_eq!(
@@ -152,6 +174,8 @@ mod tests {
             ("interval = 1.0", "interval = 2.0", "track_script"),
             ("/bin/true", "/bin/false", "track_script"),
             ("eth1:-20", "eth2:-20", "track_ifaces"),
+            ("/run/maint", "/run/other", "track_file"),
+            ("\"haproxy\"", "\"nginx\"", "track_process"),
             (
                 "instances = [\"a\", \"b\"]",
                 "instances = [\"a\"]",
