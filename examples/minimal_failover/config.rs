@@ -120,6 +120,9 @@ pub struct InstanceSpec {
     pub vmac: Option<VmacSpec>,
     /// `auth_type AH`: the key of the adverts' IP Authentication Header.
     pub ip_ah: Option<[u8; 8]>,
+    /// keepalived's `virtual_ipaddress_excluded`: added, removed and announced with the VIPs,
+    /// never in an advert.
+    pub vips_excluded: Vec<VirtualAddress>,
 }
 
 /// keepalived's `use_vmac [NAME]` (and `vmac_xmit_base`) for one instance.
@@ -132,6 +135,11 @@ pub struct VmacSpec {
 }
 
 impl InstanceSpec {
+    /// Every address the instance holds as Master: the VIPs, then the excluded ones.
+    pub fn held_addresses(&self) -> impl Iterator<Item = &VirtualAddress> {
+        self.fsm.vips.iter().chain(&self.vips_excluded)
+    }
+
     /// Where the VIPs go and GARP/NA leave from: the VMAC, or the interface.
     pub fn vip_iface(&self) -> &str {
         self.vmac.as_ref().map_or(&self.iface, |v| &v.name)
@@ -205,6 +213,10 @@ pub struct RawInstance {
     pub priority: u8,
     /// VIPs, `addr/prefix`.
     pub vips: Vec<String>,
+    /// keepalived's `virtual_ipaddress_excluded`: held with the VIPs but not advertised
+    /// (either family), `addr/prefix` (TOML only).
+    #[serde(default)]
+    pub vips_excluded: Vec<String>,
     /// 2 or 3.
     #[serde(default = "default_version")]
     pub vrrp_version: u8,
@@ -457,6 +469,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         vrid: a.vrid.unwrap_or(0),
         priority: a.priority.unwrap_or(0),
         vips: a.vips.clone(),
+        vips_excluded: Vec::new(),
         vrrp_version: a.vrrp_version,
         advert_int: a.advert_int,
         preempt_delay: a.preempt_delay,
@@ -699,6 +712,18 @@ fn validate_instance(
         vips.push(v);
     }
     let sample = vips[0].addr;
+    let mut vips_excluded: Vec<VirtualAddress> = Vec::new();
+    for (k, s) in r.vips_excluded.iter().enumerate() {
+        let field = n.field("vip-excluded", &format!("vips_excluded[{k}]"));
+        let v = parse_vip(s).map_err(|m| ConfigError {
+            field: field.clone(),
+            message: m,
+        })?;
+        if vips.iter().chain(&vips_excluded).any(|o| o.addr == v.addr) {
+            return err(field, format!("{} is listed twice", v.addr));
+        }
+        vips_excluded.push(v);
+    }
     // Advert interval: v2 whole seconds 1..=255, v3 centiseconds 0.01..=40.95.
     let int_field = n.field("advert-int", "advert_int");
     let advert_interval = match version {
@@ -1027,6 +1052,7 @@ fn validate_instance(
         notify,
         vmac,
         ip_ah,
+        vips_excluded,
     })
 }
 
@@ -1344,6 +1370,29 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.field, field, "{bad}");
         }
+    }
+
+    #[test]
+    fn excluded_vips_are_held_not_advertised_and_listed_once() {
+        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
+        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
+        let spec = from_toml(
+            &format!("{base}vips_excluded=['fd00::1/64', '192.0.2.101/24']\n"),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap();
+        let i = &spec.instances[0];
+        assert_eq!(i.fsm.vips.len(), 1, "only the VIPs are advertised");
+        let held: Vec<String> = i.held_addresses().map(|v| v.addr.to_string()).collect();
+        assert_eq!(held, ["192.0.2.100", "fd00::1", "192.0.2.101"]);
+        let e = from_toml(
+            &format!("{base}vips_excluded=['192.0.2.100/24']\n"),
+            LogFormat::Text,
+            &src,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "instance[0].vips_excluded[0]");
     }
 
     #[test]

@@ -78,6 +78,14 @@ pub fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSock
     AdvertSocket::open_polled(cfg)
 }
 
+/// The addresses an instance holds as Master, as `VipManager` entries on its VIP interface:
+/// the VIPs, then `virtual_ipaddress_excluded`.
+pub fn vip_list(inst: &InstanceSpec) -> vip_netlink::Result<Vec<Vip>> {
+    inst.held_addresses()
+        .map(|v| Vip::new(inst.vip_iface(), v.addr, v.prefix_len))
+        .collect()
+}
+
 /// Creates the VMACs of `spec` (keepalived's `use_vmac`) and returns the names of those this
 /// run created, to remove at exit; on an error the ones already created are removed.
 async fn create_vmacs(spec: &DaemonSpec) -> Result<Vec<String>, DriverError> {
@@ -153,13 +161,7 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
             .map_err(|e| ctx(&format!("{}: opening the advert socket", inst.name), e))?;
         let announcer = Announcer::new_polled(inst.vip_iface())
             .map_err(|e| ctx(&format!("{}: opening the GARP/NA socket", inst.name), e))?;
-        let vips = inst
-            .fsm
-            .vips
-            .iter()
-            .map(|v| Vip::new(inst.vip_iface(), v.addr, v.prefix_len))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ctx(&inst.name, e))?;
+        let vips = vip_list(inst).map_err(|e| ctx(&inst.name, e))?;
         let advert = match router.instance(id) {
             Some(i) => Box::new(i.advert(0)),
             None => return Err(DriverError::Other(format!("{}: instance lost", inst.name))),

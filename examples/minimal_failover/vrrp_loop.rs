@@ -22,7 +22,7 @@ use vrrp_fsm::{Action, InstanceId, Router, State, TrackerState};
 use vrrp_proto::Advert;
 
 use crate::config::{iface_tracker, DaemonSpec, InstanceSpec, SyncGroupSpec};
-use crate::driver::{open_advert_socket, DriverError};
+use crate::driver::{open_advert_socket, vip_list, DriverError};
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
 use crate::notify::{
@@ -209,13 +209,7 @@ impl VrrpLoop {
                 })?;
                 Some(sock)
             });
-            let list = spec
-                .fsm
-                .vips
-                .iter()
-                .map(|v| Vip::new(spec.vip_iface(), v.addr, v.prefix_len))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("instance {:?}: {e}", spec.name))?;
+            let list = vip_list(spec).map_err(|e| format!("instance {:?}: {e}", spec.name))?;
             vips.push(list);
         }
         for (i, (((io, spec), list), sock)) in self
@@ -240,6 +234,20 @@ impl VrrpLoop {
                 for gone in io.vips.iter().filter(|v| !list.contains(v)) {
                     if let Err(e) = self.vip_mgr.remove_now(gone) {
                         warn!(instance = %io.spec.name, vip = %gone.address(), "removing a VIP dropped by the reload: {e}");
+                    }
+                }
+                // New excluded addresses: the state machine's UpdateVips covers advertised
+                // VIPs only, so they are added and announced here.
+                let advertised = |v: &&Vip| spec.fsm.vips.iter().any(|a| a.addr == v.address());
+                for new in list
+                    .iter()
+                    .filter(|v| !io.vips.contains(v))
+                    .filter(|v| !advertised(v))
+                {
+                    if let Err(e) = self.vip_mgr.add_now(new) {
+                        warn!(instance = %io.spec.name, vip = %new.address(), "adding an excluded VIP: {e}");
+                    } else if let Err(e) = io.announcer.try_announce(new.address()) {
+                        warn!(instance = %io.spec.name, vip = %new.address(), "GARP/NA: {e}");
                     }
                 }
             }

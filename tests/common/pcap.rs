@@ -19,6 +19,8 @@ pub enum Kind {
         vrid: u8,
         /// Sender priority.
         priority: u8,
+        /// Count of addresses carried.
+        count: u8,
         /// Wire interval field (seconds for v2, centiseconds for v3).
         interval: u16,
         /// IP source.
@@ -161,6 +163,7 @@ fn parse_vrrp(v: &[u8], src: IpAddr, dst: IpAddr, ttl: u8) -> Kind {
         version,
         vrid: v[1],
         priority: v[2],
+        count: v[3],
         interval,
         src,
         dst,
