@@ -217,7 +217,8 @@ fn a_master_hearing_a_lower_priority_runs_notify_master_rx_lower_pri() {
 /// and regain their link, then stop gracefully. The group scripts must see the same
 /// transitions from both daemons: BACKUP, MASTER, FAULT, BACKUP, MASTER, STOP, the generic
 /// one with `GROUP G <state> 0` appended. keepalived starts a group's specific and generic
-/// scripts concurrently, so the two kinds are compared as separate sequences.
+/// scripts concurrently, so the two kinds are compared as separate sequences. Both daemons
+/// also write a notify FIFO: each instance and the group get the same lines from both.
 #[test]
 fn sync_group_notify_scripts_match_keepalived() {
     if !common::is_root() {
@@ -230,15 +231,18 @@ fn sync_group_notify_scripts_match_keepalived() {
     let script = |i: usize| logging_script(&dir.join(&format!("group{i}.sh")), &logs[i]);
 
     let (s0, s1) = (script(0), script(1));
-    let mut toml = String::new();
-    for (name, vrid) in [("a", 71), ("b", 72)] {
+    // Both daemons also write every transition to a notify FIFO, read by this test.
+    let fifos = [dir.join("mf.fifo"), dir.join("ka.fifo")];
+    let mut readers = [FifoReader::new(&fifos[0]), FifoReader::new(&fifos[1])];
+    let mut toml = format!("notify_fifo = \"{}\"\n", fifos[0].display());
+    for (name, vrid) in [("VI_A", 71), ("VI_B", 72)] {
         toml.push_str(&format!(
             "[[instance]]\nname = \"{name}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = 100\n\
              vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n"
         ));
     }
     toml.push_str(&format!(
-        "[[sync_group]]\nname = \"G\"\ninstances = [\"a\", \"b\"]\nnotify = \"{s0}\"\n\
+        "[[sync_group]]\nname = \"G\"\ninstances = [\"VI_A\", \"VI_B\"]\nnotify = \"{s0}\"\n\
          notify_master = \"{s0} to-master\"\nnotify_backup = \"{s0} to-backup\"\n\
          notify_fault = \"{s0} to-fault\"\nnotify_stop = \"{s0} stopped\"\n"
     ));
@@ -251,10 +255,11 @@ fn sync_group_notify_scripts_match_keepalived() {
         &["--config".to_string(), conf.display().to_string()],
     );
 
-    let mut ka_conf =
-        "global_defs {\n  router_id kaG\n  enable_script_security\n  script_user root\n  \
-         vrrp_garp_master_delay 0\n}\n"
-            .to_string();
+    let mut ka_conf = format!(
+        "global_defs {{\n  router_id kaG\n  enable_script_security\n  script_user root\n  \
+         vrrp_garp_master_delay 0\n  notify_fifo {}\n}}\n",
+        fifos[1].display()
+    );
     ka_conf.push_str(&format!(
         "vrrp_sync_group G {{\n  group {{\n    VI_A\n    VI_B\n  }}\n  notify \"{s1}\"\n  \
          notify_master \"{s1} to-master\"\n  notify_backup \"{s1} to-backup\"\n  \
@@ -324,4 +329,72 @@ fn sync_group_notify_scripts_match_keepalived() {
         lines(&logs[0]),
         lines(&logs[1])
     );
+
+    // The FIFOs: the same lines for each instance and for the group, in the same order
+    // (keepalived orders a group's line against its members' lines differently at startup,
+    // so each subject is compared on its own).
+    let fifo_lines: Vec<Vec<String>> = readers.iter_mut().map(|r| r.lines()).collect();
+    for subject in ["INSTANCE \"VI_A\"", "INSTANCE \"VI_B\"", "GROUP \"G\""] {
+        let of = |i: usize| -> Vec<&String> {
+            fifo_lines[i]
+                .iter()
+                .filter(|l| l.starts_with(subject))
+                .collect()
+        };
+        assert_eq!(of(0), of(1), "{subject}\n{fifo_lines:?}");
+        assert_eq!(of(0).len(), 6, "{subject}: {fifo_lines:?}");
+    }
+    assert_eq!(
+        fifo_lines[0]
+            .iter()
+            .filter(|l| l.starts_with("GROUP"))
+            .collect::<Vec<_>>(),
+        [
+            "GROUP \"G\" BACKUP 0",
+            "GROUP \"G\" MASTER 0",
+            "GROUP \"G\" FAULT 0",
+            "GROUP \"G\" BACKUP 0",
+            "GROUP \"G\" MASTER 0",
+            "GROUP \"G\" STOP 0"
+        ]
+    );
+}
+
+/// The reading end of a notify FIFO, created by the test before the daemon starts (so the
+/// daemon uses it as it is). Opened read-write and non-blocking: never blocks, never EOF.
+struct FifoReader {
+    file: std::fs::File,
+    text: String,
+}
+
+impl FifoReader {
+    fn new(path: &Path) -> FifoReader {
+        use std::os::unix::fs::OpenOptionsExt;
+        let c = std::ffi::CString::new(path.display().to_string()).unwrap();
+        // SAFETY: a valid NUL-terminated path for the duration of the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .unwrap();
+        FifoReader {
+            file,
+            text: String::new(),
+        }
+    }
+
+    /// Every line written so far.
+    fn lines(&mut self) -> Vec<String> {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.file.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            self.text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        self.text.lines().map(str::to_string).collect()
+    }
 }

@@ -139,12 +139,17 @@ pub struct Args {
     #[arg(long, value_name = "'CMD ARGS'")]
     pub notify_master_rx_lower_pri: Option<String>,
 
+    /// keepalived's notify_fifo: write every transition to this FIFO (created if missing) as
+    /// `INSTANCE "name" STATE priority`; with --config, the file's `notify_fifo` key.
+    #[arg(long, value_name = "PATH")]
+    pub notify_fifo: Option<String>,
+
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Several instances and sync groups from a TOML file (instead of the flags above).
-    #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["iface", "vrid", "priority", "vips", "demo"])]
+    #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["iface", "vrid", "priority", "vips", "demo", "notify_fifo"])]
     pub config: Option<PathBuf>,
 
     /// Validate the flags or the `--config` file, print a summary and exit (0: valid; 2:

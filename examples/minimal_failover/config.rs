@@ -184,6 +184,8 @@ pub struct DaemonSpec {
     pub sync_groups: Vec<SyncGroupSpec>,
     /// Log format.
     pub log_format: LogFormat,
+    /// keepalived's `notify_fifo`: every announced transition as one line in this FIFO.
+    pub notify_fifo: Option<std::path::PathBuf>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -418,6 +420,8 @@ struct RawFile {
     #[serde(default)]
     log_format: LogFormat,
     #[serde(default)]
+    notify_fifo: Option<String>,
+    #[serde(default)]
     instance: Vec<RawInstance>,
     #[serde(default)]
     sync_group: Vec<RawSyncGroup>,
@@ -498,6 +502,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         instances: vec![inst],
         sync_groups: Vec::new(),
         log_format: a.log_format,
+        notify_fifo: fifo_path("--notify-fifo", a.notify_fifo.as_deref())?,
     })
 }
 
@@ -604,7 +609,17 @@ pub fn from_toml(
         instances,
         sync_groups,
         log_format,
+        notify_fifo: fifo_path("notify_fifo", raw.notify_fifo.as_deref())?,
     })
+}
+
+/// A `notify_fifo` path: absolute, so a daemon started elsewhere finds the same FIFO.
+fn fifo_path(field: &str, path: Option<&str>) -> Result<Option<std::path::PathBuf>, ConfigError> {
+    match path {
+        None => Ok(None),
+        Some(p) if p.starts_with('/') => Ok(Some(p.into())),
+        Some(p) => err(field.to_string(), format!("{p:?} is not an absolute path")),
+    }
 }
 
 /// Resolves the advert source of `iface` for the family of `sample` (primary IPv4 or IPv6

@@ -27,6 +27,7 @@ use crate::config::{
 };
 use crate::event_queue::{event_queue, Event};
 use crate::notify::{spawn_notifier, NOTIFY_TIMEOUT};
+use crate::notify_fifo::NotifyFifo;
 use crate::vrrp_loop::{InstanceIo, VrrpLoop};
 
 /// Why the daemon stopped with an error (exit 1).
@@ -344,7 +345,14 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
             unicast_peers = ?io.spec.fsm.unicast_peers, "starting"
         );
     }
-    let (notify, notifier) = spawn_notifier();
+    let fifo = match &spec.notify_fifo {
+        Some(path) => Some(
+            NotifyFifo::open(path)
+                .map_err(|e| DriverError::Other(format!("notify_fifo {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let (notify, notifier) = spawn_notifier(fifo);
     // The routing runs on its own thread; this one keeps the watchers until it is done.
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let vrrp = VrrpLoop {
@@ -356,6 +364,7 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
         sync_groups: spec.sync_groups.clone(),
         group_states: vec![None; spec.sync_groups.len()],
         notify,
+        notify_fifo: spec.notify_fifo.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("vrrp".into())

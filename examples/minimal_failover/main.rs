@@ -13,7 +13,8 @@
 //!                   --track-fall N --track-rise N]
 //!                  [--track-iface IFACE[:WEIGHT]] [--garp-repeat N] [--log-format text|json]
 //!                  [--notify 'CMD'] [--notify-master|--notify-backup|--notify-fault|--notify-stop 'CMD']
-//!                  [--notify-master-rx-lower-pri 'CMD'] [--use-vmac [--vmac-xmit-base]]
+//!                  [--notify-master-rx-lower-pri 'CMD'] [--notify-fifo PATH]
+//!                  [--use-vmac [--vmac-xmit-base]]
 //! minimal_failover --config FILE.toml    # several instances, sync groups (sample.toml)
 //! minimal_failover --config FILE.toml --config-test   # validate only (exit 0 or 2)
 //! minimal_failover --demo                # two instances in namespaces, kill the Master
@@ -33,6 +34,7 @@ mod driver;
 mod epoll;
 mod event_queue;
 mod notify;
+mod notify_fifo;
 mod output;
 mod precise_timer;
 mod reload;

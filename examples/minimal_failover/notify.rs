@@ -24,6 +24,8 @@ use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
+
+use crate::notify_fifo::NotifyFifo;
 use vrrp_fsm::{State, StateChangeReason};
 
 /// How long a notify script may run before it is killed.
@@ -144,18 +146,25 @@ pub struct NotifyJob {
 /// Queues jobs from any thread; dropping every sender lets the runner finish.
 pub type NotifySender = UnboundedSender<NotifyJob>;
 
-/// Starts the runner on the current tokio runtime. Await the handle after dropping the
-/// senders to let queued scripts finish.
-pub fn spawn_notifier() -> (NotifySender, JoinHandle<()>) {
+/// Starts the runner on the current tokio runtime, with keepalived's `notify_fifo` if given.
+/// Await the handle after dropping the senders to let queued scripts finish.
+pub fn spawn_notifier(fifo: Option<NotifyFifo>) -> (NotifySender, JoinHandle<()>) {
     let (tx, rx) = unbounded_channel();
-    (tx, tokio::spawn(dispatch(rx)))
+    (tx, tokio::spawn(dispatch(rx, fifo)))
 }
 
-/// Hands each job to its instance's (or group's) queue, starting one on first use.
-async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>) {
+/// Writes each transition to the FIFO, in order, then hands the job to its instance's (or
+/// group's) script queue, starting one on first use.
+async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>, mut fifo: Option<NotifyFifo>) {
     let mut queues: HashMap<(NotifySubject, String), (NotifySender, JoinHandle<()>)> =
         HashMap::new();
     while let Some(job) = rx.recv().await {
+        if let (Some(f), false) = (&mut fifo, job.state == MASTER_RX_LOWER_PRI) {
+            f.write(job.subject.word(), &job.name, job.state, job.priority);
+        }
+        if job.scripts.is_empty() {
+            continue;
+        }
         let key = (job.subject, job.name.clone());
         let (tx, _) = queues.entry(key).or_insert_with(|| {
             let (tx, rx) = unbounded_channel();
@@ -299,7 +308,7 @@ mod tests {
             &dir,
             &format!("sleep 0.1; echo \"$*\" >> {}", log.display()),
         );
-        let (tx, runner) = spawn_notifier();
+        let (tx, runner) = spawn_notifier(None);
         // The first job starts at once; the next 40 queue up behind its 0.1 s.
         for k in 0..41u8 {
             tx.send(NotifyJob {
@@ -348,7 +357,7 @@ mod tests {
             backup: Some(vec![sh.clone(), "to-backup".into()]),
             ..NotifyScripts::default()
         };
-        let (tx, runner) = spawn_notifier();
+        let (tx, runner) = spawn_notifier(None);
         for (state, priority) in [("BACKUP", 100), ("MASTER", 100), ("BACKUP", 90)] {
             tx.send(NotifyJob {
                 subject: NotifySubject::Instance,

@@ -23,6 +23,7 @@ use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec, TrackProcess};
 pub fn check_same_shape<'a>(
     running: impl ExactSizeIterator<Item = &'a InstanceSpec>,
     running_groups: &[SyncGroupSpec],
+    running_fifo: Option<&std::path::Path>,
     new: &DaemonSpec,
 ) -> Result<(), String> {
     if running.len() != new.instances.len() {
@@ -109,6 +110,9 @@ pub fn check_same_shape<'a>(
             ));
         }
     }
+    if running_fifo != new.notify_fifo.as_deref() {
+        return Err("notify_fifo".into());
+    }
     // A group's notify scripts may change; its name and members may not.
     let groups_same = running_groups.len() == new.sync_groups.len()
         && running_groups
@@ -160,7 +164,7 @@ mod tests {
             + "notify_master = \"/bin/true\"\n";
         let new = spec(&text);
         assert_eq!(
-            check_same_shape(old.instances.iter(), &old.sync_groups, &new),
+            check_same_shape(old.instances.iter(), &old.sync_groups, None, &new),
             Ok(())
         );
     }
@@ -188,12 +192,13 @@ mod tests {
                 text = text.replace("[\"a\", \"b\"]", "[\"a\", \"c\"]");
             }
             let new = spec(&text);
-            let err = check_same_shape(old.instances.iter(), &old.sync_groups, &new).unwrap_err();
+            let err =
+                check_same_shape(old.instances.iter(), &old.sync_groups, None, &new).unwrap_err();
             let expected = if what == "renamed" { "is now" } else { what };
             assert!(err.contains(expected), "{what}: {err}");
         }
         let one = spec(&BASE[..BASE.find("[[instance]]\nname = \"b\"").unwrap()]);
-        let err = check_same_shape(old.instances.iter(), &old.sync_groups, &one).unwrap_err();
+        let err = check_same_shape(old.instances.iter(), &old.sync_groups, None, &one).unwrap_err();
         assert!(err.contains("1 instances"), "{err}");
     }
 }

@@ -69,6 +69,9 @@ pub struct VrrpLoop {
     pub group_states: Vec<Option<&'static str>>,
     /// Where transitions go for the notify scripts (run on the tokio side).
     pub notify: NotifySender,
+    /// The `notify_fifo` started with (a reload must keep it); when set, every transition is
+    /// announced, scripts or not.
+    pub notify_fifo: Option<std::path::PathBuf>,
 }
 
 fn other(what: &str, e: std::io::Error) -> DriverError {
@@ -192,7 +195,12 @@ impl VrrpLoop {
     /// An instance whose unicast peers changed gets a new advert socket (opened before
     /// anything is committed), watched by `epoll` under the old one's token.
     fn reload(&mut self, new: DaemonSpec, now: Instant, epoll: &Epoll) -> Result<(), String> {
-        check_same_shape(self.ios.iter().map(|io| &io.spec), &self.sync_groups, &new)?;
+        check_same_shape(
+            self.ios.iter().map(|io| &io.spec),
+            &self.sync_groups,
+            self.notify_fifo.as_deref(),
+            &new,
+        )?;
         let groups = new.sync_groups;
         let mut router = self.router.clone();
         let mut vips = Vec::with_capacity(new.instances.len());
@@ -337,7 +345,7 @@ impl VrrpLoop {
                 Action::StateChanged { from, to, reason } => {
                     print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
                     if let Some(state) = notify_state(to, reason) {
-                        if !io.spec.notify.is_empty() {
+                        if self.notify_fifo.is_some() || !io.spec.notify.is_empty() {
                             let priority = self
                                 .router
                                 .instance(id)
@@ -395,7 +403,9 @@ impl VrrpLoop {
             }
             *announced = now;
             info!(group = %group.name, state = now, "sync group state");
-            if let (Some(state), false) = (now, group.notify.is_empty()) {
+            if let (Some(state), true) =
+                (now, self.notify_fifo.is_some() || !group.notify.is_empty())
+            {
                 let _ = self.notify.send(NotifyJob {
                     subject: NotifySubject::Group,
                     name: group.name.clone(),
