@@ -101,11 +101,18 @@ fn a_tracked_process_moves_mastership_while_it_is_gone() {
     let name = format!("{}svc", topo.prefix);
     let bin = dir.join(&name);
     std::fs::copy("/bin/sleep", &bin).unwrap();
+    // Another test's fork may briefly hold the copy's write descriptor (ETXTBSY): retry.
     let start_svc = || {
-        Svc(std::process::Command::new(&bin)
-            .arg("600")
-            .spawn()
-            .expect("start the tracked process"))
+        for _ in 0..50 {
+            match std::process::Command::new(&bin).arg("600").spawn() {
+                Ok(child) => return Svc(child),
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("start the tracked process: {e}"),
+            }
+        }
+        panic!("start the tracked process: text file busy for 1 s");
     };
     let svc = start_svc();
     let tracker =

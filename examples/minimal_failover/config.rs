@@ -331,8 +331,9 @@ pub struct RawTuning {
     pub strict_mode: bool,
 }
 
-/// A tracked process as written: `process` (the basename of argv[0], keepalived's default
-/// match) or `argv` (the whole command line, keepalived's `param_match exact`).
+/// A tracked process as written: `process` (the kernel's comm name, at most 15 characters,
+/// which is what keepalived's `process NAME` compares) or `argv` (the whole command line,
+/// keepalived's `process PATH ARGS` with `param_match exact`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrackProcess {
@@ -982,7 +983,7 @@ fn validate_instance(
     for (k, t) in r.track_process.iter().enumerate() {
         let field = |key: &str| n.field("track-process", &format!("track_process[{k}].{key}"));
         let matcher = match (&t.process, &t.argv) {
-            (Some(p), None) if !p.is_empty() => ProcessMatch::Argv0(p.clone()),
+            (Some(p), None) if !p.is_empty() => ProcessMatch::Comm(p.clone()),
             (None, Some(a)) if !a.is_empty() => ProcessMatch::Argv(a.clone()),
             _ => return err(field("process"), "give one of process or argv, not empty"),
         };
@@ -1351,7 +1352,7 @@ mod tests {
         )
         .unwrap();
         let p = &spec.instances[0].track_processes;
-        assert_eq!(p[0].matcher, ProcessMatch::Argv0("haproxy".into()));
+        assert_eq!(p[0].matcher, ProcessMatch::Comm("haproxy".into()));
         assert_eq!((p[0].min, p[0].max, p[0].weight), (2, 4, -50));
         assert_eq!(
             p[1].matcher,

@@ -11,9 +11,11 @@ use crate::error::CheckError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessMatch {
     /// `/proc/PID/comm` (the kernel truncates it to 15 bytes; the name is truncated the
-    /// same way before comparing).
+    /// same way before comparing): keepalived's `process NAME` without `param_match`
+    /// (`read_procs` in its `track_process.c` compares the comm field of `/proc/PID/stat`).
     Comm(String),
-    /// Basename of `argv[0]` from `/proc/PID/cmdline` (keepalived's default `process`).
+    /// Basename of `argv[0]` from `/proc/PID/cmdline` (what `pgrep -f`-style scripts often
+    /// mean; not a keepalived mode).
     Argv0(String),
     /// The full argv must be equal (keepalived `param_match exact`).
     Argv(Vec<String>),
