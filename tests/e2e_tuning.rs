@@ -1,12 +1,13 @@
-//! End-to-end: keepalived's finer knobs, set under `[instance.tuning]` in minimal_failover's
-//! TOML, act on the wire (root, network namespaces, a capture in the observer namespace).
+//! End-to-end: keepalived's finer knobs in minimal_failover's TOML (`[instance.tuning]`, and
+//! `unicast_ttl`) act on the wire (root, network namespaces, a capture in the observer
+//! namespace).
 mod common;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use common::cluster::spawn_node;
-use common::pcap::{Capture, Frame};
+use common::pcap::{Capture, Frame, Kind};
 use common::process::{wait_until, TempDir};
 use common::topology::Topology;
 
@@ -114,4 +115,64 @@ fn a_bad_tuning_value_names_its_field() {
         assert!(d.log_text().contains(field), "{tuning}: {}", d.log_text());
         assert!(!topo.nodes[0].has_addr("10.200.0.20"));
     }
+}
+
+/// keepalived's `unicast_ttl`: unicast adverts leave with that TTL (a routed peer sees it
+/// lowered further), and the receiver, which skips the TTL check in unicast mode as
+/// keepalived does, accepts them: the pair stays Master/Backup.
+#[test]
+fn unicast_ttl_sets_the_ttl_of_unicast_adverts() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-uttl", topo.prefix));
+    let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
+    let addr = |i: usize| topo.nodes[i].ipv4.to_string();
+    let ds: Vec<_> = [(0usize, 200u8), (1, 100)]
+        .iter()
+        .map(|&(i, prio)| {
+            let conf = dir.join(&format!("u{i}.toml"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "[[instance]]\nname = \"u\"\niface = \"eth0\"\nvrid = 30\npriority = {prio}\n\
+                     vips = [\"10.200.0.30/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n\
+                     unicast_src = \"{}\"\nunicast_peers = [\"{}\"]\nunicast_ttl = 64\n",
+                    addr(i),
+                    addr(1 - i)
+                ),
+            )
+            .unwrap();
+            spawn_node(
+                &topo,
+                &dir,
+                i,
+                &["--config".to_string(), conf.display().to_string()],
+            )
+        })
+        .collect();
+    assert!(
+        wait_until(SETTLE, || ds[0].state() == "Master"
+            && ds[1].state() == "Backup"),
+        "{}\n{}",
+        ds[0].log_text(),
+        ds[1].log_text()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(ds[1].transitions().len(), 1, "{}", ds[1].log_text());
+    let frames = cap.stop();
+    let ttls: Vec<u8> = frames
+        .iter()
+        .filter(|f| f.src_mac == topo.nodes[0].mac)
+        .filter_map(|f| match f.kind {
+            Kind::Advert { vrid: 30, ttl, .. } => Some(ttl),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        ttls.len() >= 10 && ttls.iter().all(|&t| t == 64),
+        "{ttls:?}"
+    );
 }

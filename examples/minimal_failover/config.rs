@@ -11,6 +11,7 @@ use std::time::Duration;
 use healthcheck::ProcessMatch;
 use serde::Deserialize;
 use vrrp_fsm::{InstanceConfig, TrackerConfig, TrackerId, TrackerKind, VirtualAddress};
+use vrrp_proto::VRRP_TTL;
 use vrrp_proto::{Auth, Version};
 
 use crate::cli::{Args, LogFormat};
@@ -106,6 +107,8 @@ pub struct InstanceSpec {
     pub fsm: InstanceConfig,
     /// The advert source when given explicitly.
     pub unicast_src: Option<IpAddr>,
+    /// TTL / hop limit of unicast adverts (keepalived's `unicast_ttl`, default 255).
+    pub unicast_ttl: u8,
     /// Health scripts (tracker ids 0..).
     pub track_scripts: Vec<TrackScript>,
     /// Tracked interfaces (tracker ids 1000..).
@@ -243,6 +246,9 @@ pub struct RawInstance {
     /// Unicast peers.
     #[serde(default)]
     pub unicast_peers: Vec<String>,
+    /// keepalived's `unicast_ttl`: TTL / hop limit of unicast adverts (default 255; TOML only).
+    #[serde(default)]
+    pub unicast_ttl: Option<u8>,
     /// Track scripts.
     #[serde(default)]
     pub track_script: Vec<RawTrackScript>,
@@ -482,6 +488,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         auth_pass: a.auth_pass.clone(),
         auth_type: a.auth_type.clone(),
         unicast_src: a.unicast_src.clone(),
+        unicast_ttl: None,
         unicast_peers: a.unicast_peers.clone(),
         track_script,
         track_ifaces: a.track_ifaces.clone(),
@@ -926,6 +933,17 @@ fn validate_instance(
             message: m,
         })?,
     };
+    let unicast_ttl = match r.unicast_ttl {
+        None => VRRP_TTL,
+        Some(0) => return err(n.field("unicast-ttl", "unicast_ttl"), "must be 1..=255"),
+        Some(_) if peers.is_empty() => {
+            return err(
+                n.field("unicast-ttl", "unicast_ttl"),
+                "needs unicast_peers (multicast adverts always carry TTL 255)",
+            )
+        }
+        Some(t) => t,
+    };
     let mut fsm = InstanceConfig::new(r.vrid, primary);
     fsm.version = version;
     fsm.priority = r.priority;
@@ -1061,6 +1079,7 @@ fn validate_instance(
         iface: r.iface.clone(),
         fsm,
         unicast_src,
+        unicast_ttl,
         track_scripts,
         track_ifaces,
         track_files,
@@ -1409,6 +1428,24 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "instance[0].vips_excluded[0]");
+    }
+
+    #[test]
+    fn unicast_ttl_applies_to_unicast_only() {
+        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
+        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
+        let plain = from_toml(base, LogFormat::Text, &src).unwrap();
+        assert_eq!(plain.instances[0].unicast_ttl, 255);
+        let uc = format!("{base}unicast_peers=['192.0.2.2']\n");
+        let spec = from_toml(&format!("{uc}unicast_ttl=64\n"), LogFormat::Text, &src).unwrap();
+        assert_eq!(spec.instances[0].unicast_ttl, 64);
+        for bad in [
+            format!("{base}unicast_ttl=64\n"),
+            format!("{uc}unicast_ttl=0\n"),
+        ] {
+            let e = from_toml(&bad, LogFormat::Text, &src).unwrap_err();
+            assert_eq!(e.field, "instance[0].unicast_ttl", "{bad}");
+        }
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSock
     let family = IpFamily::of(&inst.fsm.vips[0].addr);
     let mut cfg = AdvertSocketConfig::multicast(inst.advert_iface(), family, inst.fsm.version)
         .with_vrid(inst.fsm.vrid)
-        .with_unicast_peers(inst.fsm.unicast_peers.iter().copied());
+        .with_unicast_peers(inst.fsm.unicast_peers.iter().copied())
+        .with_ttl(inst.unicast_ttl);
     if let Some(key) = inst.ip_ah {
         cfg = cfg.with_ip_ah(key);
     }

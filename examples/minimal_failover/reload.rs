@@ -52,6 +52,9 @@ pub fn check_same_shape<'a>(
         if old.ip_ah != new.ip_ah {
             return Err(format!("instance {name:?}: auth_type AH or its password"));
         }
+        if old.unicast_ttl != new.unicast_ttl {
+            return Err(format!("instance {name:?}: unicast_ttl"));
+        }
         if old.unicast_src != new.unicast_src {
             return Err(format!("instance {name:?}: unicast_src"));
         }
