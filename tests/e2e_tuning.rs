@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::cluster::spawn_node;
 use common::pcap::{Capture, Frame, Kind};
-use common::process::{wait_until, TempDir};
+use common::process::{wait_until, Daemon, TempDir};
 use common::topology::Topology;
 
 const SETTLE: Duration = Duration::from_secs(6);
@@ -18,6 +18,18 @@ fn config(vrid: u8, tuning: &str) -> String {
         "[[instance]]\nname = \"vi{vrid}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = 100\n\
          vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\ngarp_repeat = 1\n\
          [instance.tuning]\n{tuning}"
+    )
+}
+
+/// Starts node `i` from a TOML file holding `text`.
+fn spawn_from_toml(topo: &Topology, dir: &TempDir, i: usize, text: &str) -> Daemon {
+    let conf = dir.join(&format!("n{i}.toml"));
+    std::fs::write(&conf, text).unwrap();
+    spawn_node(
+        topo,
+        dir,
+        i,
+        &["--config".to_string(), conf.display().to_string()],
     )
 }
 
@@ -40,16 +52,7 @@ fn garp_master_refresh_repeats_gratuitous_arps_while_master() {
         "garp_master_delay = 0\n",
     ];
     let ds: Vec<_> = (0..2)
-        .map(|i| {
-            let conf = dir.join(&format!("n{i}.toml"));
-            std::fs::write(&conf, config(10 + i as u8, tunings[i])).unwrap();
-            spawn_node(
-                &topo,
-                &dir,
-                i,
-                &["--config".to_string(), conf.display().to_string()],
-            )
-        })
+        .map(|i| spawn_from_toml(&topo, &dir, i, &config(10 + i as u8, tunings[i])))
         .collect();
     assert!(
         wait_until(SETTLE, || ds.iter().all(|d| d.state() == "Master")),
@@ -102,14 +105,7 @@ fn a_bad_tuning_value_names_its_field() {
         ),
         ("garp_refresh = 1\n", "garp_refresh"),
     ] {
-        let conf = dir.join("bad.toml");
-        std::fs::write(&conf, config(20, tuning)).unwrap();
-        let mut d = spawn_node(
-            &topo,
-            &dir,
-            0,
-            &["--config".to_string(), conf.display().to_string()],
-        );
+        let mut d = spawn_from_toml(&topo, &dir, 0, &config(20, tuning));
         let st = d.wait_exit(SETTLE).expect("exits");
         assert_eq!(st.code(), Some(2), "{tuning}: {}", d.log_text());
         assert!(d.log_text().contains(field), "{tuning}: {}", d.log_text());
@@ -133,24 +129,14 @@ fn unicast_ttl_sets_the_ttl_of_unicast_adverts() {
     let ds: Vec<_> = [(0usize, 200u8), (1, 100)]
         .iter()
         .map(|&(i, prio)| {
-            let conf = dir.join(&format!("u{i}.toml"));
-            std::fs::write(
-                &conf,
-                format!(
-                    "[[instance]]\nname = \"u\"\niface = \"eth0\"\nvrid = 30\npriority = {prio}\n\
-                     vips = [\"10.200.0.30/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n\
-                     unicast_src = \"{}\"\nunicast_peers = [\"{}\"]\nunicast_ttl = 64\n",
-                    addr(i),
-                    addr(1 - i)
-                ),
-            )
-            .unwrap();
-            spawn_node(
-                &topo,
-                &dir,
-                i,
-                &["--config".to_string(), conf.display().to_string()],
-            )
+            let text = format!(
+                "[[instance]]\nname = \"u\"\niface = \"eth0\"\nvrid = 30\npriority = {prio}\n\
+                 vips = [\"10.200.0.30/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n\
+                 unicast_src = \"{}\"\nunicast_peers = [\"{}\"]\nunicast_ttl = 64\n",
+                addr(i),
+                addr(1 - i)
+            );
+            spawn_from_toml(&topo, &dir, i, &text)
         })
         .collect();
     assert!(
