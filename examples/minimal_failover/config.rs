@@ -1176,6 +1176,14 @@ fn fsm_field(e: &vrrp_fsm::ConfigError) -> &'static str {
 mod tests {
     use super::*;
 
+    /// One IPv4 instance on eth0; tests append keys to it.
+    const BASE: &str =
+        "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
+
+    fn parse(text: &str) -> Result<DaemonSpec, ConfigError> {
+        from_toml(text, LogFormat::Text, &src)
+    }
+
     fn src(_: &str, sample: IpAddr) -> Result<IpAddr, String> {
         Ok(if sample.is_ipv4() {
             "192.0.2.1".parse().unwrap()
@@ -1186,7 +1194,7 @@ mod tests {
 
     #[test]
     fn toml_with_two_instances_and_a_sync_group() {
-        let spec = from_toml(
+        let spec = parse(
             r#"
             [[instance]]
             name = "web"
@@ -1209,8 +1217,6 @@ mod tests {
             notify = "/usr/local/bin/group.sh"
             notify_master = "/bin/up.sh vip"
             "#,
-            LogFormat::Text,
-            &src,
         )
         .unwrap();
         assert_eq!(spec.instances.len(), 2);
@@ -1234,20 +1240,12 @@ mod tests {
 
     #[test]
     fn tuning_sets_keepalived_knobs_and_keeps_its_defaults() {
-        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
-        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
-        let plain = from_toml(base, LogFormat::Text, &src).unwrap().instances[0]
-            .fsm
-            .clone();
-        let tuned = from_toml(
-            &format!(
-                "{base}[instance.tuning]\nstate='master'\ngarp_master_delay=0\n\
+        let plain = parse(BASE).unwrap().instances[0].fsm.clone();
+        let tuned = parse(&format!(
+            "{BASE}[instance.tuning]\nstate='master'\ngarp_master_delay=0\n\
                  garp_master_refresh=30\ngarp_master_refresh_repeat=2\ndown_timer_adverts=5\n\
                  lower_prio_no_advert=true\nhigher_prio_send_advert=true\n"
-            ),
-            LogFormat::Text,
-            &src,
-        )
+        ))
         .unwrap()
         .instances[0]
             .fsm
@@ -1266,52 +1264,31 @@ mod tests {
 
     #[test]
     fn use_vmac_names_the_macvlan_and_refuses_a_shared_one() {
-        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
         let inst = |vrid: u8, vmac: &str| {
             format!(
                 "[[instance]]\nname='i{vrid}'\niface='eth0'\nvrid={vrid}\npriority=100\n\
                  vips=['192.0.2.{vrid}/24']\n{vmac}\n"
             )
         };
-        let spec = from_toml(
-            &(inst(1, "use_vmac=true") + &inst(2, "use_vmac='vm2'\nvmac_xmit_base=true")),
-            LogFormat::Text,
-            &src,
-        )
-        .unwrap();
+        let spec =
+            parse(&(inst(1, "use_vmac=true") + &inst(2, "use_vmac='vm2'\nvmac_xmit_base=true")))
+                .unwrap();
         let (a, b) = (&spec.instances[0], &spec.instances[1]);
         assert_eq!((a.vip_iface(), a.advert_iface()), ("vrrp.1", "vrrp.1"));
         assert_eq!((b.vip_iface(), b.advert_iface()), ("vm2", "eth0"));
-        let e = from_toml(
-            &(inst(1, "use_vmac='vm'") + &inst(2, "use_vmac='vm'")),
-            LogFormat::Text,
-            &src,
-        )
-        .unwrap_err();
+        let e = parse(&(inst(1, "use_vmac='vm'") + &inst(2, "use_vmac='vm'"))).unwrap_err();
         assert_eq!(e.field, "instance[1].use_vmac");
-        let e = from_toml(&inst(1, "vmac_xmit_base=true"), LogFormat::Text, &src).unwrap_err();
+        let e = parse(&inst(1, "vmac_xmit_base=true")).unwrap_err();
         assert_eq!(e.field, "instance[0].vmac_xmit_base");
     }
 
     #[test]
     fn auth_type_ah_keys_the_advert_socket_and_needs_a_v2_password() {
-        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
-        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
-        let spec = from_toml(
-            &format!("{base}auth_pass='secret'\nauth_type='AH'\n"),
-            LogFormat::Text,
-            &src,
-        )
-        .unwrap();
+        let spec = parse(&format!("{BASE}auth_pass='secret'\nauth_type='AH'\n")).unwrap();
         let i = &spec.instances[0];
         assert_eq!(i.fsm.auth, Auth::IpAh);
         assert_eq!(i.ip_ah, Some(*b"secret\0\0"));
-        let pass = from_toml(
-            &format!("{base}auth_pass='secret'\n"),
-            LogFormat::Text,
-            &src,
-        )
-        .unwrap();
+        let pass = parse(&format!("{BASE}auth_pass='secret'\n")).unwrap();
         assert_eq!(
             pass.instances[0].fsm.auth,
             Auth::SimplePassword(*b"secret\0\0")
@@ -1325,20 +1302,16 @@ mod tests {
                 "instance[0].auth_pass",
             ),
         ] {
-            let e = from_toml(&format!("{base}{extra}"), LogFormat::Text, &src).unwrap_err();
+            let e = parse(&format!("{BASE}{extra}")).unwrap_err();
             assert_eq!(e.field, field, "{extra}");
         }
     }
 
     #[test]
     fn track_file_becomes_a_file_tracker_with_keepalived_s_default_weight() {
-        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
-        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
-        let spec = from_toml(
-            &format!("{base}track_file=[{{path='/run/a'}}, {{path='/run/b', weight=-254}}]\n"),
-            LogFormat::Text,
-            &src,
-        )
+        let spec = parse(&format!(
+            "{BASE}track_file=[{{path='/run/a'}}, {{path='/run/b', weight=-254}}]\n"
+        ))
         .unwrap();
         let i = &spec.instances[0];
         assert_eq!(i.track_files.len(), 2);
@@ -1348,27 +1321,19 @@ mod tests {
         );
         let t = &i.fsm.trackers;
         assert_eq!((t[0].id, t[0].kind), (file_tracker(0), TrackerKind::File));
-        let e = from_toml(
-            &format!("{base}track_file=[{{path='/run/a', weight=255}}]\n"),
-            LogFormat::Text,
-            &src,
-        )
+        let e = parse(&format!(
+            "{BASE}track_file=[{{path='/run/a', weight=255}}]\n"
+        ))
         .unwrap_err();
         assert_eq!(e.field, "instance[0].track_file[0].weight");
     }
 
     #[test]
     fn track_process_matches_a_name_or_a_command_line_within_its_quorum() {
-        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
-        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
-        let spec = from_toml(
-            &format!(
-                "{base}track_process=[{{process='haproxy', weight=-50, quorum=2, quorum_max=4}}, \
+        let spec = parse(&format!(
+            "{BASE}track_process=[{{process='haproxy', weight=-50, quorum=2, quorum_max=4}}, \
                  {{argv=['/bin/app', '-x']}}]\n"
-            ),
-            LogFormat::Text,
-            &src,
-        )
+        ))
         .unwrap();
         let p = &spec.instances[0].track_processes;
         assert_eq!(p[0].matcher, ProcessMatch::Comm("haproxy".into()));
@@ -1397,83 +1362,57 @@ mod tests {
                 "instance[0].track_process[0].weight",
             ),
         ] {
-            let e = from_toml(
-                &format!("{base}track_process=[{bad}]\n"),
-                LogFormat::Text,
-                &src,
-            )
-            .unwrap_err();
+            let e = parse(&format!("{BASE}track_process=[{bad}]\n")).unwrap_err();
             assert_eq!(e.field, field, "{bad}");
         }
     }
 
     #[test]
     fn excluded_vips_are_held_not_advertised_and_listed_once() {
-        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
-        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
-        let spec = from_toml(
-            &format!("{base}vips_excluded=['fd00::1/64', '192.0.2.101/24']\n"),
-            LogFormat::Text,
-            &src,
-        )
+        let spec = parse(&format!(
+            "{BASE}vips_excluded=['fd00::1/64', '192.0.2.101/24']\n"
+        ))
         .unwrap();
         let i = &spec.instances[0];
         assert_eq!(i.fsm.vips.len(), 1, "only the VIPs are advertised");
         let held: Vec<String> = i.held_addresses().map(|v| v.addr.to_string()).collect();
         assert_eq!(held, ["192.0.2.100", "fd00::1", "192.0.2.101"]);
-        let e = from_toml(
-            &format!("{base}vips_excluded=['192.0.2.100/24']\n"),
-            LogFormat::Text,
-            &src,
-        )
-        .unwrap_err();
+        let e = parse(&format!("{BASE}vips_excluded=['192.0.2.100/24']\n")).unwrap_err();
         assert_eq!(e.field, "instance[0].vips_excluded[0]");
     }
 
     #[test]
     fn unicast_ttl_applies_to_unicast_only() {
-        let src = |_: &str, _: IpAddr| Ok::<_, String>("192.0.2.1".parse().unwrap());
-        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
-        let plain = from_toml(base, LogFormat::Text, &src).unwrap();
+        let plain = parse(BASE).unwrap();
         assert_eq!(plain.instances[0].unicast_ttl, 255);
-        let uc = format!("{base}unicast_peers=['192.0.2.2']\n");
-        let spec = from_toml(&format!("{uc}unicast_ttl=64\n"), LogFormat::Text, &src).unwrap();
+        let uc = format!("{BASE}unicast_peers=['192.0.2.2']\n");
+        let spec = parse(&format!("{uc}unicast_ttl=64\n")).unwrap();
         assert_eq!(spec.instances[0].unicast_ttl, 64);
         for bad in [
-            format!("{base}unicast_ttl=64\n"),
+            format!("{BASE}unicast_ttl=64\n"),
             format!("{uc}unicast_ttl=0\n"),
         ] {
-            let e = from_toml(&bad, LogFormat::Text, &src).unwrap_err();
+            let e = parse(&bad).unwrap_err();
             assert_eq!(e.field, "instance[0].unicast_ttl", "{bad}");
         }
     }
 
     #[test]
     fn errors_name_the_field() {
-        let e = from_toml(
-            "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/24']\nadvert_int=0.5\n",
-            LogFormat::Text,
-            &src,
-        )
+        let e = parse("[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/24']\nadvert_int=0.5\n")
         .unwrap_err();
         assert_eq!(e.field, "instance[0].advert_int");
-        let e = from_toml(
-            "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/33']\n",
-            LogFormat::Text,
-            &src,
-        )
-        .unwrap_err();
+        let e = parse("[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/33']\n")
+            .unwrap_err();
         assert_eq!(e.field, "instance[0].vips[0]");
     }
 
     #[test]
     fn notify_scripts_from_toml() {
         let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/24']\n";
-        let spec = from_toml(
-            &format!("{base}notify='/usr/local/bin/n.sh'\nnotify_master='/bin/m.sh a b'\n"),
-            LogFormat::Text,
-            &src,
-        )
+        let spec = parse(&format!(
+            "{BASE}notify='/usr/local/bin/n.sh'\nnotify_master='/bin/m.sh a b'\n"
+        ))
         .unwrap();
         let n = &spec.instances[0].notify;
         assert_eq!(n.any, Some(vec!["/usr/local/bin/n.sh".to_string()]));
@@ -1485,8 +1424,7 @@ mod tests {
             (n.backup.as_ref(), n.fault.as_ref(), n.stop.as_ref()),
             (None, None, None)
         );
-        let e =
-            from_toml(&format!("{base}notify_fault='  '\n"), LogFormat::Text, &src).unwrap_err();
+        let e = parse(&format!("{BASE}notify_fault='  '\n")).unwrap_err();
         assert_eq!(e.field, "instance[0].notify_fault");
     }
 }

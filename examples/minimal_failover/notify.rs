@@ -24,9 +24,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
+use vrrp_fsm::{State, StateChangeReason};
 
 use crate::notify_fifo::NotifyFifo;
-use vrrp_fsm::{State, StateChangeReason};
 
 /// How long a notify script may run before it is killed.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -18,6 +18,11 @@
 
 use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec, TrackProcess};
 
+/// Two lists of equal length whose items agree pairwise under `eq`.
+fn same_by<T>(a: &[T], b: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| eq(a, b))
+}
+
 /// Checks that `new` keeps what the running daemon opened at start; `Err` names the instance
 /// and the field that would need a restart.
 pub fn check_same_shape<'a>(
@@ -58,58 +63,40 @@ pub fn check_same_shape<'a>(
         if old.unicast_src != new.unicast_src {
             return Err(format!("instance {name:?}: unicast_src"));
         }
-        let scripts_same = old.track_scripts.len() == new.track_scripts.len()
-            && old
-                .track_scripts
-                .iter()
-                .zip(&new.track_scripts)
-                .all(|(a, b)| {
+        // Only a weight may change: everything else of each tracker was set up at start.
+        let trackers = [
+            (
+                "track_script",
+                same_by(&old.track_scripts, &new.track_scripts, |a, b| {
                     a.argv == b.argv
                         && a.interval == b.interval
                         && a.fall == b.fall
                         && a.rise == b.rise
-                });
-        if !scripts_same {
-            return Err(format!(
-                "instance {name:?}: track_script (only its weight can change)"
-            ));
-        }
-        let ifaces_same = old.track_ifaces.len() == new.track_ifaces.len()
-            && old
-                .track_ifaces
-                .iter()
-                .zip(&new.track_ifaces)
-                .all(|(a, b)| a.iface == b.iface);
-        let files_same = old.track_files.len() == new.track_files.len()
-            && old
-                .track_files
-                .iter()
-                .zip(&new.track_files)
-                .all(|(a, b)| a.path == b.path);
-        let processes_same = old.track_processes.len() == new.track_processes.len()
-            && old
-                .track_processes
-                .iter()
-                .zip(&new.track_processes)
-                .all(|(a, b)| {
+                }),
+            ),
+            (
+                "track_process",
+                same_by(&old.track_processes, &new.track_processes, |a, b| {
                     TrackProcess {
                         weight: b.weight,
                         ..a.clone()
                     } == *b
-                });
-        if !processes_same {
+                }),
+            ),
+            (
+                "track_file",
+                same_by(&old.track_files, &new.track_files, |a, b| a.path == b.path),
+            ),
+            (
+                "track_ifaces",
+                same_by(&old.track_ifaces, &new.track_ifaces, |a, b| {
+                    a.iface == b.iface
+                }),
+            ),
+        ];
+        if let Some((what, _)) = trackers.iter().find(|(_, same)| !same) {
             return Err(format!(
-                "instance {name:?}: track_process (only its weight can change)"
-            ));
-        }
-        if !files_same {
-            return Err(format!(
-                "instance {name:?}: track_file (only a weight can change)"
-            ));
-        }
-        if !ifaces_same {
-            return Err(format!(
-                "instance {name:?}: track_ifaces (only a weight can change)"
+                "instance {name:?}: {what} (only a weight can change)"
             ));
         }
     }
@@ -117,11 +104,9 @@ pub fn check_same_shape<'a>(
         return Err("notify_fifo".into());
     }
     // A group's notify scripts may change; its name and members may not.
-    let groups_same = running_groups.len() == new.sync_groups.len()
-        && running_groups
-            .iter()
-            .zip(&new.sync_groups)
-            .all(|(a, b)| a.name == b.name && a.members == b.members);
+    let groups_same = same_by(running_groups, &new.sync_groups, |a, b| {
+        a.name == b.name && a.members == b.members
+    });
     if !groups_same {
         return Err("sync_group".into());
     }
