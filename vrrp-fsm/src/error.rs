@@ -83,8 +83,9 @@ pub enum ConfigError {
     /// A sync group needs at least one member.
     #[error("sync group has no member")]
     EmptySyncGroup,
-    /// Sync groups must be configured before [`Router::startup`](crate::Router::startup).
-    #[error("the router is already running")]
+    /// A sync group's members must not have started yet: a group is declared before
+    /// [`Router::startup`](crate::Router::startup) starts them.
+    #[error("a sync group member is already running")]
     RouterRunning,
     /// [`Instance::reconfigure`](crate::Instance::reconfigure): this field identifies the
     /// virtual router (or its sockets) and cannot change while it runs; restart to apply it.

@@ -87,10 +87,11 @@ struct SyncGroup {
 pub struct Router {
     instances: Vec<Instance>,
     group_of: Vec<Option<usize>>,
+    /// Slots of instances taken out by [`Router::remove_instance`]: ids are never reused.
+    removed: Vec<bool>,
     groups: Vec<SyncGroup>,
     timers: TimerQueue,
     actions: Option<ActionQueue<(InstanceId, Action)>>,
-    running: bool,
 }
 
 impl Router {
@@ -106,23 +107,58 @@ impl Router {
         let id = self.instances.len();
         self.instances.push(instance);
         self.group_of.push(None);
+        self.removed.push(false);
         self.timers.grow(self.instances.len());
         // Room for a burst from every instance at once; dropped only if the driver never drains.
         self.actions = Some(ActionQueue::with_capacity(64 + 16 * self.instances.len()));
         Ok(InstanceId(id))
     }
 
-    /// Declare a sync group. Must be called before [`startup`](Self::startup).
-    pub fn add_sync_group(&mut self, config: SyncGroupConfig) -> Result<SyncGroupId, ConfigError> {
-        if self.running {
-            return Err(ConfigError::RouterRunning);
+    /// Take instance `id` out while the router runs (keepalived's reload of a file without
+    /// it): it shuts down as at [`shutdown`](Self::shutdown) (a Master sends priority 0 and
+    /// releases its VIPs, queued as actions tagged with `id`), then every call naming `id`
+    /// answers `UnknownInstance`, and [`instances`](Self::instances) skips it. Its id is not
+    /// reused. A sync group's member cannot be removed on its own.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use vrrp_fsm::{InstanceConfig, Router, VirtualAddress};
+    ///
+    /// let mut router = Router::new();
+    /// let mut cfg = InstanceConfig::new(7, "192.0.2.1".parse().unwrap());
+    /// cfg.vips.push(VirtualAddress::host("192.0.2.100".parse().unwrap()));
+    /// let id = router.add_instance(cfg).unwrap();
+    /// router.startup(Instant::now());
+    /// router.remove_instance(Instant::now(), id).unwrap();
+    /// assert!(router.instance(id).is_none());
+    /// assert_eq!(router.instances().count(), 0);
+    /// ```
+    pub fn remove_instance(&mut self, now: Instant, id: InstanceId) -> Result<(), ConfigError> {
+        if self.instance(id).is_none() {
+            return Err(ConfigError::UnknownInstance(id));
         }
+        if self.group_of[id.0].is_some() {
+            return Err(ConfigError::AlreadyInSyncGroup(id));
+        }
+        self.instances[id.0].shutdown(now);
+        self.drain(id.0);
+        self.timers.set(id.0, None);
+        self.removed[id.0] = true;
+        Ok(())
+    }
+
+    /// Declare a sync group: before [`startup`](Self::startup), or later for members added
+    /// since and not started yet (the next `startup` starts them under the group's rules).
+    pub fn add_sync_group(&mut self, config: SyncGroupConfig) -> Result<SyncGroupId, ConfigError> {
         if config.members.is_empty() {
             return Err(ConfigError::EmptySyncGroup);
         }
         for (i, m) in config.members.iter().enumerate() {
-            if m.0 >= self.instances.len() {
+            if self.instance(*m).is_none() {
                 return Err(ConfigError::UnknownInstance(*m));
+            }
+            if self.instances[m.0].is_running() {
+                return Err(ConfigError::RouterRunning);
             }
             if self.group_of[m.0].is_some() || config.members[..i].contains(m) {
                 return Err(ConfigError::AlreadyInSyncGroup(*m));
@@ -146,9 +182,8 @@ impl Router {
 
     /// Start every instance not yet running.
     pub fn startup(&mut self, now: Instant) {
-        self.running = true;
         for i in 0..self.instances.len() {
-            if !self.instances[i].is_running() {
+            if !self.instances[i].is_running() && !self.removed[i] {
                 self.instances[i].startup(now);
                 self.after_event(now, i);
             }
@@ -162,7 +197,6 @@ impl Router {
             self.drain(i);
             self.timers.set(i, None);
         }
-        self.running = false;
     }
 
     /// Feed an advert received for instance `id` (the driver maps interface + VRID to it).
@@ -176,6 +210,7 @@ impl Router {
         let inst = self
             .instances
             .get_mut(id.0)
+            .filter(|_| !self.removed[id.0])
             .ok_or(RouterError::UnknownInstance(id))?;
         let r = inst.handle_advert(now, src, advert);
         self.after_event(now, id.0);
@@ -207,6 +242,7 @@ impl Router {
         let inst = self
             .instances
             .get_mut(id.0)
+            .filter(|_| !self.removed[id.0])
             .ok_or(RouterError::UnknownInstance(id))?;
         let r = inst.set_tracker(now, tracker, state);
         self.after_event(now, id.0);
@@ -218,6 +254,7 @@ impl Router {
         let inst = self
             .instances
             .get_mut(id.0)
+            .filter(|_| !self.removed[id.0])
             .ok_or(RouterError::UnknownInstance(id))?;
         inst.set_link(now, up);
         self.after_event(now, id.0);
@@ -236,6 +273,7 @@ impl Router {
         let inst = self
             .instances
             .get_mut(id.0)
+            .filter(|_| !self.removed[id.0])
             .ok_or(ConfigError::UnknownInstance(id))?;
         let r = inst.reconfigure(now, config);
         self.after_event(now, id.0);
@@ -254,7 +292,7 @@ impl Router {
 
     /// An instance.
     pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
-        self.instances.get(id.0)
+        self.instances.get(id.0).filter(|_| !self.removed[id.0])
     }
 
     /// All instances with their ids.
@@ -262,25 +300,25 @@ impl Router {
         self.instances
             .iter()
             .enumerate()
+            .filter(|&(i, _)| !self.removed[i])
             .map(|(i, x)| (InstanceId(i), x))
     }
 
     /// The first instance with this VRID and family, for drivers that key on them.
     pub fn find(&self, family: crate::Family, vrid: u8) -> Option<InstanceId> {
-        self.instances
-            .iter()
-            .position(|x| x.config().vrid == vrid && x.config().family == family)
-            .map(InstanceId)
+        self.instances()
+            .find(|(_, x)| x.config().vrid == vrid && x.config().family == family)
+            .map(|(id, _)| id)
     }
 
-    /// Number of instances.
+    /// Number of instances (removed ones not counted).
     pub fn len(&self) -> usize {
-        self.instances.len()
+        self.removed.iter().filter(|r| !**r).count()
     }
 
     /// True with no instance.
     pub fn is_empty(&self) -> bool {
-        self.instances.is_empty()
+        self.len() == 0
     }
 
     // ----- internals ---------------------------------------------------------------------

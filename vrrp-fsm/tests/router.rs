@@ -196,3 +196,92 @@ fn backup_shutdown_cancels_the_down_timer() {
     assert_eq!(r.poll_timeout(), None);
     assert_eq!(r.instance(a).unwrap().state(), State::Init);
 }
+
+#[test]
+fn a_removed_master_says_goodbye_and_its_id_is_gone_while_the_others_run_on() {
+    let t0 = Instant::now();
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 255)).unwrap();
+    let b = r.add_instance(cfg(2, 255)).unwrap();
+    r.startup(t0);
+    drain(&mut r);
+    let t1 = t0 + Duration::from_millis(300);
+    r.remove_instance(t1, a).unwrap();
+    let actions = drain(&mut r);
+    // The shutdown of a Master, all tagged with the removed id: priority 0, then the VIPs go.
+    assert!(actions.iter().all(|(i, _)| *i == a.index()));
+    let zero = actions
+        .iter()
+        .position(|(_, x)| matches!(x, Action::SendAdvert { priority: 0 }));
+    let release = actions
+        .iter()
+        .position(|(_, x)| matches!(x, Action::RemoveVips));
+    assert!(
+        zero.is_some() && release.is_some() && zero < release,
+        "{actions:?}"
+    );
+    assert!(actions.iter().any(|(_, x)| matches!(
+        x,
+        Action::StateChanged {
+            from: State::Master,
+            to: State::Init,
+            reason: StateChangeReason::Shutdown
+        }
+    )));
+
+    assert!(r.instance(a).is_none());
+    assert_eq!(r.instances().map(|(id, _)| id).collect::<Vec<_>>(), vec![b]);
+    assert_eq!((r.len(), r.find(vrrp_fsm::Family::Ipv4, 1)), (1, None));
+    assert_eq!(
+        r.handle_advert(t1, a, PEER, &advert(1, 100)),
+        Err(RouterError::UnknownInstance(a))
+    );
+    assert_eq!(
+        r.set_link(t1, a, false),
+        Err(RouterError::UnknownInstance(a))
+    );
+    assert_eq!(
+        r.remove_instance(t1, a),
+        Err(ConfigError::UnknownInstance(a))
+    );
+    // Its timer is gone: only b's adverts are due, and startup does not bring a back.
+    r.startup(t1);
+    r.handle_timeout(t0 + Duration::from_secs(5));
+    let later = drain(&mut r);
+    assert!(!later.is_empty() && later.iter().all(|(i, _)| *i == b.index()));
+    assert_eq!(r.instance(b).unwrap().state(), State::Master);
+
+    // A new instance gets a fresh id and starts with the next startup.
+    let c = r.add_instance(cfg(1, 100)).unwrap();
+    assert_ne!(c, a);
+    assert_eq!(r.find(vrrp_fsm::Family::Ipv4, 1), Some(c));
+    r.startup(t1);
+    assert_eq!(r.instance(c).unwrap().state(), State::Backup);
+}
+
+#[test]
+fn a_running_router_takes_new_groups_of_new_members_only() {
+    let t0 = Instant::now();
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 100)).unwrap();
+    let b = r.add_instance(cfg(2, 100)).unwrap();
+    r.add_sync_group(SyncGroupConfig::new(vec![a])).unwrap();
+    r.startup(t0);
+    drain(&mut r);
+    assert_eq!(
+        r.remove_instance(t0, a),
+        Err(ConfigError::AlreadyInSyncGroup(a))
+    );
+    let c = r.add_instance(cfg(3, 100)).unwrap();
+    let d = r.add_instance(cfg(4, 100)).unwrap();
+    assert_eq!(
+        r.add_sync_group(SyncGroupConfig::new(vec![b, c])),
+        Err(ConfigError::RouterRunning)
+    );
+    r.add_sync_group(SyncGroupConfig::new(vec![c, d])).unwrap();
+    r.startup(t0);
+    // The new group's rules hold: c's link down puts d in FAULT too.
+    r.set_link(t0, c, false).unwrap();
+    assert_eq!(r.instance(d).unwrap().state(), State::Fault);
+    assert_eq!(r.instance(b).unwrap().state(), State::Backup);
+}
