@@ -3,36 +3,16 @@
 //! `INSTANCE <name> <state> <priority>`, in order, and the STOP ones at shutdown.
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
 use common::cluster::{spawn_node, wait_single_master, Fam, Scenario};
 use common::keepalived::Keepalived;
+use common::notify_log::{lines, logging_script};
 use common::process::{wait_until, Daemon, TempDir};
 use common::topology::Topology;
 
 const SETTLE: Duration = Duration::from_secs(6);
-
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Writes an executable script at `path` that appends its arguments as one line to `log`;
-/// returns its path as a string.
-fn logging_script(path: &Path, log: &Path) -> String {
-    std::fs::write(
-        path,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path.display().to_string()
-}
 
 #[test]
 fn notify_scripts_follow_the_transitions_in_order() {

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::cluster::{spawn_node, wait_single_master, Fam, Scenario};
+use common::keepalived::Keepalived;
+use common::notify_log::{lines, logging_script};
+use common::pcap::{Capture, Kind};
 use common::process::{wait_until, Daemon, TempDir};
 use common::topology::Topology;
 
@@ -136,10 +139,15 @@ fn sighup_applies_priority_and_vips_without_a_transition_and_refuses_the_rest() 
         "{}",
         ds[1].log_text()
     );
-    write_config(&conf[1], 62, 250, &[VIP_B]);
+    // (Another VRID would be another instance: see the add/remove test below.)
+    let vmac = std::fs::read_to_string(&conf[0])
+        .unwrap()
+        .replace("priority = 180", "priority = 250")
+        + "use_vmac = true\n";
+    std::fs::write(&conf[1], vmac).unwrap();
     reload(&ds[1], "reload refused");
     let log = ds[1].log_text();
-    assert!(log.contains("vrid cannot change on a reload"), "{log}");
+    assert!(log.contains("use_vmac"), "{log}");
     std::fs::remove_file(&conf[1]).unwrap();
     reload(&ds[1], "reload refused");
     std::thread::sleep(Duration::from_millis(500));
@@ -282,4 +290,246 @@ fn sighup_changes_the_unicast_peers_and_the_new_node_yields() {
     assert!(topo.nodes[0].has_addr(VIP_A));
     assert!(!topo.nodes[1].has_addr(VIP_A));
     assert!(!topo.nodes[2].has_addr(VIP_A));
+}
+
+/// One instance of the add/remove test, as TOML (minimal_failover) or keepalived.conf text;
+/// both run the generic notify script `notify`.
+fn toml_instance(name: &str, vrid: u8, priority: u8, notify: &str) -> String {
+    format!(
+        "[[instance]]\nname = \"{name}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = {priority}\n\
+         vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\nnotify = \"{notify}\"\n"
+    )
+}
+
+fn ka_instance(name: &str, vrid: u8, priority: u8, notify: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  \
+         priority {priority}\n  advert_int 0.1\n  version 3\n  notify \"{notify}\"\n  \
+         virtual_ipaddress {{\n    10.200.0.{vrid}/24 dev eth0\n  }}\n}}\n"
+    )
+}
+
+/// keepalived's reload adds and removes instances, matching the running ones by interface,
+/// VRID and family (a renamed instance runs on): minimal_failover does the same, next to a
+/// keepalived given the same change. Each node runs alone on its VRIDs (ours 71..73,
+/// keepalived's 91..93), so every instance is Master.
+/// - removed B: a priority-0 advert, its VIP gone, its notify script gets FAULT;
+/// - added C: Backup, then Master after its Master_Down_Interval, with its GARPs;
+/// - A, renamed A2: no transition, no priority-0 advert, its VIP stays, later notify lines
+///   carry the new name.
+#[test]
+fn sighup_adds_and_removes_instances_as_keepalived_does() {
+    need_root!();
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-hupadd", topo.prefix));
+    let logs = [dir.join("mf-notify.log"), dir.join("ka-notify.log")];
+    let scripts: Vec<String> = (0..2)
+        .map(|i| logging_script(&dir.join(&format!("notify{i}.sh")), &logs[i]))
+        .collect();
+    let ka_head =
+        "global_defs {\n  router_id kaR\n  enable_script_security\n  script_user root\n  \
+                   vrrp_garp_master_delay 0\n}\n";
+    let ours = |names: [(&str, u8, u8); 2]| -> String {
+        names
+            .iter()
+            .map(|&(n, v, p)| toml_instance(n, v, p, &scripts[0]))
+            .collect()
+    };
+    let theirs = |names: [(&str, u8, u8); 2]| -> String {
+        let body: String = names
+            .iter()
+            .map(|&(n, v, p)| ka_instance(n, v, p, &scripts[1]))
+            .collect();
+        format!("{ka_head}{body}")
+    };
+    let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
+    let conf = dir.join("mf.toml");
+    std::fs::write(&conf, ours([("A", 71, 150), ("B", 72, 150)])).unwrap();
+    let mf = spawn_node(
+        &topo,
+        &dir,
+        0,
+        &["--config".to_string(), conf.display().to_string()],
+    );
+    let ka_text = theirs([("A", 91, 150), ("B", 92, 150)]);
+    let mut ka = Keepalived::start_with_config("kaR", &topo.nodes[1].ns.name, &ka_text, &dir.0);
+    let started = |log: &Path| {
+        let l = lines(log);
+        l.contains(&"INSTANCE A MASTER 150".to_string())
+            && l.contains(&"INSTANCE B MASTER 150".to_string())
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || started(&logs[0])
+            && started(&logs[1])),
+        "{:?} {:?}\n{}",
+        lines(&logs[0]),
+        lines(&logs[1]),
+        ka.log()
+    );
+    let before = [lines(&logs[0]).len(), lines(&logs[1]).len()];
+    let mf_transitions = mf.transitions().len();
+
+    std::fs::write(&conf, ours([("A2", 71, 150), ("C", 73, 100)])).unwrap();
+    std::fs::write(
+        dir.join("kaR.conf"),
+        theirs([("A2", 91, 150), ("C", 93, 100)]),
+    )
+    .unwrap();
+    let hup_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    reload(&mf, "reload applied");
+    ka.daemon.signal(libc::SIGHUP);
+    let settled = |log: &Path| lines(log).contains(&"INSTANCE C MASTER 100".to_string());
+    assert!(
+        wait_until(SETTLE, || settled(&logs[0]) && settled(&logs[1])),
+        "{:?} {:?}\n{}",
+        lines(&logs[0]),
+        lines(&logs[1]),
+        mf.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+
+    // The same notify lines from both daemons, C's in order.
+    let after: Vec<Vec<String>> = (0..2)
+        .map(|i| lines(&logs[i])[before[i]..].to_vec())
+        .collect();
+    let expected = [
+        "INSTANCE B FAULT 150",
+        "INSTANCE C BACKUP 100",
+        "INSTANCE C MASTER 100",
+    ];
+    for (who, lines) in ["minimal_failover", "keepalived"].iter().zip(&after) {
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(sorted, expected, "{who}: {lines:?}");
+        let at = |l: &str| lines.iter().position(|x| x == l);
+        assert!(at(expected[1]) < at(expected[2]), "{who}: {lines:?}");
+    }
+    // Ours prints B's shutdown and C's two transitions, nothing for A.
+    let t: Vec<(u8, String, String)> = mf.transitions()[mf_transitions..]
+        .iter()
+        .map(|(_, t)| (t.vrid, t.to.clone(), t.reason.clone()))
+        .collect();
+    assert!(t.iter().all(|(vrid, _, _)| *vrid != 71), "{t:?}");
+    assert!(t.contains(&(72, "Init".into(), "shutdown".into())), "{t:?}");
+    assert!(
+        t.iter().filter(|(vrid, _, _)| *vrid == 73).count() == 2,
+        "{t:?}"
+    );
+    for (node, (a, b, c)) in [(0, (71, 72, 73)), (1, (91, 92, 93))] {
+        let has = |v: u8| topo.nodes[node].has_addr(&format!("10.200.0.{v}"));
+        assert_eq!((has(a), has(b), has(c)), (true, false, true), "node {node}");
+    }
+
+    // On the wire, from the reload on: B's priority 0 (once adverts stop), C's GARPs, A's
+    // adverts at its priority only.
+    let frames: Vec<_> = cap.stop().into_iter().filter(|f| f.ts >= hup_ns).collect();
+    let adverts = |vrid_wanted: u8| -> Vec<u8> {
+        frames
+            .iter()
+            .filter_map(|f| match f.kind {
+                Kind::Advert { vrid, priority, .. } if vrid == vrid_wanted => Some(priority),
+                _ => None,
+            })
+            .collect()
+    };
+    for (who, (a, b, c)) in [
+        ("minimal_failover", (71, 72, 73)),
+        ("keepalived", (91, 92, 93)),
+    ] {
+        assert!(
+            !adverts(a).is_empty() && adverts(a).iter().all(|&p| p == 150),
+            "{who}: A {:?}",
+            adverts(a)
+        );
+        assert_eq!(adverts(b).last(), Some(&0), "{who}: B {:?}", adverts(b));
+        assert!(adverts(c).contains(&100), "{who}: C {:?}", adverts(c));
+        let vip_c: std::net::IpAddr = format!("10.200.0.{c}").parse().unwrap();
+        assert!(
+            frames.iter().any(|f| f.announces(vip_c)),
+            "{who}: no GARP for C"
+        );
+    }
+    assert!(ka.rejections().is_empty(), "{:?}", ka.rejections());
+    ka.stop();
+}
+
+/// What a reload starts for a new instance beyond its sockets, and stops for a removed one:
+/// its VMAC (created before it starts, removed after it stops) and its tracker checks (a
+/// track_file written after the reload moves it to FAULT).
+#[test]
+fn sighup_sets_up_a_new_instances_vmac_and_trackers_and_tears_them_down() {
+    need_root!();
+    let topo = Topology::new(1);
+    let dir = TempDir::new(&format!("{}-hupvmac", topo.prefix));
+    let track = dir.join("maint");
+    std::fs::write(&track, "0\n").unwrap();
+    let a = "[[instance]]\nname = \"A\"\niface = \"eth0\"\nvrid = 76\npriority = 150\n\
+             vips = [\"10.200.0.76/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n";
+    let v = format!(
+        "[[instance]]\nname = \"V\"\niface = \"eth0\"\nvrid = 77\npriority = 150\n\
+         vips = [\"10.200.0.77/24\"]\nvrrp_version = 3\nadvert_int = 0.1\nuse_vmac = true\n\
+         track_file = [{{ path = \"{}\", weight = -1 }}]\n",
+        track.display()
+    );
+    let conf = dir.join("mf.toml");
+    std::fs::write(&conf, a).unwrap();
+    let mf = spawn_node(
+        &topo,
+        &dir,
+        0,
+        &["--config".to_string(), conf.display().to_string()],
+    );
+    assert!(mf.wait_state("Master", SETTLE), "{}", mf.log_text());
+    let node = &topo.nodes[0];
+    let vmac = || node.ns.ip(&["-d", "link", "show", "vrrp.77"]).ok();
+    let state_of = |vrid: u8| {
+        mf.transitions()
+            .iter()
+            .rev()
+            .find(|(_, t)| t.vrid == vrid)
+            .map(|(_, t)| t.to.clone())
+    };
+    assert!(vmac().is_none());
+
+    std::fs::write(&conf, format!("{a}{v}")).unwrap();
+    reload(&mf, "reload applied");
+    assert!(
+        wait_until(SETTLE, || state_of(77).as_deref() == Some("Master")),
+        "{}",
+        mf.log_text()
+    );
+    let link = vmac().expect("the new instance's VMAC");
+    assert!(link.contains("00:00:5e:00:01:4d"), "{link}");
+    let on_vmac = node
+        .ns
+        .ip(&["-4", "addr", "show", "dev", "vrrp.77"])
+        .unwrap();
+    assert!(on_vmac.contains("10.200.0.77/24"), "{on_vmac}");
+
+    // The new instance's track_file is watched: 254 × -1 puts it in FAULT, A runs on.
+    std::fs::write(&track, "254\n").unwrap();
+    assert!(
+        wait_until(SETTLE, || state_of(77).as_deref() == Some("Fault")),
+        "{}",
+        mf.log_text()
+    );
+    assert_eq!(state_of(76).as_deref(), Some("Master"));
+
+    // Removed again: it stops and its VMAC goes; A keeps its one transition.
+    std::fs::write(&conf, a).unwrap();
+    reload(&mf, "reload applied");
+    assert!(wait_until(SETTLE, || vmac().is_none()), "{}", mf.log_text());
+    assert_eq!(
+        mf.transitions()
+            .iter()
+            .filter(|(_, t)| t.vrid == 76)
+            .count(),
+        2,
+        "{:?}",
+        mf.transitions()
+    );
+    assert!(node.has_addr("10.200.0.76"));
+    assert!(mf.log_text().contains("removed by the reload"));
 }

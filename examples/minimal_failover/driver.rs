@@ -8,27 +8,25 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use healthcheck::{
-    CheckId, CheckSpec, ExecCheck, FileCheck, Monitor, MonitorConfig, Policy, ProcessCheck,
-    TrackWeight,
-};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{info, warn};
 use vip_netlink::{
-    AdvertSocket, AdvertSocketConfig, Announcer, Change, IpFamily, LinkEvent, LinkEvents,
-    LinkWatch, Vip, VipManager, VmacConfig, VmacManager, VmacOps,
+    AdvertSocket, AdvertSocketConfig, Change, IpFamily, Vip, VipManager, VmacConfig, VmacManager,
+    VmacOps,
 };
 use vrrp_fsm::{Router, SyncGroupConfig};
 
-use crate::config::{
-    file_tracker, from_file, process_tracker, script_tracker, DaemonSpec, InstanceSpec,
-};
-use crate::event_queue::{event_queue, Event};
+use crate::config::{from_file, DaemonSpec, InstanceSpec, SyncGroupSpec};
+use crate::event_queue::{event_queue, Event, EventSender};
+use crate::instance_io::{InstanceIo, InstanceSlots};
 use crate::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::notify_fifo::NotifyFifo;
-use crate::vrrp_loop::{InstanceIo, VrrpLoop};
+use crate::reload::{plan_reload, ReloadRequest};
+use crate::vrrp_loop::VrrpLoop;
+use crate::watchers::Watchers;
 
 /// Why the daemon stopped with an error (exit 1).
 #[derive(Debug)]
@@ -51,7 +49,7 @@ impl std::fmt::Display for DriverError {
     }
 }
 
-fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
+pub fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
     match e {
         vip_netlink::Error::PermissionDenied { .. } => {
             DriverError::Privileges(format!("{what}: {e}"))
@@ -88,15 +86,18 @@ pub fn vip_list(inst: &InstanceSpec) -> vip_netlink::Result<Vec<Vip>> {
         .collect()
 }
 
-/// Creates the VMACs of `spec` (keepalived's `use_vmac`) and returns the names of those this
-/// run created, to remove at exit; on an error the ones already created are removed.
-async fn create_vmacs(spec: &DaemonSpec) -> Result<Vec<String>, DriverError> {
+/// Creates the VMACs of `instances` (keepalived's `use_vmac`) and returns the names of those
+/// this run created, to remove at exit; on an error the ones already created are removed.
+async fn create_vmacs<'a>(
+    instances: impl IntoIterator<Item = &'a InstanceSpec>,
+) -> Result<Vec<String>, DriverError> {
     let mut created = Vec::new();
-    if spec.instances.iter().all(|i| i.vmac.is_none()) {
+    let wanted: Vec<&InstanceSpec> = instances.into_iter().filter(|i| i.vmac.is_some()).collect();
+    if wanted.is_empty() {
         return Ok(created);
     }
     let mgr = VmacManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
-    for inst in &spec.instances {
+    for inst in wanted {
         let Some(v) = &inst.vmac else { continue };
         let family = IpFamily::of(&inst.fsm.vips[0].addr);
         let made = match VmacConfig::new(inst.iface.clone(), family, inst.fsm.vrid) {
@@ -138,168 +139,69 @@ async fn remove_vmacs(names: &[String]) {
     }
 }
 
+/// The VMACs this run created and has not removed yet (a reload adds and removes some).
+type CreatedVmacs = Arc<Mutex<Vec<String>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Runs the daemon until SIGTERM/SIGINT (then shuts down gracefully and returns `Ok`).
 /// `config`: the file to re-read on SIGHUP (`None`: started from flags). VMACs it created are
 /// removed when it ends, whatever the outcome.
 pub async fn run(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), DriverError> {
-    let vmacs = create_vmacs(&spec).await?;
-    let result = run_daemon(spec, config).await;
-    remove_vmacs(&vmacs).await;
+    let vmacs = CreatedVmacs::new(Mutex::new(create_vmacs(&spec.instances).await?));
+    let result = run_daemon(spec, config, vmacs.clone()).await;
+    let left = std::mem::take(&mut *lock(&vmacs));
+    remove_vmacs(&left).await;
     result
 }
 
-async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), DriverError> {
+async fn run_daemon(
+    spec: DaemonSpec,
+    config: Option<PathBuf>,
+    vmacs: CreatedVmacs,
+) -> Result<(), DriverError> {
     // First of all: SIGHUP's default action would end the daemon and leave its VIPs behind.
-    let mut sighup = signal(SignalKind::hangup())
+    let sighup = signal(SignalKind::hangup())
         .map_err(|e| DriverError::Other(format!("SIGHUP handler: {e}")))?;
     let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
     let mut router = Router::new();
-    let mut ios = Vec::new();
+    let mut ios = InstanceSlots::default();
     for inst in &spec.instances {
         let id = router
             .add_instance(inst.fsm.clone())
             .map_err(|e| DriverError::Other(format!("{}: {e}", inst.name)))?;
-        let sock = open_advert_socket(inst)
-            .map_err(|e| ctx(&format!("{}: opening the advert socket", inst.name), e))?;
-        let announcer = Announcer::new_polled(inst.vip_iface())
-            .map_err(|e| ctx(&format!("{}: opening the GARP/NA socket", inst.name), e))?;
-        let vips = vip_list(inst).map_err(|e| ctx(&inst.name, e))?;
-        let advert = match router.instance(id) {
-            Some(i) => Box::new(i.advert(0)),
-            None => return Err(DriverError::Other(format!("{}: instance lost", inst.name))),
-        };
-        ios.push(InstanceIo {
-            spec: inst.clone(),
-            id,
-            sock,
-            announcer,
-            vips,
-            advert,
-            wake_after: None,
-        });
+        ios.insert(InstanceIo::open(inst, id, &router)?);
     }
+    // At start, an instance's slot is its index in the file.
     for group in &spec.sync_groups {
-        let ids = group.members.iter().map(|&m| ios[m].id).collect();
+        let ids = group
+            .members
+            .iter()
+            .filter_map(|&m| ios.get(m).map(|io| io.id))
+            .collect();
         router
             .add_sync_group(SyncGroupConfig::new(ids))
             .map_err(|e| DriverError::Other(format!("sync group {}: {e}", group.name)))?;
     }
 
     // A crashed earlier run may have left our VIPs behind; we are not Master yet, so they go.
-    for io in &ios {
-        if io.spec.fsm.priority == 255 {
-            continue;
-        }
-        for v in &io.vips {
-            match vip_mgr.remove_now(v) {
-                Ok(Change::Applied) => {
-                    warn!(instance = %io.spec.name, vip = %v.address(), "removed a stale VIP left by an earlier run")
-                }
-                Ok(Change::Unchanged) => {}
-                Err(e) => return Err(ctx("removing a stale VIP", e)),
-            }
-        }
+    for io in ios.iter() {
+        io.remove_stale_vips(&vip_mgr)?;
     }
 
     let (tx, events) = event_queue().map_err(|e| DriverError::Other(format!("eventfd: {e}")))?;
 
-    // Link state of every interface we care about, then a watcher task per interface.
-    let mut ifaces: BTreeMap<String, ()> = BTreeMap::new();
-    for io in &ios {
-        ifaces.insert(io.spec.iface.clone(), ());
-        for t in &io.spec.track_ifaces {
-            ifaces.insert(t.iface.clone(), ());
-        }
+    // Link state of every interface we care about, a watcher task per interface, and the
+    // tracker checks.
+    let mut watchers = Watchers::new(tx.clone());
+    let mut links = BTreeMap::new();
+    for (slot, inst) in spec.instances.iter().enumerate() {
+        links.extend(watchers.watch_links(inst)?);
+        watchers.add_checks(slot, inst)?;
     }
-    let mut links = Vec::new();
-    for iface in ifaces.keys() {
-        // Links only: the address events of our own VIPs would wake this thread mid-takeover.
-        let mut watch =
-            LinkWatch::links_only(iface).map_err(|e| ctx(&format!("watching {iface}"), e))?;
-        links.push((iface.clone(), watch.is_up()));
-        let tx = tx.clone();
-        let name = iface.clone();
-        tokio::spawn(async move {
-            loop {
-                match watch.next_event().await {
-                    Ok(LinkEvent::Up) => tx.send(Event::Link(name.clone(), true)),
-                    Ok(LinkEvent::Down) | Ok(LinkEvent::Removed) => {
-                        tx.send(Event::Link(name.clone(), false))
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tx.send(Event::Fatal(format!("link watch on {name}: {e}")));
-                        return;
-                    }
-                }
-            }
-        });
-    }
-
-    // Track scripts, files and processes on a healthcheck monitor (rise/fall like
-    // vrrp_script); each check feeds one tracker of one instance.
-    let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
-    let mut checks: BTreeMap<u64, (usize, vrrp_fsm::TrackerId)> = BTreeMap::new();
-    let rise_fall = |rise, fall| Policy::Script {
-        rise,
-        fall,
-        init_fail: false,
-    };
-    let mut add = |i: usize, tracker, what: &str, spec: CheckSpec| {
-        let name = &ios[i].spec.name;
-        let id = spec.id;
-        monitor
-            .add(spec)
-            .map_err(|e| DriverError::Other(format!("{name}: {what}: {e}")))?;
-        checks.insert(id.0, (i, tracker));
-        Ok::<(), DriverError>(())
-    };
-    for (i, io) in ios.iter().enumerate() {
-        for (k, t) in io.spec.track_scripts.iter().enumerate() {
-            let exec = ExecCheck::new(t.argv.clone())
-                .map_err(|e| DriverError::Other(format!("{}: track script: {e}", io.spec.name)))?;
-            let spec = CheckSpec::new(CheckId((i * 1000 + k) as u64), exec)
-                .interval(t.interval)
-                .timeout(t.interval)
-                .policy(rise_fall(t.rise, t.fall));
-            add(i, script_tracker(k), "track script", spec)?;
-        }
-        // keepalived watches a track_file with inotify: so does FileCheck under the monitor,
-        // the interval being only a fallback.
-        for (k, f) in io.spec.track_files.iter().enumerate() {
-            let file = FileCheck::new(f.path.clone());
-            let spec = CheckSpec::new(CheckId((i * 1000 + 500 + k) as u64), file)
-                .interval(Duration::from_secs(1))
-                .timeout(Duration::from_secs(1))
-                .policy(rise_fall(1, 1))
-                .weight(TrackWeight::new(f.weight).scaled_by_value());
-            add(i, file_tracker(k), "track file", spec)?;
-        }
-        for (k, t) in io.spec.track_processes.iter().enumerate() {
-            let scan = ProcessCheck::new(t.matcher.clone()).count(t.min, t.max);
-            let spec = CheckSpec::new(CheckId((i * 1000 + 750 + k) as u64), scan)
-                .interval(t.interval)
-                .timeout(t.interval.max(Duration::from_secs(1)))
-                .policy(rise_fall(t.rise, t.fall));
-            add(i, process_tracker(k), "track process", spec)?;
-        }
-    }
-    {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while let Some(ch) = changes.recv().await {
-                let Some(&(i, tracker)) = checks.get(&ch.id.0) else {
-                    continue;
-                };
-                // Up / Down for a script, the file's value for a track_file; nothing before
-                // a script's first result.
-                let Some(state) = ch.to_vrrp_fsm() else {
-                    continue;
-                };
-                tx.send(Event::Tracker(i, tracker, state));
-            }
-        });
-    }
+    let watchers = Arc::new(Mutex::new(watchers));
 
     let mut sigterm = signal(SignalKind::terminate())
         .map_err(|e| DriverError::Other(format!("SIGTERM handler: {e}")))?;
@@ -316,29 +218,21 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
         });
     }
 
-    {
-        let tx = tx.clone();
-        let log_format = spec.log_format;
-        tokio::spawn(async move {
-            while sighup.recv().await.is_some() {
-                let Some(path) = &config else {
-                    info!("SIGHUP: started from flags, there is no file to reload");
-                    continue;
-                };
-                info!(file = %path.display(), "SIGHUP: reloading");
-                // Validation reads the interfaces' addresses: off the VRRP thread.
-                match from_file(path, log_format) {
-                    Ok(new) => tx.send(Event::Reload(Box::new(new))),
-                    Err(e) => warn!(
-                        file = %path.display(),
-                        "reload refused: {e}; the running configuration stays"
-                    ),
-                }
-            }
-        });
-    }
+    tokio::spawn(
+        Reloader {
+            config,
+            log_format: spec.log_format,
+            running: spec.instances.iter().cloned().map(Some).collect(),
+            groups: spec.sync_groups.clone(),
+            fifo: spec.notify_fifo.clone(),
+            tx: tx.clone(),
+            watchers: watchers.clone(),
+            vmacs,
+        }
+        .run(sighup),
+    );
 
-    for io in &ios {
+    for io in ios.iter() {
         info!(
             instance = %io.spec.name, iface = %io.spec.iface, vrid = io.spec.fsm.vrid,
             priority = io.spec.fsm.priority, version = ?io.spec.fsm.version,
@@ -366,6 +260,7 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
         group_states: vec![None; spec.sync_groups.len()],
         notify,
         notify_fifo: spec.notify_fifo.clone(),
+        removing: Vec::new(),
     };
     let thread = std::thread::Builder::new()
         .name("vrrp".into())
@@ -377,7 +272,7 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
         .await
         .unwrap_or_else(|_| Err(DriverError::Other("the VRRP loop panicked".into())));
     let _ = thread.join();
-    drop(monitor);
+    lock(&watchers).stop_checks();
     // The loop (and its job sender) is gone: let the queued notify scripts, STOP included,
     // finish, but never hang the exit on them.
     if tokio::time::timeout(NOTIFY_TIMEOUT + Duration::from_secs(1), notifier)
@@ -387,4 +282,110 @@ async fn run_daemon(spec: DaemonSpec, config: Option<PathBuf>) -> Result<(), Dri
         warn!("notify scripts still running at exit");
     }
     result
+}
+
+/// The tokio side of SIGHUP: re-reads the file (validation reads the interfaces' addresses:
+/// off the VRRP thread), plans it against what runs (see `reload.rs`), creates the VMACs of
+/// new instances, hands the plan to the VRRP loop and, once it is applied, starts the
+/// watchers of new instances and stops those of removed ones.
+struct Reloader {
+    config: Option<PathBuf>,
+    log_format: crate::cli::LogFormat,
+    /// The running instances by slot, as the VRRP loop has them.
+    running: Vec<Option<InstanceSpec>>,
+    /// The running sync groups, members as slots.
+    groups: Vec<SyncGroupSpec>,
+    fifo: Option<PathBuf>,
+    tx: EventSender,
+    watchers: Arc<Mutex<Watchers>>,
+    vmacs: CreatedVmacs,
+}
+
+impl Reloader {
+    async fn run(mut self, mut sighup: tokio::signal::unix::Signal) {
+        while sighup.recv().await.is_some() {
+            let Some(path) = self.config.clone() else {
+                info!("SIGHUP: started from flags, there is no file to reload");
+                continue;
+            };
+            info!(file = %path.display(), "SIGHUP: reloading");
+            if let Err(e) = self.reload(&path).await {
+                warn!(file = %path.display(), "reload refused: {e}; the running configuration stays");
+            }
+        }
+    }
+
+    async fn reload(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let new = from_file(path, self.log_format).map_err(|e| e.to_string())?;
+        let plan = plan_reload(&self.running, &self.groups, self.fifo.as_deref(), &new)?;
+        let added: Vec<usize> = plan.added().collect();
+        let made = create_vmacs(added.iter().map(|&i| &new.instances[i]))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx.send(Event::Reload(Box::new(ReloadRequest {
+            spec: new.clone(),
+            plan: plan.clone(),
+            reply,
+        })));
+        let slots = match answer.await {
+            Ok(Ok(slots)) => slots,
+            // The loop refused (and logged why), or it is gone (shutting down).
+            Ok(Err(e)) => {
+                remove_vmacs(&made).await;
+                return Err(e);
+            }
+            Err(_) => {
+                remove_vmacs(&made).await;
+                return Ok(());
+            }
+        };
+        lock(&self.vmacs).extend(made);
+        for &slot in &plan.removed {
+            lock(&self.watchers).remove_checks(slot);
+            let Some(gone) = self.running[slot].take() else {
+                continue;
+            };
+            if let Some(v) = &gone.vmac {
+                let ours = {
+                    let mut vmacs = lock(&self.vmacs);
+                    let at = vmacs.iter().position(|n| *n == v.name);
+                    at.map(|k| vmacs.remove(k))
+                };
+                if let Some(name) = ours {
+                    remove_vmacs(&[name]).await;
+                }
+            }
+        }
+        for (k, spec) in new.instances.iter().enumerate() {
+            let slot = slots[k];
+            if plan.slots[k].is_none() {
+                let mut watchers = lock(&self.watchers);
+                match watchers.watch_links(spec) {
+                    Ok(states) => {
+                        for (iface, up) in states {
+                            self.tx.send(Event::Link(iface, up));
+                        }
+                    }
+                    Err(e) => warn!(instance = %spec.name, "{e}"),
+                }
+                if let Err(e) = watchers.add_checks(slot, spec) {
+                    warn!(instance = %spec.name, "{e}");
+                }
+            }
+            if self.running.len() <= slot {
+                self.running.resize(slot + 1, None);
+            }
+            self.running[slot] = Some(spec.clone());
+        }
+        self.groups = new
+            .sync_groups
+            .iter()
+            .map(|g| SyncGroupSpec {
+                members: g.members.iter().map(|&m| slots[m]).collect(),
+                ..g.clone()
+            })
+            .collect();
+        Ok(())
+    }
 }

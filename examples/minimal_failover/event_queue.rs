@@ -15,8 +15,9 @@ pub enum Event {
     Link(String, bool),
     /// A track script (up or down) or a tracked file (its value) of instance `.0` changed.
     Tracker(usize, vrrp_fsm::TrackerId, vrrp_fsm::TrackerState),
-    /// SIGHUP with `--config`: the file, re-read and validated, to apply (see `reload`).
-    Reload(Box<crate::config::DaemonSpec>),
+    /// SIGHUP with `--config`: the file, re-read, validated and planned, to apply (see
+    /// `reload`).
+    Reload(Box<crate::reload::ReloadRequest>),
     /// A watcher failed: the daemon cannot go on.
     Fatal(String),
 }

@@ -33,12 +33,14 @@ mod demo_capture;
 mod driver;
 mod epoll;
 mod event_queue;
+mod instance_io;
 mod notify;
 mod notify_fifo;
 mod output;
 mod precise_timer;
 mod reload;
 mod vrrp_loop;
+mod watchers;
 
 use std::process::ExitCode;
 

@@ -1,16 +1,23 @@
 //! SIGHUP: reload the `--config` file into the running daemon, keeping every instance's
 //! state, as keepalived's reload does (a Master stays Master, a Backup keeps its timer).
 //!
-//! What a reload may change is what `vrrp_fsm::Instance::reconfigure` applies live: priority,
-//! advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP settings, the VRRPv2
-//! password, unicast peers (the instance's advert socket is reopened) and the weights of
-//! track scripts, tracked interfaces, files and processes; notify scripts (the groups' too)
-//! apply from the next transition. The rest of what the daemon set up at start (link
-//! watches, checks, VMACs, sync groups, the instances themselves) stays, so a file that adds,
-//! removes, renames or reorders instances, or changes an interface, advert source, VRID,
-//! version, a track script's command or timing, a tracked interface, file or process,
-//! use_vmac, auth_type AH or its password, or a sync group's members, is refused as a whole:
-//! the log names the instance and the field, and the running configuration stays. So does a
+//! Instances are matched as keepalived matches them: by interface, VRID and address family,
+//! so a renamed instance keeps running under its new name. Then, as keepalived does:
+//! - an instance the file no longer has is shut down (a Master sends priority 0 and removes
+//!   its VIPs) and its notify scripts get FAULT;
+//! - a new instance starts as at start-up (Backup, Master after its Master_Down_Interval);
+//! - a kept instance takes what `vrrp_fsm::Instance::reconfigure` applies live: priority,
+//!   advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP settings, the VRRPv2
+//!   password, unicast peers (its advert socket is reopened) and the weights of track
+//!   scripts, tracked interfaces, files and processes; notify scripts (the groups' too) apply
+//!   from the next transition.
+//!
+//! What a kept instance set up at start stays, so a file that changes its version, advert
+//! source, a track script's command or timing, a tracked interface, file or process,
+//! use_vmac, unicast_ttl, auth_type AH or its password is refused as a whole. So is one that
+//! changes an existing sync group's members, drops a sync group, or puts a kept instance in a
+//! new group (a new group may only gather new instances), and one that changes notify_fifo.
+//! The log names the instance and the field, and the running configuration stays. So does a
 //! file that fails validation (the same messages as at start). `log_format` keeps its value
 //! from the start.
 //! Started from flags, there is no file: SIGHUP is logged and changes nothing. Either way
@@ -18,97 +25,157 @@
 
 use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec, TrackProcess};
 
+/// How a reloaded file maps onto the running instances. Running instances live in slots
+/// (their `vrrp_fsm::InstanceId` index, never reused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadPlan {
+    /// For each instance of the file, in its order: the running slot it continues, or
+    /// `None` for a new instance.
+    pub slots: Vec<Option<usize>>,
+    /// The running slots the file no longer has.
+    pub removed: Vec<usize>,
+}
+
+impl ReloadPlan {
+    /// The indexes (into the file's instances) of the new instances.
+    pub fn added(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_none())
+            .map(|(i, _)| i)
+    }
+}
+
+/// A planned reload on its way to the VRRP loop, which answers with each file instance's
+/// slot, or why nothing changed.
+#[derive(Debug)]
+pub struct ReloadRequest {
+    pub spec: DaemonSpec,
+    pub plan: ReloadPlan,
+    pub reply: tokio::sync::oneshot::Sender<Result<Vec<usize>, String>>,
+}
+
 /// Two lists of equal length whose items agree pairwise under `eq`.
 fn same_by<T>(a: &[T], b: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(a, b)| eq(a, b))
 }
 
-/// Checks that `new` keeps what the running daemon opened at start; `Err` names the instance
-/// and the field that would need a restart.
-pub fn check_same_shape<'a>(
-    running: impl ExactSizeIterator<Item = &'a InstanceSpec>,
+/// keepalived's identity of an instance across a reload.
+fn same_router(a: &InstanceSpec, b: &InstanceSpec) -> bool {
+    a.iface == b.iface && a.fsm.vrid == b.fsm.vrid && a.fsm.family == b.fsm.family
+}
+
+/// Maps `new` onto the `running` slots (`None`: removed earlier) and their sync groups
+/// (members as slots); `Err` names the instance and the field that would need a restart.
+pub fn plan_reload(
+    running: &[Option<InstanceSpec>],
     running_groups: &[SyncGroupSpec],
     running_fifo: Option<&std::path::Path>,
     new: &DaemonSpec,
-) -> Result<(), String> {
-    if running.len() != new.instances.len() {
-        return Err(format!(
-            "the file has {} instances, the daemon runs {}",
-            new.instances.len(),
-            running.len()
-        ));
-    }
-    for (old, new) in running.zip(&new.instances) {
-        let name = &old.name;
-        if old.name != new.name {
+) -> Result<ReloadPlan, String> {
+    let mut slots: Vec<Option<usize>> = Vec::with_capacity(new.instances.len());
+    for spec in &new.instances {
+        let slot = running
+            .iter()
+            .position(|r| r.as_ref().is_some_and(|r| same_router(r, spec)));
+        if slot.is_some() && slots.contains(&slot) {
             return Err(format!(
-                "instance {name:?} is now {:?} (instances cannot be renamed, added, removed or reordered)",
-                new.name
+                "instance {:?}: a second instance with vrid {} on {}",
+                spec.name, spec.fsm.vrid, spec.iface
             ));
         }
-        if old.iface != new.iface {
-            return Err(format!("instance {name:?}: iface"));
+        if let Some(slot) = slot {
+            check_kept(running[slot].as_ref().expect("matched"), spec)?;
         }
-        if old.vmac != new.vmac {
-            return Err(format!("instance {name:?}: use_vmac"));
-        }
-        // The AH key lives in the advert socket with its anti-replay counter, which a new
-        // socket would restart below what the peers have seen.
-        if old.ip_ah != new.ip_ah {
-            return Err(format!("instance {name:?}: auth_type AH or its password"));
-        }
-        if old.unicast_ttl != new.unicast_ttl {
-            return Err(format!("instance {name:?}: unicast_ttl"));
-        }
-        if old.unicast_src != new.unicast_src {
-            return Err(format!("instance {name:?}: unicast_src"));
-        }
-        // Only a weight may change: everything else of each tracker was set up at start.
-        let trackers = [
-            (
-                "track_script",
-                same_by(&old.track_scripts, &new.track_scripts, |a, b| {
-                    a.argv == b.argv
-                        && a.interval == b.interval
-                        && a.fall == b.fall
-                        && a.rise == b.rise
-                }),
-            ),
-            (
-                "track_process",
-                same_by(&old.track_processes, &new.track_processes, |a, b| {
-                    TrackProcess {
-                        weight: b.weight,
-                        ..a.clone()
-                    } == *b
-                }),
-            ),
-            (
-                "track_file",
-                same_by(&old.track_files, &new.track_files, |a, b| a.path == b.path),
-            ),
-            (
-                "track_ifaces",
-                same_by(&old.track_ifaces, &new.track_ifaces, |a, b| {
-                    a.iface == b.iface
-                }),
-            ),
-        ];
-        if let Some((what, _)) = trackers.iter().find(|(_, same)| !same) {
-            return Err(format!(
-                "instance {name:?}: {what} (only a weight can change)"
-            ));
-        }
+        slots.push(slot);
     }
+    let removed: Vec<usize> = (0..running.len())
+        .filter(|&s| running[s].is_some() && !slots.contains(&Some(s)))
+        .collect();
     if running_fifo != new.notify_fifo.as_deref() {
         return Err("notify_fifo".into());
     }
-    // A group's notify scripts may change; its name and members may not.
-    let groups_same = same_by(running_groups, &new.sync_groups, |a, b| {
-        a.name == b.name && a.members == b.members
-    });
-    if !groups_same {
-        return Err("sync_group".into());
+    // A running group keeps its name and members (as slots); a new one gathers new instances.
+    for old in running_groups {
+        let Some(group) = new.sync_groups.iter().find(|g| g.name == old.name) else {
+            return Err(format!(
+                "sync_group {:?} is gone (a running group cannot be removed)",
+                old.name
+            ));
+        };
+        let members: Vec<Option<usize>> = group.members.iter().map(|&m| slots[m]).collect();
+        if !old.members.iter().map(|&m| Some(m)).eq(members) {
+            return Err(format!(
+                "sync_group {:?}: its members (a running group keeps them)",
+                old.name
+            ));
+        }
+    }
+    for group in &new.sync_groups {
+        let running = running_groups.iter().any(|g| g.name == group.name);
+        if !running && group.members.iter().any(|&m| slots[m].is_some()) {
+            return Err(format!(
+                "sync_group {:?}: a new group may only gather new instances",
+                group.name
+            ));
+        }
+    }
+    Ok(ReloadPlan { slots, removed })
+}
+
+/// What a kept instance opened at start must stay as it is.
+fn check_kept(old: &InstanceSpec, new: &InstanceSpec) -> Result<(), String> {
+    let name = &new.name;
+    if old.fsm.version != new.fsm.version {
+        return Err(format!("instance {name:?}: vrrp_version"));
+    }
+    if old.vmac != new.vmac {
+        return Err(format!("instance {name:?}: use_vmac"));
+    }
+    // The AH key lives in the advert socket with its anti-replay counter, which a new
+    // socket would restart below what the peers have seen.
+    if old.ip_ah != new.ip_ah {
+        return Err(format!("instance {name:?}: auth_type AH or its password"));
+    }
+    if old.unicast_ttl != new.unicast_ttl {
+        return Err(format!("instance {name:?}: unicast_ttl"));
+    }
+    if old.unicast_src != new.unicast_src {
+        return Err(format!("instance {name:?}: unicast_src"));
+    }
+    // Only a weight may change: everything else of each tracker was set up at start.
+    let trackers = [
+        (
+            "track_script",
+            same_by(&old.track_scripts, &new.track_scripts, |a, b| {
+                a.argv == b.argv && a.interval == b.interval && a.fall == b.fall && a.rise == b.rise
+            }),
+        ),
+        (
+            "track_process",
+            same_by(&old.track_processes, &new.track_processes, |a, b| {
+                TrackProcess {
+                    weight: b.weight,
+                    ..a.clone()
+                } == *b
+            }),
+        ),
+        (
+            "track_file",
+            same_by(&old.track_files, &new.track_files, |a, b| a.path == b.path),
+        ),
+        (
+            "track_ifaces",
+            same_by(&old.track_ifaces, &new.track_ifaces, |a, b| {
+                a.iface == b.iface
+            }),
+        ),
+    ];
+    if let Some((what, _)) = trackers.iter().find(|(_, same)| !same) {
+        return Err(format!(
+            "instance {name:?}: {what} (only a weight can change)"
+        ));
     }
     Ok(())
 }
@@ -139,9 +206,19 @@ mod tests {
         [[instance]]\nname = \"b\"\niface = \"eth0\"\nvrid = 2\npriority = 100\nvips = [\"10.0.0.101/24\"]\n\
         [[sync_group]]\nname = \"G\"\ninstances = [\"a\", \"b\"]\n";
 
+    /// The running side of `text`: every instance in its slot, groups as slots.
+    fn running(text: &str) -> (Vec<Option<InstanceSpec>>, Vec<SyncGroupSpec>) {
+        let d = spec(text);
+        (d.instances.into_iter().map(Some).collect(), d.sync_groups)
+    }
+
+    fn plan(old: &str, new: &str) -> Result<ReloadPlan, String> {
+        let (slots, groups) = running(old);
+        plan_reload(&slots, &groups, None, &spec(new))
+    }
+
     #[test]
     fn live_fields_and_weights_may_change() {
-        let old = spec(BASE);
         let text = BASE
             .replacen("priority = 100", "priority = 150", 1)
             .replace("\"10.0.0.100/24\"", "\"10.0.0.100/24\", \"10.0.0.102/24\"")
@@ -150,19 +227,54 @@ mod tests {
             .replace("weight = -1 }", "weight = -2 }")
             .replace("weight = -50 }", "weight = -60 }")
             + "notify_master = \"/bin/true\"\n";
-        let new = spec(&text);
+        let kept = ReloadPlan {
+            slots: vec![Some(0), Some(1)],
+            removed: vec![],
+        };
+        assert_eq!(plan(BASE, &text), Ok(kept.clone()));
+        // keepalived matches by interface, VRID and family: a new name is the same instance.
+        let renamed = BASE
+            .replace("name = \"b\"", "name = \"c\"")
+            .replace("[\"a\", \"b\"]", "[\"a\", \"c\"]");
+        assert_eq!(plan(BASE, &renamed), Ok(kept));
+    }
+
+    #[test]
+    fn instances_come_and_go_outside_running_groups() {
+        let solo = |name: &str, vrid: u8| {
+            format!(
+                "[[instance]]\nname = \"{name}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = 100\n\
+                 vips = [\"10.0.0.{vrid}/24\"]\n"
+            )
+        };
+        let old = BASE.to_string() + &solo("x", 10) + &solo("y", 11);
+        // y goes, z comes (before x in the file), and a new group gathers two new ones.
+        let new = solo("z", 12)
+            + BASE
+            + &solo("x", 10)
+            + &solo("w", 13)
+            + "[[sync_group]]\nname = \"H\"\ninstances = [\"z\", \"w\"]\n";
+        let p = plan(&old, &new).unwrap();
+        let d = spec(&new);
+        let names: Vec<&str> = d.instances.iter().map(|i| i.name.as_str()).collect();
+        let slot_of = |n: &str| p.slots[names.iter().position(|x| *x == n).unwrap()];
         assert_eq!(
-            check_same_shape(old.instances.iter(), &old.sync_groups, None, &new),
-            Ok(())
+            (
+                slot_of("a"),
+                slot_of("b"),
+                slot_of("x"),
+                slot_of("z"),
+                slot_of("w")
+            ),
+            (Some(0), Some(1), Some(2), None, None)
         );
+        assert_eq!(p.removed, vec![3]);
+        assert_eq!(p.added().count(), 2);
     }
 
     #[test]
     fn what_was_opened_at_start_cannot_change() {
-        let old = spec(BASE);
         let cases = [
-            ("name = \"b\"", "name = \"c\"", "renamed"),
-            ("iface = \"eth0\"", "iface = \"eth9\"", "iface"),
             ("interval = 1.0", "interval = 2.0", "track_script"),
             ("/bin/true", "/bin/false", "track_script"),
             ("eth1:-20", "eth2:-20", "track_ifaces"),
@@ -171,22 +283,24 @@ mod tests {
             (
                 "instances = [\"a\", \"b\"]",
                 "instances = [\"a\"]",
-                "sync_group",
+                "sync_group \"G\": its members",
             ),
+            // b on another interface is another instance: the group would gather a new one.
+            ("vrid = 2", "vrid = 3", "sync_group \"G\": its members"),
         ];
         for (from, to, what) in cases {
-            let mut text = BASE.replacen(from, to, 1);
-            if what == "renamed" {
-                text = text.replace("[\"a\", \"b\"]", "[\"a\", \"c\"]");
-            }
-            let new = spec(&text);
-            let err =
-                check_same_shape(old.instances.iter(), &old.sync_groups, None, &new).unwrap_err();
-            let expected = if what == "renamed" { "is now" } else { what };
-            assert!(err.contains(expected), "{what}: {err}");
+            let err = plan(BASE, &BASE.replacen(from, to, 1)).unwrap_err();
+            assert!(err.contains(what), "{what}: {err}");
         }
-        let one = spec(&BASE[..BASE.find("[[instance]]\nname = \"b\"").unwrap()]);
-        let err = check_same_shape(old.instances.iter(), &old.sync_groups, None, &one).unwrap_err();
-        assert!(err.contains("1 instances"), "{err}");
+        let no_group = &BASE[..BASE.find("[[sync_group]]").unwrap()];
+        let err = plan(BASE, no_group).unwrap_err();
+        assert!(err.contains("is gone"), "{err}");
+        // A new group may not take a running instance.
+        let err = plan(no_group, BASE).unwrap_err();
+        assert!(err.contains("only gather new instances"), "{err}");
+        let (slots, groups) = running(BASE);
+        let fifo = std::path::Path::new("/run/fifo");
+        let err = plan_reload(&slots, &groups, Some(fifo), &spec(BASE)).unwrap_err();
+        assert_eq!(err, "notify_fifo");
     }
 }

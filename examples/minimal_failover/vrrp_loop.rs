@@ -16,34 +16,23 @@
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
+use std::collections::BTreeMap;
 use tracing::{debug, info, warn};
-use vip_netlink::{AdvertSocket, Announcer, ReceivedAdvertRef, Vip, VipManager, WakeOn};
-use vrrp_fsm::{Action, InstanceId, Router, State, TrackerState};
-use vrrp_proto::Advert;
 
-use crate::config::{iface_tracker, DaemonSpec, InstanceSpec, SyncGroupSpec};
+use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
+use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, TrackerState};
+
+use crate::config::{iface_tracker, InstanceSpec, SyncGroupSpec};
 use crate::driver::{open_advert_socket, vip_list, DriverError};
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
+use crate::instance_io::{InstanceIo, InstanceSlots};
 use crate::notify::{
     group_state, notify_state, NotifyJob, NotifySender, NotifySubject, MASTER_RX_LOWER_PRI,
 };
 use crate::output::{print_transition, state_name};
 use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
-use crate::reload::check_same_shape;
-
-/// The I/O of one instance (drivers opened polled: no reactor).
-pub struct InstanceIo {
-    pub spec: InstanceSpec,
-    pub id: InstanceId,
-    pub sock: AdvertSocket,
-    pub announcer: Announcer,
-    pub vips: Vec<Vip>,
-    /// The advert this instance sends, built once; only the priority changes per send.
-    pub advert: Box<Advert>,
-    /// The time last given to [`AdvertSocket::set_wake_after`].
-    pub wake_after: Option<Instant>,
-}
+use crate::reload::ReloadRequest;
 
 /// A Master_Down_Timer that fired: its deadline and when the loop woke for it.
 #[derive(Debug, Clone, Copy)]
@@ -58,12 +47,13 @@ const EVENTS: u64 = u64::MAX;
 /// Everything the loop owns.
 pub struct VrrpLoop {
     pub router: Router,
-    pub ios: Vec<InstanceIo>,
+    pub ios: InstanceSlots,
     pub vip_mgr: VipManager,
     pub events: EventReceiver,
-    /// Link state of each watched interface at start.
-    pub links: Vec<(String, bool)>,
-    /// The sync groups started with (a reload keeps their members, may change their scripts).
+    /// The last known link state of each watched interface (at start: its state then).
+    pub links: BTreeMap<String, bool>,
+    /// The sync groups, members as slots (a reload keeps a group's members, may change its
+    /// scripts, may add groups of new instances).
     pub sync_groups: Vec<SyncGroupSpec>,
     /// The state last announced to each sync group's notify scripts.
     pub group_states: Vec<Option<&'static str>>,
@@ -72,6 +62,9 @@ pub struct VrrpLoop {
     /// The `notify_fifo` started with (a reload must keep it); when set, every transition is
     /// announced, scripts or not.
     pub notify_fifo: Option<std::path::PathBuf>,
+    /// Instances a reload is taking out, with their last priority: their shutdown is
+    /// announced as FAULT, as keepalived does.
+    pub removing: Vec<(InstanceId, u8)>,
 }
 
 fn other(what: &str, e: std::io::Error) -> DriverError {
@@ -87,16 +80,16 @@ impl VrrpLoop {
         epoll
             .add(self.events.as_raw_fd(), EVENTS)
             .map_err(|e| other("epoll", e))?;
-        for (i, io) in self.ios.iter().enumerate() {
+        for io in self.ios.iter() {
             epoll
-                .add(io.sock.as_raw_fd(), i as u64)
+                .add(io.sock.as_raw_fd(), io.id.index() as u64)
                 .map_err(|e| other("epoll", e))?;
         }
 
         // The latest time fed to the router: a kernel arrival time never goes back before it.
         let mut last_now = Instant::now();
-        for (iface, up) in std::mem::take(&mut self.links) {
-            apply_link(&mut self.router, &self.ios, last_now, &iface, up);
+        for (iface, &up) in &self.links {
+            apply_link(&mut self.router, self.ios.iter(), last_now, iface, up);
         }
         self.router.startup(last_now);
         while self.perform(None) {
@@ -145,7 +138,8 @@ impl VrrpLoop {
                         }
                         Event::Link(iface, up) => {
                             info!(%iface, up, "link change");
-                            apply_link(&mut self.router, &self.ios, last_now, &iface, up);
+                            apply_link(&mut self.router, self.ios.iter(), last_now, &iface, up);
+                            self.links.insert(iface, up);
                         }
                         Event::Tracker(i, tracker, st) => {
                             let Some(io) = self.ios.get(i) else { continue };
@@ -154,12 +148,17 @@ impl VrrpLoop {
                                 warn!("tracker update refused: {e}");
                             }
                         }
-                        Event::Reload(new) => match self.reload(*new, last_now, &epoll) {
-                            Ok(()) => info!("reload applied"),
-                            Err(e) => {
-                                warn!("reload refused: {e}; the running configuration stays")
+                        Event::Reload(req) => {
+                            let ReloadRequest { spec, plan, reply } = *req;
+                            let done = self.reload(spec, plan, &epoll, &mut last_now);
+                            match &done {
+                                Ok(_) => info!("reload applied"),
+                                Err(e) => {
+                                    warn!("reload refused: {e}; the running configuration stays")
+                                }
                             }
-                        },
+                            let _ = reply.send(done);
+                        }
                         Event::Fatal(m) => return Err(DriverError::Other(m)),
                     }
                 }
@@ -187,77 +186,103 @@ impl VrrpLoop {
         }
     }
 
-    /// Applies a reloaded file (SIGHUP) to the running instances, all or nothing: the shape
-    /// check of [`check_same_shape`], then `Router::reconfigure` for every instance on a copy
-    /// of the router, which replaces the running one only if all of them accept. The actions
-    /// it queued (advert, `UpdateVips`, GARP/NA, priority notes) run in the loop's next
-    /// `perform`; VIPs dropped from the file are removed here, from a Master that held them.
-    /// An instance whose unicast peers changed gets a new advert socket (opened before
-    /// anything is committed), watched by `epoll` under the old one's token.
-    fn reload(&mut self, new: DaemonSpec, now: Instant, epoll: &Epoll) -> Result<(), String> {
-        check_same_shape(
-            self.ios.iter().map(|io| &io.spec),
-            &self.sync_groups,
-            self.notify_fifo.as_deref(),
-            &new,
-        )?;
-        let groups = new.sync_groups;
+    /// Applies a reloaded file (SIGHUP) as `plan` maps it (see `reload.rs`), all or nothing:
+    /// every change is made on a copy of the router, and every new socket opened, before
+    /// anything is committed. Kept instances get `Router::reconfigure` (a new advert socket
+    /// when their unicast peers changed, under the same `epoll` token; VIPs dropped from the
+    /// file are removed here from a Master that held them); new ones are added and started;
+    /// removed ones shut down (priority 0 from a Master, VIPs removed, notify FAULT) and
+    /// their slots empty. The queued actions run before this returns. Returns each file
+    /// instance's slot.
+    fn reload(
+        &mut self,
+        new: crate::config::DaemonSpec,
+        plan: crate::reload::ReloadPlan,
+        epoll: &Epoll,
+        last_now: &mut Instant,
+    ) -> Result<Vec<usize>, String> {
+        let now = *last_now;
         let mut router = self.router.clone();
-        let mut vips = Vec::with_capacity(new.instances.len());
-        let mut sockets = Vec::with_capacity(new.instances.len());
-        for (io, spec) in self.ios.iter().zip(&new.instances) {
+        let mut ids = Vec::with_capacity(new.instances.len());
+        let mut kept = Vec::new();
+        let mut added = Vec::new();
+        for (spec, slot) in new.instances.iter().zip(&plan.slots) {
+            let named = |e: &dyn std::fmt::Display| format!("instance {:?}: {e}", spec.name);
+            let Some(slot) = slot else {
+                let id = router
+                    .add_instance(spec.fsm.clone())
+                    .map_err(|e| named(&e))?;
+                let io = InstanceIo::open(spec, id, &router).map_err(|e| named(&e))?;
+                for (iface, &up) in &self.links {
+                    apply_link(&mut router, [&io], now, iface, up);
+                }
+                ids.push(id);
+                added.push(io);
+                continue;
+            };
+            let io = self
+                .ios
+                .get(*slot)
+                .ok_or_else(|| named(&"no longer running"))?;
             router
                 .reconfigure(now, io.id, spec.fsm.clone())
-                .map_err(|e| format!("instance {:?}: {e}", spec.name))?;
-            sockets.push(if spec.fsm.unicast_peers == io.spec.fsm.unicast_peers {
+                .map_err(|e| named(&e))?;
+            let sock = if spec.fsm.unicast_peers == io.spec.fsm.unicast_peers {
                 None
             } else {
-                let sock = open_advert_socket(spec).map_err(|e| {
-                    format!("instance {:?}: opening the advert socket: {e}", spec.name)
-                })?;
+                let sock = open_advert_socket(spec)
+                    .map_err(|e| named(&format!("opening the advert socket: {e}")))?;
                 Some(sock)
-            });
-            let list = vip_list(spec).map_err(|e| format!("instance {:?}: {e}", spec.name))?;
-            vips.push(list);
+            };
+            let list = vip_list(spec).map_err(|e| named(&e))?;
+            ids.push(io.id);
+            kept.push((*slot, spec.clone(), list, sock));
         }
-        for (i, (((io, spec), list), sock)) in self
-            .ios
-            .iter_mut()
-            .zip(new.instances)
-            .zip(vips)
-            .zip(sockets)
-            .enumerate()
-        {
+        let mut groups = Vec::with_capacity(new.sync_groups.len());
+        let mut group_states = Vec::with_capacity(new.sync_groups.len());
+        for g in &new.sync_groups {
+            let members: Vec<InstanceId> = g.members.iter().map(|&m| ids[m]).collect();
+            let running = self.sync_groups.iter().position(|r| r.name == g.name);
+            if running.is_none() {
+                router
+                    .add_sync_group(SyncGroupConfig::new(members.clone()))
+                    .map_err(|e| format!("sync group {:?}: {e}", g.name))?;
+            }
+            group_states.push(running.and_then(|k| self.group_states[k]));
+            groups.push(SyncGroupSpec {
+                members: members.iter().map(|id| id.index()).collect(),
+                ..g.clone()
+            });
+        }
+        let mut removing = Vec::with_capacity(plan.removed.len());
+        for &slot in &plan.removed {
+            let Some(io) = self.ios.get(slot) else {
+                continue;
+            };
+            let priority = router.instance(io.id).map_or(0, |i| i.effective_priority());
+            router
+                .remove_instance(now, io.id)
+                .map_err(|e| format!("instance {:?}: {e}", io.spec.name))?;
+            removing.push((io.id, priority));
+        }
+        router.startup(now);
+
+        // Committed from here on.
+        for (slot, spec, list, sock) in kept {
+            let Some(io) = self.ios.get_mut(slot) else {
+                continue;
+            };
             if let Some(sock) = sock {
                 // The old socket leaves the epoll set as it closes.
                 drop(std::mem::replace(&mut io.sock, sock));
                 io.wake_after = None;
-                if let Err(e) = epoll.add(io.sock.as_raw_fd(), i as u64) {
+                if let Err(e) = epoll.add(io.sock.as_raw_fd(), slot as u64) {
                     warn!(instance = %spec.name, "watching the new advert socket: {e}");
                 }
                 info!(instance = %spec.name, peers = ?spec.fsm.unicast_peers, "new unicast peers");
             }
-            let held = self.router.instance(io.id).is_some_and(|i| i.vips_held());
-            if held {
-                for gone in io.vips.iter().filter(|v| !list.contains(v)) {
-                    if let Err(e) = self.vip_mgr.remove_now(gone) {
-                        warn!(instance = %io.spec.name, vip = %gone.address(), "removing a VIP dropped by the reload: {e}");
-                    }
-                }
-                // New excluded addresses: the state machine's UpdateVips covers advertised
-                // VIPs only, so they are added and announced here.
-                let advertised = |v: &&Vip| spec.fsm.vips.iter().any(|a| a.addr == v.address());
-                for new in list
-                    .iter()
-                    .filter(|v| !io.vips.contains(v))
-                    .filter(|v| !advertised(v))
-                {
-                    if let Err(e) = self.vip_mgr.add_now(new) {
-                        warn!(instance = %io.spec.name, vip = %new.address(), "adding an excluded VIP: {e}");
-                    } else if let Err(e) = io.announcer.try_announce(new.address()) {
-                        warn!(instance = %io.spec.name, vip = %new.address(), "GARP/NA: {e}");
-                    }
-                }
+            if self.router.instance(io.id).is_some_and(|i| i.vips_held()) {
+                update_held_vips(io, &self.vip_mgr, &spec, &list);
             }
             io.vips = list;
             if let Some(inst) = router.instance(io.id) {
@@ -265,11 +290,36 @@ impl VrrpLoop {
             }
             io.spec = spec;
         }
+        for io in added {
+            if let Err(e) = io.remove_stale_vips(&self.vip_mgr) {
+                warn!(instance = %io.spec.name, "{e}");
+            }
+            if let Err(e) = epoll.add(io.sock.as_raw_fd(), io.id.index() as u64) {
+                warn!(instance = %io.spec.name, "watching the advert socket: {e}");
+            }
+            info!(
+                instance = %io.spec.name, iface = %io.spec.iface, vrid = io.spec.fsm.vrid,
+                priority = io.spec.fsm.priority, "starting (added by the reload)"
+            );
+            self.ios.insert(io);
+        }
         self.router = router;
         self.sync_groups = groups;
+        self.group_states = group_states;
+        self.removing = removing;
+        // The removed instances' goodbyes go out before their sockets close.
+        while self.perform(None) {
+            self.set_wake_ups();
+            drain_all_queued(&mut self.router, &self.ios, last_now);
+        }
+        for (id, _) in std::mem::take(&mut self.removing) {
+            if let Some(io) = self.ios.take(id.index()) {
+                info!(instance = %io.spec.name, "removed by the reload");
+            }
+        }
         // A new socket starts waking for every advert: give it the Backup's filter now.
         self.set_wake_ups();
-        Ok(())
+        Ok(ids.iter().map(|id| id.index()).collect())
     }
 
     /// A Backup is woken by the Master's advert due last before its down timer's kernel
@@ -277,7 +327,7 @@ impl VrrpLoop {
     /// of wake-ups, each right behind a packet instead of cold. The timer stays armed for a
     /// silent Master.
     fn set_advert_wakes(&mut self) {
-        for io in &mut self.ios {
+        for io in self.ios.iter_mut() {
             let at = self
                 .router
                 .instance(io.id)
@@ -292,7 +342,7 @@ impl VrrpLoop {
     /// A Backup sleeps through its Master's adverts (reading them when its timer is due);
     /// every other state wakes for each advert. See [`WakeOn`].
     fn set_wake_ups(&self) {
-        for io in &self.ios {
+        for io in self.ios.iter() {
             let backup = self
                 .router
                 .instance(io.id)
@@ -344,12 +394,21 @@ impl VrrpLoop {
             match note {
                 Action::StateChanged { from, to, reason } => {
                     print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
-                    if let Some(state) = notify_state(to, reason) {
+                    // keepalived announces an instance a reload removed as FAULT.
+                    let removed = self.removing.iter().find(|(r, _)| *r == id);
+                    let state = match removed {
+                        Some(_) => Some("FAULT"),
+                        None => notify_state(to, reason),
+                    };
+                    if let Some(state) = state {
                         if self.notify_fifo.is_some() || !io.spec.notify.is_empty() {
-                            let priority = self
-                                .router
-                                .instance(id)
-                                .map_or(0, |i| i.effective_priority());
+                            let priority = match removed {
+                                Some(&(_, priority)) => priority,
+                                None => self
+                                    .router
+                                    .instance(id)
+                                    .map_or(0, |i| i.effective_priority()),
+                            };
                             let _ = self.notify.send(NotifyJob {
                                 subject: NotifySubject::Instance,
                                 name: io.spec.name.clone(),
@@ -414,6 +473,29 @@ impl VrrpLoop {
                     scripts: group.notify.clone(),
                 });
             }
+        }
+    }
+}
+
+/// A reload changed the VIPs of a Master that holds them: those dropped from the file go
+/// now (the state machine's `UpdateVips` adds the advertised ones), and new excluded ones
+/// are added and announced here, as `UpdateVips` covers advertised VIPs only.
+fn update_held_vips(io: &InstanceIo, vip_mgr: &VipManager, spec: &InstanceSpec, list: &[Vip]) {
+    for gone in io.vips.iter().filter(|v| !list.contains(v)) {
+        if let Err(e) = vip_mgr.remove_now(gone) {
+            warn!(instance = %io.spec.name, vip = %gone.address(), "removing a VIP dropped by the reload: {e}");
+        }
+    }
+    let advertised = |v: &&Vip| spec.fsm.vips.iter().any(|a| a.addr == v.address());
+    for new in list
+        .iter()
+        .filter(|v| !io.vips.contains(v))
+        .filter(|v| !advertised(v))
+    {
+        if let Err(e) = vip_mgr.add_now(new) {
+            warn!(instance = %io.spec.name, vip = %new.address(), "adding an excluded VIP: {e}");
+        } else if let Err(e) = io.announcer.try_announce(new.address()) {
+            warn!(instance = %io.spec.name, vip = %new.address(), "GARP/NA: {e}");
         }
     }
 }
@@ -495,8 +577,8 @@ fn drain_ready(router: &mut Router, io: &InstanceIo, last_now: &mut Instant) {
 
 /// Feeds the router every advert a sleeping Backup's socket holds (those it slept
 /// through), each with its kernel arrival time.
-fn drain_slept_through(router: &mut Router, ios: &[InstanceIo], last_now: &mut Instant) {
-    for io in ios {
+fn drain_slept_through(router: &mut Router, ios: &InstanceSlots, last_now: &mut Instant) {
+    for io in ios.iter() {
         if io.sock.wake_on() == WakeOn::PriorityZero {
             drain(router, io, last_now, false);
         }
@@ -505,8 +587,8 @@ fn drain_slept_through(router: &mut Router, ios: &[InstanceIo], last_now: &mut I
 
 /// Feeds the router every advert already received that did not wake the loop, on every
 /// socket (after a wake-up switch: the adverts queued before it).
-fn drain_all_queued(router: &mut Router, ios: &[InstanceIo], last_now: &mut Instant) {
-    for io in ios {
+fn drain_all_queued(router: &mut Router, ios: &InstanceSlots, last_now: &mut Instant) {
+    for io in ios.iter() {
         drain(router, io, last_now, false);
     }
 }
@@ -533,7 +615,13 @@ fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bo
 }
 
 /// Reports a link change to every instance on `iface` and every tracker of `iface`.
-fn apply_link(router: &mut Router, ios: &[InstanceIo], now: Instant, iface: &str, up: bool) {
+fn apply_link<'a>(
+    router: &mut Router,
+    ios: impl IntoIterator<Item = &'a InstanceIo>,
+    now: Instant,
+    iface: &str,
+    up: bool,
+) {
     for io in ios {
         if io.spec.iface == iface {
             let _ = router.set_link(now, io.id, up);

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod keepalived;
+pub mod notify_log;
 pub mod pcap;
 pub mod peer;
 pub mod process;

@@ -1,0 +1,107 @@
+//! The I/O of each instance (advert socket, GARP/NA socket, VIPs), kept in the slot of its
+//! `vrrp_fsm::InstanceId`: a reload may add instances (new slots) and remove some (their slot
+//! empties and is never reused), so a slot is also the instance's `epoll` token and the key
+//! the tokio side's tracker events carry.
+
+use std::time::Instant;
+
+use tracing::warn;
+use vip_netlink::{AdvertSocket, Announcer, Change, Vip, VipManager};
+use vrrp_fsm::{InstanceId, Router};
+use vrrp_proto::Advert;
+
+use crate::config::InstanceSpec;
+use crate::driver::{ctx, open_advert_socket, vip_list, DriverError};
+
+/// The I/O of one instance (drivers opened polled: no reactor).
+pub struct InstanceIo {
+    pub spec: InstanceSpec,
+    pub id: InstanceId,
+    pub sock: AdvertSocket,
+    pub announcer: Announcer,
+    pub vips: Vec<Vip>,
+    /// The advert this instance sends, built once; only the priority changes per send.
+    pub advert: Box<Advert>,
+    /// The time last given to [`AdvertSocket::set_wake_after`].
+    pub wake_after: Option<Instant>,
+}
+
+impl InstanceIo {
+    /// Opens the drivers of instance `id` of `router`, configured from `spec`.
+    pub fn open(spec: &InstanceSpec, id: InstanceId, router: &Router) -> Result<Self, DriverError> {
+        let name = &spec.name;
+        let sock = open_advert_socket(spec)
+            .map_err(|e| ctx(&format!("{name}: opening the advert socket"), e))?;
+        let announcer = Announcer::new_polled(spec.vip_iface())
+            .map_err(|e| ctx(&format!("{name}: opening the GARP/NA socket"), e))?;
+        let vips = vip_list(spec).map_err(|e| ctx(name, e))?;
+        let advert = match router.instance(id) {
+            Some(i) => Box::new(i.advert(0)),
+            None => return Err(DriverError::Other(format!("{name}: instance lost"))),
+        };
+        Ok(InstanceIo {
+            spec: spec.clone(),
+            id,
+            sock,
+            announcer,
+            vips,
+            advert,
+            wake_after: None,
+        })
+    }
+
+    /// Removes copies of this instance's VIPs a crashed earlier run left behind, unless it is
+    /// the address owner (Master at once): it is not Master yet, so they are stale.
+    pub fn remove_stale_vips(&self, vip_mgr: &VipManager) -> Result<(), DriverError> {
+        if self.spec.fsm.priority == 255 {
+            return Ok(());
+        }
+        for v in &self.vips {
+            match vip_mgr.remove_now(v) {
+                Ok(Change::Applied) => {
+                    warn!(instance = %self.spec.name, vip = %v.address(), "removed a stale VIP left by an earlier run")
+                }
+                Ok(Change::Unchanged) => {}
+                Err(e) => return Err(ctx("removing a stale VIP", e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The instances' I/O by slot (`InstanceId::index`).
+#[derive(Default)]
+pub struct InstanceSlots(Vec<Option<InstanceIo>>);
+
+impl InstanceSlots {
+    /// Puts `io` in its instance's slot.
+    pub fn insert(&mut self, io: InstanceIo) {
+        let slot = io.id.index();
+        if self.0.len() <= slot {
+            self.0.resize_with(slot + 1, || None);
+        }
+        self.0[slot] = Some(io);
+    }
+
+    /// Empties a slot (a removed instance), returning what it held.
+    pub fn take(&mut self, slot: usize) -> Option<InstanceIo> {
+        self.0.get_mut(slot)?.take()
+    }
+
+    pub fn get(&self, slot: usize) -> Option<&InstanceIo> {
+        self.0.get(slot)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, slot: usize) -> Option<&mut InstanceIo> {
+        self.0.get_mut(slot)?.as_mut()
+    }
+
+    /// The live instances, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = &InstanceIo> {
+        self.0.iter().flatten()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut InstanceIo> {
+        self.0.iter_mut().flatten()
+    }
+}

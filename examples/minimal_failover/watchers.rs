@@ -1,0 +1,179 @@
+//! The tokio side's watchers of the instances: one link watch per interface (an instance's
+//! own and its tracked ones), and the track scripts, files and processes as checks on one
+//! `healthcheck` monitor (rise/fall like keepalived's `vrrp_script`), each feeding one
+//! tracker of one instance slot. A reload starts those of new instances and stops the checks
+//! of removed ones (a link watch stays: it costs nothing while its link is quiet).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use healthcheck::{
+    CheckId, CheckSpec, ExecCheck, FileCheck, Monitor, MonitorConfig, Policy, ProcessCheck,
+    TrackWeight,
+};
+use tracing::info;
+use vip_netlink::{LinkEvent, LinkEvents, LinkWatch};
+use vrrp_fsm::TrackerId;
+
+use crate::config::{file_tracker, process_tracker, script_tracker, InstanceSpec};
+use crate::driver::{ctx, DriverError};
+use crate::event_queue::{Event, EventSender};
+
+/// Which tracker of which instance slot a check feeds, by check id.
+type CheckRoutes = Arc<Mutex<BTreeMap<u64, (usize, TrackerId)>>>;
+
+/// The link watches and tracker checks of every instance.
+pub struct Watchers {
+    tx: EventSender,
+    watched: BTreeSet<String>,
+    monitor: Monitor,
+    routes: CheckRoutes,
+}
+
+/// A check's id: unique per slot (slots are never reused) and tracker.
+fn check_id(slot: usize, offset: usize, k: usize) -> CheckId {
+    CheckId((slot * 1000 + offset + k) as u64)
+}
+
+impl Watchers {
+    /// No watcher yet; tracker changes will go to `tx` (starts a forwarding task).
+    pub fn new(tx: EventSender) -> Self {
+        let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
+        let routes = CheckRoutes::default();
+        {
+            let (tx, routes) = (tx.clone(), routes.clone());
+            tokio::spawn(async move {
+                while let Some(ch) = changes.recv().await {
+                    let route = routes
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get(&ch.id.0)
+                        .copied();
+                    // Up / Down for a script, the file's value for a track_file; nothing
+                    // before a script's first result.
+                    if let (Some((slot, tracker)), Some(state)) = (route, ch.to_vrrp_fsm()) {
+                        tx.send(Event::Tracker(slot, tracker, state));
+                    }
+                }
+            });
+        }
+        Watchers {
+            tx,
+            watched: BTreeSet::new(),
+            monitor,
+            routes,
+        }
+    }
+
+    /// Starts a link watch for each interface of `spec` not watched yet; returns their
+    /// link states now.
+    pub fn watch_links(&mut self, spec: &InstanceSpec) -> Result<Vec<(String, bool)>, DriverError> {
+        let ifaces = std::iter::once(&spec.iface).chain(spec.track_ifaces.iter().map(|t| &t.iface));
+        let mut states = Vec::new();
+        for iface in ifaces {
+            if self.watched.contains(iface) {
+                continue;
+            }
+            // Links only: the address events of our own VIPs would wake the VRRP thread
+            // mid-takeover.
+            let mut watch =
+                LinkWatch::links_only(iface).map_err(|e| ctx(&format!("watching {iface}"), e))?;
+            states.push((iface.clone(), watch.is_up()));
+            self.watched.insert(iface.clone());
+            let tx = self.tx.clone();
+            let name = iface.clone();
+            tokio::spawn(async move {
+                loop {
+                    match watch.next_event().await {
+                        Ok(LinkEvent::Up) => tx.send(Event::Link(name.clone(), true)),
+                        Ok(LinkEvent::Down) | Ok(LinkEvent::Removed) => {
+                            tx.send(Event::Link(name.clone(), false))
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tx.send(Event::Fatal(format!("link watch on {name}: {e}")));
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        Ok(states)
+    }
+
+    /// Starts the checks of the instance in `slot`.
+    pub fn add_checks(&self, slot: usize, spec: &InstanceSpec) -> Result<(), DriverError> {
+        let rise_fall = |rise, fall| Policy::Script {
+            rise,
+            fall,
+            init_fail: false,
+        };
+        let add = |tracker, what: &str, check: CheckSpec| {
+            let id = check.id;
+            self.monitor
+                .add(check)
+                .map_err(|e| DriverError::Other(format!("{}: {what}: {e}", spec.name)))?;
+            self.routes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.0, (slot, tracker));
+            Ok::<(), DriverError>(())
+        };
+        for (k, t) in spec.track_scripts.iter().enumerate() {
+            let exec = ExecCheck::new(t.argv.clone())
+                .map_err(|e| DriverError::Other(format!("{}: track script: {e}", spec.name)))?;
+            let check = CheckSpec::new(check_id(slot, 0, k), exec)
+                .interval(t.interval)
+                .timeout(t.interval)
+                .policy(rise_fall(t.rise, t.fall));
+            add(script_tracker(k), "track script", check)?;
+        }
+        // keepalived watches a track_file with inotify: so does FileCheck under the monitor,
+        // the interval being only a fallback.
+        for (k, f) in spec.track_files.iter().enumerate() {
+            let file = FileCheck::new(f.path.clone());
+            let check = CheckSpec::new(check_id(slot, 500, k), file)
+                .interval(Duration::from_secs(1))
+                .timeout(Duration::from_secs(1))
+                .policy(rise_fall(1, 1))
+                .weight(TrackWeight::new(f.weight).scaled_by_value());
+            add(file_tracker(k), "track file", check)?;
+        }
+        for (k, t) in spec.track_processes.iter().enumerate() {
+            let scan = ProcessCheck::new(t.matcher.clone()).count(t.min, t.max);
+            let check = CheckSpec::new(check_id(slot, 750, k), scan)
+                .interval(t.interval)
+                .timeout(t.interval.max(Duration::from_secs(1)))
+                .policy(rise_fall(t.rise, t.fall));
+            add(process_tracker(k), "track process", check)?;
+        }
+        Ok(())
+    }
+
+    /// Stops the checks of the instance in `slot`.
+    pub fn remove_checks(&self, slot: usize) {
+        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        let ids: Vec<u64> = routes
+            .iter()
+            .filter(|(_, &(s, _))| s == slot)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            routes.remove(&id);
+            self.monitor.remove(CheckId(id));
+        }
+        info!(slot, "tracker checks stopped");
+    }
+
+    /// Stops every check (at exit, before the notify scripts drain).
+    pub fn stop_checks(&self) {
+        let ids: Vec<u64> =
+            std::mem::take(&mut *self.routes.lock().unwrap_or_else(PoisonError::into_inner))
+                .into_keys()
+                .collect();
+        for id in ids {
+            self.monitor.remove(CheckId(id));
+        }
+    }
+}
