@@ -533,3 +533,120 @@ fn sighup_sets_up_a_new_instances_vmac_and_trackers_and_tears_them_down() {
     assert!(node.has_addr("10.200.0.76"));
     assert!(mf.log_text().contains("removed by the reload"));
 }
+
+/// Sync groups on a reload, next to keepalived given the same change: a group the file drops
+/// is dissolved (its member A runs on alone without a transition, its member B, dropped too,
+/// shuts down), and a new group of new instances starts under the group's rules.
+#[test]
+fn sighup_dissolves_a_dropped_sync_group_and_starts_a_new_one_as_keepalived_does() {
+    need_root!();
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-hupgrp", topo.prefix));
+    let logs = [dir.join("mf-notify.log"), dir.join("ka-notify.log")];
+    let scripts: Vec<String> = (0..2)
+        .map(|i| logging_script(&dir.join(&format!("notify{i}.sh")), &logs[i]))
+        .collect();
+    let ka_head =
+        "global_defs {\n  router_id kaS\n  enable_script_security\n  script_user root\n  \
+                   vrrp_garp_master_delay 0\n}\n";
+    // (name, vrid offset) of each instance, then the groups as (name, members).
+    type Layout<'a> = (&'a [(&'a str, u8)], &'a [(&'a str, &'a [&'a str])]);
+    let ours = |base: u8, (insts, groups): Layout| -> String {
+        let mut s: String = insts
+            .iter()
+            .map(|&(n, v)| toml_instance(n, base + v, 150, &scripts[0]))
+            .collect();
+        for (g, members) in groups {
+            let m: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
+            s += &format!(
+                "[[sync_group]]\nname = \"{g}\"\ninstances = [{}]\nnotify = \"{}\"\n",
+                m.join(", "),
+                scripts[0]
+            );
+        }
+        s
+    };
+    let theirs = |base: u8, (insts, groups): Layout| -> String {
+        let mut s = ka_head.to_string();
+        for (g, members) in groups {
+            s += &format!(
+                "vrrp_sync_group {g} {{\n  group {{\n    {}\n  }}\n  notify \"{}\"\n}}\n",
+                members.join("\n    "),
+                scripts[1]
+            );
+        }
+        for &(n, v) in insts {
+            s += &ka_instance(n, base + v, 150, &scripts[1]);
+        }
+        s
+    };
+    let before: Layout = (&[("A", 0), ("B", 1)], &[("G", &["A", "B"])]);
+    let after: Layout = (&[("A", 0), ("C", 2), ("D", 3)], &[("H", &["C", "D"])]);
+    let conf = dir.join("mf.toml");
+    std::fs::write(&conf, ours(101, before)).unwrap();
+    let mf = spawn_node(
+        &topo,
+        &dir,
+        0,
+        &["--config".to_string(), conf.display().to_string()],
+    );
+    let mut ka =
+        Keepalived::start_with_config("kaS", &topo.nodes[1].ns.name, &theirs(111, before), &dir.0);
+    let has = |i: usize, line: &str| lines(&logs[i]).iter().any(|l| l == line);
+    assert!(
+        wait_until(Duration::from_secs(10), || (0..2)
+            .all(|i| has(i, "GROUP G MASTER 0"))),
+        "{:?} {:?}",
+        lines(&logs[0]),
+        lines(&logs[1])
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let start = [lines(&logs[0]).len(), lines(&logs[1]).len()];
+    let mf_transitions = mf.transitions().len();
+
+    std::fs::write(&conf, ours(101, after)).unwrap();
+    std::fs::write(dir.join("kaS.conf"), theirs(111, after)).unwrap();
+    reload(&mf, "reload applied");
+    ka.daemon.signal(libc::SIGHUP);
+    assert!(
+        wait_until(SETTLE, || (0..2).all(|i| has(i, "GROUP H MASTER 0"))),
+        "{:?} {:?}\n{}",
+        lines(&logs[0]),
+        lines(&logs[1]),
+        mf.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let new: Vec<Vec<String>> = (0..2)
+        .map(|i| lines(&logs[i])[start[i]..].to_vec())
+        .collect();
+    let sorted = |v: &Vec<String>| {
+        let mut v = v.clone();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(&new[0]),
+        sorted(&new[1]),
+        "minimal_failover {:?}, keepalived {:?}",
+        new[0],
+        new[1]
+    );
+    assert!(new[0].iter().all(|l| !l.contains(" A ")), "{:?}", new[0]);
+    assert!(
+        mf.transitions()[mf_transitions..]
+            .iter()
+            .all(|(_, t)| t.vrid != 101),
+        "{:?}",
+        mf.transitions()
+    );
+    for (node, base) in [(0, 101u8), (1, 111)] {
+        let has = |v: u8| topo.nodes[node].has_addr(&format!("10.200.0.{v}"));
+        assert_eq!(
+            (has(base), has(base + 1), has(base + 2), has(base + 3)),
+            (true, false, true, true),
+            "node {node}"
+        );
+    }
+    assert!(mf.log_text().contains("sync group dissolved by the reload"));
+    ka.stop();
+}

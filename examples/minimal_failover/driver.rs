@@ -175,15 +175,17 @@ async fn run_daemon(
         ios.insert(InstanceIo::open(inst, id, &router)?);
     }
     // At start, an instance's slot is its index in the file.
+    let mut group_ids = Vec::with_capacity(spec.sync_groups.len());
     for group in &spec.sync_groups {
         let ids = group
             .members
             .iter()
             .filter_map(|&m| ios.get(m).map(|io| io.id))
             .collect();
-        router
+        let gid = router
             .add_sync_group(SyncGroupConfig::new(ids))
             .map_err(|e| DriverError::Other(format!("sync group {}: {e}", group.name)))?;
+        group_ids.push(gid);
     }
 
     // A crashed earlier run may have left our VIPs behind; we are not Master yet, so they go.
@@ -257,6 +259,7 @@ async fn run_daemon(
         events,
         links,
         sync_groups: spec.sync_groups.clone(),
+        group_ids,
         group_states: vec![None; spec.sync_groups.len()],
         notify,
         notify_fifo: spec.notify_fifo.clone(),

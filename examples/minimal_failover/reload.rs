@@ -15,8 +15,9 @@
 //! What a kept instance set up at start stays, so a file that changes its version, advert
 //! source, a track script's command or timing, a tracked interface, file or process,
 //! use_vmac, unicast_ttl, auth_type AH or its password is refused as a whole. So is one that
-//! changes an existing sync group's members, drops a sync group, or puts a kept instance in a
-//! new group (a new group may only gather new instances), and one that changes notify_fifo.
+//! changes an existing sync group's members or puts a kept instance in a new group (a new
+//! group may only gather new instances), and one that changes notify_fifo. A group the file
+//! no longer has is dissolved: its members run on alone (or go, if the file drops them too).
 //! The log names the instance and the field, and the running configuration stays. So does a
 //! file that fails validation (the same messages as at start). `log_format` keeps its value
 //! from the start.
@@ -97,12 +98,10 @@ pub fn plan_reload(
         return Err("notify_fifo".into());
     }
     // A running group keeps its name and members (as slots); a new one gathers new instances.
+    // A running group the file drops is dissolved: its members run on alone or go too.
     for old in running_groups {
         let Some(group) = new.sync_groups.iter().find(|g| g.name == old.name) else {
-            return Err(format!(
-                "sync_group {:?} is gone (a running group cannot be removed)",
-                old.name
-            ));
+            continue;
         };
         let members: Vec<Option<usize>> = group.members.iter().map(|&m| slots[m]).collect();
         if !old.members.iter().map(|&m| Some(m)).eq(members) {
@@ -292,10 +291,11 @@ mod tests {
             let err = plan(BASE, &BASE.replacen(from, to, 1)).unwrap_err();
             assert!(err.contains(what), "{what}: {err}");
         }
+        // A group dropped from the file is dissolved, its members kept; a new group may not
+        // take a running instance.
         let no_group = &BASE[..BASE.find("[[sync_group]]").unwrap()];
-        let err = plan(BASE, no_group).unwrap_err();
-        assert!(err.contains("is gone"), "{err}");
-        // A new group may not take a running instance.
+        let kept = plan(BASE, no_group).unwrap();
+        assert_eq!((kept.slots, kept.removed), (vec![Some(0), Some(1)], vec![]));
         let err = plan(no_group, BASE).unwrap_err();
         assert!(err.contains("only gather new instances"), "{err}");
         let (slots, groups) = running(BASE);

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use tracing::{debug, info, warn};
 
 use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
-use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, TrackerState};
+use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, SyncGroupId, TrackerState};
 
 use crate::config::{iface_tracker, InstanceSpec, SyncGroupSpec};
 use crate::driver::{open_advert_socket, vip_list, DriverError};
@@ -55,6 +55,8 @@ pub struct VrrpLoop {
     /// The sync groups, members as slots (a reload keeps a group's members, may change its
     /// scripts, may add groups of new instances).
     pub sync_groups: Vec<SyncGroupSpec>,
+    /// The router's id of each of `sync_groups`.
+    pub group_ids: Vec<SyncGroupId>,
     /// The state last announced to each sync group's notify scripts.
     pub group_states: Vec<Option<&'static str>>,
     /// Where transitions go for the notify scripts (run on the tokio side).
@@ -238,17 +240,33 @@ impl VrrpLoop {
             ids.push(io.id);
             kept.push((*slot, spec.clone(), list, sock));
         }
+        // Groups the file dropped first: their members may be removed below.
+        for (g, &gid) in self.sync_groups.iter().zip(&self.group_ids) {
+            if !new.sync_groups.iter().any(|n| n.name == g.name) {
+                router
+                    .remove_sync_group(now, gid)
+                    .map_err(|e| format!("sync group {:?}: {e}", g.name))?;
+                info!(group = %g.name, "sync group dissolved by the reload");
+            }
+        }
         let mut groups = Vec::with_capacity(new.sync_groups.len());
+        let mut group_ids = Vec::with_capacity(new.sync_groups.len());
         let mut group_states = Vec::with_capacity(new.sync_groups.len());
         for g in &new.sync_groups {
             let members: Vec<InstanceId> = g.members.iter().map(|&m| ids[m]).collect();
-            let running = self.sync_groups.iter().position(|r| r.name == g.name);
-            if running.is_none() {
-                router
-                    .add_sync_group(SyncGroupConfig::new(members.clone()))
-                    .map_err(|e| format!("sync group {:?}: {e}", g.name))?;
-            }
-            group_states.push(running.and_then(|k| self.group_states[k]));
+            let gid = match self.sync_groups.iter().position(|r| r.name == g.name) {
+                Some(k) => {
+                    group_states.push(self.group_states[k]);
+                    self.group_ids[k]
+                }
+                None => {
+                    group_states.push(None);
+                    router
+                        .add_sync_group(SyncGroupConfig::new(members.clone()))
+                        .map_err(|e| format!("sync group {:?}: {e}", g.name))?
+                }
+            };
+            group_ids.push(gid);
             groups.push(SyncGroupSpec {
                 members: members.iter().map(|id| id.index()).collect(),
                 ..g.clone()
@@ -305,6 +323,7 @@ impl VrrpLoop {
         }
         self.router = router;
         self.sync_groups = groups;
+        self.group_ids = group_ids;
         self.group_states = group_states;
         self.removing = removing;
         // The removed instances' goodbyes go out before their sockets close.

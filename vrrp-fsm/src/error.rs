@@ -80,6 +80,9 @@ pub enum ConfigError {
     /// An instance may belong to one sync group only.
     #[error("instance {0:?} is already a member of a sync group")]
     AlreadyInSyncGroup(InstanceId),
+    /// No running sync group has this id.
+    #[error("no such sync group")]
+    UnknownSyncGroup,
     /// A sync group needs at least one member.
     #[error("sync group has no member")]
     EmptySyncGroup,

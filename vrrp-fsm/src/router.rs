@@ -180,6 +180,45 @@ impl Router {
         Ok(SyncGroupId(gid))
     }
 
+    /// Dissolve sync group `id` while the router runs (keepalived's reload of a file without
+    /// it): its members stay, each on its own from now on (its tracker weights count again, a
+    /// FAULT the group spread is lifted), and each may then be removed or joined to no other
+    /// running group. The id is not reused.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use vrrp_fsm::{InstanceConfig, Router, State, SyncGroupConfig, VirtualAddress};
+    ///
+    /// let mut router = Router::new();
+    /// let mut ids = Vec::new();
+    /// for vrid in [1, 2] {
+    ///     let mut cfg = InstanceConfig::new(vrid, "192.0.2.1".parse().unwrap());
+    ///     cfg.vips.push(VirtualAddress::host("192.0.2.100".parse().unwrap()));
+    ///     ids.push(router.add_instance(cfg).unwrap());
+    /// }
+    /// let group = router.add_sync_group(SyncGroupConfig::new(ids.clone())).unwrap();
+    /// let t0 = Instant::now();
+    /// router.startup(t0);
+    /// router.set_link(t0, ids[0], false).unwrap();
+    /// assert_eq!(router.instance(ids[1]).unwrap().state(), State::Fault);
+    /// router.remove_sync_group(t0, group).unwrap();
+    /// assert_eq!(router.instance(ids[1]).unwrap().state(), State::Backup);
+    /// router.remove_instance(t0, ids[0]).unwrap();
+    /// ```
+    pub fn remove_sync_group(&mut self, now: Instant, id: SyncGroupId) -> Result<(), ConfigError> {
+        let members = match self.groups.get_mut(id.0) {
+            Some(g) if !g.members.is_empty() => std::mem::take(&mut g.members),
+            _ => return Err(ConfigError::UnknownSyncGroup),
+        };
+        for m in members {
+            self.group_of[m] = None;
+            self.instances[m].set_sync_member(false, false);
+            self.instances[m].set_sync_fault(now, false);
+            self.after_event(now, m);
+        }
+        Ok(())
+    }
+
     /// Start every instance not yet running.
     pub fn startup(&mut self, now: Instant) {
         for i in 0..self.instances.len() {

@@ -285,3 +285,32 @@ fn a_running_router_takes_new_groups_of_new_members_only() {
     assert_eq!(r.instance(d).unwrap().state(), State::Fault);
     assert_eq!(r.instance(b).unwrap().state(), State::Backup);
 }
+
+#[test]
+fn a_dissolved_group_leaves_its_members_on_their_own() {
+    let t0 = Instant::now();
+    let mut r = Router::new();
+    let a = r.add_instance(cfg(1, 100)).unwrap();
+    let b = r.add_instance(cfg(2, 100)).unwrap();
+    let g = r.add_sync_group(SyncGroupConfig::new(vec![a, b])).unwrap();
+    r.startup(t0);
+    // In the group a failed tracker is a FAULT for both (its weight ignored).
+    r.set_tracker(t0, a, TrackerId(1), TrackerState::Down)
+        .unwrap();
+    assert_eq!(r.instance(b).unwrap().state(), State::Fault);
+    drain(&mut r);
+    r.remove_sync_group(t0, g).unwrap();
+    // On its own, b has no fault; a's tracker weight counts again instead of a FAULT.
+    assert_eq!(r.instance(b).unwrap().state(), State::Backup);
+    assert_eq!(r.instance(a).unwrap().state(), State::Backup);
+    assert_eq!(r.instance(a).unwrap().effective_priority(), 50);
+    assert!(r.poll_timeout().is_some());
+    assert_eq!(
+        r.remove_sync_group(t0, g),
+        Err(ConfigError::UnknownSyncGroup)
+    );
+    // Now a member may leave, and b alone goes on to Master.
+    r.remove_instance(t0, a).unwrap();
+    r.handle_timeout(t0 + Duration::from_secs(5));
+    assert_eq!(r.instance(b).unwrap().state(), State::Master);
+}
