@@ -292,27 +292,122 @@ fn sighup_changes_the_unicast_peers_and_the_new_node_yields() {
     assert!(!topo.nodes[2].has_addr(VIP_A));
 }
 
-/// One instance of the add/remove test, as TOML (minimal_failover) or keepalived.conf text;
-/// both run the generic notify script `notify`.
-fn toml_instance(name: &str, vrid: u8, priority: u8, notify: &str) -> String {
-    format!(
-        "[[instance]]\nname = \"{name}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = {priority}\n\
-         vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\nnotify = \"{notify}\"\n"
-    )
+/// Instances as (name, VRID offset, priority), then sync groups as (name, members): one
+/// layout written for both daemons, each with its own VRIDs (`base` + offset).
+type Layout<'a> = (&'a [(&'a str, u8, u8)], &'a [(&'a str, &'a [&'a str])]);
+
+/// minimal_failover on node 0 and keepalived on node 1, each alone on its VRIDs (so every
+/// instance is Master), each running the generic notify script of every instance and group
+/// into its own log.
+struct SideBySide {
+    conf: [PathBuf; 2],
+    logs: [PathBuf; 2],
+    scripts: [String; 2],
+    bases: [u8; 2],
+    mf: Daemon,
+    ka: Keepalived,
 }
 
-fn ka_instance(name: &str, vrid: u8, priority: u8, notify: &str) -> String {
-    format!(
-        "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  \
-         priority {priority}\n  advert_int 0.1\n  version 3\n  notify \"{notify}\"\n  \
-         virtual_ipaddress {{\n    10.200.0.{vrid}/24 dev eth0\n  }}\n}}\n"
-    )
+impl SideBySide {
+    fn start(topo: &Topology, dir: &TempDir, bases: [u8; 2], layout: Layout) -> SideBySide {
+        let logs = [dir.join("mf-notify.log"), dir.join("ka-notify.log")];
+        let scripts = [0, 1].map(|i| logging_script(&dir.join(&format!("notify{i}.sh")), &logs[i]));
+        let conf = [dir.join("mf.toml"), dir.join("kaR.conf")];
+        write_layout(&conf, &scripts, bases, layout);
+        let mf = spawn_node(
+            topo,
+            dir,
+            0,
+            &["--config".to_string(), conf[0].display().to_string()],
+        );
+        let text = std::fs::read_to_string(&conf[1]).unwrap();
+        let ka = Keepalived::start_with_config("kaR", &topo.nodes[1].ns.name, &text, &dir.0);
+        SideBySide {
+            conf,
+            logs,
+            scripts,
+            bases,
+            mf,
+            ka,
+        }
+    }
+
+    /// Rewrites both files for `layout` and sends both daemons SIGHUP.
+    fn reload(&self, layout: Layout) {
+        write_layout(&self.conf, &self.scripts, self.bases, layout);
+        reload(&self.mf, "reload applied");
+        self.ka.daemon.signal(libc::SIGHUP);
+    }
+
+    fn lines(&self, i: usize) -> Vec<String> {
+        lines(&self.logs[i])
+    }
+
+    /// Waits until both notify logs have `line`.
+    fn wait_both(&self, line: &str) {
+        let has = |i: usize| self.lines(i).iter().any(|l| l == line);
+        assert!(
+            wait_until(Duration::from_secs(10), || has(0) && has(1)),
+            "{line}: {:?} {:?}\n{}",
+            self.lines(0),
+            self.lines(1),
+            self.mf.log_text()
+        );
+    }
+}
+
+/// Writes both daemons' files (`conf`) for `layout`.
+fn write_layout(
+    conf: &[PathBuf; 2],
+    scripts: &[String; 2],
+    bases: [u8; 2],
+    (insts, groups): Layout,
+) {
+    let [ours, theirs] = [0, 1].map(|i| {
+        let (base, script) = (bases[i], &scripts[i]);
+        let mut s = String::new();
+        if i == 1 {
+            s += "global_defs {\n  router_id kaR\n  enable_script_security\n  script_user root\n  \
+                  vrrp_garp_master_delay 0\n}\n";
+        }
+        for (g, members) in groups {
+            s += &if i == 0 {
+                let m: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
+                format!(
+                    "[[sync_group]]\nname = \"{g}\"\ninstances = [{}]\nnotify = \"{script}\"\n",
+                    m.join(", ")
+                )
+            } else {
+                format!(
+                    "vrrp_sync_group {g} {{\n  group {{\n    {}\n  }}\n  notify \"{script}\"\n}}\n",
+                    members.join("\n    ")
+                )
+            };
+        }
+        for &(name, offset, prio) in insts {
+            let vrid = base + offset;
+            s += &if i == 0 {
+                format!(
+                    "[[instance]]\nname = \"{name}\"\niface = \"eth0\"\nvrid = {vrid}\npriority = {prio}\n\
+                     vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\nnotify = \"{script}\"\n"
+                )
+            } else {
+                format!(
+                    "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  \
+                     priority {prio}\n  advert_int 0.1\n  version 3\n  notify \"{script}\"\n  \
+                     virtual_ipaddress {{\n    10.200.0.{vrid}/24 dev eth0\n  }}\n}}\n"
+                )
+            };
+        }
+        s
+    });
+    std::fs::write(&conf[0], ours).unwrap();
+    std::fs::write(&conf[1], theirs).unwrap();
 }
 
 /// keepalived's reload adds and removes instances, matching the running ones by interface,
 /// VRID and family (a renamed instance runs on): minimal_failover does the same, next to a
-/// keepalived given the same change. Each node runs alone on its VRIDs (ours 71..73,
-/// keepalived's 91..93), so every instance is Master.
+/// keepalived given the same change (ours on VRIDs 71..73, keepalived's 91..93).
 /// - removed B: a priority-0 advert, its VIP gone, its notify script gets FAULT;
 /// - added C: Backup, then Master after its Master_Down_Interval, with its GARPs;
 /// - A, renamed A2: no transition, no priority-0 advert, its VIP stays, later notify lines
@@ -322,78 +417,27 @@ fn sighup_adds_and_removes_instances_as_keepalived_does() {
     need_root!();
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-hupadd", topo.prefix));
-    let logs = [dir.join("mf-notify.log"), dir.join("ka-notify.log")];
-    let scripts: Vec<String> = (0..2)
-        .map(|i| logging_script(&dir.join(&format!("notify{i}.sh")), &logs[i]))
-        .collect();
-    let ka_head =
-        "global_defs {\n  router_id kaR\n  enable_script_security\n  script_user root\n  \
-                   vrrp_garp_master_delay 0\n}\n";
-    let ours = |names: [(&str, u8, u8); 2]| -> String {
-        names
-            .iter()
-            .map(|&(n, v, p)| toml_instance(n, v, p, &scripts[0]))
-            .collect()
-    };
-    let theirs = |names: [(&str, u8, u8); 2]| -> String {
-        let body: String = names
-            .iter()
-            .map(|&(n, v, p)| ka_instance(n, v, p, &scripts[1]))
-            .collect();
-        format!("{ka_head}{body}")
-    };
     let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
-    let conf = dir.join("mf.toml");
-    std::fs::write(&conf, ours([("A", 71, 150), ("B", 72, 150)])).unwrap();
-    let mf = spawn_node(
+    let mut sbs = SideBySide::start(
         &topo,
         &dir,
-        0,
-        &["--config".to_string(), conf.display().to_string()],
+        [70, 90],
+        (&[("A", 1, 150), ("B", 2, 150)], &[]),
     );
-    let ka_text = theirs([("A", 91, 150), ("B", 92, 150)]);
-    let mut ka = Keepalived::start_with_config("kaR", &topo.nodes[1].ns.name, &ka_text, &dir.0);
-    let started = |log: &Path| {
-        let l = lines(log);
-        l.contains(&"INSTANCE A MASTER 150".to_string())
-            && l.contains(&"INSTANCE B MASTER 150".to_string())
-    };
-    assert!(
-        wait_until(Duration::from_secs(10), || started(&logs[0])
-            && started(&logs[1])),
-        "{:?} {:?}\n{}",
-        lines(&logs[0]),
-        lines(&logs[1]),
-        ka.log()
-    );
-    let before = [lines(&logs[0]).len(), lines(&logs[1]).len()];
-    let mf_transitions = mf.transitions().len();
+    sbs.wait_both("INSTANCE A MASTER 150");
+    sbs.wait_both("INSTANCE B MASTER 150");
+    let before = [sbs.lines(0).len(), sbs.lines(1).len()];
+    let mf_transitions = sbs.mf.transitions().len();
 
-    std::fs::write(&conf, ours([("A2", 71, 150), ("C", 73, 100)])).unwrap();
-    std::fs::write(
-        dir.join("kaR.conf"),
-        theirs([("A2", 91, 150), ("C", 93, 100)]),
-    )
-    .unwrap();
     let hup_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
-    reload(&mf, "reload applied");
-    ka.daemon.signal(libc::SIGHUP);
-    let settled = |log: &Path| lines(log).contains(&"INSTANCE C MASTER 100".to_string());
-    assert!(
-        wait_until(SETTLE, || settled(&logs[0]) && settled(&logs[1])),
-        "{:?} {:?}\n{}",
-        lines(&logs[0]),
-        lines(&logs[1]),
-        mf.log_text()
-    );
+    sbs.reload((&[("A2", 1, 150), ("C", 3, 100)], &[]));
+    sbs.wait_both("INSTANCE C MASTER 100");
     std::thread::sleep(Duration::from_millis(500));
 
     // The same notify lines from both daemons, C's in order.
-    let after: Vec<Vec<String>> = (0..2)
-        .map(|i| lines(&logs[i])[before[i]..].to_vec())
-        .collect();
+    let after: Vec<Vec<String>> = (0..2).map(|i| sbs.lines(i)[before[i]..].to_vec()).collect();
     let expected = [
         "INSTANCE B FAULT 150",
         "INSTANCE C BACKUP 100",
@@ -407,7 +451,7 @@ fn sighup_adds_and_removes_instances_as_keepalived_does() {
         assert!(at(expected[1]) < at(expected[2]), "{who}: {lines:?}");
     }
     // Ours prints B's shutdown and C's two transitions, nothing for A.
-    let t: Vec<(u8, String, String)> = mf.transitions()[mf_transitions..]
+    let t: Vec<(u8, String, String)> = sbs.mf.transitions()[mf_transitions..]
         .iter()
         .map(|(_, t)| (t.vrid, t.to.clone(), t.reason.clone()))
         .collect();
@@ -451,8 +495,8 @@ fn sighup_adds_and_removes_instances_as_keepalived_does() {
             "{who}: no GARP for C"
         );
     }
-    assert!(ka.rejections().is_empty(), "{:?}", ka.rejections());
-    ka.stop();
+    assert!(sbs.ka.rejections().is_empty(), "{:?}", sbs.ka.rejections());
+    sbs.ka.stop();
 }
 
 /// What a reload starts for a new instance beyond its sockets, and stops for a removed one:
@@ -542,83 +586,21 @@ fn sighup_dissolves_a_dropped_sync_group_and_starts_a_new_one_as_keepalived_does
     need_root!();
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-hupgrp", topo.prefix));
-    let logs = [dir.join("mf-notify.log"), dir.join("ka-notify.log")];
-    let scripts: Vec<String> = (0..2)
-        .map(|i| logging_script(&dir.join(&format!("notify{i}.sh")), &logs[i]))
-        .collect();
-    let ka_head =
-        "global_defs {\n  router_id kaS\n  enable_script_security\n  script_user root\n  \
-                   vrrp_garp_master_delay 0\n}\n";
-    // (name, vrid offset) of each instance, then the groups as (name, members).
-    type Layout<'a> = (&'a [(&'a str, u8)], &'a [(&'a str, &'a [&'a str])]);
-    let ours = |base: u8, (insts, groups): Layout| -> String {
-        let mut s: String = insts
-            .iter()
-            .map(|&(n, v)| toml_instance(n, base + v, 150, &scripts[0]))
-            .collect();
-        for (g, members) in groups {
-            let m: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
-            s += &format!(
-                "[[sync_group]]\nname = \"{g}\"\ninstances = [{}]\nnotify = \"{}\"\n",
-                m.join(", "),
-                scripts[0]
-            );
-        }
-        s
-    };
-    let theirs = |base: u8, (insts, groups): Layout| -> String {
-        let mut s = ka_head.to_string();
-        for (g, members) in groups {
-            s += &format!(
-                "vrrp_sync_group {g} {{\n  group {{\n    {}\n  }}\n  notify \"{}\"\n}}\n",
-                members.join("\n    "),
-                scripts[1]
-            );
-        }
-        for &(n, v) in insts {
-            s += &ka_instance(n, base + v, 150, &scripts[1]);
-        }
-        s
-    };
-    let before: Layout = (&[("A", 0), ("B", 1)], &[("G", &["A", "B"])]);
-    let after: Layout = (&[("A", 0), ("C", 2), ("D", 3)], &[("H", &["C", "D"])]);
-    let conf = dir.join("mf.toml");
-    std::fs::write(&conf, ours(101, before)).unwrap();
-    let mf = spawn_node(
-        &topo,
-        &dir,
-        0,
-        &["--config".to_string(), conf.display().to_string()],
+    let before: Layout = (&[("A", 0, 150), ("B", 1, 150)], &[("G", &["A", "B"])]);
+    let after: Layout = (
+        &[("A", 0, 150), ("C", 2, 150), ("D", 3, 150)],
+        &[("H", &["C", "D"])],
     );
-    let mut ka =
-        Keepalived::start_with_config("kaS", &topo.nodes[1].ns.name, &theirs(111, before), &dir.0);
-    let has = |i: usize, line: &str| lines(&logs[i]).iter().any(|l| l == line);
-    assert!(
-        wait_until(Duration::from_secs(10), || (0..2)
-            .all(|i| has(i, "GROUP G MASTER 0"))),
-        "{:?} {:?}",
-        lines(&logs[0]),
-        lines(&logs[1])
-    );
+    let mut sbs = SideBySide::start(&topo, &dir, [101, 111], before);
+    sbs.wait_both("GROUP G MASTER 0");
     std::thread::sleep(Duration::from_millis(300));
-    let start = [lines(&logs[0]).len(), lines(&logs[1]).len()];
-    let mf_transitions = mf.transitions().len();
+    let start = [sbs.lines(0).len(), sbs.lines(1).len()];
+    let mf_transitions = sbs.mf.transitions().len();
 
-    std::fs::write(&conf, ours(101, after)).unwrap();
-    std::fs::write(dir.join("kaS.conf"), theirs(111, after)).unwrap();
-    reload(&mf, "reload applied");
-    ka.daemon.signal(libc::SIGHUP);
-    assert!(
-        wait_until(SETTLE, || (0..2).all(|i| has(i, "GROUP H MASTER 0"))),
-        "{:?} {:?}\n{}",
-        lines(&logs[0]),
-        lines(&logs[1]),
-        mf.log_text()
-    );
+    sbs.reload(after);
+    sbs.wait_both("GROUP H MASTER 0");
     std::thread::sleep(Duration::from_millis(500));
-    let new: Vec<Vec<String>> = (0..2)
-        .map(|i| lines(&logs[i])[start[i]..].to_vec())
-        .collect();
+    let new: Vec<Vec<String>> = (0..2).map(|i| sbs.lines(i)[start[i]..].to_vec()).collect();
     let sorted = |v: &Vec<String>| {
         let mut v = v.clone();
         v.sort();
@@ -633,11 +615,11 @@ fn sighup_dissolves_a_dropped_sync_group_and_starts_a_new_one_as_keepalived_does
     );
     assert!(new[0].iter().all(|l| !l.contains(" A ")), "{:?}", new[0]);
     assert!(
-        mf.transitions()[mf_transitions..]
+        sbs.mf.transitions()[mf_transitions..]
             .iter()
             .all(|(_, t)| t.vrid != 101),
         "{:?}",
-        mf.transitions()
+        sbs.mf.transitions()
     );
     for (node, base) in [(0, 101u8), (1, 111)] {
         let has = |v: u8| topo.nodes[node].has_addr(&format!("10.200.0.{v}"));
@@ -647,6 +629,9 @@ fn sighup_dissolves_a_dropped_sync_group_and_starts_a_new_one_as_keepalived_does
             "node {node}"
         );
     }
-    assert!(mf.log_text().contains("sync group dissolved by the reload"));
-    ka.stop();
+    assert!(sbs
+        .mf
+        .log_text()
+        .contains("sync group dissolved by the reload"));
+    sbs.ka.stop();
 }
