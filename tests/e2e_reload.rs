@@ -635,3 +635,59 @@ fn sighup_dissolves_a_dropped_sync_group_and_starts_a_new_one_as_keepalived_does
         .contains("sync group dissolved by the reload"));
     sbs.ka.stop();
 }
+
+/// Trackers change on a reload, as keepalived's reload re-reads track_script: a passing script
+/// added to the Master changes nothing; a failing one lowers it below its Backup, which takes
+/// over; dropping it again gives the Master its priority back, and it preempts.
+#[test]
+fn sighup_adds_and_drops_track_scripts_of_a_running_instance() {
+    need_root!();
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-huptrack", topo.prefix));
+    let conf = [dir.join("n0.toml"), dir.join("n1.toml")];
+    let write = |i: usize, priority: u8, scripts: &[&str]| {
+        let scripts: Vec<String> = scripts
+            .iter()
+            .map(|c| {
+                format!("{{ cmd = \"{c}\", weight = -100, interval = 0.1, fall = 1, rise = 1 }}")
+            })
+            .collect();
+        let text = format!(
+            "[[instance]]\nname = \"web\"\niface = \"eth0\"\nvrid = 65\npriority = {priority}\n\
+             vips = [\"{VIP_A}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\ntrack_script = [{}]\n",
+            scripts.join(", ")
+        );
+        std::fs::write(&conf[i], text).unwrap();
+    };
+    write(0, 200, &[]);
+    write(1, 150, &[]);
+    let ds = start_pair(&topo, &dir, &conf, SETTLE);
+    let start = ds[0].transitions().len();
+
+    write(0, 200, &["/bin/true"]);
+    reload(&ds[0], "reload applied");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(ds[0].transitions().len(), start, "{}", ds[0].log_text());
+
+    write(0, 200, &["/bin/true", "/bin/false"]);
+    reload(&ds[0], "reload applied");
+    assert!(
+        wait_until(SETTLE, || ds[1].state() == "Master"
+            && topo.nodes[1].has_addr(VIP_A)),
+        "{}",
+        ds[0].log_text()
+    );
+    assert!(ds[0].wait_state("Backup", SETTLE));
+    assert!(ds[0].log_text().contains("effective priority changed"));
+
+    write(0, 200, &["/bin/true"]);
+    reload(&ds[0], "reload applied");
+    assert!(
+        wait_until(SETTLE, || ds[0].state() == "Master"
+            && topo.nodes[0].has_addr(VIP_A)),
+        "{}",
+        ds[0].log_text()
+    );
+    assert_eq!(ds[0].transitions().last().unwrap().1.reason, "preempted");
+    assert!(ds[1].wait_state("Backup", SETTLE));
+}

@@ -44,6 +44,8 @@ fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Con
 /// A `vrrp_script`-like tracker.
 #[derive(Debug, Clone)]
 pub struct TrackScript {
+    /// The instance's tracker for it (see [`tracker_id`]).
+    pub id: TrackerId,
     /// Program and arguments.
     pub argv: Vec<String>,
     /// Priority weight (0 = FAULT while failed).
@@ -61,6 +63,8 @@ pub struct TrackScript {
 /// means FAULT.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackFile {
+    /// The instance's tracker for it (see [`tracker_id`]).
+    pub id: TrackerId,
     /// The file.
     pub path: std::path::PathBuf,
     /// Weight, −254..=254 (keepalived's default 1).
@@ -71,6 +75,8 @@ pub struct TrackFile {
 /// processes is within `min..=max` (`quorum` / `quorum_max`), polled from `/proc`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackProcess {
+    /// The instance's tracker for it (see [`tracker_id`]).
+    pub id: TrackerId,
     /// How a process is recognised.
     pub matcher: ProcessMatch,
     /// `quorum`.
@@ -90,6 +96,8 @@ pub struct TrackProcess {
 /// A tracked interface.
 #[derive(Debug, Clone)]
 pub struct TrackIface {
+    /// The instance's tracker for it (see [`tracker_id`]).
+    pub id: TrackerId,
     /// Interface name.
     pub iface: String,
     /// Weight (0 = FAULT while down).
@@ -158,24 +166,21 @@ impl InstanceSpec {
     }
 }
 
-/// Tracker id of the `i`-th track script.
-pub fn script_tracker(i: usize) -> TrackerId {
-    TrackerId(i as u32)
-}
-
-/// Tracker id of the `i`-th tracked file.
-pub fn file_tracker(i: usize) -> TrackerId {
-    TrackerId(2000 + i as u32)
-}
-
-/// Tracker id of the `i`-th tracked process.
-pub fn process_tracker(i: usize) -> TrackerId {
-    TrackerId(3000 + i as u32)
-}
-
-/// Tracker id of the `i`-th tracked interface.
-pub fn iface_tracker(i: usize) -> TrackerId {
-    TrackerId(1000 + i as u32)
+/// A tracker's id, derived from what it watches and how (never from its weight): a reload
+/// that keeps a tracker keeps its id, and the instance the state it last heard (see
+/// `vrrp_fsm::Instance::reconfigure`), whatever moved around it in the file. The kind takes
+/// the top two bits, an FNV-1a hash of `identity` the rest.
+pub fn tracker_id(kind: TrackerKind, identity: &str) -> TrackerId {
+    let hash = identity.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let tag = match kind {
+        TrackerKind::Interface => 1,
+        TrackerKind::File => 2,
+        TrackerKind::Process => 3,
+        _ => 0,
+    };
+    TrackerId((tag << 30) | (hash >> 2))
 }
 
 /// The whole daemon, validated.
@@ -877,7 +882,9 @@ fn validate_instance(
         if t.rise == 0 {
             return err(f("track-rise", "rise"), "must be at least 1");
         }
+        let identity = format!("{argv:?} {interval:?} {} {}", t.fall, t.rise);
         track_scripts.push(TrackScript {
+            id: tracker_id(TrackerKind::Script, &identity),
             argv,
             weight: t.weight,
             interval,
@@ -905,6 +912,7 @@ fn validate_instance(
             return err(field, format!("{s:?} is not IFACE[:WEIGHT]"));
         }
         track_ifaces.push(TrackIface {
+            id: tracker_id(TrackerKind::Interface, iface),
             iface: iface.to_string(),
             weight,
         });
@@ -958,19 +966,13 @@ fn validate_instance(
     if let Some(t) = &r.tuning {
         apply_tuning(&mut fsm, t, n)?;
     }
-    for (k, t) in track_scripts.iter().enumerate() {
-        fsm.trackers.push(TrackerConfig::new(
-            script_tracker(k),
-            TrackerKind::Script,
-            t.weight,
-        ));
+    for t in &track_scripts {
+        fsm.trackers
+            .push(TrackerConfig::new(t.id, TrackerKind::Script, t.weight));
     }
-    for (k, t) in track_ifaces.iter().enumerate() {
-        fsm.trackers.push(TrackerConfig::new(
-            iface_tracker(k),
-            TrackerKind::Interface,
-            t.weight,
-        ));
+    for t in &track_ifaces {
+        fsm.trackers
+            .push(TrackerConfig::new(t.id, TrackerKind::Interface, t.weight));
     }
     let mut track_files = Vec::new();
     for (k, t) in r.track_file.iter().enumerate() {
@@ -987,12 +989,11 @@ fn validate_instance(
                 format!("{} is outside {lo}..={hi}", t.weight),
             );
         }
-        fsm.trackers.push(TrackerConfig::new(
-            file_tracker(k),
-            TrackerKind::File,
-            t.weight,
-        ));
+        let id = tracker_id(TrackerKind::File, &t.path);
+        fsm.trackers
+            .push(TrackerConfig::new(id, TrackerKind::File, t.weight));
         track_files.push(TrackFile {
+            id,
             path: t.path.clone().into(),
             weight: t.weight,
         });
@@ -1026,12 +1027,15 @@ fn validate_instance(
             return err(field("fall"), "fall and rise must be at least 1");
         }
         let interval = seconds(field("interval"), t.interval, 0.01, 3600.0)?;
-        fsm.trackers.push(TrackerConfig::new(
-            process_tracker(k),
-            TrackerKind::Process,
-            t.weight,
-        ));
+        let identity = format!(
+            "{matcher:?} {} {max} {interval:?} {} {}",
+            t.quorum, t.fall, t.rise
+        );
+        let id = tracker_id(TrackerKind::Process, &identity);
+        fsm.trackers
+            .push(TrackerConfig::new(id, TrackerKind::Process, t.weight));
         track_processes.push(TrackProcess {
+            id,
             matcher,
             min: t.quorum,
             max,
@@ -1040,6 +1044,37 @@ fn validate_instance(
             fall: t.fall,
             rise: t.rise,
         });
+    }
+    // One tracker per thing watched (its id says what that is).
+    let lists: [(&str, &str, Vec<TrackerId>); 4] = [
+        (
+            "track-script",
+            "track_script",
+            track_scripts.iter().map(|t| t.id).collect(),
+        ),
+        (
+            "track-iface",
+            "track_ifaces",
+            track_ifaces.iter().map(|t| t.id).collect(),
+        ),
+        (
+            "track-file",
+            "track_file",
+            track_files.iter().map(|t| t.id).collect(),
+        ),
+        (
+            "track-process",
+            "track_process",
+            track_processes.iter().map(|t| t.id).collect(),
+        ),
+    ];
+    for (flag, key, ids) in &lists {
+        if let Some(k) = (1..ids.len()).find(|&k| ids[..k].contains(&ids[k])) {
+            return err(
+                n.field(flag, &format!("{key}[{k}]")),
+                "the same as an earlier entry (each may be tracked once)",
+            );
+        }
     }
     let vmac = match &r.use_vmac {
         None | Some(RawUseVmac::On(false)) => {
@@ -1320,12 +1355,38 @@ mod tests {
             (1, -254)
         );
         let t = &i.fsm.trackers;
-        assert_eq!((t[0].id, t[0].kind), (file_tracker(0), TrackerKind::File));
+        assert_eq!(
+            (t[0].id, t[0].kind),
+            (i.track_files[0].id, TrackerKind::File)
+        );
         let e = parse(&format!(
             "{BASE}track_file=[{{path='/run/a', weight=255}}]\n"
         ))
         .unwrap_err();
         assert_eq!(e.field, "instance[0].track_file[0].weight");
+    }
+
+    #[test]
+    fn a_tracker_s_id_follows_what_it_watches_not_its_place_or_weight() {
+        let one = "track_script=[{cmd='/bin/a', weight=-10}]\ntrack_ifaces=['eth1:-5']\n";
+        let two = "track_script=[{cmd='/bin/b'}, {cmd='/bin/a', weight=-30}]\n\
+                   track_ifaces=['eth2', 'eth1']\n";
+        let [a, b] = [one, two].map(|t| parse(&format!("{BASE}{t}")).unwrap().instances[0].clone());
+        assert_eq!(a.track_scripts[0].id, b.track_scripts[1].id);
+        assert_eq!(a.track_ifaces[0].id, b.track_ifaces[1].id);
+        assert_ne!(b.track_scripts[0].id, b.track_scripts[1].id);
+        // Another interval is another check, so another tracker.
+        let slow = parse(&format!(
+            "{BASE}track_script=[{{cmd='/bin/a', weight=-10, interval=5.0}}]\n"
+        ))
+        .unwrap();
+        assert_ne!(slow.instances[0].track_scripts[0].id, a.track_scripts[0].id);
+        // The same thing watched twice is refused, naming the list.
+        let e = parse(&format!(
+            "{BASE}track_file=[{{path='/run/a'}}, {{path='/run/a'}}]\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "instance[0].track_file[1]");
     }
 
     #[test]
@@ -1344,10 +1405,7 @@ mod tests {
         );
         assert_eq!((p[1].min, p[1].max, p[1].weight), (1, u32::MAX, 0));
         let t = &spec.instances[0].fsm.trackers;
-        assert_eq!(
-            (t[0].id, t[0].kind),
-            (process_tracker(0), TrackerKind::Process)
-        );
+        assert_eq!((t[0].id, t[0].kind), (p[0].id, TrackerKind::Process));
         for (bad, field) in [
             (
                 "{process='a', argv=['b']}",
@@ -1409,7 +1467,6 @@ mod tests {
 
     #[test]
     fn notify_scripts_from_toml() {
-        let base = "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/24']\n";
         let spec = parse(&format!(
             "{BASE}notify='/usr/local/bin/n.sh'\nnotify_master='/bin/m.sh a b'\n"
         ))

@@ -201,7 +201,7 @@ async fn run_daemon(
     let mut links = BTreeMap::new();
     for (slot, inst) in spec.instances.iter().enumerate() {
         links.extend(watchers.watch_links(inst)?);
-        watchers.add_checks(slot, inst)?;
+        watchers.sync_checks(slot, inst)?;
     }
     let watchers = Arc::new(Mutex::new(watchers));
 
@@ -360,9 +360,11 @@ impl Reloader {
                 }
             }
         }
+        // New instances get their watchers; kept ones those of new trackers (and lose the
+        // checks of dropped ones).
         for (k, spec) in new.instances.iter().enumerate() {
             let slot = slots[k];
-            if plan.slots[k].is_none() {
+            {
                 let mut watchers = lock(&self.watchers);
                 match watchers.watch_links(spec) {
                     Ok(states) => {
@@ -372,7 +374,7 @@ impl Reloader {
                     }
                     Err(e) => warn!(instance = %spec.name, "{e}"),
                 }
-                if let Err(e) = watchers.add_checks(slot, spec) {
+                if let Err(e) = watchers.sync_checks(slot, spec) {
                     warn!(instance = %spec.name, "{e}");
                 }
             }

@@ -8,13 +8,13 @@
 //! - a new instance starts as at start-up (Backup, Master after its Master_Down_Interval);
 //! - a kept instance takes what `vrrp_fsm::Instance::reconfigure` applies live: priority,
 //!   advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP settings, the VRRPv2
-//!   password, unicast peers (its advert socket is reopened) and the weights of track
-//!   scripts, tracked interfaces, files and processes; notify scripts (the groups' too) apply
-//!   from the next transition.
+//!   password, unicast peers (its advert socket is reopened), its track scripts, tracked
+//!   interfaces, files and processes (a tracker that stays keeps its state and its check
+//!   runs on; a new one starts as at start-up; weights may change); notify scripts (the
+//!   groups' too) apply from the next transition.
 //!
 //! What a kept instance set up at start stays, so a file that changes its version, advert
-//! source, a track script's command or timing, a tracked interface, file or process,
-//! use_vmac, unicast_ttl, auth_type AH or its password is refused as a whole. So is one that
+//! source, use_vmac, unicast_ttl, auth_type AH or its password is refused as a whole. So is one that
 //! changes an existing sync group's members or puts a kept instance in a new group (a new
 //! group may only gather new instances), and one that changes notify_fifo. A group the file
 //! no longer has is dissolved: its members run on alone (or go, if the file drops them too).
@@ -24,7 +24,7 @@
 //! Started from flags, there is no file: SIGHUP is logged and changes nothing. Either way
 //! SIGHUP never stops the daemon (its default action would, and leave the VIPs behind).
 
-use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec, TrackProcess};
+use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec};
 
 /// How a reloaded file maps onto the running instances. Running instances live in slots
 /// (their `vrrp_fsm::InstanceId` index, never reused).
@@ -55,11 +55,6 @@ pub struct ReloadRequest {
     pub spec: DaemonSpec,
     pub plan: ReloadPlan,
     pub reply: tokio::sync::oneshot::Sender<Result<Vec<usize>, String>>,
-}
-
-/// Two lists of equal length whose items agree pairwise under `eq`.
-fn same_by<T>(a: &[T], b: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| eq(a, b))
 }
 
 /// keepalived's identity of an instance across a reload.
@@ -143,39 +138,6 @@ fn check_kept(old: &InstanceSpec, new: &InstanceSpec) -> Result<(), String> {
     if old.unicast_src != new.unicast_src {
         return Err(format!("instance {name:?}: unicast_src"));
     }
-    // Only a weight may change: everything else of each tracker was set up at start.
-    let trackers = [
-        (
-            "track_script",
-            same_by(&old.track_scripts, &new.track_scripts, |a, b| {
-                a.argv == b.argv && a.interval == b.interval && a.fall == b.fall && a.rise == b.rise
-            }),
-        ),
-        (
-            "track_process",
-            same_by(&old.track_processes, &new.track_processes, |a, b| {
-                TrackProcess {
-                    weight: b.weight,
-                    ..a.clone()
-                } == *b
-            }),
-        ),
-        (
-            "track_file",
-            same_by(&old.track_files, &new.track_files, |a, b| a.path == b.path),
-        ),
-        (
-            "track_ifaces",
-            same_by(&old.track_ifaces, &new.track_ifaces, |a, b| {
-                a.iface == b.iface
-            }),
-        ),
-    ];
-    if let Some((what, _)) = trackers.iter().find(|(_, same)| !same) {
-        return Err(format!(
-            "instance {name:?}: {what} (only a weight can change)"
-        ));
-    }
     Ok(())
 }
 
@@ -217,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn live_fields_and_weights_may_change() {
+    fn live_fields_weights_and_trackers_may_change() {
         let text = BASE
             .replacen("priority = 100", "priority = 150", 1)
             .replace("\"10.0.0.100/24\"", "\"10.0.0.100/24\", \"10.0.0.102/24\"")
@@ -225,6 +187,10 @@ mod tests {
             .replace("eth1:-20", "eth1:-40")
             .replace("weight = -1 }", "weight = -2 }")
             .replace("weight = -50 }", "weight = -60 }")
+            .replace("interval = 1.0", "interval = 2.0")
+            .replace("eth1:-20", "eth2:-20")
+            .replace("/run/maint", "/run/other")
+            .replace("\"haproxy\"", "\"nginx\"")
             + "notify_master = \"/bin/true\"\n";
         let kept = ReloadPlan {
             slots: vec![Some(0), Some(1)],
@@ -274,11 +240,6 @@ mod tests {
     #[test]
     fn what_was_opened_at_start_cannot_change() {
         let cases = [
-            ("interval = 1.0", "interval = 2.0", "track_script"),
-            ("/bin/true", "/bin/false", "track_script"),
-            ("eth1:-20", "eth2:-20", "track_ifaces"),
-            ("/run/maint", "/run/other", "track_file"),
-            ("\"haproxy\"", "\"nginx\"", "track_process"),
             (
                 "instances = [\"a\", \"b\"]",
                 "instances = [\"a\"]",
@@ -286,6 +247,7 @@ mod tests {
             ),
             // b on another interface is another instance: the group would gather a new one.
             ("vrid = 2", "vrid = 3", "sync_group \"G\": its members"),
+            ("vrid = 1\n", "vrid = 1\nunicast_ttl = 9\nunicast_src = \"10.0.0.1\"\nunicast_peers = [\"10.0.0.2\"]\n", "unicast_ttl"),
         ];
         for (from, to, what) in cases {
             let err = plan(BASE, &BASE.replacen(from, to, 1)).unwrap_err();

@@ -22,7 +22,7 @@ use tracing::{debug, info, warn};
 use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
 use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, SyncGroupId, TrackerState};
 
-use crate::config::{iface_tracker, InstanceSpec, SyncGroupSpec};
+use crate::config::{InstanceSpec, SyncGroupSpec};
 use crate::driver::{open_advert_socket, vip_list, DriverError};
 use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
@@ -322,6 +322,11 @@ impl VrrpLoop {
             self.ios.insert(io);
         }
         self.router = router;
+        // A tracked interface new to a kept instance starts Up: give it the link's state
+        // (the same state again changes nothing for the others).
+        for (iface, &up) in &self.links {
+            apply_link(&mut self.router, self.ios.iter(), now, iface, up);
+        }
         self.sync_groups = groups;
         self.group_ids = group_ids;
         self.group_states = group_states;
@@ -645,14 +650,14 @@ fn apply_link<'a>(
         if io.spec.iface == iface {
             let _ = router.set_link(now, io.id, up);
         }
-        for (k, t) in io.spec.track_ifaces.iter().enumerate() {
+        for t in &io.spec.track_ifaces {
             if t.iface == iface {
                 let st = if up {
                     TrackerState::Up
                 } else {
                     TrackerState::Down
                 };
-                let _ = router.set_tracker(now, io.id, iface_tracker(k), st);
+                let _ = router.set_tracker(now, io.id, t.id, st);
             }
         }
     }

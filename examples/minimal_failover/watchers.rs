@@ -16,7 +16,7 @@ use tracing::info;
 use vip_netlink::{LinkEvent, LinkEvents, LinkWatch};
 use vrrp_fsm::TrackerId;
 
-use crate::config::{file_tracker, process_tracker, script_tracker, InstanceSpec};
+use crate::config::InstanceSpec;
 use crate::driver::{ctx, DriverError};
 use crate::event_queue::{Event, EventSender};
 
@@ -31,9 +31,10 @@ pub struct Watchers {
     routes: CheckRoutes,
 }
 
-/// A check's id: unique per slot (slots are never reused) and tracker.
-fn check_id(slot: usize, offset: usize, k: usize) -> CheckId {
-    CheckId((slot * 1000 + offset + k) as u64)
+/// A check's id: the slot (never reused) and the tracker it feeds (whose id says what it
+/// watches and how), so a reload that keeps a tracker keeps its check running.
+fn check_id(slot: usize, tracker: TrackerId) -> CheckId {
+    CheckId(((slot as u64) << 32) | u64::from(tracker.0))
 }
 
 impl Watchers {
@@ -102,51 +103,62 @@ impl Watchers {
         Ok(states)
     }
 
-    /// Starts the checks of the instance in `slot`.
-    pub fn add_checks(&self, slot: usize, spec: &InstanceSpec) -> Result<(), DriverError> {
+    /// Makes the checks of the instance in `slot` those of `spec`: starts the missing ones
+    /// (all of them for a new instance) and stops those it no longer has; the others run on.
+    pub fn sync_checks(&self, slot: usize, spec: &InstanceSpec) -> Result<(), DriverError> {
         let rise_fall = |rise, fall| Policy::Script {
             rise,
             fall,
             init_fail: false,
         };
-        let add = |tracker, what: &str, check: CheckSpec| {
-            let id = check.id;
-            self.monitor
-                .add(check)
-                .map_err(|e| DriverError::Other(format!("{}: {what}: {e}", spec.name)))?;
-            self.routes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(id.0, (slot, tracker));
-            Ok::<(), DriverError>(())
-        };
-        for (k, t) in spec.track_scripts.iter().enumerate() {
+        let mut wanted: Vec<(TrackerId, &str, CheckSpec)> = Vec::new();
+        for t in &spec.track_scripts {
             let exec = ExecCheck::new(t.argv.clone())
                 .map_err(|e| DriverError::Other(format!("{}: track script: {e}", spec.name)))?;
-            let check = CheckSpec::new(check_id(slot, 0, k), exec)
+            let check = CheckSpec::new(check_id(slot, t.id), exec)
                 .interval(t.interval)
                 .timeout(t.interval)
                 .policy(rise_fall(t.rise, t.fall));
-            add(script_tracker(k), "track script", check)?;
+            wanted.push((t.id, "track script", check));
         }
         // keepalived watches a track_file with inotify: so does FileCheck under the monitor,
         // the interval being only a fallback.
-        for (k, f) in spec.track_files.iter().enumerate() {
+        for f in &spec.track_files {
             let file = FileCheck::new(f.path.clone());
-            let check = CheckSpec::new(check_id(slot, 500, k), file)
+            let check = CheckSpec::new(check_id(slot, f.id), file)
                 .interval(Duration::from_secs(1))
                 .timeout(Duration::from_secs(1))
                 .policy(rise_fall(1, 1))
                 .weight(TrackWeight::new(f.weight).scaled_by_value());
-            add(file_tracker(k), "track file", check)?;
+            wanted.push((f.id, "track file", check));
         }
-        for (k, t) in spec.track_processes.iter().enumerate() {
+        for t in &spec.track_processes {
             let scan = ProcessCheck::new(t.matcher.clone()).count(t.min, t.max);
-            let check = CheckSpec::new(check_id(slot, 750, k), scan)
+            let check = CheckSpec::new(check_id(slot, t.id), scan)
                 .interval(t.interval)
                 .timeout(t.interval.max(Duration::from_secs(1)))
                 .policy(rise_fall(t.rise, t.fall));
-            add(process_tracker(k), "track process", check)?;
+            wanted.push((t.id, "track process", check));
+        }
+        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        let stale: Vec<u64> = routes
+            .iter()
+            .filter(|(id, &(s, _))| s == slot && !wanted.iter().any(|w| w.2.id.0 == **id))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in stale {
+            routes.remove(&id);
+            self.monitor.remove(CheckId(id));
+        }
+        for (tracker, what, check) in wanted {
+            let id = check.id;
+            if routes.contains_key(&id.0) {
+                continue;
+            }
+            self.monitor
+                .add(check)
+                .map_err(|e| DriverError::Other(format!("{}: {what}: {e}", spec.name)))?;
+            routes.insert(id.0, (slot, tracker));
         }
         Ok(())
     }

@@ -23,6 +23,21 @@ struct TrackerSlot {
     contribution: Contribution,
 }
 
+impl TrackerSlot {
+    /// Tracker `cfg` in `state`, contributing its configured weight (the sync group rules
+    /// refresh it).
+    fn new(cfg: &crate::TrackerConfig, state: TrackerState) -> Self {
+        let none = Contribution {
+            delta: 0,
+            fault: false,
+        };
+        TrackerSlot {
+            state,
+            contribution: tracking::contribution(cfg, cfg.weight, state).unwrap_or(none),
+        }
+    }
+}
+
 /// One VRRP instance (keepalived's `vrrp_instance`), Sans-IO.
 ///
 /// Feed it inputs ([`startup`](Self::startup), [`handle_advert`](Self::handle_advert),
@@ -111,18 +126,7 @@ impl Instance {
         let trackers = config
             .trackers
             .iter()
-            .map(|t| {
-                let state = tracking::initial_state(t.kind);
-                TrackerSlot {
-                    state,
-                    contribution: tracking::contribution(t, t.weight, state).unwrap_or(
-                        Contribution {
-                            delta: 0,
-                            fault: false,
-                        },
-                    ),
-                }
-            })
+            .map(|t| TrackerSlot::new(t, tracking::initial_state(t.kind)))
             .collect();
         let base = config.priority;
         let mut inst = Instance {
@@ -355,7 +359,9 @@ impl Instance {
     /// Master_Down_Timer.
     ///
     /// What may change, and what follows at once:
-    /// * `priority` (and tracker weights): the effective priority is recomputed
+    /// * `priority`, tracker weights and the trackers themselves (one with the same id and
+    ///   kind keeps its last reported state, a new one starts as at start-up, a dropped one
+    ///   no longer counts): the effective priority is recomputed
     ///   ([`Action::PriorityChanged`]). A Backup's running Master_Down_Timer moves by the
     ///   difference in Master_Down_Interval (Skew_Time after a priority-0 advert); raised above
     ///   its Master's priority it takes over when that timer runs out, as it discards the
@@ -377,8 +383,7 @@ impl Instance {
     ///   `higher_prio_send_advert`, `accept_mode`, `initial_state_master`): from the next event.
     ///
     /// Refused with [`ConfigError::NeedsRestart`], nothing changed: `vrid`, `version`,
-    /// `family`, `primary_address`, `check_unicast_src`, `strict`, and
-    /// the trackers' ids and kinds. Any error [`Instance::new`] would return is returned the
+    /// `family`, `primary_address`, `check_unicast_src`, `strict`. Any error [`Instance::new`] would return is returned the
     /// same way, nothing changed.
     ///
     /// ```
@@ -428,15 +433,6 @@ impl Instance {
                 old.check_unicast_src != config.check_unicast_src,
             ),
             ("strict", old.strict != config.strict),
-            (
-                "trackers",
-                old.trackers.len() != config.trackers.len()
-                    || old
-                        .trackers
-                        .iter()
-                        .zip(&config.trackers)
-                        .any(|(a, b)| a.id != b.id || a.kind != b.kind),
-            ),
         ];
         if let Some(&(field, _)) = identity.iter().find(|(_, changed)| *changed) {
             return Err(ConfigError::NeedsRestart(field));
@@ -458,6 +454,20 @@ impl Instance {
             );
         }
         info!(vrid = config.vrid, "reconfigured");
+        // A tracker keeps its last reported state under the same id and kind; a new one
+        // starts as at start-up; a dropped one no longer counts.
+        self.trackers = config
+            .trackers
+            .iter()
+            .map(|t| {
+                let kept = old
+                    .trackers
+                    .iter()
+                    .position(|o| o.id == t.id && o.kind == t.kind)
+                    .map(|i| self.trackers[i].state);
+                TrackerSlot::new(t, kept.unwrap_or_else(|| tracking::initial_state(t.kind)))
+            })
+            .collect();
         self.cfg = config;
         self.adjustments = adjustments;
         self.single_vip = single_vip(&self.cfg.vips);

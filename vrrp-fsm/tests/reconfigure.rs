@@ -163,12 +163,6 @@ fn identity_fields_need_a_restart_and_change_nothing() {
             c.vips.push(VirtualAddress::host(VIP));
             c
         }),
-        ("trackers", {
-            let mut c = cfg(150);
-            c.trackers
-                .push(TrackerConfig::new(TrackerId(1), TrackerKind::Script, -10));
-            c
-        }),
     ];
     for (field, c) in cases {
         let err = vr.reconfigure(t, c).unwrap_err();
@@ -266,4 +260,46 @@ fn the_router_reconfigures_by_id_and_refuses_an_unknown_one() {
         router.reconfigure(t0, unknown, cfg(100)),
         Err(ConfigError::UnknownInstance(unknown))
     );
+}
+
+#[test]
+fn trackers_come_and_go_and_a_kept_one_keeps_its_state() {
+    let t0 = Instant::now();
+    let mut c = cfg(150);
+    c.trackers
+        .push(TrackerConfig::new(TrackerId(1), TrackerKind::Script, -10));
+    let (mut vr, t) = master(c.clone(), t0);
+    vr.set_tracker(t, TrackerId(1), TrackerState::Down).unwrap();
+    assert_eq!(vr.effective_priority(), 140);
+    drain(&mut vr);
+
+    // A new tracker starts up (no weight yet); the kept one is still down.
+    c.trackers
+        .push(TrackerConfig::new(TrackerId(2), TrackerKind::Script, -20));
+    vr.reconfigure(t, c.clone()).unwrap();
+    assert_eq!(vr.effective_priority(), 140);
+    assert_eq!(vr.tracker_state(TrackerId(1)), Some(TrackerState::Down));
+    assert_eq!(vr.tracker_state(TrackerId(2)), Some(TrackerState::Up));
+    assert_eq!(drain(&mut vr), vec![]);
+
+    // The down one dropped: its weight no longer counts, announced and advertised at once.
+    c.trackers.remove(0);
+    vr.reconfigure(t, c.clone()).unwrap();
+    assert_eq!(vr.effective_priority(), 150);
+    let actions = drain(&mut vr);
+    assert!(
+        actions.contains(&Action::PriorityChanged { from: 140, to: 150 }),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&Action::SendAdvert { priority: 150 }),
+        "{actions:?}"
+    );
+    assert!(vr.set_tracker(t, TrackerId(1), TrackerState::Up).is_err());
+
+    // The same id under another kind is another tracker: it starts as at start-up.
+    c.trackers[0] = TrackerConfig::new(TrackerId(2), TrackerKind::File, -1);
+    vr.reconfigure(t, c).unwrap();
+    assert_eq!(vr.tracker_state(TrackerId(2)), Some(TrackerState::Value(0)));
+    assert_eq!(vr.state(), State::Master);
 }
