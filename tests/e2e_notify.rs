@@ -3,12 +3,11 @@
 //! `INSTANCE <name> <state> <priority>`, in order, and the STOP ones at shutdown.
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::cluster::{spawn_node, wait_single_master, Fam, Scenario};
 use common::keepalived::Keepalived;
-use common::notify_log::{lines, logging_script};
+use common::notify_log::{lines, logging_script, FifoReader};
 use common::process::{wait_until, Daemon, TempDir};
 use common::topology::Topology;
 
@@ -340,41 +339,143 @@ fn sync_group_notify_scripts_match_keepalived() {
     );
 }
 
-/// The reading end of a notify FIFO, created by the test before the daemon starts (so the
-/// daemon uses it as it is). Opened read-write and non-blocking: never blocks, never EOF.
-struct FifoReader {
-    file: std::fs::File,
-    text: String,
-}
+/// The notify FIFO's other lines, next to keepalived on the same VRID: with
+/// `notify_priority_changes`, each change of the effective priority (a track_file here) as
+/// `MASTER_PRIORITY` / `BACKUP_PRIORITY` and the new priority; and `MASTER_RX_LOWER_PRI` with
+/// the Master's own priority whenever it hears a lower one, its script run with no argument.
+/// The bridge stops flooding multicast to a node to make two Masters, then floods it again,
+/// to the Master that is to hear the lower priority first.
+/// 1. split: both Master; healed: ours (200) hears keepalived's 100, keepalived yields;
+/// 2. track files at 30 then 0: ours MASTER_PRIORITY 230, 200; keepalived BACKUP_PRIORITY 130, 100;
+/// 3. split again, ours down to 50 (file −150): keepalived Master; healed: keepalived hears
+///    our 50 and says MASTER_RX_LOWER_PRI 100, ours yields.
+#[test]
+fn fifo_priority_and_rx_lower_lines_match_keepalived() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-fifo", topo.prefix));
+    let fifos = [dir.join("mf.fifo"), dir.join("ka.fifo")];
+    let mut readers = [FifoReader::new(&fifos[0]), FifoReader::new(&fifos[1])];
+    let files = [dir.join("mf.track"), dir.join("ka.track")];
+    let rx_logs = [dir.join("mf-rx.log"), dir.join("ka-rx.log")];
+    for f in &files {
+        std::fs::write(f, "0\n").unwrap();
+    }
+    let rx = [0, 1].map(|i| logging_script(&dir.join(&format!("rx{i}.sh")), &rx_logs[i]));
+    // Multicast reaches node `i` only while its bridge port floods it.
+    let flood = |i: usize, on: bool| {
+        let onoff = if on { "on" } else { "off" };
+        let port = format!("v{i}");
+        let args = [
+            "link",
+            "set",
+            "dev",
+            &port,
+            "type",
+            "bridge_slave",
+            "mcast_flood",
+            onoff,
+        ];
+        topo.bridge.ip(&args).unwrap();
+    };
+    flood(0, false);
+    flood(1, false);
 
-impl FifoReader {
-    fn new(path: &Path) -> FifoReader {
-        use std::os::unix::fs::OpenOptionsExt;
-        let c = std::ffi::CString::new(path.display().to_string()).unwrap();
-        // SAFETY: a valid NUL-terminated path for the duration of the call.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .unwrap();
-        FifoReader {
-            file,
-            text: String::new(),
+    let toml = format!(
+        "notify_fifo = \"{}\"\nnotify_priority_changes = true\n\
+         [[instance]]\nname = \"VI_73\"\niface = \"eth0\"\nvrid = 73\npriority = 200\n\
+         vips = [\"10.200.0.73/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n\
+         track_file = [{{ path = \"{}\", weight = 1 }}]\nnotify_master_rx_lower_pri = \"{}\"\n",
+        fifos[0].display(),
+        files[0].display(),
+        rx[0]
+    );
+    let conf = dir.join("mf.toml");
+    std::fs::write(&conf, toml).unwrap();
+    let mf = spawn_node(
+        &topo,
+        &dir,
+        0,
+        &["--config".to_string(), conf.display().to_string()],
+    );
+    let ka_conf = format!(
+        "global_defs {{\n  router_id kaF\n  enable_script_security\n  script_user root\n  \
+         vrrp_garp_master_delay 0\n  notify_fifo {}\n}}\n\
+         track_file tf {{\n  file {}\n  weight 1\n}}\n\
+         vrrp_instance VI_73 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 73\n  \
+         priority 100\n  advert_int 0.1\n  version 3\n  track_file {{\n    tf\n  }}\n  \
+         notify_priority_changes\n  notify_master_rx_lower_pri \"{}\"\n  \
+         virtual_ipaddress {{\n    10.200.0.73/24 dev eth0\n  }}\n}}\n",
+        fifos[1].display(),
+        files[1].display(),
+        rx[1]
+    );
+    let mut ka = Keepalived::start_with_config("kaF", &topo.nodes[1].ns.name, &ka_conf, &dir.0);
+    // Each FIFO is read as a sequence: a line counts only after the one waited for last.
+    let mut next = [0usize; 2];
+    let mut wait_line = |i: usize, line: &str| {
+        let mut found = None;
+        let ok = wait_until(SETTLE, || {
+            let l = readers[i].lines();
+            found = (next[i]..l.len()).find(|&k| l[k] == line);
+            found.is_some()
+        });
+        assert!(
+            ok,
+            "{line} after line {}: {:?}\n{}",
+            next[i],
+            readers[i].lines(),
+            if i == 0 { mf.log_text() } else { ka.log() }
+        );
+        next[i] = found.unwrap_or(0) + 1;
+    };
+
+    // 1. Two Masters, then one hears the other.
+    wait_line(0, "INSTANCE \"VI_73\" MASTER 200");
+    wait_line(1, "INSTANCE \"VI_73\" MASTER 100");
+    flood(0, true);
+    wait_line(0, "INSTANCE \"VI_73\" MASTER_RX_LOWER_PRI 200");
+    flood(1, true);
+    wait_line(1, "INSTANCE \"VI_73\" BACKUP 100");
+
+    // 2. Priority changes in each role.
+    for (value, ours, theirs) in [(30, 230, 130), (0, 200, 100)] {
+        for f in &files {
+            std::fs::write(f, format!("{value}\n")).unwrap();
         }
+        wait_line(0, &format!("INSTANCE \"VI_73\" MASTER_PRIORITY {ours}"));
+        wait_line(1, &format!("INSTANCE \"VI_73\" BACKUP_PRIORITY {theirs}"));
     }
 
-    /// Every line written so far.
-    fn lines(&mut self) -> Vec<String> {
-        use std::io::Read;
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.file.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            self.text.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-        self.text.lines().map(str::to_string).collect()
+    // 3. The roles reversed: keepalived is the Master that hears a lower priority.
+    flood(1, false);
+    wait_line(1, "INSTANCE \"VI_73\" MASTER 100");
+    std::fs::write(&files[0], "-150\n").unwrap();
+    wait_line(0, "INSTANCE \"VI_73\" MASTER_PRIORITY 50");
+    flood(1, true);
+    wait_line(1, "INSTANCE \"VI_73\" MASTER_RX_LOWER_PRI 100");
+    flood(0, true);
+    wait_line(0, "INSTANCE \"VI_73\" BACKUP 50");
+
+    // Both rx-lower scripts ran as written: no argument appended.
+    for log in &rx_logs {
+        let l = lines(log);
+        assert!(
+            !l.is_empty() && l.iter().all(|l| l.is_empty()),
+            "{log:?}: {l:?}"
+        );
     }
+    // Ours wrote nothing keepalived would not: every line is one of these shapes.
+    let ours = readers[0].lines();
+    let expected_kinds = ["BACKUP", "MASTER", "MASTER_RX_LOWER_PRI", "MASTER_PRIORITY"];
+    assert!(
+        ours.iter().all(|l| expected_kinds
+            .iter()
+            .any(|k| l.starts_with(&format!("INSTANCE \"VI_73\" {k} ")))),
+        "{ours:?}"
+    );
+    ka.stop();
 }

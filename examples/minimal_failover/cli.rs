@@ -139,6 +139,11 @@ pub struct Args {
     #[arg(long, value_name = "'CMD ARGS'")]
     pub notify_master_rx_lower_pri: Option<String>,
 
+    /// keepalived's notify_priority_changes: also write each change of the effective priority
+    /// to the notify FIFO (`INSTANCE "name" MASTER_PRIORITY 150`, or BACKUP_PRIORITY).
+    #[arg(long)]
+    pub notify_priority_changes: bool,
+
     /// keepalived's notify_fifo: write every transition to this FIFO (created if missing) as
     /// `INSTANCE "name" STATE priority`; with --config, the file's `notify_fifo` key.
     #[arg(long, value_name = "PATH")]

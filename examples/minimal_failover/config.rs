@@ -127,6 +127,9 @@ pub struct InstanceSpec {
     pub track_processes: Vec<TrackProcess>,
     /// keepalived's notify scripts.
     pub notify: NotifyScripts,
+    /// keepalived's `notify_priority_changes`: each change of the effective priority goes to
+    /// the notify FIFO as `MASTER_PRIORITY` or `BACKUP_PRIORITY` (not to the scripts).
+    pub notify_priority_changes: bool,
     /// keepalived's `use_vmac`: the VIPs live on a macvlan with the virtual MAC.
     pub vmac: Option<VmacSpec>,
     /// `auth_type AH`: the key of the adverts' IP Authentication Header.
@@ -287,6 +290,9 @@ pub struct RawInstance {
     /// `notify_master_rx_lower_pri`: `CMD ARGS`.
     #[serde(default)]
     pub notify_master_rx_lower_pri: Option<String>,
+    /// `notify_priority_changes` (default: the file's top-level key).
+    #[serde(default)]
+    pub notify_priority_changes: Option<bool>,
     /// keepalived's finer knobs (TOML only; the flags keep keepalived's defaults).
     #[serde(default)]
     pub tuning: Option<RawTuning>,
@@ -433,6 +439,9 @@ struct RawFile {
     log_format: LogFormat,
     #[serde(default)]
     notify_fifo: Option<String>,
+    /// keepalived's global `vrrp_notify_priority_changes`: every instance's default.
+    #[serde(default)]
+    notify_priority_changes: bool,
     #[serde(default)]
     instance: Vec<RawInstance>,
     #[serde(default)]
@@ -506,6 +515,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         notify_fault: a.notify_fault.clone(),
         notify_stop: a.notify_stop.clone(),
         notify_master_rx_lower_pri: a.notify_master_rx_lower_pri.clone(),
+        notify_priority_changes: Some(a.notify_priority_changes),
         tuning: None,
         use_vmac: a.use_vmac.then_some(RawUseVmac::On(true)),
         vmac_xmit_base: a.vmac_xmit_base,
@@ -568,6 +578,9 @@ pub fn from_toml(
                 );
             }
         }
+        inst.notify_priority_changes = ri
+            .notify_priority_changes
+            .unwrap_or(raw.notify_priority_changes);
         instances.push(inst);
     }
     let mut sync_groups = Vec::new();
@@ -1120,6 +1133,7 @@ fn validate_instance(
         track_files,
         track_processes,
         notify,
+        notify_priority_changes: r.notify_priority_changes.unwrap_or(false),
         vmac,
         ip_ah,
         vips_excluded,
@@ -1463,6 +1477,26 @@ mod tests {
         let e = parse("[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/33']\n")
             .unwrap_err();
         assert_eq!(e.field, "instance[0].vips[0]");
+    }
+
+    #[test]
+    fn notify_priority_changes_defaults_to_the_file_s_key() {
+        let two = "[[instance]]\nname='a'\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.1/24']\n\
+                   [[instance]]\nname='b'\niface='eth0'\nvrid=2\npriority=100\nvips=['192.0.2.2/24']\n\
+                   notify_priority_changes=false\n";
+        let on = |text: &str| -> Vec<bool> {
+            parse(text)
+                .unwrap()
+                .instances
+                .iter()
+                .map(|i| i.notify_priority_changes)
+                .collect()
+        };
+        assert_eq!(on(two), [false, false]);
+        assert_eq!(
+            on(&format!("notify_priority_changes=true\n{two}")),
+            [true, false]
+        );
     }
 
     #[test]

@@ -68,8 +68,19 @@ impl NotifyScripts {
     }
 }
 
-/// The event name of a Master hearing a lower priority (keepalived's notify FIFO spelling).
+/// The event name of a Master hearing a lower priority (keepalived's notify FIFO spelling):
+/// the FIFO line carries the Master's own priority; the script runs as written.
 pub const MASTER_RX_LOWER_PRI: &str = "MASTER_RX_LOWER_PRI";
+
+/// The FIFO's event names for a change of the effective priority in Master and Backup
+/// (keepalived's `notify_priority_changes`; no script runs for them).
+pub fn priority_event(state: State) -> Option<&'static str> {
+    match state {
+        State::Master => Some("MASTER_PRIORITY"),
+        State::Backup => Some("BACKUP_PRIORITY"),
+        _ => None,
+    }
+}
 
 /// The state keepalived's notify scripts name for a transition to `to`; `None` for one not
 /// announced (back to Init other than by a shutdown).
@@ -135,7 +146,8 @@ pub struct NotifyJob {
     pub subject: NotifySubject,
     /// Its name (`$2` of `notify`).
     pub name: String,
-    /// `MASTER`, `BACKUP`, `FAULT` or `STOP` (`$3`), or [`MASTER_RX_LOWER_PRI`].
+    /// `MASTER`, `BACKUP`, `FAULT` or `STOP` (`$3`), or a FIFO event: [`MASTER_RX_LOWER_PRI`]
+    /// or one of [`priority_event`].
     pub state: &'static str,
     /// Effective priority after the transition (`$4`); 0 for a group.
     pub priority: u8,
@@ -159,7 +171,7 @@ async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>, mut fifo: Option<NotifyF
     let mut queues: HashMap<(NotifySubject, String), (NotifySender, JoinHandle<()>)> =
         HashMap::new();
     while let Some(job) = rx.recv().await {
-        if let (Some(f), false) = (&mut fifo, job.state == MASTER_RX_LOWER_PRI) {
+        if let Some(f) = &mut fifo {
             f.write(job.subject.word(), &job.name, job.state, job.priority);
         }
         if job.scripts.is_empty() {

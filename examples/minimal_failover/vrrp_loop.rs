@@ -28,7 +28,8 @@ use crate::epoll::Epoll;
 use crate::event_queue::{Event, EventReceiver};
 use crate::instance_io::{InstanceIo, InstanceSlots};
 use crate::notify::{
-    group_state, notify_state, NotifyJob, NotifySender, NotifySubject, MASTER_RX_LOWER_PRI,
+    group_state, notify_state, priority_event, NotifyJob, NotifySender, NotifySubject,
+    MASTER_RX_LOWER_PRI,
 };
 use crate::output::{print_transition, state_name};
 use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
@@ -451,15 +452,34 @@ impl VrrpLoop {
                 }
                 Action::PriorityChanged { from, to } => {
                     info!(instance = %io.spec.name, from, to, "effective priority changed");
+                    let state = self.router.instance(id).map(|i| i.state());
+                    let event = state.and_then(priority_event);
+                    if let (Some(event), true, true) = (
+                        event,
+                        io.spec.notify_priority_changes,
+                        self.notify_fifo.is_some(),
+                    ) {
+                        let _ = self.notify.send(NotifyJob {
+                            subject: NotifySubject::Instance,
+                            name: io.spec.name.clone(),
+                            state: event,
+                            priority: to,
+                            scripts: Default::default(),
+                        });
+                    }
                 }
                 Action::MasterRxLowerPriority { from, priority } => {
                     info!(instance = %io.spec.name, %from, priority, "Master heard a lower priority");
-                    if io.spec.notify.master_rx_lower_pri.is_some() {
+                    if self.notify_fifo.is_some() || io.spec.notify.master_rx_lower_pri.is_some() {
+                        let own = self
+                            .router
+                            .instance(id)
+                            .map_or(0, |i| i.effective_priority());
                         let _ = self.notify.send(NotifyJob {
                             subject: NotifySubject::Instance,
                             name: io.spec.name.clone(),
                             state: MASTER_RX_LOWER_PRI,
-                            priority,
+                            priority: own,
                             scripts: io.spec.notify.clone(),
                         });
                     }
