@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::interface::Interface;
 use crate::netlink_request::{Ack, NetlinkRequester};
 use crate::vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
+use crate::virtual_route::VirtualRoute;
 
 /// Address operations an instance needs, so a daemon can plug another backend.
 /// [`VipManager`] is the rtnetlink implementation.
@@ -82,17 +83,18 @@ impl VipManager {
         cache.remove(interface);
     }
 
-    /// Send one address request with the cached index; if the kernel says the interface is
-    /// gone (it may have been re-created with a new index), look it up again once.
-    fn address_request(
+    /// Send one request with `interface`'s cached index (none without an interface); if the
+    /// kernel says the interface is gone (it may have been re-created with a new index),
+    /// look it up again once.
+    fn interface_request(
         &self,
         op: &'static str,
-        vip: &Vip,
-        build: impl Fn(u32) -> (RouteNetlinkMessage, u16),
+        interface: Option<&str>,
+        build: impl Fn(Option<u32>) -> (RouteNetlinkMessage, u16),
     ) -> Result<Ack> {
         let mut retried = false;
         loop {
-            let index = self.index_of(&vip.interface)?;
+            let index = interface.map(|i| self.index_of(i)).transpose()?;
             let (msg, flags) = build(index);
             let ack = self
                 .direct
@@ -100,16 +102,71 @@ impl VipManager {
                 .unwrap_or_else(|e| e.into_inner())
                 .request(msg, flags)
                 .map_err(|e| Error::io(op, e))?;
-            match ack {
-                Ack::Errno(libc::ENODEV) | Ack::Errno(libc::ENXIO) => {
-                    self.forget_index(&vip.interface);
+            match (ack, interface) {
+                (Ack::Errno(libc::ENODEV) | Ack::Errno(libc::ENXIO), Some(interface)) => {
+                    self.forget_index(interface);
                     if retried {
                         return Ok(ack);
                     }
                     retried = true;
                 }
-                ack => return Ok(ack),
+                (ack, _) => return Ok(ack),
             }
+        }
+    }
+
+    fn address_request(
+        &self,
+        op: &'static str,
+        vip: &Vip,
+        build: impl Fn(u32) -> (RouteNetlinkMessage, u16),
+    ) -> Result<Ack> {
+        self.interface_request(op, Some(&vip.interface), |i| build(i.unwrap_or(0)))
+    }
+
+    /// Installs one of keepalived's `virtual_routes` on the calling thread, without a runtime
+    /// (see [`add_now`](Self::add_now)); one already there is [`Change::Unchanged`].
+    ///
+    /// ```no_run
+    /// # fn f(vips: &vip_netlink::VipManager) -> vip_netlink::Result<()> {
+    /// let route = "10.99.0.0/16 via 192.0.2.254".parse()?;
+    /// vips.add_route_now(&route)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_route_now(&self, route: &VirtualRoute) -> Result<Change> {
+        route.validate()?;
+        let ack = self.interface_request("add route", route.interface(), |oif| {
+            (
+                RouteNetlinkMessage::NewRoute(route.message(oif)),
+                NLM_F_EXCL | NLM_F_CREATE,
+            )
+        })?;
+        match ack {
+            Ack::Ok => {
+                debug!(%route, "route added");
+                Ok(Change::Applied)
+            }
+            Ack::Errno(libc::EEXIST) => Ok(Change::Unchanged),
+            Ack::Errno(errno) => Err(Error::netlink("add route", errno, route.interface())),
+        }
+    }
+
+    /// Removes one of keepalived's `virtual_routes` (only a route of protocol `keepalived`
+    /// matches); an absent one is [`Change::Unchanged`].
+    pub fn remove_route_now(&self, route: &VirtualRoute) -> Result<Change> {
+        let ack = self.interface_request("remove route", route.interface(), |oif| {
+            (RouteNetlinkMessage::DelRoute(route.message(oif)), 0)
+        });
+        match ack {
+            Ok(Ack::Ok) => {
+                debug!(%route, "route removed");
+                Ok(Change::Applied)
+            }
+            Ok(Ack::Errno(libc::ESRCH)) => Ok(Change::Unchanged),
+            // Its interface is gone, and the route with it.
+            Err(Error::NoSuchInterface(_)) => Ok(Change::Unchanged),
+            Ok(Ack::Errno(errno)) => Err(Error::netlink("remove route", errno, route.interface())),
+            Err(e) => Err(e),
         }
     }
 

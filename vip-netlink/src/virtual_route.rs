@@ -1,0 +1,509 @@
+//! keepalived's `virtual_routes`: routes an instance installs while it holds its VIPs, and
+//! the `RTM_NEWROUTE` / `RTM_DELROUTE` that add and remove one.
+//!
+//! A route is written as keepalived writes it in `virtual_routes { }` (iproute2's words):
+//! `[blackhole|unreachable|prohibit] [src ADDR] [to] PREFIX [via|gw ADDR] [dev IFACE]
+//! [scope global|link|host] [metric|preference N] [table N]`. It is installed with
+//! protocol `keepalived` (18), as keepalived does, so `ip route` shows who owns it and a
+//! removal only ever takes out such a route.
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::AddressFamily;
+
+use crate::error::{Error, Result};
+
+/// What a route does with a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteKind {
+    /// Forwarded (through `via` or straight out of `dev`).
+    Unicast,
+    /// Dropped silently (`blackhole`).
+    Blackhole,
+    /// Dropped with ICMP unreachable (`unreachable`).
+    Unreachable,
+    /// Dropped with ICMP administratively prohibited (`prohibit`).
+    Prohibit,
+}
+
+/// The scope of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteScopeKind {
+    /// `global` (`universe`).
+    Global,
+    /// `link`: the destination is on the link.
+    Link,
+    /// `host`: the destination is this host.
+    Host,
+}
+
+/// One of keepalived's `virtual_routes`.
+///
+/// ```
+/// use vip_netlink::VirtualRoute;
+///
+/// let r: VirtualRoute = "src 192.0.2.100 to 10.99.0.0/16 via 192.0.2.254 dev eth0 metric 10"
+///     .parse()
+///     .unwrap();
+/// assert_eq!(r.prefix_len(), 16);
+/// assert_eq!(r.interface(), Some("eth0"));
+/// assert_eq!(r.to_string(), "src 192.0.2.100 10.99.0.0/16 via 192.0.2.254 dev eth0 metric 10");
+/// assert!("blackhole 10.98.0.0/16".parse::<VirtualRoute>().is_ok());
+/// assert!("10.99.0.0/16 via fd00::1".parse::<VirtualRoute>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VirtualRoute {
+    kind: RouteKind,
+    destination: IpAddr,
+    prefix_len: u8,
+    gateway: Option<IpAddr>,
+    interface: Option<String>,
+    source: Option<IpAddr>,
+    scope: Option<RouteScopeKind>,
+    metric: Option<u32>,
+    table: Option<u32>,
+}
+
+/// The main routing table (`ip route`'s default).
+const MAIN_TABLE: u32 = 254;
+/// `RT_TABLE_COMPAT`: the header's table byte when the real id needs the `RTA_TABLE` word.
+const COMPAT_TABLE: u8 = 252;
+
+impl VirtualRoute {
+    /// A unicast route to `destination/prefix_len` (host bits must be zero), in the main
+    /// table; add a gateway or an interface before installing it.
+    pub fn new(destination: IpAddr, prefix_len: u8) -> Result<Self> {
+        let max = if destination.is_ipv4() { 32 } else { 128 };
+        if prefix_len > max {
+            return Err(Error::InvalidConfig(format!(
+                "route prefix /{prefix_len} is longer than /{max}"
+            )));
+        }
+        if masked(destination, prefix_len) != destination {
+            return Err(Error::InvalidConfig(format!(
+                "route {destination}/{prefix_len} has host bits set (did you mean {}/{prefix_len}?)",
+                masked(destination, prefix_len)
+            )));
+        }
+        Ok(VirtualRoute {
+            kind: RouteKind::Unicast,
+            destination,
+            prefix_len,
+            gateway: None,
+            interface: None,
+            source: None,
+            scope: None,
+            metric: None,
+            table: None,
+        })
+    }
+
+    /// Another kind (`blackhole`, ...).
+    pub fn with_kind(mut self, kind: RouteKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Through this gateway (`via`), of the destination's family.
+    pub fn with_gateway(mut self, gateway: IpAddr) -> Result<Self> {
+        same_family(self.destination, gateway, "via")?;
+        self.gateway = Some(gateway);
+        Ok(self)
+    }
+
+    /// Out of this interface (`dev`).
+    pub fn with_interface(mut self, interface: impl Into<String>) -> Self {
+        self.interface = Some(interface.into());
+        self
+    }
+
+    /// With this preferred source address (`src`, typically a VIP), of the destination's
+    /// family.
+    pub fn with_source(mut self, source: IpAddr) -> Result<Self> {
+        same_family(self.destination, source, "src")?;
+        self.source = Some(source);
+        Ok(self)
+    }
+
+    /// With this scope (default: `link` for a unicast route without gateway, else `global`).
+    pub fn with_scope(mut self, scope: RouteScopeKind) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// With this metric (`metric` / `preference`).
+    pub fn with_metric(mut self, metric: u32) -> Self {
+        self.metric = Some(metric);
+        self
+    }
+
+    /// In this table (default: main, 254).
+    pub fn with_table(mut self, table: u32) -> Result<Self> {
+        if table == 0 {
+            return Err(Error::InvalidConfig("route table 0 is unspecified".into()));
+        }
+        self.table = Some(table);
+        Ok(self)
+    }
+
+    /// The destination prefix's address.
+    pub fn destination(&self) -> IpAddr {
+        self.destination
+    }
+
+    /// The destination prefix's length.
+    pub fn prefix_len(&self) -> u8 {
+        self.prefix_len
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> RouteKind {
+        self.kind
+    }
+
+    /// The gateway, if any.
+    pub fn gateway(&self) -> Option<IpAddr> {
+        self.gateway
+    }
+
+    /// The outgoing interface, if any.
+    pub fn interface(&self) -> Option<&str> {
+        self.interface.as_deref()
+    }
+
+    /// The preferred source address, if any.
+    pub fn source(&self) -> Option<IpAddr> {
+        self.source
+    }
+
+    /// The table (main unless set).
+    pub fn table(&self) -> u32 {
+        self.table.unwrap_or(MAIN_TABLE)
+    }
+
+    /// The scope the kernel gets: as set, else iproute2's default.
+    pub fn scope(&self) -> RouteScopeKind {
+        self.scope.unwrap_or(
+            if self.kind == RouteKind::Unicast && self.gateway.is_none() {
+                RouteScopeKind::Link
+            } else {
+                RouteScopeKind::Global
+            },
+        )
+    }
+
+    /// Checks the route can be installed: a unicast route needs a gateway or an interface.
+    pub fn validate(&self) -> Result<()> {
+        if self.kind == RouteKind::Unicast && self.gateway.is_none() && self.interface.is_none() {
+            return Err(Error::InvalidConfig(format!(
+                "route {}/{} needs via or dev",
+                self.destination, self.prefix_len
+            )));
+        }
+        if self.kind != RouteKind::Unicast && self.gateway.is_some() {
+            return Err(Error::InvalidConfig(format!(
+                "a {} route has no gateway",
+                kind_word(self.kind)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The route message (`RTM_NEWROUTE` or `RTM_DELROUTE` body); `oif` is the index of
+    /// [`interface`](Self::interface) when it has one.
+    pub(crate) fn message(&self, oif: Option<u32>) -> RouteMessage {
+        let mut msg = RouteMessage::default();
+        let table = self.table();
+        msg.header = RouteHeader {
+            address_family: if self.destination.is_ipv4() {
+                AddressFamily::Inet
+            } else {
+                AddressFamily::Inet6
+            },
+            destination_prefix_length: self.prefix_len,
+            table: u8::try_from(table).unwrap_or(COMPAT_TABLE),
+            protocol: RouteProtocol::KeepAlived,
+            scope: match self.scope() {
+                RouteScopeKind::Global => RouteScope::Universe,
+                RouteScopeKind::Link => RouteScope::Link,
+                RouteScopeKind::Host => RouteScope::Host,
+            },
+            kind: match self.kind {
+                RouteKind::Unicast => RouteType::Unicast,
+                RouteKind::Blackhole => RouteType::BlackHole,
+                RouteKind::Unreachable => RouteType::Unreachable,
+                RouteKind::Prohibit => RouteType::Prohibit,
+            },
+            ..msg.header
+        };
+        msg.attributes.push(RouteAttribute::Table(table));
+        if self.prefix_len > 0 {
+            msg.attributes
+                .push(RouteAttribute::Destination(RouteAddress::from(
+                    self.destination,
+                )));
+        }
+        if let Some(gw) = self.gateway {
+            msg.attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+        }
+        if let Some(src) = self.source {
+            msg.attributes
+                .push(RouteAttribute::PrefSource(RouteAddress::from(src)));
+        }
+        if let Some(oif) = oif {
+            msg.attributes.push(RouteAttribute::Oif(oif));
+        }
+        if let Some(metric) = self.metric {
+            msg.attributes.push(RouteAttribute::Priority(metric));
+        }
+        msg
+    }
+}
+
+fn same_family(a: IpAddr, b: IpAddr, what: &str) -> Result<()> {
+    if a.is_ipv4() != b.is_ipv4() {
+        return Err(Error::InvalidConfig(format!(
+            "{what} {b} is not of the family of {a}"
+        )));
+    }
+    Ok(())
+}
+
+/// `addr` with the bits past `prefix_len` cleared.
+fn masked(addr: IpAddr, prefix_len: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let bits = u32::from(a);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix_len))
+                .unwrap_or(0);
+            IpAddr::V4((bits & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let bits = u128::from(a);
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix_len))
+                .unwrap_or(0);
+            IpAddr::V6((bits & mask).into())
+        }
+    }
+}
+
+fn kind_word(kind: RouteKind) -> &'static str {
+    match kind {
+        RouteKind::Unicast => "unicast",
+        RouteKind::Blackhole => "blackhole",
+        RouteKind::Unreachable => "unreachable",
+        RouteKind::Prohibit => "prohibit",
+    }
+}
+
+fn parse_addr(word: &str, what: &str) -> Result<IpAddr> {
+    word.parse()
+        .map_err(|_| Error::InvalidConfig(format!("{what}: {word:?} is not an IP address")))
+}
+
+fn parse_number(word: Option<&str>, what: &str) -> Result<u32> {
+    word.and_then(|w| w.parse().ok())
+        .ok_or_else(|| Error::InvalidConfig(format!("{what} needs a number")))
+}
+
+impl FromStr for VirtualRoute {
+    type Err = Error;
+
+    /// keepalived's `virtual_routes` line (see the module documentation).
+    fn from_str(s: &str) -> Result<Self> {
+        let mut words = s.split_whitespace().peekable();
+        let kind = match words.peek().copied() {
+            Some("blackhole") => Some(RouteKind::Blackhole),
+            Some("unreachable") => Some(RouteKind::Unreachable),
+            Some("prohibit") => Some(RouteKind::Prohibit),
+            _ => None,
+        };
+        if kind.is_some() {
+            words.next();
+        }
+        let mut source = None;
+        let mut destination = None;
+        let mut rest: Vec<(&str, Option<&str>)> = Vec::new();
+        while let Some(word) = words.next() {
+            match word {
+                "src" => source = Some(parse_addr(words.next().unwrap_or(""), "src")?),
+                "to" => destination = words.next(),
+                "via" | "gw" | "dev" | "scope" | "metric" | "preference" | "table" => {
+                    rest.push((word, words.next()))
+                }
+                prefix if destination.is_none() => destination = Some(prefix),
+                other => {
+                    return Err(Error::InvalidConfig(format!(
+                        "route {s:?}: unexpected {other:?}"
+                    )))
+                }
+            }
+        }
+        let destination =
+            destination.ok_or_else(|| Error::InvalidConfig(format!("route {s:?}: no prefix")))?;
+        let (addr, len) = match destination {
+            "default" => ("0.0.0.0", Some("0")),
+            d => match d.split_once('/') {
+                Some((a, l)) => (a, Some(l)),
+                None => (d, None),
+            },
+        };
+        let addr = parse_addr(addr, "route prefix")?;
+        let full = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match len {
+            None => full,
+            Some(l) => l
+                .parse::<u8>()
+                .map_err(|_| Error::InvalidConfig(format!("route prefix length {l:?}")))?,
+        };
+        let mut route = VirtualRoute::new(addr, len)?;
+        if let Some(kind) = kind {
+            route = route.with_kind(kind);
+        }
+        if let Some(src) = source {
+            route = route.with_source(src)?;
+        }
+        for (key, value) in rest {
+            route = match key {
+                "via" | "gw" => route.with_gateway(parse_addr(value.unwrap_or(""), key)?)?,
+                "dev" => match value {
+                    Some(d) if !d.is_empty() && d.len() < libc::IF_NAMESIZE => {
+                        route.with_interface(d)
+                    }
+                    _ => return Err(Error::InvalidConfig("dev needs an interface name".into())),
+                },
+                "scope" => route.with_scope(match value {
+                    Some("global") | Some("universe") => RouteScopeKind::Global,
+                    Some("link") => RouteScopeKind::Link,
+                    Some("host") => RouteScopeKind::Host,
+                    other => {
+                        return Err(Error::InvalidConfig(format!(
+                            "scope {other:?}: global, link or host"
+                        )))
+                    }
+                }),
+                "metric" | "preference" => route.with_metric(parse_number(value, key)?),
+                _ => route.with_table(parse_number(value, key)?)?,
+            };
+        }
+        route.validate()?;
+        Ok(route)
+    }
+}
+
+impl fmt::Display for VirtualRoute {
+    /// The route in the words [`FromStr`] reads.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind != RouteKind::Unicast {
+            write!(f, "{} ", kind_word(self.kind))?;
+        }
+        if let Some(src) = self.source {
+            write!(f, "src {src} ")?;
+        }
+        write!(f, "{}/{}", self.destination, self.prefix_len)?;
+        if let Some(gw) = self.gateway {
+            write!(f, " via {gw}")?;
+        }
+        if let Some(dev) = &self.interface {
+            write!(f, " dev {dev}")?;
+        }
+        if let Some(scope) = self.scope {
+            let word = match scope {
+                RouteScopeKind::Global => "global",
+                RouteScopeKind::Link => "link",
+                RouteScopeKind::Host => "host",
+            };
+            write!(f, " scope {word}")?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        if let Some(t) = self.table {
+            write!(f, " table {t}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<VirtualRoute> {
+        s.parse()
+    }
+
+    #[test]
+    fn keepalived_words_parse_and_print_back() {
+        for s in [
+            "10.99.0.0/16 via 192.0.2.254",
+            "src 192.0.2.100 0.0.0.0/0 via 192.0.2.1 dev eth0 metric 5 table 100",
+            "blackhole 10.98.0.0/16",
+            "unreachable fd00:99::/48",
+            "198.51.100.7/32 dev eth1 scope host",
+        ] {
+            assert_eq!(parse(s).unwrap().to_string(), s);
+        }
+        let d = parse("default via 192.0.2.1 table 1000").unwrap();
+        assert_eq!((d.prefix_len(), d.table()), (0, 1000));
+        assert_eq!(
+            parse("to 10.1.0.0/16 gw 192.0.2.9").unwrap().gateway(),
+            Some("192.0.2.9".parse().unwrap())
+        );
+        assert_eq!(
+            parse("10.1.0.0/16 dev eth0").unwrap().scope(),
+            RouteScopeKind::Link
+        );
+        assert_eq!(
+            parse("10.1.0.0/16 via 192.0.2.9").unwrap().scope(),
+            RouteScopeKind::Global
+        );
+        assert_eq!(parse("10.1.2.3 dev eth0").unwrap().prefix_len(), 32);
+    }
+
+    #[test]
+    fn bad_routes_are_typed_errors_naming_the_problem() {
+        for (s, why) in [
+            ("10.99.0.1/16 via 192.0.2.254", "host bits"),
+            ("10.99.0.0/33 dev eth0", "longer than"),
+            ("10.99.0.0/16", "needs via or dev"),
+            ("10.99.0.0/16 via fd00::1", "family"),
+            ("src fd00::1 10.99.0.0/16 dev eth0", "family"),
+            ("blackhole 10.99.0.0/16 via 192.0.2.1", "no gateway"),
+            ("10.99.0.0/16 dev eth0 metric x", "number"),
+            ("10.99.0.0/16 dev eth0 table 0", "unspecified"),
+            ("10.99.0.0/16 dev eth0 scope nowhere", "scope"),
+            ("10.99.0.0/16 dev eth0 onlink", "unexpected"),
+            ("via 192.0.2.1", "no prefix"),
+            ("", "no prefix"),
+            ("10.99.0.0/16 dev", "interface name"),
+        ] {
+            let e = parse(s).unwrap_err().to_string();
+            assert!(e.contains(why), "{s:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_message_carries_protocol_keepalived_and_the_table_word() {
+        let r = parse("10.99.0.0/16 via 192.0.2.254 table 1000 metric 7").unwrap();
+        let m = r.message(Some(3));
+        assert_eq!(m.header.protocol, RouteProtocol::KeepAlived);
+        assert_eq!(m.header.table, COMPAT_TABLE);
+        assert!(m.attributes.contains(&RouteAttribute::Table(1000)));
+        assert!(m.attributes.contains(&RouteAttribute::Priority(7)));
+        assert!(m.attributes.contains(&RouteAttribute::Oif(3)));
+        let d = parse("blackhole 0.0.0.0/0").unwrap().message(None);
+        assert_eq!(d.header.kind, RouteType::BlackHole);
+        assert!(!d
+            .attributes
+            .iter()
+            .any(|a| matches!(a, RouteAttribute::Destination(_))));
+    }
+}
