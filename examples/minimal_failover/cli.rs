@@ -139,6 +139,11 @@ pub struct Args {
     #[arg(long, value_name = "'CMD ARGS'")]
     pub notify_master_rx_lower_pri: Option<String>,
 
+    /// keepalived's virtual_routes: a route installed while Master, in keepalived's words
+    /// (`'10.99.0.0/16 via 10.0.0.254'`, `'blackhole 10.98.0.0/16'`; repeatable).
+    #[arg(long = "virtual-route", value_name = "'ROUTE'")]
+    pub virtual_routes: Vec<String>,
+
     /// keepalived's notify_priority_changes: also write each change of the effective priority
     /// to the notify FIFO (`INSTANCE "name" MASTER_PRIORITY 150`, or BACKUP_PRIORITY).
     #[arg(long)]

@@ -137,6 +137,8 @@ pub struct InstanceSpec {
     /// keepalived's `virtual_ipaddress_excluded`: added, removed and announced with the VIPs,
     /// never in an advert.
     pub vips_excluded: Vec<VirtualAddress>,
+    /// keepalived's `virtual_routes`: installed after the VIPs, removed before them.
+    pub routes: Vec<vip_netlink::VirtualRoute>,
 }
 
 /// keepalived's `use_vmac [NAME]` (and `vmac_xmit_base`) for one instance.
@@ -230,6 +232,10 @@ pub struct RawInstance {
     /// (either family), `addr/prefix` (TOML only).
     #[serde(default)]
     pub vips_excluded: Vec<String>,
+    /// keepalived's `virtual_routes`, one route each in keepalived's words, e.g.
+    /// `"10.99.0.0/16 via 10.0.0.254 dev eth0"` or `"blackhole 10.98.0.0/16"`.
+    #[serde(default)]
+    pub virtual_routes: Vec<String>,
     /// 2 or 3.
     #[serde(default = "default_version")]
     pub vrrp_version: u8,
@@ -495,6 +501,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         priority: a.priority.unwrap_or(0),
         vips: a.vips.clone(),
         vips_excluded: Vec::new(),
+        virtual_routes: a.virtual_routes.clone(),
         vrrp_version: a.vrrp_version,
         advert_int: a.advert_int,
         preempt_delay: a.preempt_delay,
@@ -764,6 +771,18 @@ fn validate_instance(
             return err(field, format!("{} is listed twice", v.addr));
         }
         vips_excluded.push(v);
+    }
+    let mut routes = Vec::new();
+    for (k, text) in r.virtual_routes.iter().enumerate() {
+        let field = n.field("virtual-route", &format!("virtual_routes[{k}]"));
+        let route: vip_netlink::VirtualRoute = text.parse().map_err(|e| ConfigError {
+            field: field.clone(),
+            message: format!("{text:?}: {e}"),
+        })?;
+        if routes.contains(&route) {
+            return err(field, format!("{text:?} is listed twice"));
+        }
+        routes.push(route);
     }
     // Advert interval: v2 whole seconds 1..=255, v3 centiseconds 0.01..=40.95.
     let int_field = n.field("advert-int", "advert_int");
@@ -1137,6 +1156,7 @@ fn validate_instance(
         vmac,
         ip_ah,
         vips_excluded,
+        routes,
     })
 }
 
@@ -1497,6 +1517,30 @@ mod tests {
             on(&format!("notify_priority_changes=true\n{two}")),
             [true, false]
         );
+    }
+
+    #[test]
+    fn virtual_routes_parse_in_keepalived_s_words_and_errors_name_the_entry() {
+        let spec = parse(&format!(
+            "{BASE}virtual_routes=['10.99.0.0/16 via 192.0.2.254', 'blackhole 10.98.0.0/16']\n"
+        ))
+        .unwrap();
+        let r = &spec.instances[0].routes;
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].to_string(), "blackhole 10.98.0.0/16");
+        for (bad, field) in [
+            (
+                "['10.99.0.1/16 via 192.0.2.254']",
+                "instance[0].virtual_routes[0]",
+            ),
+            (
+                "['blackhole 10.98.0.0/16', 'blackhole 10.98.0.0/16']",
+                "instance[0].virtual_routes[1]",
+            ),
+        ] {
+            let e = parse(&format!("{BASE}virtual_routes={bad}\n")).unwrap_err();
+            assert_eq!(e.field, field, "{bad}: {}", e.message);
+        }
     }
 
     #[test]

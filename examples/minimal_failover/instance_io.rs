@@ -50,11 +50,21 @@ impl InstanceIo {
         })
     }
 
-    /// Removes copies of this instance's VIPs a crashed earlier run left behind, unless it is
-    /// the address owner (Master at once): it is not Master yet, so they are stale.
+    /// Removes copies of this instance's VIPs and routes a crashed earlier run left behind,
+    /// unless it is the address owner (Master at once): it is not Master yet, so they are
+    /// stale.
     pub fn remove_stale_vips(&self, vip_mgr: &VipManager) -> Result<(), DriverError> {
         if self.spec.fsm.priority == 255 {
             return Ok(());
+        }
+        for r in &self.spec.routes {
+            match vip_mgr.remove_route_now(r) {
+                Ok(Change::Applied) => {
+                    warn!(instance = %self.spec.name, route = %r, "removed a stale route left by an earlier run")
+                }
+                Ok(Change::Unchanged) => {}
+                Err(e) => return Err(ctx("removing a stale route", e)),
+            }
         }
         for v in &self.vips {
             match vip_mgr.remove_now(v) {

@@ -14,7 +14,7 @@
 //!                  [--track-iface IFACE[:WEIGHT]] [--garp-repeat N] [--log-format text|json]
 //!                  [--notify 'CMD'] [--notify-master|--notify-backup|--notify-fault|--notify-stop 'CMD']
 //!                  [--notify-master-rx-lower-pri 'CMD'] [--notify-fifo PATH]
-//!                  [--notify-priority-changes]
+//!                  [--notify-priority-changes] [--virtual-route 'ROUTE' ...]
 //!                  [--use-vmac [--vmac-xmit-base]]
 //! minimal_failover --config FILE.toml    # several instances, sync groups (sample.toml)
 //! minimal_failover --config FILE.toml --config-test   # validate only (exit 0 or 2)

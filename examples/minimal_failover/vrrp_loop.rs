@@ -19,7 +19,7 @@ use std::time::Instant;
 use std::collections::BTreeMap;
 use tracing::{debug, info, warn};
 
-use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
+use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, VirtualRoute, WakeOn};
 use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, SyncGroupId, TrackerState};
 
 use crate::config::{InstanceSpec, SyncGroupSpec};
@@ -521,25 +521,54 @@ impl VrrpLoop {
     }
 }
 
-/// A reload changed the VIPs of a Master that holds them: those dropped from the file go
-/// now (the state machine's `UpdateVips` adds the advertised ones), and new excluded ones
-/// are added and announced here, as `UpdateVips` covers advertised VIPs only.
+/// A reload changed the VIPs or routes of a Master that holds them: those dropped from the
+/// file go now (routes first), new ones come in (routes last).
 fn update_held_vips(io: &InstanceIo, vip_mgr: &VipManager, spec: &InstanceSpec, list: &[Vip]) {
+    let dropped = io.spec.routes.iter().filter(|r| !spec.routes.contains(r));
+    remove_routes(io, vip_mgr, dropped);
     for gone in io.vips.iter().filter(|v| !list.contains(v)) {
         if let Err(e) = vip_mgr.remove_now(gone) {
             warn!(instance = %io.spec.name, vip = %gone.address(), "removing a VIP dropped by the reload: {e}");
         }
     }
-    let advertised = |v: &&Vip| spec.fsm.vips.iter().any(|a| a.addr == v.address());
-    for new in list
-        .iter()
-        .filter(|v| !io.vips.contains(v))
-        .filter(|v| !advertised(v))
-    {
+    // New addresses go in now, before the new routes that may use one as their source; the
+    // advertised ones get their GARP/NA burst from UpdateVips, the excluded ones here.
+    let advertised = |v: &Vip| spec.fsm.vips.iter().any(|a| a.addr == v.address());
+    for new in list.iter().filter(|v| !io.vips.contains(v)) {
         if let Err(e) = vip_mgr.add_now(new) {
-            warn!(instance = %io.spec.name, vip = %new.address(), "adding an excluded VIP: {e}");
-        } else if let Err(e) = io.announcer.try_announce(new.address()) {
-            warn!(instance = %io.spec.name, vip = %new.address(), "GARP/NA: {e}");
+            warn!(instance = %io.spec.name, vip = %new.address(), "adding a VIP: {e}");
+        } else if !advertised(new) {
+            if let Err(e) = io.announcer.try_announce(new.address()) {
+                warn!(instance = %io.spec.name, vip = %new.address(), "GARP/NA: {e}");
+            }
+        }
+    }
+    let added = spec.routes.iter().filter(|r| !io.spec.routes.contains(r));
+    add_routes(io, vip_mgr, added);
+}
+
+/// Installs keepalived's `virtual_routes` of `io` (failures logged: the others go on).
+fn add_routes<'a>(
+    io: &InstanceIo,
+    vip_mgr: &VipManager,
+    routes: impl IntoIterator<Item = &'a VirtualRoute>,
+) {
+    for r in routes {
+        if let Err(e) = vip_mgr.add_route_now(r) {
+            warn!(instance = %io.spec.name, route = %r, "adding route: {e}");
+        }
+    }
+}
+
+/// Removes keepalived's `virtual_routes` of `io` (failures logged).
+fn remove_routes<'a>(
+    io: &InstanceIo,
+    vip_mgr: &VipManager,
+    routes: impl IntoIterator<Item = &'a VirtualRoute>,
+) {
+    for r in routes {
+        if let Err(e) = vip_mgr.remove_route_now(r) {
+            warn!(instance = %io.spec.name, route = %r, "removing route: {e}");
         }
     }
 }
@@ -554,22 +583,19 @@ fn perform_network(io: &mut InstanceIo, vip_mgr: &VipManager, action: Action) {
                 warn!(instance = %io.spec.name, "sending advert: {e}");
             }
         }
-        Action::AddVips => {
+        // The routes follow the VIPs in (a route may use one as its source) and leave first.
+        // UpdateVips: a reload changed the list (the dropped ones are already gone); adding
+        // is idempotent.
+        Action::AddVips | Action::UpdateVips => {
             for v in &io.vips {
                 if let Err(e) = vip_mgr.add_now(v) {
                     warn!(instance = %io.spec.name, vip = %v.address(), "adding VIP: {e}");
                 }
             }
-        }
-        // A reload changed the list (the dropped ones are already gone): adding is idempotent.
-        Action::UpdateVips => {
-            for v in &io.vips {
-                if let Err(e) = vip_mgr.add_now(v) {
-                    warn!(instance = %io.spec.name, vip = %v.address(), "adding VIP: {e}");
-                }
-            }
+            add_routes(io, vip_mgr, &io.spec.routes);
         }
         Action::RemoveVips => {
+            remove_routes(io, vip_mgr, &io.spec.routes);
             for v in &io.vips {
                 if let Err(e) = vip_mgr.remove_now(v) {
                     warn!(instance = %io.spec.name, vip = %v.address(), "removing VIP: {e}");

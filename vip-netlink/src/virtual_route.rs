@@ -129,7 +129,7 @@ impl VirtualRoute {
         Ok(self)
     }
 
-    /// With this scope (default: `link` for a unicast route without gateway, else `global`).
+    /// With this scope (default: `global`, as keepalived).
     pub fn with_scope(mut self, scope: RouteScopeKind) -> Self {
         self.scope = Some(scope);
         self
@@ -185,15 +185,10 @@ impl VirtualRoute {
         self.table.unwrap_or(MAIN_TABLE)
     }
 
-    /// The scope the kernel gets: as set, else iproute2's default.
+    /// The scope the kernel gets: as set, else `global`. That is keepalived's default (seen
+    /// on its routes here), not iproute2's (`link` for a route without gateway).
     pub fn scope(&self) -> RouteScopeKind {
-        self.scope.unwrap_or(
-            if self.kind == RouteKind::Unicast && self.gateway.is_none() {
-                RouteScopeKind::Link
-            } else {
-                RouteScopeKind::Global
-            },
-        )
+        self.scope.unwrap_or(RouteScopeKind::Global)
     }
 
     /// Checks the route can be installed: a unicast route needs a gateway or an interface.
@@ -459,6 +454,10 @@ mod tests {
         );
         assert_eq!(
             parse("10.1.0.0/16 dev eth0").unwrap().scope(),
+            RouteScopeKind::Global
+        );
+        assert_eq!(
+            parse("10.1.0.0/16 dev eth0 scope link").unwrap().scope(),
             RouteScopeKind::Link
         );
         assert_eq!(

@@ -37,7 +37,7 @@ fn routes_of_each_kind_are_added_idempotently_and_removed() {
     let v4 = node.exec("ip -4 route show proto keepalived");
     assert!(v4.contains("10.99.0.0/16 via 10.0.0.254 dev eth0"), "{v4}");
     assert!(
-        v4.contains("10.97.0.0/16 dev eth0 scope link src 10.0.0.100 metric 20"),
+        v4.contains("10.97.0.0/16 dev eth0 src 10.0.0.100 metric 20"),
         "{v4}"
     );
     assert!(v4.contains("blackhole 10.98.0.0/16"), "{v4}");
