@@ -184,7 +184,8 @@ pub fn run(data: &[u8]) -> Result<(), String> {
             9 => lan.loss_per_mille = u32::from(input.byte()) * 4,
             10 => lan.heal(),
             11 => {
-                // A reload of one node: new priority, preempt settings and tracker weight. A
+                // A reload of one node: new priority, preempt settings, tracker weight and
+                // maybe tracker order. A
                 // sync group's members keep sharing one priority below 255.
                 let prio = if with_sync {
                     input.byte().clamp(1, 254)
@@ -203,7 +204,14 @@ pub fn run(data: &[u8]) -> Result<(), String> {
                     cfg.priority = prio;
                     cfg.preempt = opts & 1 == 0;
                     cfg.preempt_delay = Duration::from_millis(u64::from(opts >> 1 & 3) * 700);
-                    cfg.trackers[0].weight = weight;
+                    let script = cfg.trackers.iter().position(|t| t.id == SCRIPT);
+                    if let Some(k) = script {
+                        cfg.trackers[k].weight = weight;
+                    }
+                    // The same trackers in another order: each keeps its state by id.
+                    if opts & 8 != 0 {
+                        cfg.trackers.reverse();
+                    }
                     lan.reconfigure(n, m, cfg);
                 }
             }
@@ -256,7 +264,8 @@ pub fn run(data: &[u8]) -> Result<(), String> {
             lan.set_link(n, i, true);
             // The state that faults no tracker: a reversed one (weight 0, or weights ignored in
             // a sync group) faults while up.
-            let reversed = lan.instance(n, i).config().trackers[0].reverse;
+            let trackers = &lan.instance(n, i).config().trackers;
+            let reversed = trackers.iter().any(|t| t.id == SCRIPT && t.reverse);
             let calm = if reversed {
                 TrackerState::Down
             } else {
