@@ -5,7 +5,7 @@
 //! | Driver | Trait | What it does |
 //! |---|---|---|
 //! | [`AdvertSocket`] | [`AdvertTransport`] | raw IP protocol 112 socket: multicast or unicast adverts, validated by `vrrp-proto`, drops counted per RFC 6527 |
-//! | [`VipManager`] | [`VipOps`] | idempotent add/remove/list of IPv4/IPv6 VIPs over rtnetlink (prefix, label, scope, nodad, preferred lifetime), and of keepalived's `virtual_routes` ([`VirtualRoute`]) |
+//! | [`VipManager`] | [`VipOps`] | idempotent add/remove/list of IPv4/IPv6 VIPs over rtnetlink (prefix, label, scope, nodad, preferred lifetime), and of keepalived's `virtual_routes` ([`VirtualRoute`]) and `virtual_rules` ([`VirtualRule`]) |
 //! | [`Announcer`] | [`Announce`] | gratuitous ARP and unsolicited NA over `AF_PACKET`, from the interface MAC or the VMAC |
 //! | [`LinkWatch`] | [`LinkEvents`] | link up/down and address events of one interface |
 //! | [`VmacManager`] | [`VmacOps`] | keepalived's `use_vmac`: a private macvlan `vrrp.<vrid>` with 00-00-5e-00-0{1,2}-{vrid} |
@@ -34,6 +34,7 @@ mod announce;
 mod announce_frame;
 mod error;
 mod interface;
+mod ip_words;
 mod link_watch;
 mod net_sysctl;
 mod netlink_request;
@@ -41,6 +42,7 @@ mod socket_readiness;
 mod vip;
 mod vip_manager;
 mod virtual_route;
+mod virtual_rule;
 mod vmac;
 mod vmac_parent_arp;
 mod vmac_rp_filter;
@@ -59,6 +61,7 @@ pub use link_watch::{LinkEvent, LinkEvents, LinkWatch};
 pub use vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 pub use vip_manager::{VipManager, VipOps};
 pub use virtual_route::{RouteKind, RouteScopeKind, VirtualRoute};
+pub use virtual_rule::{RuleTarget, VirtualRule};
 pub use vmac::{virtual_mac, Vmac, VmacConfig, VmacManager, VmacOps};
 pub use wake_filter::WakeOn;
 

@@ -67,6 +67,9 @@ impl NetlinkRequester {
         if self.buf.len() < len {
             self.buf.resize(len, 0);
         }
+        // Zeroed first: some attributes (interface names, labels) leave their NUL terminator
+        // and padding to the buffer, which would otherwise hold the last request's bytes.
+        self.buf[..len].fill(0);
         req.serialize(&mut self.buf[..len]);
         self.socket.send(&self.buf[..len], 0)?;
         let started = Instant::now();

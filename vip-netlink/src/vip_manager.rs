@@ -18,6 +18,7 @@ use crate::interface::Interface;
 use crate::netlink_request::{Ack, NetlinkRequester};
 use crate::vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 use crate::virtual_route::VirtualRoute;
+use crate::virtual_rule::VirtualRule;
 
 /// Address operations an instance needs, so a daemon can plug another backend.
 /// [`VipManager`] is the rtnetlink implementation.
@@ -167,6 +168,48 @@ impl VipManager {
             Err(Error::NoSuchInterface(_)) => Ok(Change::Unchanged),
             Ok(Ack::Errno(errno)) => Err(Error::netlink("remove route", errno, route.interface())),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Installs one of keepalived's `virtual_rules` on the calling thread, without a runtime
+    /// (see [`add_now`](Self::add_now)); one already there is [`Change::Unchanged`].
+    ///
+    /// ```no_run
+    /// # fn f(vips: &vip_netlink::VipManager) -> vip_netlink::Result<()> {
+    /// let rule = "from 192.0.2.100 table 100 priority 1000".parse()?;
+    /// vips.add_rule_now(&rule)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_rule_now(&self, rule: &VirtualRule) -> Result<Change> {
+        let ack = self.interface_request("add rule", None, |_| {
+            (
+                RouteNetlinkMessage::NewRule(rule.message()),
+                NLM_F_EXCL | NLM_F_CREATE,
+            )
+        })?;
+        match ack {
+            Ack::Ok => {
+                debug!(%rule, "rule added");
+                Ok(Change::Applied)
+            }
+            Ack::Errno(libc::EEXIST) => Ok(Change::Unchanged),
+            Ack::Errno(errno) => Err(Error::netlink("add rule", errno, None)),
+        }
+    }
+
+    /// Removes one of keepalived's `virtual_rules` (only a rule of protocol `keepalived`
+    /// matches); an absent one is [`Change::Unchanged`].
+    pub fn remove_rule_now(&self, rule: &VirtualRule) -> Result<Change> {
+        let ack = self.interface_request("remove rule", None, |_| {
+            (RouteNetlinkMessage::DelRule(rule.message()), 0)
+        })?;
+        match ack {
+            Ack::Ok => {
+                debug!(%rule, "rule removed");
+                Ok(Change::Applied)
+            }
+            Ack::Errno(libc::ENOENT) => Ok(Change::Unchanged),
+            Ack::Errno(errno) => Err(Error::netlink("remove rule", errno, None)),
         }
     }
 

@@ -16,6 +16,7 @@ use netlink_packet_route::route::{
 use netlink_packet_route::AddressFamily;
 
 use crate::error::{Error, Result};
+use crate::ip_words::{check_prefix, parse_addr, parse_number, parse_prefix};
 
 /// What a route does with a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,18 +78,7 @@ impl VirtualRoute {
     /// A unicast route to `destination/prefix_len` (host bits must be zero), in the main
     /// table; add a gateway or an interface before installing it.
     pub fn new(destination: IpAddr, prefix_len: u8) -> Result<Self> {
-        let max = if destination.is_ipv4() { 32 } else { 128 };
-        if prefix_len > max {
-            return Err(Error::InvalidConfig(format!(
-                "route prefix /{prefix_len} is longer than /{max}"
-            )));
-        }
-        if masked(destination, prefix_len) != destination {
-            return Err(Error::InvalidConfig(format!(
-                "route {destination}/{prefix_len} has host bits set (did you mean {}/{prefix_len}?)",
-                masked(destination, prefix_len)
-            )));
-        }
+        check_prefix(destination, prefix_len, "route")?;
         Ok(VirtualRoute {
             kind: RouteKind::Unicast,
             destination,
@@ -269,26 +259,6 @@ fn same_family(a: IpAddr, b: IpAddr, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `addr` with the bits past `prefix_len` cleared.
-fn masked(addr: IpAddr, prefix_len: u8) -> IpAddr {
-    match addr {
-        IpAddr::V4(a) => {
-            let bits = u32::from(a);
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from(prefix_len))
-                .unwrap_or(0);
-            IpAddr::V4((bits & mask).into())
-        }
-        IpAddr::V6(a) => {
-            let bits = u128::from(a);
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(prefix_len))
-                .unwrap_or(0);
-            IpAddr::V6((bits & mask).into())
-        }
-    }
-}
-
 fn kind_word(kind: RouteKind) -> &'static str {
     match kind {
         RouteKind::Unicast => "unicast",
@@ -296,16 +266,6 @@ fn kind_word(kind: RouteKind) -> &'static str {
         RouteKind::Unreachable => "unreachable",
         RouteKind::Prohibit => "prohibit",
     }
-}
-
-fn parse_addr(word: &str, what: &str) -> Result<IpAddr> {
-    word.parse()
-        .map_err(|_| Error::InvalidConfig(format!("{what}: {word:?} is not an IP address")))
-}
-
-fn parse_number(word: Option<&str>, what: &str) -> Result<u32> {
-    word.and_then(|w| w.parse().ok())
-        .ok_or_else(|| Error::InvalidConfig(format!("{what} needs a number")))
 }
 
 impl FromStr for VirtualRoute {
@@ -343,21 +303,7 @@ impl FromStr for VirtualRoute {
         }
         let destination =
             destination.ok_or_else(|| Error::InvalidConfig(format!("route {s:?}: no prefix")))?;
-        let (addr, len) = match destination {
-            "default" => ("0.0.0.0", Some("0")),
-            d => match d.split_once('/') {
-                Some((a, l)) => (a, Some(l)),
-                None => (d, None),
-            },
-        };
-        let addr = parse_addr(addr, "route prefix")?;
-        let full = if addr.is_ipv4() { 32 } else { 128 };
-        let len = match len {
-            None => full,
-            Some(l) => l
-                .parse::<u8>()
-                .map_err(|_| Error::InvalidConfig(format!("route prefix length {l:?}")))?,
-        };
+        let (addr, len) = parse_prefix(destination)?;
         let mut route = VirtualRoute::new(addr, len)?;
         if let Some(kind) = kind {
             route = route.with_kind(kind);

@@ -3,7 +3,7 @@
 mod common;
 
 use common::Lan;
-use vip_netlink::{Change, Error, Vip, VipManager, VirtualRoute};
+use vip_netlink::{Change, Error, Vip, VipManager, VirtualRoute, VirtualRule};
 
 fn route(s: &str) -> VirtualRoute {
     s.parse().unwrap()
@@ -95,4 +95,71 @@ fn an_unreachable_gateway_or_a_missing_interface_is_a_typed_error() {
             Change::Unchanged
         );
     });
+}
+
+fn rule(s: &str) -> VirtualRule {
+    s.parse().unwrap()
+}
+
+#[test]
+fn rules_are_added_idempotently_and_only_ours_are_removed() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    let rules = [
+        "from 10.0.0.100 priority 1000 table 100",
+        "to 10.90.0.0/16 iif eth0 priority 1001 table 1000",
+        "fwmark 0x10/0xff priority 1002 blackhole",
+        "from fd00::100 priority 1003 table 100",
+    ];
+    node.run(move || async move {
+        let m = VipManager::new().unwrap();
+        for r in rules {
+            assert_eq!(m.add_rule_now(&rule(r)).unwrap(), Change::Applied, "{r}");
+            assert_eq!(m.add_rule_now(&rule(r)).unwrap(), Change::Unchanged, "{r}");
+        }
+    });
+    let v4 = node.exec("ip -4 rule show proto keepalived");
+    assert!(
+        v4.contains("1000:\tfrom 10.0.0.100 lookup 100 proto keepalived"),
+        "{v4}"
+    );
+    assert!(
+        v4.contains("1001:\tfrom all to 10.90.0.0/16 iif eth0 lookup 1000 proto keepalived"),
+        "{v4}"
+    );
+    assert!(
+        v4.contains("1002:\tfrom all fwmark 0x10/0xff blackhole proto keepalived"),
+        "{v4}"
+    );
+    let v6 = node.exec("ip -6 rule show proto keepalived");
+    assert!(
+        v6.contains("1003:\tfrom fd00::100 lookup 100 proto keepalived"),
+        "{v6}"
+    );
+
+    // The same rule by another owner stays.
+    node.exec("ip rule add from 10.0.0.101 priority 1004 table 100");
+    node.run(move || async move {
+        let m = VipManager::new().unwrap();
+        let theirs = rule("from 10.0.0.101 priority 1004 table 100");
+        assert_eq!(m.remove_rule_now(&theirs).unwrap(), Change::Unchanged);
+        for r in rules {
+            assert_eq!(m.remove_rule_now(&rule(r)).unwrap(), Change::Applied, "{r}");
+            assert_eq!(
+                m.remove_rule_now(&rule(r)).unwrap(),
+                Change::Unchanged,
+                "{r}"
+            );
+        }
+    });
+    // (`ip rule show proto X` does not filter here: the lines are filtered instead.)
+    let all = node.exec("ip rule show") + &node.exec("ip -6 rule show");
+    let left: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("proto keepalived"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(node
+        .exec("ip rule show")
+        .contains("from 10.0.0.101 lookup 100"));
 }
