@@ -1,7 +1,7 @@
-//! End-to-end: keepalived's `virtual_routes` in minimal_failover (root, network namespaces):
+//! End-to-end: keepalived's `virtual_routes` and `virtual_rules` in minimal_failover (root, network namespaces):
 //! the routes follow the mastership (in after the VIPs, out before them), a crashed Master's
-//! leftovers go when it starts again as a Backup, and keepalived given the same routes
-//! installs the same `ip route` entries.
+//! leftovers go when it starts again as a Backup, and keepalived given the same routes and
+//! rules installs the same `ip route` and `ip rule` entries.
 mod common;
 
 use std::time::Duration;
@@ -23,14 +23,39 @@ fn routes(vrid: u8) -> [String; 4] {
     ]
 }
 
+/// The rules of an instance whose VIP is `10.200.0.<vrid>`.
+fn rules(vrid: u8) -> [String; 2] {
+    [
+        format!("from 10.200.0.{vrid} priority 1000 table 1000"),
+        "to 10.90.0.0/16 priority 1001 blackhole".to_string(),
+    ]
+}
+
 fn toml(vrid: u8, priority: u8) -> String {
-    let r: Vec<String> = routes(vrid).iter().map(|r| format!("\"{r}\"")).collect();
+    let quoted = |v: &[String]| -> String {
+        let q: Vec<String> = v.iter().map(|r| format!("\"{r}\"")).collect();
+        q.join(", ")
+    };
     format!(
         "[[instance]]\nname = \"web\"\niface = \"eth0\"\nvrid = {vrid}\npriority = {priority}\n\
          vips = [\"10.200.0.{vrid}/24\"]\nvrrp_version = 3\nadvert_int = 0.1\n\
-         virtual_routes = [{}]\n",
-        r.join(", ")
+         virtual_routes = [{}]\nvirtual_rules = [{}]\n",
+        quoted(&routes(vrid)),
+        quoted(&rules(vrid))
     )
+}
+
+/// The keepalived-owned `ip rule` lines on node `i`, sorted (`ip rule show proto` does not
+/// filter here).
+fn our_rules(topo: &Topology, i: usize) -> Vec<String> {
+    let out = topo.nodes[i].ns.ip(&["rule", "show"]).unwrap();
+    let mut v: Vec<String> = out
+        .lines()
+        .filter(|l| l.contains("proto keepalived"))
+        .map(|l| l.trim().to_string())
+        .collect();
+    v.sort();
+    v
 }
 
 /// `ip route show table all proto keepalived` on node `i`, one route per line, sorted.
@@ -65,8 +90,8 @@ fn routes_follow_the_mastership_and_stale_ones_go_at_start() {
     let dir = TempDir::new(&format!("{}-routes", topo.prefix));
     let mut n0 = start(&topo, &dir, 0, 85, 200);
     let mut n1 = start(&topo, &dir, 1, 85, 150);
-    let four = |i: usize| our_routes(&topo, i).len() == 4;
-    let none = |i: usize| our_routes(&topo, i).is_empty();
+    let four = |i: usize| our_routes(&topo, i).len() == 4 && our_rules(&topo, i).len() == 2;
+    let none = |i: usize| our_routes(&topo, i).is_empty() && our_rules(&topo, i).is_empty();
     assert!(
         wait_until(SETTLE, || n0.state() == "Master"
             && n1.state() == "Backup"
@@ -113,14 +138,16 @@ fn keepalived_installs_the_same_routes() {
     // Each alone on its VRID, so each is Master.
     let mf = start(&topo, &dir, 0, 86, 150);
     let body: String = routes(87).iter().map(|r| format!("    {r}\n")).collect();
+    let rule_body: String = rules(87).iter().map(|r| format!("    {r}\n")).collect();
     let ka_conf = format!(
         "global_defs {{\n  router_id kaRt\n  vrrp_garp_master_delay 0\n}}\n\
          vrrp_instance VI_87 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 87\n  \
          priority 150\n  advert_int 0.1\n  version 3\n  \
-         virtual_ipaddress {{\n    10.200.0.87/24 dev eth0\n  }}\n  virtual_routes {{\n{body}  }}\n}}\n"
+         virtual_ipaddress {{\n    10.200.0.87/24 dev eth0\n  }}\n  virtual_routes {{\n{body}  }}\n  \
+         virtual_rules {{\n{rule_body}  }}\n}}\n"
     );
     let mut ka = Keepalived::start_with_config("kaRt", &topo.nodes[1].ns.name, &ka_conf, &dir.0);
-    let four = |i: usize| our_routes(&topo, i).len() == 4;
+    let four = |i: usize| our_routes(&topo, i).len() == 4 && our_rules(&topo, i).len() == 2;
     assert!(
         wait_until(SETTLE, || mf.state() == "Master" && four(0) && four(1)),
         "{:?} {:?}\n{}",

@@ -144,6 +144,11 @@ pub struct Args {
     #[arg(long = "virtual-route", value_name = "'ROUTE'")]
     pub virtual_routes: Vec<String>,
 
+    /// keepalived's virtual_rules: a policy-routing rule installed while Master, in
+    /// keepalived's words (`'from 10.0.0.100 table 100 priority 1000'`; repeatable).
+    #[arg(long = "virtual-rule", value_name = "'RULE'")]
+    pub virtual_rules: Vec<String>,
+
     /// keepalived's notify_priority_changes: also write each change of the effective priority
     /// to the notify FIFO (`INSTANCE "name" MASTER_PRIORITY 150`, or BACKUP_PRIORITY).
     #[arg(long)]

@@ -139,6 +139,8 @@ pub struct InstanceSpec {
     pub vips_excluded: Vec<VirtualAddress>,
     /// keepalived's `virtual_routes`: installed after the VIPs, removed before them.
     pub routes: Vec<vip_netlink::VirtualRoute>,
+    /// keepalived's `virtual_rules`: installed after the routes, removed before them.
+    pub rules: Vec<vip_netlink::VirtualRule>,
 }
 
 /// keepalived's `use_vmac [NAME]` (and `vmac_xmit_base`) for one instance.
@@ -236,6 +238,10 @@ pub struct RawInstance {
     /// `"10.99.0.0/16 via 10.0.0.254 dev eth0"` or `"blackhole 10.98.0.0/16"`.
     #[serde(default)]
     pub virtual_routes: Vec<String>,
+    /// keepalived's `virtual_rules`, one rule each in keepalived's words, e.g.
+    /// `"from 10.0.0.100 table 100 priority 1000"`.
+    #[serde(default)]
+    pub virtual_rules: Vec<String>,
     /// 2 or 3.
     #[serde(default = "default_version")]
     pub vrrp_version: u8,
@@ -502,6 +508,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         vips: a.vips.clone(),
         vips_excluded: Vec::new(),
         virtual_routes: a.virtual_routes.clone(),
+        virtual_rules: a.virtual_rules.clone(),
         vrrp_version: a.vrrp_version,
         advert_int: a.advert_int,
         preempt_delay: a.preempt_delay,
@@ -772,18 +779,8 @@ fn validate_instance(
         }
         vips_excluded.push(v);
     }
-    let mut routes = Vec::new();
-    for (k, text) in r.virtual_routes.iter().enumerate() {
-        let field = n.field("virtual-route", &format!("virtual_routes[{k}]"));
-        let route: vip_netlink::VirtualRoute = text.parse().map_err(|e| ConfigError {
-            field: field.clone(),
-            message: format!("{text:?}: {e}"),
-        })?;
-        if routes.contains(&route) {
-            return err(field, format!("{text:?} is listed twice"));
-        }
-        routes.push(route);
-    }
+    let routes = held_list(n, "virtual-route", "virtual_routes", &r.virtual_routes)?;
+    let rules = held_list(n, "virtual-rule", "virtual_rules", &r.virtual_rules)?;
     // Advert interval: v2 whole seconds 1..=255, v3 centiseconds 0.01..=40.95.
     let int_field = n.field("advert-int", "advert_int");
     let advert_interval = match version {
@@ -1157,7 +1154,28 @@ fn validate_instance(
         ip_ah,
         vips_excluded,
         routes,
+        rules,
     })
+}
+
+/// keepalived's `virtual_routes` or `virtual_rules` (`T`) from their words, each once.
+fn held_list<T>(n: Naming, flag: &str, key: &str, texts: &[String]) -> Result<Vec<T>, ConfigError>
+where
+    T: std::str::FromStr<Err = vip_netlink::Error> + PartialEq,
+{
+    let mut list = Vec::new();
+    for (k, text) in texts.iter().enumerate() {
+        let field = n.field(flag, &format!("{key}[{k}]"));
+        let item: T = text.parse().map_err(|e| ConfigError {
+            field: field.clone(),
+            message: format!("{text:?}: {e}"),
+        })?;
+        if list.contains(&item) {
+            return err(field, format!("{text:?} is listed twice"));
+        }
+        list.push(item);
+    }
+    Ok(list)
 }
 
 /// Applies `[instance.tuning]` to the state machine's configuration.
@@ -1541,6 +1559,14 @@ mod tests {
             let e = parse(&format!("{BASE}virtual_routes={bad}\n")).unwrap_err();
             assert_eq!(e.field, field, "{bad}: {}", e.message);
         }
+        let rules = parse(&format!(
+            "{BASE}virtual_rules=['from 192.0.2.100 table 100']\n"
+        ))
+        .unwrap();
+        assert_eq!(rules.instances[0].rules.len(), 1);
+        let e = parse(&format!("{BASE}virtual_rules=['from 10.0.0.0/8']\n")).unwrap_err();
+        assert_eq!(e.field, "instance[0].virtual_rules[0]");
+        assert!(e.message.contains("no action"), "{}", e.message);
     }
 
     #[test]

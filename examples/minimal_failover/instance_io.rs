@@ -12,6 +12,7 @@ use vrrp_proto::Advert;
 
 use crate::config::InstanceSpec;
 use crate::driver::{ctx, open_advert_socket, vip_list, DriverError};
+use crate::routing;
 
 /// The I/O of one instance (drivers opened polled: no reactor).
 pub struct InstanceIo {
@@ -50,22 +51,14 @@ impl InstanceIo {
         })
     }
 
-    /// Removes copies of this instance's VIPs and routes a crashed earlier run left behind,
+    /// Removes copies of this instance's VIPs, routes and rules a crashed earlier run left behind,
     /// unless it is the address owner (Master at once): it is not Master yet, so they are
     /// stale.
     pub fn remove_stale_vips(&self, vip_mgr: &VipManager) -> Result<(), DriverError> {
         if self.spec.fsm.priority == 255 {
             return Ok(());
         }
-        for r in &self.spec.routes {
-            match vip_mgr.remove_route_now(r) {
-                Ok(Change::Applied) => {
-                    warn!(instance = %self.spec.name, route = %r, "removed a stale route left by an earlier run")
-                }
-                Ok(Change::Unchanged) => {}
-                Err(e) => return Err(ctx("removing a stale route", e)),
-            }
-        }
+        routing::remove_stale(&self.spec, vip_mgr).map_err(DriverError::Other)?;
         for v in &self.vips {
             match vip_mgr.remove_now(v) {
                 Ok(Change::Applied) => {

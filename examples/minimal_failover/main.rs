@@ -15,6 +15,7 @@
 //!                  [--notify 'CMD'] [--notify-master|--notify-backup|--notify-fault|--notify-stop 'CMD']
 //!                  [--notify-master-rx-lower-pri 'CMD'] [--notify-fifo PATH]
 //!                  [--notify-priority-changes] [--virtual-route 'ROUTE' ...]
+//!                  [--virtual-rule 'RULE' ...]
 //!                  [--use-vmac [--vmac-xmit-base]]
 //! minimal_failover --config FILE.toml    # several instances, sync groups (sample.toml)
 //! minimal_failover --config FILE.toml --config-test   # validate only (exit 0 or 2)
@@ -40,6 +41,7 @@ mod notify_fifo;
 mod output;
 mod precise_timer;
 mod reload;
+mod routing;
 mod vrrp_loop;
 mod watchers;
 

@@ -19,7 +19,7 @@ use std::time::Instant;
 use std::collections::BTreeMap;
 use tracing::{debug, info, warn};
 
-use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, VirtualRoute, WakeOn};
+use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
 use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, SyncGroupId, TrackerState};
 
 use crate::config::{InstanceSpec, SyncGroupSpec};
@@ -34,6 +34,7 @@ use crate::notify::{
 use crate::output::{print_transition, state_name};
 use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
 use crate::reload::ReloadRequest;
+use crate::routing;
 
 /// A Master_Down_Timer that fired: its deadline and when the loop woke for it.
 #[derive(Debug, Clone, Copy)]
@@ -524,8 +525,7 @@ impl VrrpLoop {
 /// A reload changed the VIPs or routes of a Master that holds them: those dropped from the
 /// file go now (routes first), new ones come in (routes last).
 fn update_held_vips(io: &InstanceIo, vip_mgr: &VipManager, spec: &InstanceSpec, list: &[Vip]) {
-    let dropped = io.spec.routes.iter().filter(|r| !spec.routes.contains(r));
-    remove_routes(io, vip_mgr, dropped);
+    routing::drop_removed(&io.spec, spec, vip_mgr);
     for gone in io.vips.iter().filter(|v| !list.contains(v)) {
         if let Err(e) = vip_mgr.remove_now(gone) {
             warn!(instance = %io.spec.name, vip = %gone.address(), "removing a VIP dropped by the reload: {e}");
@@ -543,34 +543,7 @@ fn update_held_vips(io: &InstanceIo, vip_mgr: &VipManager, spec: &InstanceSpec, 
             }
         }
     }
-    let added = spec.routes.iter().filter(|r| !io.spec.routes.contains(r));
-    add_routes(io, vip_mgr, added);
-}
-
-/// Installs keepalived's `virtual_routes` of `io` (failures logged: the others go on).
-fn add_routes<'a>(
-    io: &InstanceIo,
-    vip_mgr: &VipManager,
-    routes: impl IntoIterator<Item = &'a VirtualRoute>,
-) {
-    for r in routes {
-        if let Err(e) = vip_mgr.add_route_now(r) {
-            warn!(instance = %io.spec.name, route = %r, "adding route: {e}");
-        }
-    }
-}
-
-/// Removes keepalived's `virtual_routes` of `io` (failures logged).
-fn remove_routes<'a>(
-    io: &InstanceIo,
-    vip_mgr: &VipManager,
-    routes: impl IntoIterator<Item = &'a VirtualRoute>,
-) {
-    for r in routes {
-        if let Err(e) = vip_mgr.remove_route_now(r) {
-            warn!(instance = %io.spec.name, route = %r, "removing route: {e}");
-        }
-    }
+    routing::add_new(&io.spec, spec, vip_mgr);
 }
 
 /// One network action of one instance; failures are logged (the next advert or burst
@@ -583,7 +556,7 @@ fn perform_network(io: &mut InstanceIo, vip_mgr: &VipManager, action: Action) {
                 warn!(instance = %io.spec.name, "sending advert: {e}");
             }
         }
-        // The routes follow the VIPs in (a route may use one as its source) and leave first.
+        // The routes and rules follow the VIPs in and leave first (see routing.rs).
         // UpdateVips: a reload changed the list (the dropped ones are already gone); adding
         // is idempotent.
         Action::AddVips | Action::UpdateVips => {
@@ -592,10 +565,10 @@ fn perform_network(io: &mut InstanceIo, vip_mgr: &VipManager, action: Action) {
                     warn!(instance = %io.spec.name, vip = %v.address(), "adding VIP: {e}");
                 }
             }
-            add_routes(io, vip_mgr, &io.spec.routes);
+            routing::install(&io.spec, vip_mgr);
         }
         Action::RemoveVips => {
-            remove_routes(io, vip_mgr, &io.spec.routes);
+            routing::uninstall(&io.spec, vip_mgr);
             for v in &io.vips {
                 if let Err(e) = vip_mgr.remove_now(v) {
                     warn!(instance = %io.spec.name, vip = %v.address(), "removing VIP: {e}");
