@@ -72,9 +72,13 @@ pub struct Args {
     #[arg(long, value_name = "PASS")]
     pub auth_pass: Option<String>,
 
-    /// Source address of unicast adverts.
+    /// Source address of the adverts, unicast or multicast (keepalived's unicast_src_ip).
     #[arg(long, value_name = "ADDR")]
     pub unicast_src: Option<String>,
+
+    /// keepalived's mcast_src_ip: the same setting as --unicast-src, under its multicast name.
+    #[arg(long, value_name = "ADDR")]
+    pub mcast_src_ip: Option<String>,
 
     /// Unicast peers (repeatable, or several after one flag); none = multicast.
     #[arg(long = "unicast-peer", value_name = "ADDR", num_args = 1.., action = ArgAction::Append)]

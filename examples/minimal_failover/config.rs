@@ -263,6 +263,10 @@ pub struct RawInstance {
     /// Unicast source.
     #[serde(default)]
     pub unicast_src: Option<String>,
+    /// keepalived's `mcast_src_ip`: the advert source, multicast or not (the same setting as
+    /// `unicast_src`, as in keepalived).
+    #[serde(default)]
+    pub mcast_src_ip: Option<String>,
     /// Unicast peers.
     #[serde(default)]
     pub unicast_peers: Vec<String>,
@@ -516,6 +520,7 @@ pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
         auth_pass: a.auth_pass.clone(),
         auth_type: a.auth_type.clone(),
         unicast_src: a.unicast_src.clone(),
+        mcast_src_ip: a.mcast_src_ip.clone(),
         unicast_ttl: None,
         unicast_peers: a.unicast_peers.clone(),
         track_script,
@@ -859,20 +864,33 @@ fn validate_instance(
             }
         }
     };
-    let unicast_src = match &r.unicast_src {
-        None => None,
-        Some(s) => {
-            let field = n.field("unicast-src", "unicast_src");
-            let a: IpAddr = s.parse().map_err(|_| ConfigError {
-                field: field.clone(),
-                message: format!("{s:?} is not an IP address"),
-            })?;
-            if a.is_ipv4() != sample.is_ipv4() {
-                return err(field, "must be of the VIPs' address family");
-            }
-            Some(a)
+    // keepalived's unicast_src_ip and mcast_src_ip set the one advert source, for unicast
+    // and multicast adverts alike.
+    let source = |flag: &str, key: &str, text: &Option<String>| -> Result<_, ConfigError> {
+        let Some(s) = text else { return Ok(None) };
+        let field = n.field(flag, key);
+        let a: IpAddr = s.parse().map_err(|_| ConfigError {
+            field: field.clone(),
+            message: format!("{s:?} is not an IP address"),
+        })?;
+        if a.is_ipv4() != sample.is_ipv4() {
+            return err(field, "must be of the VIPs' address family");
         }
+        Ok(Some(a))
     };
+    let unicast_src = source("unicast-src", "unicast_src", &r.unicast_src)?;
+    let mcast_src = source("mcast-src-ip", "mcast_src_ip", &r.mcast_src_ip)?;
+    if let (Some(u), Some(m)) = (unicast_src, mcast_src) {
+        if u != m {
+            return err(
+                n.field("mcast-src-ip", "mcast_src_ip"),
+                format!(
+                    "{m} differs from unicast_src {u}: they are one setting (the advert source)"
+                ),
+            );
+        }
+    }
+    let unicast_src = unicast_src.or(mcast_src);
     let mut peers = Vec::new();
     for s in &r.unicast_peers {
         let field = n.field("unicast-peer", "unicast_peers");
@@ -884,12 +902,6 @@ fn validate_instance(
             return err(field, format!("{a} is not of the VIPs' address family"));
         }
         peers.push(a);
-    }
-    if unicast_src.is_some() && peers.is_empty() {
-        return err(
-            n.field("unicast-peer", "unicast_peers"),
-            "--unicast-src needs at least one peer",
-        );
     }
     let mut track_scripts = Vec::new();
     for (k, t) in r.track_script.iter().enumerate() {
@@ -1567,6 +1579,24 @@ mod tests {
         let e = parse(&format!("{BASE}virtual_rules=['from 10.0.0.0/8']\n")).unwrap_err();
         assert_eq!(e.field, "instance[0].virtual_rules[0]");
         assert!(e.message.contains("no action"), "{}", e.message);
+    }
+
+    #[test]
+    fn mcast_src_ip_and_unicast_src_are_one_advert_source() {
+        let src =
+            |extra: &str| parse(&format!("{BASE}{extra}")).map(|d| d.instances[0].unicast_src);
+        let a: Option<IpAddr> = Some("192.0.2.9".parse().unwrap());
+        assert_eq!(src("mcast_src_ip='192.0.2.9'\n").unwrap(), a);
+        // Without peers, unicast_src is the multicast source, as in keepalived.
+        assert_eq!(src("unicast_src='192.0.2.9'\n").unwrap(), a);
+        assert_eq!(
+            src("unicast_src='192.0.2.9'\nmcast_src_ip='192.0.2.9'\n").unwrap(),
+            a
+        );
+        let e = src("unicast_src='192.0.2.9'\nmcast_src_ip='192.0.2.8'\n").unwrap_err();
+        assert_eq!(e.field, "instance[0].mcast_src_ip");
+        let e = src("mcast_src_ip='fd00::9'\n").unwrap_err();
+        assert_eq!(e.field, "instance[0].mcast_src_ip");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! minimal_failover --iface IFACE --vrid N --priority P --vip ADDR/PREFIX [--vip ...]
 //!                  [--vrrp-version 2|3] [--advert-int SECONDS]
 //!                  [--preempt-delay SECONDS] [--nopreempt] [--auth-pass PASS [--auth-type PASS|AH]]
-//!                  [--unicast-src ADDR] [--unicast-peer ADDR ...]
+//!                  [--unicast-src ADDR | --mcast-src-ip ADDR] [--unicast-peer ADDR ...]
 //!                  [--track-script 'CMD ARGS' --track-weight W --track-interval S
 //!                   --track-fall N --track-rise N]
 //!                  [--track-iface IFACE[:WEIGHT]] [--garp-repeat N] [--log-format text|json]

@@ -10,12 +10,13 @@
 //!   advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP settings, the VRRPv2
 //!   password, unicast peers (its advert socket is reopened), its track scripts, tracked
 //!   interfaces, files and processes (a tracker that stays keeps its state and its check
-//!   runs on; a new one starts as at start-up; weights may change); notify scripts (the
-//!   groups' too) apply from the next transition.
+//!   runs on; a new one starts as at start-up; weights may change), virtual_routes and
+//!   virtual_rules (a Master holding its VIPs swaps them at once); notify scripts and
+//!   notify_priority_changes (the groups' scripts too) apply from the next event.
 //!
 //! What a kept instance set up at start stays, so a file that changes its version, advert
-//! source, use_vmac, unicast_ttl, auth_type AH or its password is refused as a whole. So is one that
-//! changes an existing sync group's members or puts a kept instance in a new group (a new
+//! source, use_vmac, unicast_ttl, auth_type AH or its password is refused as a whole. So is
+//! one that changes an existing sync group's members or puts a kept instance in a new group (a new
 //! group may only gather new instances), and one that changes notify_fifo. A group the file
 //! no longer has is dissolved: its members run on alone (or go, if the file drops them too).
 //! The log names the instance and the field, and the running configuration stays. So does a
