@@ -3,7 +3,9 @@
 //!
 //! A route is written as keepalived writes it in `virtual_routes { }` (iproute2's words):
 //! `[blackhole|unreachable|prohibit] [src ADDR] [to] PREFIX [via|gw ADDR] [dev IFACE]
-//! [scope global|link|host] [metric|preference N] [table N]`. It is installed with
+//! [scope global|link|host] [metric|preference N] [table N] [no_track]`; `no_track` is
+//! accepted, as nothing here watches a route (every route behaves as `no_track`: a route
+//! deleted by hand stays deleted until the next transition to Master). It is installed with
 //! protocol `keepalived` (18), as keepalived does, so `ip route` shows who owns it and a
 //! removal only ever takes out such a route.
 use std::fmt;
@@ -293,6 +295,9 @@ impl FromStr for VirtualRoute {
                 "via" | "gw" | "dev" | "scope" | "metric" | "preference" | "table" => {
                     rest.push((word, words.next()))
                 }
+                // keepalived's own word: do not leave Master when the route is deleted. A
+                // VirtualRoute is never tracked, so it always behaves so.
+                "no_track" => {}
                 prefix if destination.is_none() => destination = Some(prefix),
                 other => {
                     return Err(Error::InvalidConfig(format!(
@@ -392,6 +397,10 @@ mod tests {
         ] {
             assert_eq!(parse(s).unwrap().to_string(), s);
         }
+        assert_eq!(
+            parse("10.99.0.0/16 via 192.0.2.254 no_track").unwrap(),
+            parse("10.99.0.0/16 via 192.0.2.254").unwrap()
+        );
         let d = parse("default via 192.0.2.1 table 1000").unwrap();
         assert_eq!((d.prefix_len(), d.table()), (0, 1000));
         assert_eq!(

@@ -5,8 +5,9 @@
 //! A rule is written as keepalived writes it (iproute2's words):
 //! `[from PREFIX|all] [to PREFIX|all] [iif IFACE] [oif IFACE] [fwmark N[/MASK]]
 //! [priority|preference|pref N] (table N | goto N | blackhole | unreachable | prohibit)`,
-//! plus `inet6` for a rule without addresses. It is installed with protocol `keepalived`,
-//! so `ip rule` shows who owns it and a removal only ever takes out such a rule.
+//! plus `inet6` for a rule without addresses and keepalived's `no_track` (accepted: nothing
+//! here watches a rule, so every rule behaves as `no_track`). It is installed with protocol
+//! `keepalived`, so `ip rule` shows who owns it and a removal only ever takes out such a rule.
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -262,6 +263,9 @@ impl FromStr for VirtualRule {
                 "unreachable" => set_target(RuleTarget::Unreachable)?,
                 "prohibit" => set_target(RuleTarget::Prohibit)?,
                 "inet6" => inet6 = true,
+                // keepalived's own word: do not leave Master when the rule is deleted. A
+                // VirtualRule is never tracked, so it always behaves so.
+                "no_track" => {}
                 other => {
                     return Err(Error::InvalidConfig(format!(
                         "rule {s:?}: unexpected {other:?}"
@@ -365,6 +369,10 @@ mod tests {
         let r = parse("from all to all fwmark 16 pref 3 lookup 200").unwrap();
         assert_eq!(r.to_string(), "fwmark 0x10 priority 3 table 200");
         assert!(parse("from fd00::1 table 5").unwrap().is_ipv6());
+        assert_eq!(
+            parse("to 192.168.2.0/24 table 1 no_track").unwrap(),
+            parse("to 192.168.2.0/24 table 1").unwrap()
+        );
     }
 
     #[test]
