@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use healthcheck::ProcessMatch;
 use serde::Deserialize;
+use vip_netlink::AddressScope;
 use vrrp_fsm::{InstanceConfig, TrackerConfig, TrackerId, TrackerKind, VirtualAddress};
 use vrrp_proto::VRRP_TTL;
 use vrrp_proto::{Auth, Version};
@@ -137,6 +138,8 @@ pub struct InstanceSpec {
     /// keepalived's `virtual_ipaddress_excluded`: added, removed and announced with the VIPs,
     /// never in an advert.
     pub vips_excluded: Vec<VirtualAddress>,
+    /// keepalived's per-address `label` / `scope` of the VIPs and excluded ones that have any.
+    pub vip_options: Vec<(IpAddr, VipOptions)>,
     /// keepalived's `virtual_routes`: installed after the VIPs, removed before them.
     pub routes: Vec<vip_netlink::VirtualRoute>,
     /// keepalived's `virtual_rules`: installed after the routes, removed before them.
@@ -675,10 +678,27 @@ pub fn resolve_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
         .map_err(|e| e.to_string())
 }
 
-fn parse_vip(s: &str) -> Result<VirtualAddress, String> {
-    let (addr, prefix) = match s.split_once('/') {
+/// keepalived's per-address words on a `virtual_ipaddress` line that minimal_failover
+/// applies: `label`, `scope` (and `dev`, only naming the instance's own interface).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VipOptions {
+    /// `label L` (IPv4): `ip addr`'s alias name, the interface name or `IFACE:...`.
+    pub label: Option<String>,
+    /// `scope global|site|link|host|nowhere` (default global).
+    pub scope: Option<AddressScope>,
+    /// `dev D`: checked against the instance's interface once it is known.
+    pub dev: Option<String>,
+}
+
+/// `ADDR[/PREFIX] [label L] [scope S] [dev D] [no_track]`, keepalived's words for one
+/// virtual address. `no_track` is accepted: nothing watches the addresses, so every one
+/// behaves so.
+fn parse_vip(s: &str) -> Result<(VirtualAddress, VipOptions), String> {
+    let mut words = s.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let (addr, prefix) = match first.split_once('/') {
         Some((a, p)) => (a, Some(p)),
-        None => (s, None),
+        None => (first, None),
     };
     let addr: IpAddr = addr
         .parse()
@@ -692,7 +712,32 @@ fn parse_vip(s: &str) -> Result<VirtualAddress, String> {
             .filter(|p| *p <= max)
             .ok_or_else(|| format!("{s:?}: prefix length must be 0..={max}"))?,
     };
-    Ok(VirtualAddress::new(addr, prefix))
+    let mut opts = VipOptions::default();
+    while let Some(word) = words.next() {
+        let mut value = || {
+            words
+                .next()
+                .ok_or_else(|| format!("{s:?}: {word} needs a value"))
+        };
+        match word {
+            "label" if addr.is_ipv4() => opts.label = Some(value()?.to_string()),
+            "label" => return Err(format!("{s:?}: labels are IPv4 only")),
+            "scope" => {
+                opts.scope = Some(match value()? {
+                    "global" | "universe" => AddressScope::Global,
+                    "site" => AddressScope::Site,
+                    "link" => AddressScope::Link,
+                    "host" => AddressScope::Host,
+                    "nowhere" => AddressScope::Nowhere,
+                    other => return Err(format!("{s:?}: scope {other:?}")),
+                })
+            }
+            "dev" => opts.dev = Some(value()?.to_string()),
+            "no_track" => {}
+            other => return Err(format!("{s:?}: unexpected {other:?}")),
+        }
+    }
+    Ok((VirtualAddress::new(addr, prefix), opts))
 }
 
 fn seconds(field: String, v: f64, min: f64, max: f64) -> Result<Duration, ConfigError> {
@@ -745,15 +790,18 @@ fn validate_instance(
         );
     }
     let mut vips = Vec::new();
+    let mut vip_options = Vec::new();
     for (k, s) in r.vips.iter().enumerate() {
         let field = match n {
             Naming::Flags => "--vip".to_string(),
             Naming::Toml(i) => format!("instance[{i}].vips[{k}]"),
         };
-        let v = parse_vip(s).map_err(|m| ConfigError {
+        let (v, o) = parse_vip(s).map_err(|m| ConfigError {
             field: field.clone(),
             message: m,
         })?;
+        check_vip_options(&field, &o, r)?;
+        vip_options.push((v.addr, o));
         if let Some(first) = vips.first() {
             let first: &VirtualAddress = first;
             if first.addr.is_ipv4() != v.addr.is_ipv4() {
@@ -775,10 +823,12 @@ fn validate_instance(
     let mut vips_excluded: Vec<VirtualAddress> = Vec::new();
     for (k, s) in r.vips_excluded.iter().enumerate() {
         let field = n.field("vip-excluded", &format!("vips_excluded[{k}]"));
-        let v = parse_vip(s).map_err(|m| ConfigError {
+        let (v, o) = parse_vip(s).map_err(|m| ConfigError {
             field: field.clone(),
             message: m,
         })?;
+        check_vip_options(&field, &o, r)?;
+        vip_options.push((v.addr, o));
         if vips.iter().chain(&vips_excluded).any(|o| o.addr == v.addr) {
             return err(field, format!("{} is listed twice", v.addr));
         }
@@ -1165,9 +1215,48 @@ fn validate_instance(
         vmac,
         ip_ah,
         vips_excluded,
+        vip_options: vip_options
+            .into_iter()
+            .filter(|(_, o)| *o != VipOptions::default())
+            .collect(),
         routes,
         rules,
     })
+}
+
+/// `dev` may only name the instance's interface (a VIP on another interface would need its
+/// GARPs sent there: not supported); a label must be that interface's name or start with it
+/// and a colon, as iproute2 requires.
+fn check_vip_options(field: &str, o: &VipOptions, r: &RawInstance) -> Result<(), ConfigError> {
+    if let Some(dev) = &o.dev {
+        if *dev != r.iface {
+            return err(
+                field,
+                format!(
+                    "dev {dev}: a VIP lives on the instance's interface {}",
+                    r.iface
+                ),
+            );
+        }
+    }
+    if let Some(label) = &o.label {
+        let base = match &r.use_vmac {
+            None | Some(RawUseVmac::On(false)) => r.iface.clone(),
+            Some(RawUseVmac::On(true)) => format!("vrrp.{}", r.vrid),
+            Some(RawUseVmac::Named(n)) => n.clone(),
+        };
+        let ok = *label == base
+            || label
+                .strip_prefix(base.as_str())
+                .is_some_and(|rest| rest.starts_with(':'));
+        if !ok || label.len() >= 16 {
+            return err(
+                field,
+                format!("label {label:?} must be {base:?} or \"{base}:...\", at most 15 bytes"),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// keepalived's `virtual_routes` or `virtual_rules` (`T`) from their words, each once.
@@ -1597,6 +1686,34 @@ mod tests {
         assert_eq!(e.field, "instance[0].mcast_src_ip");
         let e = src("mcast_src_ip='fd00::9'\n").unwrap_err();
         assert_eq!(e.field, "instance[0].mcast_src_ip");
+    }
+
+    #[test]
+    fn a_vip_takes_keepalived_s_label_scope_and_dev_words() {
+        let one = |vip: &str| {
+            parse(&format!(
+                "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=[{vip}]\n"
+            ))
+        };
+        let spec = one("'192.0.2.1/24 dev eth0 label eth0:web scope link no_track'").unwrap();
+        let o = &spec.instances[0].vip_options;
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].1.label.as_deref(), Some("eth0:web"));
+        assert_eq!(o[0].1.scope, Some(AddressScope::Link));
+        assert!(one("'192.0.2.1/24'").unwrap().instances[0]
+            .vip_options
+            .is_empty());
+        for (bad, why) in [
+            ("'192.0.2.1/24 dev eth1'", "instance's interface"),
+            ("'192.0.2.1/24 label web'", "must be"),
+            ("'192.0.2.1/24 scope galaxy'", "scope"),
+            ("'192.0.2.1/24 brd 192.0.2.255'", "unexpected"),
+            ("'192.0.2.1/24 label'", "needs a value"),
+        ] {
+            let e = one(bad).unwrap_err();
+            assert_eq!(e.field, "instance[0].vips[0]", "{bad}");
+            assert!(e.message.contains(why), "{bad}: {}", e.message);
+        }
     }
 
     #[test]

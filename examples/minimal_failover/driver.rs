@@ -78,11 +78,22 @@ pub fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSock
     AdvertSocket::open_polled(cfg)
 }
 
-/// The addresses an instance holds as Master, as `VipManager` entries on its VIP interface:
-/// the VIPs, then `virtual_ipaddress_excluded`.
+/// The addresses an instance holds as Master, as `VipManager` entries on its VIP interface
+/// with their label and scope: the VIPs, then `virtual_ipaddress_excluded`.
 pub fn vip_list(inst: &InstanceSpec) -> vip_netlink::Result<Vec<Vip>> {
     inst.held_addresses()
-        .map(|v| Vip::new(inst.vip_iface(), v.addr, v.prefix_len))
+        .map(|v| {
+            let mut vip = Vip::new(inst.vip_iface(), v.addr, v.prefix_len)?;
+            if let Some((_, o)) = inst.vip_options.iter().find(|(a, _)| *a == v.addr) {
+                if let Some(label) = &o.label {
+                    vip = vip.with_label(label.clone());
+                }
+                if let Some(scope) = o.scope {
+                    vip = vip.with_scope(scope);
+                }
+            }
+            Ok(vip)
+        })
         .collect()
 }
 
