@@ -800,7 +800,7 @@ fn validate_instance(
             field: field.clone(),
             message: m,
         })?;
-        check_vip_options(&field, &o, r)?;
+        check_vip_options(&field, &v, &o, r)?;
         vip_options.push((v.addr, o));
         if let Some(first) = vips.first() {
             let first: &VirtualAddress = first;
@@ -827,7 +827,7 @@ fn validate_instance(
             field: field.clone(),
             message: m,
         })?;
-        check_vip_options(&field, &o, r)?;
+        check_vip_options(&field, &v, &o, r)?;
         vip_options.push((v.addr, o));
         if vips.iter().chain(&vips_excluded).any(|o| o.addr == v.addr) {
             return err(field, format!("{} is listed twice", v.addr));
@@ -1167,19 +1167,13 @@ fn validate_instance(
             );
         }
     }
-    let vmac = match &r.use_vmac {
-        None | Some(RawUseVmac::On(false)) => {
-            if r.vmac_xmit_base {
-                return err(
-                    n.field("vmac-xmit-base", "vmac_xmit_base"),
-                    "needs use_vmac",
-                );
-            }
-            None
-        }
-        Some(RawUseVmac::On(true)) => Some(format!("vrrp.{}", r.vrid)),
-        Some(RawUseVmac::Named(name)) => Some(name.clone()),
-    };
+    let vmac = vmac_name(r);
+    if vmac.is_none() && r.vmac_xmit_base {
+        return err(
+            n.field("vmac-xmit-base", "vmac_xmit_base"),
+            "needs use_vmac",
+        );
+    }
     let vmac = match vmac {
         None => None,
         Some(name) => {
@@ -1225,9 +1219,14 @@ fn validate_instance(
 }
 
 /// `dev` may only name the instance's interface (a VIP on another interface would need its
-/// GARPs sent there: not supported); a label must be that interface's name or start with it
-/// and a colon, as iproute2 requires.
-fn check_vip_options(field: &str, o: &VipOptions, r: &RawInstance) -> Result<(), ConfigError> {
+/// GARPs sent there: not supported); a label must pass iproute2's rule
+/// ([`vip_netlink::Vip::check_label`]) on the VIPs' interface.
+fn check_vip_options(
+    field: &str,
+    v: &VirtualAddress,
+    o: &VipOptions,
+    r: &RawInstance,
+) -> Result<(), ConfigError> {
     if let Some(dev) = &o.dev {
         if *dev != r.iface {
             return err(
@@ -1240,23 +1239,26 @@ fn check_vip_options(field: &str, o: &VipOptions, r: &RawInstance) -> Result<(),
         }
     }
     if let Some(label) = &o.label {
-        let base = match &r.use_vmac {
-            None | Some(RawUseVmac::On(false)) => r.iface.clone(),
-            Some(RawUseVmac::On(true)) => format!("vrrp.{}", r.vrid),
-            Some(RawUseVmac::Named(n)) => n.clone(),
-        };
-        let ok = *label == base
-            || label
-                .strip_prefix(base.as_str())
-                .is_some_and(|rest| rest.starts_with(':'));
-        if !ok || label.len() >= 16 {
-            return err(
-                field,
-                format!("label {label:?} must be {base:?} or \"{base}:...\", at most 15 bytes"),
-            );
+        // On the VIPs' interface: the VMAC's with use_vmac.
+        let iface = vmac_name(r).unwrap_or_else(|| r.iface.clone());
+        let vip = vip_netlink::Vip::new(iface, v.addr, v.prefix_len).map_err(|e| ConfigError {
+            field: field.into(),
+            message: e.to_string(),
+        })?;
+        if let Err(e) = vip.with_label(label.clone()).check_label() {
+            return err(field, e.to_string());
         }
     }
     Ok(())
+}
+
+/// The name of the instance's VMAC (keepalived's default `vrrp.<vrid>`), if it has one.
+fn vmac_name(r: &RawInstance) -> Option<String> {
+    match &r.use_vmac {
+        None | Some(RawUseVmac::On(false)) => None,
+        Some(RawUseVmac::On(true)) => Some(format!("vrrp.{}", r.vrid)),
+        Some(RawUseVmac::Named(name)) => Some(name.clone()),
+    }
 }
 
 /// keepalived's `virtual_routes` or `virtual_rules` (`T`) from their words, each once.

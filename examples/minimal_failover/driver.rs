@@ -153,7 +153,8 @@ async fn remove_vmacs(names: &[String]) {
 /// The VMACs this run created and has not removed yet (a reload adds and removes some).
 type CreatedVmacs = Arc<Mutex<Vec<String>>>;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A mutex's guard; a panic elsewhere while holding it leaves nothing half-done here.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -92,25 +92,22 @@ pub fn add_new(old: &InstanceSpec, new: &InstanceSpec, vip_mgr: &VipManager) {
 
 /// Removes leftovers of a crashed earlier run; `Err` on the first failure.
 pub fn remove_stale(spec: &InstanceSpec, vip_mgr: &VipManager) -> Result<(), String> {
-    let mut removed = Vec::new();
-    for r in &spec.rules {
-        if r.remove(vip_mgr)
-            .map_err(|e| format!("removing a stale rule: {e}"))?
-            == Change::Applied
-        {
-            removed.push(r.to_string());
+    remove_stale_of(&spec.name, vip_mgr, &spec.rules)?;
+    remove_stale_of(&spec.name, vip_mgr, &spec.routes)
+}
+
+fn remove_stale_of<'a, T: HeldWithVips + 'a>(
+    name: &str,
+    vip_mgr: &VipManager,
+    items: impl IntoIterator<Item = &'a T>,
+) -> Result<(), String> {
+    for item in items {
+        let removed = item
+            .remove(vip_mgr)
+            .map_err(|e| format!("removing a stale {}: {e}", T::WHAT))?;
+        if removed == Change::Applied {
+            warn!(instance = %name, %item, "removed a stale {} left by an earlier run", T::WHAT);
         }
-    }
-    for r in &spec.routes {
-        if r.remove(vip_mgr)
-            .map_err(|e| format!("removing a stale route: {e}"))?
-            == Change::Applied
-        {
-            removed.push(r.to_string());
-        }
-    }
-    for what in removed {
-        warn!(instance = %spec.name, %what, "removed a stale route or rule left by an earlier run");
     }
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! tracker of one instance slot. A reload starts those of new instances and stops the checks
 //! of removed ones (a link watch stays: it costs nothing while its link is quiet).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use healthcheck::{
@@ -17,18 +17,19 @@ use vip_netlink::{LinkEvent, LinkEvents, LinkWatch};
 use vrrp_fsm::TrackerId;
 
 use crate::config::InstanceSpec;
-use crate::driver::{ctx, DriverError};
+use crate::driver::{ctx, lock, DriverError};
 use crate::event_queue::{Event, EventSender};
 
-/// Which tracker of which instance slot a check feeds, by check id.
-type CheckRoutes = Arc<Mutex<BTreeMap<u64, (usize, TrackerId)>>>;
+/// The ids of the running checks (see [`check_id`]): an event of a check stopped meanwhile
+/// is dropped.
+type RunningChecks = Arc<Mutex<BTreeSet<CheckId>>>;
 
 /// The link watches and tracker checks of every instance.
 pub struct Watchers {
     tx: EventSender,
     watched: BTreeSet<String>,
     monitor: Monitor,
-    routes: CheckRoutes,
+    running: RunningChecks,
 }
 
 /// A check's id: the slot (never reused) and the tracker it feeds (whose id says what it
@@ -37,23 +38,25 @@ fn check_id(slot: usize, tracker: TrackerId) -> CheckId {
     CheckId(((slot as u64) << 32) | u64::from(tracker.0))
 }
 
+/// The slot and tracker a check feeds, from its id.
+fn fed_by(check: CheckId) -> (usize, TrackerId) {
+    ((check.0 >> 32) as usize, TrackerId(check.0 as u32))
+}
+
 impl Watchers {
     /// No watcher yet; tracker changes will go to `tx` (starts a forwarding task).
     pub fn new(tx: EventSender) -> Self {
         let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
-        let routes = CheckRoutes::default();
+        let running = RunningChecks::default();
         {
-            let (tx, routes) = (tx.clone(), routes.clone());
+            let (tx, running) = (tx.clone(), running.clone());
             tokio::spawn(async move {
                 while let Some(ch) = changes.recv().await {
-                    let route = routes
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .get(&ch.id.0)
-                        .copied();
+                    let live = lock(&running).contains(&ch.id);
                     // Up / Down for a script, the file's value for a track_file; nothing
                     // before a script's first result.
-                    if let (Some((slot, tracker)), Some(state)) = (route, ch.to_vrrp_fsm()) {
+                    if let (true, Some(state)) = (live, ch.to_vrrp_fsm()) {
+                        let (slot, tracker) = fed_by(ch.id);
                         tx.send(Event::Tracker(slot, tracker, state));
                     }
                 }
@@ -63,7 +66,7 @@ impl Watchers {
             tx,
             watched: BTreeSet::new(),
             monitor,
-            routes,
+            running,
         }
     }
 
@@ -111,7 +114,7 @@ impl Watchers {
             fall,
             init_fail: false,
         };
-        let mut wanted: Vec<(TrackerId, &str, CheckSpec)> = Vec::new();
+        let mut wanted: Vec<(&str, CheckSpec)> = Vec::new();
         for t in &spec.track_scripts {
             let exec = ExecCheck::new(t.argv.clone())
                 .map_err(|e| DriverError::Other(format!("{}: track script: {e}", spec.name)))?;
@@ -119,7 +122,7 @@ impl Watchers {
                 .interval(t.interval)
                 .timeout(t.interval)
                 .policy(rise_fall(t.rise, t.fall));
-            wanted.push((t.id, "track script", check));
+            wanted.push(("track script", check));
         }
         // keepalived watches a track_file with inotify: so does FileCheck under the monitor,
         // the interval being only a fallback.
@@ -130,7 +133,7 @@ impl Watchers {
                 .timeout(Duration::from_secs(1))
                 .policy(rise_fall(1, 1))
                 .weight(TrackWeight::new(f.weight).scaled_by_value());
-            wanted.push((f.id, "track file", check));
+            wanted.push(("track file", check));
         }
         for t in &spec.track_processes {
             let scan = ProcessCheck::new(t.matcher.clone()).count(t.min, t.max);
@@ -138,54 +141,44 @@ impl Watchers {
                 .interval(t.interval)
                 .timeout(t.interval.max(Duration::from_secs(1)))
                 .policy(rise_fall(t.rise, t.fall));
-            wanted.push((t.id, "track process", check));
+            wanted.push(("track process", check));
         }
-        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
-        let stale: Vec<u64> = routes
-            .iter()
-            .filter(|(id, &(s, _))| s == slot && !wanted.iter().any(|w| w.2.id.0 == **id))
-            .map(|(&id, _)| id)
-            .collect();
-        for id in stale {
-            routes.remove(&id);
-            self.monitor.remove(CheckId(id));
-        }
-        for (tracker, what, check) in wanted {
-            let id = check.id;
-            if routes.contains_key(&id.0) {
+        let mut running = lock(&self.running);
+        self.stop_unless(&mut running, |id| {
+            fed_by(id).0 != slot || wanted.iter().any(|w| w.1.id == id)
+        });
+        for (what, check) in wanted {
+            if running.contains(&check.id) {
                 continue;
             }
+            let id = check.id;
             self.monitor
                 .add(check)
                 .map_err(|e| DriverError::Other(format!("{}: {what}: {e}", spec.name)))?;
-            routes.insert(id.0, (slot, tracker));
+            running.insert(id);
         }
         Ok(())
     }
 
     /// Stops the checks of the instance in `slot`.
     pub fn remove_checks(&self, slot: usize) {
-        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
-        let ids: Vec<u64> = routes
-            .iter()
-            .filter(|(_, &(s, _))| s == slot)
-            .map(|(&id, _)| id)
-            .collect();
-        for id in ids {
-            routes.remove(&id);
-            self.monitor.remove(CheckId(id));
-        }
+        self.stop_unless(&mut lock(&self.running), |id| fed_by(id).0 != slot);
         info!(slot, "tracker checks stopped");
     }
 
     /// Stops every check (at exit, before the notify scripts drain).
     pub fn stop_checks(&self) {
-        let ids: Vec<u64> =
-            std::mem::take(&mut *self.routes.lock().unwrap_or_else(PoisonError::into_inner))
-                .into_keys()
-                .collect();
-        for id in ids {
-            self.monitor.remove(CheckId(id));
-        }
+        self.stop_unless(&mut lock(&self.running), |_| false);
+    }
+
+    /// Stops the running checks `keep` says no to.
+    fn stop_unless(&self, running: &mut BTreeSet<CheckId>, keep: impl Fn(CheckId) -> bool) {
+        running.retain(|&id| {
+            let kept = keep(id);
+            if !kept {
+                self.monitor.remove(id);
+            }
+            kept
+        });
     }
 }

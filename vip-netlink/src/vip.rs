@@ -158,6 +158,36 @@ impl Vip {
     pub fn preferred_lifetime(&self) -> PreferredLifetime {
         self.preferred_lifetime
     }
+
+    /// iproute2's rule, which the kernel does not enforce: a label is the interface name or
+    /// starts with it followed by ':', and fits in IFNAMSIZ; IPv4 only. [`VipManager::add_now`](crate::VipManager::add_now)
+    /// checks it; a configuration can check it before any I/O.
+    ///
+    /// ```
+    /// use vip_netlink::Vip;
+    /// let vip = Vip::new("eth0", "192.0.2.10".parse().unwrap(), 24).unwrap();
+    /// assert!(vip.clone().with_label("eth0:web").check_label().is_ok());
+    /// assert!(vip.with_label("web").check_label().is_err());
+    /// ```
+    pub fn check_label(&self) -> Result<()> {
+        let Some(label) = &self.label else {
+            return Ok(());
+        };
+        let ok_prefix = label == &self.interface
+            || label
+                .strip_prefix(self.interface.as_str())
+                .is_some_and(|rest| rest.starts_with(':'));
+        if !ok_prefix || label.len() >= libc::IF_NAMESIZE {
+            return Err(Error::InvalidConfig(format!(
+                "label {label:?} must be {0:?} or start with \"{0}:\" and be at most 15 bytes",
+                self.interface
+            )));
+        }
+        if self.address.is_ipv6() {
+            return Err(Error::InvalidConfig("labels are IPv4 only".into()));
+        }
+        Ok(())
+    }
 }
 
 /// One address as the kernel lists it.

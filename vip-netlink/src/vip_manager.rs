@@ -120,9 +120,12 @@ impl VipManager {
         &self,
         op: &'static str,
         vip: &Vip,
+        already_so: i32,
         build: impl Fn(u32) -> (RouteNetlinkMessage, u16),
-    ) -> Result<Ack> {
-        self.interface_request(op, Some(&vip.interface), |i| build(i.unwrap_or(0)))
+    ) -> Result<Change> {
+        self.idempotent_request(op, Some(&vip.interface), already_so, |i| {
+            build(i.unwrap_or(0))
+        })
     }
 
     /// Installs one of keepalived's `virtual_routes` on the calling thread, without a runtime
@@ -136,39 +139,31 @@ impl VipManager {
     /// ```
     pub fn add_route_now(&self, route: &VirtualRoute) -> Result<Change> {
         route.validate()?;
-        let ack = self.interface_request("add route", route.interface(), |oif| {
-            (
-                RouteNetlinkMessage::NewRoute(route.message(oif)),
-                NLM_F_EXCL | NLM_F_CREATE,
-            )
-        })?;
-        match ack {
-            Ack::Ok => {
-                debug!(%route, "route added");
-                Ok(Change::Applied)
-            }
-            Ack::Errno(libc::EEXIST) => Ok(Change::Unchanged),
-            Ack::Errno(errno) => Err(Error::netlink("add route", errno, route.interface())),
-        }
+        let change =
+            self.idempotent_request("add route", route.interface(), libc::EEXIST, |oif| {
+                (
+                    RouteNetlinkMessage::NewRoute(route.message(oif)),
+                    NLM_F_EXCL | NLM_F_CREATE,
+                )
+            })?;
+        debug!(%route, ?change, "add route");
+        Ok(change)
     }
 
     /// Removes one of keepalived's `virtual_routes` (only a route of protocol `keepalived`
     /// matches); an absent one is [`Change::Unchanged`].
     pub fn remove_route_now(&self, route: &VirtualRoute) -> Result<Change> {
-        let ack = self.interface_request("remove route", route.interface(), |oif| {
-            (RouteNetlinkMessage::DelRoute(route.message(oif)), 0)
-        });
-        match ack {
-            Ok(Ack::Ok) => {
-                debug!(%route, "route removed");
-                Ok(Change::Applied)
-            }
-            Ok(Ack::Errno(libc::ESRCH)) => Ok(Change::Unchanged),
+        let change =
+            self.idempotent_request("remove route", route.interface(), libc::ESRCH, |oif| {
+                (RouteNetlinkMessage::DelRoute(route.message(oif)), 0)
+            });
+        let change = match change {
             // Its interface is gone, and the route with it.
-            Err(Error::NoSuchInterface(_)) => Ok(Change::Unchanged),
-            Ok(Ack::Errno(errno)) => Err(Error::netlink("remove route", errno, route.interface())),
-            Err(e) => Err(e),
-        }
+            Err(Error::NoSuchInterface(_)) => Change::Unchanged,
+            other => other?,
+        };
+        debug!(%route, ?change, "remove route");
+        Ok(change)
     }
 
     /// Installs one of keepalived's `virtual_rules` on the calling thread, without a runtime
@@ -181,35 +176,40 @@ impl VipManager {
     /// # Ok(()) }
     /// ```
     pub fn add_rule_now(&self, rule: &VirtualRule) -> Result<Change> {
-        let ack = self.interface_request("add rule", None, |_| {
+        let change = self.idempotent_request("add rule", None, libc::EEXIST, |_| {
             (
                 RouteNetlinkMessage::NewRule(rule.message()),
                 NLM_F_EXCL | NLM_F_CREATE,
             )
         })?;
-        match ack {
-            Ack::Ok => {
-                debug!(%rule, "rule added");
-                Ok(Change::Applied)
-            }
-            Ack::Errno(libc::EEXIST) => Ok(Change::Unchanged),
-            Ack::Errno(errno) => Err(Error::netlink("add rule", errno, None)),
-        }
+        debug!(%rule, ?change, "add rule");
+        Ok(change)
     }
 
     /// Removes one of keepalived's `virtual_rules` (only a rule of protocol `keepalived`
     /// matches); an absent one is [`Change::Unchanged`].
     pub fn remove_rule_now(&self, rule: &VirtualRule) -> Result<Change> {
-        let ack = self.interface_request("remove rule", None, |_| {
+        let change = self.idempotent_request("remove rule", None, libc::ENOENT, |_| {
             (RouteNetlinkMessage::DelRule(rule.message()), 0)
         })?;
-        match ack {
-            Ack::Ok => {
-                debug!(%rule, "rule removed");
-                Ok(Change::Applied)
-            }
-            Ack::Errno(libc::ENOENT) => Ok(Change::Unchanged),
-            Ack::Errno(errno) => Err(Error::netlink("remove rule", errno, None)),
+        debug!(%rule, ?change, "remove rule");
+        Ok(change)
+    }
+
+    /// One request of an idempotent add or remove: done is [`Change::Applied`], the kernel's
+    /// `already_so` errno (EEXIST for an add, the "no such" one for a removal)
+    /// [`Change::Unchanged`], any other errno an error.
+    fn idempotent_request(
+        &self,
+        op: &'static str,
+        interface: Option<&str>,
+        already_so: i32,
+        build: impl Fn(Option<u32>) -> (RouteNetlinkMessage, u16),
+    ) -> Result<Change> {
+        match self.interface_request(op, interface, build)? {
+            Ack::Ok => Ok(Change::Applied),
+            Ack::Errno(errno) if errno == already_so => Ok(Change::Unchanged),
+            Ack::Errno(errno) => Err(Error::netlink(op, errno, interface)),
         }
     }
 
@@ -223,8 +223,8 @@ impl VipManager {
     /// # Ok(()) }
     /// ```
     pub fn add_now(&self, vip: &Vip) -> Result<Change> {
-        check_label(vip)?;
-        let ack = self.address_request("add address", vip, |index| {
+        vip.check_label()?;
+        let change = self.address_request("add address", vip, libc::EEXIST, |index| {
             let mut msg = add_message(index, vip);
             fill_message(&mut msg, vip);
             (
@@ -232,20 +232,16 @@ impl VipManager {
                 NLM_F_EXCL | NLM_F_CREATE,
             )
         })?;
-        match ack {
-            Ack::Ok => {
-                debug!(vip = %vip.address, interface = %vip.interface, "VIP added");
-                Ok(Change::Applied)
-            }
-            Ack::Errno(libc::EEXIST) => Ok(Change::Unchanged),
-            Ack::Errno(errno) => Err(Error::netlink("add address", errno, Some(&vip.interface))),
+        if change == Change::Applied {
+            debug!(vip = %vip.address, interface = %vip.interface, "VIP added");
         }
+        Ok(change)
     }
 
     /// [`VipOps::remove`] on the calling thread, without a runtime (see
     /// [`add_now`](Self::add_now)).
     pub fn remove_now(&self, vip: &Vip) -> Result<Change> {
-        let ack = self.address_request("remove address", vip, |index| {
+        let change = self.address_request("remove address", vip, libc::EADDRNOTAVAIL, |index| {
             let mut msg = AddressMessage::default();
             msg.header.family = family_of(&vip.address);
             msg.header.prefix_len = vip.prefix_len;
@@ -256,18 +252,10 @@ impl VipManager {
             }
             (RouteNetlinkMessage::DelAddress(msg), 0)
         })?;
-        match ack {
-            Ack::Ok => {
-                debug!(vip = %vip.address, interface = %vip.interface, "VIP removed");
-                Ok(Change::Applied)
-            }
-            Ack::Errno(libc::EADDRNOTAVAIL) => Ok(Change::Unchanged),
-            Ack::Errno(errno) => Err(Error::netlink(
-                "remove address",
-                errno,
-                Some(&vip.interface),
-            )),
+        if change == Change::Applied {
+            debug!(vip = %vip.address, interface = %vip.interface, "VIP removed");
         }
+        Ok(change)
     }
 }
 
@@ -301,28 +289,6 @@ impl VipOps for VipManager {
         }
         Ok(out)
     }
-}
-
-/// iproute2's rule, which the kernel does not enforce: a label is the interface name or
-/// starts with it followed by ':', and fits in IFNAMSIZ.
-fn check_label(vip: &Vip) -> Result<()> {
-    let Some(label) = &vip.label else {
-        return Ok(());
-    };
-    let ok_prefix = label == &vip.interface
-        || label
-            .strip_prefix(vip.interface.as_str())
-            .is_some_and(|rest| rest.starts_with(':'));
-    if !ok_prefix || label.len() >= libc::IF_NAMESIZE {
-        return Err(Error::InvalidConfig(format!(
-            "label {label:?} must be {0:?} or start with \"{0}:\" and be at most 15 bytes",
-            vip.interface
-        )));
-    }
-    if vip.address.is_ipv6() {
-        return Err(Error::InvalidConfig("labels are IPv4 only".into()));
-    }
-    Ok(())
 }
 
 /// The errno of a netlink error reply, if it is one.
