@@ -347,8 +347,9 @@ fn sync_group_notify_scripts_match_keepalived() {
 /// to the Master that is to hear the lower priority first.
 /// 1. split: both Master; healed: ours (200) hears keepalived's 100, keepalived yields;
 /// 2. track files at 30 then 0: ours MASTER_PRIORITY 230, 200; keepalived BACKUP_PRIORITY 130, 100;
-/// 3. split again, ours down to 50 (file −150): keepalived Master; healed: keepalived hears
-///    our 50 and says MASTER_RX_LOWER_PRI 100, ours yields.
+/// 3. split again (both ways), ours down to 50 (file −150): keepalived Master; healed
+///    towards keepalived first: it hears our 50 and says MASTER_RX_LOWER_PRI 100; then ours
+///    hears keepalived and yields.
 #[test]
 fn fifo_priority_and_rx_lower_lines_match_keepalived() {
     if !common::is_root() {
@@ -450,7 +451,10 @@ fn fifo_priority_and_rx_lower_lines_match_keepalived() {
         wait_line(1, &format!("INSTANCE \"VI_73\" BACKUP_PRIORITY {theirs}"));
     }
 
-    // 3. The roles reversed: keepalived is the Master that hears a lower priority.
+    // 3. The roles reversed: keepalived is the Master that hears a lower priority. Neither
+    //    hears the other until our priority is down, or ours would yield to keepalived's
+    //    adverts before keepalived heard one of its own.
+    flood(0, false);
     flood(1, false);
     wait_line(1, "INSTANCE \"VI_73\" MASTER 100");
     std::fs::write(&files[0], "-150\n").unwrap();
