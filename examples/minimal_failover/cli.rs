@@ -4,8 +4,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 use std::path::PathBuf;
 
 /// Log output format on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
     /// Human-readable lines.
     #[default]

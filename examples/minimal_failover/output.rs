@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use vrrp_fsm::{FaultFlags, State, StateChangeReason};
-
-use crate::cli::LogFormat;
+use hakit::fsm::{State, StateChangeReason};
+use hakit::runtime::LogFormat;
+use hakit::Event;
 
 /// Sets up the `tracing` subscriber on stderr. `RUST_LOG` overrides the default `info`.
 pub fn init_logging(format: LogFormat) {
@@ -25,7 +25,8 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// The state name used in transition lines ("Backup", "Master", ...).
+/// The state name used in transition lines ("Backup", "Master", ...; `State`'s own
+/// `Display` is keepalived's "BACKUP").
 pub fn state_name(s: State) -> &'static str {
     match s {
         State::Init => "Init",
@@ -35,53 +36,46 @@ pub fn state_name(s: State) -> &'static str {
     }
 }
 
-/// The reason name used in transition lines.
-pub fn reason_name(r: StateChangeReason) -> &'static str {
-    match r {
-        StateChangeReason::Startup => "startup",
-        StateChangeReason::AddressOwner => "address_owner",
-        StateChangeReason::MasterNoResponse => "master_down_timer",
-        StateChangeReason::MasterLeft => "master_priority_zero",
-        StateChangeReason::Preempted => "preempted",
-        StateChangeReason::HigherPriority { .. } => "higher_priority",
-        StateChangeReason::Fault(f) if f.contains(FaultFlags::LINK_DOWN) => "link_down",
-        StateChangeReason::Fault(f) if f.contains(FaultFlags::TRACKER) => "tracker_failed",
-        StateChangeReason::Fault(_) => "sync_group_fault",
-        StateChangeReason::FaultCleared => "fault_cleared",
-        StateChangeReason::SyncGroup => "sync_group",
-        StateChangeReason::Shutdown => "shutdown",
-        _ => "other",
-    }
-}
-
 /// One transition line, exactly
 /// `{"ts_ms":…,"iface":…,"vrid":…,"from":"Backup","to":"Master","reason":"master_down_timer"}`.
 pub fn transition_line(
+    at: SystemTime,
     iface: &str,
     vrid: u8,
     from: State,
     to: State,
     reason: StateChangeReason,
 ) -> String {
-    let ts_ms = SystemTime::now()
+    let ts_ms = at
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     format!(
-        "{{\"ts_ms\":{ts_ms},\"iface\":{},\"vrid\":{vrid},\"from\":\"{}\",\"to\":\"{}\",\"reason\":\"{}\"}}",
+        "{{\"ts_ms\":{ts_ms},\"iface\":{},\"vrid\":{vrid},\"from\":\"{}\",\"to\":\"{}\",\"reason\":\"{reason}\"}}",
         serde_json::Value::from(iface),
         state_name(from),
         state_name(to),
-        reason_name(reason)
     )
 }
 
-/// Prints a transition line on stdout and flushes it at once (stdout may be a pipe).
-pub fn print_transition(iface: &str, vrid: u8, from: State, to: State, reason: StateChangeReason) {
-    let line = transition_line(iface, vrid, from, to, reason);
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+/// Prints a transition line on stdout and flushes it at once (stdout may be a pipe); other
+/// events are in the logs already.
+pub fn print_event(event: &Event) {
+    if let Event::StateChanged {
+        iface,
+        vrid,
+        from,
+        to,
+        reason,
+        at,
+        ..
+    } = event
+    {
+        let line = transition_line(*at, iface, *vrid, *from, *to, *reason);
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +85,7 @@ mod tests {
     #[test]
     fn line_has_the_documented_shape() {
         let l = transition_line(
+            SystemTime::now(),
             "eth0",
             51,
             State::Backup,

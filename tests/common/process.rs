@@ -191,33 +191,51 @@ impl Drop for TempDir {
     }
 }
 
-/// True when `bin` exists and is newer than every source file of the example.
-fn is_fresh(bin: &Path) -> bool {
+/// True when `bin` exists and is newer than every source file of the example and of the
+/// library it runs on.
+fn is_fresh(bin: &Path, example: &str) -> bool {
     let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
         return false;
     };
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal_failover");
-    std::fs::read_dir(&src)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.metadata().and_then(|m| m.modified()).ok())
-                .all(|m| m <= built)
-        })
-        .unwrap_or(true)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("src"), root.join("src/runtime")];
+    dirs.push(root.join("examples").join(example));
+    let single = root.join("examples").join(format!("{example}.rs"));
+    let newer = |m: std::time::SystemTime| m > built;
+    if std::fs::metadata(&single)
+        .and_then(|m| m.modified())
+        .is_ok_and(newer)
+    {
+        return false;
+    }
+    dirs.iter().all(|dir| {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().and_then(|m| m.modified()).ok())
+                    .all(|m| !newer(m))
+            })
+            .unwrap_or(true)
+    })
 }
 
-/// Path of the minimal_failover example (a normal, non-test build of it).
-///
-/// `cargo build --example minimal_failover` puts it in `target/<profile>/examples/`, next to
-/// the test binaries, and it is used from there when it is up to date. `cargo test
-/// --all-targets` only builds examples in test mode, so otherwise it is built here, once per
-/// test process, into its own target directory (`target/minimal-failover-e2e`: a separate
-/// build lock, as the outer cargo may still hold the main one).
+/// Path of the minimal_failover example (see [`example_binary_named`]).
 pub fn example_binary() -> PathBuf {
-    static BUILT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    example_binary_named("minimal_failover")
+}
+
+/// Path of an example (a normal, non-test build of it).
+///
+/// `cargo build --examples` puts it in `target/<profile>/examples/`, next to the test
+/// binaries, and it is used from there when it is up to date. `cargo test --all-targets` only
+/// builds examples in test mode, so otherwise it is built here, once per test process and
+/// example, into its own target directory (`target/minimal-failover-e2e`: a separate build
+/// lock, as the outer cargo may still hold the main one).
+pub fn example_binary_named(example: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = built.as_ref() {
+    if let Some((_, p)) = built.iter().find(|(n, _)| n == example) {
         return p.clone();
     }
     let exe = std::env::current_exe().expect("current_exe");
@@ -230,9 +248,9 @@ pub fn example_binary() -> PathBuf {
         .and_then(|s| s.to_str())
         .unwrap_or("debug")
         .to_string();
-    let plain = profile_dir.join("examples").join("minimal_failover");
-    if is_fresh(&plain) {
-        *built = Some(plain.clone());
+    let plain = profile_dir.join("examples").join(example);
+    if is_fresh(&plain, example) {
+        built.push((example.to_string(), plain.clone()));
         return plain;
     }
     let target = profile_dir
@@ -240,26 +258,20 @@ pub fn example_binary() -> PathBuf {
         .expect("target dir")
         .join("minimal-failover-e2e");
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--example", "minimal_failover", "--target-dir"])
+    cmd.args(["build", "--example", example, "--target-dir"])
         .arg(&target)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("CARGO_TARGET_DIR");
     if profile == "release" {
         cmd.arg("--release");
     }
-    eprintln!("building minimal_failover into {}", target.display());
+    eprintln!("building {example} into {}", target.display());
     let st = cmd
         .status()
-        .expect("running cargo build --example minimal_failover");
-    assert!(
-        st.success(),
-        "cargo build --example minimal_failover failed"
-    );
-    let bin = target
-        .join(&profile)
-        .join("examples")
-        .join("minimal_failover");
+        .unwrap_or_else(|e| panic!("running cargo build --example {example}: {e}"));
+    assert!(st.success(), "cargo build --example {example} failed");
+    let bin = target.join(&profile).join("examples").join(example);
     assert!(bin.exists(), "{} missing after the build", bin.display());
-    *built = Some(bin.clone());
+    built.push((example.to_string(), bin.clone()));
     bin
 }

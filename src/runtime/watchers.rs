@@ -9,16 +9,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use healthcheck::{
-    CheckId, CheckSpec, ExecCheck, FileCheck, Monitor, MonitorConfig, Policy, ProcessCheck,
-    TrackWeight,
+    CheckId, CheckSpec, ExecCheck, FileCheck, HttpCheck, HttpUrl, Monitor, MonitorConfig, Policy,
+    ProcessCheck, StatusCodes, TcpCheck, TrackWeight,
 };
 use tracing::info;
 use vip_netlink::{LinkEvent, LinkEvents, LinkWatch};
 use vrrp_fsm::TrackerId;
 
-use crate::config::InstanceSpec;
-use crate::driver::{ctx, lock, DriverError};
-use crate::event_queue::{Event, EventSender};
+use crate::runtime::daemon::{ctx, lock, DaemonError};
+use crate::runtime::event_queue::{Event, EventSender};
+use crate::runtime::spec::InstanceSpec;
 
 /// The ids of the running checks (see [`check_id`]): an event of a check stopped meanwhile
 /// is dropped.
@@ -72,7 +72,7 @@ impl Watchers {
 
     /// Starts a link watch for each interface of `spec` not watched yet; returns their
     /// link states now.
-    pub fn watch_links(&mut self, spec: &InstanceSpec) -> Result<Vec<(String, bool)>, DriverError> {
+    pub fn watch_links(&mut self, spec: &InstanceSpec) -> Result<Vec<(String, bool)>, DaemonError> {
         let ifaces = std::iter::once(&spec.iface).chain(spec.track_ifaces.iter().map(|t| &t.iface));
         let mut states = Vec::new();
         for iface in ifaces {
@@ -108,7 +108,7 @@ impl Watchers {
 
     /// Makes the checks of the instance in `slot` those of `spec`: starts the missing ones
     /// (all of them for a new instance) and stops those it no longer has; the others run on.
-    pub fn sync_checks(&self, slot: usize, spec: &InstanceSpec) -> Result<(), DriverError> {
+    pub fn sync_checks(&self, slot: usize, spec: &InstanceSpec) -> Result<(), DaemonError> {
         let rise_fall = |rise, fall| Policy::Script {
             rise,
             fall,
@@ -117,7 +117,7 @@ impl Watchers {
         let mut wanted: Vec<(&str, CheckSpec)> = Vec::new();
         for t in &spec.track_scripts {
             let exec = ExecCheck::new(t.argv.clone())
-                .map_err(|e| DriverError::Other(format!("{}: track script: {e}", spec.name)))?;
+                .map_err(|e| DaemonError::Other(format!("{}: track script: {e}", spec.name)))?;
             let check = CheckSpec::new(check_id(slot, t.id), exec)
                 .interval(t.interval)
                 .timeout(t.interval)
@@ -143,6 +143,26 @@ impl Watchers {
                 .policy(rise_fall(t.rise, t.fall));
             wanted.push(("track process", check));
         }
+        for t in &spec.track_tcp {
+            let check = CheckSpec::new(check_id(slot, t.id), TcpCheck::new(t.addr))
+                .interval(t.timing.interval)
+                .timeout(t.timing.timeout)
+                .policy(rise_fall(t.timing.rise, t.timing.fall));
+            wanted.push(("TCP check", check));
+        }
+        for t in &spec.track_http {
+            let mut url = HttpUrl::new(t.path.clone());
+            if let Some(s) = t.status {
+                let codes = StatusCodes::new([s..=s])
+                    .map_err(|e| DaemonError::Other(format!("{}: HTTP check: {e}", spec.name)))?;
+                url = url.status(codes);
+            }
+            let check = CheckSpec::new(check_id(slot, t.id), HttpCheck::new(t.addr, vec![url]))
+                .interval(t.timing.interval)
+                .timeout(t.timing.timeout)
+                .policy(rise_fall(t.timing.rise, t.timing.fall));
+            wanted.push(("HTTP check", check));
+        }
         let mut running = lock(&self.running);
         self.stop_unless(&mut running, |id| {
             fed_by(id).0 != slot || wanted.iter().any(|w| w.1.id == id)
@@ -154,7 +174,7 @@ impl Watchers {
             let id = check.id;
             self.monitor
                 .add(check)
-                .map_err(|e| DriverError::Other(format!("{}: {what}: {e}", spec.name)))?;
+                .map_err(|e| DaemonError::Other(format!("{}: {what}: {e}", spec.name)))?;
             running.insert(id);
         }
         Ok(())

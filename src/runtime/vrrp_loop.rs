@@ -22,19 +22,20 @@ use tracing::{debug, info, warn};
 use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
 use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, SyncGroupId, TrackerState};
 
-use crate::config::{InstanceSpec, SyncGroupSpec};
-use crate::driver::{open_advert_socket, vip_list, DriverError};
-use crate::epoll::Epoll;
-use crate::event_queue::{Event, EventReceiver};
-use crate::instance_io::{InstanceIo, InstanceSlots};
-use crate::notify::{
+use crate::runtime::daemon::{open_advert_socket, vip_list, DaemonError};
+use crate::runtime::epoll::Epoll;
+use crate::runtime::event_queue::{Event, EventReceiver};
+use crate::runtime::events::Event as Published;
+use crate::runtime::instance_io::{InstanceIo, InstanceSlots};
+use crate::runtime::notify::{
     group_state, notify_state, priority_event, NotifyJob, NotifySender, NotifySubject,
     MASTER_RX_LOWER_PRI,
 };
-use crate::output::{print_transition, state_name};
-use crate::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
-use crate::reload::ReloadRequest;
-use crate::routing;
+use crate::runtime::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
+use crate::runtime::reload::ReloadRequest;
+use crate::runtime::routing;
+use crate::runtime::spec::{InstanceSpec, SyncGroupSpec};
+use crate::runtime::status::InstanceStatus;
 
 /// A Master_Down_Timer that fired: its deadline and when the loop woke for it.
 #[derive(Debug, Clone, Copy)]
@@ -69,16 +70,18 @@ pub struct VrrpLoop {
     /// Instances a reload is taking out, with their last priority: their shutdown is
     /// announced as FAULT, as keepalived does.
     pub removing: Vec<(InstanceId, u8)>,
+    /// Where the program's events go.
+    pub published: tokio::sync::broadcast::Sender<Published>,
 }
 
-fn other(what: &str, e: std::io::Error) -> DriverError {
-    DriverError::Other(format!("{what}: {e}"))
+fn other(what: &str, e: std::io::Error) -> DaemonError {
+    DaemonError::Other(format!("{what}: {e}"))
 }
 
 impl VrrpLoop {
     /// Runs until a shutdown event (then shuts down gracefully and returns `Ok`) or a fatal
     /// one.
-    pub fn run(mut self) -> Result<(), DriverError> {
+    pub fn run(mut self) -> Result<(), DaemonError> {
         let mut epoll = Epoll::new().map_err(|e| other("epoll", e))?;
         let mut timer = PreciseTimer::new();
         epoll
@@ -163,7 +166,16 @@ impl VrrpLoop {
                             }
                             let _ = reply.send(done);
                         }
-                        Event::Fatal(m) => return Err(DriverError::Other(m)),
+                        Event::Status(reply) => {
+                            let _ = reply.send(self.status());
+                        }
+                        Event::Fatal(m) => {
+                            // A fault is never an exit that leaves VIPs behind.
+                            warn!("{m}: shutting down");
+                            self.router.shutdown(Instant::now().max(last_now));
+                            self.perform(None);
+                            return Err(DaemonError::Other(m));
+                        }
                     }
                 }
             }
@@ -200,8 +212,8 @@ impl VrrpLoop {
     /// instance's slot.
     fn reload(
         &mut self,
-        new: crate::config::DaemonSpec,
-        plan: crate::reload::ReloadPlan,
+        new: crate::runtime::spec::DaemonSpec,
+        plan: crate::runtime::reload::ReloadPlan,
         epoll: &Epoll,
         last_now: &mut Instant,
     ) -> Result<Vec<usize>, String> {
@@ -419,7 +431,16 @@ impl VrrpLoop {
             };
             match note {
                 Action::StateChanged { from, to, reason } => {
-                    print_transition(&io.spec.iface, io.spec.fsm.vrid, from, to, reason);
+                    let _ = self.published.send(Published::StateChanged {
+                        instance: io.spec.name.clone(),
+                        iface: io.spec.iface.clone(),
+                        vrid: io.spec.fsm.vrid,
+                        family: vrrp_proto::AddressFamily::of(&io.spec.fsm.primary_address),
+                        from,
+                        to,
+                        reason,
+                        at: std::time::SystemTime::now(),
+                    });
                     // keepalived announces an instance a reload removed as FAULT.
                     let removed = self.removing.iter().find(|(r, _)| *r == id);
                     let state = match removed {
@@ -446,13 +467,18 @@ impl VrrpLoop {
                     }
                     // `None` fields are left out of the line.
                     info!(
-                        instance = %io.spec.name, from = state_name(from), to = state_name(to), ?reason,
+                        instance = %io.spec.name, from = %from, to = %to, ?reason,
                         late_us = timing.map(|t| t.0), actions_done_us = timing.map(|t| t.1),
                         "state change"
                     );
                 }
                 Action::PriorityChanged { from, to } => {
                     info!(instance = %io.spec.name, from, to, "effective priority changed");
+                    let _ = self.published.send(Published::PriorityChanged {
+                        instance: io.spec.name.clone(),
+                        from,
+                        to,
+                    });
                     let state = self.router.instance(id).map(|i| i.state());
                     let event = state.and_then(priority_event);
                     if let (Some(event), true, true) = (
@@ -471,6 +497,11 @@ impl VrrpLoop {
                 }
                 Action::MasterRxLowerPriority { from, priority } => {
                     info!(instance = %io.spec.name, %from, priority, "Master heard a lower priority");
+                    let _ = self.published.send(Published::MasterRxLowerPriority {
+                        instance: io.spec.name.clone(),
+                        from,
+                        priority,
+                    });
                     if self.notify_fifo.is_some() || io.spec.notify.master_rx_lower_pri.is_some() {
                         let own = self
                             .router
@@ -494,6 +525,35 @@ impl VrrpLoop {
         changed
     }
 
+    /// Every running instance's status.
+    fn status(&self) -> Vec<InstanceStatus> {
+        self.ios
+            .iter()
+            .filter_map(|io| {
+                let i = self.router.instance(io.id)?;
+                let trackers = io
+                    .spec
+                    .tracker_names()
+                    .map(|(id, name)| (name, i.tracker_state(id)))
+                    .collect();
+                Some(InstanceStatus {
+                    name: io.spec.name.clone(),
+                    iface: io.spec.iface.clone(),
+                    vrid: io.spec.fsm.vrid,
+                    family: vrrp_proto::AddressFamily::of(&io.spec.fsm.primary_address),
+                    state: i.state(),
+                    base_priority: i.base_priority(),
+                    effective_priority: i.effective_priority(),
+                    fault: i.fault_flags(),
+                    vips_held: i.vips_held(),
+                    master_address: i.master_address(),
+                    trackers,
+                    counters: *i.counters(),
+                })
+            })
+            .collect()
+    }
+
     /// Runs a sync group's notify scripts when its state (see [`group_state`]) changed.
     fn announce_groups(&mut self) {
         for (group, announced) in self.sync_groups.iter().zip(&mut self.group_states) {
@@ -507,6 +567,12 @@ impl VrrpLoop {
             }
             *announced = now;
             info!(group = %group.name, state = now, "sync group state");
+            if let Some(state) = now {
+                let _ = self.published.send(Published::GroupStateChanged {
+                    group: group.name.clone(),
+                    state,
+                });
+            }
             if let (Some(state), true) =
                 (now, self.notify_fifo.is_some() || !group.notify.is_empty())
             {

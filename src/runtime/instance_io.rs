@@ -10,9 +10,9 @@ use vip_netlink::{AdvertSocket, Announcer, Change, Vip, VipManager};
 use vrrp_fsm::{InstanceId, Router};
 use vrrp_proto::Advert;
 
-use crate::config::InstanceSpec;
-use crate::driver::{ctx, open_advert_socket, vip_list, DriverError};
-use crate::routing;
+use crate::runtime::daemon::{ctx, open_advert_socket, vip_list, DaemonError};
+use crate::runtime::routing;
+use crate::runtime::spec::InstanceSpec;
 
 /// The I/O of one instance (drivers opened polled: no reactor).
 pub struct InstanceIo {
@@ -29,7 +29,7 @@ pub struct InstanceIo {
 
 impl InstanceIo {
     /// Opens the drivers of instance `id` of `router`, configured from `spec`.
-    pub fn open(spec: &InstanceSpec, id: InstanceId, router: &Router) -> Result<Self, DriverError> {
+    pub fn open(spec: &InstanceSpec, id: InstanceId, router: &Router) -> Result<Self, DaemonError> {
         let name = &spec.name;
         let sock = open_advert_socket(spec)
             .map_err(|e| ctx(&format!("{name}: opening the advert socket"), e))?;
@@ -38,7 +38,7 @@ impl InstanceIo {
         let vips = vip_list(spec).map_err(|e| ctx(name, e))?;
         let advert = match router.instance(id) {
             Some(i) => Box::new(i.advert(0)),
-            None => return Err(DriverError::Other(format!("{name}: instance lost"))),
+            None => return Err(DaemonError::Other(format!("{name}: instance lost"))),
         };
         Ok(InstanceIo {
             spec: spec.clone(),
@@ -54,11 +54,11 @@ impl InstanceIo {
     /// Removes copies of this instance's VIPs, routes and rules a crashed earlier run left behind,
     /// unless it is the address owner (Master at once): it is not Master yet, so they are
     /// stale.
-    pub fn remove_stale_vips(&self, vip_mgr: &VipManager) -> Result<(), DriverError> {
+    pub fn remove_stale_vips(&self, vip_mgr: &VipManager) -> Result<(), DaemonError> {
         if self.spec.fsm.priority == 255 {
             return Ok(());
         }
-        routing::remove_stale(&self.spec, vip_mgr).map_err(DriverError::Other)?;
+        routing::remove_stale(&self.spec, vip_mgr).map_err(DaemonError::Other)?;
         for v in &self.vips {
             match vip_mgr.remove_now(v) {
                 Ok(Change::Applied) => {

@@ -3,6 +3,7 @@
 //! The loop's descriptors (advert sockets, the event queue) are few and
 //! fixed, so a plain `epoll_wait` costs less per wake-up than a general reactor: no task
 //! scheduling, no waker, no readiness bookkeeping (measured on a Master at 10 ms adverts).
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

@@ -1,45 +1,33 @@
-//! The validated daemon configuration, built from the command line or a TOML file.
-//!
-//! Every error names the field it is about (`--vrid`, `instance[1].advert_int`, ...). Nothing
-//! here touches the network: the only system call is the read-only interface lookup that
-//! resolves the advert source address.
+//! The validated configuration the engine runs: [`DaemonSpec`], one [`InstanceSpec`] per VRRP
+//! instance with the state machine's `vrrp_fsm::InstanceConfig`, its trackers (each with the
+//! `TrackerId` derived from what it watches, so a reload keeps it), notify scripts, VMAC,
+//! routes and rules. Built by [`Config::validate`](crate::Config::validate); every error names
+//! the field (`instance[1].advert_int`). Nothing here touches the network: the only system
+//! call is the read-only interface lookup that resolves the advert source address.
 
-use std::net::IpAddr;
-use std::path::Path;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use healthcheck::ProcessMatch;
-use serde::Deserialize;
 use vip_netlink::AddressScope;
 use vrrp_fsm::{InstanceConfig, TrackerConfig, TrackerId, TrackerKind, VirtualAddress};
 use vrrp_proto::VRRP_TTL;
 use vrrp_proto::{Auth, Version};
 
-use crate::cli::{Args, LogFormat};
-use crate::notify::NotifyScripts;
-
-/// A configuration error: which field, and what is wrong with it.
-#[derive(Debug)]
-pub struct ConfigError {
-    /// The field, spelled as the user wrote it (`--vrid`, `instance[0].vips[1]`).
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid {}: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+use crate::runtime::config::{Config, ConfigError, LogFormat, Tuning, UseVmac, VrrpInstance};
+use crate::runtime::notify::NotifyScripts;
 
 fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError {
-        field: field.into(),
-        message: message.into(),
-    })
+    Err(ConfigError::new(field, message))
+}
+
+/// Reads and validates TOML text (tests and the reload planner's tests).
+#[cfg(test)]
+pub(crate) fn from_toml(
+    text: &str,
+    source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
+) -> Result<DaemonSpec, ConfigError> {
+    validate(&Config::from_toml(text)?, source_of)
 }
 
 /// A `vrrp_script`-like tracker.
@@ -118,14 +106,20 @@ pub struct InstanceSpec {
     pub unicast_src: Option<IpAddr>,
     /// TTL / hop limit of unicast adverts (keepalived's `unicast_ttl`, default 255).
     pub unicast_ttl: u8,
-    /// Health scripts (tracker ids 0..).
+    /// Health scripts .
     pub track_scripts: Vec<TrackScript>,
-    /// Tracked interfaces (tracker ids 1000..).
+    /// Tracked interfaces .
     pub track_ifaces: Vec<TrackIface>,
-    /// Tracked files (tracker ids 2000..).
+    /// Tracked files .
     pub track_files: Vec<TrackFile>,
-    /// Tracked processes (tracker ids 3000..).
+    /// Tracked processes.
     pub track_processes: Vec<TrackProcess>,
+    /// TCP connect checks.
+    pub track_tcp: Vec<TrackTcp>,
+    /// HTTP GET checks.
+    pub track_http: Vec<TrackHttp>,
+    /// Trackers the program sets itself.
+    pub track_external: Vec<TrackExternal>,
     /// keepalived's notify scripts.
     pub notify: NotifyScripts,
     /// keepalived's `notify_priority_changes`: each change of the effective priority goes to
@@ -159,6 +153,36 @@ impl InstanceSpec {
     /// Every address the instance holds as Master: the VIPs, then the excluded ones.
     pub fn held_addresses(&self) -> impl Iterator<Item = &VirtualAddress> {
         self.fsm.vips.iter().chain(&self.vips_excluded)
+    }
+
+    /// Each tracker's id and what it watches, for status and logs.
+    pub fn tracker_names(&self) -> impl Iterator<Item = (TrackerId, String)> + '_ {
+        let scripts = self.track_scripts.iter().map(|t| (t.id, t.argv.join(" ")));
+        let ifaces = self.track_ifaces.iter().map(|t| (t.id, t.iface.clone()));
+        let files = self
+            .track_files
+            .iter()
+            .map(|t| (t.id, t.path.display().to_string()));
+        let procs = self
+            .track_processes
+            .iter()
+            .map(|t| (t.id, format!("{:?}", t.matcher)));
+        let tcp = self
+            .track_tcp
+            .iter()
+            .map(|t| (t.id, format!("tcp {}", t.addr)));
+        let http = self
+            .track_http
+            .iter()
+            .map(|t| (t.id, format!("http://{}{}", t.addr, t.path)));
+        let ext = self.track_external.iter().map(|t| (t.id, t.name.clone()));
+        scripts
+            .chain(ifaces)
+            .chain(files)
+            .chain(procs)
+            .chain(tcp)
+            .chain(http)
+            .chain(ext)
     }
 
     /// Where the VIPs go and GARP/NA leave from: the VMAC, or the interface.
@@ -218,364 +242,92 @@ pub struct SyncGroupSpec {
     pub notify: NotifyScripts,
 }
 
-/// The raw fields of one instance, as written on the command line or in TOML.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawInstance {
-    /// Name (TOML only).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Interface.
-    pub iface: String,
-    /// VRID.
-    pub vrid: u8,
-    /// Priority.
-    pub priority: u8,
-    /// VIPs, `addr/prefix`.
-    pub vips: Vec<String>,
-    /// keepalived's `virtual_ipaddress_excluded`: held with the VIPs but not advertised
-    /// (either family), `addr/prefix` (TOML only).
-    #[serde(default)]
-    pub vips_excluded: Vec<String>,
-    /// keepalived's `virtual_routes`, one route each in keepalived's words, e.g.
-    /// `"10.99.0.0/16 via 10.0.0.254 dev eth0"` or `"blackhole 10.98.0.0/16"`.
-    #[serde(default)]
-    pub virtual_routes: Vec<String>,
-    /// keepalived's `virtual_rules`, one rule each in keepalived's words, e.g.
-    /// `"from 10.0.0.100 table 100 priority 1000"`.
-    #[serde(default)]
-    pub virtual_rules: Vec<String>,
-    /// 2 or 3.
-    #[serde(default = "default_version")]
-    pub vrrp_version: u8,
-    /// Seconds.
-    #[serde(default = "default_advert_int")]
-    pub advert_int: f64,
-    /// Seconds.
-    #[serde(default)]
-    pub preempt_delay: f64,
-    /// nopreempt.
-    #[serde(default)]
-    pub nopreempt: bool,
-    /// v2 PASS.
-    #[serde(default)]
-    pub auth_pass: Option<String>,
-    /// `auth_type`: `PASS` (the default with a password) or `AH` (IP Authentication Header).
-    #[serde(default)]
-    pub auth_type: Option<String>,
-    /// Unicast source.
-    #[serde(default)]
-    pub unicast_src: Option<String>,
-    /// keepalived's `mcast_src_ip`: the advert source, multicast or not (the same setting as
-    /// `unicast_src`, as in keepalived).
-    #[serde(default)]
-    pub mcast_src_ip: Option<String>,
-    /// Unicast peers.
-    #[serde(default)]
-    pub unicast_peers: Vec<String>,
-    /// keepalived's `unicast_ttl`: TTL / hop limit of unicast adverts (default 255; TOML only).
-    #[serde(default)]
-    pub unicast_ttl: Option<u8>,
-    /// Track scripts.
-    #[serde(default)]
-    pub track_script: Vec<RawTrackScript>,
-    /// `IFACE[:WEIGHT]`.
-    #[serde(default)]
-    pub track_ifaces: Vec<String>,
-    /// keepalived's `track_file`: `{ path = "...", weight = W }` (TOML only).
-    #[serde(default)]
-    pub track_file: Vec<RawTrackFile>,
-    /// keepalived's `track_process` (TOML only).
-    #[serde(default)]
-    pub track_process: Vec<RawTrackProcess>,
-    /// GARPs per VIP.
-    #[serde(default = "default_garp_repeat")]
-    pub garp_repeat: u32,
-    /// `notify`: `CMD ARGS`, run with `INSTANCE name state priority` appended.
-    #[serde(default)]
-    pub notify: Option<String>,
-    /// `notify_master`: `CMD ARGS`.
-    #[serde(default)]
-    pub notify_master: Option<String>,
-    /// `notify_backup`: `CMD ARGS`.
-    #[serde(default)]
-    pub notify_backup: Option<String>,
-    /// `notify_fault`: `CMD ARGS`.
-    #[serde(default)]
-    pub notify_fault: Option<String>,
-    /// `notify_stop`: `CMD ARGS`.
-    #[serde(default)]
-    pub notify_stop: Option<String>,
-    /// `notify_master_rx_lower_pri`: `CMD ARGS`.
-    #[serde(default)]
-    pub notify_master_rx_lower_pri: Option<String>,
-    /// `notify_priority_changes` (default: the file's top-level key).
-    #[serde(default)]
-    pub notify_priority_changes: Option<bool>,
-    /// keepalived's finer knobs (TOML only; the flags keep keepalived's defaults).
-    #[serde(default)]
-    pub tuning: Option<RawTuning>,
-    /// `use_vmac`: `true` (named `vrrp.<vrid>`) or the macvlan's name.
-    #[serde(default)]
-    pub use_vmac: Option<RawUseVmac>,
-    /// `vmac_xmit_base`: adverts on the parent interface.
-    #[serde(default)]
-    pub vmac_xmit_base: bool,
+/// keepalived's per-address words on a `virtual_ipaddress` line that minimal_failover
+/// applies: `label`, `scope` (and `dev`, only naming the instance's own interface).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VipOptions {
+    /// `label L` (IPv4): `ip addr`'s alias name, the interface name or `IFACE:...`.
+    pub label: Option<String>,
+    /// `scope global|site|link|host|nowhere` (default global).
+    pub scope: Option<AddressScope>,
+    /// `dev D`: checked against the instance's interface once it is known.
+    pub dev: Option<String>,
 }
 
-/// `use_vmac = true` or `use_vmac = "name"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum RawUseVmac {
-    /// On (default name) or off.
-    On(bool),
-    /// On, with this name.
-    Named(String),
-}
-
-/// keepalived's per-instance knobs beyond the fixed command line, under `[instance.tuning]`
-/// in TOML, each named as in keepalived.conf. Absent keys keep keepalived's defaults.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTuning {
-    /// `state MASTER|BACKUP`: MASTER starts with a down timer of one advert interval plus the
-    /// minimum skew instead of the full Master_Down_Interval.
-    pub state: Option<String>,
-    /// `garp_master_delay` (s): the second GARP burst after becoming Master (0: none).
-    pub garp_master_delay: Option<f64>,
-    /// `garp_master_refresh` (s): GARPs repeated while Master (0: off).
-    pub garp_master_refresh: Option<f64>,
-    /// `garp_master_refresh_repeat`: GARPs per VIP in each refresh.
-    pub garp_master_refresh_repeat: Option<u32>,
-    /// `garp_lower_prio_repeat`: GARPs per VIP when a Master hears a lower priority.
-    pub garp_lower_prio_repeat: Option<u32>,
-    /// `garp_lower_prio_delay` (s): the second lower-priority burst.
-    pub garp_lower_prio_delay: Option<f64>,
-    /// `lower_prio_no_advert`: a Master does not answer a lower priority with an advert.
-    #[serde(default)]
-    pub lower_prio_no_advert: bool,
-    /// `higher_prio_send_advert`: a Master sends one advert before yielding.
-    #[serde(default)]
-    pub higher_prio_send_advert: bool,
-    /// `down_timer_adverts` (1..=100): adverts missed before the Master is declared down.
-    pub down_timer_adverts: Option<u8>,
-    /// `check_unicast_src`: drop adverts from sources that are not unicast peers.
-    #[serde(default)]
-    pub check_unicast_src: bool,
-    /// `strict_mode` (keepalived's `vrrp_strict` for one instance).
-    #[serde(default)]
-    pub strict_mode: bool,
-}
-
-/// A tracked process as written: `process` (the kernel's comm name, at most 15 characters,
-/// which is what keepalived's `process NAME` compares) or `argv` (the whole command line,
-/// keepalived's `process PATH ARGS` with `param_match exact`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTrackProcess {
-    /// Process name.
-    #[serde(default)]
-    pub process: Option<String>,
-    /// Exact command line.
-    #[serde(default)]
-    pub argv: Option<Vec<String>>,
-    /// Weight (keepalived's default 0: FAULT while down).
-    #[serde(default)]
+/// How often and how patiently a TCP or HTTP tracker checks, and what it weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckTiming {
+    /// Weight, −253..=253 (0: FAULT while down).
     pub weight: i32,
-    /// `quorum` (default 1).
-    #[serde(default = "one")]
-    pub quorum: u32,
-    /// `quorum_max` (default unbounded).
-    #[serde(default)]
-    pub quorum_max: Option<u32>,
-    /// Seconds between scans.
-    #[serde(default = "default_track_interval")]
-    pub interval: f64,
-    /// Fall.
-    #[serde(default = "one")]
+    /// Time between checks.
+    pub interval: Duration,
+    /// Time a check may take.
+    pub timeout: Duration,
+    /// Failures to go down.
     pub fall: u32,
-    /// Rise.
-    #[serde(default = "one")]
+    /// Successes to go up.
     pub rise: u32,
 }
 
-/// A tracked file as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTrackFile {
-    /// The file holding a number.
+/// A TCP connect tracker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackTcp {
+    /// The instance's tracker for it (see [`tracker_id`]).
+    pub id: TrackerId,
+    /// Where it connects.
+    pub addr: SocketAddr,
+    /// Timing and weight.
+    pub timing: CheckTiming,
+}
+
+/// An HTTP GET tracker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackHttp {
+    /// The instance's tracker for it (see [`tracker_id`]).
+    pub id: TrackerId,
+    /// Where it connects.
+    pub addr: SocketAddr,
+    /// The path it asks for.
     pub path: String,
-    /// Weight (keepalived's default 1).
-    #[serde(default = "one_i32")]
+    /// The status it expects (`None`: any 2xx).
+    pub status: Option<u16>,
+    /// Timing and weight.
+    pub timing: CheckTiming,
+}
+
+/// A tracker the program sets itself ([`Daemon::set_tracker`](crate::Daemon::set_tracker)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackExternal {
+    /// The instance's tracker for it (see [`tracker_id`]).
+    pub id: TrackerId,
+    /// Its name.
+    pub name: String,
+    /// Weight (0 = FAULT while down).
     pub weight: i32,
 }
 
-fn one_i32() -> i32 {
-    1
-}
-
-/// A track script as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTrackScript {
-    /// `CMD ARGS`.
-    pub cmd: String,
-    /// Weight.
-    #[serde(default)]
-    pub weight: i32,
-    /// Seconds.
-    #[serde(default = "default_track_interval")]
-    pub interval: f64,
-    /// Fall.
-    #[serde(default = "one")]
-    pub fall: u32,
-    /// Rise.
-    #[serde(default = "one")]
-    pub rise: u32,
-}
-
-fn default_version() -> u8 {
-    2
-}
-fn default_advert_int() -> f64 {
-    1.0
-}
-fn default_garp_repeat() -> u32 {
-    5
-}
-fn default_track_interval() -> f64 {
-    1.0
-}
-fn one() -> u32 {
-    1
-}
-
-/// The TOML file: `[[instance]]` tables and `[[sync_group]]` tables.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    log_format: LogFormat,
-    #[serde(default)]
-    notify_fifo: Option<String>,
-    /// keepalived's global `vrrp_notify_priority_changes`: every instance's default.
-    #[serde(default)]
-    notify_priority_changes: bool,
-    #[serde(default)]
-    instance: Vec<RawInstance>,
-    #[serde(default)]
-    sync_group: Vec<RawSyncGroup>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSyncGroup {
-    name: String,
-    instances: Vec<String>,
-    notify: Option<String>,
-    notify_master: Option<String>,
-    notify_backup: Option<String>,
-    notify_fault: Option<String>,
-    notify_stop: Option<String>,
-}
-
-/// How a field is spelled in error messages: `--flag` or `instance[i].key`.
+/// How a field of instance `.0` is named in errors: `instance[i].key`.
 #[derive(Clone, Copy)]
-enum Naming {
-    Flags,
-    Toml(usize),
-}
+struct Naming(usize);
 
 impl Naming {
-    fn field(self, flag: &str, key: &str) -> String {
-        match self {
-            Naming::Flags => format!("--{flag}"),
-            Naming::Toml(i) => format!("instance[{i}].{key}"),
-        }
+    fn field(self, key: &str) -> String {
+        format!("instance[{}].{key}", self.0)
     }
 }
 
-/// Builds the spec from the command line (single instance).
-pub fn from_args(a: &Args) -> Result<DaemonSpec, ConfigError> {
-    let mut track_script = Vec::new();
-    if let Some(cmd) = &a.track_script {
-        track_script.push(RawTrackScript {
-            cmd: cmd.clone(),
-            weight: a.track_weight,
-            interval: a.track_interval,
-            fall: a.track_fall,
-            rise: a.track_rise,
-        });
-    }
-    let raw = RawInstance {
-        name: None,
-        iface: a.iface.clone().unwrap_or_default(),
-        vrid: a.vrid.unwrap_or(0),
-        priority: a.priority.unwrap_or(0),
-        vips: a.vips.clone(),
-        vips_excluded: Vec::new(),
-        virtual_routes: a.virtual_routes.clone(),
-        virtual_rules: a.virtual_rules.clone(),
-        vrrp_version: a.vrrp_version,
-        advert_int: a.advert_int,
-        preempt_delay: a.preempt_delay,
-        nopreempt: a.nopreempt,
-        auth_pass: a.auth_pass.clone(),
-        auth_type: a.auth_type.clone(),
-        unicast_src: a.unicast_src.clone(),
-        mcast_src_ip: a.mcast_src_ip.clone(),
-        unicast_ttl: None,
-        unicast_peers: a.unicast_peers.clone(),
-        track_script,
-        track_ifaces: a.track_ifaces.clone(),
-        track_file: Vec::new(),
-        track_process: Vec::new(),
-        garp_repeat: a.garp_repeat,
-        notify: a.notify.clone(),
-        notify_master: a.notify_master.clone(),
-        notify_backup: a.notify_backup.clone(),
-        notify_fault: a.notify_fault.clone(),
-        notify_stop: a.notify_stop.clone(),
-        notify_master_rx_lower_pri: a.notify_master_rx_lower_pri.clone(),
-        notify_priority_changes: Some(a.notify_priority_changes),
-        tuning: None,
-        use_vmac: a.use_vmac.then_some(RawUseVmac::On(true)),
-        vmac_xmit_base: a.vmac_xmit_base,
-    };
-    let inst = validate_instance(&raw, Naming::Flags, &resolve_source)?;
-    Ok(DaemonSpec {
-        instances: vec![inst],
-        sync_groups: Vec::new(),
-        log_format: a.log_format,
-        notify_fifo: fifo_path("--notify-fifo", a.notify_fifo.as_deref())?,
-    })
-}
-
-/// Builds the spec from a TOML file.
-pub fn from_file(path: &Path, log_format_flag: LogFormat) -> Result<DaemonSpec, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        field: "--config".into(),
-        message: format!("{}: {e}", path.display()),
-    })?;
-    from_toml(&text, log_format_flag, &resolve_source)
-}
-
-/// Builds the spec from TOML text; `source_of` resolves an interface's advert source.
-pub fn from_toml(
-    text: &str,
-    log_format_flag: LogFormat,
+/// Validates `raw` (see [`Config::validate`]); `source_of` resolves an interface's advert
+/// source address for the family of a sample address.
+pub(crate) fn validate(
+    raw: &Config,
     source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
 ) -> Result<DaemonSpec, ConfigError> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError {
-        field: "--config".into(),
-        message: e.to_string().trim().replace('\n', " "),
-    })?;
     if raw.instance.is_empty() {
-        return err("instance", "the file defines no [[instance]]");
+        return err("instance", "the configuration defines no instance");
     }
     let mut instances = Vec::new();
     for (i, ri) in raw.instance.iter().enumerate() {
-        let mut inst = validate_instance(ri, Naming::Toml(i), source_of)?;
+        let mut inst = validate_instance(ri, Naming(i), source_of)?;
         inst.name = ri.name.clone().unwrap_or_else(|| format!("VI_{i}"));
         if instances.iter().any(|o: &InstanceSpec| {
             o.iface == inst.iface && o.fsm.vrid == inst.fsm.vrid && o.fsm.family == inst.fsm.family
@@ -648,15 +400,10 @@ pub fn from_toml(
             notify,
         });
     }
-    let log_format = if log_format_flag != LogFormat::Text {
-        log_format_flag
-    } else {
-        raw.log_format
-    };
     Ok(DaemonSpec {
         instances,
         sync_groups,
-        log_format,
+        log_format: raw.log_format,
         notify_fifo: fifo_path("notify_fifo", raw.notify_fifo.as_deref())?,
     })
 }
@@ -676,18 +423,6 @@ pub fn resolve_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
     let ifc = vip_netlink::Interface::by_name(iface).map_err(|e| e.to_string())?;
     ifc.source_address(vip_netlink::IpFamily::of(&sample))
         .map_err(|e| e.to_string())
-}
-
-/// keepalived's per-address words on a `virtual_ipaddress` line that minimal_failover
-/// applies: `label`, `scope` (and `dev`, only naming the instance's own interface).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VipOptions {
-    /// `label L` (IPv4): `ip addr`'s alias name, the interface name or `IFACE:...`.
-    pub label: Option<String>,
-    /// `scope global|site|link|host|nowhere` (default global).
-    pub scope: Option<AddressScope>,
-    /// `dev D`: checked against the instance's interface once it is known.
-    pub dev: Option<String>,
 }
 
 /// `ADDR[/PREFIX] [label L] [scope S] [dev D] [no_track]`, keepalived's words for one
@@ -757,45 +492,34 @@ fn command_argv(field: String, cmd: &str) -> Result<Vec<String>, ConfigError> {
 }
 
 fn validate_instance(
-    r: &RawInstance,
+    r: &VrrpInstance,
     n: Naming,
     source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
 ) -> Result<InstanceSpec, ConfigError> {
     if r.iface.is_empty() || r.iface.len() > 15 || r.iface.contains(['/', ' ']) {
         return err(
-            n.field("iface", "iface"),
+            n.field("iface"),
             format!("{:?} is not an interface name", r.iface),
         );
     }
     if r.vrid == 0 {
-        return err(n.field("vrid", "vrid"), "must be 1..=255");
+        return err(n.field("vrid"), "must be 1..=255");
     }
     if r.priority == 0 {
-        return err(n.field("priority", "priority"), "must be 1..=255");
+        return err(n.field("priority"), "must be 1..=255");
     }
     let version = match r.vrrp_version {
         2 => Version::V2,
         3 => Version::V3,
-        v => {
-            return err(
-                n.field("vrrp-version", "vrrp_version"),
-                format!("{v}: must be 2 or 3"),
-            )
-        }
+        v => return err(n.field("vrrp_version"), format!("{v}: must be 2 or 3")),
     };
     if r.vips.is_empty() {
-        return err(
-            n.field("vip", "vips"),
-            "at least one virtual address is required",
-        );
+        return err(n.field("vips"), "at least one virtual address is required");
     }
     let mut vips = Vec::new();
     let mut vip_options = Vec::new();
     for (k, s) in r.vips.iter().enumerate() {
-        let field = match n {
-            Naming::Flags => "--vip".to_string(),
-            Naming::Toml(i) => format!("instance[{i}].vips[{k}]"),
-        };
+        let field = n.field(&format!("vips[{k}]"));
         let (v, o) = parse_vip(s).map_err(|m| ConfigError {
             field: field.clone(),
             message: m,
@@ -822,7 +546,7 @@ fn validate_instance(
     let sample = vips[0].addr;
     let mut vips_excluded: Vec<VirtualAddress> = Vec::new();
     for (k, s) in r.vips_excluded.iter().enumerate() {
-        let field = n.field("vip-excluded", &format!("vips_excluded[{k}]"));
+        let field = n.field(&format!("vips_excluded[{k}]"));
         let (v, o) = parse_vip(s).map_err(|m| ConfigError {
             field: field.clone(),
             message: m,
@@ -834,10 +558,10 @@ fn validate_instance(
         }
         vips_excluded.push(v);
     }
-    let routes = held_list(n, "virtual-route", "virtual_routes", &r.virtual_routes)?;
-    let rules = held_list(n, "virtual-rule", "virtual_rules", &r.virtual_rules)?;
+    let routes = held_list(n, "virtual_routes", &r.virtual_routes)?;
+    let rules = held_list(n, "virtual_rules", &r.virtual_rules)?;
     // Advert interval: v2 whole seconds 1..=255, v3 centiseconds 0.01..=40.95.
-    let int_field = n.field("advert-int", "advert_int");
+    let int_field = n.field("advert_int");
     let advert_interval = match version {
         Version::V2 => {
             if !r.advert_int.is_finite() || r.advert_int.fract() != 0.0 {
@@ -860,25 +584,17 @@ fn validate_instance(
             Duration::from_millis(cs as u64 * 10)
         }
     };
-    let preempt_delay = seconds(
-        n.field("preempt-delay", "preempt_delay"),
-        r.preempt_delay,
-        0.0,
-        1000.0,
-    )?;
+    let preempt_delay = seconds(n.field("preempt_delay"), r.preempt_delay, 0.0, 1000.0)?;
     let mut ip_ah = None;
     let auth = match &r.auth_pass {
         None => {
             if r.auth_type.is_some() {
-                return err(
-                    n.field("auth-type", "auth_type"),
-                    "needs a password (auth_pass)",
-                );
+                return err(n.field("auth_type"), "needs a password (auth_pass)");
             }
             Auth::None
         }
         Some(p) => {
-            let field = n.field("auth-pass", "auth_pass");
+            let field = n.field("auth_pass");
             if version != Version::V2 {
                 return err(
                     field,
@@ -904,7 +620,7 @@ fn validate_instance(
                 }
                 Some(_) => {
                     return err(
-                        n.field("auth-type", "auth_type"),
+                        n.field("auth_type"),
                         format!(
                             "{:?}: must be PASS or AH",
                             r.auth_type.as_deref().unwrap_or("")
@@ -916,9 +632,9 @@ fn validate_instance(
     };
     // keepalived's unicast_src_ip and mcast_src_ip set the one advert source, for unicast
     // and multicast adverts alike.
-    let source = |flag: &str, key: &str, text: &Option<String>| -> Result<_, ConfigError> {
+    let source = |key: &str, text: &Option<String>| -> Result<_, ConfigError> {
         let Some(s) = text else { return Ok(None) };
-        let field = n.field(flag, key);
+        let field = n.field(key);
         let a: IpAddr = s.parse().map_err(|_| ConfigError {
             field: field.clone(),
             message: format!("{s:?} is not an IP address"),
@@ -928,12 +644,12 @@ fn validate_instance(
         }
         Ok(Some(a))
     };
-    let unicast_src = source("unicast-src", "unicast_src", &r.unicast_src)?;
-    let mcast_src = source("mcast-src-ip", "mcast_src_ip", &r.mcast_src_ip)?;
+    let unicast_src = source("unicast_src", &r.unicast_src)?;
+    let mcast_src = source("mcast_src_ip", &r.mcast_src_ip)?;
     if let (Some(u), Some(m)) = (unicast_src, mcast_src) {
         if u != m {
             return err(
-                n.field("mcast-src-ip", "mcast_src_ip"),
+                n.field("mcast_src_ip"),
                 format!(
                     "{m} differs from unicast_src {u}: they are one setting (the advert source)"
                 ),
@@ -943,7 +659,7 @@ fn validate_instance(
     let unicast_src = unicast_src.or(mcast_src);
     let mut peers = Vec::new();
     for s in &r.unicast_peers {
-        let field = n.field("unicast-peer", "unicast_peers");
+        let field = n.field("unicast_peers");
         let a: IpAddr = s.parse().map_err(|_| ConfigError {
             field: field.clone(),
             message: format!("{s:?} is not an IP address"),
@@ -955,23 +671,17 @@ fn validate_instance(
     }
     let mut track_scripts = Vec::new();
     for (k, t) in r.track_script.iter().enumerate() {
-        let f = |flag: &str, key: &str| match n {
-            Naming::Flags => format!("--{flag}"),
-            Naming::Toml(i) => format!("instance[{i}].track_script[{k}].{key}"),
-        };
-        let argv = command_argv(f("track-script", "cmd"), &t.cmd)?;
+        let f = |key: &str| n.field(&format!("track_script[{k}].{key}"));
+        let argv = command_argv(f("cmd"), &t.cmd)?;
         if !(-253..=253).contains(&t.weight) {
-            return err(
-                f("track-weight", "weight"),
-                format!("{} is outside -253..=253", t.weight),
-            );
+            return err(f("weight"), format!("{} is outside -253..=253", t.weight));
         }
-        let interval = seconds(f("track-interval", "interval"), t.interval, 0.01, 3600.0)?;
+        let interval = seconds(f("interval"), t.interval, 0.01, 3600.0)?;
         if t.fall == 0 {
-            return err(f("track-fall", "fall"), "must be at least 1");
+            return err(f("fall"), "must be at least 1");
         }
         if t.rise == 0 {
-            return err(f("track-rise", "rise"), "must be at least 1");
+            return err(f("rise"), "must be at least 1");
         }
         let identity = format!("{argv:?} {interval:?} {} {}", t.fall, t.rise);
         track_scripts.push(TrackScript {
@@ -985,7 +695,7 @@ fn validate_instance(
     }
     let mut track_ifaces = Vec::new();
     for s in &r.track_ifaces {
-        let field = n.field("track-iface", "track_ifaces");
+        let field = n.field("track_ifaces");
         let (iface, weight) = match s.split_once(':') {
             None => (s.as_str(), 0),
             Some((i, w)) => (
@@ -1008,36 +718,32 @@ fn validate_instance(
             weight,
         });
     }
-    let script = |flag: &str, key: &str, cmd: &Option<String>| {
+    let script = |key: &str, cmd: &Option<String>| {
         cmd.as_deref()
-            .map(|c| command_argv(n.field(flag, key), c))
+            .map(|c| command_argv(n.field(key), c))
             .transpose()
     };
     let notify = NotifyScripts {
-        any: script("notify", "notify", &r.notify)?,
-        master: script("notify-master", "notify_master", &r.notify_master)?,
-        backup: script("notify-backup", "notify_backup", &r.notify_backup)?,
-        fault: script("notify-fault", "notify_fault", &r.notify_fault)?,
-        stop: script("notify-stop", "notify_stop", &r.notify_stop)?,
-        master_rx_lower_pri: script(
-            "notify-master-rx-lower-pri",
-            "notify_master_rx_lower_pri",
-            &r.notify_master_rx_lower_pri,
-        )?,
+        any: script("notify", &r.notify)?,
+        master: script("notify_master", &r.notify_master)?,
+        backup: script("notify_backup", &r.notify_backup)?,
+        fault: script("notify_fault", &r.notify_fault)?,
+        stop: script("notify_stop", &r.notify_stop)?,
+        master_rx_lower_pri: script("notify_master_rx_lower_pri", &r.notify_master_rx_lower_pri)?,
     };
     let primary = match unicast_src {
         Some(a) => a,
         None => source_of(&r.iface, sample).map_err(|m| ConfigError {
-            field: n.field("iface", "iface"),
+            field: n.field("iface"),
             message: m,
         })?,
     };
     let unicast_ttl = match r.unicast_ttl {
         None => VRRP_TTL,
-        Some(0) => return err(n.field("unicast-ttl", "unicast_ttl"), "must be 1..=255"),
+        Some(0) => return err(n.field("unicast_ttl"), "must be 1..=255"),
         Some(_) if peers.is_empty() => {
             return err(
-                n.field("unicast-ttl", "unicast_ttl"),
+                n.field("unicast_ttl"),
                 "needs unicast_peers (multicast adverts always carry TTL 255)",
             )
         }
@@ -1068,15 +774,12 @@ fn validate_instance(
     let mut track_files = Vec::new();
     for (k, t) in r.track_file.iter().enumerate() {
         if t.path.is_empty() {
-            return err(
-                n.field("track-file", &format!("track_file[{k}].path")),
-                "empty path",
-            );
+            return err(n.field(&format!("track_file[{k}].path")), "empty path");
         }
         let (lo, hi) = TrackerKind::File.weight_range();
         if !(lo..=hi).contains(&t.weight) {
             return err(
-                n.field("track-file", &format!("track_file[{k}].weight")),
+                n.field(&format!("track_file[{k}].weight")),
                 format!("{} is outside {lo}..={hi}", t.weight),
             );
         }
@@ -1091,7 +794,7 @@ fn validate_instance(
     }
     let mut track_processes = Vec::new();
     for (k, t) in r.track_process.iter().enumerate() {
-        let field = |key: &str| n.field("track-process", &format!("track_process[{k}].{key}"));
+        let field = |key: &str| n.field(&format!("track_process[{k}].{key}"));
         let matcher = match (&t.process, &t.argv) {
             (Some(p), None) if !p.is_empty() => ProcessMatch::Comm(p.clone()),
             (None, Some(a)) if !a.is_empty() => ProcessMatch::Argv(a.clone()),
@@ -1136,50 +839,97 @@ fn validate_instance(
             rise: t.rise,
         });
     }
+    let mut track_tcp = Vec::new();
+    for (k, t) in r.track_tcp.iter().enumerate() {
+        let f = |key: &str| n.field(&format!("track_tcp[{k}].{key}"));
+        let addr: SocketAddr = t.connect.parse().map_err(|_| ConfigError {
+            field: f("connect"),
+            message: format!("{:?} is not IP:PORT", t.connect),
+        })?;
+        let timing = check_timing(&f, t.weight, t.interval, t.timeout, t.fall, t.rise)?;
+        let identity = format!("tcp {addr} {timing:?}");
+        let id = tracker_id(TrackerKind::Script, &identity);
+        fsm.trackers
+            .push(TrackerConfig::new(id, TrackerKind::Script, t.weight));
+        track_tcp.push(TrackTcp { id, addr, timing });
+    }
+    let mut track_http = Vec::new();
+    for (k, t) in r.track_http.iter().enumerate() {
+        let f = |key: &str| n.field(&format!("track_http[{k}].{key}"));
+        let (addr, path) = parse_http_url(&t.url).map_err(|m| ConfigError {
+            field: f("url"),
+            message: m,
+        })?;
+        if let Some(s) = t.status {
+            if !(100..=599).contains(&s) {
+                return err(f("status"), format!("{s} is not an HTTP status"));
+            }
+        }
+        let timing = check_timing(&f, t.weight, t.interval, t.timeout, t.fall, t.rise)?;
+        let identity = format!("http {addr} {path} {:?} {timing:?}", t.status);
+        let id = tracker_id(TrackerKind::Script, &identity);
+        fsm.trackers
+            .push(TrackerConfig::new(id, TrackerKind::Script, t.weight));
+        track_http.push(TrackHttp {
+            id,
+            addr,
+            path,
+            status: t.status,
+            timing,
+        });
+    }
+    let mut track_external = Vec::new();
+    for (k, t) in r.track_external.iter().enumerate() {
+        let f = |key: &str| n.field(&format!("track_external[{k}].{key}"));
+        if t.name.is_empty() {
+            return err(f("name"), "empty name");
+        }
+        if !(-253..=253).contains(&t.weight) {
+            return err(f("weight"), format!("{} is outside -253..=253", t.weight));
+        }
+        let id = tracker_id(TrackerKind::Script, &format!("external {}", t.name));
+        fsm.trackers
+            .push(TrackerConfig::new(id, TrackerKind::Script, t.weight));
+        track_external.push(TrackExternal {
+            id,
+            name: t.name.clone(),
+            weight: t.weight,
+        });
+    }
     // One tracker per thing watched (its id says what that is).
-    let lists: [(&str, &str, Vec<TrackerId>); 4] = [
+    let lists: [(&str, Vec<TrackerId>); 7] = [
+        ("track_tcp", track_tcp.iter().map(|t| t.id).collect()),
+        ("track_http", track_http.iter().map(|t| t.id).collect()),
         (
-            "track-script",
-            "track_script",
-            track_scripts.iter().map(|t| t.id).collect(),
+            "track_external",
+            track_external.iter().map(|t| t.id).collect(),
         ),
+        ("track_script", track_scripts.iter().map(|t| t.id).collect()),
+        ("track_ifaces", track_ifaces.iter().map(|t| t.id).collect()),
+        ("track_file", track_files.iter().map(|t| t.id).collect()),
         (
-            "track-iface",
-            "track_ifaces",
-            track_ifaces.iter().map(|t| t.id).collect(),
-        ),
-        (
-            "track-file",
-            "track_file",
-            track_files.iter().map(|t| t.id).collect(),
-        ),
-        (
-            "track-process",
             "track_process",
             track_processes.iter().map(|t| t.id).collect(),
         ),
     ];
-    for (flag, key, ids) in &lists {
+    for (key, ids) in &lists {
         if let Some(k) = (1..ids.len()).find(|&k| ids[..k].contains(&ids[k])) {
             return err(
-                n.field(flag, &format!("{key}[{k}]")),
+                n.field(&format!("{key}[{k}]")),
                 "the same as an earlier entry (each may be tracked once)",
             );
         }
     }
     let vmac = vmac_name(r);
     if vmac.is_none() && r.vmac_xmit_base {
-        return err(
-            n.field("vmac-xmit-base", "vmac_xmit_base"),
-            "needs use_vmac",
-        );
+        return err(n.field("vmac_xmit_base"), "needs use_vmac");
     }
     let vmac = match vmac {
         None => None,
         Some(name) => {
             if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) || name == r.iface {
                 return err(
-                    n.field("use-vmac", "use_vmac"),
+                    n.field("use_vmac"),
                     format!("{name:?} is not a free interface name"),
                 );
             }
@@ -1191,8 +941,7 @@ fn validate_instance(
     };
     // Let the state machine apply its own checks now, so errors exit 2 before any I/O.
     if let Err(e) = vrrp_fsm::Instance::new(fsm.clone()) {
-        let f = fsm_field(&e);
-        return err(n.field(f, &f.replace('-', "_")), e.to_string());
+        return err(n.field(fsm_field(&e)), e.to_string());
     }
     Ok(InstanceSpec {
         name: format!("VI_{}", r.vrid),
@@ -1204,6 +953,9 @@ fn validate_instance(
         track_ifaces,
         track_files,
         track_processes,
+        track_tcp,
+        track_http,
+        track_external,
         notify,
         notify_priority_changes: r.notify_priority_changes.unwrap_or(false),
         vmac,
@@ -1225,7 +977,7 @@ fn check_vip_options(
     field: &str,
     v: &VirtualAddress,
     o: &VipOptions,
-    r: &RawInstance,
+    r: &VrrpInstance,
 ) -> Result<(), ConfigError> {
     if let Some(dev) = &o.dev {
         if *dev != r.iface {
@@ -1253,22 +1005,22 @@ fn check_vip_options(
 }
 
 /// The name of the instance's VMAC (keepalived's default `vrrp.<vrid>`), if it has one.
-fn vmac_name(r: &RawInstance) -> Option<String> {
+fn vmac_name(r: &VrrpInstance) -> Option<String> {
     match &r.use_vmac {
-        None | Some(RawUseVmac::On(false)) => None,
-        Some(RawUseVmac::On(true)) => Some(format!("vrrp.{}", r.vrid)),
-        Some(RawUseVmac::Named(name)) => Some(name.clone()),
+        None | Some(UseVmac::On(false)) => None,
+        Some(UseVmac::On(true)) => Some(format!("vrrp.{}", r.vrid)),
+        Some(UseVmac::Named(name)) => Some(name.clone()),
     }
 }
 
 /// keepalived's `virtual_routes` or `virtual_rules` (`T`) from their words, each once.
-fn held_list<T>(n: Naming, flag: &str, key: &str, texts: &[String]) -> Result<Vec<T>, ConfigError>
+fn held_list<T>(n: Naming, key: &str, texts: &[String]) -> Result<Vec<T>, ConfigError>
 where
     T: std::str::FromStr<Err = vip_netlink::Error> + PartialEq,
 {
     let mut list = Vec::new();
     for (k, text) in texts.iter().enumerate() {
-        let field = n.field(flag, &format!("{key}[{k}]"));
+        let field = n.field(&format!("{key}[{k}]"));
         let item: T = text.parse().map_err(|e| ConfigError {
             field: field.clone(),
             message: format!("{text:?}: {e}"),
@@ -1282,8 +1034,8 @@ where
 }
 
 /// Applies `[instance.tuning]` to the state machine's configuration.
-fn apply_tuning(fsm: &mut InstanceConfig, t: &RawTuning, n: Naming) -> Result<(), ConfigError> {
-    let field = |key: &str| n.field(key, &format!("tuning.{key}"));
+fn apply_tuning(fsm: &mut InstanceConfig, t: &Tuning, n: Naming) -> Result<(), ConfigError> {
+    let field = |key: &str| n.field(&format!("tuning.{key}"));
     let secs = |key: &str, v: Option<f64>, into: &mut Duration| -> Result<(), ConfigError> {
         if let Some(v) = v {
             *into = seconds(field(key), v, 0.0, 86_400.0)?;
@@ -1344,22 +1096,70 @@ fn fsm_field(e: &vrrp_fsm::ConfigError) -> &'static str {
     for (needle, field) in [
         ("vrid", "vrid"),
         ("priority", "priority"),
-        ("interval", "advert-int"),
-        ("preempt", "preempt-delay"),
-        ("weight", "track-weight"),
-        ("unicast", "unicast-peer"),
-        ("peer", "unicast-peer"),
-        ("auth", "auth-pass"),
-        ("primary", "unicast-src"),
-        ("address", "vip"),
-        ("vip", "vip"),
-        ("prefix", "vip"),
+        ("interval", "advert_int"),
+        ("preempt", "preempt_delay"),
+        ("weight", "track_script"),
+        ("unicast", "unicast_peers"),
+        ("peer", "unicast_peers"),
+        ("auth", "auth_pass"),
+        ("primary", "unicast_src"),
+        ("address", "vips"),
+        ("vip", "vips"),
+        ("prefix", "vips"),
     ] {
         if s.contains(needle) {
             return field;
         }
     }
     "config"
+}
+
+/// The timing of a TCP or HTTP tracker, checked: `f` names a key of it.
+fn check_timing(
+    f: &dyn Fn(&str) -> String,
+    weight: i32,
+    interval: f64,
+    timeout: Option<f64>,
+    fall: u32,
+    rise: u32,
+) -> Result<CheckTiming, ConfigError> {
+    if !(-253..=253).contains(&weight) {
+        return err(f("weight"), format!("{weight} is outside -253..=253"));
+    }
+    let interval = seconds(f("interval"), interval, 0.01, 3600.0)?;
+    let timeout = match timeout {
+        None => interval,
+        Some(t) => seconds(f("timeout"), t, 0.01, 3600.0)?,
+    };
+    if fall == 0 || rise == 0 {
+        return err(f("fall"), "fall and rise must be at least 1");
+    }
+    Ok(CheckTiming {
+        weight,
+        interval,
+        timeout,
+        fall,
+        rise,
+    })
+}
+
+/// `http://IP[:PORT][/path]` (an address, not a name: the check never waits for DNS).
+fn parse_http_url(url: &str) -> Result<(SocketAddr, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url:?} does not start with http://"))?;
+    let (host, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], rest[at..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let addr = host
+        .parse::<SocketAddr>()
+        .or_else(|_| {
+            let ip = host.trim_start_matches('[').trim_end_matches(']');
+            ip.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 80))
+        })
+        .map_err(|_| format!("{url:?}: {host:?} is not IP[:PORT]"))?;
+    Ok((addr, path))
 }
 
 #[cfg(test)]
@@ -1371,7 +1171,7 @@ mod tests {
         "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['192.0.2.100/24']\n";
 
     fn parse(text: &str) -> Result<DaemonSpec, ConfigError> {
-        from_toml(text, LogFormat::Text, &src)
+        from_toml(text, &src)
     }
 
     fn src(_: &str, sample: IpAddr) -> Result<IpAddr, String> {

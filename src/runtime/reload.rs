@@ -1,4 +1,4 @@
-//! SIGHUP: reload the `--config` file into the running daemon, keeping every instance's
+//! [`Daemon::reload`](crate::Daemon::reload) (keepalived's SIGHUP): a new configuration into the running daemon, keeping every instance's
 //! state, as keepalived's reload does (a Master stays Master, a Backup keeps its timer).
 //!
 //! Instances are matched as keepalived matches them: by interface, VRID and address family,
@@ -25,7 +25,7 @@
 //! Started from flags, there is no file: SIGHUP is logged and changes nothing. Either way
 //! SIGHUP never stops the daemon (its default action would, and leave the VIPs behind).
 
-use crate::config::{DaemonSpec, InstanceSpec, SyncGroupSpec};
+use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
 
 /// How a reloaded file maps onto the running instances. Running instances live in slots
 /// (their `vrrp_fsm::InstanceId` index, never reused).
@@ -145,8 +145,7 @@ fn check_kept(old: &InstanceSpec, new: &InstanceSpec) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::LogFormat;
-    use crate::config::from_toml;
+    use crate::runtime::spec::from_toml;
     use std::net::IpAddr;
 
     fn spec(text: &str) -> DaemonSpec {
@@ -156,7 +155,7 @@ mod tests {
                 IpAddr::V6(_) => "fe80::1".parse().unwrap(),
             })
         };
-        from_toml(text, LogFormat::Text, &src).unwrap()
+        from_toml(text, &src).unwrap()
     }
 
     const BASE: &str = "[[instance]]\nname = \"a\"\niface = \"eth0\"\nvrid = 1\npriority = 100\n\

@@ -6,7 +6,7 @@
 use tracing::warn;
 use vip_netlink::{Change, VipManager, VirtualRoute, VirtualRule};
 
-use crate::config::InstanceSpec;
+use crate::runtime::spec::InstanceSpec;
 
 /// Routes or rules that come and go with the VIPs.
 pub trait HeldWithVips: std::fmt::Display {

@@ -1,5 +1,6 @@
-//! Events from the tokio side (link watch, track scripts, signals) to the VRRP loop's thread:
-//! a channel plus an `eventfd` the loop's `epoll` set watches.
+//! Events from the tokio side (link watch, track scripts, the program's handle) to the VRRP
+//! loop's thread: a channel plus an `eventfd` the loop's `epoll` set watches.
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -9,15 +10,16 @@ use std::sync::Arc;
 /// Something that happened outside the state machine.
 #[derive(Debug)]
 pub enum Event {
-    /// SIGTERM or SIGINT: shut down gracefully.
+    /// Shut down gracefully (the word says who asked, for the log).
     Shutdown(&'static str),
+    /// The program asks for every instance's status.
+    Status(tokio::sync::oneshot::Sender<Vec<crate::runtime::status::InstanceStatus>>),
     /// The link of this interface went up (`true`) or down.
     Link(String, bool),
     /// A track script (up or down) or a tracked file (its value) of instance `.0` changed.
     Tracker(usize, vrrp_fsm::TrackerId, vrrp_fsm::TrackerState),
-    /// SIGHUP with `--config`: the file, re-read, validated and planned, to apply (see
-    /// `reload`).
-    Reload(Box<crate::reload::ReloadRequest>),
+    /// A new configuration, validated and planned, to apply (see `reload`).
+    Reload(Box<crate::runtime::reload::ReloadRequest>),
     /// A watcher failed: the daemon cannot go on.
     Fatal(String),
 }

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 use vrrp_fsm::{State, StateChangeReason};
 
-use crate::notify_fifo::NotifyFifo;
+use crate::runtime::notify_fifo::NotifyFifo;
 
 /// How long a notify script may run before it is killed.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);

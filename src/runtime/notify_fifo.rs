@@ -12,6 +12,8 @@
 //! non-blocking, as keepalived opens it, so the daemon never waits for a reader: with nobody
 //! reading, lines pile up in the pipe, and once it is full a line is dropped and logged.
 
+#![allow(unsafe_code)]
+
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

@@ -12,6 +12,8 @@
 //! margin of busy CPU, is paid only when a Master has actually gone silent. Other deadlines
 //! (a Master's own advert timer) are plain waits, so an idle daemon never spins.
 
+#![allow(unsafe_code)]
+
 use std::time::{Duration, Instant};
 
 /// What [`PreciseTimer::check`] found.

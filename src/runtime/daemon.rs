@@ -1,0 +1,496 @@
+//! [`Daemon`]: the running engine and the program's handle on it.
+//!
+//! [`Daemon::start`] opens every driver, starts the watchers (link watches, tracker checks)
+//! as tokio tasks on the caller's runtime, and hands the routing itself to the VRRP loop on
+//! a thread of its own, which the watchers and the handle reach through an event queue.
+//!
+//! The split keeps the per-advert path out of any reactor: the VRRP loop waits in one plain
+//! `epoll` set, while the rarely busy watchers keep tokio (netlink link events, child
+//! processes). The program's tasks sleep in tokio until one of them has news.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+use vip_netlink::{AdvertSocket, AdvertSocketConfig, IpFamily, Vip, VipManager};
+use vrrp_fsm::{Router, SyncGroupConfig, TrackerState};
+
+use crate::runtime::config::{Config, ConfigError};
+use crate::runtime::event_queue::{event_queue, Event as LoopEvent, EventSender};
+use crate::runtime::events::{Event, Events, EVENT_BACKLOG};
+use crate::runtime::instance_io::{InstanceIo, InstanceSlots};
+use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
+use crate::runtime::notify_fifo::NotifyFifo;
+use crate::runtime::reload::{plan_reload, ReloadRequest};
+use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
+use crate::runtime::status::InstanceStatus;
+use crate::runtime::vmac::{create_vmacs, remove_vmacs, CreatedVmacs};
+use crate::runtime::vrrp_loop::VrrpLoop;
+use crate::runtime::watchers::Watchers;
+
+/// Why the daemon could not start, stopped with an error, or refused a request.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    /// The configuration is invalid (nothing was touched on the network).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Missing CAP_NET_RAW / CAP_NET_ADMIN.
+    #[error("{0}: the daemon needs CAP_NET_RAW and CAP_NET_ADMIN (run it as root)")]
+    Privileges(String),
+    /// A reload was refused: the running configuration stays.
+    #[error("{0}")]
+    Reload(String),
+    /// No such instance or tracker (for [`Daemon::set_tracker`]).
+    #[error("{0}")]
+    NotFound(String),
+    /// The daemon has stopped.
+    #[error("the daemon has stopped")]
+    Stopped,
+    /// Anything else, with context.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A driver error with what was being done.
+pub(crate) fn ctx(what: &str, e: vip_netlink::Error) -> DaemonError {
+    match e {
+        vip_netlink::Error::PermissionDenied { .. } => {
+            DaemonError::Privileges(format!("{what}: {e}"))
+        }
+        e => DaemonError::Other(format!("{what}: {e}")),
+    }
+}
+
+/// The advert socket of an instance, opened polled (the VRRP loop's `epoll` set watches it):
+/// multicast, or unicast to its peers. Version and family come from the state machine's
+/// configuration, so the two never disagree.
+pub(crate) fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSocket> {
+    let family = IpFamily::of(&inst.fsm.vips[0].addr);
+    let mut cfg = AdvertSocketConfig::multicast(inst.advert_iface(), family, inst.fsm.version)
+        .with_vrid(inst.fsm.vrid)
+        .with_unicast_peers(inst.fsm.unicast_peers.iter().copied())
+        .with_ttl(inst.unicast_ttl);
+    if let Some(key) = inst.ip_ah {
+        cfg = cfg.with_ip_ah(key);
+    }
+    if let Some(src) = inst.unicast_src {
+        cfg = cfg.with_source(src);
+    } else if inst.advert_iface() != inst.iface {
+        // A VMAC has no address of its own: adverts carry the parent's, as keepalived's do.
+        cfg = cfg.with_source(inst.fsm.primary_address);
+    }
+    AdvertSocket::open_polled(cfg)
+}
+
+/// The addresses an instance holds as Master, as `VipManager` entries on its VIP interface
+/// with their label and scope: the VIPs, then `virtual_ipaddress_excluded`.
+pub(crate) fn vip_list(inst: &InstanceSpec) -> vip_netlink::Result<Vec<Vip>> {
+    inst.held_addresses()
+        .map(|v| {
+            let mut vip = Vip::new(inst.vip_iface(), v.addr, v.prefix_len)?;
+            if let Some((_, o)) = inst.vip_options.iter().find(|(a, _)| *a == v.addr) {
+                if let Some(label) = &o.label {
+                    vip = vip.with_label(label.clone());
+                }
+                if let Some(scope) = o.scope {
+                    vip = vip.with_scope(scope);
+                }
+            }
+            Ok(vip)
+        })
+        .collect()
+}
+
+/// A mutex's guard; a panic elsewhere while holding it leaves nothing half-done here.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What runs, as the tokio side knows it: the instances by slot (as the VRRP loop has them)
+/// and the sync groups with their members as slots.
+struct Running {
+    instances: Vec<Option<InstanceSpec>>,
+    groups: Vec<SyncGroupSpec>,
+    fifo: Option<std::path::PathBuf>,
+}
+
+/// A running VRRP daemon: keepalived's `vrrp_instance`s and `vrrp_sync_group`s, with their
+/// trackers, notify scripts, VMACs, routes and rules.
+///
+/// Start it inside a tokio runtime (the watchers are tokio tasks; the VRRP loop gets a thread
+/// of its own). It needs CAP_NET_RAW and CAP_NET_ADMIN. End it with [`Daemon::shutdown`]:
+/// a Master sends priority 0, and VIPs, routes, rules and VMACs are removed. Dropping it
+/// without that still stops the instances the same way, but cannot wait for the VMACs'
+/// removal or the notify scripts.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), hakit::DaemonError> {
+/// use hakit::{Config, Daemon, Event, VrrpInstance};
+/// let config = Config::new()
+///     .instance(VrrpInstance::new("web", "eth0", 51, 150).vip("10.0.0.100/24"));
+/// let mut daemon = Daemon::start(config).await?;
+/// let mut events = daemon.events();
+/// while let Some(event) = events.recv().await {
+///     if let Event::StateChanged { instance, to, .. } = &event {
+///         println!("{instance} is now {to}");
+///     }
+/// }
+/// daemon.shutdown().await
+/// # }
+/// ```
+pub struct Daemon {
+    tx: EventSender,
+    events: broadcast::Sender<Event>,
+    first_events: Option<broadcast::Receiver<Event>>,
+    done: Option<oneshot::Receiver<Result<(), DaemonError>>>,
+    outcome: Option<Result<(), DaemonError>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    notifier: Option<JoinHandle<()>>,
+    running: Arc<Mutex<Running>>,
+    reloading: tokio::sync::Mutex<()>,
+    watchers: Arc<Mutex<Watchers>>,
+    vmacs: CreatedVmacs,
+}
+
+impl Daemon {
+    /// Validates `config` and starts it (see [`Daemon::start_spec`]).
+    pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
+        let spec = config.validate()?;
+        Daemon::start_spec(spec).await
+    }
+
+    /// Starts an already validated configuration: creates the VMACs, opens every instance's
+    /// sockets, removes stale VIPs, routes and rules an earlier run left (unless the
+    /// instance is the address owner), starts the link watches and tracker checks and the
+    /// VRRP loop. Every instance starts in Backup (or Master for an address owner). On an
+    /// error, whatever was created is removed again.
+    pub async fn start_spec(spec: DaemonSpec) -> Result<Daemon, DaemonError> {
+        let vmacs = CreatedVmacs::new(Mutex::new(create_vmacs(&spec.instances).await?));
+        match Daemon::start_instances(spec, vmacs.clone()).await {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                let left = std::mem::take(&mut *lock(&vmacs));
+                remove_vmacs(&left).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn start_instances(spec: DaemonSpec, vmacs: CreatedVmacs) -> Result<Daemon, DaemonError> {
+        let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
+        let mut router = Router::new();
+        let mut ios = InstanceSlots::default();
+        for inst in &spec.instances {
+            let id = router
+                .add_instance(inst.fsm.clone())
+                .map_err(|e| DaemonError::Other(format!("{}: {e}", inst.name)))?;
+            ios.insert(InstanceIo::open(inst, id, &router)?);
+        }
+        // At start, an instance's slot is its index in the configuration.
+        let mut group_ids = Vec::with_capacity(spec.sync_groups.len());
+        for group in &spec.sync_groups {
+            let ids = group
+                .members
+                .iter()
+                .filter_map(|&m| ios.get(m).map(|io| io.id))
+                .collect();
+            let gid = router
+                .add_sync_group(SyncGroupConfig::new(ids))
+                .map_err(|e| DaemonError::Other(format!("sync group {}: {e}", group.name)))?;
+            group_ids.push(gid);
+        }
+
+        // A crashed earlier run may have left our VIPs behind; we are not Master yet, so they go.
+        for io in ios.iter() {
+            io.remove_stale_vips(&vip_mgr)?;
+        }
+
+        let (tx, queue) = event_queue().map_err(|e| DaemonError::Other(format!("eventfd: {e}")))?;
+
+        // Link state of every interface we care about, a watcher task per interface, and the
+        // tracker checks.
+        let mut watchers = Watchers::new(tx.clone());
+        let mut links = BTreeMap::new();
+        for (slot, inst) in spec.instances.iter().enumerate() {
+            links.extend(watchers.watch_links(inst)?);
+            watchers.sync_checks(slot, inst)?;
+        }
+        let watchers = Arc::new(Mutex::new(watchers));
+
+        for io in ios.iter() {
+            info!(
+                instance = %io.spec.name, iface = %io.spec.iface, vrid = io.spec.fsm.vrid,
+                priority = io.spec.fsm.priority, version = ?io.spec.fsm.version,
+                advert_int = ?io.spec.fsm.advert_interval, source = ?io.sock.source(),
+                unicast_peers = ?io.spec.fsm.unicast_peers, "starting"
+            );
+        }
+        let fifo =
+            match &spec.notify_fifo {
+                Some(path) => Some(NotifyFifo::open(path).map_err(|e| {
+                    DaemonError::Other(format!("notify_fifo {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
+        let (notify, notifier) = spawn_notifier(fifo);
+        let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
+        let (done_tx, done_rx) = oneshot::channel();
+        let vrrp = VrrpLoop {
+            router,
+            ios,
+            vip_mgr,
+            events: queue,
+            links,
+            sync_groups: spec.sync_groups.clone(),
+            group_ids,
+            group_states: vec![None; spec.sync_groups.len()],
+            notify,
+            notify_fifo: spec.notify_fifo.clone(),
+            removing: Vec::new(),
+            published: events.clone(),
+        };
+        let published = events.clone();
+        let thread = std::thread::Builder::new()
+            .name("vrrp".into())
+            .spawn(move || {
+                let result = vrrp.run();
+                let error = result.as_ref().err().map(ToString::to_string);
+                let _ = published.send(Event::Stopped { error });
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| DaemonError::Other(format!("starting the VRRP thread: {e}")))?;
+        Ok(Daemon {
+            tx,
+            events,
+            first_events: Some(first_events),
+            done: Some(done_rx),
+            outcome: None,
+            thread: Some(thread),
+            notifier: Some(notifier),
+            running: Arc::new(Mutex::new(Running {
+                instances: spec.instances.iter().cloned().map(Some).collect(),
+                groups: spec.sync_groups.clone(),
+                fifo: spec.notify_fifo.clone(),
+            })),
+            reloading: tokio::sync::Mutex::new(()),
+            watchers,
+            vmacs,
+        })
+    }
+
+    /// The daemon's events. The first call gets every event since the start (the instances'
+    /// first transitions included); later calls get those from then on.
+    pub fn events(&mut self) -> Events {
+        let rx = self
+            .first_events
+            .take()
+            .unwrap_or_else(|| self.events.subscribe());
+        Events::new(rx)
+    }
+
+    /// Every running instance, read from the VRRP thread.
+    pub async fn status(&self) -> Result<Vec<InstanceStatus>, DaemonError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(LoopEvent::Status(reply));
+        answer.await.map_err(|_| DaemonError::Stopped)
+    }
+
+    /// The running instance named `name`, if any.
+    pub async fn instance(&self, name: &str) -> Result<Option<InstanceStatus>, DaemonError> {
+        Ok(self.status().await?.into_iter().find(|s| s.name == name))
+    }
+
+    /// Sets an external tracker (`VrrpInstance::track_external`) of instance `instance`:
+    /// `Up`, or `Down` (its weight applies; weight 0 is FAULT). The program's own health,
+    /// fed in as keepalived's trackers are.
+    pub fn set_tracker(
+        &self,
+        instance: &str,
+        tracker: &str,
+        state: TrackerState,
+    ) -> Result<(), DaemonError> {
+        let running = lock(&self.running);
+        let (slot, spec) = running
+            .instances
+            .iter()
+            .enumerate()
+            .find_map(|(s, i)| i.as_ref().filter(|i| i.name == instance).map(|i| (s, i)))
+            .ok_or_else(|| DaemonError::NotFound(format!("no instance named {instance:?}")))?;
+        let t = spec
+            .track_external
+            .iter()
+            .find(|t| t.name == tracker)
+            .ok_or_else(|| {
+                DaemonError::NotFound(format!(
+                    "instance {instance:?} has no external tracker {tracker:?}"
+                ))
+            })?;
+        if self.outcome.is_some() {
+            return Err(DaemonError::Stopped);
+        }
+        self.tx.send(LoopEvent::Tracker(slot, t.id, state));
+        Ok(())
+    }
+
+    /// Applies a new configuration to the running daemon, all or nothing, keeping every
+    /// instance's state as keepalived's reload (SIGHUP) does; see [`reload`](crate::runtime::reload)
+    /// for what may change. A refused reload changes nothing and says why.
+    pub async fn reload(&self, config: Config) -> Result<(), DaemonError> {
+        let new = config.validate()?;
+        self.reload_spec(new).await
+    }
+
+    /// [`Daemon::reload`] with an already validated configuration.
+    pub async fn reload_spec(&self, new: DaemonSpec) -> Result<(), DaemonError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let plan = {
+            let running = lock(&self.running);
+            plan_reload(
+                &running.instances,
+                &running.groups,
+                running.fifo.as_deref(),
+                &new,
+            )
+            .map_err(DaemonError::Reload)?
+        };
+        let added: Vec<usize> = plan.added().collect();
+        let made = create_vmacs(added.iter().map(|&i| &new.instances[i])).await?;
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(LoopEvent::Reload(Box::new(ReloadRequest {
+            spec: new.clone(),
+            plan: plan.clone(),
+            reply,
+        })));
+        let slots = match answer.await {
+            Ok(Ok(slots)) => slots,
+            Ok(Err(e)) => {
+                remove_vmacs(&made).await;
+                return Err(DaemonError::Reload(e));
+            }
+            Err(_) => {
+                remove_vmacs(&made).await;
+                return Err(DaemonError::Stopped);
+            }
+        };
+        lock(&self.vmacs).extend(made);
+        for &slot in &plan.removed {
+            lock(&self.watchers).remove_checks(slot);
+            let gone = lock(&self.running)
+                .instances
+                .get_mut(slot)
+                .and_then(Option::take);
+            let Some(gone) = gone else { continue };
+            if let Some(v) = &gone.vmac {
+                let ours = {
+                    let mut vmacs = lock(&self.vmacs);
+                    let at = vmacs.iter().position(|n| *n == v.name);
+                    at.map(|k| vmacs.remove(k))
+                };
+                if let Some(name) = ours {
+                    remove_vmacs(&[name]).await;
+                }
+            }
+        }
+        // New instances get their watchers; kept ones those of new trackers (and lose the
+        // checks of dropped ones).
+        for (k, spec) in new.instances.iter().enumerate() {
+            let slot = slots[k];
+            {
+                let mut watchers = lock(&self.watchers);
+                match watchers.watch_links(spec) {
+                    Ok(states) => {
+                        for (iface, up) in states {
+                            self.tx.send(LoopEvent::Link(iface, up));
+                        }
+                    }
+                    Err(e) => warn!(instance = %spec.name, "{e}"),
+                }
+                if let Err(e) = watchers.sync_checks(slot, spec) {
+                    warn!(instance = %spec.name, "{e}");
+                }
+            }
+            let mut running = lock(&self.running);
+            if running.instances.len() <= slot {
+                running.instances.resize(slot + 1, None);
+            }
+            running.instances[slot] = Some(spec.clone());
+        }
+        lock(&self.running).groups = new
+            .sync_groups
+            .iter()
+            .map(|g| SyncGroupSpec {
+                members: g.members.iter().map(|&m| slots[m]).collect(),
+                ..g.clone()
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// Waits until the daemon stops on its own (a fatal error; it has already sent priority 0
+    /// and removed its VIPs, routes and rules) and returns why. Cancel-safe: use it in a
+    /// `select!` beside the program's signals.
+    pub async fn stopped(&mut self) -> Result<(), DaemonError> {
+        if let Some(done) = &mut self.done {
+            let result = done
+                .await
+                .unwrap_or_else(|_| Err(DaemonError::Other("the VRRP loop panicked".into())));
+            self.done = None;
+            self.outcome = Some(result);
+        }
+        self.outcome.clone().unwrap_or(Ok(()))
+    }
+
+    /// Stops gracefully: every Master sends priority 0, VIPs, routes and rules are removed,
+    /// `notify_stop` scripts run (waited for, at most their timeout and a second), the checks
+    /// stop and the VMACs this run created are removed. Returns the loop's error if it had
+    /// stopped on its own.
+    pub async fn shutdown(mut self) -> Result<(), DaemonError> {
+        if self.outcome.is_none() {
+            self.tx.send(LoopEvent::Shutdown("shutdown"));
+        }
+        let result = self.stopped().await;
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        lock(&self.watchers).stop_checks();
+        // The loop (and its job sender) is gone: let the queued notify scripts, STOP
+        // included, finish, but never hang the exit on them.
+        if let Some(notifier) = self.notifier.take() {
+            if tokio::time::timeout(NOTIFY_TIMEOUT + Duration::from_secs(1), notifier)
+                .await
+                .is_err()
+            {
+                warn!("notify scripts still running at exit");
+            }
+        }
+        let left = std::mem::take(&mut *lock(&self.vmacs));
+        remove_vmacs(&left).await;
+        result
+    }
+}
+
+impl Drop for Daemon {
+    /// Without [`Daemon::shutdown`]: the instances still stop (priority 0, VIPs, routes and
+    /// rules removed) before this returns; VMACs are removed in a task if the runtime lives.
+    fn drop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.tx.send(LoopEvent::Shutdown("drop"));
+        let _ = thread.join();
+        lock(&self.watchers).stop_checks();
+        let left = std::mem::take(&mut *lock(&self.vmacs));
+        if !left.is_empty() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(async move { remove_vmacs(&left).await });
+                }
+                Err(_) => warn!(vmacs = ?left, "VMACs left behind: no runtime to remove them"),
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The daemon engine: keepalived's VRRP daemon as a library, as `quinn` is to `quinn-proto`.
+//!
+//! [`Daemon::start`] takes a [`Config`] (one or many [`VrrpInstance`]s and [`SyncGroup`]s, in
+//! keepalived's vocabulary), opens every driver and runs the instances until
+//! [`Daemon::shutdown`]: the Sans-IO [`vrrp_fsm::Router`] on a thread of its own, waiting in one
+//! `epoll` set with a precise Master_Down_Timer (`vrrp_loop`), the link watches and tracker
+//! checks on tokio (`watchers`), notify scripts and keepalived's notify FIFO ([`notify`]).
+//! Without anything from the caller it removes stale VIPs, routes and rules left by an earlier
+//! run, goes to FAULT when a link goes down and recovers when it comes back, and on shutdown
+//! sends priority 0 and removes what it installed.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | [`config`] | the configuration as written (`Config`, `VrrpInstance`, ...), TOML or code |
+//! | [`spec`] | the validated configuration the engine runs (`DaemonSpec`, `InstanceSpec`) |
+//! | [`daemon`] | the public handle: start, events, status, trackers, reload, shutdown |
+//! | [`events`] | what the daemon tells its user (`Event`, `Events`) |
+//! | [`status`] | an instance's state, priorities and counters (`InstanceStatus`) |
+//! | `vrrp_loop` | the I/O around the state machine, on its own thread |
+//! | `instance_io` | each instance's advert socket, GARP/NA socket and VIPs, by slot |
+//! | [`precise_timer`], `epoll`, `event_queue` | how the loop waits and is woken |
+//! | `watchers` | link watches and tracker checks (tokio side) |
+//! | [`reload`] | how a new configuration maps onto the running one |
+//! | `routing` | `virtual_routes` and `virtual_rules` with the VIPs |
+//! | `vmac` | `use_vmac` macvlans |
+//! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
+
+pub mod config;
+pub mod daemon;
+mod epoll;
+mod event_queue;
+pub mod events;
+mod instance_io;
+pub mod notify;
+mod notify_fifo;
+pub mod precise_timer;
+pub mod reload;
+mod routing;
+pub mod spec;
+pub mod status;
+mod vmac;
+mod vrrp_loop;
+mod watchers;
+
+pub use config::{
+    Config, ConfigError, LogFormat, SyncGroup, TrackFileConfig, TrackHttpConfig,
+    TrackProcessConfig, TrackScriptConfig, TrackTcpConfig, Tuning, UseVmac, VrrpInstance,
+};
+pub use daemon::{Daemon, DaemonError};
+pub use events::{Event, Events};
+pub use notify::NotifyScripts;
+pub use spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
+pub use status::InstanceStatus;
