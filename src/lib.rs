@@ -62,3 +62,8 @@ pub use runtime::{
     Config, ConfigError, Daemon, DaemonError, Event, Events, InstanceStatus, SyncGroup,
     VrrpInstance,
 };
+
+/// The README's code blocks (the library quick start), compiled as doctests.
+#[cfg(all(doctest, feature = "runtime"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1537,4 +1537,138 @@ mod tests {
         let e = parse(&format!("{BASE}notify_fault='  '\n")).unwrap_err();
         assert_eq!(e.field, "instance[0].notify_fault");
     }
+
+    #[test]
+    fn tcp_http_and_external_trackers_become_script_trackers() {
+        let spec = parse(&format!(
+            "{BASE}track_tcp=[{{ connect='127.0.0.1:8080', weight=-50 }}]\n\
+             track_http=[{{ url='http://[::1]:81/health', status=204, weight=-20, interval=2.0, timeout=0.5, fall=2 }}]\n\
+             track_external=[{{ name='db', weight=0 }}]\n"
+        ))
+        .unwrap();
+        let i = &spec.instances[0];
+        let tcp = &i.track_tcp[0];
+        assert_eq!(tcp.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            (tcp.timing.weight, tcp.timing.interval, tcp.timing.timeout),
+            (-50, Duration::from_secs(1), Duration::from_secs(1))
+        );
+        let http = &i.track_http[0];
+        assert_eq!(
+            (http.addr, http.path.as_str(), http.status),
+            ("[::1]:81".parse().unwrap(), "/health", Some(204))
+        );
+        assert_eq!(
+            (http.timing.timeout, http.timing.fall, http.timing.rise),
+            (Duration::from_millis(500), 2, 1)
+        );
+        assert_eq!(i.track_external[0].name, "db");
+        // Each feeds a Script tracker of the state machine with its weight.
+        let kinds: Vec<(TrackerKind, i32)> =
+            i.fsm.trackers.iter().map(|t| (t.kind, t.weight)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (TrackerKind::Script, -50),
+                (TrackerKind::Script, -20),
+                (TrackerKind::Script, 0)
+            ]
+        );
+        let names: Vec<String> = i.tracker_names().map(|(_, n)| n).collect();
+        assert_eq!(
+            names,
+            ["tcp 127.0.0.1:8080", "http://[::1]:81/health", "db"]
+        );
+    }
+
+    #[test]
+    fn bad_tracker_values_name_their_field() {
+        for (extra, field) in [
+            (
+                "track_tcp=[{ connect='localhost:80' }]",
+                "instance[0].track_tcp[0].connect",
+            ),
+            (
+                "track_tcp=[{ connect='127.0.0.1:80', weight=300 }]",
+                "instance[0].track_tcp[0].weight",
+            ),
+            (
+                "track_tcp=[{ connect='127.0.0.1:80', interval=0 }]",
+                "instance[0].track_tcp[0].interval",
+            ),
+            (
+                "track_tcp=[{ connect='127.0.0.1:80', fall=0 }]",
+                "instance[0].track_tcp[0].fall",
+            ),
+            (
+                "track_http=[{ url='https://10.0.0.1/' }]",
+                "instance[0].track_http[0].url",
+            ),
+            (
+                "track_http=[{ url='http://web.example/' }]",
+                "instance[0].track_http[0].url",
+            ),
+            (
+                "track_http=[{ url='http://10.0.0.1/', status=700 }]",
+                "instance[0].track_http[0].status",
+            ),
+            (
+                "track_external=[{ name='' }]",
+                "instance[0].track_external[0].name",
+            ),
+            (
+                "track_external=[{ name='a', weight=-254 }]",
+                "instance[0].track_external[0].weight",
+            ),
+            (
+                "track_external=[{ name='a' }, { name='a' }]",
+                "instance[0].track_external[1]",
+            ),
+        ] {
+            let e = parse(&format!("{BASE}{extra}\n")).unwrap_err();
+            assert_eq!(e.field, field, "{extra}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_builders_write_what_the_toml_says() {
+        use crate::runtime::config::{SyncGroup, VrrpInstance};
+        let built = Config::new()
+            .instance(
+                VrrpInstance::new("web", "eth0", 51, 150)
+                    .vrrp_version(3)
+                    .advert_int(0.1)
+                    .vip("192.0.2.100/24")
+                    .unicast_peer("192.0.2.2")
+                    .nopreempt()
+                    .track_iface("eth1", -20)
+                    .track_script("/bin/true", -30)
+                    .track_tcp("127.0.0.1:8080", -50)
+                    .track_http("http://127.0.0.1:8080/", -40)
+                    .track_external("db", 0)
+                    .notify("/bin/true"),
+            )
+            .sync_group(SyncGroup::new("G", ["web"]))
+            .notify_fifo("/run/fifo");
+        let toml = Config::from_toml(
+            "notify_fifo = '/run/fifo'\n[[instance]]\nname = 'web'\niface = 'eth0'\nvrid = 51\n\
+             priority = 150\nvrrp_version = 3\nadvert_int = 0.1\nvips = ['192.0.2.100/24']\n\
+             unicast_peers = ['192.0.2.2']\nnopreempt = true\ntrack_ifaces = ['eth1:-20']\n\
+             track_script = [{ cmd = '/bin/true', weight = -30 }]\n\
+             track_tcp = [{ connect = '127.0.0.1:8080', weight = -50 }]\n\
+             track_http = [{ url = 'http://127.0.0.1:8080/', weight = -40 }]\n\
+             track_external = [{ name = 'db' }]\nnotify = '/bin/true'\n\
+             [[sync_group]]\nname = 'G'\ninstances = ['web']\n",
+        )
+        .unwrap();
+        assert_eq!(built, toml);
+        // And back: the value serialises to TOML that reads the same.
+        let again = Config::from_toml(&toml::to_string(&built).unwrap()).unwrap();
+        assert_eq!(again, built);
+        assert!(validate(&built, &src).is_ok());
+        let e = Config::from_toml("[[instance]]\nbogus = 1\n").unwrap_err();
+        assert_eq!(e.field, "config");
+        let e = validate(&Config::new(), &src).unwrap_err();
+        assert_eq!(e.field, "instance");
+    }
 }

@@ -1,0 +1,166 @@
+//! The runtime's public API driven in-process (root): a `hakit::Daemon` started inside a test
+//! namespace, with the kernel's rtnetlink and a real advert socket. Start removes a stale VIP;
+//! events and `status` follow the state machine; `set_tracker` moves the priority and puts the
+//! instance in FAULT and back; `reload` applies a new priority and refuses a new version;
+//! `shutdown` removes the VIP and ends the event stream with `Stopped`.
+mod common;
+
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use common::topology::{Topology, VIP4};
+use hakit::fsm::{State, StateChangeReason, TrackerState};
+use hakit::{Config, Daemon, DaemonError, Event, Events, VrrpInstance};
+
+/// Runs `f` on a thread inside namespace `ns` (every thread it starts, the daemon's VRRP
+/// thread included, inherits the namespace).
+fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).expect("opening the namespace");
+        // SAFETY: setns on this thread only, with a namespace descriptor we hold open.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}");
+        f()
+    })
+    .join()
+    .expect("the namespace thread panicked")
+}
+
+fn web(priority: u8) -> VrrpInstance {
+    VrrpInstance::new("web", "eth0", 60, priority)
+        .vrrp_version(3)
+        .advert_int(0.1)
+        .vip(format!("{VIP4}/24"))
+        .track_external("db", 0)
+        .track_external("lag", -30)
+}
+
+/// The next event matching `want`, skipping others; panics after 5 s.
+async fn next(events: &mut Events, what: &str, want: impl Fn(&Event) -> bool) -> Event {
+    let found = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(ev) = events.recv().await {
+            if want(&ev) {
+                return Some(ev);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(ev)) => ev,
+        other => panic!("no {what}: {other:?}"),
+    }
+}
+
+fn entered(to: State) -> impl Fn(&Event) -> bool {
+    move |ev| matches!(ev, Event::StateChanged { to: t, .. } if *t == to)
+}
+
+fn holds_vip(ns: &str) -> bool {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns, "-o", "addr", "show", "dev", "eth0"])
+        .output()
+        .expect("ip addr");
+    String::from_utf8_lossy(&out.stdout).contains(&format!("{VIP4}/24"))
+}
+
+#[test]
+fn daemon_api_start_events_status_trackers_reload_shutdown() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let topo = Topology::new(1);
+    let ns = topo.nodes[0].ns.name.clone();
+    // A crashed earlier run's VIP.
+    topo.nodes[0]
+        .ns
+        .ip(&["addr", "add", &format!("{VIP4}/24"), "dev", "eth0"])
+        .unwrap();
+    let inside = ns.clone();
+    in_netns(&ns, move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let ns = inside;
+            let mut daemon = Daemon::start(Config::new().instance(web(150)))
+                .await
+                .expect("start");
+            let mut events = daemon.events();
+            let first = next(&mut events, "Backup", entered(State::Backup)).await;
+            assert!(
+                matches!(&first, Event::StateChanged { reason: StateChangeReason::Startup, instance, vrid: 60, .. } if instance == "web"),
+                "{first:?}"
+            );
+            assert!(!holds_vip(&ns), "the stale VIP survived the start");
+            next(&mut events, "Master", entered(State::Master)).await;
+            assert!(holds_vip(&ns));
+            let st = daemon.instance("web").await.unwrap().expect("web");
+            assert_eq!(
+                (st.state, st.base_priority, st.effective_priority, st.vips_held),
+                (State::Master, 150, 150, true)
+            );
+            assert!(st.counters.adverts_sent > 0 && st.counters.become_master == 1);
+            assert_eq!(st.trackers.len(), 2);
+
+            // A weight tracker down: 150 - 30.
+            daemon.set_tracker("web", "lag", TrackerState::Down).unwrap();
+            let ev = next(&mut events, "priority change", |e| {
+                matches!(e, Event::PriorityChanged { .. })
+            })
+            .await;
+            assert!(
+                matches!(ev, Event::PriorityChanged { from: 150, to: 120, .. }),
+                "{ev:?}"
+            );
+            // A weight-0 tracker down: FAULT, the VIP goes; up again: Master again.
+            daemon.set_tracker("web", "db", TrackerState::Down).unwrap();
+            let ev = next(&mut events, "Fault", entered(State::Fault)).await;
+            assert!(
+                matches!(ev, Event::StateChanged { reason: StateChangeReason::Fault(_), .. }),
+                "{ev:?}"
+            );
+            assert!(!holds_vip(&ns), "a FAULT instance kept its VIP");
+            daemon.set_tracker("web", "db", TrackerState::Up).unwrap();
+            next(&mut events, "Master again", entered(State::Master)).await;
+            assert!(holds_vip(&ns));
+
+            for (inst, tracker) in [("nope", "db"), ("web", "nope")] {
+                let e = daemon
+                    .set_tracker(inst, tracker, TrackerState::Up)
+                    .unwrap_err();
+                assert!(matches!(e, DaemonError::NotFound(_)), "{e}");
+            }
+
+            // Reload: a new base priority applies live; a new version is refused.
+            daemon
+                .reload(Config::new().instance(web(200)))
+                .await
+                .expect("reload");
+            let st = daemon.instance("web").await.unwrap().unwrap();
+            assert_eq!((st.state, st.base_priority, st.effective_priority), (State::Master, 200, 170));
+            let e = daemon
+                .reload(Config::new().instance(web(200).vrrp_version(2).advert_int(1.0)))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, DaemonError::Reload(_)), "{e}");
+            let e = daemon
+                .reload(Config::new().instance(web(0)))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, DaemonError::Config(_)), "{e}");
+            assert_eq!(daemon.instance("web").await.unwrap().unwrap().base_priority, 200);
+
+            daemon.shutdown().await.expect("shutdown");
+            assert!(!holds_vip(&ns), "the VIP stayed after shutdown");
+            let mut last = None;
+            while let Some(ev) = events.recv().await {
+                last = Some(ev);
+            }
+            assert_eq!(last, Some(Event::Stopped { error: None }));
+        });
+    });
+}
