@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use vrrp_fsm::{FaultFlags, State, StateChangeReason};
+use vrrp_fsm::{State, StateChangeReason};
 
 use crate::cli::LogFormat;
 
@@ -35,25 +35,6 @@ pub fn state_name(s: State) -> &'static str {
     }
 }
 
-/// The reason name used in transition lines.
-pub fn reason_name(r: StateChangeReason) -> &'static str {
-    match r {
-        StateChangeReason::Startup => "startup",
-        StateChangeReason::AddressOwner => "address_owner",
-        StateChangeReason::MasterNoResponse => "master_down_timer",
-        StateChangeReason::MasterLeft => "master_priority_zero",
-        StateChangeReason::Preempted => "preempted",
-        StateChangeReason::HigherPriority { .. } => "higher_priority",
-        StateChangeReason::Fault(f) if f.contains(FaultFlags::LINK_DOWN) => "link_down",
-        StateChangeReason::Fault(f) if f.contains(FaultFlags::TRACKER) => "tracker_failed",
-        StateChangeReason::Fault(_) => "sync_group_fault",
-        StateChangeReason::FaultCleared => "fault_cleared",
-        StateChangeReason::SyncGroup => "sync_group",
-        StateChangeReason::Shutdown => "shutdown",
-        _ => "other",
-    }
-}
-
 /// One transition line, exactly
 /// `{"ts_ms":…,"iface":…,"vrid":…,"from":"Backup","to":"Master","reason":"master_down_timer"}`.
 pub fn transition_line(
@@ -72,7 +53,7 @@ pub fn transition_line(
         serde_json::Value::from(iface),
         state_name(from),
         state_name(to),
-        reason_name(reason)
+        reason
     )
 }
 

@@ -83,3 +83,77 @@ pub enum StateChangeReason {
     /// `shutdown`.
     Shutdown,
 }
+
+/// The reason's snake_case name, as hakit's daemons print it in their transition lines (and as
+/// scripts parse it, so the names are stable): `startup`, `address_owner`, `master_down_timer`
+/// (no Master heard), `master_priority_zero` (the Master left), `preempted`, `higher_priority`,
+/// `link_down`, `tracker_failed` or `sync_group_fault` (entered FAULT, by the first flag set in
+/// that order), `fault_cleared`, `sync_group` and `shutdown`.
+///
+/// ```
+/// use vrrp_fsm::{FaultFlags, StateChangeReason};
+/// assert_eq!(StateChangeReason::MasterNoResponse.to_string(), "master_down_timer");
+/// assert_eq!(StateChangeReason::Fault(FaultFlags::TRACKER).to_string(), "tracker_failed");
+/// ```
+impl core::fmt::Display for StateChangeReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            StateChangeReason::Startup => "startup",
+            StateChangeReason::AddressOwner => "address_owner",
+            StateChangeReason::MasterNoResponse => "master_down_timer",
+            StateChangeReason::MasterLeft => "master_priority_zero",
+            StateChangeReason::Preempted => "preempted",
+            StateChangeReason::HigherPriority { .. } => "higher_priority",
+            StateChangeReason::Fault(flags) if flags.contains(FaultFlags::LINK_DOWN) => "link_down",
+            StateChangeReason::Fault(flags) if flags.contains(FaultFlags::TRACKER) => {
+                "tracker_failed"
+            }
+            StateChangeReason::Fault(_) => "sync_group_fault",
+            StateChangeReason::FaultCleared => "fault_cleared",
+            StateChangeReason::SyncGroup => "sync_group",
+            StateChangeReason::Shutdown => "shutdown",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_names_are_the_documented_ones() {
+        let cases = [
+            (StateChangeReason::Startup, "startup"),
+            (StateChangeReason::AddressOwner, "address_owner"),
+            (StateChangeReason::MasterNoResponse, "master_down_timer"),
+            (StateChangeReason::MasterLeft, "master_priority_zero"),
+            (StateChangeReason::Preempted, "preempted"),
+            (
+                StateChangeReason::HigherPriority { priority: 200 },
+                "higher_priority",
+            ),
+            (StateChangeReason::Fault(FaultFlags::LINK_DOWN), "link_down"),
+            (
+                StateChangeReason::Fault(FaultFlags::TRACKER),
+                "tracker_failed",
+            ),
+            (
+                StateChangeReason::Fault(FaultFlags::SYNC_GROUP),
+                "sync_group_fault",
+            ),
+            (
+                StateChangeReason::Fault(FaultFlags::NONE),
+                "sync_group_fault",
+            ),
+            (StateChangeReason::FaultCleared, "fault_cleared"),
+            (StateChangeReason::SyncGroup, "sync_group"),
+            (StateChangeReason::Shutdown, "shutdown"),
+        ];
+        for (reason, name) in cases {
+            assert_eq!(reason.to_string(), name, "{reason:?}");
+        }
+        let mut both = FaultFlags::LINK_DOWN;
+        both.set(FaultFlags::TRACKER, true);
+        assert_eq!(StateChangeReason::Fault(both).to_string(), "link_down");
+    }
+}
