@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{info, warn};
 use vip_netlink::{
-    AdvertSocket, AdvertSocketConfig, Change, IpFamily, Vip, VipManager, VmacConfig, VmacManager,
-    VmacOps,
+    AddressFamily, AdvertSocket, AdvertSocketConfig, Change, Vip, VipManager, VmacConfig,
+    VmacManager, VmacOps,
 };
 use vrrp_fsm::{Router, SyncGroupConfig};
 
@@ -61,7 +61,7 @@ pub fn ctx(what: &str, e: vip_netlink::Error) -> DriverError {
 /// The advert socket of an instance, opened polled (the VRRP loop's `epoll` set watches it):
 /// multicast, or unicast to its peers.
 pub fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSocket> {
-    let family = IpFamily::of(&inst.fsm.vips[0].addr);
+    let family = AddressFamily::of(&inst.fsm.vips[0].addr);
     let mut cfg = AdvertSocketConfig::multicast(inst.advert_iface(), family, inst.fsm.version)
         .with_vrid(inst.fsm.vrid)
         .with_unicast_peers(inst.fsm.unicast_peers.iter().copied())
@@ -110,7 +110,7 @@ async fn create_vmacs<'a>(
     let mgr = VmacManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
     for inst in wanted {
         let Some(v) = &inst.vmac else { continue };
-        let family = IpFamily::of(&inst.fsm.vips[0].addr);
+        let family = AddressFamily::of(&inst.fsm.vips[0].addr);
         let made = match VmacConfig::new(inst.iface.clone(), family, inst.fsm.vrid) {
             Ok(cfg) => mgr.create(&cfg.with_name(v.name.clone())).await,
             Err(e) => Err(e),

@@ -19,7 +19,7 @@ use std::time::Instant;
 use std::collections::BTreeMap;
 use tracing::{debug, info, warn};
 
-use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
+use vip_netlink::{InboundAdvertRef, Vip, VipManager, WakeOn};
 use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, SyncGroupId, TrackerState};
 
 use crate::config::{InstanceSpec, SyncGroupSpec};
@@ -605,7 +605,7 @@ fn feed_advert(
     router: &mut Router,
     io: &InstanceIo,
     last_now: &mut Instant,
-    rx: &ReceivedAdvertRef<'_>,
+    rx: &InboundAdvertRef<'_>,
 ) {
     *last_now = rx.received_at.max(*last_now);
     if let Err(e) = router.handle_advert(*last_now, io.id, rx.source, &rx.advert) {
@@ -640,7 +640,7 @@ fn drain_all_queued(router: &mut Router, ios: &InstanceSlots, last_now: &mut Ins
 /// readable) or only what it holds without waking the loop.
 fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bool) {
     loop {
-        let feed = |rx: &ReceivedAdvertRef<'_>| feed_advert(router, io, last_now, rx);
+        let feed = |rx: &InboundAdvertRef<'_>| feed_advert(router, io, last_now, rx);
         let got = if ready {
             io.sock.try_recv_ready_with(feed)
         } else {
