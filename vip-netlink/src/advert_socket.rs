@@ -523,7 +523,7 @@ impl AdvertSocket {
         let wake = open_raw(&config, &interface)?;
         let queue = open_raw(&config, &interface)?;
         queue
-            .attach_filter(&wake_filter::drop_all())
+            .attach_filter(&wake_filter::for_socket2(&wake_filter::drop_all()))
             .map_err(|e| Error::io("SO_ATTACH_FILTER", e))?;
         // Readable interest only: with EPOLLOUT the reactor would wake once more after every
         // sent advert when the kernel frees its buffer. Sends are tried directly and wait for
@@ -579,7 +579,7 @@ impl AdvertSocket {
             return Ok(());
         }
         let attach = |s: &Socket, prog: &[libc::sock_filter]| {
-            s.attach_filter(prog)
+            s.attach_filter(&wake_filter::for_socket2(prog))
                 .map_err(|e| Error::io("SO_ATTACH_FILTER", e))
         };
         // Accepting everything is no filter at all: the kernel then runs no program per
