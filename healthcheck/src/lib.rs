@@ -11,6 +11,10 @@
 //! * [`RiseFallCounter`], [`RetryCounter`]: the two filtering models, Sans-IO.
 //! * [`CheckStatus`]: health + weight → priority delta / FAULT, for VRRP trackers.
 //! * [`Pool`]: real-server liveness, quorum, hysteresis, sorry server, for IPVS.
+//!
+//! Features: `tls` (default) brings HTTPS checks (`HttpCheck::tls`, `TlsOptions`) over rustls
+//! with the ring provider; without it no TLS stack is built. `vrrp-fsm` (default) brings the
+//! bridge to vrrp-fsm's trackers (`CheckStatus::to_vrrp_fsm`, `CheckId` ⇄ `TrackerId`).
 #![warn(missing_docs)]
 
 mod change_watch;
@@ -41,6 +45,7 @@ pub use checkers::process::{ProcessCheck, ProcessMatch};
 pub use checkers::smtp::SmtpCheck;
 pub use checkers::socket_options::SocketOptions;
 pub use checkers::tcp::TcpCheck;
+#[cfg(feature = "tls")]
 pub use checkers::tls::{TlsOptions, TlsVerify};
 pub use checkers::udp::{ReplyPattern, UdpCheck};
 pub use error::{CheckError, ConfigError};
@@ -51,6 +56,7 @@ pub use retry_counter::{NextProbe, RetryCounter};
 pub use rise_fall::RiseFallCounter;
 
 /// Re-exported so users can build [`TlsVerify::Roots`] without naming rustls.
+#[cfg(feature = "tls")]
 pub use rustls::RootCertStore;
 
 /// The README's code blocks, compiled as doctests.
