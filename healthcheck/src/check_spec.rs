@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::check_status::TrackWeight;
 use crate::checker::Checker;
 use crate::error::ConfigError;
 use crate::policy::Policy;
-use crate::tracker_state::TrackWeight;
 
 /// Identifies a check in a [`Monitor`](crate::Monitor) and in its events. Chosen by the
 /// caller (a real-server index, a vrrp-fsm tracker id...).

@@ -10,8 +10,8 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::check_spec::{CheckId, CheckSpec};
+use crate::check_status::{CheckStatus, Health};
 use crate::error::{CheckError, ConfigError};
-use crate::tracker_state::{Health, TrackerState};
 
 /// A check's state changed (health after fall/rise, or its dynamic value).
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct StateChange {
     /// Which check.
     pub id: CheckId,
     /// New state (health, weight semantics, value).
-    pub state: TrackerState,
+    pub state: CheckStatus,
     /// Health before this change.
     pub previous: Health,
     /// When the probe that caused it finished.
@@ -99,7 +99,7 @@ pub struct Monitor {
     stats: Arc<MonitorStats>,
 }
 
-type SharedStates = Arc<Mutex<HashMap<CheckId, TrackerState>>>;
+type SharedStates = Arc<Mutex<HashMap<CheckId, CheckStatus>>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding these locks cannot leave the maps inconsistent.
@@ -131,7 +131,7 @@ impl Monitor {
         spec.validate()?;
         let rt = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let id = spec.id;
-        let initial = TrackerState {
+        let initial = CheckStatus {
             health: spec.policy.initial_health(),
             weight: spec.weight,
             value: None,
@@ -162,12 +162,12 @@ impl Monitor {
 
     /// The current state of check `id` (its policy's initial state until the first
     /// change), also for consumers that start listening late.
-    pub fn state(&self, id: CheckId) -> Option<TrackerState> {
+    pub fn state(&self, id: CheckId) -> Option<CheckStatus> {
         lock(&self.states).get(&id).copied()
     }
 
     /// The current state of every check, sorted by id.
-    pub fn states(&self) -> Vec<(CheckId, TrackerState)> {
+    pub fn states(&self) -> Vec<(CheckId, CheckStatus)> {
         let mut v: Vec<_> = lock(&self.states).iter().map(|(k, v)| (*k, *v)).collect();
         v.sort_by_key(|e| e.0);
         v
@@ -253,7 +253,7 @@ impl CheckTask {
             let value_changed = new_value != value;
             value = new_value;
             if changed.is_some() || value_changed {
-                let state = TrackerState {
+                let state = CheckStatus {
                     health: policy.health(),
                     weight: spec.weight,
                     value,

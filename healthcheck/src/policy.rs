@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::check_status::Health;
 use crate::error::ConfigError;
 use crate::retry_counter::{NextProbe, RetryCounter};
 use crate::rise_fall::RiseFallCounter;
-use crate::tracker_state::Health;
 
 /// Which keepalived semantics turn probe results into up/down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use crate::check_spec::CheckId;
+use crate::check_status::Health;
 use crate::monitor::StateChange;
-use crate::tracker_state::Health;
 
 /// One real server and the checks that must all pass for it to be alive.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! §2): up on the first success; while up, a failure is retried `retry` times after
 //! `delay_before_retry`, and the checker goes down after `retry + 1` consecutive failures.
 
-use crate::tracker_state::Health;
+use crate::check_status::Health;
 
 /// When the next probe should run, as decided by [`RetryCounter::record`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

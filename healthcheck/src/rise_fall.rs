@@ -1,8 +1,8 @@
 //! keepalived's `vrrp_script` hysteresis: one counter from 0 to `rise + fall − 1`
 //! (KA `vrrp_script_child_thread()` / `vrrp_init_script()`, reference §1a).
 
+use crate::check_status::Health;
 use crate::error::ConfigError;
-use crate::tracker_state::Health;
 
 /// The single rise/fall counter of a keepalived `vrrp_script`.
 ///

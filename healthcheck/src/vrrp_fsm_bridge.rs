@@ -2,12 +2,15 @@
 //!
 //! vrrp-fsm applies the weights itself (from its `TrackerConfig`), so a check reports
 //! only Up / Down / Value. Configure the vrrp-fsm tracker with
-//! [`TrackWeight::to_vrrp_tracker_config`] so both sides agree on weight and `reverse`.
+//! [`TrackWeight::to_vrrp_tracker_config`] so both sides agree on weight and `reverse`, and
+//! name the check after the tracker (`CheckId::from(tracker_id)`, back with
+//! `TrackerId::try_from(check_id)`).
 
+use crate::check_spec::CheckId;
+use crate::check_status::{CheckStatus, Health, TrackWeight};
 use crate::monitor::StateChange;
-use crate::tracker_state::{Health, TrackWeight, TrackerState};
 
-impl TrackerState {
+impl CheckStatus {
     /// The state to pass to `vrrp_fsm::Router::set_tracker` / `Instance::set_tracker`.
     ///
     /// * value-scaled (track_file) → `Value(n)` (an unreadable file is 0);
@@ -44,5 +47,29 @@ impl TrackWeight {
         let mut cfg = vrrp_fsm::TrackerConfig::new(id, kind, self.weight);
         cfg.reverse = self.reverse;
         cfg
+    }
+}
+
+impl From<vrrp_fsm::TrackerId> for CheckId {
+    /// The check that feeds tracker `id`: same number.
+    ///
+    /// ```
+    /// use healthcheck::CheckId;
+    /// use vrrp_fsm::TrackerId;
+    /// assert_eq!(CheckId::from(TrackerId(7)), CheckId(7));
+    /// assert_eq!(TrackerId::try_from(CheckId(7)), Ok(TrackerId(7)));
+    /// assert!(TrackerId::try_from(CheckId(u64::from(u32::MAX) + 1)).is_err());
+    /// ```
+    fn from(id: vrrp_fsm::TrackerId) -> Self {
+        CheckId(u64::from(id.0))
+    }
+}
+
+impl TryFrom<CheckId> for vrrp_fsm::TrackerId {
+    type Error = core::num::TryFromIntError;
+
+    /// The tracker a check feeds: same number; fails when it does not fit in a `u32`.
+    fn try_from(id: CheckId) -> Result<Self, Self::Error> {
+        u32::try_from(id.0).map(vrrp_fsm::TrackerId)
     }
 }

@@ -1,7 +1,8 @@
-//! TCP, HTTP and HTTPS checkers against real servers on loopback.
+//! TCP, HTTP and HTTPS checkers against real servers on loopback (HTTPS with feature `tls`).
 
 mod common;
 
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -332,11 +333,13 @@ async fn http_garbage_reset_slow_and_oversized() {
     assert!(check.check(T).await.is_ok());
 }
 
+#[cfg(feature = "tls")]
 fn self_signed(name: &str) -> (Vec<u8>, Vec<u8>) {
     let cert = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
     (cert.cert.der().to_vec(), cert.key_pair.serialize_der())
 }
 
+#[cfg(feature = "tls")]
 async fn tls_server(
     name: &str,
     reply: Reply,
@@ -381,6 +384,7 @@ async fn tls_server(
     (addr, cert, sni)
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn https_unverified_verified_and_sni() {
     let (addr, cert, sni) = tls_server("rs1.example.org", Reply::Raw(ok_response(b"hello"))).await;
@@ -456,6 +460,7 @@ async fn https_unverified_verified_and_sni() {
     assert!(matches!(err, CheckError::Tls(_)), "{err}");
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn https_against_plain_http_fails() {
     let srv = HttpServer::start(Reply::Raw(ok_response(b"hello"))).await;

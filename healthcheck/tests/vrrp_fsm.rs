@@ -28,7 +28,7 @@ fn weight_semantics_agree_with_vrrp_fsm() {
                 scale_by_value: false,
             };
             for health in [Health::Up, Health::Down] {
-                let st = TrackerState {
+                let st = CheckStatus {
                     health,
                     weight: w,
                     value: None,
@@ -51,7 +51,7 @@ fn weight_semantics_agree_with_vrrp_fsm() {
             };
             for value in [-3, 0, 2, 9, 1000] {
                 for health in [Health::Up, Health::Down] {
-                    let st = TrackerState {
+                    let st = CheckStatus {
                         health,
                         weight: file,
                         value: Some(value),
@@ -72,7 +72,7 @@ fn weight_semantics_agree_with_vrrp_fsm() {
         }
     }
     assert_eq!(cases, 5 * 2 * (2 + 10));
-    let unknown = TrackerState {
+    let unknown = CheckStatus {
         health: Health::Unknown,
         weight: TrackWeight::new(5),
         value: None,

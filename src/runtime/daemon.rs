@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
-use vip_netlink::{AdvertSocket, AdvertSocketConfig, IpFamily, Vip, VipManager};
+use vip_netlink::{AdvertSocket, AdvertSocketConfig, Vip, VipManager};
 use vrrp_fsm::{Router, SyncGroupConfig, TrackerState};
 
 use crate::runtime::config::{Config, ConfigError};
@@ -69,7 +69,7 @@ pub(crate) fn ctx(what: &str, e: vip_netlink::Error) -> DaemonError {
 /// multicast, or unicast to its peers. Version and family come from the state machine's
 /// configuration, so the two never disagree.
 pub(crate) fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<AdvertSocket> {
-    let family = IpFamily::of(&inst.fsm.vips[0].addr);
+    let family = inst.fsm.family;
     let mut cfg = AdvertSocketConfig::multicast(inst.advert_iface(), family, inst.fsm.version)
         .with_vrid(inst.fsm.vrid)
         .with_unicast_peers(inst.fsm.unicast_peers.iter().copied())

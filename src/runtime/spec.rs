@@ -421,7 +421,7 @@ fn fifo_path(field: &str, path: Option<&str>) -> Result<Option<std::path::PathBu
 /// link-local), read-only.
 pub fn resolve_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
     let ifc = vip_netlink::Interface::by_name(iface).map_err(|e| e.to_string())?;
-    ifc.source_address(vip_netlink::IpFamily::of(&sample))
+    ifc.source_address(vip_netlink::AddressFamily::of(&sample))
         .map_err(|e| e.to_string())
 }
 

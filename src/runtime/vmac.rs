@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use tracing::{info, warn};
-use vip_netlink::{Change, IpFamily, VmacConfig, VmacManager, VmacOps};
+use vip_netlink::{Change, VmacConfig, VmacManager, VmacOps};
 
 use crate::runtime::daemon::{ctx, DaemonError};
 use crate::runtime::spec::InstanceSpec;
@@ -25,7 +25,7 @@ pub(crate) async fn create_vmacs<'a>(
     let mgr = VmacManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
     for inst in wanted {
         let Some(v) = &inst.vmac else { continue };
-        let family = IpFamily::of(&inst.fsm.vips[0].addr);
+        let family = inst.fsm.family;
         let made = match VmacConfig::new(inst.iface.clone(), family, inst.fsm.vrid) {
             Ok(cfg) => mgr.create(&cfg.with_name(v.name.clone())).await,
             Err(e) => Err(e),

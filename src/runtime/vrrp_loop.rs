@@ -19,7 +19,7 @@ use std::time::Instant;
 use std::collections::BTreeMap;
 use tracing::{debug, info, warn};
 
-use vip_netlink::{ReceivedAdvertRef, Vip, VipManager, WakeOn};
+use vip_netlink::{InboundAdvertRef, Vip, VipManager, WakeOn};
 use vrrp_fsm::{Action, InstanceId, Router, State, SyncGroupConfig, SyncGroupId, TrackerState};
 
 use crate::runtime::daemon::{open_advert_socket, vip_list, DaemonError};
@@ -435,7 +435,7 @@ impl VrrpLoop {
                         instance: io.spec.name.clone(),
                         iface: io.spec.iface.clone(),
                         vrid: io.spec.fsm.vrid,
-                        family: vrrp_proto::AddressFamily::of(&io.spec.fsm.primary_address),
+                        family: io.spec.fsm.family,
                         from,
                         to,
                         reason,
@@ -540,7 +540,7 @@ impl VrrpLoop {
                     name: io.spec.name.clone(),
                     iface: io.spec.iface.clone(),
                     vrid: io.spec.fsm.vrid,
-                    family: vrrp_proto::AddressFamily::of(&io.spec.fsm.primary_address),
+                    family: io.spec.fsm.family,
                     state: i.state(),
                     base_priority: i.base_priority(),
                     effective_priority: i.effective_priority(),
@@ -671,7 +671,7 @@ fn feed_advert(
     router: &mut Router,
     io: &InstanceIo,
     last_now: &mut Instant,
-    rx: &ReceivedAdvertRef<'_>,
+    rx: &InboundAdvertRef<'_>,
 ) {
     *last_now = rx.received_at.max(*last_now);
     if let Err(e) = router.handle_advert(*last_now, io.id, rx.source, &rx.advert) {
@@ -706,7 +706,7 @@ fn drain_all_queued(router: &mut Router, ios: &InstanceSlots, last_now: &mut Ins
 /// readable) or only what it holds without waking the loop.
 fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bool) {
     loop {
-        let feed = |rx: &ReceivedAdvertRef<'_>| feed_advert(router, io, last_now, rx);
+        let feed = |rx: &InboundAdvertRef<'_>| feed_advert(router, io, last_now, rx);
         let got = if ready {
             io.sock.try_recv_ready_with(feed)
         } else {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::Lan;
 use vip_netlink::{
-    AdvertSocket, AdvertSocketConfig, AdvertTransport, Announce, Announcer, IpFamily, Vip,
+    AddressFamily, AdvertSocket, AdvertSocketConfig, AdvertTransport, Announce, Announcer, Vip,
     VipManager, VipOps,
 };
 use vrrp_proto::{AddressList, Advert, Version};
@@ -39,7 +39,7 @@ fn advert() -> Advert {
 fn advert_ping_pong(lan: &Lan, n: usize) -> Vec<Duration> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let echo = lan.nodes[1].spawn(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
         let sock = AdvertSocket::open(cfg).unwrap();
         ready_tx.send(()).unwrap();
         for _ in 0..n {
@@ -49,7 +49,7 @@ fn advert_ping_pong(lan: &Lan, n: usize) -> Vec<Duration> {
     });
     ready_rx.recv().unwrap();
     let times = lan.nodes[0].run(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
         let sock = AdvertSocket::open(cfg).unwrap();
         let a = advert();
         let mut times = Vec::with_capacity(n);

@@ -11,14 +11,14 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tracing::{debug, trace};
 use vrrp_proto::{
-    decode_ipv4, decode_ipv4_ah, decode_ipv6, Advert, ChecksumMode, Counter, DecodeOptions,
-    IpAhSequence, Ipv4Params, PseudoHeader, Version, IPPROTO_AH, IP_AH_LEN,
+    decode_ipv4, decode_ipv4_ah, decode_ipv6, AddressFamily, Advert, ChecksumMode, Counter,
+    DecodeOptions, IpAhSequence, Ipv4Params, PseudoHeader, Version, IPPROTO_AH, IP_AH_LEN,
 };
 
 use crate::advert_stats::{AdvertCounters, AdvertStats};
 use crate::ancillary_io::{recv_batch, send_v4, send_v6, set_int, Received, RECV_BATCH};
 use crate::error::{Error, Result};
-use crate::interface::{Interface, IpFamily};
+use crate::interface::Interface;
 use crate::socket_readiness::SocketReadiness;
 use crate::wake_filter::{self, WakeOn};
 use crate::wake_program::WakeProgram;
@@ -38,7 +38,7 @@ const RECV_BUF: usize = 8192;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdvertSocketConfig {
     pub(crate) interface: String,
-    pub(crate) family: IpFamily,
+    pub(crate) family: AddressFamily,
     pub(crate) version: Version,
     pub(crate) source: Option<IpAddr>,
     pub(crate) peers: Vec<IpAddr>,
@@ -54,12 +54,16 @@ impl AdvertSocketConfig {
     /// TTL / hop limit 255.
     ///
     /// ```
-    /// use vip_netlink::{AdvertSocketConfig, IpFamily};
+    /// use vip_netlink::{AdvertSocketConfig, AddressFamily};
     /// use vrrp_proto::Version;
-    /// let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3).with_vrid(51);
+    /// let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3).with_vrid(51);
     /// assert!(!cfg.is_unicast());
     /// ```
-    pub fn multicast(interface: impl Into<String>, family: IpFamily, version: Version) -> Self {
+    pub fn multicast(
+        interface: impl Into<String>,
+        family: AddressFamily,
+        version: Version,
+    ) -> Self {
         AdvertSocketConfig {
             interface: interface.into(),
             family,
@@ -90,15 +94,17 @@ impl AdvertSocketConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.version == Version::V2 && self.family == IpFamily::V6 {
+        if self.version == Version::V2 && self.family == AddressFamily::Ipv6 {
             return Err(Error::InvalidConfig("VRRPv2 is IPv4 only".into()));
         }
-        if self.ip_ah.is_some() && (self.version != Version::V2 || self.family != IpFamily::V4) {
+        if self.ip_ah.is_some()
+            && (self.version != Version::V2 || self.family != AddressFamily::Ipv4)
+        {
             return Err(Error::InvalidConfig(
                 "IP AH authentication is VRRPv2 over IPv4 only".into(),
             ));
         }
-        let fam = |a: &IpAddr| IpFamily::of(a) == self.family;
+        let fam = |a: &IpAddr| AddressFamily::of(a) == self.family;
         if self.source.as_ref().is_some_and(|s| !fam(s)) {
             return Err(Error::InvalidConfig(
                 "source address of the wrong family".into(),
@@ -142,9 +148,9 @@ impl AdvertSocketConfig {
     /// anti-replay counter, [`vrrp_proto::IpAhSequence`]).
     ///
     /// ```
-    /// use vip_netlink::{AdvertSocketConfig, IpFamily};
+    /// use vip_netlink::{AdvertSocketConfig, AddressFamily};
     /// use vrrp_proto::Version;
-    /// let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2)
+    /// let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V2)
     ///     .with_ip_ah(*b"secret\0\0");
     /// assert!(cfg.ip_ah().is_some());
     /// ```
@@ -185,7 +191,7 @@ impl AdvertSocketConfig {
     }
 
     /// The address family.
-    pub fn family(&self) -> IpFamily {
+    pub fn family(&self) -> AddressFamily {
         self.family
     }
 
@@ -195,9 +201,15 @@ impl AdvertSocketConfig {
     }
 }
 
-/// One validated advert with where it came from.
+/// One valid advert as it came in, owned: the decoded [`Advert`] plus what the kernel said
+/// about its datagram (source, destination, interface index, hop limit, arrival time).
+///
+/// [`vrrp_proto::ReceivedAdvert`] is the codec's zero-copy view of the advert alone, borrowing
+/// the packet; [`InboundAdvertRef`] pairs that view with the same datagram facts, and
+/// [`InboundAdvertRef::to_owned`] turns it into this type. Returned by
+/// [`AdvertTransport::recv`] and [`AdvertSocket::recv_advert`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedAdvert {
+pub struct InboundAdvert {
     /// The decoded advert.
     pub advert: Advert,
     /// IP source of the packet (the sender's primary or link-local address).
@@ -214,11 +226,13 @@ pub struct ReceivedAdvert {
     pub received_at: Instant,
 }
 
-/// One valid advert as received, borrowed from the socket's receive buffer: the zero-copy
-/// [`vrrp_proto::ReceivedAdvert`] view plus what the kernel said about the datagram. Given to
-/// the closure of [`AdvertSocket::recv_with`]; [`to_owned`](Self::to_owned) copies it out.
+/// One valid advert as it came in, borrowed from the socket's receive buffer: the codec's
+/// zero-copy [`vrrp_proto::ReceivedAdvert`] view plus what the kernel said about the datagram
+/// (source, destination, interface index, hop limit, arrival time), as in [`InboundAdvert`].
+/// Given to the closure of [`AdvertSocket::recv_with`]; [`to_owned`](Self::to_owned) copies it
+/// into an owned [`InboundAdvert`].
 #[derive(Debug, Clone, Copy)]
-pub struct ReceivedAdvertRef<'a> {
+pub struct InboundAdvertRef<'a> {
     /// The decoded and validated advert, read in place (`vrrp_proto::AdvertFields`).
     pub advert: vrrp_proto::ReceivedAdvert<'a>,
     /// IP source of the packet (the sender's primary or link-local address).
@@ -229,14 +243,14 @@ pub struct ReceivedAdvertRef<'a> {
     pub ifindex: u32,
     /// TTL (IPv4) or hop limit (IPv6) as received.
     pub hop_limit: u8,
-    /// When the kernel received the packet (see [`ReceivedAdvert::received_at`]).
+    /// When the kernel received the packet (see [`InboundAdvert::received_at`]).
     pub received_at: Instant,
 }
 
-impl ReceivedAdvertRef<'_> {
-    /// Copies it into an owned [`ReceivedAdvert`] (builds the owned [`Advert`]).
-    pub fn to_owned(&self) -> ReceivedAdvert {
-        ReceivedAdvert {
+impl InboundAdvertRef<'_> {
+    /// Copies it into an owned [`InboundAdvert`] (builds the owned [`Advert`]).
+    pub fn to_owned(&self) -> InboundAdvert {
+        InboundAdvert {
             advert: self.advert.to_advert(),
             source: self.source,
             destination: self.destination,
@@ -256,7 +270,7 @@ pub trait AdvertTransport: Send + Sync {
     async fn send(&self, advert: &Advert) -> Result<usize>;
     /// Wait for the next valid advert. Malformed or unwanted packets are counted in
     /// [`AdvertStats`] and skipped, never returned.
-    async fn recv(&self) -> Result<ReceivedAdvert>;
+    async fn recv(&self) -> Result<InboundAdvert>;
     /// The receive counters so far.
     fn stats(&self) -> AdvertStats;
 }
@@ -280,10 +294,10 @@ pub trait AdvertTransport: Send + Sync {
 ///
 /// ```no_run
 /// # async fn f() -> vip_netlink::Result<()> {
-/// use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, IpFamily};
+/// use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, AddressFamily};
 /// use vrrp_proto::{AddressList, Advert, Version};
 ///
-/// let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3).with_vrid(51);
+/// let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3).with_vrid(51);
 /// let sock = AdvertSocket::open(cfg)?;
 /// let vips = AddressList::from_v4(&["192.0.2.10".parse().unwrap()]).unwrap();
 /// sock.send(&Advert::v3(51, 150, 100, vips)).await?;
@@ -484,9 +498,9 @@ impl AdvertSocket {
     /// ```no_run
     /// # fn f() -> vip_netlink::Result<()> {
     /// use std::os::fd::AsRawFd;
-    /// use vip_netlink::{AdvertSocket, AdvertSocketConfig, IpFamily};
+    /// use vip_netlink::{AdvertSocket, AdvertSocketConfig, AddressFamily};
     /// use vrrp_proto::Version;
-    /// let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3).with_vrid(51);
+    /// let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3).with_vrid(51);
     /// let sock = AdvertSocket::open_polled(cfg)?;
     /// let fd = sock.as_raw_fd(); // into epoll_ctl(EPOLL_CTL_ADD, fd, EPOLLIN)
     /// // ... epoll_wait reported `fd` readable:
@@ -509,7 +523,7 @@ impl AdvertSocket {
         let wake = open_raw(&config, &interface)?;
         let queue = open_raw(&config, &interface)?;
         queue
-            .attach_filter(&wake_filter::drop_all())
+            .attach_filter(&wake_filter::for_socket2(&wake_filter::drop_all()))
             .map_err(|e| Error::io("SO_ATTACH_FILTER", e))?;
         // Readable interest only: with EPOLLOUT the reactor would wake once more after every
         // sent advert when the kernel frees its buffer. Sends are tried directly and wait for
@@ -526,7 +540,7 @@ impl AdvertSocket {
         };
         let wake_program = match WakeProgram::load(
             config.vrid,
-            config.family == IpFamily::V4,
+            config.family == AddressFamily::Ipv4,
             config.ah_len(),
         ) {
             Ok(p) => Some(p),
@@ -565,7 +579,7 @@ impl AdvertSocket {
             return Ok(());
         }
         let attach = |s: &Socket, prog: &[libc::sock_filter]| {
-            s.attach_filter(prog)
+            s.attach_filter(&wake_filter::for_socket2(prog))
                 .map_err(|e| Error::io("SO_ATTACH_FILTER", e))
         };
         // Accepting everything is no filter at all: the kernel then runs no program per
@@ -592,7 +606,7 @@ impl AdvertSocket {
                 if !ebpf {
                     let prog = wake_filter::urgent_only(
                         self.config.vrid,
-                        self.config.family == IpFamily::V4,
+                        self.config.family == AddressFamily::Ipv4,
                         self.config.ah_len(),
                     );
                     attach(self.io.socket(), &prog)?;
@@ -692,8 +706,8 @@ impl AdvertSocket {
     /// Where adverts go: each unicast peer, or the multicast group (no allocation).
     fn destinations(&self) -> impl Iterator<Item = IpAddr> + '_ {
         let group = match self.config.family {
-            IpFamily::V4 => IpAddr::V4(VRRP_GROUP_V4),
-            IpFamily::V6 => IpAddr::V6(VRRP_GROUP_V6),
+            AddressFamily::Ipv4 => IpAddr::V4(VRRP_GROUP_V4),
+            AddressFamily::Ipv6 => IpAddr::V6(VRRP_GROUP_V6),
         };
         let multicast = (!self.config.is_unicast()).then_some(group);
         self.config.peers.iter().copied().chain(multicast)
@@ -879,7 +893,7 @@ impl AdvertSocket {
     /// `Err(f)` gives `f` back when the queue holds none.
     fn next_queued<R, F>(&self, f: F) -> std::result::Result<R, F>
     where
-        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+        F: FnOnce(&InboundAdvertRef<'_>) -> R,
     {
         let mut q = self.rx.lock().unwrap_or_else(|e| e.into_inner());
         let q = &mut *q;
@@ -912,7 +926,7 @@ impl AdvertSocket {
     ///
     /// ```no_run
     /// # async fn f(sock: &vip_netlink::AdvertSocket) -> vip_netlink::Result<()> {
-    /// let mut f = Some(|rx: &vip_netlink::ReceivedAdvertRef<'_>| rx.advert.priority());
+    /// let mut f = Some(|rx: &vip_netlink::InboundAdvertRef<'_>| rx.advert.priority());
     /// let priority = std::future::poll_fn(|cx| sock.poll_recv_with(cx, &mut f)).await?;
     /// # Ok(()) }
     /// ```
@@ -922,7 +936,7 @@ impl AdvertSocket {
         f: &mut Option<F>,
     ) -> std::task::Poll<Result<R>>
     where
-        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+        F: FnOnce(&InboundAdvertRef<'_>) -> R,
     {
         use std::task::Poll;
         loop {
@@ -999,7 +1013,7 @@ impl AdvertSocket {
     /// ```
     pub fn try_recv_with<R, F>(&self, f: F) -> Result<Option<R>>
     where
-        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+        F: FnOnce(&InboundAdvertRef<'_>) -> R,
     {
         self.recv_now(f, false)
     }
@@ -1020,7 +1034,7 @@ impl AdvertSocket {
     /// ```
     pub fn try_recv_ready_with<R, F>(&self, f: F) -> Result<Option<R>>
     where
-        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+        F: FnOnce(&InboundAdvertRef<'_>) -> R,
     {
         self.recv_now(f, true)
     }
@@ -1030,7 +1044,7 @@ impl AdvertSocket {
     /// the wake socket. A short batch marks a socket empty, so no read is wasted on `EAGAIN`.
     fn recv_now<R, F>(&self, f: F, wake_socket: bool) -> Result<Option<R>>
     where
-        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+        F: FnOnce(&InboundAdvertRef<'_>) -> R,
     {
         let mut f = f;
         loop {
@@ -1077,15 +1091,15 @@ impl AdvertSocket {
     /// ```
     pub async fn recv_with<R, F>(&self, f: F) -> Result<R>
     where
-        F: FnOnce(&ReceivedAdvertRef<'_>) -> R,
+        F: FnOnce(&InboundAdvertRef<'_>) -> R,
     {
         let mut f = Some(f);
         std::future::poll_fn(|cx| self.poll_recv_with(cx, &mut f)).await
     }
 
     /// [`AdvertTransport::recv`] without the boxed future: the next valid advert, copied into
-    /// an owned [`ReceivedAdvert`]. Cancel-safe.
-    pub async fn recv_advert(&self) -> Result<ReceivedAdvert> {
+    /// an owned [`InboundAdvert`]. Cancel-safe.
+    pub async fn recv_advert(&self) -> Result<InboundAdvert> {
         self.recv_with(|rx| rx.to_owned()).await
     }
 
@@ -1095,7 +1109,7 @@ impl AdvertSocket {
         buf: &'b [u8],
         info: &Received,
         clock: &ClockPair,
-    ) -> Option<ReceivedAdvertRef<'b>> {
+    ) -> Option<InboundAdvertRef<'b>> {
         let c = &self.counters;
         if info.truncated {
             c.bump(Counter::PacketLengthErrors);
@@ -1107,7 +1121,7 @@ impl AdvertSocket {
         opts.check_ttl = !unicast;
         let mut ah_sequence = None;
         let decoded = match self.config.family {
-            IpFamily::V4 => match &self.config.ip_ah {
+            AddressFamily::Ipv4 => match &self.config.ip_ah {
                 None => decode_ipv4(buf, &opts),
                 Some(key) => {
                     // Another instance's adverts share this IPPROTO_AH socket: sort them out
@@ -1126,7 +1140,7 @@ impl AdvertSocket {
                     })
                 }
             },
-            IpFamily::V6 => {
+            AddressFamily::Ipv6 => {
                 let (Some(IpAddr::V6(src)), Some(IpAddr::V6(dst)), Some(hl)) =
                     (info.src, info.dst, info.hop_limit)
                 else {
@@ -1171,7 +1185,7 @@ impl AdvertSocket {
             }
         }
         c.received(rx.priority());
-        Some(ReceivedAdvertRef {
+        Some(InboundAdvertRef {
             advert: rx,
             source: src,
             destination: dst,
@@ -1194,8 +1208,8 @@ fn send_would_block() -> Error {
 fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket> {
     let ifindex = interface.index();
     let domain = match config.family {
-        IpFamily::V4 => Domain::IPV4,
-        IpFamily::V6 => Domain::IPV6,
+        AddressFamily::Ipv4 => Domain::IPV4,
+        AddressFamily::Ipv6 => Domain::IPV6,
     };
     // Under keepalived's IP AH the IPv4 protocol is AH (51), VRRP being its next header.
     let protocol = match config.ip_ah {
@@ -1209,7 +1223,7 @@ fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket
     let fd = sock.as_raw_fd();
     let opt = |op, r: std::io::Result<()>| r.map_err(|e| Error::io(op, e));
     match config.family {
-        IpFamily::V4 => {
+        AddressFamily::Ipv4 => {
             opt("IP_HDRINCL", sock.set_header_included_v4(true))?;
             // No IP_PKTINFO: the received IPv4 header carries both addresses and the
             // socket is bound to one interface, so the control message would only cost.
@@ -1224,7 +1238,7 @@ fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket
                 )?;
             }
         }
-        IpFamily::V6 => {
+        AddressFamily::Ipv6 => {
             let v6 = libc::IPPROTO_IPV6;
             opt(
                 "IPV6_RECVPKTINFO",
@@ -1272,7 +1286,7 @@ impl AdvertTransport for AdvertSocket {
         self.send_advert(advert).await
     }
 
-    async fn recv(&self) -> Result<ReceivedAdvert> {
+    async fn recv(&self) -> Result<InboundAdvert> {
         self.recv_advert().await
     }
 

@@ -2,26 +2,9 @@
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use vrrp_proto::AddressFamily;
+
 use crate::error::{Error, Result};
-
-/// An IP address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IpFamily {
-    /// IPv4.
-    V4,
-    /// IPv6.
-    V6,
-}
-
-impl IpFamily {
-    /// The family of an address.
-    pub fn of(addr: &IpAddr) -> Self {
-        match addr {
-            IpAddr::V4(_) => IpFamily::V4,
-            IpAddr::V6(_) => IpFamily::V6,
-        }
-    }
-}
 
 /// A network interface resolved by name in the current network namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -183,10 +166,10 @@ impl Interface {
     }
 
     /// The advert source of this family: primary IPv4 or IPv6 link-local.
-    pub fn source_address(&self, family: IpFamily) -> Result<IpAddr> {
+    pub fn source_address(&self, family: AddressFamily) -> Result<IpAddr> {
         match family {
-            IpFamily::V4 => self.primary_ipv4().map(IpAddr::V4),
-            IpFamily::V6 => self.link_local_ipv6().map(IpAddr::V6),
+            AddressFamily::Ipv4 => self.primary_ipv4().map(IpAddr::V4),
+            AddressFamily::Ipv6 => self.link_local_ipv6().map(IpAddr::V6),
         }
     }
 }

@@ -17,10 +17,10 @@
 //!
 //! ```no_run
 //! # async fn f() -> vip_netlink::Result<()> {
-//! use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, IpFamily};
+//! use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, AddressFamily};
 //! use vrrp_proto::Version;
 //!
-//! let sock = AdvertSocket::open(AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3))?;
+//! let sock = AdvertSocket::open(AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3))?;
 //! let got = sock.recv().await?;
 //! println!("VRID {} priority {} from {}", got.advert.vrid, got.advert.priority, got.source);
 //! # Ok(()) }
@@ -50,19 +50,20 @@ mod wake_filter;
 mod wake_program;
 
 pub use advert_socket::{
-    AdvertSocket, AdvertSocketConfig, AdvertTransport, ReceivedAdvert, ReceivedAdvertRef,
+    AdvertSocket, AdvertSocketConfig, AdvertTransport, InboundAdvert, InboundAdvertRef,
     IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6,
 };
 pub use advert_stats::AdvertStats;
 pub use announce::{Announce, Announcer, GarpForm};
 pub use error::{Error, Result};
-pub use interface::{Interface, IpFamily};
+pub use interface::Interface;
 pub use link_watch::{LinkEvent, LinkEvents, LinkWatch};
 pub use vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 pub use vip_manager::{VipManager, VipOps};
 pub use virtual_route::{RouteKind, RouteScopeKind, VirtualRoute};
 pub use virtual_rule::{RuleTarget, VirtualRule};
 pub use vmac::{virtual_mac, Vmac, VmacConfig, VmacManager, VmacOps};
+pub use vrrp_proto::{AddressFamily, VirtualAddress};
 pub use wake_filter::WakeOn;
 
 /// The README's example, compiled as a doc test.

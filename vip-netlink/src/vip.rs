@@ -1,6 +1,8 @@
 //! A virtual IP address as keepalived's `virtual_ipaddress` entries describe it.
 use std::net::IpAddr;
 
+use vrrp_proto::VirtualAddress;
+
 use crate::error::{Error, Result};
 
 /// Address scope (`ip addr add ... scope`), RFC 3549 `ifa_scope`.
@@ -89,7 +91,7 @@ impl Vip {
     /// A VIP `address/prefix_len` on `interface`. IPv6 VIPs default to `nodad` (they must
     /// answer at once after a failover, as keepalived adds them) and `preferred_lft forever`.
     pub fn new(interface: impl Into<String>, address: IpAddr, prefix_len: u8) -> Result<Self> {
-        let max = if address.is_ipv4() { 32 } else { 128 };
+        let max = vrrp_proto::AddressFamily::of(&address).max_prefix_len();
         if prefix_len > max {
             return Err(Error::InvalidConfig(format!(
                 "prefix length {prefix_len} too long for {address}"
@@ -104,6 +106,20 @@ impl Vip {
             nodad: address.is_ipv6(),
             preferred_lifetime: PreferredLifetime::Forever,
         })
+    }
+
+    /// A VIP on `interface` from a configuration's [`VirtualAddress`] (the type `vrrp_fsm`'s
+    /// `InstanceConfig::vips` holds), with [`Vip::new`]'s defaults and checks.
+    ///
+    /// ```
+    /// use vip_netlink::{VirtualAddress, Vip};
+    /// let va = VirtualAddress::new("192.0.2.10".parse().unwrap(), 24);
+    /// let vip = Vip::from_virtual("eth0", va).unwrap();
+    /// assert_eq!(vip.virtual_address(), va);
+    /// assert!(Vip::from_virtual("eth0", VirtualAddress::new(va.addr, 33)).is_err());
+    /// ```
+    pub fn from_virtual(interface: impl Into<String>, address: VirtualAddress) -> Result<Self> {
+        Vip::new(interface, address.addr, address.prefix_len)
     }
 
     /// IPv4 label (`label eth0:1`). The kernel requires it to start with the interface name.
@@ -141,6 +157,10 @@ impl Vip {
     /// Prefix length.
     pub fn prefix_len(&self) -> u8 {
         self.prefix_len
+    }
+    /// The address with its prefix length, as a configuration names it.
+    pub fn virtual_address(&self) -> VirtualAddress {
+        VirtualAddress::new(self.address, self.prefix_len)
     }
     /// Label, if any.
     pub fn label(&self) -> Option<&str> {
@@ -187,6 +207,13 @@ impl Vip {
             return Err(Error::InvalidConfig("labels are IPv4 only".into()));
         }
         Ok(())
+    }
+}
+
+impl From<&Vip> for VirtualAddress {
+    /// The VIP's address and prefix length (its interface and options are dropped).
+    fn from(vip: &Vip) -> Self {
+        vip.virtual_address()
     }
 }
 

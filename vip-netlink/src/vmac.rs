@@ -5,9 +5,10 @@ use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, MacVlanMode};
 use rtnetlink::{LinkMacVlan, LinkUnspec};
 use tracing::{debug, warn};
+use vrrp_proto::AddressFamily;
 
 use crate::error::{Error, Result};
-use crate::interface::{Interface, IpFamily};
+use crate::interface::Interface;
 use crate::net_sysctl;
 use crate::vip::Change;
 use crate::vip_manager::nl_errno;
@@ -17,13 +18,13 @@ use crate::{vmac_parent_arp, vmac_rp_filter};
 /// for IPv6 (RFC 5798 §7.3).
 ///
 /// ```
-/// use vip_netlink::{virtual_mac, IpFamily};
-/// assert_eq!(virtual_mac(IpFamily::V4, 51), [0, 0, 0x5e, 0, 1, 51]);
+/// use vip_netlink::{virtual_mac, AddressFamily};
+/// assert_eq!(virtual_mac(AddressFamily::Ipv4, 51), [0, 0, 0x5e, 0, 1, 51]);
 /// ```
-pub fn virtual_mac(family: IpFamily, vrid: u8) -> [u8; 6] {
+pub fn virtual_mac(family: AddressFamily, vrid: u8) -> [u8; 6] {
     let f = match family {
-        IpFamily::V4 => 1,
-        IpFamily::V6 => 2,
+        AddressFamily::Ipv4 => 1,
+        AddressFamily::Ipv6 => 2,
     };
     [0x00, 0x00, 0x5e, 0x00, f, vrid]
 }
@@ -34,13 +35,13 @@ pub struct VmacConfig {
     pub(crate) parent: String,
     pub(crate) name: String,
     pub(crate) mac: [u8; 6],
-    pub(crate) family: IpFamily,
+    pub(crate) family: AddressFamily,
     pub(crate) sysctls: bool,
 }
 
 impl VmacConfig {
     /// A VMAC named `vrrp.<vrid>` on `parent` with the virtual MAC of `family`/`vrid`.
-    pub fn new(parent: impl Into<String>, family: IpFamily, vrid: u8) -> Result<Self> {
+    pub fn new(parent: impl Into<String>, family: AddressFamily, vrid: u8) -> Result<Self> {
         if vrid == 0 {
             return Err(Error::InvalidConfig("VRID 0 is reserved".into()));
         }
@@ -115,9 +116,9 @@ pub trait VmacOps: Send + Sync {
 ///
 /// ```no_run
 /// # async fn f() -> vip_netlink::Result<()> {
-/// use vip_netlink::{Announce, Announcer, IpFamily, VmacConfig, VmacManager, VmacOps};
+/// use vip_netlink::{Announce, Announcer, AddressFamily, VmacConfig, VmacManager, VmacOps};
 /// let vmacs = VmacManager::new()?;
-/// let vmac = vmacs.create(&VmacConfig::new("eth0", IpFamily::V4, 51)?).await?;
+/// let vmac = vmacs.create(&VmacConfig::new("eth0", AddressFamily::Ipv4, 51)?).await?;
 /// // VIPs go on `vrrp.51`; GARPs leave from 00:00:5e:00:01:33.
 /// Announcer::new(&vmac.name)?.announce("192.0.2.10".parse().unwrap()).await?;
 /// # Ok(()) }
@@ -183,7 +184,7 @@ impl VmacManager {
     /// Sysctls, link up and (IPv6) link-local of a VMAC just created as `index`.
     async fn set_up_new(&self, config: &VmacConfig, parent: &Interface, index: u32) -> Result<()> {
         let name = &config.name;
-        if config.family == IpFamily::V6 {
+        if config.family == AddressFamily::Ipv6 {
             // keepalived: no kernel-generated link-local from the virtual MAC (it would be
             // the same on every router); the link-local is derived from the parent's MAC.
             net_sysctl::write(&format!("ipv6/conf/{name}/addr_gen_mode"), "1")?;
@@ -196,7 +197,7 @@ impl VmacManager {
             vmac_rp_filter::claim(name, index)?;
         }
         self.set_up(index, name).await?;
-        if config.family == IpFamily::V6 {
+        if config.family == AddressFamily::Ipv6 {
             let ll = eui64_link_local(parent.mac()?);
             let mut req = self
                 .handle

@@ -41,6 +41,14 @@ fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
     sock_filter { code, jt, jf, k }
 }
 
+/// The program in socket2's opaque form, for `Socket::attach_filter` (the filters are built
+/// as `libc::sock_filter` so the tests can run them).
+pub(crate) fn for_socket2(prog: &[sock_filter]) -> Vec<socket2::SockFilter> {
+    prog.iter()
+        .map(|i| socket2::SockFilter::new(i.code, i.jt, i.jf, i.k))
+        .collect()
+}
+
 /// Queues nothing.
 pub(crate) fn drop_all() -> Vec<sock_filter> {
     vec![op(RET_K, 0, 0, DROP)]

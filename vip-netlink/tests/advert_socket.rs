@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::Lan;
 use vip_netlink::{
-    AdvertSocket, AdvertSocketConfig, AdvertStats, AdvertTransport, IpFamily, ReceivedAdvert,
+    AddressFamily, AdvertSocket, AdvertSocketConfig, AdvertStats, AdvertTransport, InboundAdvert,
 };
 use vrrp_proto::{AddressList, Advert, Auth, ChecksumMode, Ipv4Params, Version};
 
@@ -23,7 +23,7 @@ fn exchange<F, Fut>(
     cfg: AdvertSocketConfig,
     tx: usize,
     send: F,
-) -> (ReceivedAdvert, AdvertStats)
+) -> (InboundAdvert, AdvertStats)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()>,
@@ -52,9 +52,9 @@ fn v3_ipv4_multicast_advert_is_received_and_decoded() {
     let lan = Lan::new(2);
     let sent = Advert::v3(51, 150, 100, vips_v4());
     let s2 = sent.clone();
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
     let (got, stats) = exchange(&lan, 1, cfg, 0, move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
         let sock = AdvertSocket::open(cfg).unwrap();
         assert_eq!(
             sock.source(),
@@ -79,11 +79,11 @@ fn v2_advert_with_password_is_received_and_decoded() {
         v2_auth: Some(Auth::SimplePassword(*b"secret\0\0")),
         ..Default::default()
     };
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2)
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V2)
         .with_decode_options(opts)
         .with_vrid(7);
     let (got, stats) = exchange(&lan, 1, cfg, 0, move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V2);
         AdvertSocket::open(cfg).unwrap().send(&s2).await.unwrap();
     });
     assert_eq!(got.advert, sent);
@@ -97,7 +97,7 @@ fn v3_ipv6_advert_from_link_local_is_received_and_decoded() {
     let vips = AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap();
     let sent = Advert::v3(51, 200, 100, vips);
     let s2 = sent.clone();
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3);
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V3);
     let sender_ll = lan.nodes[0].run(|| async {
         vip_netlink::Interface::by_name("eth0")
             .unwrap()
@@ -105,7 +105,7 @@ fn v3_ipv6_advert_from_link_local_is_received_and_decoded() {
             .unwrap()
     });
     let (got, stats) = exchange(&lan, 1, cfg, 0, move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V3);
         AdvertSocket::open(cfg).unwrap().send(&s2).await.unwrap();
     });
     assert_eq!(got.advert, sent);
@@ -125,7 +125,7 @@ fn unicast_adverts_go_to_each_peer_and_only_peers_are_accepted() {
     let lan = Lan::new(3);
     let sent = Advert::v3(51, 120, 100, vips_v4());
     let (s_stranger, s_peer) = (sent.clone(), sent.clone());
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3)
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3)
         .with_unicast_peers([v4("10.0.0.1")]);
     let (ready_tx, ready_rx) = mpsc::channel();
     let receiver = lan.nodes[1].spawn(move || async move {
@@ -140,7 +140,7 @@ fn unicast_adverts_go_to_each_peer_and_only_peers_are_accepted() {
     ready_rx.recv().unwrap();
     // A stranger (node 2) unicasts first: dropped, counted.
     lan.nodes[2].run(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3)
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3)
             .with_unicast_peers([v4("10.0.0.2")]);
         AdvertSocket::open(cfg)
             .unwrap()
@@ -150,7 +150,7 @@ fn unicast_adverts_go_to_each_peer_and_only_peers_are_accepted() {
     });
     // The configured peer unicasts to two peers (node 1 and node 2) with TTL 64.
     lan.nodes[0].run(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3)
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3)
             .with_unicast_peers([v4("10.0.0.2"), v4("10.0.0.3")])
             .with_ttl(64);
         let n = AdvertSocket::open(cfg)
@@ -182,7 +182,7 @@ fn send_raw_v4(packet: &[u8], dst: Ipv4Addr) {
 #[test]
 fn malformed_adverts_are_dropped_and_counted_per_rfc6527() {
     let lan = Lan::new(2);
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3).with_vrid(51);
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3).with_vrid(51);
     let (got, stats) = exchange(&lan, 1, cfg, 0, || async {
         let src = Ipv4Addr::new(10, 0, 0, 1);
         let good = Advert::v3(51, 150, 100, vips_v4());
@@ -247,7 +247,7 @@ fn malformed_adverts_are_dropped_and_counted_per_rfc6527() {
 #[test]
 fn ipv6_bad_checksum_is_counted_not_dropped_by_the_kernel() {
     let lan = Lan::new(2);
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3);
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V3);
     let (got, stats) = exchange(&lan, 1, cfg, 0, || async {
         use socket2::{Domain, Protocol, SockAddr, Socket, Type};
         let ifc = vip_netlink::Interface::by_name("eth0").unwrap();
@@ -289,12 +289,12 @@ fn ipv6_bad_checksum_is_counted_not_dropped_by_the_kernel() {
 fn v2_over_ipv6_is_a_config_error() {
     let lan = Lan::new(1);
     lan.nodes[0].run(|| async {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V2);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V2);
         assert!(matches!(
             AdvertSocket::open(cfg),
             Err(vip_netlink::Error::InvalidConfig(_))
         ));
-        let cfg = AdvertSocketConfig::multicast("nope0", IpFamily::V4, Version::V3);
+        let cfg = AdvertSocketConfig::multicast("nope0", AddressFamily::Ipv4, Version::V3);
         assert!(matches!(
             AdvertSocket::open(cfg),
             Err(vip_netlink::Error::NoSuchInterface(_))
@@ -308,7 +308,7 @@ fn missing_source_address_is_a_typed_error_until_one_appears() {
     let ns = lan.nodes[0].name.clone();
     lan.nodes[0].exec("ip -4 addr flush dev eth0");
     lan.nodes[0].run(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
         let sock = AdvertSocket::open(cfg).unwrap();
         assert_eq!(sock.source(), None);
         let advert = Advert::v3(51, 100, 100, vips_v4());
@@ -330,10 +330,10 @@ fn ipv6_unicast_adverts_use_the_configured_source() {
     let vips = AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap();
     let sent = Advert::v3(51, 150, 100, vips);
     let s2 = sent.clone();
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3)
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V3)
         .with_unicast_peers(["fd00::1".parse().unwrap()]);
     let (got, stats) = exchange(&lan, 1, cfg, 0, move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3)
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V3)
             .with_source("fd00::1".parse().unwrap())
             .with_unicast_peers(["fd00::2".parse().unwrap()]);
         AdvertSocket::open(cfg).unwrap().send(&s2).await.unwrap();
@@ -358,16 +358,16 @@ fn adverts_sent_on_a_vmac_leave_with_the_virtual_mac() {
     ready_rx.recv().unwrap();
     let sent = Advert::v3(51, 150, 100, vips_v4());
     let s2 = sent.clone();
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
     let (got, _) = exchange(&lan, 1, cfg, 0, move || async move {
         let vmac = VmacManager::new()
             .unwrap()
-            .create(&VmacConfig::new("eth0", IpFamily::V4, 51).unwrap())
+            .create(&VmacConfig::new("eth0", AddressFamily::Ipv4, 51).unwrap())
             .await
             .unwrap();
         // A VMAC carries no address of its own: adverts use the parent's primary address,
         // as keepalived does.
-        let cfg = AdvertSocketConfig::multicast(&vmac.name, IpFamily::V4, Version::V3)
+        let cfg = AdvertSocketConfig::multicast(&vmac.name, AddressFamily::Ipv4, Version::V3)
             .with_source(v4("10.0.0.1"));
         AdvertSocket::open(cfg).unwrap().send(&s2).await.unwrap();
     });

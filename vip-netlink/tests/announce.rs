@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::mpsc;
 
 use common::{Capture, Lan};
-use vip_netlink::{virtual_mac, Announce, Announcer, GarpForm, IpFamily};
+use vip_netlink::{virtual_mac, AddressFamily, Announce, Announcer, GarpForm};
 
 /// Start a capture on node 1's eth0; returns a receiver of the first frame that matches.
 fn capture_on(
@@ -58,7 +58,7 @@ fn gratuitous_arp_request_and_reply_are_on_the_wire() {
 fn garp_from_the_vmac() {
     let lan = Lan::new(2);
     let vip = Ipv4Addr::new(10, 0, 0, 101);
-    let vmac = virtual_mac(IpFamily::V4, 51);
+    let vmac = virtual_mac(AddressFamily::Ipv4, 51);
     let (cap, ready) = capture_on(&lan, move |f| {
         f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[28..32] == vip.octets()
     });

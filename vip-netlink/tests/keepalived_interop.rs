@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{wait_for_secs, Capture, Keepalived, Lan};
 use vip_netlink::{
-    AdvertSocket, AdvertSocketConfig, AdvertTransport, Announce, Announcer, IpFamily,
+    AddressFamily, AdvertSocket, AdvertSocketConfig, AdvertTransport, Announce, Announcer,
 };
 use vrrp_proto::{AddressList, Advert, Auth, DecodeOptions, Version};
 
@@ -22,7 +22,7 @@ fn instance(version: u8, vip: &str, extra: &str) -> String {
 }
 
 /// Receive the first advert on node 1 within 10 s (keepalived needs ~3.6 s to become Master).
-fn receive_on_node1(lan: &Lan, cfg: AdvertSocketConfig) -> vip_netlink::ReceivedAdvert {
+fn receive_on_node1(lan: &Lan, cfg: AdvertSocketConfig) -> vip_netlink::InboundAdvert {
     lan.nodes[1].run(move || async move {
         let sock = AdvertSocket::open(cfg).unwrap();
         tokio::time::timeout(Duration::from_secs(10), sock.recv())
@@ -36,7 +36,7 @@ fn receive_on_node1(lan: &Lan, cfg: AdvertSocketConfig) -> vip_netlink::Received
 fn keepalived_v3_ipv4_adverts_are_accepted_and_ours_make_it_yield() {
     let lan = Lan::new(2);
     let ka = Keepalived::start(&lan.nodes[0], &instance(3, "10.0.0.100/24", ""));
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3).with_vrid(51);
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3).with_vrid(51);
     let got = receive_on_node1(&lan, cfg);
     assert_eq!(got.advert.version, Version::V3, "{}", ka.log());
     assert_eq!(got.advert.priority, 150);
@@ -55,7 +55,7 @@ fn keepalived_v3_ipv4_adverts_are_accepted_and_ours_make_it_yield() {
     });
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let sender = lan.nodes[1].spawn(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V3);
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
         let sock = AdvertSocket::open(cfg).unwrap();
         let vips = AddressList::from_v4(&[Ipv4Addr::new(10, 0, 0, 100)]).unwrap();
         let advert = Advert::v3(51, 200, 100, vips);
@@ -83,7 +83,7 @@ fn keepalived_v2_password_adverts_are_accepted() {
         v2_auth: Some(Auth::SimplePassword(*b"secret\0\0")),
         ..Default::default()
     };
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2)
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V2)
         .with_vrid(51)
         .with_decode_options(opts);
     let got = receive_on_node1(&lan, cfg);
@@ -96,7 +96,7 @@ fn keepalived_v2_password_adverts_are_accepted() {
 fn keepalived_v3_ipv6_adverts_are_accepted() {
     let lan = Lan::new(2);
     let _ka = Keepalived::start(&lan.nodes[0], &instance(3, "fd00::100/64", ""));
-    let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V6, Version::V3).with_vrid(51);
+    let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V3).with_vrid(51);
     let got = receive_on_node1(&lan, cfg);
     assert_eq!(
         got.advert.addresses.iter().collect::<Vec<_>>(),

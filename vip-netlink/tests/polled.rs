@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use common::{Capture, Lan, Netns};
 use vip_netlink::{
-    AdvertSocket, AdvertSocketConfig, AdvertTransport, Announcer, Change, Error, IpFamily, Vip,
-    VipManager, WakeOn,
+    AddressFamily, AdvertSocket, AdvertSocketConfig, AdvertTransport, Announcer, Change, Error,
+    Vip, VipManager, WakeOn,
 };
 use vrrp_proto::{AddressList, Advert, Version};
 
-fn advert(family: IpFamily, priority: u8) -> Advert {
+fn advert(family: AddressFamily, priority: u8) -> Advert {
     let vips = match family {
-        IpFamily::V4 => AddressList::from_v4(&[Ipv4Addr::new(10, 0, 0, 100)]).unwrap(),
-        IpFamily::V6 => AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap(),
+        AddressFamily::Ipv4 => AddressList::from_v4(&[Ipv4Addr::new(10, 0, 0, 100)]).unwrap(),
+        AddressFamily::Ipv6 => AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap(),
     };
     Advert::v3(51, priority, 100, vips)
 }
@@ -36,7 +36,7 @@ fn readable_within(fd: i32, ms: i32) -> bool {
 }
 
 /// Node 0 sends `prios` from a polled socket, 2 ms apart, after `go`.
-fn send_polled(lan: &Lan, family: IpFamily, prios: Vec<u8>) {
+fn send_polled(lan: &Lan, family: AddressFamily, prios: Vec<u8>) {
     lan.nodes[0].run_plain(move || {
         assert!(tokio::runtime::Handle::try_current().is_err());
         let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3);
@@ -48,7 +48,7 @@ fn send_polled(lan: &Lan, family: IpFamily, prios: Vec<u8>) {
     });
 }
 
-fn polled_socket_in_a_plain_poll_loop(family: IpFamily) {
+fn polled_socket_in_a_plain_poll_loop(family: AddressFamily) {
     let lan = Lan::new(2);
     let (step_tx, step_rx) = mpsc::channel::<()>();
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
@@ -79,8 +79,8 @@ fn polled_socket_in_a_plain_poll_loop(family: IpFamily) {
         let prios: Vec<u8> = got.iter().map(|g| g.0).collect();
         assert_eq!(prios, vec![100, 101, 102]);
         let src: IpAddr = match family {
-            IpFamily::V4 => "10.0.0.1".parse().unwrap(),
-            IpFamily::V6 => got[0].1,
+            AddressFamily::Ipv4 => "10.0.0.1".parse().unwrap(),
+            AddressFamily::Ipv6 => got[0].1,
         };
         assert!(got.iter().all(|g| g.1 == src));
         assert!(got.windows(2).all(|w| w[0].2 < w[1].2), "arrival order");
@@ -126,12 +126,12 @@ fn polled_socket_in_a_plain_poll_loop(family: IpFamily) {
 
 #[test]
 fn polled_advert_socket_ipv4() {
-    polled_socket_in_a_plain_poll_loop(IpFamily::V4);
+    polled_socket_in_a_plain_poll_loop(AddressFamily::Ipv4);
 }
 
 #[test]
 fn polled_advert_socket_ipv6() {
-    polled_socket_in_a_plain_poll_loop(IpFamily::V6);
+    polled_socket_in_a_plain_poll_loop(AddressFamily::Ipv6);
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn vip_manager_adds_and_removes_from_a_thread_without_a_runtime() {
 /// datagram with a write-space wake-up of its socket's waiters, and a Master at 10 ms
 /// adverts would pay that walk of its `epoll` wait queue per advert. Watched edge-triggered
 /// for output, the readiness descriptor sees no new edge however many adverts go out.
-fn sends_leave_the_readiness_descriptor_alone(family: IpFamily) {
+fn sends_leave_the_readiness_descriptor_alone(family: AddressFamily) {
     let lan = Lan::new(2);
     lan.nodes[0].run_plain(move || {
         let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
@@ -241,10 +241,10 @@ fn sends_leave_the_readiness_descriptor_alone(family: IpFamily) {
 
 #[test]
 fn sends_leave_the_readiness_descriptor_alone_v4() {
-    sends_leave_the_readiness_descriptor_alone(IpFamily::V4);
+    sends_leave_the_readiness_descriptor_alone(AddressFamily::Ipv4);
 }
 
 #[test]
 fn sends_leave_the_readiness_descriptor_alone_v6() {
-    sends_leave_the_readiness_descriptor_alone(IpFamily::V6);
+    sends_leave_the_readiness_descriptor_alone(AddressFamily::Ipv6);
 }

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 
 use common::{Capture, Lan};
 use vip_netlink::{
-    virtual_mac, Announce, Announcer, Change, IpFamily, Vip, VipManager, VipOps, VmacConfig,
+    virtual_mac, AddressFamily, Announce, Announcer, Change, Vip, VipManager, VipOps, VmacConfig,
     VmacManager, VmacOps,
 };
 
@@ -18,7 +18,7 @@ fn ipv4_vmac_is_a_private_macvlan_with_the_virtual_mac() {
     let before = parent_arp(node);
     node.run(|| async {
         let m = VmacManager::new().unwrap();
-        let cfg = VmacConfig::new("eth0", IpFamily::V4, 51).unwrap();
+        let cfg = VmacConfig::new("eth0", AddressFamily::Ipv4, 51).unwrap();
         let v = m.create(&cfg).await.unwrap();
         assert_eq!(v.name, "vrrp.51");
         assert_eq!(v.mac, [0, 0, 0x5e, 0, 1, 51]);
@@ -71,9 +71,9 @@ fn parent_arp_settings_come_back_when_the_last_vmac_goes() {
     assert_eq!(parent_arp(node), ["2", "0"]);
     node.run(|| async {
         let m = VmacManager::new().unwrap();
-        let v4 = VmacConfig::new("eth0", IpFamily::V4, 51).unwrap();
+        let v4 = VmacConfig::new("eth0", AddressFamily::Ipv4, 51).unwrap();
         m.create(&v4).await.unwrap();
-        let v6 = VmacConfig::new("eth0", IpFamily::V6, 52).unwrap();
+        let v6 = VmacConfig::new("eth0", AddressFamily::Ipv6, 52).unwrap();
         m.create(&v6).await.unwrap();
     });
     assert_eq!(parent_arp(node), ["1", "1"]);
@@ -92,7 +92,7 @@ fn parent_arp_settings_come_back_when_the_last_vmac_goes() {
     // Without keepalived's sysctls the parent is not touched at all.
     node.run(|| async {
         let m = VmacManager::new().unwrap();
-        let cfg = VmacConfig::new("eth0", IpFamily::V4, 53)
+        let cfg = VmacConfig::new("eth0", AddressFamily::Ipv4, 53)
             .unwrap()
             .with_sysctls(false);
         m.create(&cfg).await.unwrap();
@@ -142,7 +142,7 @@ fn a_deleted_namespaces_vmac_records_do_not_reach_a_new_namespace() {
 fn create_ipv4_vmac(node: &common::Netns, vrid: u8) {
     node.run(move || async move {
         let m = VmacManager::new().unwrap();
-        m.create(&VmacConfig::new("eth0", IpFamily::V4, vrid).unwrap())
+        m.create(&VmacConfig::new("eth0", AddressFamily::Ipv4, vrid).unwrap())
             .await
             .unwrap();
     });
@@ -166,7 +166,7 @@ fn a_vmac_that_fails_half_way_is_removed_and_its_parent_restored() {
     node.exec("sysctl -qw net.ipv4.conf.eth0.arp_ignore=2 net.ipv4.conf.eth0.arp_filter=0 net.ipv6.conf.default.disable_ipv6=1");
     let err = node.run(|| async {
         let m = VmacManager::new().unwrap();
-        let cfg = VmacConfig::new("eth0", IpFamily::V6, 9).unwrap();
+        let cfg = VmacConfig::new("eth0", AddressFamily::Ipv6, 9).unwrap();
         m.create(&cfg).await.unwrap_err()
     });
     assert!(err.to_string().contains("link-local"), "{err}");
@@ -177,7 +177,7 @@ fn a_vmac_that_fails_half_way_is_removed_and_its_parent_restored() {
     node.exec("sysctl -qw net.ipv6.conf.default.disable_ipv6=0");
     node.run(|| async {
         let m = VmacManager::new().unwrap();
-        let cfg = VmacConfig::new("eth0", IpFamily::V6, 9).unwrap();
+        let cfg = VmacConfig::new("eth0", AddressFamily::Ipv6, 9).unwrap();
         assert_eq!(m.create(&cfg).await.unwrap().change, Change::Applied);
     });
     assert_eq!(parent_arp(node), ["1", "1"]);
@@ -189,9 +189,9 @@ fn ipv6_vmac_gets_the_parents_eui64_link_local() {
     let node = &lan.nodes[0];
     let parent_mac = node.run(|| async {
         let m = VmacManager::new().unwrap();
-        let cfg = VmacConfig::new("eth0", IpFamily::V6, 7).unwrap();
+        let cfg = VmacConfig::new("eth0", AddressFamily::Ipv6, 7).unwrap();
         let v = m.create(&cfg).await.unwrap();
-        assert_eq!(v.mac, virtual_mac(IpFamily::V6, 7));
+        assert_eq!(v.mac, virtual_mac(AddressFamily::Ipv6, 7));
         vip_netlink::Interface::by_name("eth0")
             .unwrap()
             .mac()
@@ -222,12 +222,12 @@ fn existing_interface_with_the_name_is_not_taken_over() {
     lan.nodes[0].exec("ip link add vrrp.9 type bridge");
     lan.nodes[0].run(|| async {
         let m = VmacManager::new().unwrap();
-        let cfg = VmacConfig::new("eth0", IpFamily::V4, 9).unwrap();
+        let cfg = VmacConfig::new("eth0", AddressFamily::Ipv4, 9).unwrap();
         assert!(matches!(
             m.create(&cfg).await,
             Err(vip_netlink::Error::InvalidConfig(_))
         ));
-        let bad = VmacConfig::new("nope0", IpFamily::V4, 10).unwrap();
+        let bad = VmacConfig::new("nope0", AddressFamily::Ipv4, 10).unwrap();
         assert!(matches!(
             m.create(&bad).await,
             Err(vip_netlink::Error::NoSuchInterface(_))
@@ -249,7 +249,7 @@ fn vip_on_the_vmac_is_announced_from_the_virtual_mac() {
     lan.nodes[0].run(move || async move {
         let vmac = VmacManager::new()
             .unwrap()
-            .create(&VmacConfig::new("eth0", IpFamily::V4, 51).unwrap())
+            .create(&VmacConfig::new("eth0", AddressFamily::Ipv4, 51).unwrap())
             .await
             .unwrap();
         let vips = VipManager::new().unwrap();
@@ -298,10 +298,10 @@ fn all_rp_filter_is_moved_onto_the_interfaces_while_vmacs_exist() {
     assert_eq!(rp_filters(node, &names), ["1", "0", "0", "0", "2"]);
     node.run(|| async {
         let m = VmacManager::new().unwrap();
-        m.create(&VmacConfig::new("eth0", IpFamily::V4, 51).unwrap())
+        m.create(&VmacConfig::new("eth0", AddressFamily::Ipv4, 51).unwrap())
             .await
             .unwrap();
-        m.create(&VmacConfig::new("eth0", IpFamily::V4, 52).unwrap())
+        m.create(&VmacConfig::new("eth0", AddressFamily::Ipv4, 52).unwrap())
             .await
             .unwrap();
     });
@@ -331,7 +331,7 @@ fn a_vip_on_a_vmac_accepts_connections_under_a_strict_all_rp_filter() {
     let listener = lan.nodes[0].run(move || async move {
         let vmac = VmacManager::new()
             .unwrap()
-            .create(&VmacConfig::new("eth0", IpFamily::V4, 51).unwrap())
+            .create(&VmacConfig::new("eth0", AddressFamily::Ipv4, 51).unwrap())
             .await
             .unwrap();
         VipManager::new()

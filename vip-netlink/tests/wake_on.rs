@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::Lan;
-use vip_netlink::{AdvertSocket, AdvertSocketConfig, AdvertTransport, IpFamily, WakeOn};
+use vip_netlink::{AddressFamily, AdvertSocket, AdvertSocketConfig, AdvertTransport, WakeOn};
 use vrrp_proto::{AddressList, Advert, Auth, Version};
 
 /// What node 0 sends at one step.
@@ -19,12 +19,12 @@ fn advert(vrid: u8, priority: u8) -> Advert {
     Advert::v3(vrid, priority, 100, vips)
 }
 
-fn send_from(lan: &Lan, family: IpFamily, batch: Batch) {
+fn send_from(lan: &Lan, family: AddressFamily, batch: Batch) {
     lan.nodes[0].run(move || async move {
         let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3);
         let sock = AdvertSocket::open(cfg).unwrap();
         for (vrid, prio) in batch {
-            let a = if family == IpFamily::V4 {
+            let a = if family == AddressFamily::Ipv4 {
                 advert(vrid, prio)
             } else {
                 let vips = AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap();
@@ -61,7 +61,7 @@ impl Steps {
 
 /// Node 1 opens a Backup's socket (VRID 51, sleeping through adverts) and runs `receiver`;
 /// node 0 sends `batches`, one per [`Steps::next`]. A panic of the receiver is re-raised.
-fn sleeping_backup_receives<F, Fut>(family: IpFamily, batches: Vec<Batch>, receiver: F)
+fn sleeping_backup_receives<F, Fut>(family: AddressFamily, batches: Vec<Batch>, receiver: F)
 where
     F: FnOnce(AdvertSocket, Steps) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()>,
@@ -87,7 +87,7 @@ where
     }
 }
 
-fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
+fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: AddressFamily) {
     let batches = vec![
         vec![(51, 100), (51, 101), (51, 102)],
         vec![(51, 0)],
@@ -147,18 +147,18 @@ fn sleeping_backup_reads_later_and_wakes_for_priority_zero(family: IpFamily) {
 
 #[test]
 fn ipv4_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
-    sleeping_backup_reads_later_and_wakes_for_priority_zero(IpFamily::V4);
+    sleeping_backup_reads_later_and_wakes_for_priority_zero(AddressFamily::Ipv4);
 }
 
 #[test]
 fn ipv6_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
-    sleeping_backup_reads_later_and_wakes_for_priority_zero(IpFamily::V6);
+    sleeping_backup_reads_later_and_wakes_for_priority_zero(AddressFamily::Ipv6);
 }
 
 /// `set_wake_after`: while sleeping through adverts, the first ordinary advert received at
 /// or after the wake time wakes the reader (the kernel's eBPF filter compares the times);
 /// before it, or with no wake time, ordinary adverts wait. Each advert is handed over once.
-fn sleeping_backup_wakes_for_the_advert_after_its_wake_time(family: IpFamily) {
+fn sleeping_backup_wakes_for_the_advert_after_its_wake_time(family: AddressFamily) {
     let batches = vec![vec![(51, 100), (51, 101)], vec![(51, 102)], vec![(51, 103)]];
     sleeping_backup_receives(family, batches, |sock, steps| async move {
         let later = std::time::Instant::now() + Duration::from_secs(60);
@@ -201,12 +201,12 @@ fn sleeping_backup_wakes_for_the_advert_after_its_wake_time(family: IpFamily) {
 
 #[test]
 fn ipv4_sleeping_backup_wakes_for_the_advert_after_its_wake_time() {
-    sleeping_backup_wakes_for_the_advert_after_its_wake_time(IpFamily::V4);
+    sleeping_backup_wakes_for_the_advert_after_its_wake_time(AddressFamily::Ipv4);
 }
 
 #[test]
 fn ipv6_sleeping_backup_wakes_for_the_advert_after_its_wake_time() {
-    sleeping_backup_wakes_for_the_advert_after_its_wake_time(IpFamily::V6);
+    sleeping_backup_wakes_for_the_advert_after_its_wake_time(AddressFamily::Ipv6);
 }
 
 /// keepalived's `auth_type AH`: the VRRP message sits 24 octets further in, behind the AH.
@@ -224,7 +224,8 @@ fn ipv4_ah_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
     let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let sender = lan.nodes[0].spawn(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2).with_ip_ah(KEY);
+        let cfg =
+            AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V2).with_ip_ah(KEY);
         let sock = AdvertSocket::open(cfg).unwrap();
         while let Ok(batch) = batch_rx.recv() {
             for (vrid, prio) in batch {
@@ -237,7 +238,7 @@ fn ipv4_ah_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
     let (sent_tx, sent) = mpsc::channel::<()>();
     let (ready, ready_rx) = mpsc::channel::<()>();
     let receiver = lan.nodes[1].spawn(move || async move {
-        let cfg = AdvertSocketConfig::multicast("eth0", IpFamily::V4, Version::V2)
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V2)
             .with_vrid(51)
             .with_ip_ah(KEY);
         let sock = AdvertSocket::open(cfg).unwrap();

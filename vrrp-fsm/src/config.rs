@@ -2,59 +2,9 @@
 use core::net::IpAddr;
 use core::time::Duration;
 
-use vrrp_proto::{Auth, Version};
+use vrrp_proto::{AddressFamily, Auth, Version, VirtualAddress};
 
 use crate::error::ConfigError;
-
-/// Address family of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// IPv4 (VRRPv2 or v3).
-    Ipv4,
-    /// IPv6 (VRRPv3 only).
-    Ipv6,
-}
-
-impl Family {
-    /// The family of an address.
-    pub fn of(addr: IpAddr) -> Family {
-        match addr {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-
-    fn max_prefix(self) -> u8 {
-        match self {
-            Family::Ipv4 => 32,
-            Family::Ipv6 => 128,
-        }
-    }
-}
-
-/// One virtual address with its prefix length (keepalived `virtual_ipaddress { a.b.c.d/len }`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct VirtualAddress {
-    /// The address.
-    pub addr: IpAddr,
-    /// Prefix length (32 / 128 for a host address).
-    pub prefix_len: u8,
-}
-
-impl VirtualAddress {
-    /// A virtual address with an explicit prefix length.
-    pub fn new(addr: IpAddr, prefix_len: u8) -> Self {
-        VirtualAddress { addr, prefix_len }
-    }
-
-    /// A host address (/32 or /128), keepalived's default when no prefix is written.
-    pub fn host(addr: IpAddr) -> Self {
-        VirtualAddress {
-            addr,
-            prefix_len: Family::of(addr).max_prefix(),
-        }
-    }
-}
 
 /// Identifies a tracker of an instance (chosen by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,7 +80,7 @@ pub struct InstanceConfig {
     /// VRRP version (default v3; v2 is IPv4 only).
     pub version: Version,
     /// Address family (taken from `primary_address` by [`InstanceConfig::new`]).
-    pub family: Family,
+    pub family: AddressFamily,
     /// Base priority 1..=255 (255 = address owner). Default 100.
     pub priority: u8,
     /// Advert interval (v2: whole seconds 1..=255; v3: centiseconds 1..=4095). Default 1 s.
@@ -188,7 +138,7 @@ impl InstanceConfig {
         InstanceConfig {
             vrid,
             version: Version::V3,
-            family: Family::of(primary_address),
+            family: AddressFamily::of(&primary_address),
             priority: 100,
             advert_interval: Duration::from_secs(1),
             vips: Vec::new(),
@@ -257,7 +207,7 @@ pub(crate) fn validate(cfg: &mut InstanceConfig) -> Result<Vec<ConfigAdjustment>
             if !(1..=255).contains(&iv.as_secs()) {
                 return Err(ConfigError::AdvertIntervalOutOfRange(iv));
             }
-            if cfg.family != Family::Ipv4 {
+            if cfg.family != AddressFamily::Ipv4 {
                 return Err(ConfigError::V2RequiresIpv4);
             }
         }
@@ -278,18 +228,18 @@ pub(crate) fn validate(cfg: &mut InstanceConfig) -> Result<Vec<ConfigAdjustment>
         return Err(ConfigError::TooManyVirtualAddresses(cfg.vips.len()));
     }
     for vip in &cfg.vips {
-        if Family::of(vip.addr) != cfg.family {
+        if AddressFamily::of(&vip.addr) != cfg.family {
             return Err(ConfigError::VirtualAddressFamily(vip.addr));
         }
-        if vip.prefix_len > cfg.family.max_prefix() {
+        if vip.prefix_len > cfg.family.max_prefix_len() {
             return Err(ConfigError::PrefixLength(vip.addr, vip.prefix_len));
         }
     }
-    if Family::of(cfg.primary_address) != cfg.family {
+    if AddressFamily::of(&cfg.primary_address) != cfg.family {
         return Err(ConfigError::PrimaryAddressFamily(cfg.primary_address));
     }
     for peer in &cfg.unicast_peers {
-        if Family::of(*peer) != cfg.family {
+        if AddressFamily::of(peer) != cfg.family {
             return Err(ConfigError::UnicastPeerFamily(*peer));
         }
     }

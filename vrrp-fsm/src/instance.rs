@@ -5,11 +5,11 @@ use core::time::Duration;
 use std::time::Instant;
 
 use tracing::{debug, info, warn};
-use vrrp_proto::{AddressList, Advert, AdvertFields, Version};
+use vrrp_proto::{AddressFamily, AddressList, Advert, AdvertFields, Version};
 
 use crate::action::{Action, GarpReason};
 use crate::action_queue::{InlineQueue, DEFAULT_CAPACITY};
-use crate::config::{self, ConfigAdjustment, Family, InstanceConfig, TrackerId};
+use crate::config::{self, ConfigAdjustment, InstanceConfig, TrackerId};
 use crate::counters::Counters;
 use crate::error::{AdvertError, ConfigError, TrackerError};
 use crate::state::{FaultFlags, State, StateChangeReason};
@@ -553,8 +553,8 @@ impl Instance {
     /// configured interval, authentication and VIPs.
     pub fn advert(&self, priority: u8) -> Advert {
         let mut addrs = match self.cfg.family {
-            Family::Ipv4 => AddressList::new_v4(),
-            Family::Ipv6 => AddressList::new_v6(),
+            AddressFamily::Ipv4 => AddressList::new_v4(),
+            AddressFamily::Ipv6 => AddressList::new_v6(),
         };
         for vip in &self.cfg.vips {
             // Validation guarantees ≤ 255 addresses of the right family.
@@ -750,7 +750,7 @@ impl Instance {
         if adv.version() != self.cfg.version {
             return Err(AdvertError::VersionMismatch);
         }
-        if Family::of(src) != self.cfg.family {
+        if AddressFamily::of(&src) != self.cfg.family {
             return Err(AdvertError::FamilyMismatch(src));
         }
         match adv.version() {
@@ -1113,7 +1113,7 @@ impl Instance {
 }
 
 /// The VIP when exactly one is configured (checked on every advert without the list).
-fn single_vip(vips: &[config::VirtualAddress]) -> Option<IpAddr> {
+fn single_vip(vips: &[vrrp_proto::VirtualAddress]) -> Option<IpAddr> {
     match vips {
         [only] => Some(only.addr),
         _ => None,

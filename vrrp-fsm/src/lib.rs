@@ -57,9 +57,7 @@ mod tracking;
 pub mod fuzzing;
 
 pub use action::{Action, GarpReason};
-pub use config::{
-    ConfigAdjustment, Family, InstanceConfig, TrackerConfig, TrackerId, TrackerKind, VirtualAddress,
-};
+pub use config::{ConfigAdjustment, InstanceConfig, TrackerConfig, TrackerId, TrackerKind};
 pub use counters::Counters;
 pub use error::{AdvertError, ConfigError, RouterError, TrackerError};
 pub use instance::Instance;
@@ -67,4 +65,4 @@ pub use router::{InstanceId, Router, SyncGroupConfig, SyncGroupId};
 pub use state::{FaultFlags, State, StateChangeReason};
 pub use timers::{advert_wake_offset, master_down_interval, skew_time, skew_time_min};
 pub use tracking::TrackerState;
-pub use vrrp_proto::{Advert, Version};
+pub use vrrp_proto::{AddressFamily, Advert, Version, VirtualAddress};

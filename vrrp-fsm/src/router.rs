@@ -344,7 +344,7 @@ impl Router {
     }
 
     /// The first instance with this VRID and family, for drivers that key on them.
-    pub fn find(&self, family: crate::Family, vrid: u8) -> Option<InstanceId> {
+    pub fn find(&self, family: crate::AddressFamily, vrid: u8) -> Option<InstanceId> {
         self.instances()
             .find(|(_, x)| x.config().vrid == vrid && x.config().family == family)
             .map(|(id, _)| id)

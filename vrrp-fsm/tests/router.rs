@@ -171,7 +171,7 @@ fn router_refuses_bad_groups_and_unknown_ids() {
         r.add_sync_group(SyncGroupConfig::new(vec![a])).unwrap_err(),
         ConfigError::RouterRunning
     );
-    assert_eq!(r.find(vrrp_fsm::Family::Ipv4, 2), Some(b));
+    assert_eq!(r.find(vrrp_fsm::AddressFamily::Ipv4, 2), Some(b));
 }
 
 #[test]
@@ -231,7 +231,10 @@ fn a_removed_master_says_goodbye_and_its_id_is_gone_while_the_others_run_on() {
 
     assert!(r.instance(a).is_none());
     assert_eq!(r.instances().map(|(id, _)| id).collect::<Vec<_>>(), vec![b]);
-    assert_eq!((r.len(), r.find(vrrp_fsm::Family::Ipv4, 1)), (1, None));
+    assert_eq!(
+        (r.len(), r.find(vrrp_fsm::AddressFamily::Ipv4, 1)),
+        (1, None)
+    );
     assert_eq!(
         r.handle_advert(t1, a, PEER, &advert(1, 100)),
         Err(RouterError::UnknownInstance(a))
@@ -254,7 +257,7 @@ fn a_removed_master_says_goodbye_and_its_id_is_gone_while_the_others_run_on() {
     // A new instance gets a fresh id and starts with the next startup.
     let c = r.add_instance(cfg(1, 100)).unwrap();
     assert_ne!(c, a);
-    assert_eq!(r.find(vrrp_fsm::Family::Ipv4, 1), Some(c));
+    assert_eq!(r.find(vrrp_fsm::AddressFamily::Ipv4, 1), Some(c));
     r.startup(t1);
     assert_eq!(r.instance(c).unwrap().state(), State::Backup);
 }

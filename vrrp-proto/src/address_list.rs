@@ -29,6 +29,20 @@ impl AddressFamily {
             IpAddr::V6(_) => AddressFamily::Ipv6,
         }
     }
+
+    /// The longest prefix of the family, that of a host address: 32 or 128.
+    ///
+    /// ```
+    /// use vrrp_proto::AddressFamily;
+    /// assert_eq!(AddressFamily::Ipv4.max_prefix_len(), 32);
+    /// assert_eq!(AddressFamily::Ipv6.max_prefix_len(), 128);
+    /// ```
+    pub const fn max_prefix_len(self) -> u8 {
+        match self {
+            AddressFamily::Ipv4 => 32,
+            AddressFamily::Ipv6 => 128,
+        }
+    }
 }
 
 /// Largest number of addresses one advert can carry (the count field is one octet).

@@ -57,6 +57,10 @@ impl DecodeOptions {
 
 /// A received advert that passed validation, still borrowing the packet.
 ///
+/// This is the codec's zero-copy view of the advert alone; `vip_netlink::InboundAdvertRef`
+/// pairs it with what the kernel said about the datagram (interface, arrival time, ...), and
+/// `vip_netlink::InboundAdvert` is the owned form of that pair.
+///
 /// ```
 /// use vrrp_proto::{decode_ipv4, ChecksumMode, DecodeOptions};
 /// let pkt = [

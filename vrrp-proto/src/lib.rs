@@ -45,6 +45,7 @@ pub mod fuzzing;
 mod ip_ah;
 mod ipv4;
 mod packet;
+mod virtual_address;
 
 pub use address_list::{AddressFamily, AddressList, MAX_ADDRESSES};
 pub use advert::{Advert, Auth, Version};
@@ -66,6 +67,7 @@ pub use error::{AddressListError, DecodeError, EncodeError};
 pub use ip_ah::{IpAh, IpAhSequence, IP_AH_ICV_LEN, IP_AH_LEN};
 pub use ipv4::{Ipv4Params, IPPROTO_AH, IPV4_HEADER_LEN, TOS_INTERNETWORK_CONTROL, VRRP_TTL};
 pub use packet::{field, VrrpPacket, V3_MAX_ADVER_INT_MAX};
+pub use virtual_address::VirtualAddress;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -6,14 +6,17 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "tls")]
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+#[cfg(feature = "tls")]
 use tokio_rustls::TlsConnector;
 
 use super::http_body_regex::BodyRegex;
 use super::http_response::{read_response, BodyWant};
 use super::socket_options::SocketOptions;
 use super::tcp::connect;
+#[cfg(feature = "tls")]
 use super::tls::TlsOptions;
 use crate::checker::{with_timeout, Checker, Probe};
 use crate::error::{CheckError, ConfigError};
@@ -161,14 +164,15 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
 /// HTTP or HTTPS GET of one or more URLs; up only when every URL passes (KA
 /// `check_http.c`). All URLs are fetched at every probe, one connection each
-/// (`Connection: close`).
+/// (`Connection: close`). HTTPS needs the `tls` feature (default).
 ///
 /// ```
-/// use healthcheck::{HttpCheck, HttpUrl, TlsOptions};
+/// use healthcheck::{HttpCheck, HttpUrl};
 /// let plain = HttpCheck::new("127.0.0.1:80".parse().unwrap(), vec![HttpUrl::new("/healthz")])
 ///     .virtual_host("www.example.org");
+/// # #[cfg(feature = "tls")]
 /// let tls = HttpCheck::new("127.0.0.1:443".parse().unwrap(), vec![HttpUrl::new("/")])
-///     .tls(TlsOptions { sni: Some("www.example.org".into()), ..Default::default() })
+///     .tls(healthcheck::TlsOptions { sni: Some("www.example.org".into()), ..Default::default() })
 ///     .unwrap();
 /// ```
 #[derive(Clone)]
@@ -177,6 +181,7 @@ pub struct HttpCheck {
     socket: SocketOptions,
     urls: Vec<HttpUrl>,
     virtual_host: Option<String>,
+    #[cfg(feature = "tls")]
     tls: Option<(TlsConnector, ServerName<'static>)>,
     max_header: usize,
     max_body: usize,
@@ -184,12 +189,13 @@ pub struct HttpCheck {
 
 impl fmt::Debug for HttpCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpCheck")
-            .field("addr", &self.addr)
+        let mut d = f.debug_struct("HttpCheck");
+        d.field("addr", &self.addr)
             .field("urls", &self.urls)
-            .field("virtual_host", &self.virtual_host)
-            .field("tls", &self.tls.as_ref().map(|t| &t.1))
-            .finish()
+            .field("virtual_host", &self.virtual_host);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls.as_ref().map(|t| &t.1));
+        d.finish()
     }
 }
 
@@ -201,13 +207,15 @@ impl HttpCheck {
             socket: SocketOptions::default(),
             urls,
             virtual_host: None,
+            #[cfg(feature = "tls")]
             tls: None,
             max_header: DEFAULT_MAX_HEADER,
             max_body: DEFAULT_MAX_BODY,
         }
     }
 
-    /// Switches to HTTPS (keepalived `SSL_GET`).
+    /// Switches to HTTPS (keepalived `SSL_GET`). Feature `tls`.
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, options: TlsOptions) -> Result<Self, ConfigError> {
         let config = options.client_config()?;
         let name = match &options.sni {
@@ -260,16 +268,15 @@ impl HttpCheck {
     async fn fetch_one(&self, url: &HttpUrl) -> Result<(), CheckError> {
         let tcp = connect(self.addr, &self.socket).await?;
         let _ = tcp.set_nodelay(true);
-        match &self.tls {
-            None => self.exchange(tcp, url).await,
-            Some((connector, name)) => {
-                let stream = connector
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|e| CheckError::Tls(e.to_string()))?;
-                self.exchange(stream, url).await
-            }
+        #[cfg(feature = "tls")]
+        if let Some((connector, name)) = &self.tls {
+            let stream = connector
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| CheckError::Tls(e.to_string()))?;
+            return self.exchange(stream, url).await;
         }
+        self.exchange(tcp, url).await
     }
 
     async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
@@ -329,11 +336,11 @@ impl Checker for HttpCheck {
     }
 
     fn kind(&self) -> &'static str {
+        #[cfg(feature = "tls")]
         if self.tls.is_some() {
-            "https"
-        } else {
-            "http"
+            return "https";
         }
+        "http"
     }
 }
 

@@ -12,5 +12,6 @@ pub mod process;
 pub mod smtp;
 pub mod socket_options;
 pub mod tcp;
+#[cfg(feature = "tls")]
 pub mod tls;
 pub mod udp;

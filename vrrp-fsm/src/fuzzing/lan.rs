@@ -10,7 +10,7 @@ use std::time::Instant;
 use vrrp_proto::Advert;
 
 use crate::{
-    Action, Family, InstanceConfig, InstanceId, Router, State, SyncGroupConfig, TrackerId,
+    Action, AddressFamily, InstanceConfig, InstanceId, Router, State, SyncGroupConfig, TrackerId,
     TrackerState,
 };
 
@@ -304,7 +304,7 @@ impl Lan {
         if !node.powered {
             return;
         }
-        let family = Family::of(p.src);
+        let family = AddressFamily::of(&p.src);
         let Some(id) = node.router.find(family, p.advert.vrid) else {
             self.refused += 1;
             return;

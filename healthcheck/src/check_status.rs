@@ -71,9 +71,13 @@ impl TrackWeight {
 /// keepalived: a track_file total at or below this puts the instance in FAULT.
 pub const TRACK_FILE_FAULT_AT: i64 = -254;
 
-/// What a check currently tells its consumers.
+/// What a check currently tells its consumers: its filtered health, its weight semantics and
+/// its last dynamic value.
+///
+/// Not to be confused with `vrrp_fsm::TrackerState` (Up / Down / Value), the one tracker state
+/// a VRRP instance takes; [`CheckStatus::to_vrrp_fsm`] (feature `vrrp-fsm`) gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TrackerState {
+pub struct CheckStatus {
     /// Filtered health.
     pub health: Health,
     /// The configured weight semantics.
@@ -83,7 +87,7 @@ pub struct TrackerState {
     pub value: Option<i64>,
 }
 
-impl TrackerState {
+impl CheckStatus {
     /// The signed amount this tracker adds to `total_priority` (KA
     /// `process_script_update_priority` / `initialise_vrrp_file_tracking_priorities`).
     /// Unknown health contributes 0.
@@ -154,8 +158,8 @@ impl TrackerState {
 mod tests {
     use super::*;
 
-    fn st(health: Health, weight: i32, reverse: bool) -> TrackerState {
-        TrackerState {
+    fn st(health: Health, weight: i32, reverse: bool) -> CheckStatus {
+        CheckStatus {
             health,
             weight: TrackWeight {
                 weight,
@@ -196,7 +200,7 @@ mod tests {
 
     #[test]
     fn track_file_semantics() {
-        let f = |value, weight| TrackerState {
+        let f = |value, weight| CheckStatus {
             health: Health::Up,
             weight: TrackWeight::new(weight).scaled_by_value(),
             value: Some(value),
@@ -206,7 +210,7 @@ mod tests {
         assert!(f(26, -10).is_fault());
         assert!(f(1, 0).is_fault());
         assert!(!f(0, 0).is_fault());
-        let unreadable = TrackerState {
+        let unreadable = CheckStatus {
             health: Health::Down,
             value: None,
             ..f(0, 0)
