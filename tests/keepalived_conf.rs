@@ -454,3 +454,34 @@ fn debian_samples_parse() {
     }
     assert!(n >= 20, "only {n} samples");
 }
+
+/// The fuzz target's body (fuzz/fuzz_targets/keepalived_conf.rs) on stable: replays the seed
+/// corpus and any artifacts kept after a fix.
+#[test]
+fn fuzz_corpus_replays() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let limits = Limits {
+        max_include_depth: 0,
+        max_file_size: 64 << 10,
+        max_total_size: 64 << 10,
+        max_nodes: 2000,
+        max_lines: 20_000,
+        max_line_len: 512,
+    };
+    let reader = reader().limits(limits);
+    let mut n = 0;
+    for dir in ["corpus/keepalived_conf", "artifacts/keepalived_conf"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let data = std::fs::read(entry.path()).unwrap();
+            let _ = reader.read_str(
+                &String::from_utf8_lossy(&data),
+                "/nonexistent/fuzz/keepalived.conf",
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "the keepalived_conf seed corpus is missing");
+}
