@@ -139,7 +139,8 @@ pub(crate) fn seq_head(line: &str) -> Result<(bool, &str, &str, &str), String> {
     if c.peek() == 0 || c.peek() == b')' || vs == ve || s[vs] == b'{' {
         return Err("a variable and an end value are needed".into());
     }
-    c.p += 1;
+    // keepalived skips the one character after the variable (meant to be ','), unchecked.
+    c.p += line[c.p..].chars().next().map_or(1, char::len_utf8);
     c.skip_blanks();
     let Some(close) = line[c.p..].find(')').map(|o| c.p + o) else {
         return Err("missing terminating ')'".into());
@@ -324,6 +325,9 @@ mod tests {
         assert!(seq("~SEQ(I, 1 x").is_err());
         assert!(seq("~SEQ(I, 1 2) x").is_err());
         assert!(seq("~SEQ({I, 1) x").is_err());
+        // a multi-byte character where the ',' should be (found by the fuzzer)
+        assert!(seq("~SEQ(I \u{e9}1) x").is_ok());
+        assert!(seq("~SEQ(I \u{e9}").is_err());
     }
 
     #[test]
