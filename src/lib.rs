@@ -20,7 +20,6 @@
 #![forbid(unsafe_code)]
 
 pub mod keepalived_conf;
-
 pub use healthcheck as health;
 pub use ipvs_netlink as ipvs;
 pub use vip_netlink as vip;
