@@ -55,6 +55,8 @@ pub use vrrp_fsm as fsm;
 pub use vrrp_proto as proto;
 
 #[cfg(feature = "runtime")]
+pub mod keepalived_conf;
+#[cfg(feature = "runtime")]
 pub mod runtime;
 
 #[cfg(feature = "runtime")]
