@@ -5,27 +5,11 @@
 //! `shutdown` removes the VIP and ends the event stream with `Stopped`.
 mod common;
 
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use common::topology::{Topology, VIP4};
+use common::topology::{in_netns, Topology, VIP4};
 use hakit::fsm::{State, StateChangeReason, TrackerState};
 use hakit::{Config, Daemon, DaemonError, Event, Events, VrrpInstance};
-
-/// Runs `f` on a thread inside namespace `ns` (every thread it starts, the daemon's VRRP
-/// thread included, inherits the namespace).
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).expect("opening the namespace");
-        // SAFETY: setns on this thread only, with a namespace descriptor we hold open.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns {path}");
-        f()
-    })
-    .join()
-    .expect("the namespace thread panicked")
-}
 
 fn web(priority: u8) -> VrrpInstance {
     VrrpInstance::new("web", "eth0", 60, priority)

@@ -119,6 +119,12 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    // Before any thread starts (capabilities are per thread): keep only what the daemon
+    // and its scripts need, and let nothing it starts gain more.
+    match hakit::runtime::privileges::drop_unneeded() {
+        Ok(dropped) => tracing::debug!(?dropped, "capabilities dropped"),
+        Err(e) => tracing::warn!("dropping capabilities: {e}"),
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -298,15 +298,31 @@ fn one() -> u32 {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `log_format`: `text` or `json` (for the program's logging).
     #[serde(default)]
     pub log_format: LogFormat,
+    /// keepalived's `notify_fifo`: an absolute path.
     #[serde(default)]
     pub notify_fifo: Option<String>,
     /// keepalived's global `vrrp_notify_priority_changes`: every instance's default.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// keepalived's `script_user USER [GROUP]`: who notify and track scripts run as
+    /// (default: `keepalived_script` if that user exists, else root).
+    #[serde(default)]
+    pub script_user: Option<String>,
+    /// keepalived's `enable_script_security`: refuse scripts that anyone but root or the
+    /// script user could change.
+    #[serde(default)]
+    pub enable_script_security: bool,
+    /// Where the instances' lock files go (default `/run/hakit`): a second daemon with the
+    /// same instance in the same network namespace is refused before it touches anything.
+    #[serde(default)]
+    pub lock_dir: Option<String>,
+    /// keepalived's `vrrp_instance`s.
     #[serde(default)]
     pub instance: Vec<VrrpInstance>,
+    /// keepalived's `vrrp_sync_group`s.
     #[serde(default)]
     pub sync_group: Vec<SyncGroup>,
 }
@@ -314,9 +330,13 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncGroup {
+    /// The group's name.
     pub name: String,
+    /// Its members, by instance name.
     pub instances: Vec<String>,
+    /// `notify`: run with `GROUP name STATE 0` appended.
     pub notify: Option<String>,
+    /// `notify_master`.
     pub notify_master: Option<String>,
     pub notify_backup: Option<String>,
     pub notify_fault: Option<String>,

@@ -22,6 +22,7 @@ use crate::runtime::config::{Config, ConfigError};
 use crate::runtime::event_queue::{event_queue, Event as LoopEvent, EventSender};
 use crate::runtime::events::{Event, Events, EVENT_BACKLOG};
 use crate::runtime::instance_io::{InstanceIo, InstanceSlots};
+use crate::runtime::instance_lock::{InstanceLock, LockError};
 use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::runtime::notify_fifo::NotifyFifo;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
@@ -50,6 +51,9 @@ pub enum DaemonError {
     /// The daemon has stopped.
     #[error("the daemon has stopped")]
     Stopped,
+    /// Another daemon runs one of the instances (nothing was touched).
+    #[error(transparent)]
+    AlreadyRunning(#[from] LockError),
     /// Anything else, with context.
     #[error("{0}")]
     Other(String),
@@ -105,6 +109,33 @@ pub(crate) fn vip_list(inst: &InstanceSpec) -> vip_netlink::Result<Vec<Vip>> {
         .collect()
 }
 
+/// What a panic said, for the log.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// Runs `task` on tokio; if it panics, the daemon stops as after a fatal error (priority 0,
+/// VIPs, routes and rules removed) instead of running on without it.
+pub(crate) fn spawn_supervised<F>(tx: &EventSender, what: String, task: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let handle = tokio::spawn(task);
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = handle.await {
+            if e.is_panic() {
+                let why = panic_message(&e.into_panic());
+                tx.send(LoopEvent::Fatal(format!("{what} panicked: {why}")));
+            }
+        }
+    });
+}
+
 /// A mutex's guard; a panic elsewhere while holding it leaves nothing half-done here.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -154,6 +185,9 @@ pub struct Daemon {
     reloading: tokio::sync::Mutex<()>,
     watchers: Arc<Mutex<Watchers>>,
     vmacs: CreatedVmacs,
+    /// Each running instance's lock, by slot (released after the instances stopped).
+    locks: Mutex<BTreeMap<usize, InstanceLock>>,
+    lock_dir: std::path::PathBuf,
 }
 
 impl Daemon {
@@ -169,8 +203,13 @@ impl Daemon {
     /// VRRP loop. Every instance starts in Backup (or Master for an address owner). On an
     /// error, whatever was created is removed again.
     pub async fn start_spec(spec: DaemonSpec) -> Result<Daemon, DaemonError> {
+        // Before anything changes: a second copy must not clean up the first one's VIPs.
+        let mut locks = BTreeMap::new();
+        for (slot, inst) in spec.instances.iter().enumerate() {
+            locks.insert(slot, InstanceLock::take(&spec.lock_dir, inst)?);
+        }
         let vmacs = CreatedVmacs::new(Mutex::new(create_vmacs(&spec.instances).await?));
-        match Daemon::start_instances(spec, vmacs.clone()).await {
+        match Daemon::start_instances(spec, vmacs.clone(), locks).await {
             Ok(d) => Ok(d),
             Err(e) => {
                 let left = std::mem::take(&mut *lock(&vmacs));
@@ -180,7 +219,14 @@ impl Daemon {
         }
     }
 
-    async fn start_instances(spec: DaemonSpec, vmacs: CreatedVmacs) -> Result<Daemon, DaemonError> {
+    async fn start_instances(
+        spec: DaemonSpec,
+        vmacs: CreatedVmacs,
+        locks: BTreeMap<usize, InstanceLock>,
+    ) -> Result<Daemon, DaemonError> {
+        for w in &spec.warnings {
+            warn!("{w}");
+        }
         let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
         let mut router = Router::new();
         let mut ios = InstanceSlots::default();
@@ -213,7 +259,7 @@ impl Daemon {
 
         // Link state of every interface we care about, a watcher task per interface, and the
         // tracker checks.
-        let mut watchers = Watchers::new(tx.clone());
+        let mut watchers = Watchers::new(tx.clone(), spec.script_user);
         let mut links = BTreeMap::new();
         for (slot, inst) in spec.instances.iter().enumerate() {
             links.extend(watchers.watch_links(inst)?);
@@ -236,7 +282,7 @@ impl Daemon {
                 })?),
                 None => None,
             };
-        let (notify, notifier) = spawn_notifier(fifo);
+        let (notify, notifier) = spawn_notifier(fifo, spec.script_user);
         let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
@@ -252,12 +298,21 @@ impl Daemon {
             notify_fifo: spec.notify_fifo.clone(),
             removing: Vec::new(),
             published: events.clone(),
+            rx_lower_logs: BTreeMap::new(),
         };
         let published = events.clone();
         let thread = std::thread::Builder::new()
             .name("vrrp".into())
             .spawn(move || {
-                let result = vrrp.run();
+                let mut vrrp = vrrp;
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vrrp.run()));
+                let result = run.unwrap_or_else(|panic| {
+                    // A bug, not a state: leave nothing behind, then stop as on SIGTERM.
+                    let why = panic_message(&panic);
+                    tracing::error!("the VRRP loop panicked: {why}; releasing every VIP");
+                    vrrp.release_all();
+                    Err(DaemonError::Other(format!("the VRRP loop panicked: {why}")))
+                });
                 let error = result.as_ref().err().map(ToString::to_string);
                 let _ = published.send(Event::Stopped { error });
                 let _ = done_tx.send(result);
@@ -279,6 +334,8 @@ impl Daemon {
             reloading: tokio::sync::Mutex::new(()),
             watchers,
             vmacs,
+            locks: Mutex::new(locks),
+            lock_dir: spec.lock_dir.clone(),
         })
     }
 
@@ -358,6 +415,10 @@ impl Daemon {
             .map_err(DaemonError::Reload)?
         };
         let added: Vec<usize> = plan.added().collect();
+        let mut new_locks = Vec::with_capacity(added.len());
+        for &i in &added {
+            new_locks.push(InstanceLock::take(&self.lock_dir, &new.instances[i])?);
+        }
         let made = create_vmacs(added.iter().map(|&i| &new.instances[i])).await?;
         let (reply, answer) = oneshot::channel();
         self.tx.send(LoopEvent::Reload(Box::new(ReloadRequest {
@@ -377,7 +438,14 @@ impl Daemon {
             }
         };
         lock(&self.vmacs).extend(made);
+        {
+            let mut locks = lock(&self.locks);
+            for (&i, l) in added.iter().zip(new_locks) {
+                locks.insert(slots[i], l);
+            }
+        }
         for &slot in &plan.removed {
+            lock(&self.locks).remove(&slot);
             lock(&self.watchers).remove_checks(slot);
             let gone = lock(&self.running)
                 .instances
@@ -430,6 +498,20 @@ impl Daemon {
         Ok(())
     }
 
+    /// Fault injection for tests: a panic on the VRRP thread (`vrrp_thread`) or in a tokio
+    /// task of the daemon, to prove either ends in a clean stop (priority 0, VIPs, routes and
+    /// rules removed, [`Event::Stopped`] with the reason) rather than a half-alive daemon.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, vrrp_thread: bool) {
+        if vrrp_thread {
+            self.tx.send(LoopEvent::InjectPanic);
+        } else {
+            spawn_supervised(&self.tx, "an injected task".into(), async {
+                panic!("injected by a test")
+            });
+        }
+    }
+
     /// Waits until the daemon stops on its own (a fatal error; it has already sent priority 0
     /// and removed its VIPs, routes and rules) and returns why. Cancel-safe: use it in a
     /// `select!` beside the program's signals.
@@ -469,6 +551,7 @@ impl Daemon {
         }
         let left = std::mem::take(&mut *lock(&self.vmacs));
         remove_vmacs(&left).await;
+        lock(&self.locks).clear();
         result
     }
 }

@@ -16,12 +16,18 @@ pub enum Event {
     Status(tokio::sync::oneshot::Sender<Vec<crate::runtime::status::InstanceStatus>>),
     /// The link of this interface went up (`true`) or down.
     Link(String, bool),
+    /// An interface of this name exists (again) with this index: instances on it whose
+    /// sockets are bound to another index reopen them.
+    LinkIndex(String, u32),
     /// A track script (up or down) or a tracked file (its value) of instance `.0` changed.
     Tracker(usize, vrrp_fsm::TrackerId, vrrp_fsm::TrackerState),
     /// A new configuration, validated and planned, to apply (see `reload`).
     Reload(Box<crate::runtime::reload::ReloadRequest>),
     /// A watcher failed: the daemon cannot go on.
     Fatal(String),
+    /// Tests only ([`Daemon::inject_panic`](crate::Daemon::inject_panic)): panic on the VRRP
+    /// thread.
+    InjectPanic,
 }
 
 /// The sending half; cheap to clone, usable from any thread or task.

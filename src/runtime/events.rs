@@ -20,7 +20,7 @@ use vrrp_fsm::{State, StateChangeReason};
 use vrrp_proto::AddressFamily;
 
 /// Events an [`Events`] may fall behind by before it skips the oldest.
-pub const EVENT_BACKLOG: usize = 4096;
+pub const EVENT_BACKLOG: usize = 512;
 
 /// Something the daemon did or saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +113,8 @@ impl fmt::Display for Event {
 pub struct Events {
     inner: BroadcastStream<Event>,
     skipped: u64,
+    /// `Stopped` was handed out: nothing follows it.
+    finished: bool,
 }
 
 impl Events {
@@ -120,6 +122,7 @@ impl Events {
         Events {
             inner: BroadcastStream::new(rx),
             skipped: 0,
+            finished: false,
         }
     }
 
@@ -139,13 +142,19 @@ impl Stream for Events {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
         loop {
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(n)))) => {
                     this.skipped += n;
                     tracing::warn!(skipped = n, "an event reader fell behind");
                 }
-                Poll::Ready(Some(Ok(ev))) => return Poll::Ready(Some(ev)),
+                Poll::Ready(Some(Ok(ev))) => {
+                    this.finished = matches!(ev, Event::Stopped { .. });
+                    return Poll::Ready(Some(ev));
+                }
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }

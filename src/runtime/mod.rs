@@ -18,6 +18,7 @@
 //! | [`status`] | an instance's state, priorities and counters (`InstanceStatus`) |
 //! | `vrrp_loop` | the I/O around the state machine, on its own thread |
 //! | `instance_io` | each instance's advert socket, GARP/NA socket and VIPs, by slot |
+//! | [`instance_lock`] | one daemon per instance: a second copy is refused before it acts |
 //! | [`precise_timer`], `epoll`, `event_queue` | how the loop waits and is woken |
 //! | `watchers` | link watches and tracker checks (tokio side) |
 //! | [`reload`] | how a new configuration maps onto the running one |
@@ -31,11 +32,15 @@ mod epoll;
 mod event_queue;
 pub mod events;
 mod instance_io;
+pub mod instance_lock;
+mod log_limit;
 pub mod notify;
 mod notify_fifo;
 pub mod precise_timer;
+pub mod privileges;
 pub mod reload;
 mod routing;
+pub mod script_security;
 pub mod spec;
 pub mod status;
 mod vmac;

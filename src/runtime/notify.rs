@@ -27,6 +27,7 @@ use tracing::{debug, warn};
 use vrrp_fsm::{State, StateChangeReason};
 
 use crate::runtime::notify_fifo::NotifyFifo;
+use crate::runtime::script_security::ScriptUser;
 
 /// How long a notify script may run before it is killed.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -160,14 +161,38 @@ pub type NotifySender = UnboundedSender<NotifyJob>;
 
 /// Starts the runner on the current tokio runtime, with keepalived's `notify_fifo` if given.
 /// Await the handle after dropping the senders to let queued scripts finish.
-pub fn spawn_notifier(fifo: Option<NotifyFifo>) -> (NotifySender, JoinHandle<()>) {
+pub fn spawn_notifier(
+    fifo: Option<NotifyFifo>,
+    user: Option<ScriptUser>,
+) -> (NotifySender, JoinHandle<()>) {
+    spawn_notifier_with(
+        fifo,
+        Runner {
+            user,
+            timeout: NOTIFY_TIMEOUT,
+        },
+    )
+}
+
+/// How scripts are run: as whom, and for how long at most.
+#[derive(Debug, Clone, Copy)]
+struct Runner {
+    user: Option<ScriptUser>,
+    timeout: Duration,
+}
+
+fn spawn_notifier_with(fifo: Option<NotifyFifo>, runner: Runner) -> (NotifySender, JoinHandle<()>) {
     let (tx, rx) = unbounded_channel();
-    (tx, tokio::spawn(dispatch(rx, fifo)))
+    (tx, tokio::spawn(dispatch(rx, fifo, runner)))
 }
 
 /// Writes each transition to the FIFO, in order, then hands the job to its instance's (or
 /// group's) script queue, starting one on first use.
-async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>, mut fifo: Option<NotifyFifo>) {
+async fn dispatch(
+    mut rx: UnboundedReceiver<NotifyJob>,
+    mut fifo: Option<NotifyFifo>,
+    runner: Runner,
+) {
     let mut queues: HashMap<(NotifySubject, String), (NotifySender, JoinHandle<()>)> =
         HashMap::new();
     while let Some(job) = rx.recv().await {
@@ -180,7 +205,7 @@ async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>, mut fifo: Option<NotifyF
         let key = (job.subject, job.name.clone());
         let (tx, _) = queues.entry(key).or_insert_with(|| {
             let (tx, rx) = unbounded_channel();
-            (tx, tokio::spawn(run_in_order(rx)))
+            (tx, tokio::spawn(run_in_order(rx, runner)))
         });
         let _ = tx.send(job);
     }
@@ -195,7 +220,7 @@ async fn dispatch(mut rx: UnboundedReceiver<NotifyJob>, mut fifo: Option<NotifyF
 /// (logged): the latest states are the ones a script must see.
 pub const NOTIFY_BACKLOG: usize = 16;
 
-async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>) {
+async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>, runner: Runner) {
     let mut backlog: VecDeque<NotifyJob> = VecDeque::new();
     loop {
         if backlog.is_empty() {
@@ -219,7 +244,7 @@ async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>) {
             continue;
         };
         if let Some(argv) = job.scripts.specific(job.state) {
-            run_script(&job, argv, &[]).await;
+            run_script(&job, argv, &[], runner).await;
         }
         if let (Some(argv), false) = (&job.scripts.any, job.state == MASTER_RX_LOWER_PRI) {
             let extra = [
@@ -228,21 +253,27 @@ async fn run_in_order(mut rx: UnboundedReceiver<NotifyJob>) {
                 job.state.to_string(),
                 job.priority.to_string(),
             ];
-            run_script(&job, argv, &extra).await;
+            run_script(&job, argv, &extra, runner).await;
         }
     }
 }
 
-async fn run_script(job: &NotifyJob, argv: &[String], extra: &[String]) {
+async fn run_script(job: &NotifyJob, argv: &[String], extra: &[String], runner: Runner) {
     let Some((program, args)) = argv.split_first() else {
         return;
     };
-    let child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    if let Some(u) = runner.user {
+        command.uid(u.uid).gid(u.gid);
+    }
+    let child = command
         .args(args)
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group, so a timeout ends what it started too.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn();
     let mut child = match child {
@@ -252,7 +283,7 @@ async fn run_script(job: &NotifyJob, argv: &[String], extra: &[String]) {
             return;
         }
     };
-    match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
+    match tokio::time::timeout(runner.timeout, child.wait()).await {
         Ok(Ok(status)) if status.success() => {
             debug!(subject = job.subject.word(), name = %job.name, state = job.state, %program, "notify script done")
         }
@@ -263,9 +294,25 @@ async fn run_script(job: &NotifyJob, argv: &[String], extra: &[String]) {
             warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, "notify script: {e}")
         }
         Err(_) => {
-            warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, timeout = ?NOTIFY_TIMEOUT, "notify script killed after the timeout");
+            warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, timeout = ?runner.timeout, "notify script killed after the timeout");
+            if let Some(pid) = child.id() {
+                kill_group(pid);
+            }
             let _ = child.kill().await;
         }
+    }
+}
+
+/// SIGKILL to the process group `pgid` (a script started with `process_group(0)`: its group
+/// id is its PID, and only it and what it started are in it).
+#[allow(unsafe_code)]
+fn kill_group(pgid: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
     }
 }
 
@@ -311,6 +358,54 @@ mod tests {
         assert_eq!(group_state([Init, Init], Some("MASTER")), Some("STOP"));
     }
 
+    /// A script that started a child and hangs: at the timeout its whole process group goes,
+    /// the child too (it would otherwise outlive the daemon's patience).
+    #[tokio::test]
+    async fn a_timed_out_script_is_killed_with_its_process_group() {
+        let dir = std::env::temp_dir().join(format!("mf-notify-pg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("child.pid");
+        let sh = script(
+            &dir,
+            &format!("sleep 1000 & echo $! > {}; sleep 1000", pid_file.display()),
+        );
+        let runner = Runner {
+            user: None,
+            timeout: Duration::from_millis(500),
+        };
+        let (tx, notifier) = spawn_notifier_with(None, runner);
+        tx.send(NotifyJob {
+            subject: NotifySubject::Instance,
+            name: "web".into(),
+            state: "MASTER",
+            priority: 100,
+            scripts: NotifyScripts {
+                master: Some(vec![sh]),
+                ..NotifyScripts::default()
+            },
+        })
+        .unwrap();
+        drop(tx);
+        tokio::time::timeout(Duration::from_secs(5), notifier)
+            .await
+            .expect("the runner waited for the script past its timeout")
+            .unwrap();
+        let child: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Reaped by nobody yet (the shell's child): gone or a zombie, never still running.
+        let alive = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false);
+        assert!(
+            !alive,
+            "the script's child {child} survived its group's kill"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     #[tokio::test]
     async fn a_backlog_behind_a_slow_script_keeps_only_the_latest() {
         let dir = std::env::temp_dir().join(format!("mf-notify-bl-{}", std::process::id()));
@@ -320,7 +415,7 @@ mod tests {
             &dir,
             &format!("sleep 0.1; echo \"$*\" >> {}", log.display()),
         );
-        let (tx, runner) = spawn_notifier(None);
+        let (tx, runner) = spawn_notifier(None, None);
         // The first job starts at once; the next 40 queue up behind its 0.1 s.
         for k in 0..41u8 {
             tx.send(NotifyJob {
@@ -369,7 +464,7 @@ mod tests {
             backup: Some(vec![sh.clone(), "to-backup".into()]),
             ..NotifyScripts::default()
         };
-        let (tx, runner) = spawn_notifier(None);
+        let (tx, runner) = spawn_notifier(None, None);
         for (state, priority) in [("BACKUP", 100), ("MASTER", 100), ("BACKUP", 90)] {
             tx.send(NotifyJob {
                 subject: NotifySubject::Instance,

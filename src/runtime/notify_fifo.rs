@@ -18,7 +18,7 @@ use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use tracing::warn;
@@ -54,11 +54,33 @@ impl NotifyFifo {
             }
             Err(e) => return Err(e),
         };
+        // No symbolic link (swapped in after the check above), and ours alone: another user
+        // able to write it could forge transitions to whoever reads it.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(path)?;
+        let meta = file.metadata()?;
+        if !meta.file_type().is_fifo() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a FIFO", path.display()),
+            ));
+        }
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me || meta.mode() & 0o022 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} belongs to uid {} with mode {:o}: it must be ours and writable by us alone",
+                    path.display(),
+                    meta.uid(),
+                    meta.mode() & 0o777
+                ),
+            ));
+        }
         Ok(NotifyFifo {
             file,
             path: path.to_path_buf(),

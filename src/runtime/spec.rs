@@ -16,6 +16,7 @@ use vrrp_proto::{Auth, Version};
 
 use crate::runtime::config::{Config, ConfigError, LogFormat, Tuning, UseVmac, VrrpInstance};
 use crate::runtime::notify::NotifyScripts;
+use crate::runtime::script_security::{self, ScriptUser};
 
 fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError::new(field, message))
@@ -228,6 +229,13 @@ pub struct DaemonSpec {
     pub log_format: LogFormat,
     /// keepalived's `notify_fifo`: every announced transition as one line in this FIFO.
     pub notify_fifo: Option<std::path::PathBuf>,
+    /// Where the instances' lock files go.
+    pub lock_dir: std::path::PathBuf,
+    /// Who the scripts run as (`None`: root).
+    pub script_user: Option<ScriptUser>,
+    /// What the daemon should warn about at start (scripts others could change, without
+    /// `enable_script_security`).
+    pub warnings: Vec<String>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -400,11 +408,26 @@ pub(crate) fn validate(
             notify,
         });
     }
+    let script_user =
+        script_security::resolve(raw.script_user.as_deref()).or_else(|m| err("script_user", m))?;
+    let warnings = check_scripts(
+        &instances,
+        &sync_groups,
+        script_user.map_or(0, |u| u.uid),
+        raw.enable_script_security,
+    )?;
     Ok(DaemonSpec {
         instances,
         sync_groups,
         log_format: raw.log_format,
         notify_fifo: fifo_path("notify_fifo", raw.notify_fifo.as_deref())?,
+        script_user,
+        warnings,
+        lock_dir: match raw.lock_dir.as_deref() {
+            None => crate::runtime::instance_lock::DEFAULT_LOCK_DIR.into(),
+            Some(p) if p.starts_with('/') => p.into(),
+            Some(p) => return err("lock_dir", format!("{p:?} is not an absolute path")),
+        },
     })
 }
 
@@ -1112,6 +1135,59 @@ fn fsm_field(e: &vrrp_fsm::ConfigError) -> &'static str {
         }
     }
     "config"
+}
+
+/// Every script the configuration runs, checked as keepalived's `enable_script_security`
+/// does (see `script_security`): refused with it, a warning without it.
+fn check_scripts(
+    instances: &[InstanceSpec],
+    groups: &[SyncGroupSpec],
+    uid: u32,
+    enforce: bool,
+) -> Result<Vec<String>, ConfigError> {
+    let mut scripts: Vec<(String, String)> = Vec::new();
+    let mut notify = |field: String, n: &NotifyScripts| {
+        for (key, argv) in [
+            ("notify", &n.any),
+            ("notify_master", &n.master),
+            ("notify_backup", &n.backup),
+            ("notify_fault", &n.fault),
+            ("notify_stop", &n.stop),
+            ("notify_master_rx_lower_pri", &n.master_rx_lower_pri),
+        ] {
+            if let Some(program) = argv.as_ref().and_then(|a| a.first()) {
+                scripts.push((format!("{field}.{key}"), program.clone()));
+            }
+        }
+    };
+    for (i, inst) in instances.iter().enumerate() {
+        notify(format!("instance[{i}]"), &inst.notify);
+    }
+    for (g, group) in groups.iter().enumerate() {
+        notify(format!("sync_group[{g}]"), &group.notify);
+    }
+    for (i, inst) in instances.iter().enumerate() {
+        for (k, t) in inst.track_scripts.iter().enumerate() {
+            if let Some(program) = t.argv.first() {
+                scripts.push((
+                    format!("instance[{i}].track_script[{k}].cmd"),
+                    program.clone(),
+                ));
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    for (field, program) in scripts {
+        if let Some(why) = script_security::insecure(&program, uid) {
+            if enforce {
+                return err(field, format!("{program}: {why} (enable_script_security)"));
+            }
+            warnings.push(format!(
+                "{field}: {program}: {why}; it runs anyway (enable_script_security is off)"
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 /// The timing of a TCP or HTTP tracker, checked: `f` names a key of it.

@@ -27,6 +27,7 @@ use crate::runtime::epoll::Epoll;
 use crate::runtime::event_queue::{Event, EventReceiver};
 use crate::runtime::events::Event as Published;
 use crate::runtime::instance_io::{InstanceIo, InstanceSlots};
+use crate::runtime::log_limit::LogLimit;
 use crate::runtime::notify::{
     group_state, notify_state, priority_event, NotifyJob, NotifySender, NotifySubject,
     MASTER_RX_LOWER_PRI,
@@ -72,6 +73,8 @@ pub struct VrrpLoop {
     pub removing: Vec<(InstanceId, u8)>,
     /// Where the program's events go.
     pub published: tokio::sync::broadcast::Sender<Published>,
+    /// The rate limit of each instance's "Master heard a lower priority" line, by slot.
+    pub rx_lower_logs: BTreeMap<usize, LogLimit>,
 }
 
 fn other(what: &str, e: std::io::Error) -> DaemonError {
@@ -81,7 +84,7 @@ fn other(what: &str, e: std::io::Error) -> DaemonError {
 impl VrrpLoop {
     /// Runs until a shutdown event (then shuts down gracefully and returns `Ok`) or a fatal
     /// one.
-    pub fn run(mut self) -> Result<(), DaemonError> {
+    pub fn run(&mut self) -> Result<(), DaemonError> {
         let mut epoll = Epoll::new().map_err(|e| other("epoll", e))?;
         let mut timer = PreciseTimer::new();
         epoll
@@ -148,6 +151,9 @@ impl VrrpLoop {
                             apply_link(&mut self.router, self.ios.iter(), last_now, &iface, up);
                             self.links.insert(iface, up);
                         }
+                        Event::LinkIndex(iface, index) => {
+                            self.reopen_on(&iface, index, &epoll);
+                        }
                         Event::Tracker(i, tracker, st) => {
                             let Some(io) = self.ios.get(i) else { continue };
                             info!(instance = %io.spec.name, tracker = tracker.0, state = ?st, "tracker change");
@@ -166,6 +172,7 @@ impl VrrpLoop {
                             }
                             let _ = reply.send(done);
                         }
+                        Event::InjectPanic => panic!("injected by a test"),
                         Event::Status(reply) => {
                             let _ = reply.send(self.status());
                         }
@@ -496,7 +503,10 @@ impl VrrpLoop {
                     }
                 }
                 Action::MasterRxLowerPriority { from, priority } => {
-                    info!(instance = %io.spec.name, %from, priority, "Master heard a lower priority");
+                    let limit = self.rx_lower_logs.entry(id.index()).or_default();
+                    if let Some(suppressed) = limit.allow(Instant::now()) {
+                        info!(instance = %io.spec.name, %from, priority, suppressed, "Master heard a lower priority");
+                    }
                     let _ = self.published.send(Published::MasterRxLowerPriority {
                         instance: io.spec.name.clone(),
                         from,
@@ -523,6 +533,60 @@ impl VrrpLoop {
             self.announce_groups();
         }
         changed
+    }
+
+    /// After a panic on this thread: whatever state the router is in, no VIP, route or rule
+    /// stays behind, and a Master's peers hear priority 0 at once (best effort, each step on
+    /// its own). Never panics itself.
+    pub fn release_all(&mut self) {
+        for io in self.ios.iter_mut() {
+            let held = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.router.instance(io.id).is_some_and(|i| i.vips_held())
+            }))
+            .unwrap_or(true);
+            if held {
+                io.advert.priority = 0;
+                if let Err(e) = io.sock.try_send_advert(&io.advert) {
+                    warn!(instance = %io.spec.name, "priority 0 after a panic: {e}");
+                }
+            }
+            routing::uninstall(&io.spec, &self.vip_mgr);
+            for v in &io.vips {
+                if let Err(e) = self.vip_mgr.remove_now(v) {
+                    warn!(instance = %io.spec.name, vip = %v.address(), "removing a VIP after a panic: {e}");
+                }
+            }
+        }
+    }
+
+    /// Interface `iface` came back as index `index`: the instances on it reopen their
+    /// advert and GARP/NA sockets (bound to the old index, they would send nowhere). Their
+    /// state follows the link events as usual.
+    fn reopen_on(&mut self, iface: &str, index: u32, epoll: &Epoll) {
+        for io in self.ios.iter_mut() {
+            let on_it = io.spec.advert_iface() == iface || io.spec.vip_iface() == iface;
+            if !on_it || io.sock.interface().index() == index {
+                continue;
+            }
+            match (
+                open_advert_socket(&io.spec),
+                vip_netlink::Announcer::new_polled(io.spec.vip_iface()),
+            ) {
+                (Ok(sock), Ok(announcer)) => {
+                    drop(std::mem::replace(&mut io.sock, sock));
+                    io.announcer = announcer;
+                    io.wake_after = None;
+                    if let Err(e) = epoll.add(io.sock.as_raw_fd(), io.id.index() as u64) {
+                        warn!(instance = %io.spec.name, "watching the new advert socket: {e}");
+                    }
+                    info!(instance = %io.spec.name, %iface, index, "sockets reopened on the re-created interface");
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    warn!(instance = %io.spec.name, %iface, "reopening the sockets: {e}; the instance stays down");
+                }
+            }
+        }
+        self.set_wake_ups();
     }
 
     /// Every running instance's status.
@@ -702,10 +766,20 @@ fn drain_all_queued(router: &mut Router, ios: &InstanceSlots, last_now: &mut Ins
     }
 }
 
-/// Reads one socket until it has nothing more: everything (`ready`, after it polled
-/// readable) or only what it holds without waking the loop.
+/// Adverts read from a socket that polled readable in one turn of the loop: a flood never
+/// starves the timers, the sends and a shutdown (the socket stays readable, so the next turn
+/// reads on).
+const READ_BUDGET: usize = 256;
+
+/// Adverts a sleeping Backup reads before its timer decides: all it can hold, so a live
+/// Master's adverts queued behind a flood still count.
+const QUEUED_BUDGET: usize = 4096;
+
+/// Reads one socket until it has nothing more or its budget is spent: everything (`ready`,
+/// after it polled readable) or only what it holds without waking the loop.
 fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bool) {
-    loop {
+    let budget = if ready { READ_BUDGET } else { QUEUED_BUDGET };
+    for _ in 0..budget {
         let feed = |rx: &InboundAdvertRef<'_>| feed_advert(router, io, last_now, rx);
         let got = if ready {
             io.sock.try_recv_ready_with(feed)

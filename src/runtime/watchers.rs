@@ -12,12 +12,13 @@ use healthcheck::{
     CheckId, CheckSpec, ExecCheck, FileCheck, HttpCheck, HttpUrl, Monitor, MonitorConfig, Policy,
     ProcessCheck, StatusCodes, TcpCheck, TrackWeight,
 };
-use tracing::info;
+use tracing::{info, warn};
 use vip_netlink::{LinkEvent, LinkEvents, LinkWatch};
 use vrrp_fsm::TrackerId;
 
-use crate::runtime::daemon::{ctx, lock, DaemonError};
+use crate::runtime::daemon::{ctx, lock, spawn_supervised, DaemonError};
 use crate::runtime::event_queue::{Event, EventSender};
+use crate::runtime::script_security::ScriptUser;
 use crate::runtime::spec::InstanceSpec;
 
 /// The ids of the running checks (see [`check_id`]): an event of a check stopped meanwhile
@@ -27,6 +28,8 @@ type RunningChecks = Arc<Mutex<BTreeSet<CheckId>>>;
 /// The link watches and tracker checks of every instance.
 pub struct Watchers {
     tx: EventSender,
+    /// Who track scripts run as (`None`: root).
+    script_user: Option<ScriptUser>,
     watched: BTreeSet<String>,
     monitor: Monitor,
     running: RunningChecks,
@@ -45,12 +48,14 @@ fn fed_by(check: CheckId) -> (usize, TrackerId) {
 
 impl Watchers {
     /// No watcher yet; tracker changes will go to `tx` (starts a forwarding task).
-    pub fn new(tx: EventSender) -> Self {
+    pub fn new(tx: EventSender, script_user: Option<ScriptUser>) -> Self {
         let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
         let running = RunningChecks::default();
         {
             let (tx, running) = (tx.clone(), running.clone());
-            tokio::spawn(async move {
+            let (fwd, events) = (tx.clone(), tx.clone());
+            let tx = fwd;
+            spawn_supervised(&events, "the tracker forwarder".into(), async move {
                 while let Some(ch) = changes.recv().await {
                     let live = lock(&running).contains(&ch.id);
                     // Up / Down for a script, the file's value for a track_file; nothing
@@ -64,6 +69,7 @@ impl Watchers {
         }
         Watchers {
             tx,
+            script_user,
             watched: BTreeSet::new(),
             monitor,
             running,
@@ -80,28 +86,25 @@ impl Watchers {
                 continue;
             }
             // Links only: the address events of our own VIPs would wake the VRRP thread
-            // mid-takeover.
-            let mut watch =
-                LinkWatch::links_only(iface).map_err(|e| ctx(&format!("watching {iface}"), e))?;
-            states.push((iface.clone(), watch.is_up()));
-            self.watched.insert(iface.clone());
-            let tx = self.tx.clone();
-            let name = iface.clone();
-            tokio::spawn(async move {
-                loop {
-                    match watch.next_event().await {
-                        Ok(LinkEvent::Up) => tx.send(Event::Link(name.clone(), true)),
-                        Ok(LinkEvent::Down) | Ok(LinkEvent::Removed) => {
-                            tx.send(Event::Link(name.clone(), false))
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            tx.send(Event::Fatal(format!("link watch on {name}: {e}")));
-                            return;
-                        }
-                    }
+            // mid-takeover. A tracked interface may be missing (down until it appears); the
+            // instance's own one must exist to open its sockets.
+            let watch = match LinkWatch::links_only(iface) {
+                Ok(w) => Some(w),
+                Err(e) if *iface == spec.iface => {
+                    return Err(ctx(&format!("watching {iface}"), e));
                 }
-            });
+                Err(e) => {
+                    warn!(%iface, "tracked interface not found ({e}): down until it appears");
+                    None
+                }
+            };
+            states.push((iface.clone(), watch.as_ref().is_some_and(|w| w.is_up())));
+            self.watched.insert(iface.clone());
+            spawn_supervised(
+                &self.tx,
+                format!("the link watch on {iface}"),
+                follow_link(self.tx.clone(), iface.clone(), watch),
+            );
         }
         Ok(states)
     }
@@ -116,8 +119,11 @@ impl Watchers {
         };
         let mut wanted: Vec<(&str, CheckSpec)> = Vec::new();
         for t in &spec.track_scripts {
-            let exec = ExecCheck::new(t.argv.clone())
+            let mut exec = ExecCheck::new(t.argv.clone())
                 .map_err(|e| DaemonError::Other(format!("{}: track script: {e}", spec.name)))?;
+            if let Some(u) = self.script_user {
+                exec = exec.user(u.uid, u.gid);
+            }
             let check = CheckSpec::new(check_id(slot, t.id), exec)
                 .interval(t.interval)
                 .timeout(t.interval)
@@ -200,5 +206,43 @@ impl Watchers {
             }
             kept
         });
+    }
+}
+
+/// How often a removed interface is looked for again (one `if_nametoindex` each time).
+const RELOOK: Duration = Duration::from_millis(500);
+
+/// Follows the link of interface `name` for as long as the daemon runs: up and down; removed
+/// is down (FAULT for its instances, as keepalived does) until an interface of that name
+/// appears again, which is then reported with its new index so the instances on it reopen
+/// their sockets. A failed watch (a netlink overrun among others) is opened again and the
+/// link state read afresh, never a reason to stop.
+async fn follow_link(tx: EventSender, name: String, mut watch: Option<LinkWatch>) {
+    loop {
+        let Some(w) = watch.as_mut() else {
+            tokio::time::sleep(RELOOK).await;
+            if let Ok(w) = LinkWatch::links_only(&name) {
+                info!(iface = %name, index = w.interface().index(), up = w.is_up(), "interface found (again)");
+                tx.send(Event::LinkIndex(name.clone(), w.interface().index()));
+                tx.send(Event::Link(name.clone(), w.is_up()));
+                watch = Some(w);
+            }
+            continue;
+        };
+        match w.next_event().await {
+            Ok(LinkEvent::Up) => tx.send(Event::Link(name.clone(), true)),
+            Ok(LinkEvent::Down) => tx.send(Event::Link(name.clone(), false)),
+            Ok(LinkEvent::Removed) => {
+                warn!(iface = %name, "interface removed: down until it comes back");
+                tx.send(Event::Link(name.clone(), false));
+                watch = None;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                warn!(iface = %name, "link watch failed ({e}): reading the link again");
+                tx.send(Event::Link(name.clone(), false));
+                watch = None;
+            }
+        }
     }
 }

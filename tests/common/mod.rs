@@ -6,6 +6,8 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod flood;
+pub mod hostile;
 pub mod keepalived;
 pub mod notify_log;
 pub mod pcap;

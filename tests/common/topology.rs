@@ -255,3 +255,19 @@ pub fn fmt_mac(m: &[u8; 6]) -> String {
         m[0], m[1], m[2], m[3], m[4], m[5]
     )
 }
+
+/// Runs `f` on a thread inside namespace `ns` and returns what it returns (threads it starts,
+/// a daemon's VRRP thread among them, inherit the namespace).
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    use std::os::fd::AsRawFd;
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).expect("opening the namespace");
+        // SAFETY: setns on this thread only, with a namespace descriptor we hold open.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}");
+        f()
+    })
+    .join()
+    .expect("the namespace thread panicked")
+}

@@ -23,6 +23,17 @@ use crate::socket_readiness::SocketReadiness;
 use crate::wake_filter::{self, WakeOn};
 use crate::wake_program::WakeProgram;
 
+/// Receive batches one non-blocking read call may go through before it returns, after its
+/// socket polled readable ([`AdvertSocket::try_recv_ready_with`]): 32 batches of up to eight
+/// datagrams. Datagrams that fail validation are dropped (and counted) without returning, so
+/// a junk flood would otherwise keep the caller here.
+const MAX_BATCHES_READY: usize = 32;
+
+/// The same for the adverts a sleeping Backup reads before its timer decides
+/// ([`AdvertSocket::try_recv_with`]): enough for a full default receive buffer, so no valid
+/// advert is left behind a flood of junk when it counts.
+const MAX_BATCHES_QUEUED: usize = 512;
+
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = vrrp_proto::IPPROTO_VRRP as i32;
 /// The IPv4 VRRP multicast group, 224.0.0.18.
@@ -1047,7 +1058,12 @@ impl AdvertSocket {
         F: FnOnce(&InboundAdvertRef<'_>) -> R,
     {
         let mut f = f;
-        loop {
+        let batches = if wake_socket {
+            MAX_BATCHES_READY
+        } else {
+            MAX_BATCHES_QUEUED
+        };
+        for _ in 0..batches {
             match self.next_queued(f) {
                 Ok(r) => return Ok(Some(r)),
                 Err(g) => f = g,
@@ -1079,6 +1095,9 @@ impl AdvertSocket {
                 Err(e) => return Err(Error::io("receive advert", e)),
             }
         }
+        // Budget spent on invalid datagrams: the socket stays readable, the caller's next
+        // turn reads on (after its timers and sends).
+        Ok(None)
     }
 
     /// Waits for the next valid advert and hands it to `f`, borrowed (see

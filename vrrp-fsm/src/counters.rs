@@ -38,4 +38,7 @@ pub struct Counters {
     pub address_owner_conflicts: u64,
     /// Actions dropped because the driver did not drain the queue.
     pub actions_dropped: u64,
+    /// Lower-priority adverts a Master left unanswered: their sender (or, with spoofed
+    /// sources, too many senders) had been answered within the advert interval.
+    pub lower_priority_unanswered: u64,
 }

@@ -1,4 +1,5 @@
 //! One VRRP instance: the RFC 5798 §6.4 state machine with keepalived's extensions.
+use crate::lower_prio_replies::LowerPriorityReplies;
 use core::cmp::Ordering;
 use core::net::IpAddr;
 use core::time::Duration;
@@ -88,6 +89,8 @@ pub struct Instance {
     garp_delay_timer: Option<Instant>,
     garp_refresh_timer: Option<Instant>,
     lower_prio_garp_timer: Option<Instant>,
+    /// How often this Master has answered lower-priority adverts lately.
+    lower_prio_replies: LowerPriorityReplies,
     preempt_time: Option<Instant>,
 
     master_address: Option<IpAddr>,
@@ -147,6 +150,7 @@ impl Instance {
             garp_delay_timer: None,
             garp_refresh_timer: None,
             lower_prio_garp_timer: None,
+            lower_prio_replies: LowerPriorityReplies::default(),
             preempt_time: None,
             master_address: None,
             master_priority: 0,
@@ -863,11 +867,22 @@ impl Instance {
         }
         let eff = self.effective_priority;
         if prio < eff || (prio == eff && addr_cmp == Ordering::Less) {
+            let answer = self.lower_prio_replies.answer(
+                now,
+                src,
+                self.cfg.advert_interval,
+                self.cfg.garp_lower_prio_delay,
+            );
+            if !answer.advert {
+                // Answered lately: a flood gets no more frames, logs or scripts.
+                self.counters.lower_priority_unanswered += 1;
+                return;
+            }
             debug!(vrid = self.cfg.vrid, %src, prio, ours = eff, "master received lower priority advert");
             if !self.cfg.lower_prio_no_advert {
                 self.send_advert(eff);
             }
-            if self.cfg.garp_lower_prio_repeat > 0 {
+            if answer.garp && self.cfg.garp_lower_prio_repeat > 0 {
                 self.push_garp(self.cfg.garp_lower_prio_repeat, GarpReason::LowerPriority);
                 if !self.cfg.garp_lower_prio_delay.is_zero() {
                     self.lower_prio_garp_timer = now.checked_add(self.cfg.garp_lower_prio_delay);
@@ -900,6 +915,7 @@ impl Instance {
         self.state = State::Master;
         self.master_down_timer = None;
         self.want_master = false;
+        self.lower_prio_replies.reset();
         self.set_master_adver_int(self.cfg.advert_interval);
         self.send_advert(self.effective_priority);
         self.adver_timer = Some(now + self.cfg.advert_interval);

@@ -47,6 +47,7 @@ mod config;
 mod counters;
 mod error;
 mod instance;
+mod lower_prio_replies;
 mod router;
 mod state;
 mod timer_queue;
@@ -61,6 +62,7 @@ pub use config::{ConfigAdjustment, InstanceConfig, TrackerConfig, TrackerId, Tra
 pub use counters::Counters;
 pub use error::{AdvertError, ConfigError, RouterError, TrackerError};
 pub use instance::Instance;
+pub use lower_prio_replies::MAX_ANSWERS_PER_INTERVAL;
 pub use router::{InstanceId, Router, SyncGroupConfig, SyncGroupId};
 pub use state::{FaultFlags, State, StateChangeReason};
 pub use timers::{advert_wake_offset, master_down_interval, skew_time, skew_time_min};

@@ -770,6 +770,48 @@ fn garp_master_delay_zero_means_no_second_burst_and_repeat_zero_no_burst() {
         .any(|a| matches!(a, Action::SendGarp { .. })));
 }
 
+/// A flood of lower-priority adverts (keepalived answers each with an advert, a GARP burst
+/// and notify_master_rx_lower_pri): one answer per sender per interval, one burst per
+/// garp_lower_prio_delay, the rest counted.
+#[test]
+fn a_master_answers_a_lower_priority_flood_once_per_interval() {
+    let t0 = Instant::now();
+    let (mut m, t) = master(cfg(100), t0);
+    drain(&mut m);
+    let flooder: IpAddr = "192.0.2.250".parse().unwrap();
+    let mut answers = Vec::new();
+    // 5,000 adverts a second for 2 s.
+    for k in 0..10_000u64 {
+        let now = t + Duration::from_micros(200 * k);
+        while m.poll_timeout().is_some_and(|d| d <= now) {
+            let d = m.poll_timeout().unwrap();
+            m.handle_timeout(d);
+        }
+        let _ = m.handle_advert(now, flooder, &advert(50));
+        answers.extend(drain(&mut m));
+    }
+    let rx_lower = answers
+        .iter()
+        .filter(|a| matches!(a, Action::MasterRxLowerPriority { .. }))
+        .count();
+    let bursts = answers
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                Action::SendGarp {
+                    reason: GarpReason::LowerPriority,
+                    ..
+                }
+            )
+        })
+        .count();
+    // One answer per 1 s interval, one burst (the 5 s delay has not passed).
+    assert_eq!((rx_lower, bursts), (2, 1), "{answers:?}");
+    assert_eq!(m.counters().lower_priority_unanswered, 10_000 - 2);
+    assert_eq!(m.state(), State::Master);
+}
+
 #[test]
 fn leaving_fault_in_unicast_mode_refreshes_our_own_address() {
     let t0 = Instant::now();

@@ -1,0 +1,176 @@
+//! One hostile-traffic case, run the same way against either implementation: a pair
+//! (priorities 200 and 100, VRRPv3, 0.1 s adverts) on a bridge, a flood from the observer
+//! namespace, and what it did, read on the wire (an observer capture) and in the logs.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use super::cluster::{Fam, Scenario};
+use super::flood::{Flood, Payload};
+use super::pcap::{Capture, Kind};
+use super::peer::{Peer, PeerKind};
+use super::process::{wait_until, TempDir};
+use super::topology::{Topology, VIP4};
+
+/// The flooder's address on the bridge.
+pub const FLOODER: Ipv4Addr = Ipv4Addr::new(10, 200, 0, 250);
+
+/// What one flood did to one pair.
+#[derive(Debug, Clone)]
+pub struct FloodFigures {
+    /// Which implementation.
+    pub kind: PeerKind,
+    /// What was sent.
+    pub payload: Payload,
+    /// Packets per second asked for (0: as fast as possible).
+    pub rate: u32,
+    /// Datagrams sent.
+    pub sent: u64,
+    /// How long.
+    pub duration: Duration,
+    /// Frames the Master sent meanwhile (adverts, GARPs).
+    pub master_frames: usize,
+    /// Frames the Backup sent meanwhile.
+    pub backup_frames: usize,
+    /// Log lines the Master wrote meanwhile.
+    pub master_log_lines: usize,
+    /// Log lines the Backup wrote meanwhile.
+    pub backup_log_lines: usize,
+    /// The longest gap between two of the Master's adverts.
+    pub max_advert_gap: Duration,
+    /// Whether the Backup became Master meanwhile.
+    pub takeover: bool,
+    /// The Master's RSS before and after, KiB.
+    pub rss_kib: (u64, u64),
+}
+
+fn rss_kib(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// Runs one flood against a fresh pair of `kind` and reads what happened.
+pub fn flood_case(kind: PeerKind, payload: Payload, rate: u32, duration: Duration) -> FloodFigures {
+    let sc = Scenario::v3_fast(Fam::V4);
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-flood", topo.prefix));
+    topo.observer
+        .ip(&["addr", "add", &format!("{FLOODER}/24"), "dev", "eth0"])
+        .unwrap();
+    let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
+    let master = Peer::start(kind, &sc, &topo, &dir, 0, 200, 0);
+    let backup = Peer::start(kind, &sc, &topo, &dir, 1, 100, 0);
+    let settled = wait_until(Duration::from_secs(10), || {
+        master.is_master() && !backup.is_master() && topo.holders(VIP4) == vec![0]
+    });
+    assert!(
+        settled,
+        "{kind:?} pair never settled:\n{}\n{}",
+        master.log(),
+        backup.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = |p: &Peer| p.log().lines().count();
+    let (m0, b0) = (lines(&master), lines(&backup));
+    let backup_was_master = backup.ever_master();
+    let rss_before = rss_kib(&master.pids());
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let flood = Flood::start(
+        &topo.observer.name,
+        FLOODER,
+        sc.vrid,
+        VIP4.parse().unwrap(),
+        payload,
+        rate,
+    );
+    let started = Instant::now();
+    std::thread::sleep(duration);
+    let sent = flood.stop();
+    let elapsed = started.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_after = rss_kib(&master.pids());
+    let takeover = !backup_was_master && backup.ever_master();
+    let (m1, b1) = (lines(&master), lines(&backup));
+    let frames = cap.stop();
+    let window = |ts: Duration| ts >= wall && ts <= wall + elapsed;
+    let from = |mac: [u8; 6]| {
+        frames
+            .iter()
+            .filter(|f| f.src_mac == mac && window(f.ts))
+            .count()
+    };
+    let adverts: Vec<Duration> = frames
+        .iter()
+        .filter(|f| {
+            f.src_mac == topo.nodes[0].mac
+                && window(f.ts)
+                && matches!(f.kind, Kind::Advert { priority: 200, .. })
+        })
+        .map(|f| f.ts)
+        .collect();
+    let max_advert_gap = adverts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(elapsed);
+    FloodFigures {
+        kind,
+        payload,
+        rate,
+        sent,
+        duration: elapsed,
+        master_frames: from(topo.nodes[0].mac),
+        backup_frames: from(topo.nodes[1].mac),
+        master_log_lines: m1.saturating_sub(m0),
+        backup_log_lines: b1.saturating_sub(b0),
+        max_advert_gap,
+        takeover,
+        rss_kib: (rss_before, rss_after),
+    }
+}
+
+impl FloodFigures {
+    /// One line for logs and the bench's table.
+    pub fn row(&self) -> String {
+        let payload = match self.payload {
+            Payload::Valid { priority } => format!("valid, priority {priority}"),
+            Payload::Junk => "junk (bad checksum)".into(),
+        };
+        let rate = if self.rate == 0 {
+            format!(
+                "max ({:.0}/s)",
+                self.sent as f64 / self.duration.as_secs_f64()
+            )
+        } else {
+            format!("{}/s", self.rate)
+        };
+        format!(
+            "| {:?} | {payload} | {rate} | {:.0} s | {} | {} / {} | {:.3} | {} / {} | {:.0} ms | {} | {:.1} → {:.1} MiB |",
+            self.kind,
+            self.duration.as_secs_f64(),
+            self.sent,
+            self.master_frames,
+            self.backup_frames,
+            (self.master_frames + self.backup_frames) as f64 / self.sent.max(1) as f64,
+            self.master_log_lines,
+            self.backup_log_lines,
+            self.max_advert_gap.as_secs_f64() * 1000.0,
+            if self.takeover { "yes" } else { "no" },
+            self.rss_kib.0 as f64 / 1024.0,
+            self.rss_kib.1 as f64 / 1024.0,
+        )
+    }
+
+    /// The table's header.
+    pub fn header() -> &'static str {
+        "| daemon | flood | rate | for | sent | frames out Master / Backup | out per in | log lines Master / Backup | longest Master advert gap | takeover | Master RSS |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    }
+}

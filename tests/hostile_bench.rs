@@ -1,0 +1,38 @@
+//! `benches/hostile.sh`: the hostile-traffic table, ours beside keepalived's (root; ignored by
+//! default: about 10 minutes). Each row: a fresh pair, a 20 s flood from the observer
+//! namespace, what came out on the wire and in the logs.
+mod common;
+
+use std::time::Duration;
+
+use common::flood::Payload;
+use common::hostile::{flood_case, FloodFigures};
+use common::peer::PeerKind;
+
+#[test]
+#[ignore = "a benchmark: run by benches/hostile.sh"]
+fn hostile_bench() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let secs: u64 = std::env::var("HAKIT_HOSTILE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let mut table = String::from(FloodFigures::header());
+    for payload in [Payload::Junk, Payload::Valid { priority: 50 }] {
+        for rate in [2000, 5000, 0] {
+            for kind in [PeerKind::Mf, PeerKind::Ka] {
+                let f = flood_case(kind, payload, rate, Duration::from_secs(secs));
+                eprintln!("{}", f.row());
+                table.push('\n');
+                table.push_str(&f.row());
+            }
+        }
+    }
+    println!("{table}");
+    if let Ok(path) = std::env::var("HAKIT_HOSTILE_MD") {
+        std::fs::write(&path, table + "\n").expect("writing the table");
+    }
+}
