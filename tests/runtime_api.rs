@@ -148,3 +148,67 @@ fn daemon_api_start_events_status_trackers_reload_shutdown() {
         });
     });
 }
+
+/// keepalived's `script_user`: notify scripts run as that user; with
+/// `enable_script_security`, a script others could change is refused, naming its field.
+#[test]
+fn scripts_run_as_script_user_and_insecure_ones_are_refused() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let topo = Topology::new(1);
+    let ns = topo.nodes[0].ns.name.clone();
+    let dir = std::env::temp_dir().join(format!("{}-scripts", topo.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // Where nobody may write its answer; the script itself is root's and 0755.
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let script = dir.join("whoami.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nid -u > {}/uid\n", out.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = |script: &std::path::Path, secure: bool| {
+        let mut c = Config::new().instance(web(150).notify(script.display().to_string()));
+        c.script_user = Some("nobody nogroup".into());
+        c.enable_script_security = secure;
+        c
+    };
+    let good = config(&script, true);
+    let uid_file = out.join("uid");
+    let inside = uid_file.clone();
+    in_netns(&ns, move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut daemon = Daemon::start(good).await.expect("start");
+            let mut events = daemon.events();
+            next(&mut events, "Master", entered(State::Master)).await;
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while !inside.exists() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            daemon.shutdown().await.expect("shutdown");
+        });
+    });
+    let uid = std::fs::read_to_string(&uid_file).expect("the notify script ran");
+    let nobody = common::topology::run("id", &["-u", "nobody"]).unwrap();
+    assert_eq!(uid.trim(), nobody.trim());
+
+    // The same script made writable by everyone: refused with enable_script_security.
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o757)).unwrap();
+    let e = config(&script, true).validate().unwrap_err();
+    assert_eq!(e.field, "instance[0].notify", "{e}");
+    assert!(e.message.contains("writable by everyone"), "{e}");
+    // Without it the configuration loads, with a warning.
+    let spec = config(&script, false).validate().unwrap();
+    assert_eq!(spec.warnings.len(), 1, "{:?}", spec.warnings);
+    std::fs::remove_dir_all(&dir).ok();
+}
