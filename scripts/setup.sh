@@ -7,6 +7,7 @@ pkgs=(
   iproute2        # ip netns / veth / bridge for the demo and the namespace tests
   keepalived      # the interop peer
   tcpdump         # wire captures in the observer namespace
+  nftables        # random loss on the test bridge (these kernels have no netem)
   procps psmisc   # ps / pkill-free process inspection in tests
   qemu-system-x86 busybox-static ipvsadm kmod cpio  # the IPVS VM (scripts/ipvs-vm)
   ca-certificates

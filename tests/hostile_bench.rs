@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::flood::Payload;
-use common::hostile::{flood_case, FloodFigures};
+use common::hostile::{flood_case, loss_case, FloodFigures, LossFigures};
 use common::peer::PeerKind;
 
 #[test]
@@ -29,6 +29,16 @@ fn hostile_bench() {
                 table.push('\n');
                 table.push_str(&f.row());
             }
+        }
+    }
+    table.push_str("\n\n");
+    table.push_str(LossFigures::header());
+    for loss in [20, 50] {
+        for kind in [PeerKind::Mf, PeerKind::Ka] {
+            let f = loss_case(kind, loss, Duration::from_secs(secs * 3));
+            eprintln!("{}", f.row());
+            table.push('\n');
+            table.push_str(&f.row());
         }
     }
     println!("{table}");

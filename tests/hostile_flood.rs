@@ -66,3 +66,16 @@ fn junk_flood_changes_nothing() {
         side_by_side(Payload::Junk, 2000);
     }
 }
+
+/// 20 % of the Master's frames lost at random on the bridge: the Backup may take over when
+/// three adverts in a row are lost (as the RFC implies; keepalived does the same), but no node
+/// ever says Master without holding the VIP, and some node always holds it.
+#[test]
+fn random_loss_never_leaves_a_master_without_its_vip() {
+    if !need_root() {
+        return;
+    }
+    let f = common::hostile::loss_case(PeerKind::Mf, 20, Duration::from_secs(15));
+    eprintln!("{}\n{}", common::hostile::LossFigures::header(), f.row());
+    assert_eq!((f.master_without_vip, f.no_holder), (0, 0), "{f:?}");
+}

@@ -174,3 +174,124 @@ impl FloodFigures {
         "| daemon | flood | rate | for | sent | frames out Master / Backup | out per in | log lines Master / Backup | longest Master advert gap | takeover | Master RSS |\n|---|---|---|---|---|---|---|---|---|---|---|"
     }
 }
+
+/// What random loss of the Master's frames did to a pair.
+#[derive(Debug, Clone)]
+pub struct LossFigures {
+    /// Which implementation.
+    pub kind: PeerKind,
+    /// Percent of the Master's frames dropped on the bridge.
+    pub loss: u32,
+    /// How long.
+    pub duration: Duration,
+    /// Times the Backup became Master.
+    pub takeovers: usize,
+    /// Polls (every 20 ms) where a node said Master without holding the VIP, as in the poll
+    /// before (a transition seen mid-way is not counted).
+    pub master_without_vip: usize,
+    /// Polls where no node held the VIP, as in the poll before.
+    pub no_holder: usize,
+}
+
+/// `loss` percent of node 0's frames dropped on the bridge (nftables `numgen random`; these
+/// kernels have no netem) for `duration`, polling both nodes every 20 ms.
+pub fn loss_case(kind: PeerKind, loss: u32, duration: Duration) -> LossFigures {
+    let sc = Scenario::v3_fast(Fam::V4);
+    let topo = Topology::new(2);
+    let dir = TempDir::new(&format!("{}-loss", topo.prefix));
+    let master = Peer::start(kind, &sc, &topo, &dir, 0, 200, 0);
+    let backup = Peer::start(kind, &sc, &topo, &dir, 1, 100, 0);
+    let settled = wait_until(Duration::from_secs(10), || {
+        master.is_master() && !backup.is_master() && topo.holders(VIP4) == vec![0]
+    });
+    assert!(settled, "{kind:?} pair never settled");
+    let port = &topo.nodes[0].bridge_port;
+    let percent = loss.to_string();
+    topo.bridge
+        .exec_ok("nft", &["add", "table", "bridge", "hakit_loss"]);
+    topo.bridge.exec_ok(
+        "nft",
+        &[
+            "add",
+            "chain",
+            "bridge",
+            "hakit_loss",
+            "drop_some",
+            "{ type filter hook forward priority 0 ; }",
+        ],
+    );
+    topo.bridge.exec_ok(
+        "nft",
+        &[
+            "add",
+            "rule",
+            "bridge",
+            "hakit_loss",
+            "drop_some",
+            "iifname",
+            port,
+            "numgen",
+            "random",
+            "mod",
+            "100",
+            "<",
+            &percent,
+            "drop",
+        ],
+    );
+    let entered = |p: &Peer| match p {
+        Peer::Mf(d) => d
+            .transitions()
+            .iter()
+            .filter(|(_, t)| t.to == "Master")
+            .count(),
+        Peer::Ka(k) => k.entered("MASTER"),
+    };
+    let before = entered(&backup);
+    let (mut master_without_vip, mut no_holder) = (0, 0);
+    let mut last = (false, false);
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        let holders = topo.holders(VIP4);
+        let empty = holders.is_empty();
+        let lost = [&master, &backup]
+            .into_iter()
+            .enumerate()
+            .any(|(i, p)| p.is_master() && !holders.contains(&i));
+        no_holder += usize::from(empty && last.0);
+        master_without_vip += usize::from(lost && last.1);
+        last = (empty, lost);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = topo
+        .bridge
+        .exec("nft", &["delete", "table", "bridge", "hakit_loss"]);
+    LossFigures {
+        kind,
+        loss,
+        duration,
+        takeovers: entered(&backup) - before,
+        master_without_vip,
+        no_holder,
+    }
+}
+
+impl LossFigures {
+    /// One line of the bench's loss table.
+    pub fn row(&self) -> String {
+        format!(
+            "| {:?} | {} % | {:.0} s | {} | {} | {} |",
+            self.kind,
+            self.loss,
+            self.duration.as_secs_f64(),
+            self.takeovers,
+            self.master_without_vip,
+            self.no_holder
+        )
+    }
+
+    /// The loss table's header.
+    pub fn header() -> &'static str {
+        "| daemon | loss of the Master's frames | for | takeovers | polls with a Master without the VIP | polls with no VIP holder |\n|---|---|---|---|---|---|"
+    }
+}
