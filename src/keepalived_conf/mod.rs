@@ -40,12 +40,14 @@ mod include;
 mod lexer;
 mod reader;
 mod sequence;
+mod to_config;
 mod tree;
 
 use std::ops::BitOr;
 use std::path::Path;
 
 pub use error::Error;
+pub use to_config::{to_config, MapError};
 pub use tree::{ConfFile, Location, Node, Warning};
 
 /// Bounds on what one read may consume.
