@@ -106,9 +106,10 @@ impl Drop for InstanceLock {
 }
 
 /// The lock file of an instance: its network namespace (the same interface name and VRID in
-/// another namespace is another router), interface, family and VRID.
+/// another namespace is another router; the calling thread's, which a program may have moved),
+/// interface, family and VRID.
 fn lock_name(inst: &InstanceSpec) -> String {
-    let netns = std::fs::read_link("/proc/self/ns/net")
+    let netns = std::fs::read_link("/proc/thread-self/ns/net")
         .ok()
         .and_then(|l| {
             let s = l.to_string_lossy().into_owned();
