@@ -79,3 +79,22 @@ fn random_loss_never_leaves_a_master_without_its_vip() {
     eprintln!("{}\n{}", common::hostile::LossFigures::header(), f.row());
     assert_eq!((f.master_without_vip, f.no_holder), (0, 0), "{f:?}");
 }
+
+/// Valid lower-priority adverts as fast as this box sends them: a sleeping Backup's queue
+/// drops them in the kernel (a preempting Backup discards them anyway) so its Master's adverts
+/// still reach it, and it never takes over.
+#[test]
+fn the_fastest_valid_flood_does_not_make_the_backup_take_over() {
+    if !need_root() {
+        return;
+    }
+    let f = flood_case(
+        PeerKind::Mf,
+        Payload::Valid { priority: 50 },
+        0,
+        Duration::from_secs(8),
+    );
+    eprintln!("{}\n{}", FloodFigures::header(), f.row());
+    assert!(!f.takeover, "the Backup took over: {f:?}");
+    assert!(f.max_advert_gap < Duration::from_millis(150), "{f:?}");
+}

@@ -388,10 +388,20 @@ impl VrrpLoop {
     /// every other state wakes for each advert. See [`WakeOn`].
     fn set_wake_ups(&self) {
         for io in self.ios.iter() {
-            let backup = self
-                .router
-                .instance(io.id)
-                .is_some_and(|i| i.state() == State::Backup);
+            let inst = self.router.instance(io.id);
+            let backup = inst.is_some_and(|i| i.state() == State::Backup);
+            // A preempting Backup discards lower priorities but its known Master's (RFC 5798
+            // 6.4.2): its queue drops them in the kernel, so a flood of them cannot push out
+            // its Master's adverts (see AdvertSocket::set_priority_floor).
+            let floor = match inst {
+                Some(i) if backup && i.config().preempt && i.config().preempt_delay.is_zero() => {
+                    (i.effective_priority(), i.master_address())
+                }
+                _ => (0, None),
+            };
+            if let Err(e) = io.sock.set_priority_floor(floor.0, floor.1) {
+                warn!(instance = %io.spec.name, "advert queue filter: {e}");
+            }
             let want = if backup {
                 WakeOn::PriorityZero
             } else {
@@ -480,6 +490,8 @@ impl VrrpLoop {
                     );
                 }
                 Action::PriorityChanged { from, to } => {
+                    // A Backup's queue filter follows its priority (see set_wake_ups).
+                    changed = true;
                     info!(instance = %io.spec.name, from, to, "effective priority changed");
                     let _ = self.published.send(Published::PriorityChanged {
                         instance: io.spec.name.clone(),

@@ -329,6 +329,8 @@ pub struct AdvertSocket {
     tx: Mutex<Vec<u8>>,
     /// The [`WakeOn`] in force (`true`: [`WakeOn::PriorityZero`]); changed under `switch`.
     sleeps_through: std::sync::atomic::AtomicBool,
+    /// See [`AdvertSocket::set_priority_floor`].
+    priority_floor: Mutex<(u8, Option<IpAddr>)>,
     switch: Mutex<()>,
     /// Adverts waiting for a sleeping reader; also sends. Never watched by the reader's
     /// `epoll`: the kernel frees every sent datagram with a write-space wake-up on its
@@ -572,12 +574,57 @@ impl AdvertSocket {
             rx: Mutex::new(RxQueue::new()),
             tx: Mutex::new(vec![0u8; RECV_BUF]),
             sleeps_through: std::sync::atomic::AtomicBool::new(false),
+            priority_floor: Mutex::new((0, None)),
             switch: Mutex::new(()),
             queue,
             io,
             wake_program,
             ebpf_refused: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// While the reader sleeps through adverts ([`WakeOn::PriorityZero`]), the queue it
+    /// reads later drops adverts of its VRID with a priority above 0 and below `floor`,
+    /// except those from `master` (0 or 1: keeps everything). A preempting Backup (no
+    /// `preempt_delay`) discards lower priorities anyway (RFC 5798 6.4.2) but for the Master
+    /// it knows, so a flood of them can no longer fill the queue and push out its Master's
+    /// adverts. The caller keeps it at the Backup's effective priority and known Master.
+    pub fn set_priority_floor(&self, floor: u8, master: Option<IpAddr>) -> Result<()> {
+        let _switching = self.switch.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut current = self
+                .priority_floor
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if *current == (floor, master) {
+                return Ok(());
+            }
+            *current = (floor, master);
+        }
+        if self.wake_on() == WakeOn::PriorityZero {
+            self.apply_priority_floor((floor, master))?;
+        }
+        Ok(())
+    }
+
+    /// The queue socket's filter for a floor (none at all for 0 or 1).
+    fn apply_priority_floor(&self, (floor, master): (u8, Option<IpAddr>)) -> Result<()> {
+        if floor <= 1 {
+            return self
+                .queue
+                .detach_filter()
+                .map_err(|e| Error::io("SO_DETACH_FILTER", e));
+        }
+        let prog = wake_filter::priority_floor(
+            self.config.vrid,
+            self.config.family == AddressFamily::Ipv4,
+            self.config.ah_len(),
+            floor,
+            master,
+        );
+        self.queue
+            .attach_filter(&wake_filter::for_socket2(&prog))
+            .map_err(|e| Error::io("SO_ATTACH_FILTER", e))
     }
 
     /// Chooses which adverts wake the reader ([`WakeOn`]); a Backup sets
@@ -602,7 +649,11 @@ impl AdvertSocket {
         // Open the new path before closing the old one, so no advert falls between.
         match wake_on {
             WakeOn::PriorityZero => {
-                accept_all(&self.queue)?;
+                let floor = *self
+                    .priority_floor
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                self.apply_priority_floor(floor)?;
                 // A refused attach is not tried again at the next switch: the classic filter
                 // it fell back to is what this socket gets from then on.
                 let ebpf = self.ebpf_program().is_some_and(|p| {

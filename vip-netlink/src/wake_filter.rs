@@ -30,6 +30,8 @@ const LD_B_ABS: u16 = (libc::BPF_LD | libc::BPF_B | libc::BPF_ABS) as u16;
 const LD_B_IND: u16 = (libc::BPF_LD | libc::BPF_B | libc::BPF_IND) as u16;
 const LDX_B_MSH: u16 = (libc::BPF_LDX | libc::BPF_B | libc::BPF_MSH) as u16;
 const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
 const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
 
 /// Keep the whole datagram.
@@ -81,6 +83,89 @@ pub(crate) fn urgent_only(vrid: Option<u8>, ipv4_header: bool, skip: u32) -> Vec
     p
 }
 
+/// Where a conditional jump of [`priority_floor`] goes.
+#[derive(Clone, Copy)]
+enum To {
+    Next,
+    Accept,
+    Drop,
+}
+
+/// For the queue a sleeping Backup reads later: drops adverts of `vrid` whose priority is
+/// above 0 and below `floor` unless they come from `master` (the Master it knows). A
+/// preempting Backup discards lower priorities anyway (RFC 5798 6.4.2), so a flood of them
+/// can no longer fill the queue and push out its Master's adverts, while a live
+/// lower-priority Master it is about to preempt is still heard. Everything else is kept.
+/// `ipv4_header` and `skip` as for [`urgent_only`]; the source is read from the network
+/// header (`SKF_NET_OFF`), which an IPv6 raw socket does not otherwise see.
+pub(crate) fn priority_floor(
+    vrid: Option<u8>,
+    ipv4_header: bool,
+    skip: u32,
+    floor: u8,
+    master: Option<std::net::IpAddr>,
+) -> Vec<sock_filter> {
+    let mut p: Vec<(u16, To, To, u32)> = Vec::with_capacity(16);
+    let load = if ipv4_header {
+        p.push((LDX_B_MSH, To::Next, To::Next, 0));
+        LD_B_IND
+    } else {
+        LD_B_ABS
+    };
+    p.push((load, To::Next, To::Next, skip + 2)); // A = priority
+    p.push((JEQ_K, To::Accept, To::Next, 0));
+    p.push((JGE_K, To::Accept, To::Next, u32::from(floor)));
+    if let Some(v) = vrid {
+        p.push((load, To::Next, To::Next, skip + 1)); // A = VRID
+        p.push((JEQ_K, To::Next, To::Accept, u32::from(v)));
+    }
+    // The network header's source address: IPv4 at octet 12, IPv6 at 8.
+    let net = libc::SKF_NET_OFF as u32;
+    let words: Vec<u32> = match master {
+        Some(std::net::IpAddr::V4(a)) => vec![u32::from(a)],
+        Some(std::net::IpAddr::V6(a)) => a
+            .octets()
+            .chunks(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        None => Vec::new(),
+    };
+    let first = if words.len() == 1 { 12 } else { 8 };
+    for (k, w) in words.iter().enumerate() {
+        p.push((
+            LD_W_ABS,
+            To::Next,
+            To::Next,
+            net.wrapping_add(first + 4 * k as u32),
+        ));
+        let last = k + 1 == words.len();
+        p.push((
+            JEQ_K,
+            if last { To::Accept } else { To::Next },
+            To::Drop,
+            *w,
+        ));
+    }
+    p.push((RET_K, To::Next, To::Next, DROP));
+    let drop_at = p.len() - 1;
+    let accept_at = p.len();
+    p.push((RET_K, To::Next, To::Next, ACCEPT));
+    p.iter()
+        .enumerate()
+        .map(|(i, &(code, jt, jf, k))| {
+            let off = |t: To| -> u8 {
+                let target = match t {
+                    To::Next => i + 1,
+                    To::Accept => accept_at,
+                    To::Drop => drop_at,
+                };
+                (target - i - 1) as u8
+            };
+            op(code, off(jt), off(jf), k)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +188,15 @@ mod tests {
                 },
                 LDX_B_MSH => x = 4 * u32::from(pkt[i.k as usize] & 0xf),
                 JEQ_K => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                JGE_K => pc += usize::from(if a >= i.k { i.jt } else { i.jf }),
+                LD_W_ABS => {
+                    // The network header (SKF_NET_OFF) is the packet itself in these tests.
+                    let at = i.k.wrapping_sub(libc::SKF_NET_OFF as u32) as usize;
+                    match pkt.get(at..at + 4) {
+                        Some(b) => a = u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+                        None => return 0,
+                    }
+                }
                 RET_K => return i.k,
                 c => panic!("opcode {c:#x}"),
             }
@@ -148,6 +242,39 @@ mod tests {
         assert_eq!(run(&ah, &p), ACCEPT);
         // Too short to hold the fields: the kernel (and this model) drops it.
         assert_eq!(run(&prog, &[0x45]), DROP);
+    }
+
+    #[test]
+    fn the_priority_floor_drops_lower_priorities_but_the_known_master_s() {
+        let src = |mut p: Vec<u8>, a: [u8; 4]| {
+            p[12..16].copy_from_slice(&a);
+            p
+        };
+        let master = std::net::IpAddr::from([10, 0, 0, 9]);
+        let f = priority_floor(Some(51), true, 0, 100, Some(master));
+        let from = |prio, vrid, a| run(&f, &src(v4(vrid, prio), a));
+        assert_eq!(from(50, 51, [10, 0, 0, 66]), DROP);
+        assert_eq!(from(99, 51, [10, 0, 0, 66]), DROP);
+        assert_eq!(from(50, 51, [10, 0, 0, 9]), ACCEPT);
+        assert_eq!(from(100, 51, [10, 0, 0, 66]), ACCEPT);
+        assert_eq!(from(200, 51, [10, 0, 0, 66]), ACCEPT);
+        assert_eq!(from(0, 51, [10, 0, 0, 66]), ACCEPT);
+        assert_eq!(from(50, 52, [10, 0, 0, 66]), ACCEPT);
+        let f = priority_floor(None, true, 0, 100, None);
+        assert_eq!(run(&f, &v4(7, 50)), DROP);
+        assert_eq!(run(&f, &v4(7, 0)), ACCEPT);
+        assert_eq!(run(&f, &v4(7, 100)), ACCEPT);
+        // IPv6: the VRRP message at 0 for the program's byte loads; the source words are
+        // read from the network header, here the same buffer (see `run`).
+        let m6: std::net::IpAddr = "fe80::9".parse().unwrap();
+        let f = priority_floor(Some(51), false, 0, 100, Some(m6));
+        let mut pkt = vec![0u8; 40];
+        pkt[0] = 0x31;
+        pkt[1] = 51;
+        pkt[2] = 50;
+        assert_eq!(run(&f, &pkt), DROP);
+        pkt[8..24].copy_from_slice(&"fe80::9".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        assert_eq!(run(&f, &pkt), ACCEPT);
     }
 
     #[test]
