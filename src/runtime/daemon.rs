@@ -27,6 +27,10 @@ use crate::runtime::notify_fifo::NotifyFifo;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
 use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
 use crate::runtime::status::InstanceStatus;
+use crate::runtime::dump::{self, DumpInstance};
+#[cfg(feature = "metrics")]
+use crate::runtime::metrics::MetricsServer;
+use crate::runtime::transitions::{spawn_counter, SharedTransitions};
 use crate::runtime::vmac::{create_vmacs, remove_vmacs, CreatedVmacs};
 use crate::runtime::vrrp_loop::VrrpLoop;
 use crate::runtime::watchers::Watchers;
@@ -154,6 +158,9 @@ pub struct Daemon {
     reloading: tokio::sync::Mutex<()>,
     watchers: Arc<Mutex<Watchers>>,
     vmacs: CreatedVmacs,
+    transitions: SharedTransitions,
+    #[cfg(feature = "metrics")]
+    metrics: Option<MetricsServer>,
 }
 
 impl Daemon {
@@ -238,6 +245,13 @@ impl Daemon {
             };
         let (notify, notifier) = spawn_notifier(fifo);
         let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
+        // Counted from the first transition on; ends with the event stream.
+        let (transitions, _counter) = spawn_counter(events.subscribe());
+        #[cfg(feature = "metrics")]
+        let metrics = match spec.metrics_listen {
+            Some(addr) => Some(MetricsServer::start(addr, tx.clone(), transitions.clone())?),
+            None => None,
+        };
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
             router,
@@ -279,6 +293,9 @@ impl Daemon {
             reloading: tokio::sync::Mutex::new(()),
             watchers,
             vmacs,
+            transitions,
+            #[cfg(feature = "metrics")]
+            metrics,
         })
     }
 
@@ -297,6 +314,50 @@ impl Daemon {
         let (reply, answer) = oneshot::channel();
         self.tx.send(LoopEvent::Status(reply));
         answer.await.map_err(|_| DaemonError::Stopped)
+    }
+
+    /// Writes keepalived's data dump (its `SIGUSR1`; keepalived's default file is
+    /// [`dump::DEFAULT_DATA_FILE`]): each instance's state, priorities, timers and VIPs.
+    pub async fn dump_data(&self, path: &std::path::Path) -> Result<(), DaemonError> {
+        self.dump_to(path, dump::data).await
+    }
+
+    /// Writes keepalived's stats dump (its `SIGUSR2`; default [`dump::DEFAULT_STATS_FILE`]):
+    /// each instance's `vrrp_stats` counters.
+    pub async fn dump_stats(&self, path: &std::path::Path) -> Result<(), DaemonError> {
+        self.dump_to(path, dump::stats).await
+    }
+
+    /// Writes keepalived's JSON dump (its JSON signal; default [`dump::DEFAULT_JSON_FILE`]):
+    /// an array of `{"data": {...}, "stats": {...}}`, one per instance.
+    pub async fn dump_json(&self, path: &std::path::Path) -> Result<(), DaemonError> {
+        self.dump_to(path, dump::json).await
+    }
+
+    async fn dump_to(
+        &self,
+        path: &std::path::Path,
+        format: fn(&[DumpInstance<'_>]) -> String,
+    ) -> Result<(), DaemonError> {
+        let status = self.status().await?;
+        let text = {
+            let running = lock(&self.running);
+            let last = lock(&self.transitions).last.clone();
+            let instances: Vec<DumpInstance<'_>> = status
+                .iter()
+                .filter_map(|st| {
+                    let spec = running.instances.iter().flatten().find(|i| i.name == st.name)?;
+                    Some(DumpInstance {
+                        status: st,
+                        spec,
+                        last_transition: last.get(&st.name).copied(),
+                    })
+                })
+                .collect();
+            format(&instances)
+        };
+        dump::write(path, &text)
+            .map_err(|e| DaemonError::Other(format!("writing {}: {e}", path.display())))
     }
 
     /// The running instance named `name`, if any.
@@ -453,6 +514,10 @@ impl Daemon {
             self.tx.send(LoopEvent::Shutdown("shutdown"));
         }
         let result = self.stopped().await;
+        #[cfg(feature = "metrics")]
+        if let Some(mut m) = self.metrics.take() {
+            tokio::task::spawn_blocking(move || m.stop()).await.ok();
+        }
         if let Some(thread) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }

@@ -228,6 +228,8 @@ pub struct DaemonSpec {
     pub log_format: LogFormat,
     /// keepalived's `notify_fifo`: every announced transition as one line in this FIFO.
     pub notify_fifo: Option<std::path::PathBuf>,
+    /// Where the Prometheus endpoint listens (feature `metrics`); none: no endpoint.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -405,6 +407,24 @@ pub(crate) fn validate(
         sync_groups,
         log_format: raw.log_format,
         notify_fifo: fifo_path("notify_fifo", raw.notify_fifo.as_deref())?,
+        metrics_listen: metrics_addr(raw.metrics_listen.as_deref())?,
+    })
+}
+
+/// `metrics_listen`: an `ADDR:PORT` (`[v6]:PORT`), with the `metrics` feature built in.
+fn metrics_addr(raw: Option<&str>) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    if !cfg!(feature = "metrics") {
+        return Err(ConfigError::new(
+            "metrics_listen",
+            "this build has no metrics endpoint (feature `metrics`)",
+        ));
+    }
+    raw.parse().map(Some).map_err(|_| {
+        ConfigError::new(
+            "metrics_listen",
+            format!("{raw:?} is not ADDR:PORT (e.g. 127.0.0.1:9650 or [::1]:9650)"),
+        )
     })
 }
 
