@@ -26,8 +26,10 @@ use crate::runtime::event_queue::{Event as LoopEvent, EventSender};
 use crate::runtime::status::InstanceStatus;
 use crate::runtime::transitions::{SharedTransitions, Transitions};
 
-/// The exposition's content type (`prometheus-client` writes OpenMetrics text).
-const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// OpenMetrics text, `prometheus-client`'s own encoding, for scrapers that ask for it.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Prometheus text 0.0.4, for every other client (`promtool`, `curl`, older scrapers).
+const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A metric's labels: the instance's four, then the metric's own.
 type Labels = Vec<(&'static str, String)>;
@@ -82,10 +84,18 @@ fn serve(server: &tiny_http::Server, tx: &EventSender, transitions: &SharedTrans
         } else if request.url() != "/metrics" {
             tiny_http::Response::from_string("see /metrics\n").with_status_code(404)
         } else {
+            let openmetrics = request.headers().iter().any(|h| {
+                h.field.equiv("Accept") && h.value.as_str().contains("application/openmetrics-text")
+            });
             match scrape(tx, transitions) {
                 Some(body) => {
+                    let (body, kind) = if openmetrics {
+                        (body, OPENMETRICS)
+                    } else {
+                        (text_004(&body), TEXT_004)
+                    };
                     let mut r = tiny_http::Response::from_string(body);
-                    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", CONTENT_TYPE) {
+                    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", kind) {
                         r = r.with_header(h);
                     }
                     r
@@ -107,6 +117,34 @@ fn scrape(tx: &EventSender, transitions: &SharedTransitions) -> Option<String> {
     let status = answer.blocking_recv().ok()?;
     let counts = lock(transitions).clone();
     Some(exposition(&status, &counts))
+}
+
+/// OpenMetrics text as Prometheus text 0.0.4: a counter family's HELP and TYPE name its
+/// `_total` samples, and the `# EOF` / `# UNIT` lines go.
+fn text_004(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let total = if counters.contains(name) { "_total" } else { "" };
+                out.push_str(&format!("{prefix}{name}{total} {tail}"));
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn family_name(f: AddressFamily) -> &'static str {
@@ -259,4 +297,20 @@ pub(crate) fn exposition(status: &[InstanceStatus], transitions: &Transitions) -
         warn!("metrics: encoding: {e}");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_004;
+
+    #[test]
+    fn counters_are_named_by_their_samples_in_text_004() {
+        let om = "# HELP x_sent Adverts.\n# TYPE x_sent counter\nx_sent_total{a=\"b\"} 3\n\
+                  # HELP x_up Up.\n# TYPE x_up gauge\nx_up 1\n# EOF\n";
+        assert_eq!(
+            text_004(om),
+            "# HELP x_sent_total Adverts.\n# TYPE x_sent_total counter\nx_sent_total{a=\"b\"} 3\n\
+             # HELP x_up Up.\n# TYPE x_up gauge\nx_up 1\n"
+        );
+    }
 }
