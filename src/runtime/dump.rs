@@ -54,6 +54,12 @@ fn version_number(v: Version) -> u8 {
     }
 }
 
+/// keepalived's `accept`: on unless strict mode turned it off (this daemon installs no
+/// filter that would drop traffic to the VIPs).
+fn accepts(fsm: &vrrp_fsm::InstanceConfig) -> bool {
+    fsm.accept_mode || !fsm.strict
+}
+
 /// Seconds and microseconds since the epoch.
 fn epoch(t: Option<SystemTime>) -> (u64, u32) {
     let d = t
@@ -152,7 +158,7 @@ pub(crate) fn data(instances: &[DumpInstance<'_>]) -> String {
             let _ = writeln!(s, "   Advert interval = {} milli-sec", adv.as_millis());
         }
         let on = |b: bool| if b { "enabled" } else { "disabled" };
-        let _ = writeln!(s, "   Accept = {}", on(fsm.accept_mode));
+        let _ = writeln!(s, "   Accept = {}", on(accepts(fsm)));
         let _ = writeln!(s, "   Preempt = {}", on(fsm.preempt));
         if !fsm.preempt_delay.is_zero() {
             let _ = writeln!(
@@ -228,7 +234,7 @@ pub(crate) fn json(instances: &[DumpInstance<'_>]) -> String {
                     "vipset": st.vips_held,
                     "adver_int": adver_int,
                     "master_adver_int": adver_int,
-                    "accept": u8::from(fsm.accept_mode),
+                    "accept": u8::from(accepts(fsm)),
                     "nopreempt": !fsm.preempt,
                     "preempt_delay": fsm.preempt_delay.as_secs(),
                     "state": state_number(st.state),
