@@ -301,7 +301,56 @@ pub(crate) fn exposition(status: &[InstanceStatus], transitions: &Transitions) -
 
 #[cfg(test)]
 mod tests {
-    use super::text_004;
+    use super::*;
+
+    fn status(name: &str, state: State) -> InstanceStatus {
+        let mut counters = vrrp_fsm::Counters::default();
+        counters.adverts_sent = 12;
+        counters.become_master = 1;
+        InstanceStatus {
+            name: name.into(),
+            iface: "eth0".into(),
+            vrid: 51,
+            family: AddressFamily::Ipv4,
+            state,
+            base_priority: 150,
+            effective_priority: 100,
+            fault: Default::default(),
+            vips_held: state == State::Master,
+            master_address: None,
+            trackers: vec![
+                ("chk".into(), Some(TrackerState::Down)),
+                ("/run/w".into(), Some(TrackerState::Value(7))),
+                ("eth1".into(), None),
+            ],
+            counters,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_has_every_family_with_its_labels() {
+        let mut t = Transitions::default();
+        t.by_reason.insert(("web".into(), "master_down_timer".into()), 2);
+        t.by_reason.insert(("zzz".into(), "startup".into()), 5);
+        let text = exposition(&[status("web", State::Master)], &t);
+        let l = r#"instance="web",interface="eth0",vrid="51",family="ipv4""#;
+        for line in [
+            format!("hakit_vrrp_state{{{l},state=\"master\"}} 1"),
+            format!("hakit_vrrp_state{{{l},state=\"backup\"}} 0"),
+            format!("hakit_vrrp_base_priority{{{l}}} 150"),
+            format!("hakit_vrrp_effective_priority{{{l}}} 100"),
+            format!("hakit_vrrp_advert_sent_total{{{l}}} 12"),
+            format!("hakit_vrrp_become_master_total{{{l}}} 1"),
+            format!("hakit_vrrp_transitions_total{{{l},reason=\"master_down_timer\"}} 2"),
+            format!("hakit_vrrp_tracker_state{{{l},tracker=\"chk\",result=\"down\"}} 1"),
+            format!("hakit_vrrp_tracker_state{{{l},tracker=\"eth1\",result=\"unknown\"}} 1"),
+            format!("hakit_vrrp_tracker_value{{{l},tracker=\"/run/w\"}} 7"),
+        ] {
+            assert!(text.contains(&line), "{line} missing from:\n{text}");
+        }
+        // Another instance's transitions stay its own.
+        assert!(!text.contains("startup"), "{text}");
+    }
 
     #[test]
     fn counters_are_named_by_their_samples_in_text_004() {

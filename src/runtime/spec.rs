@@ -1691,4 +1691,17 @@ mod tests {
         let e = validate(&Config::new(), &src).unwrap_err();
         assert_eq!(e.field, "instance");
     }
+
+    #[test]
+    fn metrics_listen_is_an_address_and_port() {
+        assert_eq!(
+            metrics_addr(Some("127.0.0.1:9650")).unwrap(),
+            Some("127.0.0.1:9650".parse().unwrap())
+        );
+        assert_eq!(metrics_addr(None).unwrap(), None);
+        for bad in ["127.0.0.1", "localhost:9650", ":9650", "[::1]", ""] {
+            let e = metrics_addr(Some(bad)).unwrap_err();
+            assert_eq!(e.field, "metrics_listen", "{bad}");
+        }
+    }
 }
