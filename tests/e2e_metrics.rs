@@ -109,12 +109,7 @@ fn prometheus_sees_one_master_per_vrid_across_a_failover() {
         .collect();
     let mut nodes: Vec<Daemon> = Vec::new();
     for (i, prio) in [(0usize, 200u8), (1, 100)] {
-        let args = sc.args(
-            &topo,
-            i,
-            prio,
-            &["--metrics-listen", &targets[i]],
-        );
+        let args = sc.args(&topo, i, prio, &["--metrics-listen", &targets[i]]);
         nodes.push(Daemon::spawn(
             &format!("hakitd{i}"),
             &topo.nodes[i].ns.name,
@@ -186,7 +181,8 @@ fn prometheus_sees_one_master_per_vrid_across_a_failover() {
     nodes[0].signal(libc::SIGTERM);
     assert!(nodes[0].wait_exit(Duration::from_secs(10)).is_some());
     assert!(
-        wait_until(Duration::from_secs(5), || topo.nodes[1].has_addr(sc.fam.vip())),
+        wait_until(Duration::from_secs(5), || topo.nodes[1]
+            .has_addr(sc.fam.vip())),
         "node 1 did not take the VIP"
     );
     assert!(

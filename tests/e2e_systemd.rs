@@ -21,7 +21,10 @@ fn hakitd() -> PathBuf {
 fn next(sock: &UnixDatagram) -> Option<(Instant, String)> {
     let mut buf = [0u8; 512];
     let n = sock.recv(&mut buf).ok()?;
-    Some((Instant::now(), String::from_utf8_lossy(&buf[..n]).into_owned()))
+    Some((
+        Instant::now(),
+        String::from_utf8_lossy(&buf[..n]).into_owned(),
+    ))
 }
 
 #[test]
@@ -35,7 +38,8 @@ fn notify_protocol_ready_watchdog_stopping() {
     let dir = TempDir::new(&format!("{}-systemd", topo.prefix));
     let socket = dir.join("notify.sock");
     let sock = UnixDatagram::bind(&socket).expect("binding the notify socket");
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let pid_file = dir.join("hakitd.pid");
     let watchdog = Duration::from_millis(400);
     let mut args: Vec<String> = vec![
@@ -69,7 +73,10 @@ fn notify_protocol_ready_watchdog_stopping() {
     let pid = std::fs::read_to_string(&pid_file).expect("the PID file exists at READY");
     assert_eq!(pid.trim(), d.pid().to_string());
     let log = std::fs::read_to_string(dir.join("hakitd.log")).unwrap_or_default();
-    assert!(log.contains("starting"), "READY before the instance started:\n{log}");
+    assert!(
+        log.contains("starting"),
+        "READY before the instance started:\n{log}"
+    );
 
     // Watchdog pings at half the interval.
     let mut pings = Vec::new();

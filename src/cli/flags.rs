@@ -1,4 +1,4 @@
-//! The command line's one instance as a [`hakit::Config`], and the library's field names
+//! The command line's one instance as a [`Config`], and the library's field names
 //! (`instance[0].advert_int`) turned back into the flags the user wrote (`--advert-int`).
 
 use crate::runtime::{TrackScriptConfig, UseVmac};

@@ -1,9 +1,9 @@
 //! The daemon's command line (feature `cli`): the `hakitd` binary and the `minimal_failover`
 //! example run the same code.
 //!
-//! keepalived's flags or a TOML file into a [`Config`], [`Daemon`]'s transitions onto stdout
-//! as JSON lines, SIGHUP onto [`Daemon::reload`], SIGUSR1 / SIGUSR2 / SIGRTMIN+2 onto
-//! keepalived's data, stats and JSON dumps, SIGTERM/SIGINT onto [`Daemon::shutdown`], and
+//! keepalived's flags or a TOML file into a [`Config`], [`Daemon`](crate::Daemon)'s transitions onto stdout
+//! as JSON lines, SIGHUP onto [`Daemon::reload`](crate::Daemon::reload), SIGUSR1 / SIGUSR2 / SIGRTMIN+2 onto
+//! keepalived's data, stats and JSON dumps, SIGTERM/SIGINT onto [`Daemon::shutdown`](crate::Daemon::shutdown), and
 //! systemd's `Type=notify` protocol.
 //!
 //! ```no_run

@@ -19,17 +19,17 @@ use vip_netlink::{AdvertSocket, AdvertSocketConfig, Vip, VipManager};
 use vrrp_fsm::{Router, SyncGroupConfig, TrackerState};
 
 use crate::runtime::config::{Config, ConfigError};
+use crate::runtime::dump::{self, DumpInstance};
 use crate::runtime::event_queue::{event_queue, Event as LoopEvent, EventSender};
 use crate::runtime::events::{Event, Events, EVENT_BACKLOG};
 use crate::runtime::instance_io::{InstanceIo, InstanceSlots};
+#[cfg(feature = "metrics")]
+use crate::runtime::metrics::MetricsServer;
 use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::runtime::notify_fifo::NotifyFifo;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
 use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
 use crate::runtime::status::InstanceStatus;
-use crate::runtime::dump::{self, DumpInstance};
-#[cfg(feature = "metrics")]
-use crate::runtime::metrics::MetricsServer;
 use crate::runtime::transitions::{spawn_counter, SharedTransitions};
 use crate::runtime::vmac::{create_vmacs, remove_vmacs, CreatedVmacs};
 use crate::runtime::vrrp_loop::VrrpLoop;
@@ -346,7 +346,11 @@ impl Daemon {
             let instances: Vec<DumpInstance<'_>> = status
                 .iter()
                 .filter_map(|st| {
-                    let spec = running.instances.iter().flatten().find(|i| i.name == st.name)?;
+                    let spec = running
+                        .instances
+                        .iter()
+                        .flatten()
+                        .find(|i| i.name == st.name)?;
                     Some(DumpInstance {
                         status: st,
                         spec,

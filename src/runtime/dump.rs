@@ -96,7 +96,8 @@ fn ctime_us(secs: u64, usecs: u32) -> String {
 
 /// A VIP as keepalived lists it: `10.77.0.100/24 dev v0 scope global set` (`set` while held).
 fn vip_line(inst: &DumpInstance<'_>, vip: &vrrp_proto::VirtualAddress) -> String {
-    let scope = if vip.addr.is_ipv6() && matches!(vip.addr, std::net::IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
+    let scope = if vip.addr.is_ipv6()
+        && matches!(vip.addr, std::net::IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
     {
         "link"
     } else {
@@ -218,7 +219,12 @@ pub(crate) fn json(instances: &[DumpInstance<'_>]) -> String {
             let (st, fsm, c) = (i.status, &i.spec.fsm, &i.status.counters);
             let (secs, usecs) = epoch(i.last_transition);
             let adver_int = fsm.advert_interval.as_secs_f64();
-            let vmac = i.spec.vmac.as_ref().map(|v| v.name.clone()).unwrap_or_default();
+            let vmac = i
+                .spec
+                .vmac
+                .as_ref()
+                .map(|v| v.name.clone())
+                .unwrap_or_default();
             serde_json::json!({
                 "data": {
                     "iname": st.name,

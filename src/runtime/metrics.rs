@@ -137,7 +137,11 @@ fn text_004(openmetrics: &str) -> String {
         match meta {
             Some((prefix, rest)) => {
                 let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                let total = if counters.contains(name) { "_total" } else { "" };
+                let total = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
                 out.push_str(&format!("{prefix}{name}{total} {tail}"));
             }
             None => out.push_str(line),
@@ -194,22 +198,74 @@ fn counters(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, C
 /// keepalived's `vrrp_stats` names (and this daemon's extra classes) with their values.
 fn counter_values(c: &vrrp_fsm::Counters) -> [(&'static str, &'static str, u64); 16] {
     [
-        ("advert_rcvd", "Adverts received and accepted for processing", c.adverts_received),
+        (
+            "advert_rcvd",
+            "Adverts received and accepted for processing",
+            c.adverts_received,
+        ),
         ("advert_sent", "Adverts sent", c.adverts_sent),
-        ("pri_zero_rcvd", "Priority-0 adverts received", c.priority_zero_received),
-        ("pri_zero_sent", "Priority-0 adverts sent", c.priority_zero_sent),
-        ("become_master", "Transitions to Master (RFC 6527 MasterTransitions)", c.become_master),
-        ("release_master", "Transitions out of Master", c.release_master),
-        ("addr_list_err", "Adverts whose address list differs from ours", c.address_list_errors),
-        ("adverts_rejected", "Adverts refused for any reason", c.adverts_rejected),
+        (
+            "pri_zero_rcvd",
+            "Priority-0 adverts received",
+            c.priority_zero_received,
+        ),
+        (
+            "pri_zero_sent",
+            "Priority-0 adverts sent",
+            c.priority_zero_sent,
+        ),
+        (
+            "become_master",
+            "Transitions to Master (RFC 6527 MasterTransitions)",
+            c.become_master,
+        ),
+        (
+            "release_master",
+            "Transitions out of Master",
+            c.release_master,
+        ),
+        (
+            "addr_list_err",
+            "Adverts whose address list differs from ours",
+            c.address_list_errors,
+        ),
+        (
+            "adverts_rejected",
+            "Adverts refused for any reason",
+            c.adverts_rejected,
+        ),
         ("vrid_err", "Adverts refused: wrong VRID", c.vrid_errors),
-        ("version_err", "Adverts refused: wrong version (RFC 6527 VersionErrors)", c.version_errors),
-        ("advert_interval_err", "Adverts refused: advert interval mismatch", c.interval_errors),
-        ("auth_failure", "Adverts refused: authentication mismatch", c.auth_errors),
-        ("source_err", "Adverts refused: family, own address or unknown unicast peer", c.source_errors),
-        ("state_err", "Adverts refused: not running or in FAULT", c.state_errors),
+        (
+            "version_err",
+            "Adverts refused: wrong version (RFC 6527 VersionErrors)",
+            c.version_errors,
+        ),
+        (
+            "advert_interval_err",
+            "Adverts refused: advert interval mismatch",
+            c.interval_errors,
+        ),
+        (
+            "auth_failure",
+            "Adverts refused: authentication mismatch",
+            c.auth_errors,
+        ),
+        (
+            "source_err",
+            "Adverts refused: family, own address or unknown unicast peer",
+            c.source_errors,
+        ),
+        (
+            "state_err",
+            "Adverts refused: not running or in FAULT",
+            c.state_errors,
+        ),
         ("tracker_err", "Tracker updates refused", c.tracker_errors),
-        ("address_owner_conflict", "Other address owners heard while one", c.address_owner_conflicts),
+        (
+            "address_owner_conflict",
+            "Other address owners heard while one",
+            c.address_owner_conflicts,
+        ),
     ]
 }
 
@@ -228,7 +284,11 @@ pub(crate) fn exposition(status: &[InstanceStatus], transitions: &Transitions) -
         "Priority after tracker weights",
     );
     let fault = gauges(&mut registry, "fault", "1 while in FAULT");
-    let vips = gauges(&mut registry, "vips_held", "1 while the instance holds its VIPs");
+    let vips = gauges(
+        &mut registry,
+        "vips_held",
+        "1 while the instance holds its VIPs",
+    );
     let tracker = gauges(
         &mut registry,
         "tracker_state",
@@ -239,11 +299,7 @@ pub(crate) fn exposition(status: &[InstanceStatus], transitions: &Transitions) -
         "tracker_value",
         "The number a track_file tracker last read",
     );
-    let changes = counters(
-        &mut registry,
-        "transitions",
-        "State transitions by reason",
-    );
+    let changes = counters(&mut registry, "transitions", "State transitions by reason");
     let stats: Vec<_> = counter_values(&vrrp_fsm::Counters::default())
         .iter()
         .map(|(name, help, _)| counters(&mut registry, name, help))
@@ -279,7 +335,9 @@ pub(crate) fn exposition(status: &[InstanceStatus], transitions: &Transitions) -
                 tracker_value.get_or_create(&t).set(*v);
             }
         }
-        for ((instance, reason), n) in transitions.by_reason.range((s.name.clone(), String::new())..)
+        for ((instance, reason), n) in transitions
+            .by_reason
+            .range((s.name.clone(), String::new())..)
         {
             if *instance != s.name {
                 break;
@@ -330,7 +388,8 @@ mod tests {
     #[test]
     fn a_snapshot_has_every_family_with_its_labels() {
         let mut t = Transitions::default();
-        t.by_reason.insert(("web".into(), "master_down_timer".into()), 2);
+        t.by_reason
+            .insert(("web".into(), "master_down_timer".into()), 2);
         t.by_reason.insert(("zzz".into(), "startup".into()), 5);
         let text = exposition(&[status("web", State::Master)], &t);
         let l = r#"instance="web",interface="eth0",vrid="51",family="ipv4""#;
