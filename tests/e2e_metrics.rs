@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::cluster::{wait_single_master, Fam, Scenario};
 use common::process::{wait_until, Daemon, TempDir};
+use common::scraper::Scraper;
 use common::topology::{Netns, Topology};
 
 const PORT: u16 = 9650;
@@ -177,7 +178,9 @@ fn prometheus_sees_one_master_per_vrid_across_a_failover() {
         std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
     );
 
-    // Failover: the Master stops gracefully (priority 0), node 1 takes over.
+    // Failover: the Master stops gracefully (priority 0), node 1 takes over, scraped 10 times
+    // a second all along (as benches/failover.sh SCRAPE_HZ=10 does).
+    let fast = Scraper::start(&topo.nodes[1].ns.name, targets[1].parse().unwrap(), 10.0);
     nodes[0].signal(libc::SIGTERM);
     assert!(nodes[0].wait_exit(Duration::from_secs(10)).is_some());
     assert!(
@@ -188,6 +191,11 @@ fn prometheus_sees_one_master_per_vrid_across_a_failover() {
     assert!(
         one_master_at(ns0, &targets[1]),
         "after the failover: not exactly one Master (node 1) per VRID"
+    );
+    let (answered, failed) = fast.stop();
+    assert!(
+        answered >= 3 && failed == 0,
+        "10 Hz scrapes of node 1: {answered} answered, {failed} failed"
     );
     let pri_zero = query(ns0, "hakit_vrrp_pri_zero_rcvd_total");
     assert!(
