@@ -97,6 +97,16 @@ fn parse_json(text: &str) -> BTreeMap<String, (serde_json::Value, serde_json::Va
         .collect()
 }
 
+/// Every `"key":` of a JSON text, in order.
+fn key_order(text: &str) -> Vec<String> {
+    text.split('"')
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[1].starts_with(':'))
+        .map(|w| w[0].to_string())
+        .collect()
+}
+
 fn read_when_written(path: &Path) -> String {
     assert!(
         wait_until(Duration::from_secs(5), || std::fs::metadata(path)
@@ -239,6 +249,13 @@ fn dumps_match_keepalived_on_the_same_configuration() {
     );
     assert_eq!(kj.keys().collect::<Vec<_>>(), oj.keys().collect::<Vec<_>>());
     let ((kdata, kstats), (odata, ostats)) = (&kj[&name], &oj[&name]);
+    // The same keys in the same order: keepalived's writer's (serde_json keeps the order of
+    // the text with `preserve_order` only, so read the keys from the text itself).
+    assert_eq!(
+        key_order(&read_when_written(&ka_files[2])),
+        key_order(&read_when_written(&ours_files[2])),
+        "JSON dump: keys and their order"
+    );
     for key in [
         "iname",
         "ifp_ifname",

@@ -211,9 +211,56 @@ pub(crate) fn stats(instances: &[DumpInstance<'_>]) -> String {
     s
 }
 
-/// The JSON dump: an array of `{"data": {...}, "stats": {...}}` with keepalived's keys.
+/// A JSON value as keepalived's writer prints it.
+enum Json {
+    Uint(u64),
+    Bool(bool),
+    /// `%g`-like: `5`, `0.1`.
+    Float(f64),
+    /// `%f`: six decimals (`last_transition`).
+    Fixed6(f64),
+    Str(String),
+    Strs(Vec<String>),
+}
+
+/// A JSON string with keepalived's escapes (its writer also escapes `/`).
+fn json_str(s: &str) -> String {
+    serde_json::Value::from(s).to_string().replace('/', "\\/")
+}
+
+/// An object with its keys in the order given (keepalived's), not sorted.
+fn json_object(fields: &[(&str, Json)]) -> String {
+    let values = fields.iter().map(|(k, v)| {
+        let v = match v {
+            Json::Uint(n) => n.to_string(),
+            Json::Bool(b) => b.to_string(),
+            Json::Float(f) => f.to_string(),
+            Json::Fixed6(f) => format!("{f:.6}"),
+            Json::Str(s) => json_str(s),
+            Json::Strs(l) => format!(
+                "[{}]",
+                l.iter().map(|s| json_str(s)).collect::<Vec<_>>().join(",")
+            ),
+        };
+        format!("\"{k}\":{v}")
+    });
+    format!("{{{}}}", values.collect::<Vec<_>>().join(","))
+}
+
+/// keepalived's `auth_type` numbers.
+fn auth_number(auth: &vrrp_proto::Auth) -> u64 {
+    match auth {
+        vrrp_proto::Auth::None => 0,
+        vrrp_proto::Auth::SimplePassword(_) => 1,
+        vrrp_proto::Auth::IpAh => 2,
+    }
+}
+
+/// The JSON dump: an array of `{"data": {...}, "stats": {...}}`, keepalived 2.2.7's keys in
+/// its order.
 pub(crate) fn json(instances: &[DumpInstance<'_>]) -> String {
-    let all: Vec<serde_json::Value> = instances
+    use Json::{Bool, Fixed6, Float, Str, Strs, Uint};
+    let all: Vec<String> = instances
         .iter()
         .map(|i| {
             let (st, fsm, c) = (i.status, &i.spec.fsm, &i.status.counters);
@@ -225,49 +272,91 @@ pub(crate) fn json(instances: &[DumpInstance<'_>]) -> String {
                 .as_ref()
                 .map(|v| v.name.clone())
                 .unwrap_or_default();
-            serde_json::json!({
-                "data": {
-                    "iname": st.name,
-                    "vmac_ifname": vmac,
-                    "ifp_ifname": st.iface,
-                    "master_priority": 0,
-                    "last_transition": secs as f64 + f64::from(usecs) / 1e6,
-                    "garp_rep": fsm.garp_master_repeat,
-                    "garp_delay": fsm.garp_master_delay.as_secs(),
-                    "vrid": st.vrid,
-                    "base_priority": st.base_priority,
-                    "effective_priority": st.effective_priority,
-                    "vipset": st.vips_held,
-                    "adver_int": adver_int,
-                    "master_adver_int": adver_int,
-                    "accept": u8::from(accepts(fsm)),
-                    "nopreempt": !fsm.preempt,
-                    "preempt_delay": fsm.preempt_delay.as_secs(),
-                    "state": state_number(st.state),
-                    "wantstate": state_number(st.state),
-                    "version": version_number(fsm.version),
-                    "vips": fsm.vips.iter().map(|v| vip_line(i, v)).collect::<Vec<_>>(),
-                },
-                "stats": {
-                    "advert_rcvd": c.adverts_received,
-                    "advert_sent": c.adverts_sent,
-                    "become_master": c.become_master,
-                    "release_master": c.release_master,
-                    "packet_len_err": 0,
-                    "advert_interval_err": c.interval_errors,
-                    "ip_ttl_err": 0,
-                    "invalid_type_rcvd": 0,
-                    "addr_list_err": c.address_list_errors,
-                    "invalid_authtype": 0,
-                    "authtype_mismatch": 0,
-                    "auth_failure": c.auth_errors,
-                    "pri_zero_rcvd": c.priority_zero_received,
-                    "pri_zero_sent": c.priority_zero_sent,
-                },
-            })
+            let mut data = vec![
+                ("iname", Str(st.name.clone())),
+                ("dont_track_primary", Uint(0)),
+                ("skip_check_adv_addr", Uint(0)),
+                ("strict_mode", Uint(u64::from(fsm.strict))),
+                ("vmac_ifname", Str(vmac)),
+                ("ifp_ifname", Str(st.iface.clone())),
+                ("master_priority", Uint(0)),
+                (
+                    "last_transition",
+                    Fixed6(secs as f64 + f64::from(usecs) / 1e6),
+                ),
+                ("garp_delay", Float(fsm.garp_master_delay.as_secs_f64())),
+                ("garp_refresh", Uint(fsm.garp_master_refresh.as_secs())),
+                ("garp_rep", Uint(u64::from(fsm.garp_master_repeat))),
+                (
+                    "garp_refresh_rep",
+                    Uint(u64::from(fsm.garp_master_refresh_repeat)),
+                ),
+                (
+                    "garp_lower_prio_delay",
+                    Uint(fsm.garp_lower_prio_delay.as_secs()),
+                ),
+                (
+                    "garp_lower_prio_rep",
+                    Uint(u64::from(fsm.garp_lower_prio_repeat)),
+                ),
+                (
+                    "lower_prio_no_advert",
+                    Uint(u64::from(fsm.lower_prio_no_advert)),
+                ),
+                (
+                    "higher_prio_send_advert",
+                    Uint(u64::from(fsm.higher_prio_send_advert)),
+                ),
+                ("vrid", Uint(u64::from(st.vrid))),
+                ("base_priority", Uint(u64::from(st.base_priority))),
+                ("effective_priority", Uint(u64::from(st.effective_priority))),
+                ("vipset", Bool(st.vips_held)),
+                ("promote_secondaries", Bool(false)),
+                ("adver_int", Float(adver_int)),
+                ("master_adver_int", Float(adver_int)),
+                ("accept", Uint(u64::from(accepts(fsm)))),
+                ("nopreempt", Bool(!fsm.preempt)),
+                ("preempt_delay", Uint(fsm.preempt_delay.as_secs())),
+                ("state", Uint(u64::from(state_number(st.state)))),
+                ("wantstate", Uint(u64::from(state_number(st.state)))),
+                ("version", Uint(u64::from(version_number(fsm.version)))),
+                ("smtp_alert", Bool(false)),
+                ("notify_deleted", Bool(false)),
+                (
+                    "vips",
+                    Strs(fsm.vips.iter().map(|v| vip_line(i, v)).collect()),
+                ),
+            ];
+            if !i.spec.vips_excluded.is_empty() {
+                let evips = i.spec.vips_excluded.iter().map(|v| vip_line(i, v));
+                data.push(("evips", Strs(evips.collect())));
+            }
+            data.push(("auth_type", Uint(auth_number(&fsm.auth))));
+            let stats = [
+                ("advert_rcvd", c.adverts_received),
+                ("advert_sent", c.adverts_sent),
+                ("become_master", c.become_master),
+                ("release_master", c.release_master),
+                ("packet_len_err", 0),
+                ("advert_interval_err", c.interval_errors),
+                ("ip_ttl_err", 0),
+                ("invalid_type_rcvd", 0),
+                ("addr_list_err", c.address_list_errors),
+                ("invalid_authtype", 0),
+                ("authtype_mismatch", 0),
+                ("auth_failure", c.auth_errors),
+                ("pri_zero_rcvd", c.priority_zero_received),
+                ("pri_zero_sent", c.priority_zero_sent),
+            ]
+            .map(|(k, v)| (k, Uint(v)));
+            format!(
+                "{{\"data\":{},\"stats\":{}}}",
+                json_object(&data),
+                json_object(&stats)
+            )
         })
         .collect();
-    serde_json::Value::Array(all).to_string()
+    format!("[{}]", all.join(","))
 }
 
 /// Writes a dump as keepalived does: the file replaced, readable by its owner only.
@@ -291,6 +380,24 @@ mod tests {
         // e.g. "Thu Jan  1 00:00:00.000042 1970" in UTC.
         assert_eq!(s.len(), "Thu Jan  1 00:00:00.000042 1970".len(), "{s}");
         assert!(s.contains(".000042 "), "{s}");
+    }
+
+    #[test]
+    fn json_keeps_keepalived_order_and_escapes() {
+        use Json::*;
+        let o = json_object(&[
+            ("z", Uint(1)),
+            ("a", Float(5.0)),
+            ("t", Fixed6(1.5)),
+            ("v", Strs(vec!["10.0.0.1/24 dev eth0".into()])),
+            ("b", Bool(true)),
+            ("f", Float(0.1)),
+        ]);
+        assert_eq!(
+            o,
+            r#"{"z":1,"a":5,"t":1.500000,"v":["10.0.0.1\/24 dev eth0"],"b":true,"f":0.1}"#
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&o).is_ok());
     }
 
     #[test]
