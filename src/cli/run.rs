@@ -61,8 +61,10 @@ pub async fn run(spec: DaemonSpec, options: RunOptions) -> Result<(), DaemonErro
         tokio::select! {
             Some(event) = events.recv() => output::print_event(&event),
             _ = ping.tick(), if watchdog.is_some() => {
-                // Alive means the VRRP thread answers, not only this task.
-                if daemon.status().await.is_ok() {
+                // Alive means the VRRP thread answers, not only this task; a hung thread
+                // misses the ping (systemd restarts us) but never blocks the signals here.
+                let answered = tokio::time::timeout(ping.period(), daemon.status()).await;
+                if matches!(answered, Ok(Ok(_))) {
                     if let Some(s) = &systemd {
                         if let Err(e) = s.watchdog() {
                             warn!("NOTIFY_SOCKET: WATCHDOG=1: {e}");

@@ -188,6 +188,11 @@ impl Daemon {
     }
 
     async fn start_instances(spec: DaemonSpec, vmacs: CreatedVmacs) -> Result<Daemon, DaemonError> {
+        #[cfg(feature = "metrics")]
+        let metrics_listener = match spec.metrics_listen {
+            Some(addr) => Some((addr, MetricsServer::bind(addr)?)),
+            None => None,
+        };
         let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
         let mut router = Router::new();
         let mut ios = InstanceSlots::default();
@@ -248,8 +253,13 @@ impl Daemon {
         // Counted from the first transition on; ends with the event stream.
         let (transitions, _counter) = spawn_counter(events.subscribe());
         #[cfg(feature = "metrics")]
-        let metrics = match spec.metrics_listen {
-            Some(addr) => Some(MetricsServer::start(addr, tx.clone(), transitions.clone())?),
+        let metrics = match metrics_listener {
+            Some((addr, server)) => Some(MetricsServer::serve(
+                addr,
+                server,
+                tx.clone(),
+                transitions.clone(),
+            )?),
             None => None,
         };
         let (done_tx, done_rx) = oneshot::channel();
@@ -412,6 +422,10 @@ impl Daemon {
     /// [`Daemon::reload`] with an already validated configuration.
     pub async fn reload_spec(&self, new: DaemonSpec) -> Result<(), DaemonError> {
         let _one_at_a_time = self.reloading.lock().await;
+        #[cfg(feature = "metrics")]
+        if new.metrics_listen != self.metrics.as_ref().map(MetricsServer::addr) {
+            warn!("metrics_listen changes only at a restart: the endpoint stays as it is");
+        }
         let plan = {
             let running = lock(&self.running);
             plan_reload(

@@ -36,19 +36,26 @@ type Labels = Vec<(&'static str, String)>;
 
 /// The running endpoint; [`MetricsServer::stop`] (or dropping it) ends its thread.
 pub(crate) struct MetricsServer {
+    addr: SocketAddr,
     server: Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl MetricsServer {
-    /// Listens on `addr` and serves `/metrics` from the VRRP thread behind `tx`.
-    pub(crate) fn start(
+    /// Listens on `addr` (first of all at start, so a taken port fails before anything is
+    /// touched); [`MetricsServer::serve`] then answers.
+    pub(crate) fn bind(addr: SocketAddr) -> Result<tiny_http::Server, DaemonError> {
+        tiny_http::Server::http(addr)
+            .map_err(|e| DaemonError::Other(format!("metrics_listen {addr}: {e}")))
+    }
+
+    /// Serves `/metrics` on `server` from the VRRP thread behind `tx`.
+    pub(crate) fn serve(
         addr: SocketAddr,
+        server: tiny_http::Server,
         tx: EventSender,
         transitions: SharedTransitions,
     ) -> Result<MetricsServer, DaemonError> {
-        let server = tiny_http::Server::http(addr)
-            .map_err(|e| DaemonError::Other(format!("metrics_listen {addr}: {e}")))?;
         let server = Arc::new(server);
         let serving = server.clone();
         let thread = std::thread::Builder::new()
@@ -57,9 +64,15 @@ impl MetricsServer {
             .map_err(|e| DaemonError::Other(format!("starting the metrics thread: {e}")))?;
         info!(%addr, "metrics endpoint listening");
         Ok(MetricsServer {
+            addr,
             server,
             thread: Some(thread),
         })
+    }
+
+    /// Where it listens.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Stops serving and waits for the thread.
