@@ -101,6 +101,8 @@ pub fn main(program: &'static str, demo: Option<fn() -> ExitCode>) -> ExitCode {
     let matches = Args::command()
         .name(program)
         .bin_name(program)
+        // Without a demo the flag is still parsed (and refused), but not advertised.
+        .mut_arg("demo", |a| a.hide(demo.is_none()))
         .get_matches(); // clap exits 2 on a bad flag, naming it
     let args = match Args::from_arg_matches(&matches) {
         Ok(a) => a,
