@@ -22,6 +22,9 @@
 #     also prints, per minimal_failover takeover, the new Master's own timing from its log:
 #     late_us (woke after the Master_Down_Timer) and actions_done_us (advert, VIPs and
 #     GARP/NA done), both from the deadline: tells a slow wake-up from slow actions.
+#   SCRAPE_HZ=10 ONLY="0.1 s" OUT=benches/FAILOVER_SCRAPE.table.md bash benches/failover.sh
+#     the same failover runs with minimal_failover serving metrics (--metrics-listen) and
+#     each node scraped 10 times a second; compare with ONLY="0.1 s" without SCRAPE_HZ.
 # RUNS: runs per cell (default 10; 1 s intervals use half, at least 3). ONLY: substring of the
 # setting names ("v2 1 s IPv4", "v3 0.1 s IPv6", ...).
 # The markdown table is written to benches/FAILOVER_RESULTS.table.md, or with CPU_ONLY=1 to
@@ -39,6 +42,7 @@ export HAKIT_BENCH_ONLY="${ONLY:-}"
 export HAKIT_BENCH_DIAG="${DIAG:-}"
 export HAKIT_BENCH_CPU_ONLY="${CPU_ONLY:-}"
 export HAKIT_BENCH_CPU_WINDOW="${CPU_WINDOW:-}"
+export HAKIT_BENCH_SCRAPE_HZ="${SCRAPE_HZ:-}"
 if [ -n "${CPU_ONLY:-}" ] && [ "${CPU_ONLY}" != 0 ]; then
   export HAKIT_BENCH_MD="${OUT:-$PWD/benches/FAILOVER_CPU.table.md}"
 else

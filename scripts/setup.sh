@@ -11,6 +11,8 @@ pkgs=(
   procps psmisc   # ps / pkill-free process inspection in tests
   qemu-system-x86 busybox-static ipvsadm kmod cpio  # the IPVS VM (scripts/ipvs-vm)
   ca-certificates
+  prometheus curl # the metrics test: a real Prometheus scraping the endpoint, promtool's linter
+  systemd         # systemd-analyze verify / security on dist/hakitd.service
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -21,7 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# keepalived is an interop peer only: never let the package's own service run.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+# keepalived and prometheus are test peers only: never let the packages' own services run.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now keepalived prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi
 command -v cargo >/dev/null || { echo "setup.sh: a Rust toolchain (cargo) is required" >&2; exit 1; }
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

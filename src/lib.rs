@@ -54,6 +54,8 @@ pub use vip_netlink as vip;
 pub use vrrp_fsm as fsm;
 pub use vrrp_proto as proto;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "runtime")]
 pub mod keepalived_conf;
 #[cfg(feature = "runtime")]

@@ -23,14 +23,19 @@
 //!   stop. Side by side, a drift in the machine's speed (other load, the host scheduling our
 //!   vCPUs) hits both alike, which consecutive windows do not guarantee. Prints only the
 //!   CPU/RSS table and the spread of the per-round ratios.
+//! - `HAKIT_BENCH_SCRAPE_HZ`: minimal_failover serves metrics (`--metrics-listen`) and each
+//!   node is scraped at this rate (e.g. 10) from its namespace, throughout the failover runs;
+//!   compare with a run without it (failover.sh `SCRAPE_HZ=10`).
 mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::cluster::spawn_node;
 use common::cluster::{Fam, Scenario};
 use common::pcap::{failover_gap, Capture};
 use common::peer::{Peer, PeerKind};
 use common::process::{wait_until, TempDir};
+use common::scraper::Scraper;
 use common::topology::Topology;
 
 const HIGH: u8 = 200;
@@ -139,6 +144,14 @@ struct RunOutcome {
 }
 
 /// One failover: steady usage over one window, then the kill and the on-wire gap.
+/// `HAKIT_BENCH_SCRAPE_HZ`: scrapes per second of each minimal_failover node, if set.
+fn scrape_hz() -> Option<f64> {
+    std::env::var("HAKIT_BENCH_SCRAPE_HZ")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&hz: &f64| hz > 0.0)
+}
+
 fn one_run(kind: PeerKind, sc: &Scenario, hard: bool, seed: &mut u64) -> RunOutcome {
     let mut out = RunOutcome {
         usage: None,
@@ -147,8 +160,23 @@ fn one_run(kind: PeerKind, sc: &Scenario, hard: bool, seed: &mut u64) -> RunOutc
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-bench", topo.prefix));
     let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
-    let mut high = Peer::start(kind, sc, &topo, &dir, 0, HIGH, 0);
-    let low = Peer::start(kind, sc, &topo, &dir, 1, LOW, 0);
+    let scrape_hz = scrape_hz().filter(|_| kind == PeerKind::Mf);
+    let metrics = |i: usize| std::net::SocketAddr::from((topo.nodes[i].ipv4, 9650));
+    let start = |i: usize, prio: u8| match scrape_hz {
+        Some(_) => {
+            let listen = metrics(i).to_string();
+            let extra = ["--metrics-listen", listen.as_str()];
+            Peer::Mf(spawn_node(&topo, &dir, i, &sc.args(&topo, i, prio, &extra)))
+        }
+        None => Peer::start(kind, sc, &topo, &dir, i, prio, 0),
+    };
+    let mut high = start(0, HIGH);
+    let low = start(1, LOW);
+    let _scrapers: Vec<Scraper> = scrape_hz
+        .into_iter()
+        .flat_map(|hz| (0..2).map(move |i| (i, hz)))
+        .map(|(i, hz)| Scraper::start(&topo.nodes[i].ns.name, metrics(i), hz))
+        .collect();
     let vip = sc.fam.vip();
     if !wait_initial_master(sc, &topo, &high) {
         eprintln!("{kind:?} {sc:?}: no initial Master");

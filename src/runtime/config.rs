@@ -304,6 +304,9 @@ pub struct Config {
     /// keepalived's `notify_fifo`: an absolute path.
     #[serde(default)]
     pub notify_fifo: Option<String>,
+    /// The Prometheus endpoint's `ADDR:PORT` (feature `metrics`); none: no endpoint.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
     /// keepalived's global `vrrp_notify_priority_changes`: every instance's default.
     #[serde(default)]
     pub notify_priority_changes: bool,
@@ -377,6 +380,12 @@ impl Config {
     /// keepalived's `notify_fifo`: every transition as a line in this FIFO (absolute path).
     pub fn notify_fifo(mut self, path: impl Into<String>) -> Self {
         self.notify_fifo = Some(path.into());
+        self
+    }
+
+    /// Serves Prometheus metrics on `addr` (`ADDR:PORT`, feature `metrics`).
+    pub fn metrics_listen(mut self, addr: impl Into<String>) -> Self {
+        self.metrics_listen = Some(addr.into());
         self
     }
 

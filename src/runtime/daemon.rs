@@ -19,15 +19,19 @@ use vip_netlink::{AdvertSocket, AdvertSocketConfig, Vip, VipManager};
 use vrrp_fsm::{Router, SyncGroupConfig, TrackerState};
 
 use crate::runtime::config::{Config, ConfigError};
+use crate::runtime::dump::{self, DumpInstance};
 use crate::runtime::event_queue::{event_queue, Event as LoopEvent, EventSender};
 use crate::runtime::events::{Event, Events, EVENT_BACKLOG};
 use crate::runtime::instance_io::{InstanceIo, InstanceSlots};
 use crate::runtime::instance_lock::{InstanceLock, LockError};
+#[cfg(feature = "metrics")]
+use crate::runtime::metrics::MetricsServer;
 use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::runtime::notify_fifo::NotifyFifo;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
 use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
 use crate::runtime::status::InstanceStatus;
+use crate::runtime::transitions::{spawn_counter, SharedTransitions};
 use crate::runtime::vmac::{create_vmacs, remove_vmacs, CreatedVmacs};
 use crate::runtime::vrrp_loop::VrrpLoop;
 use crate::runtime::watchers::Watchers;
@@ -188,6 +192,9 @@ pub struct Daemon {
     /// Each running instance's lock, by slot (released after the instances stopped).
     locks: Mutex<BTreeMap<usize, InstanceLock>>,
     lock_dir: std::path::PathBuf,
+    transitions: SharedTransitions,
+    #[cfg(feature = "metrics")]
+    metrics: Option<MetricsServer>,
 }
 
 impl Daemon {
@@ -227,6 +234,11 @@ impl Daemon {
         for w in &spec.warnings {
             warn!("{w}");
         }
+        #[cfg(feature = "metrics")]
+        let metrics_listener = match spec.metrics_listen {
+            Some(addr) => Some((addr, MetricsServer::bind(addr)?)),
+            None => None,
+        };
         let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
         let mut router = Router::new();
         let mut ios = InstanceSlots::default();
@@ -284,6 +296,18 @@ impl Daemon {
             };
         let (notify, notifier) = spawn_notifier(fifo, spec.script_user);
         let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
+        // Counted from the first transition on; ends with the event stream.
+        let (transitions, _counter) = spawn_counter(events.subscribe());
+        #[cfg(feature = "metrics")]
+        let metrics = match metrics_listener {
+            Some((addr, server)) => Some(MetricsServer::serve(
+                addr,
+                server,
+                tx.clone(),
+                transitions.clone(),
+            )?),
+            None => None,
+        };
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
             router,
@@ -336,6 +360,9 @@ impl Daemon {
             vmacs,
             locks: Mutex::new(locks),
             lock_dir: spec.lock_dir.clone(),
+            transitions,
+            #[cfg(feature = "metrics")]
+            metrics,
         })
     }
 
@@ -354,6 +381,54 @@ impl Daemon {
         let (reply, answer) = oneshot::channel();
         self.tx.send(LoopEvent::Status(reply));
         answer.await.map_err(|_| DaemonError::Stopped)
+    }
+
+    /// Writes keepalived's data dump (its `SIGUSR1`; keepalived's default file is
+    /// [`dump::DEFAULT_DATA_FILE`]): each instance's state, priorities, timers and VIPs.
+    pub async fn dump_data(&self, path: &std::path::Path) -> Result<(), DaemonError> {
+        self.dump_to(path, dump::data).await
+    }
+
+    /// Writes keepalived's stats dump (its `SIGUSR2`; default [`dump::DEFAULT_STATS_FILE`]):
+    /// each instance's `vrrp_stats` counters.
+    pub async fn dump_stats(&self, path: &std::path::Path) -> Result<(), DaemonError> {
+        self.dump_to(path, dump::stats).await
+    }
+
+    /// Writes keepalived's JSON dump (its JSON signal; default [`dump::DEFAULT_JSON_FILE`]):
+    /// an array of `{"data": {...}, "stats": {...}}`, one per instance.
+    pub async fn dump_json(&self, path: &std::path::Path) -> Result<(), DaemonError> {
+        self.dump_to(path, dump::json).await
+    }
+
+    async fn dump_to(
+        &self,
+        path: &std::path::Path,
+        format: fn(&[DumpInstance<'_>]) -> String,
+    ) -> Result<(), DaemonError> {
+        let status = self.status().await?;
+        let text = {
+            let running = lock(&self.running);
+            let last = lock(&self.transitions).last.clone();
+            let instances: Vec<DumpInstance<'_>> = status
+                .iter()
+                .filter_map(|st| {
+                    let spec = running
+                        .instances
+                        .iter()
+                        .flatten()
+                        .find(|i| i.name == st.name)?;
+                    Some(DumpInstance {
+                        status: st,
+                        spec,
+                        last_transition: last.get(&st.name).copied(),
+                    })
+                })
+                .collect();
+            format(&instances)
+        };
+        dump::write(path, &text)
+            .map_err(|e| DaemonError::Other(format!("writing {}: {e}", path.display())))
     }
 
     /// The running instance named `name`, if any.
@@ -404,6 +479,10 @@ impl Daemon {
     /// [`Daemon::reload`] with an already validated configuration.
     pub async fn reload_spec(&self, new: DaemonSpec) -> Result<(), DaemonError> {
         let _one_at_a_time = self.reloading.lock().await;
+        #[cfg(feature = "metrics")]
+        if new.metrics_listen != self.metrics.as_ref().map(MetricsServer::addr) {
+            warn!("metrics_listen changes only at a restart: the endpoint stays as it is");
+        }
         let plan = {
             let running = lock(&self.running);
             plan_reload(
@@ -535,6 +614,10 @@ impl Daemon {
             self.tx.send(LoopEvent::Shutdown("shutdown"));
         }
         let result = self.stopped().await;
+        #[cfg(feature = "metrics")]
+        if let Some(mut m) = self.metrics.take() {
+            tokio::task::spawn_blocking(move || m.stop()).await.ok();
+        }
         if let Some(thread) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }

@@ -25,15 +25,22 @@
 //! | `routing` | `virtual_routes` and `virtual_rules` with the VIPs |
 //! | `vmac` | `use_vmac` macvlans |
 //! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
+//! | [`dump`] | keepalived's data, stats and JSON dumps |
+//! | `metrics` | the Prometheus endpoint (feature `metrics`) |
+//! | `transitions` | transitions counted from the event stream (metrics, dumps) |
+//! | [`systemd`] | `sd_notify` readiness, stopping and watchdog |
 
 pub mod config;
 pub mod daemon;
+pub mod dump;
 mod epoll;
 mod event_queue;
 pub mod events;
 mod instance_io;
 pub mod instance_lock;
 mod log_limit;
+#[cfg(feature = "metrics")]
+mod metrics;
 pub mod notify;
 mod notify_fifo;
 pub mod precise_timer;
@@ -43,6 +50,8 @@ mod routing;
 pub mod script_security;
 pub mod spec;
 pub mod status;
+pub mod systemd;
+mod transitions;
 mod vmac;
 mod vrrp_loop;
 mod watchers;

@@ -236,6 +236,8 @@ pub struct DaemonSpec {
     /// What the daemon should warn about at start (scripts others could change, without
     /// `enable_script_security`).
     pub warnings: Vec<String>,
+    /// Where the Prometheus endpoint listens (feature `metrics`); none: no endpoint.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -428,6 +430,24 @@ pub(crate) fn validate(
             Some(p) if p.starts_with('/') => p.into(),
             Some(p) => return err("lock_dir", format!("{p:?} is not an absolute path")),
         },
+        metrics_listen: metrics_addr(raw.metrics_listen.as_deref())?,
+    })
+}
+
+/// `metrics_listen`: an `ADDR:PORT` (`[v6]:PORT`), with the `metrics` feature built in.
+fn metrics_addr(raw: Option<&str>) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    if !cfg!(feature = "metrics") {
+        return Err(ConfigError::new(
+            "metrics_listen",
+            "this build has no metrics endpoint (feature `metrics`)",
+        ));
+    }
+    raw.parse().map(Some).map_err(|_| {
+        ConfigError::new(
+            "metrics_listen",
+            format!("{raw:?} is not ADDR:PORT (e.g. 127.0.0.1:9650 or [::1]:9650)"),
+        )
     })
 }
 
@@ -1746,5 +1766,18 @@ mod tests {
         assert_eq!(e.field, "config");
         let e = validate(&Config::new(), &src).unwrap_err();
         assert_eq!(e.field, "instance");
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_and_port() {
+        assert_eq!(
+            metrics_addr(Some("127.0.0.1:9650")).unwrap(),
+            Some("127.0.0.1:9650".parse().unwrap())
+        );
+        assert_eq!(metrics_addr(None).unwrap(), None);
+        for bad in ["127.0.0.1", "localhost:9650", ":9650", "[::1]", ""] {
+            let e = metrics_addr(Some(bad)).unwrap_err();
+            assert_eq!(e.field, "metrics_listen", "{bad}");
+        }
     }
 }

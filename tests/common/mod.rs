@@ -13,6 +13,7 @@ pub mod notify_log;
 pub mod pcap;
 pub mod peer;
 pub mod process;
+pub mod scraper;
 pub mod topology;
 
 /// True when running as root; tests print a note and return early otherwise.

@@ -1,10 +1,10 @@
-//! The command line's one instance as a [`hakit::Config`], and the library's field names
+//! The command line's one instance as a [`Config`], and the library's field names
 //! (`instance[0].advert_int`) turned back into the flags the user wrote (`--advert-int`).
 
-use hakit::runtime::{TrackScriptConfig, UseVmac};
-use hakit::{Config, ConfigError, VrrpInstance};
+use crate::runtime::{TrackScriptConfig, UseVmac};
+use crate::{Config, ConfigError, VrrpInstance};
 
-use crate::cli::Args;
+use crate::cli::args::Args;
 
 /// The flags' instance (named `VI_<vrid>`, as before the library existed).
 pub fn config(a: &Args) -> Result<Config, ConfigError> {

@@ -1,4 +1,4 @@
-//! The fixed command line (scripts and test harnesses drive it, so it does not change).
+//! The fixed command line (scripts and test harnesses drive it, so flags are only added).
 
 use clap::{ArgAction, Parser, ValueEnum};
 use std::path::PathBuf;
@@ -13,9 +13,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// A minimal VRRP failover daemon built from the hakit crates (keepalived's defaults).
+/// A VRRP failover daemon built from the hakit crates (keepalived's defaults).
 #[derive(Debug, Parser)]
-#[command(name = "minimal_failover", version, about)]
+#[command(name = "hakitd", version, about, long_about = crate::cli::manual::DESCRIPTION,
+          after_long_help = crate::cli::manual::SECTIONS)]
 pub struct Args {
     /// Interface the instance runs on.
     #[arg(long, value_name = "IFACE", required_unless_present_any = ["config", "demo"])]
@@ -175,6 +176,29 @@ pub struct Args {
     /// before a reload (SIGHUP).
     #[arg(short = 't', long, conflicts_with = "demo")]
     pub config_test: bool,
+
+    /// Serve Prometheus metrics on ADDR:PORT (`/metrics`); with --config, the file's
+    /// `metrics_listen` key.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
+
+    /// Write the daemon's PID to this file (atomically: a temporary file renamed), removed
+    /// at exit.
+    #[arg(long, value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+
+    /// Where SIGUSR1 writes keepalived's data dump.
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::dump::DEFAULT_DATA_FILE)]
+    pub data_file: PathBuf,
+
+    /// Where SIGUSR2 writes keepalived's stats dump.
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::dump::DEFAULT_STATS_FILE)]
+    pub stats_file: PathBuf,
+
+    /// Where keepalived's JSON signal (SIGRTMIN+2, `keepalived --signum=JSON`) writes the
+    /// JSON dump.
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::dump::DEFAULT_JSON_FILE)]
+    pub json_file: PathBuf,
 
     /// Run the self-contained demo (root): two instances in namespaces, kill the Master.
     #[arg(long, conflicts_with_all = ["iface", "vrid", "priority", "vips"])]

@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hakit::fsm::{State, StateChangeReason};
-use hakit::runtime::LogFormat;
-use hakit::Event;
+use crate::fsm::{State, StateChangeReason};
+use crate::runtime::LogFormat;
+use crate::Event;
 
 /// Sets up the `tracing` subscriber on stderr. `RUST_LOG` overrides the default `info`.
 pub fn init_logging(format: LogFormat) {
