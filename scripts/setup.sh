@@ -10,6 +10,9 @@ pkgs=(
   procps psmisc   # ps / pkill-free process inspection in tests
   qemu-system-x86 busybox-static ipvsadm kmod cpio  # the IPVS VM (scripts/ipvs-vm)
   ca-certificates
+  # keepalived 2.4.3 built from source (scripts/peers/keepalived-2.4.3.sh), the auth_hmac peer
+  autoconf automake libtool pkg-config gcc make libssl-dev
+  libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libmnl-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
