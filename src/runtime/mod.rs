@@ -25,6 +25,7 @@
 //! | `vmac` | `use_vmac` macvlans |
 //! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
 
+mod auth_hmac_spec;
 pub mod config;
 pub mod daemon;
 mod epoll;
@@ -43,7 +44,7 @@ mod vrrp_loop;
 mod watchers;
 
 pub use config::{
-    Config, ConfigError, LogFormat, SyncGroup, TrackFileConfig, TrackHttpConfig,
+    AuthHmacConfig, Config, ConfigError, LogFormat, SyncGroup, TrackFileConfig, TrackHttpConfig,
     TrackProcessConfig, TrackScriptConfig, TrackTcpConfig, Tuning, UseVmac, VrrpInstance,
 };
 pub use daemon::{Daemon, DaemonError};

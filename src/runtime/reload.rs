@@ -8,7 +8,11 @@
 //! - a new instance starts as at start-up (Backup, Master after its Master_Down_Interval);
 //! - a kept instance takes what `vrrp_fsm::Instance::reconfigure` applies live: priority,
 //!   advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP settings, the VRRPv2
-//!   password, unicast peers (its advert socket is reopened), its track scripts, tracked
+//!   password, unicast peers (its advert socket is reopened), `auth_hmac` (keys, active_key,
+//!   mode, anti_replay, time_window, or the block added or removed: keepalived rebuilds it on
+//!   reload; here the socket takes it from its next advert and keeps its send sequence and
+//!   the peers' replay marks, so a key rotation neither flaps nor opens a replay window), its
+//!   track scripts, tracked
 //!   interfaces, files and processes (a tracker that stays keeps its state and its check
 //!   runs on; a new one starts as at start-up; weights may change), virtual_routes and
 //!   virtual_rules (a Master holding its VIPs swaps them at once); notify scripts and

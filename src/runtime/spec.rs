@@ -129,6 +129,8 @@ pub struct InstanceSpec {
     pub vmac: Option<VmacSpec>,
     /// `auth_type AH`: the key of the adverts' IP Authentication Header.
     pub ip_ah: Option<[u8; 8]>,
+    /// keepalived 2.4's `auth_hmac`: the adverts' HMAC-SHA256 trailer.
+    pub auth_hmac: Option<vip_netlink::AuthHmac>,
     /// keepalived's `virtual_ipaddress_excluded`: added, removed and announced with the VIPs,
     /// never in an advert.
     pub vips_excluded: Vec<VirtualAddress>,
@@ -630,6 +632,23 @@ fn validate_instance(
             }
         }
     };
+    let auth_hmac = match &r.auth_hmac {
+        None => None,
+        Some(raw) => {
+            // keepalived drops the legacy authentication then; refusing says so.
+            if r.auth_pass.is_some() {
+                return err(
+                    n.field("auth_hmac"),
+                    "cannot be combined with auth_pass / auth_type",
+                );
+            }
+            Some(crate::runtime::auth_hmac_spec::auth_hmac(
+                raw,
+                advert_interval,
+                |k| n.field(&format!("auth_hmac.{k}")),
+            )?)
+        }
+    };
     // keepalived's unicast_src_ip and mcast_src_ip set the one advert source, for unicast
     // and multicast adverts alike.
     let source = |key: &str, text: &Option<String>| -> Result<_, ConfigError> {
@@ -960,6 +979,7 @@ fn validate_instance(
         notify_priority_changes: r.notify_priority_changes.unwrap_or(false),
         vmac,
         ip_ah,
+        auth_hmac,
         vips_excluded,
         vip_options: vip_options
             .into_iter()
