@@ -183,6 +183,31 @@ mod tests {
     }
 
     #[test]
+    fn auth_hmac_may_be_added_rotated_and_removed_by_a_reload() {
+        let key = |id: u8, active: u8| {
+            format!(
+                "[instance.auth_hmac]\nkeys = {{ {id} = 'abcdefghijklmnopqrstuvwxyz012345' }}\n\
+                 active_key = {active}\n"
+            )
+        };
+        // The block belongs to the first instance: put it right after it.
+        let with = |block: &str| {
+            BASE.replacen(
+                "[[instance]]\nname = \"b\"",
+                &format!("{block}[[instance]]\nname = \"b\""),
+                1,
+            )
+        };
+        let kept = Ok(ReloadPlan {
+            slots: vec![Some(0), Some(1)],
+            removed: vec![],
+        });
+        assert_eq!(plan(BASE, &with(&key(1, 1))), kept);
+        assert_eq!(plan(&with(&key(1, 1)), &with(&key(2, 2))), kept);
+        assert_eq!(plan(&with(&key(2, 2)), BASE), kept);
+    }
+
+    #[test]
     fn live_fields_weights_and_trackers_may_change() {
         let text = BASE
             .replacen("priority = 100", "priority = 150", 1)

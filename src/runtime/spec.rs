@@ -1293,6 +1293,30 @@ mod tests {
     }
 
     #[test]
+    fn auth_hmac_block_from_toml_for_v2_and_v3_and_never_with_auth_pass() {
+        let block = "[instance.auth_hmac]\nkeys = { 1 = 'hex:000102030405060708090a0b0c0d0e0f\
+                     101112131415161718191a1b1c1d1e1f', 9 = 'abcdefghijklmnopqrstuvwxyz012345' }\n\
+                     active_key = 9\nmode = 'permissive'\nanti_replay = 'monotonic'\n";
+        for version in ["vrrp_version=2\n", "vrrp_version=3\nadvert_int=0.1\n"] {
+            let spec = parse(&format!("{BASE}{version}{block}")).unwrap();
+            let a = spec.instances[0].auth_hmac.as_ref().expect("auth_hmac");
+            assert_eq!(a.active_key(), 9);
+            assert_eq!(a.key_ids().collect::<Vec<_>>(), vec![1, 9]);
+            assert_eq!(a.mode(), vip_netlink::AuthHmacMode::Permissive);
+            assert_eq!(a.anti_replay(), vip_netlink::AntiReplay::Monotonic);
+        }
+        let e = parse(&format!("{BASE}auth_pass='x'\n{block}")).unwrap_err();
+        assert_eq!(e.field, "instance[0].auth_hmac");
+        let e = parse(&format!(
+            "{BASE}{}",
+            block.replace("active_key = 9", "active_key = 3")
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "instance[0].auth_hmac.active_key");
+        assert_eq!(parse(BASE).unwrap().instances[0].auth_hmac, None);
+    }
+
+    #[test]
     fn auth_type_ah_keys_the_advert_socket_and_needs_a_v2_password() {
         let spec = parse(&format!("{BASE}auth_pass='secret'\nauth_type='AH'\n")).unwrap();
         let i = &spec.instances[0];

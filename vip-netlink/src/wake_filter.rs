@@ -186,14 +186,24 @@ mod tests {
             let advert = Advert::v3(51, prio, 100, vips);
             let mut buf = [0u8; 256];
             let n = advert
-                .encode_ipv4(&mut buf, &ip, ChecksumMode::Rfc5798PseudoHeader, Some(&signer))
+                .encode_ipv4(
+                    &mut buf,
+                    &ip,
+                    ChecksumMode::Rfc5798PseudoHeader,
+                    Some(&signer),
+                )
                 .unwrap();
             assert_eq!(n, 20 + 8 + 4 + 28);
             assert_eq!(run(&prog4, &buf[..n]), want);
             let vips = AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap();
             let advert = Advert::v3(51, prio, 100, vips);
             let n = advert
-                .encode_payload(&mut buf, &v6, ChecksumMode::Rfc5798PseudoHeader, Some(&signer))
+                .encode_payload(
+                    &mut buf,
+                    &v6,
+                    ChecksumMode::Rfc5798PseudoHeader,
+                    Some(&signer),
+                )
                 .unwrap();
             assert_eq!(n, 8 + 16 + 28);
             assert_eq!(run(&prog6, &buf[..n]), want);
