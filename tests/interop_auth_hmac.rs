@@ -26,6 +26,8 @@ use common::topology::Topology;
 use hakit::fsm::State;
 use hakit::{AuthHmacConfig, Config, Daemon, InstanceStatus, VrrpInstance};
 
+/// How long a wait for something that must happen may take (a loaded 2-core CI box).
+const PATIENCE: Duration = Duration::from_secs(8);
 const HIGH: u8 = 200;
 const LOW: u8 = 100;
 const KEY_A: &str = "hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -231,11 +233,23 @@ fn mixed_pair(sc: Scenario, ours_high: bool) {
     let holders = move || topo.holders(vip);
     in_netns(&ns, move || {
         Box::pin(async move {
-            let mut ka = Keepalived::start_243("ka243", &ka_ns, &ka_conf, &dir_path);
-            let d = Daemon::start(cfg).await.expect("start");
+            // The high side first, Master before the low side starts, so the low side
+            // never has a reason to be Master, however slowly either starts.
+            let (mut ka, d) = if ours_high {
+                let d = Daemon::start(cfg).await.expect("start");
+                assert!(wait_state(&d, State::Master, PATIENCE).await);
+                (
+                    Keepalived::start_243("ka243", &ka_ns, &ka_conf, &dir_path),
+                    d,
+                )
+            } else {
+                let ka = Keepalived::start_243("ka243", &ka_ns, &ka_conf, &dir_path);
+                assert!(wait_until(PATIENCE, || ka.is_master()), "{}", ka.log());
+                (ka, Daemon::start(cfg).await.expect("start"))
+            };
             let high = if ours_high { 0 } else { 1 };
             assert!(
-                wait_until(settle(&sc) * 2, || holders() == vec![high]),
+                wait_until(PATIENCE, || holders() == vec![high]),
                 "{sc:?} ours_high={ours_high}: holders {:?}\n{}",
                 holders(),
                 ka.log()
@@ -257,21 +271,32 @@ fn mixed_pair(sc: Scenario, ours_high: bool) {
                 assert_eq!(ka.entered("MASTER"), 0, "{}", ka.log());
                 assert_eq!(st.state, State::Master);
                 // Failover: we stop (priority 0), keepalived takes over.
+                let t = std::time::Instant::now();
                 d.shutdown().await.expect("shutdown");
                 assert!(
-                    wait_until(settle(&sc), || ka.is_master() && holders() == vec![1]),
+                    wait_until(PATIENCE, || ka.is_master() && holders() == vec![1]),
                     "keepalived did not take over\n{}",
                     ka.log()
+                );
+                eprintln!(
+                    "{sc:?}: keepalived holds the VIP {:?} after our stop",
+                    t.elapsed()
                 );
             } else {
                 assert_eq!((st.state, st.counters.become_master), (State::Backup, 0));
                 // keepalived stops (priority 0), we take over.
-                ka.stop();
+                let t = std::time::Instant::now();
+                ka.daemon.signal(libc::SIGTERM);
                 assert!(
-                    wait_state(&d, State::Master, settle(&sc)).await,
+                    wait_state(&d, State::Master, PATIENCE).await,
                     "we did not take over"
                 );
-                assert!(wait_until(settle(&sc), || holders() == vec![0]));
+                assert!(wait_until(PATIENCE, || holders() == vec![0]));
+                eprintln!(
+                    "{sc:?}: we hold the VIP {:?} after keepalived's SIGTERM",
+                    t.elapsed()
+                );
+                ka.stop();
                 let st = status(&d).await;
                 assert_eq!(st.auth_hmac.total(), 0, "{st:?}");
                 assert!(st.counters.priority_zero_received >= 1, "{st:?}");
@@ -359,8 +384,9 @@ fn key_rotation_without_a_flap() {
     in_netns(&ns, move || {
         Box::pin(async move {
             let mut ka = Keepalived::start_243("ka243", &ka_ns, &ka_first, &dir_path);
+            assert!(wait_until(PATIENCE, || ka.is_master()), "{}", ka.log());
             let d = Daemon::start(first).await.expect("start");
-            assert!(wait_until(pause * 2, || holders() == vec![1] && ka.is_master()));
+            assert!(wait_until(PATIENCE, || holders() == vec![1] && ka.is_master()));
             tokio::time::sleep(pause).await;
             let settled = |st: &InstanceStatus| (st.state, st.counters.become_master);
             assert_eq!(settled(&status(&d).await), (State::Backup, 0));
@@ -391,7 +417,7 @@ fn key_rotation_without_a_flap() {
             // keepalived goes; we take over signing with key 2; a keepalived with key 2 only
             // accepts our adverts and stays Backup.
             ka.stop();
-            assert!(wait_state(&d, State::Master, pause * 2).await);
+            assert!(wait_state(&d, State::Master, PATIENCE).await);
             let mut ka = Keepalived::start_243("ka243b", &ka_ns, &ka_low, &dir_path);
             tokio::time::sleep(pause * 2).await;
             assert_eq!(ka.entered("MASTER"), 0, "{}", ka.log());
@@ -437,10 +463,10 @@ fn a_wrong_key_is_refused_and_counted_on_both_sides() {
     in_netns(&ns, move || {
         Box::pin(async move {
             let d = Daemon::start(wrong).await.expect("start");
-            assert!(wait_state(&d, State::Master, pause * 2).await);
+            assert!(wait_state(&d, State::Master, PATIENCE).await);
             let mut ka = Keepalived::start_243("ka243", &ka_ns, &ka_conf, &dir_path);
             assert!(
-                wait_until(pause * 3, || holders() == vec![0, 1]),
+                wait_until(PATIENCE, || holders() == vec![0, 1]),
                 "both should hold the VIP, refusing each other: {:?}\n{}",
                 holders(),
                 ka.log()
@@ -455,7 +481,7 @@ fn a_wrong_key_is_refused_and_counted_on_both_sides() {
             let mut ka = Keepalived::start_243("ka243b", &ka_ns, &ka_conf, &dir_path);
             let logged = format!("{KA_UNKNOWN_KEY} 7");
             assert!(
-                wait_until(pause * 3, || ka.log().contains(&logged)
+                wait_until(PATIENCE, || ka.log().contains(&logged)
                     && holders() == vec![0, 1]),
                 "{}",
                 ka.log()
@@ -551,8 +577,9 @@ fn a_replayed_capture_and_a_stale_timestamp_are_refused_and_counted() {
         Box::pin(async move {
             // 1. keepalived Master, we Backup: replay keepalived's advert at us.
             let mut ka = Keepalived::start_243("ka243", &ka_ns, &ka_high, &dir_path);
+            assert!(wait_until(PATIENCE, || ka.is_master()), "{}", ka.log());
             let d = Daemon::start(cfg_low).await.expect("start");
-            assert!(wait_until(pause * 2, || holders() == vec![1] && ka.is_master()));
+            assert!(wait_until(PATIENCE, || holders() == vec![1] && ka.is_master()));
             let pcap = dir_path.join("ka.pcap");
             let cap = Capture::start(&obs, "eth0", &pcap);
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -579,7 +606,7 @@ fn a_replayed_capture_and_a_stale_timestamp_are_refused_and_counted() {
 
             // 2. We Master, keepalived Backup: replay our advert at keepalived.
             let d = Daemon::start(cfg_high).await.expect("start");
-            assert!(wait_state(&d, State::Master, pause * 2).await);
+            assert!(wait_state(&d, State::Master, PATIENCE).await);
             let mut ka = Keepalived::start_243("ka243b", &ka_ns, &ka_low, &dir_path);
             tokio::time::sleep(pause).await;
             let pcap = dir_path.join("ours.pcap");
@@ -649,7 +676,7 @@ fn the_three_rollout_modes_behave_as_keepalived() {
         in_netns(&ns, move || {
             Box::pin(async move {
                 let mut ka = Keepalived::start_243("ka243", &ka_ns, &ka_conf, &dir_path);
-                assert!(wait_until(pause * 2, || ka.is_master()), "{}", ka.log());
+                assert!(wait_until(PATIENCE, || ka.is_master()), "{}", ka.log());
                 let d = Daemon::start(cfg).await.expect("start");
                 tokio::time::sleep(pause * 2).await;
                 let st = status(&d).await;
@@ -680,7 +707,7 @@ fn the_three_rollout_modes_behave_as_keepalived() {
         in_netns(&ns, move || {
             Box::pin(async move {
                 let d = Daemon::start(cfg).await.expect("start");
-                assert!(wait_state(&d, State::Master, pause * 2).await);
+                assert!(wait_state(&d, State::Master, PATIENCE).await);
                 let mut ka = Keepalived::start_243("ka243", &ka_ns, &ka_conf, &dir_path);
                 tokio::time::sleep(pause * 2).await;
                 if mode == "receive-only" {
