@@ -459,7 +459,6 @@ fn a_wrong_key_is_refused_and_counted_on_both_sides() {
     let dir_path = dir.0.clone();
     let vip = sc.fam.vip();
     let holders = move || topo.holders(vip);
-    let pause = settle(&sc);
     in_netns(&ns, move || {
         Box::pin(async move {
             let d = Daemon::start(wrong).await.expect("start");
