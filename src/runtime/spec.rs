@@ -781,6 +781,16 @@ fn validate_instance(
     fsm.garp_lower_prio_repeat = r.garp_repeat;
     if let Some(t) = &r.tuning {
         apply_tuning(&mut fsm, t, n)?;
+        // keepalived's vrrp_strict forces auth_hmac's enforce mode; say so instead.
+        let relaxed = auth_hmac
+            .as_ref()
+            .is_some_and(|a| a.mode() != vip_netlink::AuthHmacMode::Enforce);
+        if t.strict_mode && relaxed {
+            return err(
+                n.field("auth_hmac.mode"),
+                "tuning.strict_mode requires mode enforce (keepalived forces it)",
+            );
+        }
     }
     for t in &track_scripts {
         fsm.trackers
@@ -1307,6 +1317,11 @@ mod tests {
         }
         let e = parse(&format!("{BASE}auth_pass='x'\n{block}")).unwrap_err();
         assert_eq!(e.field, "instance[0].auth_hmac");
+        let strict = format!("{BASE}{block}[instance.tuning]\nstrict_mode = true\n");
+        assert_eq!(
+            parse(&strict).unwrap_err().field,
+            "instance[0].auth_hmac.mode"
+        );
         let e = parse(&format!(
             "{BASE}{}",
             block.replace("active_key = 9", "active_key = 3")
