@@ -104,7 +104,10 @@ fn key_value(value: &str) -> Result<Vec<u8>, String> {
         .map(|i| {
             hex.get(i..i + 2)
                 .and_then(|d| u8::from_str_radix(d, 16).ok())
-                .ok_or_else(|| format!("hex: {:?} is not a hex digit pair", &hex[i..]))
+                .ok_or_else(|| {
+                    let rest = hex.get(i..).unwrap_or(hex);
+                    format!("hex: {rest:?} is not a hex digit pair")
+                })
         })
         .collect()
 }
@@ -188,6 +191,7 @@ mod tests {
         for (raw, field) in [
             (AuthHmacConfig::new(1, "short"), "auth_hmac.keys.1"),
             (AuthHmacConfig::new(1, "hex:0g"), "auth_hmac.keys.1"),
+            (AuthHmacConfig::new(1, "hex:0é0"), "auth_hmac.keys.1"),
             (AuthHmacConfig::new(0, HEX), "auth_hmac.keys.0"),
             (
                 AuthHmacConfig::new(1, HEX).active_key(2),
