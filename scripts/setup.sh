@@ -13,6 +13,9 @@ pkgs=(
   ca-certificates
   prometheus curl # the metrics test: a real Prometheus scraping the endpoint, promtool's linter
   systemd         # systemd-analyze verify / security on dist/hakitd.service
+  # keepalived 2.4.3 built from source (scripts/peers/keepalived-2.4.3.sh), the auth_hmac peer
+  autoconf automake libtool pkg-config gcc make libssl-dev
+  libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libmnl-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

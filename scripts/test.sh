@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root" >&2; exit 1; }
 before=$(ip netns list | sort)
+# keepalived 2.4.3, the auth_hmac interop peer: built once into /opt/keepalived-2.4.3 (skipped
+# when present; without its tarball tests/interop_auth_hmac.rs skips and says why).
+bash scripts/peers/keepalived-2.4.3.sh
 # The end-to-end tests run the examples as real daemons: build them as normal binaries first.
 cargo build --examples
 cargo test --workspace --all-targets

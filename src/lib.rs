@@ -63,8 +63,8 @@ pub mod runtime;
 
 #[cfg(feature = "runtime")]
 pub use runtime::{
-    Config, ConfigError, Daemon, DaemonError, Event, Events, InstanceStatus, SyncGroup,
-    VrrpInstance,
+    AuthHmacConfig, Config, ConfigError, Daemon, DaemonError, Event, Events, InstanceStatus,
+    SyncGroup, VrrpInstance,
 };
 
 /// The README's code blocks (the library quick start), compiled as doctests.

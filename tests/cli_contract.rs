@@ -63,6 +63,14 @@ fn bad_flags_exit_2_naming_the_field_and_touch_nothing() {
         "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['10.200.0.100/24']\nbogus=1\n",
     )
     .unwrap();
+    let bad_auth = dir.join("bad_auth.toml");
+    std::fs::write(
+        &bad_auth,
+        "[[instance]]\niface='eth0'\nvrid=1\npriority=100\nvips=['10.200.0.100/24']\n\
+         [instance.auth_hmac]\nkeys={ 1 = 'too short' }\nactive_key=1\n",
+    )
+    .unwrap();
+    let bad_auth_s: &'static str = Box::leak(bad_auth.display().to_string().into_boxed_str());
     let bad_toml_s: &'static str = Box::leak(bad_toml.display().to_string().into_boxed_str());
     let unknown_s: &'static str = Box::leak(unknown_key.display().to_string().into_boxed_str());
     let cases: Vec<(Vec<&'static str>, &str)> = vec![
@@ -99,6 +107,7 @@ fn bad_flags_exit_2_naming_the_field_and_touch_nothing() {
         (with(&["--bogus"], None), "--bogus"),
         (vec!["--config", bad_toml_s], "instance[0].advert_int"),
         (vec!["--config", unknown_s], "bogus"),
+        (vec!["--config", bad_auth_s], "instance[0].auth_hmac.keys.1"),
         (vec!["--config", "/nonexistent.toml"], "--config"),
     ];
     for (args, field) in cases {

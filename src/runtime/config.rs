@@ -98,6 +98,10 @@ pub struct VrrpInstance {
     /// `auth_type`: `PASS` (the default with a password) or `AH` (IP Authentication Header).
     #[serde(default)]
     pub auth_type: Option<String>,
+    /// keepalived 2.4's `auth_hmac` block: HMAC-SHA256 trailers on adverts (TOML
+    /// `[instance.auth_hmac]`; see [`AuthHmacConfig`]).
+    #[serde(default)]
+    pub auth_hmac: Option<AuthHmacConfig>,
     /// Unicast source.
     #[serde(default)]
     pub unicast_src: Option<String>,
@@ -429,6 +433,7 @@ impl VrrpInstance {
             nopreempt: false,
             auth_pass: None,
             auth_type: None,
+            auth_hmac: None,
             unicast_src: None,
             mcast_src_ip: None,
             unicast_peers: Vec::new(),
@@ -537,6 +542,94 @@ impl VrrpInstance {
     /// keepalived's generic `notify` script (`INSTANCE name STATE priority` appended).
     pub fn notify(mut self, cmd: impl Into<String>) -> Self {
         self.notify = Some(cmd.into());
+        self
+    }
+
+    /// keepalived 2.4's `auth_hmac` block.
+    pub fn auth_hmac(mut self, auth: AuthHmacConfig) -> Self {
+        self.auth_hmac = Some(auth);
+        self
+    }
+}
+
+/// keepalived 2.4's `auth_hmac` block as written: adverts carry an HMAC-SHA256 trailer that
+/// receivers verify against replay. Validated into [`vip_netlink::AuthHmac`].
+///
+/// ```
+/// use hakit::{AuthHmacConfig, Config, VrrpInstance};
+/// let key = "hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+/// let auth = AuthHmacConfig::new(1, key).mode("permissive");
+/// let code = Config::new()
+///     .instance(VrrpInstance::new("web", "eth0", 51, 150).vip("10.0.0.100/24").auth_hmac(auth));
+/// let toml = Config::from_toml(&format!(
+///     "[[instance]]\nname = 'web'\niface = 'eth0'\nvrid = 51\npriority = 150\n\
+///      vips = ['10.0.0.100/24']\n[instance.auth_hmac]\nkeys = {{ 1 = '{key}' }}\n\
+///      active_key = 1\nmode = 'permissive'\n"
+/// ))
+/// .unwrap();
+/// assert_eq!(code, toml);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthHmacConfig {
+    /// keepalived's `key ID VALUE` lines: id (1 to 255, as a string in TOML) to value, 32 to
+    /// 64 octets: `hex:` then hex digits, `file:PATH` (the file holds what the value would;
+    /// a trailing newline is dropped), or the ASCII text itself.
+    pub keys: std::collections::BTreeMap<String, String>,
+    /// The id of the key that signs. Move it from node to node to rotate.
+    pub active_key: u8,
+    /// `time` (the default: sequences grow and timestamps are within `time_window` of the
+    /// clock) or `monotonic` (sequences grow).
+    #[serde(default)]
+    pub anti_replay: Option<String>,
+    /// Seconds, 1 to 300 (`time` only). Default: `max(3 × advert_int, 5)`.
+    #[serde(default)]
+    pub time_window: Option<u32>,
+    /// `enforce` (the default), `permissive` (signs, accepts trailerless adverts) or
+    /// `receive-only` (signs nothing, accepts trailerless adverts, verifies the others).
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+impl AuthHmacConfig {
+    /// One key, `id`, which signs; keepalived's defaults for the rest.
+    pub fn new(id: u8, value: impl Into<String>) -> Self {
+        AuthHmacConfig {
+            keys: [(id.to_string(), value.into())].into_iter().collect(),
+            active_key: id,
+            anti_replay: None,
+            time_window: None,
+            mode: None,
+        }
+    }
+
+    /// Adds (or replaces) key `id`.
+    pub fn key(mut self, id: u8, value: impl Into<String>) -> Self {
+        self.keys.insert(id.to_string(), value.into());
+        self
+    }
+
+    /// The key that signs.
+    pub fn active_key(mut self, id: u8) -> Self {
+        self.active_key = id;
+        self
+    }
+
+    /// `enforce`, `permissive` or `receive-only`.
+    pub fn mode(mut self, mode: impl Into<String>) -> Self {
+        self.mode = Some(mode.into());
+        self
+    }
+
+    /// `time` or `monotonic`.
+    pub fn anti_replay(mut self, rule: impl Into<String>) -> Self {
+        self.anti_replay = Some(rule.into());
+        self
+    }
+
+    /// The freshness window, seconds.
+    pub fn time_window(mut self, seconds: u32) -> Self {
+        self.time_window = Some(seconds);
         self
     }
 }

@@ -85,6 +85,9 @@ pub(crate) fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<Adv
     if let Some(key) = inst.ip_ah {
         cfg = cfg.with_ip_ah(key);
     }
+    if let Some(auth) = &inst.auth_hmac {
+        cfg = cfg.with_auth_hmac(auth.clone());
+    }
     if let Some(src) = inst.unicast_src {
         cfg = cfg.with_source(src);
     } else if inst.advert_iface() != inst.iface {

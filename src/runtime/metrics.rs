@@ -395,6 +395,7 @@ mod tests {
                 ("eth1".into(), None),
             ],
             counters,
+            auth_hmac: Default::default(),
         }
     }
 

@@ -30,6 +30,7 @@
 //! | `transitions` | transitions counted from the event stream (metrics, dumps) |
 //! | [`systemd`] | `sd_notify` readiness, stopping and watchdog |
 
+mod auth_hmac_spec;
 pub mod config;
 pub mod daemon;
 pub mod dump;
@@ -57,7 +58,7 @@ mod vrrp_loop;
 mod watchers;
 
 pub use config::{
-    Config, ConfigError, LogFormat, SyncGroup, TrackFileConfig, TrackHttpConfig,
+    AuthHmacConfig, Config, ConfigError, LogFormat, SyncGroup, TrackFileConfig, TrackHttpConfig,
     TrackProcessConfig, TrackScriptConfig, TrackTcpConfig, Tuning, UseVmac, VrrpInstance,
 };
 pub use daemon::{Daemon, DaemonError};

@@ -8,7 +8,11 @@
 //! - a new instance starts as at start-up (Backup, Master after its Master_Down_Interval);
 //! - a kept instance takes what `vrrp_fsm::Instance::reconfigure` applies live: priority,
 //!   advert interval, VIPs, preempt / nopreempt / preempt_delay, GARP settings, the VRRPv2
-//!   password, unicast peers (its advert socket is reopened), its track scripts, tracked
+//!   password, unicast peers (its advert socket is reopened), `auth_hmac` (keys, active_key,
+//!   mode, anti_replay, time_window, or the block added or removed: keepalived rebuilds it on
+//!   reload; here the socket takes it from its next advert and keeps its send sequence and
+//!   the peers' replay marks, so a key rotation neither flaps nor opens a replay window), its
+//!   track scripts, tracked
 //!   interfaces, files and processes (a tracker that stays keeps its state and its check
 //!   runs on; a new one starts as at start-up; weights may change), virtual_routes and
 //!   virtual_rules (a Master holding its VIPs swaps them at once); notify scripts and
@@ -176,6 +180,31 @@ mod tests {
     fn plan(old: &str, new: &str) -> Result<ReloadPlan, String> {
         let (slots, groups) = running(old);
         plan_reload(&slots, &groups, None, &spec(new))
+    }
+
+    #[test]
+    fn auth_hmac_may_be_added_rotated_and_removed_by_a_reload() {
+        let key = |id: u8, active: u8| {
+            format!(
+                "[instance.auth_hmac]\nkeys = {{ {id} = 'abcdefghijklmnopqrstuvwxyz012345' }}\n\
+                 active_key = {active}\n"
+            )
+        };
+        // The block belongs to the first instance: put it right after it.
+        let with = |block: &str| {
+            BASE.replacen(
+                "[[instance]]\nname = \"b\"",
+                &format!("{block}[[instance]]\nname = \"b\""),
+                1,
+            )
+        };
+        let kept = Ok(ReloadPlan {
+            slots: vec![Some(0), Some(1)],
+            removed: vec![],
+        });
+        assert_eq!(plan(BASE, &with(&key(1, 1))), kept);
+        assert_eq!(plan(&with(&key(1, 1)), &with(&key(2, 2))), kept);
+        assert_eq!(plan(&with(&key(2, 2)), BASE), kept);
     }
 
     #[test]

@@ -130,6 +130,8 @@ pub struct InstanceSpec {
     pub vmac: Option<VmacSpec>,
     /// `auth_type AH`: the key of the adverts' IP Authentication Header.
     pub ip_ah: Option<[u8; 8]>,
+    /// keepalived 2.4's `auth_hmac`: the adverts' HMAC-SHA256 trailer.
+    pub auth_hmac: Option<vip_netlink::AuthHmac>,
     /// keepalived's `virtual_ipaddress_excluded`: added, removed and announced with the VIPs,
     /// never in an advert.
     pub vips_excluded: Vec<VirtualAddress>,
@@ -673,6 +675,23 @@ fn validate_instance(
             }
         }
     };
+    let auth_hmac = match &r.auth_hmac {
+        None => None,
+        Some(raw) => {
+            // keepalived drops the legacy authentication then; refusing says so.
+            if r.auth_pass.is_some() {
+                return err(
+                    n.field("auth_hmac"),
+                    "cannot be combined with auth_pass / auth_type",
+                );
+            }
+            Some(crate::runtime::auth_hmac_spec::auth_hmac(
+                raw,
+                advert_interval,
+                |k| n.field(&format!("auth_hmac.{k}")),
+            )?)
+        }
+    };
     // keepalived's unicast_src_ip and mcast_src_ip set the one advert source, for unicast
     // and multicast adverts alike.
     let source = |key: &str, text: &Option<String>| -> Result<_, ConfigError> {
@@ -805,6 +824,16 @@ fn validate_instance(
     fsm.garp_lower_prio_repeat = r.garp_repeat;
     if let Some(t) = &r.tuning {
         apply_tuning(&mut fsm, t, n)?;
+        // keepalived's vrrp_strict forces auth_hmac's enforce mode; say so instead.
+        let relaxed = auth_hmac
+            .as_ref()
+            .is_some_and(|a| a.mode() != vip_netlink::AuthHmacMode::Enforce);
+        if t.strict_mode && relaxed {
+            return err(
+                n.field("auth_hmac.mode"),
+                "tuning.strict_mode requires mode enforce (keepalived forces it)",
+            );
+        }
     }
     for t in &track_scripts {
         fsm.trackers
@@ -1003,6 +1032,7 @@ fn validate_instance(
         notify_priority_changes: r.notify_priority_changes.unwrap_or(false),
         vmac,
         ip_ah,
+        auth_hmac,
         vips_excluded,
         vip_options: vip_options
             .into_iter()
@@ -1366,6 +1396,35 @@ mod tests {
         assert_eq!(e.field, "instance[1].use_vmac");
         let e = parse(&inst(1, "vmac_xmit_base=true")).unwrap_err();
         assert_eq!(e.field, "instance[0].vmac_xmit_base");
+    }
+
+    #[test]
+    fn auth_hmac_block_from_toml_for_v2_and_v3_and_never_with_auth_pass() {
+        let block = "[instance.auth_hmac]\nkeys = { 1 = 'hex:000102030405060708090a0b0c0d0e0f\
+                     101112131415161718191a1b1c1d1e1f', 9 = 'abcdefghijklmnopqrstuvwxyz012345' }\n\
+                     active_key = 9\nmode = 'permissive'\nanti_replay = 'monotonic'\n";
+        for version in ["vrrp_version=2\n", "vrrp_version=3\nadvert_int=0.1\n"] {
+            let spec = parse(&format!("{BASE}{version}{block}")).unwrap();
+            let a = spec.instances[0].auth_hmac.as_ref().expect("auth_hmac");
+            assert_eq!(a.active_key(), 9);
+            assert_eq!(a.key_ids().collect::<Vec<_>>(), vec![1, 9]);
+            assert_eq!(a.mode(), vip_netlink::AuthHmacMode::Permissive);
+            assert_eq!(a.anti_replay(), vip_netlink::AntiReplay::Monotonic);
+        }
+        let e = parse(&format!("{BASE}auth_pass='x'\n{block}")).unwrap_err();
+        assert_eq!(e.field, "instance[0].auth_hmac");
+        let strict = format!("{BASE}{block}[instance.tuning]\nstrict_mode = true\n");
+        assert_eq!(
+            parse(&strict).unwrap_err().field,
+            "instance[0].auth_hmac.mode"
+        );
+        let e = parse(&format!(
+            "{BASE}{}",
+            block.replace("active_key = 9", "active_key = 3")
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "instance[0].auth_hmac.active_key");
+        assert_eq!(parse(BASE).unwrap().instances[0].auth_hmac, None);
     }
 
     #[test]

@@ -35,4 +35,7 @@ pub struct InstanceStatus {
     pub trackers: Vec<(String, Option<TrackerState>)>,
     /// keepalived's `vrrp_stats` / RFC 6527 counters.
     pub counters: Counters,
+    /// keepalived's `auth_ext_*` counters: adverts its `auth_hmac` refused, by reason (all
+    /// zero without `auth_hmac`).
+    pub auth_hmac: vip_netlink::AuthHmacStats,
 }

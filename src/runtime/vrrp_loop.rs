@@ -319,6 +319,14 @@ impl VrrpLoop {
                     warn!(instance = %spec.name, "watching the new advert socket: {e}");
                 }
                 info!(instance = %spec.name, peers = ?spec.fsm.unicast_peers, "new unicast peers");
+            } else if spec.auth_hmac != io.spec.auth_hmac {
+                // Keys, active_key, mode, window: from the next advert, with the send
+                // sequence and the peers' replay marks kept, so a rotation has no gap.
+                io.sock.set_auth_hmac(spec.auth_hmac.clone());
+                info!(instance = %spec.name,
+                      active_key = spec.auth_hmac.as_ref().map(|a| a.active_key()),
+                      mode = spec.auth_hmac.as_ref().map(|a| a.mode().as_str()),
+                      "auth_hmac changed");
             }
             if self.router.instance(io.id).is_some_and(|i| i.vips_held()) {
                 update_held_vips(io, &self.vip_mgr, &spec, &list);
@@ -625,6 +633,7 @@ impl VrrpLoop {
                     master_address: i.master_address(),
                     trackers,
                     counters: *i.counters(),
+                    auth_hmac: io.sock.auth_hmac_stats(),
                 })
             })
             .collect()

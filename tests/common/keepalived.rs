@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use super::process::{signal, wait_until, Daemon};
 
+/// Where scripts/peers/keepalived-2.4.3.sh installs keepalived 2.4.3, the `auth_hmac` peer.
+pub const KA_243: &str = "/opt/keepalived-2.4.3/sbin/keepalived";
+
 /// What one keepalived VRRP instance is configured with.
 #[derive(Debug, Clone)]
 pub struct KaInstance {
@@ -127,6 +130,51 @@ impl Keepalived {
             ka.daemon.log_text()
         );
         ka
+    }
+
+    /// Writes `config` into `dir` and starts keepalived 2.4.3 (built by
+    /// scripts/peers/keepalived-2.4.3.sh into [`KA_243`]) in `ns`, as its README says: `-f`
+    /// first (2.4.3 ignored it after `--vrrp`), log to the console.
+    pub fn start_243(name: &str, ns: &str, config: &str, dir: &Path) -> Keepalived {
+        let conf = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf, config).expect("writing keepalived.conf");
+        let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
+        let args: Vec<String> = vec![
+            "-f".into(),
+            conf.display().to_string(),
+            "-n".into(),
+            "-l".into(),
+            "-D".into(),
+            "-p".into(),
+            dir.join(format!("{name}.pid")).display().to_string(),
+            "-r".into(),
+            vrrp_pid.display().to_string(),
+        ];
+        let daemon = Daemon::spawn(
+            name,
+            ns,
+            Path::new(KA_243),
+            &args,
+            &dir.join(format!("{name}.log")),
+        );
+        let ka = Keepalived {
+            daemon,
+            vrrp_pidfile: vrrp_pid,
+        };
+        assert!(
+            wait_until(Duration::from_secs(10), || ka.vrrp_pid().is_some()),
+            "keepalived {name} did not start its VRRP child; log:\n{}",
+            ka.daemon.log_text()
+        );
+        ka
+    }
+
+    /// keepalived's reload: `config` replaces the file [`start_243`](Self::start_243) wrote
+    /// into `dir`, then SIGHUP to the parent.
+    pub fn reload(&self, config: &str, dir: &Path) {
+        let conf = dir.join(format!("{}.conf", self.daemon.name));
+        std::fs::write(&conf, config).expect("writing keepalived.conf");
+        self.daemon.signal(libc::SIGHUP);
     }
 
     /// The VRRP child's pid.

@@ -11,12 +11,14 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tracing::{debug, trace};
 use vrrp_proto::{
-    decode_ipv4, decode_ipv4_ah, decode_ipv6, AddressFamily, Advert, ChecksumMode, Counter,
-    DecodeOptions, IpAhSequence, Ipv4Params, PseudoHeader, Version, IPPROTO_AH, IP_AH_LEN,
+    decode_ipv4, decode_ipv4_ah, decode_ipv6, AddressFamily, Advert, AuthTrailerSigner,
+    ChecksumMode, Counter, DecodeError, DecodeOptions, IpAhSequence, Ipv4Params, PseudoHeader,
+    Version, IPPROTO_AH, IP_AH_LEN,
 };
 
 use crate::advert_stats::{AdvertCounters, AdvertStats};
 use crate::ancillary_io::{recv_batch, send_v4, send_v6, set_int, Received, RECV_BATCH};
+use crate::auth_hmac::{AuthHmac, AuthHmacRefusal, AuthHmacState, AuthHmacStats, TrailerToSign};
 use crate::error::{Error, Result};
 use crate::interface::Interface;
 use crate::socket_readiness::SocketReadiness;
@@ -58,6 +60,7 @@ pub struct AdvertSocketConfig {
     pub(crate) checksum_mode: ChecksumMode,
     pub(crate) decode: DecodeOptions,
     pub(crate) ip_ah: Option<[u8; 8]>,
+    pub(crate) auth_hmac: Option<AuthHmac>,
 }
 
 impl AdvertSocketConfig {
@@ -86,6 +89,7 @@ impl AdvertSocketConfig {
             checksum_mode: ChecksumMode::Rfc5798PseudoHeader,
             decode: DecodeOptions::default(),
             ip_ah: None,
+            auth_hmac: None,
         }
     }
 
@@ -113,6 +117,11 @@ impl AdvertSocketConfig {
         {
             return Err(Error::InvalidConfig(
                 "IP AH authentication is VRRPv2 over IPv4 only".into(),
+            ));
+        }
+        if self.ip_ah.is_some() && self.auth_hmac.is_some() {
+            return Err(Error::InvalidConfig(
+                "auth_hmac and IP AH authentication exclude each other".into(),
             ));
         }
         let fam = |a: &IpAddr| AddressFamily::of(a) == self.family;
@@ -173,6 +182,30 @@ impl AdvertSocketConfig {
     /// The IP AH key, when adverts travel under an AH.
     pub fn ip_ah(&self) -> Option<&[u8; 8]> {
         self.ip_ah.as_ref()
+    }
+
+    /// keepalived 2.4's `auth_hmac`: adverts carry a 28-octet HMAC-SHA256 trailer signed
+    /// with the active key (none in `receive-only` mode), and received adverts are verified
+    /// as keepalived does (see [`AuthHmac`] and [`AuthHmacRefusal`]); refusals are counted in
+    /// [`AdvertStats::auth_hmac`]. Works for both versions, both families, multicast and
+    /// unicast. Exclusive with [`with_ip_ah`](Self::with_ip_ah).
+    ///
+    /// ```
+    /// use vip_netlink::{AdvertSocketConfig, AddressFamily, AuthHmac, AuthHmacKey};
+    /// use vrrp_proto::Version;
+    /// let key = AuthHmacKey::new(b"0123456789abcdef0123456789abcdef").unwrap();
+    /// let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv6, Version::V3)
+    ///     .with_auth_hmac(AuthHmac::new([(1, key)], 1, 5).unwrap());
+    /// assert_eq!(cfg.auth_hmac().map(|a| a.active_key()), Some(1));
+    /// ```
+    pub fn with_auth_hmac(mut self, auth: AuthHmac) -> Self {
+        self.auth_hmac = Some(auth);
+        self
+    }
+
+    /// The `auth_hmac` block, when adverts carry a trailer.
+    pub fn auth_hmac(&self) -> Option<&AuthHmac> {
+        self.auth_hmac.as_ref()
     }
 
     /// Octets of IP AH between the IPv4 header and the VRRP message.
@@ -325,6 +358,8 @@ pub struct AdvertSocket {
     ip_id: AtomicU16,
     /// keepalived's IP AH sequence counter, shared by sends and receives.
     ah_sequence: Mutex<IpAhSequence>,
+    /// `auth_hmac`'s keys, send sequence, replay marks and refusal counters.
+    auth_hmac: Mutex<Option<AuthHmacState>>,
     rx: Mutex<RxQueue>,
     tx: Mutex<Vec<u8>>,
     /// The [`WakeOn`] in force (`true`: [`WakeOn::PriorityZero`]); changed under `switch`.
@@ -564,6 +599,10 @@ impl AdvertSocket {
         };
         debug!(interface = %config.interface, family = ?config.family, ?source,
                unicast = config.is_unicast(), "advert socket open");
+        let auth_hmac = config
+            .auth_hmac
+            .clone()
+            .map(|a| AuthHmacState::new(a, config.peers.len()));
         Ok(AdvertSocket {
             config,
             interface,
@@ -571,6 +610,7 @@ impl AdvertSocket {
             counters: AdvertCounters::default(),
             ip_id: AtomicU16::new(0),
             ah_sequence: Mutex::new(IpAhSequence::default()),
+            auth_hmac: Mutex::new(auth_hmac),
             rx: Mutex::new(RxQueue::new()),
             tx: Mutex::new(vec![0u8; RECV_BUF]),
             sleeps_through: std::sync::atomic::AtomicBool::new(false),
@@ -781,9 +821,10 @@ impl AdvertSocket {
     pub async fn send_advert(&self, advert: &Advert) -> Result<usize> {
         let src = self.send_source()?;
         let ah = self.next_ah_sequence();
+        let trailer = self.next_trailer();
         let mut sent = 0;
         for dst in self.destinations() {
-            if let Some(packet) = self.start_send(advert, src, dst, ah)? {
+            if let Some(packet) = self.start_send(advert, src, dst, ah, trailer.as_ref())? {
                 self.send_one(&packet, src, dst).await?;
             }
             sent += 1;
@@ -811,10 +852,11 @@ impl AdvertSocket {
     pub fn try_send_advert(&self, advert: &Advert) -> Result<usize> {
         let src = self.send_source()?;
         let ah = self.next_ah_sequence();
+        let trailer = self.next_trailer();
         let mut sent = 0;
         let mut blocked = None;
         for dst in self.destinations() {
-            match self.start_send(advert, src, dst, ah)? {
+            match self.start_send(advert, src, dst, ah, trailer.as_ref())? {
                 None => sent += 1,
                 Some(_) => blocked = Some(dst),
             }
@@ -840,6 +882,37 @@ impl AdvertSocket {
         Some(seq.next_to_send())
     }
 
+    /// With `auth_hmac` (and not `receive-only`): the key and sequence of the advert about to
+    /// be sent, one per advert, the same in every unicast copy (keepalived signs once).
+    fn next_trailer(&self) -> Option<TrailerToSign> {
+        let mut g = self.auth_hmac.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_mut()?.next_to_sign()
+    }
+
+    /// The `auth_hmac` block in force, if any.
+    pub fn auth_hmac(&self) -> Option<AuthHmac> {
+        let g = self.auth_hmac.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_ref().map(|s| s.config().clone())
+    }
+
+    /// Replaces the `auth_hmac` block of an open socket (a reload: new keys, another
+    /// `active_key`, mode, window or anti-replay rule, or `auth_hmac` turned on or off),
+    /// from the next advert sent or received. The send sequence and the senders' replay
+    /// marks stay, so keys rotate with no gap and no replay window.
+    pub fn set_auth_hmac(&self, auth: Option<AuthHmac>) {
+        let mut g = self.auth_hmac.lock().unwrap_or_else(|e| e.into_inner());
+        match (g.as_mut(), auth) {
+            (Some(state), Some(auth)) => state.reconfigure(auth),
+            (_, auth) => *g = auth.map(|a| AuthHmacState::new(a, self.config.peers.len())),
+        }
+    }
+
+    /// The `auth_hmac` refusals so far (also in [`AdvertStats::auth_hmac`]).
+    pub fn auth_hmac_stats(&self) -> AuthHmacStats {
+        let g = self.auth_hmac.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_ref().map(|s| s.stats()).unwrap_or_default()
+    }
+
     /// The source address of a send: the known one, or looked up now.
     fn send_source(&self) -> Result<IpAddr> {
         match self.source() {
@@ -856,9 +929,10 @@ impl AdvertSocket {
         src: IpAddr,
         dst: IpAddr,
         ah: Option<u32>,
+        trailer: Option<&TrailerToSign>,
     ) -> Result<Option<Vec<u8>>> {
         let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        let n = self.encode(advert, src, dst, ah, &mut tx)?;
+        let n = self.encode(advert, src, dst, ah, trailer, &mut tx)?;
         match self.try_send(&tx[..n], src, dst) {
             Ok(_) => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Some(tx[..n].to_vec())),
@@ -876,9 +950,16 @@ impl AdvertSocket {
         src: IpAddr,
         dst: IpAddr,
         ah: Option<u32>,
+        trailer: Option<&TrailerToSign>,
         buf: &mut [u8],
     ) -> Result<usize> {
         let mode = self.config.checksum_mode;
+        let signer = trailer.map(|t| AuthTrailerSigner {
+            key: t.key.as_bytes(),
+            key_id: t.key_id,
+            sequence: t.sequence,
+        });
+        let signer = signer.as_ref();
         let r = match (src, dst) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => {
                 let mut ip = Ipv4Params::new(src, dst);
@@ -894,11 +975,11 @@ impl AdvertSocket {
                         }
                         advert.encode_ipv4_ah(buf, &ip, key, seq, self.config.is_unicast())
                     }
-                    _ => advert.encode_ipv4(buf, &ip, mode, None),
+                    _ => advert.encode_ipv4(buf, &ip, mode, signer),
                 }
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
-                advert.encode_payload(buf, &PseudoHeader::v6(src, dst), mode, None)
+                advert.encode_payload(buf, &PseudoHeader::v6(src, dst), mode, signer)
             }
             _ => return Err(Error::InvalidConfig("mixed address families".into())),
         };
@@ -1189,6 +1270,11 @@ impl AdvertSocket {
         let mut opts = self.config.decode;
         opts.version = Some(self.config.version);
         opts.check_ttl = !unicast;
+        let mut auth = self.auth_hmac.lock().unwrap_or_else(|e| e.into_inner());
+        // The mode decides on a missing trailer below, with a counted refusal.
+        if auth.is_some() {
+            opts.require_auth_trailer = false;
+        }
         let mut ah_sequence = None;
         let decoded = match self.config.family {
             AddressFamily::Ipv4 => match &self.config.ip_ah {
@@ -1224,6 +1310,9 @@ impl AdvertSocket {
             Ok(rx) => rx,
             Err(e) => {
                 c.decode_error(&e);
+                if let (Some(state), DecodeError::AuthTrailerMalformed) = (auth.as_mut(), &e) {
+                    state.count(AuthHmacRefusal::Malformed);
+                }
                 debug!(interface = %self.config.interface, src = ?info.src, error = %e,
                        "advert dropped");
                 return None;
@@ -1246,6 +1335,18 @@ impl AdvertSocket {
             debug!(%src, "unicast advert from an unknown peer dropped");
             return None;
         }
+        if let Some(state) = auth.as_mut() {
+            let checked = state.check(rx.auth_trailer(), src, |_, key| {
+                rx.verify_auth_trailer(|_| Some(key)).is_ok()
+            });
+            if let Err(e) = checked {
+                c.bump(Counter::AuthTrailerErrors);
+                debug!(interface = %self.config.interface, %src, error = %e,
+                       "advert refused by auth_hmac");
+                return None;
+            }
+        }
+        drop(auth);
         if let Some(seq) = ah_sequence {
             let mut last = self.ah_sequence.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = last.accept(seq) {
@@ -1361,7 +1462,9 @@ impl AdvertTransport for AdvertSocket {
     }
 
     fn stats(&self) -> AdvertStats {
-        self.counters.snapshot()
+        let mut stats = self.counters.snapshot();
+        stats.auth_hmac = self.auth_hmac_stats();
+        stats
     }
 }
 

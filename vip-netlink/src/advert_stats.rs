@@ -24,6 +24,9 @@ pub struct AdvertStats {
     pub counters: Counters,
     /// Unicast adverts from a source that is not a configured peer.
     pub unknown_peer: u64,
+    /// Adverts refused by `auth_hmac`, by reason (each also in
+    /// `counters.auth_trailer_errors`).
+    pub auth_hmac: crate::AuthHmacStats,
 }
 
 /// The live statistics behind [`AdvertStats`].
@@ -59,6 +62,7 @@ impl AdvertCounters {
         AdvertStats {
             counters: self.with(|c| *c),
             unknown_peer: self.unknown_peer.load(Ordering::Relaxed),
+            auth_hmac: Default::default(),
         }
     }
 }

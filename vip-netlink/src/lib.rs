@@ -32,6 +32,7 @@ mod advert_stats;
 mod ancillary_io;
 mod announce;
 mod announce_frame;
+mod auth_hmac;
 mod error;
 mod interface;
 mod ip_words;
@@ -55,6 +56,11 @@ pub use advert_socket::{
 };
 pub use advert_stats::AdvertStats;
 pub use announce::{Announce, Announcer, GarpForm};
+pub use auth_hmac::{
+    AntiReplay, AuthHmac, AuthHmacConfigError, AuthHmacKey, AuthHmacMode, AuthHmacRefusal,
+    AuthHmacStats, AUTH_HMAC_KEY_MAX, AUTH_HMAC_KEY_MIN, AUTH_HMAC_WINDOW_MAX,
+    AUTH_HMAC_WINDOW_MIN,
+};
 pub use error::{Error, Result};
 pub use interface::Interface;
 pub use link_watch::{LinkEvent, LinkEvents, LinkWatch};

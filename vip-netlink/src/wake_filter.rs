@@ -288,4 +288,52 @@ mod tests {
         assert_eq!(run(&any, &[0x31, 8, 0, 1]), ACCEPT);
         assert_eq!(run(&drop_all(), &[1]), DROP);
     }
+
+    /// keepalived's `auth_hmac` trailer follows the message: 28 octets the programs never
+    /// read, so a signed advert wakes (or not) exactly as an unsigned one.
+    #[test]
+    fn signed_adverts_wake_as_unsigned_ones() {
+        use vrrp_proto::{
+            AddressList, Advert, AuthSequence, AuthTrailerSigner, ChecksumMode, Ipv4Params,
+            PseudoHeader,
+        };
+        let key = [0x42u8; 32];
+        let signer = AuthTrailerSigner {
+            key: &key,
+            key_id: 1,
+            sequence: AuthSequence::default(),
+        };
+        let ip = Ipv4Params::new("10.0.0.1".parse().unwrap(), vrrp_proto::VRRP_MCAST_V4);
+        let v6 = PseudoHeader::v6("fe80::1".parse().unwrap(), vrrp_proto::VRRP_MCAST_V6);
+        let prog4 = urgent_only(Some(51), true, 0);
+        let prog6 = urgent_only(Some(51), false, 0);
+        for prio in [0u8, 100] {
+            let want = if prio == 0 { ACCEPT } else { DROP };
+            let vips = AddressList::from_v4(&["10.0.0.100".parse().unwrap()]).unwrap();
+            let advert = Advert::v3(51, prio, 100, vips);
+            let mut buf = [0u8; 256];
+            let n = advert
+                .encode_ipv4(
+                    &mut buf,
+                    &ip,
+                    ChecksumMode::Rfc5798PseudoHeader,
+                    Some(&signer),
+                )
+                .unwrap();
+            assert_eq!(n, 20 + 8 + 4 + 28);
+            assert_eq!(run(&prog4, &buf[..n]), want);
+            let vips = AddressList::from_v6(&["fd00::100".parse().unwrap()]).unwrap();
+            let advert = Advert::v3(51, prio, 100, vips);
+            let n = advert
+                .encode_payload(
+                    &mut buf,
+                    &v6,
+                    ChecksumMode::Rfc5798PseudoHeader,
+                    Some(&signer),
+                )
+                .unwrap();
+            assert_eq!(n, 8 + 16 + 28);
+            assert_eq!(run(&prog6, &buf[..n]), want);
+        }
+    }
 }
