@@ -19,22 +19,22 @@ pub enum LogFormat {
           after_long_help = crate::cli::manual::SECTIONS)]
 pub struct Args {
     /// Interface the instance runs on.
-    #[arg(long, value_name = "IFACE", required_unless_present_any = ["config", "demo"])]
+    #[arg(long, value_name = "IFACE", required_unless_present_any = ["config", "keepalived_conf", "demo"])]
     pub iface: Option<String>,
 
     /// Virtual router id, 1..=255.
-    #[arg(long, value_name = "N", required_unless_present_any = ["config", "demo"],
+    #[arg(long, value_name = "N", required_unless_present_any = ["config", "keepalived_conf", "demo"],
           value_parser = clap::value_parser!(u8).range(1..=255))]
     pub vrid: Option<u8>,
 
     /// Priority, 1..=255 (255 = address owner).
-    #[arg(long, value_name = "P", required_unless_present_any = ["config", "demo"],
+    #[arg(long, value_name = "P", required_unless_present_any = ["config", "keepalived_conf", "demo"],
           value_parser = clap::value_parser!(u8).range(1..=255))]
     pub priority: Option<u8>,
 
     /// A virtual address with its prefix length (repeatable).
     #[arg(long = "vip", value_name = "ADDR/PREFIX", action = ArgAction::Append,
-          required_unless_present_any = ["config", "demo"])]
+          required_unless_present_any = ["config", "keepalived_conf", "demo"])]
     pub vips: Vec<String>,
 
     /// VRRP version.
@@ -170,6 +170,15 @@ pub struct Args {
     /// Several instances and sync groups from a TOML file (instead of the flags above).
     #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["iface", "vrid", "priority", "vips", "demo", "notify_fifo"])]
     pub config: Option<PathBuf>,
+
+    /// keepalived's own configuration file, read as keepalived reads it (its VRRP keywords;
+    /// what hakit does not implement yet is refused with the file, line and keyword).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "iface", "vrid", "priority", "vips", "demo", "notify_fifo"])]
+    pub keepalived_conf: Option<PathBuf>,
+
+    /// With --keepalived-conf: print the TOML equivalent (for --config) and exit.
+    #[arg(long, requires = "keepalived_conf")]
+    pub print_toml: bool,
 
     /// Validate the flags or the `--config` file, print a summary and exit (0: valid; 2:
     /// invalid, naming the field), touching nothing: keepalived's `--config-test`, e.g.

@@ -53,10 +53,59 @@ pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
     Config::from_file(path).map_err(|e| ConfigError::new("--config", e.message))
 }
 
+/// A configuration file the daemon started from, re-read on SIGHUP.
+#[derive(Debug, Clone)]
+pub enum ConfigFile {
+    /// `--config FILE.toml`.
+    Toml(std::path::PathBuf),
+    /// `--keepalived-conf FILE`.
+    Keepalived(std::path::PathBuf),
+}
+
+impl ConfigFile {
+    /// Reads it; a keepalived.conf line hakit cannot apply is an error naming
+    /// `--keepalived-conf` with its file, line and keyword, and lines that change nothing
+    /// here are logged as warnings.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        match self {
+            ConfigFile::Toml(path) => from_file(path),
+            ConfigFile::Keepalived(path) => {
+                let field = "--keepalived-conf";
+                let file = crate::keepalived_conf::Reader::new()
+                    .read_file(path)
+                    .map_err(|e| ConfigError::new(field, e.to_string()))?;
+                let (config, warnings) = crate::keepalived_conf::to_config(&file)
+                    .map_err(|e| ConfigError::new(field, e.to_string()))?;
+                for w in warnings {
+                    // Before and after logging starts alike: straight to stderr.
+                    eprintln!("warning: {w}");
+                }
+                Ok(config)
+            }
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            ConfigFile::Toml(p) | ConfigFile::Keepalived(p) => p,
+        }
+    }
+}
+
+fn config_file(args: &Args) -> Option<ConfigFile> {
+    match (&args.config, &args.keepalived_conf) {
+        (Some(p), _) => Some(ConfigFile::Toml(p.clone())),
+        (None, Some(p)) => Some(ConfigFile::Keepalived(p.clone())),
+        (None, None) => None,
+    }
+}
+
 /// The flags (or their `--config` file) validated, with the flags that apply to either.
 fn spec_of(args: &Args) -> Result<DaemonSpec, ConfigError> {
-    let config = match &args.config {
-        Some(path) => from_file(path),
+    let file = config_file(args);
+    let config = match &file {
+        Some(f) => f.load(),
         None => flags::config(args),
     };
     let mut config = config?;
@@ -64,7 +113,7 @@ fn spec_of(args: &Args) -> Result<DaemonSpec, ConfigError> {
         config = config.metrics_listen(addr.clone());
     }
     let spec = config.validate();
-    if args.config.is_some() {
+    if file.is_some() {
         spec
     } else {
         spec.map_err(flags::flag_error)
@@ -113,6 +162,26 @@ pub fn main(program: &'static str, demo: Option<fn() -> ExitCode>) -> ExitCode {
             Some(demo) => demo(),
             None => {
                 eprintln!("{program}: --demo is the minimal_failover example's");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if args.print_toml {
+        // keepalived.conf's equivalent for --config, checked as it would be at start.
+        let printed = config_file(&args)
+            .ok_or_else(|| ConfigError::new("--print-toml", "needs --keepalived-conf"))
+            .and_then(|f| f.load())
+            .and_then(|c| {
+                c.validate()?;
+                toml::to_string(&c).map_err(|e| ConfigError::new("--print-toml", e.to_string()))
+            });
+        return match printed {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{program}: {e}");
                 ExitCode::from(2)
             }
         };
@@ -168,7 +237,7 @@ pub fn main(program: &'static str, demo: Option<fn() -> ExitCode>) -> ExitCode {
         }
     };
     let options = RunOptions {
-        config_file: args.config.clone(),
+        config_file: config_file(&args),
         metrics_listen: args.metrics_listen.clone(),
         data_file: args.data_file.clone(),
         stats_file: args.stats_file.clone(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::{info, warn};
 
-use crate::cli::{from_file, output};
+use crate::cli::{output, ConfigFile};
 use crate::runtime::systemd::{watchdog_interval, SystemdNotifier};
 use crate::runtime::DaemonSpec;
 use crate::{Daemon, DaemonError};
@@ -16,7 +16,7 @@ use crate::{Daemon, DaemonError};
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// The `--config` file SIGHUP re-reads (none: started from flags).
-    pub config_file: Option<PathBuf>,
+    pub config_file: Option<ConfigFile>,
     /// `--metrics-listen`, kept across reloads of a file without the key.
     pub metrics_listen: Option<String>,
     /// SIGUSR1's data dump.
@@ -103,12 +103,13 @@ fn dump(path: &std::path::Path, written: Result<(), DaemonError>) {
 
 /// SIGHUP: the file again, applied as a whole or not at all.
 async fn reload(daemon: &Daemon, options: &RunOptions) {
-    let Some(path) = &options.config_file else {
+    let Some(file) = &options.config_file else {
         info!("SIGHUP: started from flags, there is no file to reload");
         return;
     };
+    let path = file.path();
     info!(file = %path.display(), "SIGHUP: reloading");
-    let config = from_file(path).map(|c| match &options.metrics_listen {
+    let config = file.load().map(|c| match &options.metrics_listen {
         Some(addr) => c.metrics_listen(addr.clone()),
         None => c,
     });
