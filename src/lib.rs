@@ -55,6 +55,9 @@ pub use vrrp_fsm as fsm;
 pub use vrrp_proto as proto;
 
 #[cfg(feature = "runtime")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "runtime")]
 pub mod keepalived_conf;
 #[cfg(feature = "runtime")]
 pub mod runtime;

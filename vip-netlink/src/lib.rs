@@ -33,8 +33,11 @@ mod ancillary_io;
 mod announce;
 mod announce_frame;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod interface;
 mod ip_words;
+mod link_state;
 mod link_watch;
 mod net_sysctl;
 mod netlink_request;

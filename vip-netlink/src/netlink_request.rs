@@ -109,14 +109,9 @@ impl NetlinkRequester {
 }
 
 /// The acknowledgement of request `seq` in one datagram, if there is one.
-fn find_ack(mut data: &[u8], seq: u32) -> io::Result<Option<Ack>> {
-    while data.len() >= 16 {
-        let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
-        if len < 16 || len > data.len() {
-            break;
-        }
-        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[..len])
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+pub(crate) fn find_ack(data: &[u8], seq: u32) -> io::Result<Option<Ack>> {
+    for msg in (DatagramMessages { data }) {
+        let msg = msg.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         if msg.header.sequence_number == seq {
             if let NetlinkPayload::Error(err) = msg.payload {
                 return Ok(Some(match err.code {
@@ -125,12 +120,28 @@ fn find_ack(mut data: &[u8], seq: u32) -> io::Result<Option<Ack>> {
                 }));
             }
         }
-        // Messages are 4-aligned in a datagram.
-        let step = (len + 3) & !3;
-        if step >= data.len() {
-            break;
-        }
-        data = &data[step..];
     }
     Ok(None)
+}
+
+/// The rtnetlink messages of one datagram, in order; stops at the first length that does not
+/// fit.
+pub(crate) struct DatagramMessages<'a> {
+    pub(crate) data: &'a [u8],
+}
+
+impl Iterator for DatagramMessages<'_> {
+    type Item = Result<NetlinkMessage<RouteNetlinkMessage>, netlink_packet_core::DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = self.data;
+        let len = u32::from_ne_bytes(data.get(..4)?.try_into().ok()?) as usize;
+        if data.len() < 16 || len < 16 || len > data.len() {
+            return None;
+        }
+        // Messages are 4-aligned in a datagram.
+        let step = ((len + 3) & !3).min(data.len());
+        self.data = &data[step..];
+        Some(NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[..len]))
+    }
 }
