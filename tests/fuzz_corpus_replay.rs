@@ -13,7 +13,9 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
             continue;
         };
         for path in entries.map(|e| e.unwrap().path()) {
-            let hidden = path.file_name().is_some_and(|f| f.as_encoded_bytes()[0] == b'.');
+            let hidden = path
+                .file_name()
+                .is_some_and(|f| f.as_encoded_bytes()[0] == b'.');
             if hidden || !path.is_file() {
                 continue;
             }

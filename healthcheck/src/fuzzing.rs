@@ -52,7 +52,11 @@ fn http(sel: u8, data: &[u8]) {
     assert_eq!(resp.body_md5.is_some(), want.digest, "digest not as asked");
     assert_eq!(resp.body.is_some(), want.keep, "body not as asked");
     if let Some(body) = &resp.body {
-        assert!(body.len() <= MAX_BODY, "kept {} > {MAX_BODY} octets", body.len());
+        assert!(
+            body.len() <= MAX_BODY,
+            "kept {} > {MAX_BODY} octets",
+            body.len()
+        );
     }
 }
 
@@ -104,8 +108,12 @@ fn udp(data: &[u8]) {
 fn icmp_reply(sel: u8, pkt: &[u8]) {
     let v6 = sel & 0x10 != 0;
     let raw = sel & 0x20 != 0;
-    let id = pkt.get(4..6).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-    let seq = pkt.get(6..8).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    let id = pkt
+        .get(4..6)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    let seq = pkt
+        .get(6..8)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
     let _ = icmp::is_our_reply(pkt, v6, raw, id, seq);
 }
 

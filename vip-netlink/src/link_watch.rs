@@ -173,7 +173,9 @@ impl LinkEvents for LinkWatch {
     async fn next_event(&mut self) -> Result<LinkEvent> {
         match self.next().await {
             Some(ev) => ev,
-            None if self.state.removed => Err(Error::NoSuchInterface(self.interface.name().to_string())),
+            None if self.state.removed => {
+                Err(Error::NoSuchInterface(self.interface.name().to_string()))
+            }
             None => Err(Error::Closed),
         }
     }

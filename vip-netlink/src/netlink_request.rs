@@ -144,7 +144,9 @@ impl Iterator for DatagramMessages<'_> {
         // Messages are 4-aligned in a datagram.
         let step = ((len + 3) & !3).min(data.len());
         self.data = &data[step..];
-        Some(NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[..len]))
+        Some(NetlinkMessage::<RouteNetlinkMessage>::deserialize(
+            &data[..len],
+        ))
     }
 }
 
