@@ -87,14 +87,24 @@ fn dns_reply(sel: u8, data: &[u8]) {
     let _ = dns::judge_reply(msg, id, u16::from_be_bytes(*qtype), sel & 0x10 != 0);
 }
 
-/// SMTP reply lines: banner then the answer to HELO, as the checker reads them.
+/// SMTP reply lines: banner then the answer to HELO, as the checker reads them, in slices of
+/// 1 to 32 octets and all at once: both readings give the same codes.
 fn smtp(data: &[u8]) {
-    let mut r = BufReader::new(data);
-    for _ in 0..2 {
-        if run_ready(smtp::reply_code(&mut r)).is_err() {
-            return;
+    let Some((&step, reply)) = data.split_first() else {
+        return;
+    };
+    let codes = |step: usize| {
+        let mut r = BufReader::new(Trickle { data: reply, step });
+        let mut codes = Vec::new();
+        for _ in 0..2 {
+            match run_ready(smtp::reply_code(&mut r)) {
+                Ok(code) => codes.push(code),
+                Err(_) => break,
+            }
         }
-    }
+        codes
+    };
+    assert_eq!(codes(usize::from(step % 32) + 1), codes(usize::MAX));
 }
 
 /// keepalived's `require_reply` hex (up to the first newline), then a reply matched against
