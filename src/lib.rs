@@ -57,6 +57,9 @@ pub use vrrp_proto as proto;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "runtime")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "runtime")]
 pub mod keepalived_conf;
 #[cfg(feature = "runtime")]
 pub mod runtime;

@@ -23,6 +23,8 @@ mod check_status;
 mod checker;
 pub mod checkers;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod monitor;
 mod policy;
 mod pool;

@@ -473,7 +473,7 @@ pub fn resolve_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
 /// `ADDR[/PREFIX] [label L] [scope S] [dev D] [no_track]`, keepalived's words for one
 /// virtual address. `no_track` is accepted: nothing watches the addresses, so every one
 /// behaves so.
-fn parse_vip(s: &str) -> Result<(VirtualAddress, VipOptions), String> {
+pub(crate) fn parse_vip(s: &str) -> Result<(VirtualAddress, VipOptions), String> {
     let mut words = s.split_whitespace();
     let first = words.next().unwrap_or("");
     let (addr, prefix) = match first.split_once('/') {

@@ -99,8 +99,7 @@ impl Error {
     ) -> Self {
         match e {
             rtnetlink::Error::NetlinkError(msg) => {
-                let errno = msg.raw_code().abs();
-                Error::netlink(op, errno, interface)
+                Error::netlink(op, errno_of(msg.raw_code()), interface)
             }
             other => Error::NetlinkProtocol {
                 op,
@@ -108,4 +107,11 @@ impl Error {
             },
         }
     }
+}
+
+/// The positive errno of a netlink error code (the kernel sends it negated). `i32::MIN`, which
+/// no kernel sends but a forged or corrupt reply can hold, has no positive twin: it saturates to
+/// `i32::MAX` (an unknown errno, so an error) instead of overflowing.
+pub(crate) fn errno_of(code: i32) -> i32 {
+    code.saturating_abs()
 }

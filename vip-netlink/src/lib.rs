@@ -34,8 +34,11 @@ mod announce;
 mod announce_frame;
 mod auth_hmac;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod interface;
 mod ip_words;
+mod link_state;
 mod link_watch;
 mod net_sysctl;
 mod netlink_request;

@@ -1,5 +1,5 @@
 //! A stream of link and address events for one interface (rtnetlink multicast groups).
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{Stream, StreamExt};
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::link::LinkFlags;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::SocketAddr;
 use rtnetlink::{new_multicast_connection, MulticastGroup};
@@ -16,7 +15,7 @@ use tracing::debug;
 
 use crate::error::{Error, Result};
 use crate::interface::Interface;
-use crate::vip_manager::interface_address;
+use crate::link_state::LinkState;
 
 /// A change seen on the watched interface.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,11 +68,9 @@ pub trait LinkEvents: Send {
 #[derive(Debug)]
 pub struct LinkWatch {
     interface: Interface,
-    up: bool,
-    addresses: HashSet<IpAddr>,
+    state: LinkState,
     messages: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
     pending: VecDeque<LinkEvent>,
-    removed: bool,
 }
 
 impl LinkWatch {
@@ -110,15 +107,17 @@ impl LinkWatch {
         let (conn, _handle, messages) = new_multicast_connection(groups)
             .map_err(|e| Error::io("netlink multicast socket", e))?;
         tokio::spawn(conn);
-        let up = interface.is_running()?;
-        let addresses = interface.addresses()?.into_iter().collect();
+        let state = LinkState {
+            index: interface.index(),
+            up: interface.is_running()?,
+            addresses: interface.addresses()?.into_iter().collect(),
+            removed: false,
+        };
         Ok(LinkWatch {
             interface,
-            up,
-            addresses,
+            state,
             messages,
             pending: VecDeque::new(),
-            removed: false,
         })
     }
 
@@ -129,48 +128,16 @@ impl LinkWatch {
 
     /// Whether the link was up at the last event (or at start).
     pub fn is_up(&self) -> bool {
-        self.up
+        self.state.up
     }
 
     fn handle(&mut self, msg: RouteNetlinkMessage) {
-        let index = self.interface.index();
-        match msg {
-            RouteNetlinkMessage::NewLink(link) if link.header.index == index => {
-                let f = link.header.flags;
-                let up = f.contains(LinkFlags::Up) && f.contains(LinkFlags::Running);
-                if up != self.up {
-                    self.up = up;
-                    debug!(interface = %self.interface.name(), up, "link state");
-                    self.pending
-                        .push_back(if up { LinkEvent::Up } else { LinkEvent::Down });
-                }
+        let event = self.state.apply(msg);
+        if let Some(ev) = event {
+            if matches!(ev, LinkEvent::Up | LinkEvent::Down) {
+                debug!(interface = %self.interface.name(), up = self.state.up, "link state");
             }
-            RouteNetlinkMessage::DelLink(link) if link.header.index == index => {
-                self.removed = true;
-                self.up = false;
-                self.pending.push_back(LinkEvent::Removed);
-            }
-            RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
-                if let Some(ia) = interface_address(&a) {
-                    if self.addresses.insert(ia.address) {
-                        self.pending.push_back(LinkEvent::AddressAdded {
-                            address: ia.address,
-                            prefix_len: ia.prefix_len,
-                        });
-                    }
-                }
-            }
-            RouteNetlinkMessage::DelAddress(a) if a.header.index == index => {
-                if let Some(ia) = interface_address(&a) {
-                    if self.addresses.remove(&ia.address) {
-                        self.pending.push_back(LinkEvent::AddressRemoved {
-                            address: ia.address,
-                            prefix_len: ia.prefix_len,
-                        });
-                    }
-                }
-            }
-            _ => {}
+            self.pending.push_back(ev);
         }
     }
 }
@@ -185,7 +152,7 @@ impl Stream for LinkWatch {
             if let Some(ev) = self.pending.pop_front() {
                 return Poll::Ready(Some(Ok(ev)));
             }
-            if self.removed {
+            if self.state.removed {
                 return Poll::Ready(None);
             }
             match self.messages.poll_next_unpin(cx) {
@@ -206,7 +173,9 @@ impl LinkEvents for LinkWatch {
     async fn next_event(&mut self) -> Result<LinkEvent> {
         match self.next().await {
             Some(ev) => ev,
-            None if self.removed => Err(Error::NoSuchInterface(self.interface.name().to_string())),
+            None if self.state.removed => {
+                Err(Error::NoSuchInterface(self.interface.name().to_string()))
+            }
             None => Err(Error::Closed),
         }
     }

@@ -13,6 +13,8 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUE
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
+use crate::error::errno_of;
+
 /// How long to wait for an acknowledgement that was not queued at once (never seen: the
 /// kernel answers inside the send; this only bounds a pathological case).
 const ACK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -109,28 +111,81 @@ impl NetlinkRequester {
 }
 
 /// The acknowledgement of request `seq` in one datagram, if there is one.
-fn find_ack(mut data: &[u8], seq: u32) -> io::Result<Option<Ack>> {
-    while data.len() >= 16 {
-        let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
-        if len < 16 || len > data.len() {
-            break;
-        }
-        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[..len])
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+pub(crate) fn find_ack(data: &[u8], seq: u32) -> io::Result<Option<Ack>> {
+    for msg in (DatagramMessages { data }) {
+        let msg = msg.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         if msg.header.sequence_number == seq {
             if let NetlinkPayload::Error(err) = msg.payload {
                 return Ok(Some(match err.code {
                     None => Ack::Ok,
-                    Some(c) => Ack::Errno(c.get().abs()),
+                    Some(c) => Ack::Errno(errno_of(c.get())),
                 }));
             }
         }
-        // Messages are 4-aligned in a datagram.
-        let step = (len + 3) & !3;
-        if step >= data.len() {
-            break;
-        }
-        data = &data[step..];
     }
     Ok(None)
+}
+
+/// The rtnetlink messages of one datagram, in order; stops at the first length that does not
+/// fit.
+pub(crate) struct DatagramMessages<'a> {
+    pub(crate) data: &'a [u8],
+}
+
+impl Iterator for DatagramMessages<'_> {
+    type Item = Result<NetlinkMessage<RouteNetlinkMessage>, netlink_packet_core::DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = self.data;
+        let len = u32::from_ne_bytes(data.get(..4)?.try_into().ok()?) as usize;
+        if data.len() < 16 || len < 16 || len > data.len() {
+            return None;
+        }
+        // Messages are 4-aligned in a datagram.
+        let step = ((len + 3) & !3).min(data.len());
+        self.data = &data[step..];
+        Some(NetlinkMessage::<RouteNetlinkMessage>::deserialize(
+            &data[..len],
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `NLMSG_ERROR` for `seq` with this code (and the 16-octet header it echoes).
+    fn error_reply(seq: u32, code: i32) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&36u32.to_ne_bytes());
+        m.extend_from_slice(&2u16.to_ne_bytes()); // NLMSG_ERROR
+        m.extend_from_slice(&0u16.to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(&code.to_ne_bytes());
+        m.extend_from_slice(&[0; 16]);
+        m
+    }
+
+    #[test]
+    fn acknowledgements_by_sequence() {
+        assert_eq!(find_ack(&error_reply(7, 0), 7).unwrap(), Some(Ack::Ok));
+        assert_eq!(
+            find_ack(&error_reply(7, -libc::EEXIST), 7).unwrap(),
+            Some(Ack::Errno(libc::EEXIST))
+        );
+        let two = [error_reply(6, -libc::ENODEV), error_reply(7, 0)].concat();
+        assert_eq!(find_ack(&two, 7).unwrap(), Some(Ack::Ok));
+        assert_eq!(find_ack(&two, 8).unwrap(), None);
+    }
+
+    /// Found by the `rtnetlink_replies` fuzz target: an error code of `i32::MIN` overflowed
+    /// `abs()` (a panic in debug builds, a negative errno otherwise).
+    #[test]
+    fn error_code_i32_min_is_an_unknown_errno() {
+        assert_eq!(
+            find_ack(&error_reply(7, i32::MIN), 7).unwrap(),
+            Some(Ack::Errno(i32::MAX))
+        );
+    }
 }

@@ -13,7 +13,7 @@ use netlink_packet_route::address::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use tracing::debug;
 
-use crate::error::{Error, Result};
+use crate::error::{errno_of, Error, Result};
 use crate::interface::Interface;
 use crate::netlink_request::{Ack, NetlinkRequester};
 use crate::vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
@@ -294,7 +294,7 @@ impl VipOps for VipManager {
 /// The errno of a netlink error reply, if it is one.
 pub(crate) fn nl_errno(e: &rtnetlink::Error) -> Option<i32> {
     match e {
-        rtnetlink::Error::NetlinkError(m) => Some(m.raw_code().abs()),
+        rtnetlink::Error::NetlinkError(m) => Some(errno_of(m.raw_code())),
         _ => None,
     }
 }

@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use futures::StreamExt;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
-use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, MacVlanMode};
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage, MacVlanMode};
 use rtnetlink::{LinkMacVlan, LinkUnspec};
 use tracing::{debug, warn};
 use vrrp_proto::AddressFamily;
@@ -139,27 +139,16 @@ impl VmacManager {
 }
 
 /// What an existing link looks like, for the idempotence check.
-struct ExistingLink {
-    index: u32,
+pub(crate) struct ExistingLink {
+    pub(crate) index: u32,
     mac: Option<Vec<u8>>,
     parent: Option<u32>,
     is_macvlan: bool,
 }
 
-impl VmacManager {
-    async fn existing(&self, name: &str) -> Result<Option<ExistingLink>> {
-        let Ok(ifc) = Interface::by_name(name) else {
-            return Ok(None);
-        };
-        let mut stream = self.handle.link().get().match_index(ifc.index()).execute();
-        let Some(msg) = stream.next().await else {
-            return Ok(None);
-        };
-        let msg = match msg {
-            Ok(m) => m,
-            Err(e) if nl_errno(&e) == Some(libc::ENODEV) => return Ok(None),
-            Err(e) => return Err(Error::rtnetlink("get link", e, Some(name))),
-        };
+impl ExistingLink {
+    /// Reads the kernel's `RTM_NEWLINK` answer to a link lookup.
+    pub(crate) fn from_message(msg: LinkMessage) -> Self {
         let mut out = ExistingLink {
             index: msg.header.index,
             mac: None,
@@ -178,7 +167,25 @@ impl VmacManager {
                 _ => {}
             }
         }
-        Ok(Some(out))
+        out
+    }
+}
+
+impl VmacManager {
+    async fn existing(&self, name: &str) -> Result<Option<ExistingLink>> {
+        let Ok(ifc) = Interface::by_name(name) else {
+            return Ok(None);
+        };
+        let mut stream = self.handle.link().get().match_index(ifc.index()).execute();
+        let Some(msg) = stream.next().await else {
+            return Ok(None);
+        };
+        let msg = match msg {
+            Ok(m) => m,
+            Err(e) if nl_errno(&e) == Some(libc::ENODEV) => return Ok(None),
+            Err(e) => return Err(Error::rtnetlink("get link", e, Some(name))),
+        };
+        Ok(Some(ExistingLink::from_message(msg)))
     }
 
     /// Sysctls, link up and (IPv6) link-local of a VMAC just created as `index`.

@@ -57,6 +57,11 @@ pub(crate) async fn read_response<R: AsyncRead + Unpin>(
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut resp = httparse::Response::new(&mut headers);
         match resp.parse(&buf) {
+            // A head over the limit is refused however the server segments it, whole in
+            // one read as much as split over many.
+            Ok(httparse::Status::Complete(len)) if len > max_header => {
+                return Err(head_too_large(max_header))
+            }
             Ok(httparse::Status::Complete(len)) => {
                 let status = resp.code.unwrap_or(0);
                 let framing = framing_of(resp.headers)?;
@@ -64,9 +69,7 @@ pub(crate) async fn read_response<R: AsyncRead + Unpin>(
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > max_header {
-                    return Err(CheckError::HttpMalformed(format!(
-                        "headers larger than {max_header} bytes"
-                    )));
+                    return Err(head_too_large(max_header));
                 }
             }
             Err(e) => return Err(CheckError::HttpMalformed(e.to_string())),
@@ -102,6 +105,10 @@ pub(crate) async fn read_response<R: AsyncRead + Unpin>(
         body_md5: body.md5.map(|m| m.finalize().into()),
         body: body.kept,
     })
+}
+
+fn head_too_large(max_header: usize) -> CheckError {
+    CheckError::HttpMalformed(format!("headers larger than {max_header} bytes"))
 }
 
 fn framing_of(headers: &[httparse::Header<'_>]) -> Result<Framing, CheckError> {
@@ -317,6 +324,30 @@ mod tests {
             parse(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nhello", true).await,
             Err(CheckError::HttpMalformed(_))
         ));
+    }
+
+    /// Found by the `checker_replies` fuzz target: a head over the limit that arrived in one
+    /// read was accepted, the same head split over several reads refused.
+    #[tokio::test]
+    async fn a_head_over_the_limit_is_refused_even_in_one_read() {
+        let head = [
+            b"HTTP/1.1 200 OK\r\nX: ".as_slice(),
+            &[b'a'; 4080],
+            b"\r\n\r\n",
+        ]
+        .concat();
+        assert!(head.len() > 4096 && head.len() < 4096 + 1024);
+        assert!(matches!(
+            parse(&head, false).await,
+            Err(CheckError::HttpMalformed(m)) if m.contains("larger than 4096")
+        ));
+        let fits = [
+            b"HTTP/1.1 200 OK\r\nX: ".as_slice(),
+            &[b'a'; 4000],
+            b"\r\n\r\n",
+        ]
+        .concat();
+        assert_eq!(parse(&fits, false).await.unwrap().status, 200);
     }
 
     #[tokio::test]

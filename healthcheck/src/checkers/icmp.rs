@@ -109,7 +109,7 @@ fn echo_request(v6: bool, id: u16, seq: u16, payload_len: usize) -> Vec<u8> {
 
 /// Whether `pkt` is our echo reply. Raw IPv4 sockets deliver the IP header too; datagram
 /// sockets have the id rewritten by the kernel, so only the sequence is compared there.
-fn is_our_reply(pkt: &[u8], v6: bool, raw: bool, id: u16, seq: u16) -> bool {
+pub(crate) fn is_our_reply(pkt: &[u8], v6: bool, raw: bool, id: u16, seq: u16) -> bool {
     let icmp = if raw && !v6 {
         let Some(ihl) = pkt.first().map(|b| usize::from(b & 0x0F) * 4) else {
             return false;

@@ -6,7 +6,7 @@ pub mod file;
 mod file_watch;
 pub mod http;
 pub mod http_body_regex;
-mod http_response;
+pub(crate) mod http_response;
 pub mod icmp;
 pub mod process;
 pub mod smtp;

@@ -53,7 +53,7 @@ impl SmtpCheck {
 }
 
 /// Reads one (possibly multi-line) reply and returns its code.
-async fn reply_code<R: AsyncBufReadExt + Unpin>(r: &mut R) -> Result<u16, CheckError> {
+pub(crate) async fn reply_code<R: AsyncBufReadExt + Unpin>(r: &mut R) -> Result<u16, CheckError> {
     for _ in 0..MAX_LINES {
         let mut line = Vec::new();
         let n = AsyncReadExt::take(&mut *r, MAX_LINE as u64)
