@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         max_lines: 20_000,
         max_line_len: 512,
     };
-    let reader = Reader::new().host(Some("node1")).random_seed(1).limits(limits);
+    let reader = Reader::new()
+        .host(Some("node1"))
+        .random_seed(1)
+        .limits(limits);
     if let Ok(conf) = reader.read_str(&text, "/nonexistent/fuzz/keepalived.conf") {
         fn count(nodes: &[hakit::keepalived_conf::Node]) -> usize {
             nodes.iter().map(|n| 1 + count(&n.children)).sum()
