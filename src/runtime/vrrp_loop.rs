@@ -389,6 +389,14 @@ impl VrrpLoop {
                 io.wake_after = at;
                 io.sock.set_wake_after(at);
             }
+            // What the Backup heard this turn may move its queue's floor (it keeps its own copy).
+            let floor = self
+                .router
+                .instance(io.id)
+                .map_or((0, None), priority_floor);
+            if let Err(e) = io.sock.set_priority_floor(floor.0, floor.1) {
+                warn!(instance = %io.spec.name, "advert queue filter: {e}");
+            }
         }
     }
 
@@ -398,15 +406,7 @@ impl VrrpLoop {
         for io in self.ios.iter() {
             let inst = self.router.instance(io.id);
             let backup = inst.is_some_and(|i| i.state() == State::Backup);
-            // A preempting Backup discards lower priorities but its known Master's (RFC 5798
-            // 6.4.2): its queue drops them in the kernel, so a flood of them cannot push out
-            // its Master's adverts (see AdvertSocket::set_priority_floor).
-            let floor = match inst {
-                Some(i) if backup && i.config().preempt && i.config().preempt_delay.is_zero() => {
-                    (i.effective_priority(), i.master_address())
-                }
-                _ => (0, None),
-            };
+            let floor = inst.map_or((0, None), priority_floor);
             if let Err(e) = io.sock.set_priority_floor(floor.0, floor.1) {
                 warn!(instance = %io.spec.name, "advert queue filter: {e}");
             }
@@ -819,6 +819,25 @@ fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bo
 }
 
 /// Reports a link change to every instance on `iface` and every tracker of `iface`.
+
+/// The kernel floor of a Backup's advert queue ([`AdvertSocket::set_priority_floor`]): a
+/// preempting Backup discards lower priorities (RFC 5798 6.4.2), so its queue drops them and
+/// a flood of them cannot push out its Master's adverts. Not before it has heard anything:
+/// the first lower advert is read, so a Backup that then takes over knows it preempted a
+/// live Master (reason `preempted`, not `master_down_timer`). The exception is a known
+/// Master at or above us, whose own priority may yet fall below ours.
+fn priority_floor(i: &vrrp_fsm::Instance) -> (u8, Option<std::net::IpAddr>) {
+    let cfg = i.config();
+    let preempting = i.state() == State::Backup && cfg.preempt && cfg.preempt_delay.is_zero();
+    match i.master_address() {
+        Some(master) if preempting => {
+            let eff = i.effective_priority();
+            (eff, (i.master_priority() >= eff).then_some(master))
+        }
+        _ => (0, None),
+    }
+}
+
 fn apply_link<'a>(
     router: &mut Router,
     ios: impl IntoIterator<Item = &'a InstanceIo>,
