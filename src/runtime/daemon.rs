@@ -29,7 +29,9 @@ use crate::runtime::metrics::MetricsServer;
 use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::runtime::notify_fifo::NotifyFifo;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
+use crate::runtime::smtp_alert::{self, SmtpSpec, SmtpStats};
 use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
+use crate::runtime::static_config::{self, StaticSpec};
 use crate::runtime::status::InstanceStatus;
 use crate::runtime::transitions::{spawn_counter, SharedTransitions};
 use crate::runtime::vmac::{create_vmacs, remove_vmacs, CreatedVmacs};
@@ -154,6 +156,22 @@ struct Running {
     instances: Vec<Option<InstanceSpec>>,
     groups: Vec<SyncGroupSpec>,
     fifo: Option<std::path::PathBuf>,
+    /// The SMTP alert settings the daemon started with.
+    smtp: Option<SmtpSpec>,
+}
+
+/// How long a shutdown waits for the SMTP alerts still queued.
+const SMTP_DRAIN: Duration = Duration::from_secs(5);
+
+/// Removes the static addresses, routes and rules (logged, never fatal).
+fn uninstall_statics(statics: &StaticSpec) {
+    if statics.is_empty() {
+        return;
+    }
+    match VipManager::new() {
+        Ok(vip_mgr) => static_config::uninstall(statics, &vip_mgr),
+        Err(e) => warn!("static addresses, routes and rules left behind: rtnetlink: {e}"),
+    }
 }
 
 /// A running VRRP daemon: keepalived's `vrrp_instance`s and `vrrp_sync_group`s, with their
@@ -198,6 +216,10 @@ pub struct Daemon {
     transitions: SharedTransitions,
     #[cfg(feature = "metrics")]
     metrics: Option<MetricsServer>,
+    /// `static_ipaddress`, `static_routes` and `static_rules` as installed.
+    statics: Mutex<StaticSpec>,
+    /// The SMTP alerts' counters and sending task.
+    smtp: Option<(Arc<SmtpStats>, JoinHandle<()>)>,
 }
 
 impl Daemon {
@@ -219,11 +241,18 @@ impl Daemon {
             locks.insert(slot, InstanceLock::take(&spec.lock_dir, inst)?);
         }
         let vmacs = CreatedVmacs::new(Mutex::new(create_vmacs(&spec.instances).await?));
+        // keepalived installs its static addresses, routes and rules before any instance runs.
+        let statics = spec.statics.clone();
+        if !statics.is_empty() {
+            let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
+            static_config::install(&statics, &vip_mgr);
+        }
         match Daemon::start_instances(spec, vmacs.clone(), locks).await {
             Ok(d) => Ok(d),
             Err(e) => {
                 let left = std::mem::take(&mut *lock(&vmacs));
                 remove_vmacs(&left).await;
+                uninstall_statics(&statics);
                 Err(e)
             }
         }
@@ -299,6 +328,10 @@ impl Daemon {
             };
         let (notify, notifier) = spawn_notifier(fifo, spec.script_user);
         let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
+        let smtp = spec
+            .smtp
+            .clone()
+            .map(|smtp| smtp_alert::spawn(smtp, events.subscribe()));
         // Counted from the first transition on; ends with the event stream.
         let (transitions, _counter) = spawn_counter(events.subscribe());
         #[cfg(feature = "metrics")]
@@ -357,6 +390,7 @@ impl Daemon {
                 instances: spec.instances.iter().cloned().map(Some).collect(),
                 groups: spec.sync_groups.clone(),
                 fifo: spec.notify_fifo.clone(),
+                smtp: spec.smtp.clone(),
             })),
             reloading: tokio::sync::Mutex::new(()),
             watchers,
@@ -366,7 +400,14 @@ impl Daemon {
             transitions,
             #[cfg(feature = "metrics")]
             metrics,
+            statics: Mutex::new(spec.statics.clone()),
+            smtp,
         })
+    }
+
+    /// The SMTP alerts' counters (sent, failed, dropped); `None` when no mail is configured.
+    pub fn smtp_stats(&self) -> Option<Arc<SmtpStats>> {
+        self.smtp.as_ref().map(|(stats, _)| stats.clone())
     }
 
     /// The daemon's events. The first call gets every event since the start (the instances'
@@ -569,6 +610,19 @@ impl Daemon {
             }
             running.instances[slot] = Some(spec.clone());
         }
+        {
+            let mut statics = lock(&self.statics);
+            if *statics != new.statics {
+                match VipManager::new() {
+                    Ok(vip_mgr) => static_config::reload(&statics, &new.statics, &vip_mgr),
+                    Err(e) => warn!("static addresses, routes and rules unchanged: rtnetlink: {e}"),
+                }
+                *statics = new.statics.clone();
+            }
+        }
+        if new.smtp.as_ref() != lock(&self.running).smtp.as_ref() {
+            warn!("the SMTP alert settings change only at a restart: they stay as they were");
+        }
         lock(&self.running).groups = new
             .sync_groups
             .iter()
@@ -625,6 +679,13 @@ impl Daemon {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         lock(&self.watchers).stop_checks();
+        uninstall_statics(&lock(&self.statics));
+        // The loop has published its last events: the alerts still queued go, bounded.
+        if let Some((_, sender)) = self.smtp.take() {
+            if tokio::time::timeout(SMTP_DRAIN, sender).await.is_err() {
+                warn!("smtp alerts still unsent at exit: dropped");
+            }
+        }
         // The loop (and its job sender) is gone: let the queued notify scripts, STOP
         // included, finish, but never hang the exit on them.
         if let Some(notifier) = self.notifier.take() {
@@ -652,6 +713,7 @@ impl Drop for Daemon {
         self.tx.send(LoopEvent::Shutdown("drop"));
         let _ = thread.join();
         lock(&self.watchers).stop_checks();
+        uninstall_statics(&lock(&self.statics));
         let left = std::mem::take(&mut *lock(&self.vmacs));
         if !left.is_empty() {
             match tokio::runtime::Handle::try_current() {

@@ -42,6 +42,8 @@ pub struct TrackScript {
     pub weight: i32,
     /// Time between runs.
     pub interval: Duration,
+    /// Time a run may take (keepalived's `timeout`; default the interval).
+    pub timeout: Duration,
     /// Failures to go down.
     pub fall: u32,
     /// Successes to go up.
@@ -240,6 +242,10 @@ pub struct DaemonSpec {
     pub warnings: Vec<String>,
     /// Where the Prometheus endpoint listens (feature `metrics`); none: no endpoint.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// keepalived's `static_ipaddress`, `static_routes` and `static_rules`.
+    pub statics: crate::runtime::static_config::StaticSpec,
+    /// keepalived's SMTP alerts (none: no mail is sent).
+    pub smtp: Option<crate::runtime::smtp_alert::SmtpSpec>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -433,6 +439,8 @@ pub(crate) fn validate(
             Some(p) => return err("lock_dir", format!("{p:?} is not an absolute path")),
         },
         metrics_listen: metrics_addr(raw.metrics_listen.as_deref())?,
+        statics: crate::runtime::static_config::validate(raw)?,
+        smtp: crate::runtime::smtp_alert::validate(raw)?,
     })
 }
 
@@ -745,12 +753,21 @@ fn validate_instance(
         if t.rise == 0 {
             return err(f("rise"), "must be at least 1");
         }
-        let identity = format!("{argv:?} {interval:?} {} {}", t.fall, t.rise);
+        let timeout = match t.timeout {
+            None => interval,
+            Some(v) => seconds(f("timeout"), v, 0.001, 3600.0)?,
+        };
+        let identity = if t.timeout.is_some() {
+            format!("{argv:?} {interval:?} {} {} {timeout:?}", t.fall, t.rise)
+        } else {
+            format!("{argv:?} {interval:?} {} {}", t.fall, t.rise)
+        };
         track_scripts.push(TrackScript {
             id: tracker_id(TrackerKind::Script, &identity),
             argv,
             weight: t.weight,
             interval,
+            timeout,
             fall: t.fall,
             rise: t.rise,
         });

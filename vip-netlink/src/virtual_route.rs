@@ -3,7 +3,7 @@
 //!
 //! A route is written as keepalived writes it in `virtual_routes { }` (iproute2's words):
 //! `[blackhole|unreachable|prohibit] [src ADDR] [to] PREFIX [via|gw ADDR] [dev IFACE]
-//! [scope global|link|host] [metric|preference N] [table N] [no_track]`; `no_track` is
+//! [scope global|site|link|host] [metric|preference N] [table N] [no_track]`; `no_track` is
 //! accepted, as nothing here watches a route (every route behaves as `no_track`: a route
 //! deleted by hand stays deleted until the next transition to Master). It is installed with
 //! protocol `keepalived` (18), as keepalived does, so `ip route` shows who owns it and a
@@ -38,6 +38,9 @@ pub enum RouteKind {
 pub enum RouteScopeKind {
     /// `global` (`universe`).
     Global,
+    /// `site`: the destination is within this site (IPv6 interior routes; keepalived's
+    /// `scope site`).
+    Site,
     /// `link`: the destination is on the link.
     Link,
     /// `host`: the destination is this host.
@@ -216,6 +219,7 @@ impl VirtualRoute {
             protocol: RouteProtocol::KeepAlived,
             scope: match self.scope() {
                 RouteScopeKind::Global => RouteScope::Universe,
+                RouteScopeKind::Site => RouteScope::Site,
                 RouteScopeKind::Link => RouteScope::Link,
                 RouteScopeKind::Host => RouteScope::Host,
             },
@@ -327,11 +331,12 @@ impl FromStr for VirtualRoute {
                 },
                 "scope" => route.with_scope(match value {
                     Some("global") | Some("universe") => RouteScopeKind::Global,
+                    Some("site") => RouteScopeKind::Site,
                     Some("link") => RouteScopeKind::Link,
                     Some("host") => RouteScopeKind::Host,
                     other => {
                         return Err(Error::InvalidConfig(format!(
-                            "scope {other:?}: global, link or host"
+                            "scope {other:?}: global, site, link or host"
                         )))
                     }
                 }),
@@ -363,6 +368,7 @@ impl fmt::Display for VirtualRoute {
         if let Some(scope) = self.scope {
             let word = match scope {
                 RouteScopeKind::Global => "global",
+                RouteScopeKind::Site => "site",
                 RouteScopeKind::Link => "link",
                 RouteScopeKind::Host => "host",
             };
