@@ -881,10 +881,11 @@ vrrp_instance W {
         );
     }
 
-    /// Every sample of Debian's keepalived package: loads, or is refused naming its first
-    /// unsupported keyword and line (the README's table).
+    /// Every sample of Debian's keepalived package loads (read, mapped and validated, the
+    /// interfaces' addresses stubbed) or is refused naming its first unsupported keyword and
+    /// line: exactly as the README's table says, with its count of those that load.
     #[test]
-    fn debian_samples_load_or_name_what_is_missing() {
+    fn debian_samples_load_or_name_what_is_missing_as_the_readme_says() {
         let dir = std::path::Path::new("/usr/share/doc/keepalived/samples");
         let Ok(entries) = std::fs::read_dir(dir) else {
             eprintln!("skipped: {} is absent", dir.display());
@@ -900,33 +901,52 @@ vrrp_instance W {
             })
             .collect();
         names.sort();
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let table: BTreeMap<&str, &str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `keepalived.conf"))
+            .filter_map(|l| {
+                let (name, rest) = l.split_once("` | ")?;
+                let outcome = rest.trim_end_matches(" |");
+                let outcome = outcome.split(" (").next().unwrap_or(outcome);
+                Some((name, outcome))
+            })
+            .collect();
         let mut loaded = 0;
+        let mut wrong = Vec::new();
         for path in &names {
             let file = Reader::new()
                 .host(Some("hakit-test"))
                 .read_file(path)
                 .unwrap();
-            match to_config(&file) {
-                Ok((c, _)) => {
-                    loaded += 1;
-                    match crate::runtime::spec::validate(&c, &source) {
-                        Ok(_) => eprintln!("| {} | loads |", path.display()),
-                        Err(e) => {
-                            eprintln!("| {} | loads; refused by validation: {e} |", path.display())
-                        }
+            let outcome = match to_config(&file) {
+                Ok((c, _)) => match crate::runtime::spec::validate(&c, &source) {
+                    Ok(_) => {
+                        loaded += 1;
+                        "loads".to_string()
                     }
-                }
-                Err(e) => {
-                    assert!(e.location.line > 0, "{e}");
-                    eprintln!(
-                        "| {} | refused: `{}` at line {} |",
-                        path.display(),
-                        e.keyword,
-                        e.location.line
-                    );
-                }
+                    Err(e) => format!("refused by validation: {e}"),
+                },
+                Err(e) => format!("refused: `{}` at line {}", e.keyword, e.location.line),
+            };
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let key = name.trim_start_matches("keepalived.conf");
+            if table.get(key) != Some(&outcome.as_str()) {
+                wrong.push(format!("| `{name}` | {outcome} |"));
             }
         }
-        eprintln!("{loaded} of {} samples load", names.len());
+        assert!(
+            wrong.is_empty(),
+            "the README's table differs:\n{}",
+            wrong.join("\n")
+        );
+        assert_eq!(
+            table.len(),
+            names.len(),
+            "the README's table has other samples"
+        );
+        let claim = format!("**{loaded} of {} samples load**", names.len());
+        assert!(readme.contains(&claim), "the README does not say {claim}");
     }
 }

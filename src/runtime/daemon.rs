@@ -100,12 +100,18 @@ pub(crate) fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<Adv
 }
 
 /// The addresses an instance holds as Master, as `VipManager` entries on its VIP interface
-/// with their label and scope: the VIPs, then `virtual_ipaddress_excluded`.
+/// (or the one their `dev` names) with their label and scope: the VIPs, then
+/// `virtual_ipaddress_excluded`.
 pub(crate) fn vip_list(inst: &InstanceSpec) -> vip_netlink::Result<Vec<Vip>> {
     inst.held_addresses()
         .map(|v| {
-            let mut vip = Vip::new(inst.vip_iface(), v.addr, v.prefix_len)?;
-            if let Some((_, o)) = inst.vip_options.iter().find(|(a, _)| *a == v.addr) {
+            let options = inst.vip_options.iter().find(|(a, _)| *a == v.addr);
+            let iface = match options.and_then(|(_, o)| o.dev.as_deref()) {
+                Some(dev) if dev != inst.iface => dev,
+                _ => inst.vip_iface(),
+            };
+            let mut vip = Vip::new(iface, v.addr, v.prefix_len)?;
+            if let Some((_, o)) = options {
                 if let Some(label) = &o.label {
                     vip = vip.with_label(label.clone());
                 }

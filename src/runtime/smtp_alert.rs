@@ -148,15 +148,21 @@ pub fn validate(raw: &Config) -> Result<Option<SmtpSpec>, ConfigError> {
     }))
 }
 
-/// A mail address: something `@` something, no blank, angle bracket or control character.
+/// A mail address: `user@domain`, or a bare local user as keepalived's sample has
+/// (`acassen`); no blank, angle bracket or control character, no empty side of the `@`.
 fn check_address(field: &str, addr: &str) -> Result<(), ConfigError> {
     let bad = |c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>';
-    match addr.split_once('@') {
-        Some((user, host)) if !user.is_empty() && !host.is_empty() && !addr.contains(bad) => Ok(()),
-        _ => Err(ConfigError::new(
+    let sides_ok = match addr.split_once('@') {
+        Some((user, host)) => !user.is_empty() && !host.is_empty() && !host.contains('@'),
+        None => !addr.is_empty(),
+    };
+    if sides_ok && !addr.contains(bad) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
             field,
             format!("{addr:?} is not a mail address"),
-        )),
+        ))
     }
 }
 
@@ -614,7 +620,7 @@ mod tests {
         for (extra, field) in [
             ("smtp_connect_timeout = -1.0\n", "smtp_connect_timeout"),
             (
-                "notification_email_from = 'nobody'\n",
+                "notification_email_from = 'no body'\n",
                 "notification_email_from",
             ),
             ("router_id = ''\n", "router_id"),

@@ -268,7 +268,7 @@ pub struct VipOptions {
     pub label: Option<String>,
     /// `scope global|site|link|host|nowhere` (default global).
     pub scope: Option<AddressScope>,
-    /// `dev D`: checked against the instance's interface once it is known.
+    /// `dev D`: the interface the VIP lives on and is announced on, when not the instance's.
     pub dev: Option<String>,
 }
 
@@ -1060,9 +1060,8 @@ fn validate_instance(
     })
 }
 
-/// `dev` may only name the instance's interface (a VIP on another interface would need its
-/// GARPs sent there: not supported); a label must pass iproute2's rule
-/// ([`vip_netlink::Vip::check_label`]) on the VIPs' interface.
+/// `dev` names the interface the VIP lives on (by default the instance's, or its VMAC); a
+/// label must pass iproute2's rule ([`vip_netlink::Vip::check_label`]) on that interface.
 fn check_vip_options(
     field: &str,
     v: &VirtualAddress,
@@ -1070,19 +1069,16 @@ fn check_vip_options(
     r: &VrrpInstance,
 ) -> Result<(), ConfigError> {
     if let Some(dev) = &o.dev {
-        if *dev != r.iface {
-            return err(
-                field,
-                format!(
-                    "dev {dev}: a VIP lives on the instance's interface {}",
-                    r.iface
-                ),
-            );
+        if dev.is_empty() || dev.len() >= 16 || dev.contains(['/', ' ']) {
+            return err(field, format!("dev {dev:?} is not an interface name"));
         }
     }
     if let Some(label) = &o.label {
-        // On the VIPs' interface: the VMAC's with use_vmac.
-        let iface = vmac_name(r).unwrap_or_else(|| r.iface.clone());
+        // On the VIPs' interface (the VMAC's with use_vmac), or the one `dev` names.
+        let iface = match &o.dev {
+            Some(dev) if *dev != r.iface => dev.clone(),
+            _ => vmac_name(r).unwrap_or_else(|| r.iface.clone()),
+        };
         let vip = vip_netlink::Vip::new(iface, v.addr, v.prefix_len).map_err(|e| ConfigError {
             field: field.into(),
             message: e.to_string(),
@@ -1677,8 +1673,16 @@ mod tests {
         assert!(one("'192.0.2.1/24'").unwrap().instances[0]
             .vip_options
             .is_empty());
+        // keepalived's VIP on another interface: added there, announced there.
+        let other = one("'192.0.2.1/24 dev eth1 label eth1:x'").unwrap();
+        let vips = crate::runtime::daemon::vip_list(&other.instances[0]).unwrap();
+        assert_eq!(
+            (vips[0].interface(), vips[0].label()),
+            ("eth1", Some("eth1:x"))
+        );
         for (bad, why) in [
-            ("'192.0.2.1/24 dev eth1'", "instance's interface"),
+            ("'192.0.2.1/24 dev eth1/x'", "not an interface name"),
+            ("'192.0.2.1/24 dev eth1 label eth0:x'", "must be"),
             ("'192.0.2.1/24 label web'", "must be"),
             ("'192.0.2.1/24 scope galaxy'", "scope"),
             ("'192.0.2.1/24 brd 192.0.2.255'", "unexpected"),
