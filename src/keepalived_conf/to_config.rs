@@ -93,7 +93,7 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
             }
             "static_rules" => {
                 for line in &node.children {
-                    if let Some(text) = m.held::<VirtualRule>(line, "rule")? {
+                    if let Some(text) = m.rule(line)? {
                         m.config.static_rules.push(text);
                     }
                 }
@@ -133,7 +133,12 @@ struct Mapper {
     /// Global `smtp_alert` and `smtp_alert_vrrp`.
     smtp_alert: Option<bool>,
     smtp_alert_vrrp: Option<bool>,
+    /// Rules given keepalived's default preference so far (IPv4, IPv6).
+    next_rule_priority: (u32, u32),
 }
+
+/// keepalived's first default rule preference (`vrrp_iprule.c`).
+const RULE_START_PRIORITY: u32 = 16384;
 
 /// keepalived's optional boolean: none (true), `on|off`, `true|false`, `yes|no`.
 fn flag(node: &Node) -> Result<bool, MapError> {
@@ -263,6 +268,37 @@ impl Mapper {
                 Ok(None)
             }
         }
+    }
+
+    /// A `static_rules` or `virtual_rules` line: as [`Mapper::held`], and a rule without a
+    /// preference gets keepalived's: 16384, then one less for each such rule of its family,
+    /// in the order of the file (with keepalived's warning).
+    fn rule(&mut self, n: &Node) -> Result<Option<String>, MapError> {
+        let Some(text) = self.held::<VirtualRule>(n, "rule")? else {
+            return Ok(None);
+        };
+        let has_pref = n
+            .args
+            .iter()
+            .any(|w| matches!(w.as_str(), "priority" | "preference" | "pref"));
+        if has_pref {
+            return Ok(Some(text));
+        }
+        let ipv6 = text.parse::<VirtualRule>().is_ok_and(|r| r.is_ipv6());
+        let next = if ipv6 {
+            &mut self.next_rule_priority.1
+        } else {
+            &mut self.next_rule_priority.0
+        };
+        let priority = RULE_START_PRIORITY - *next;
+        *next += 1;
+        self.warn(
+            n,
+            &format!(
+                "rule has no preference specified - setting to {priority}, as keepalived does"
+            ),
+        );
+        Ok(Some(format!("{text} priority {priority}")))
     }
 
     /// A `static_ipaddress` line: `dev` is required (keepalived's `default_interface` is not
@@ -447,7 +483,7 @@ impl Mapper {
                 }
                 "virtual_rules" => {
                     for line in &n.children {
-                        if let Some(text) = self.held::<VirtualRule>(line, "rule")? {
+                        if let Some(text) = self.rule(line)? {
                             i.virtual_rules.push(text);
                         }
                     }
@@ -842,7 +878,7 @@ vrrp_instance W {
             c.static_routes,
             ["198.51.100.0/24 via 192.0.2.254 dev eth0 scope site"]
         );
-        assert_eq!(c.static_rules, ["from 192.0.2.16 table 100"]);
+        assert_eq!(c.static_rules, ["from 192.0.2.16 table 100 priority 16384"]);
         let s = &c.instance[0].track_script;
         assert_eq!((s.len(), s[0].timeout), (1, Some(2.5)));
         let lines: Vec<(u32, &str)> = warnings
@@ -851,6 +887,10 @@ vrrp_instance W {
             .collect();
         for (line, start) in [
             (15, "192.0.2.999: invalid address skipped"),
+            (
+                21,
+                "from: rule has no preference specified - setting to 16384",
+            ),
             (22, "to: invalid rule"),
             (24, "vrrp_script: no script set for vrrp_script nothing"),
             (33, "V: unknown keyword"),
@@ -868,7 +908,7 @@ vrrp_instance W {
                 "line {line} {start:?} in {lines:?}"
             );
         }
-        assert_eq!(warnings.len(), 7, "{lines:?}");
+        assert_eq!(warnings.len(), 8, "{lines:?}");
         let spec = crate::runtime::spec::validate(&c, &source).unwrap();
         let smtp = spec.smtp.unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port), ("192.0.2.1", 2525));
