@@ -153,6 +153,31 @@ fn flag(node: &Node) -> Result<bool, MapError> {
     }
 }
 
+/// The address of `text` when instance `i` already has it as keepalived counts duplicates:
+/// a VIP repeating any VIP, or repeating an excluded one on the same interface; an excluded
+/// address repeating either on the same interface.
+fn duplicate_vip(i: &VrrpInstance, text: &str, excluded: bool) -> Option<String> {
+    let key = |t: &str| {
+        let mut words = t.split_whitespace();
+        let addr = words.next().unwrap_or("").split('/').next().unwrap_or("");
+        let mut dev = None;
+        while let Some(w) = words.next() {
+            if w == "dev" {
+                dev = words.next();
+            }
+        }
+        (addr.to_string(), dev.unwrap_or(&i.iface).to_string())
+    };
+    let (addr, dev) = key(text);
+    let same = |t: &String, check_dev: bool| {
+        let (a, d) = key(t);
+        a == addr && (!check_dev || d == dev)
+    };
+    let dup =
+        i.vips.iter().any(|t| same(t, excluded)) || i.vips_excluded.iter().any(|t| same(t, true));
+    dup.then_some(addr)
+}
+
 /// A block's line as one text: keyword and words.
 fn line_text(n: &Node) -> String {
     std::iter::once(n.keyword.as_str())
@@ -448,7 +473,6 @@ impl Mapper {
             strict_mode: self.strict,
             ..Tuning::default()
         };
-        let lines = |n: &Node| -> Vec<String> { n.children.iter().map(line_text).collect() };
         for n in &block.children {
             match n.keyword.as_str() {
                 "interface" => i.iface = one(n)?.to_string(),
@@ -472,8 +496,23 @@ impl Mapper {
                         }
                     }
                 }
-                "virtual_ipaddress" => i.vips.extend(lines(n)),
-                "virtual_ipaddress_excluded" => i.vips_excluded.extend(lines(n)),
+                "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                    let excluded = n.keyword == "virtual_ipaddress_excluded";
+                    for line in &n.children {
+                        let text = line_text(line);
+                        if let Some(dup) = duplicate_vip(&i, &text, excluded) {
+                            // keepalived: "VIP duplicates a VIP ... - ignoring".
+                            self.warn(
+                                line,
+                                &format!("{dup} duplicates an earlier address: ignored, as keepalived does"),
+                            );
+                        } else if excluded {
+                            i.vips_excluded.push(text);
+                        } else {
+                            i.vips.push(text);
+                        }
+                    }
+                }
                 "virtual_routes" => {
                     for line in &n.children {
                         if let Some(text) = self.held::<VirtualRoute>(line, "route")? {
@@ -855,6 +894,7 @@ vrrp_instance W {
   virtual_router_id 2
   virtual_ipaddress {
     192.0.2.101
+    192.0.2.101/24 label eth0:1
   }
 }
 ";
@@ -900,6 +940,10 @@ vrrp_instance W {
             ),
             (40, "V: unknown keyword"),
             (47, "nothing: no vrrp_script named"),
+            (
+                59,
+                "192.0.2.101/24: 192.0.2.101 duplicates an earlier address",
+            ),
         ] {
             assert!(
                 lines
@@ -908,7 +952,7 @@ vrrp_instance W {
                 "line {line} {start:?} in {lines:?}"
             );
         }
-        assert_eq!(warnings.len(), 8, "{lines:?}");
+        assert_eq!(warnings.len(), 9, "{lines:?}");
         let spec = crate::runtime::spec::validate(&c, &source).unwrap();
         let smtp = spec.smtp.unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port), ("192.0.2.1", 2525));
