@@ -8,6 +8,10 @@
 //!   (`ip -o addr`, `ip route show table all`, `ip rule`, `ip -6 rule`, compared with the
 //!   node before the daemon started) is the same for keepalived as Master and for hakitd as
 //!   Master, and for each as Backup (the static addresses, routes and rules included);
+//! - the SMTP alerts (`keepalived.conf.vrrp` has them) are the same: a receiver on each node's
+//!   loopback gets the same subjects and bodies from keepalived as from hakitd, on either side
+//!   (but for the "Stopping" mails, which keepalived makes at shutdown and exits before
+//!   sending, and hakitd sends);
 //! - failover works both ways: the Master stopped (SIGTERM), the other side takes every VIP
 //!   and ends up with what the stopped side had as Master, and the stopped side has removed
 //!   everything it added.
@@ -16,7 +20,7 @@
 //! `eth1` and `eth0.1` instances would otherwise have no peer); `eth1`, `eth2` and `eth3` exist
 //! as veth interfaces (their peers up, inside the node) for `dev`, `track_interface` and the routes; the nodes also get
 //! addresses in the samples' 192.168.100/24, 192.168.200/24 and 192.168.201/24 so that their
-//! gateways are reachable; the SMTP server becomes 127.0.0.1 (refused at once). In
+//! gateways are reachable; the SMTP server becomes the node's own receiver. In
 //! `keepalived.conf.vrrp.routes` the one multipath route (`or`, deprecated by keepalived and not
 //! supported by hakit) is left out, and in `keepalived.conf.vrrp` the second listing of
 //! 192.168.200.18 (keepalived 2.4 ignores it, as hakit does; the Debian package's 2.2.7
@@ -28,16 +32,21 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::keepalived::Keepalived;
 use common::process::{wait_until, Daemon, TempDir};
-use common::topology::{Netns, Topology};
+use common::topology::{in_netns, Netns, Topology};
 
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 /// How much lower the low node's priorities are.
 const LOWER: u8 = 20;
+/// Where each node's SMTP receiver listens (on the node's own loopback).
+const SMTP_PORT: u16 = 2525;
 /// Time to settle: start-up (keepalived's 3 adverts down timer) and the VIPs' routes.
 const SETTLE: Duration = Duration::from_secs(15);
 
@@ -53,7 +62,7 @@ fn rewrite(sample: &str, lower: bool) -> String {
                 let p: u8 = p.parse().unwrap();
                 format!("    priority {} {}", p - LOWER, rest.join(" "))
             }
-            ["smtp_server", ..] => "   smtp_server 127.0.0.1".to_string(),
+            ["smtp_server", ..] => format!("   smtp_server 127.0.0.1 {SMTP_PORT}"),
             w if w.contains(&"or") => continue,
             // keepalived.conf.vrrp lists 192.168.200.18 twice: keepalived 2.4 (and hakit)
             // ignore the second, 2.2.7 advertises it twice and refuses adverts without it.
@@ -168,6 +177,65 @@ fn holds_none(ns: &Netns, vips: &[String]) -> bool {
     vips.iter().all(|v| !held.contains(v))
 }
 
+/// A minimal SMTP receiver on the loopback of namespace `ns` (the server side of RFC 5321:
+/// greeting, 250 to every command, 354 to DATA, 221 to QUIT): each mail's `Subject` and body.
+fn smtp_receiver(ns: &str) -> Arc<Mutex<Vec<String>>> {
+    let listener = in_netns(ns, || TcpListener::bind(("127.0.0.1", SMTP_PORT)).unwrap());
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let store = mails.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let _ = serve_smtp(stream, &store);
+            });
+        }
+    });
+    mails
+}
+
+fn serve_smtp(stream: TcpStream, store: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut w = stream.try_clone()?;
+    let mut r = BufReader::new(stream);
+    w.write_all(b"220 test ESMTP\r\n")?;
+    let mut data: Option<String> = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if let Some(d) = data.as_mut() {
+            if line == ".\r\n" {
+                let (head, body) = d.split_once("\r\n\r\n").unwrap_or((d, ""));
+                let subject = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Subject: "))
+                    .unwrap_or("");
+                store
+                    .lock()
+                    .unwrap()
+                    .push(format!("{subject} / {}", body.trim()));
+                data = None;
+                w.write_all(b"250 queued\r\n")?;
+            } else {
+                d.push_str(&line);
+            }
+            continue;
+        }
+        let verb = line.split([' ', ':', '\r']).next().unwrap_or("");
+        match verb.to_ascii_uppercase().as_str() {
+            "DATA" => {
+                data = Some(String::new());
+                w.write_all(b"354 go on\r\n")?;
+            }
+            "QUIT" => return w.write_all(b"221 bye\r\n"),
+            _ => w.write_all(b"250 ok\r\n")?,
+        }
+    }
+}
+
 /// One side of a pair.
 enum Side {
     Ka(Keepalived),
@@ -222,6 +290,8 @@ struct Outcome {
     master: BTreeSet<String>,
     backup: BTreeSet<String>,
     taken_over: BTreeSet<String>,
+    /// The SMTP alerts of the high and of the low side, as (subject / body).
+    mails: (BTreeSet<String>, BTreeSet<String>),
 }
 
 /// Node 0 runs the sample's priorities, node 1 every priority `LOWER` lower; `ka_high`: which
@@ -233,6 +303,7 @@ fn pair(sample: &str, ka_high: bool) -> Outcome {
     prepare(n0, 0);
     prepare(n1, 1);
     let (base0, base1) = (snapshot(n0), snapshot(n1));
+    let (mails0, mails1) = (smtp_receiver(&n0.name), smtp_receiver(&n1.name));
     let high_conf = rewrite(sample, false);
     let low_conf = rewrite(sample, true);
     let conf_path: PathBuf = dir.join("high.conf");
@@ -287,10 +358,13 @@ fn pair(sample: &str, ka_high: bool) -> Outcome {
         "{sample}: {high_name} left behind after its stop: {left:#?}"
     );
     low.stop();
+    // The last alerts (the takeover's) had the whole stop to go out.
+    let mails = |m: &Mutex<Vec<String>>| m.lock().unwrap().iter().cloned().collect();
     Outcome {
         master,
         backup,
         taken_over,
+        mails: (mails(&mails0), mails(&mails1)),
     }
 }
 
@@ -325,6 +399,36 @@ fn side_by_side(sample: &str) {
         &ka_master.taken_over,
         &ka_master.master,
     );
+    // keepalived makes a "Stopping" mail at shutdown too, but exits before it goes out;
+    // hakitd waits for it (a few seconds at most): compared without them.
+    let running = |m: &BTreeSet<String>| -> BTreeSet<String> {
+        m.iter()
+            .filter(|s| !s.contains(" - Stopping / "))
+            .cloned()
+            .collect()
+    };
+    same(
+        "the Master's mails",
+        &running(&ka_master.mails.0),
+        &running(&hk_master.mails.0),
+    );
+    same(
+        "the Backup's mails",
+        &running(&ka_master.mails.1),
+        &running(&hk_master.mails.1),
+    );
+    let stops = hk_master.mails.0.len() - running(&hk_master.mails.0).len();
+    let masters = hk_master
+        .mails
+        .0
+        .iter()
+        .filter(|s| s.contains(" - Entering MASTER state / "))
+        .count();
+    assert_eq!(stops, masters, "{sample}: one Stopping mail per instance");
+    println!(
+        "{sample}: mails of the Master side {:#?}",
+        hk_master.mails.0
+    );
 }
 
 #[test]
@@ -355,6 +459,11 @@ fn vrrp_rules() {
 #[test]
 fn track_interface() {
     side_by_side("keepalived.conf.track_interface");
+}
+
+#[test]
+fn vrrp_static_ipaddress() {
+    side_by_side("keepalived.conf.vrrp.static_ipaddress");
 }
 
 #[test]

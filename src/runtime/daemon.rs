@@ -237,9 +237,10 @@ impl Daemon {
 
     /// Starts an already validated configuration: creates the VMACs, opens every instance's
     /// sockets, removes stale VIPs, routes and rules an earlier run left (unless the
-    /// instance is the address owner), starts the link watches and tracker checks and the
-    /// VRRP loop. Every instance starts in Backup (or Master for an address owner). On an
-    /// error, whatever was created is removed again.
+    /// instance is the address owner), installs the static addresses, routes and rules
+    /// ([`static_config`]), starts the SMTP alerts ([`smtp_alert`]), the link watches, the
+    /// tracker checks and the VRRP loop. Every instance starts in Backup (or Master for an
+    /// address owner). On an error, whatever was created is removed again.
     pub async fn start_spec(spec: DaemonSpec) -> Result<Daemon, DaemonError> {
         // Before anything changes: a second copy must not clean up the first one's VIPs.
         let mut locks = BTreeMap::new();
@@ -247,12 +248,7 @@ impl Daemon {
             locks.insert(slot, InstanceLock::take(&spec.lock_dir, inst)?);
         }
         let vmacs = CreatedVmacs::new(Mutex::new(create_vmacs(&spec.instances).await?));
-        // keepalived installs its static addresses, routes and rules before any instance runs.
         let statics = spec.statics.clone();
-        if !statics.is_empty() {
-            let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
-            static_config::install(&statics, &vip_mgr);
-        }
         match Daemon::start_instances(spec, vmacs.clone(), locks).await {
             Ok(d) => Ok(d),
             Err(e) => {
@@ -304,6 +300,10 @@ impl Daemon {
         for io in ios.iter() {
             io.remove_stale_vips(&vip_mgr)?;
         }
+        // keepalived installs its static addresses, routes and rules before any instance
+        // runs, once it knows the interfaces' own addresses: a static address is never an
+        // advert's source (the sockets above have theirs).
+        static_config::install(&spec.statics, &vip_mgr);
 
         let (tx, queue) = event_queue().map_err(|e| DaemonError::Other(format!("eventfd: {e}")))?;
 
