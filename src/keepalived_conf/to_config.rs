@@ -5,7 +5,7 @@
 //! where keepalived itself only warns and carries on (an unknown keyword in a sync group, a
 //! `vrrp_script` without `script`, an invalid route or rule), kept as a [`Warning`] that says
 //! what keepalived does. No line is ignored silently. What hakit does not implement yet
-//! (`virtual_server` and the rest of keepalived's checker side, multipath routes, SNMP, BFD)
+//! (`virtual_server` and the rest of keepalived's checker side, `nexthop` routes, SNMP, BFD)
 //! is refused by name. The values are checked afterwards by [`Config::validate`], as for TOML.
 
 use std::collections::BTreeMap;
@@ -274,17 +274,25 @@ impl Mapper {
         T: std::str::FromStr<Err = vip_netlink::Error>,
     {
         let text = line_text(n);
-        if let Some(w) = text
-            .split_whitespace()
-            .find(|w| *w == "or" || *w == "nexthop")
-        {
+        if text.split_whitespace().any(|w| w == "nexthop") {
             return refuse(
                 n,
-                format!("multipath routes (`{w}`; keepalived marks `or` deprecated) are not supported by hakit yet"),
+                "multipath routes with `nexthop` are not supported by hakit yet (`via A or B` is)",
             );
         }
         match text.parse::<T>() {
-            Ok(_) => Ok(Some(text)),
+            Ok(_) => {
+                // keepalived's warnings for its deprecated route words, which it still applies.
+                for (old, new) in [("or", "nexthop"), ("gw", "via")] {
+                    if what == "route" && text.split_whitespace().any(|w| w == old) {
+                        self.warn(
+                            n,
+                            &format!("\"{old}\" for routes is deprecated (keepalived: please use \"{new}\")"),
+                        );
+                    }
+                }
+                Ok(Some(text))
+            }
             Err(e) => {
                 self.warn(
                     n,
@@ -775,7 +783,7 @@ vrrp_instance VI_1 {
             (
                 "vrrp_instance V {
   virtual_routes {
-    10.1.0.0/16 via 10.0.0.1 or 10.0.0.2
+    10.1.0.0/16 nexthop via 10.0.0.1 nexthop via 10.0.0.2
   }
 }
 ",
