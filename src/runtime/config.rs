@@ -443,7 +443,13 @@ impl Config {
     /// Checks every value and resolves each instance's advert source from its interface
     /// (read-only: nothing on the network changes).
     pub fn validate(&self) -> Result<crate::runtime::DaemonSpec, ConfigError> {
-        crate::runtime::spec::validate(self, &crate::runtime::spec::resolve_source)
+        // The static addresses are this daemon's own: never an interface's source address
+        // (a `scope link` one is listed first by the kernel once installed).
+        let statics = crate::runtime::static_config::validate(self)?;
+        let skip: Vec<std::net::IpAddr> = statics.addresses.iter().map(|v| v.address()).collect();
+        crate::runtime::spec::validate(self, &|iface, sample| {
+            crate::runtime::spec::resolve_source_skipping(iface, sample, &skip)
+        })
     }
 }
 

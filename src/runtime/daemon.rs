@@ -249,6 +249,10 @@ impl Daemon {
         }
         let vmacs = CreatedVmacs::new(Mutex::new(create_vmacs(&spec.instances).await?));
         let statics = spec.statics.clone();
+        if !statics.is_empty() {
+            let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
+            static_config::clear_leftovers(&statics, &vip_mgr);
+        }
         match Daemon::start_instances(spec, vmacs.clone(), locks).await {
             Ok(d) => Ok(d),
             Err(e) => {

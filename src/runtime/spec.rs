@@ -478,6 +478,33 @@ pub fn resolve_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
         .map_err(|e| e.to_string())
 }
 
+/// [`resolve_source`], passing over the addresses of `skip` (the daemon's own static
+/// addresses).
+pub fn resolve_source_skipping(
+    iface: &str,
+    sample: IpAddr,
+    skip: &[IpAddr],
+) -> Result<IpAddr, String> {
+    if skip.is_empty() {
+        return resolve_source(iface, sample);
+    }
+    let ifc = vip_netlink::Interface::by_name(iface).map_err(|e| e.to_string())?;
+    let found = ifc
+        .addresses()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|a| !skip.contains(a))
+        .find(|a| match (a, sample) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => true,
+            (IpAddr::V6(v6), IpAddr::V6(_)) => v6.segments()[0] & 0xffc0 == 0xfe80,
+            _ => false,
+        });
+    match found {
+        Some(a) => Ok(a),
+        None => resolve_source(iface, sample),
+    }
+}
+
 /// `ADDR[/PREFIX] [label L] [scope S] [dev D] [no_track]`, keepalived's words for one
 /// virtual address. `no_track` is accepted: nothing watches the addresses, so every one
 /// behaves so.

@@ -2,7 +2,9 @@
 //! rules the daemon installs at start-up whatever the VRRP states, and removes at shutdown.
 //!
 //! As keepalived 2.4 does (`vrrp_daemon.c`): at start, leftovers of an earlier run are
-//! removed, then the addresses, routes and rules are added, in that order; at shutdown the
+//! removed, then (once the instances know their interfaces' own addresses) the addresses,
+//! routes and rules are added, in that order; a static address is never taken for an
+//! interface's own (the advert source) when the configuration is validated; at shutdown the
 //! rules, routes and addresses go, in that order; a reload removes what the new
 //! configuration no longer has and adds what it adds. Failures are logged and the others go
 //! on, as for the VIPs. Routes and rules are written as `virtual_routes` and `virtual_rules`
@@ -129,8 +131,9 @@ fn remove_leftovers<T: HeldWithVips>(vip_mgr: &VipManager, list: &[T]) {
     }
 }
 
-/// At start-up: removes what an earlier run left, then adds the addresses, routes and rules.
-pub fn install(spec: &StaticSpec, vip_mgr: &VipManager) {
+/// First step of a start: removes what an earlier run left (before the advert sockets pick
+/// their source address, which a leftover static address must not be).
+pub fn clear_leftovers(spec: &StaticSpec, vip_mgr: &VipManager) {
     remove_leftovers(vip_mgr, &spec.rules);
     remove_leftovers(vip_mgr, &spec.routes);
     for v in &spec.addresses {
@@ -138,6 +141,10 @@ pub fn install(spec: &StaticSpec, vip_mgr: &VipManager) {
             warn!(address = %v.address(), "removed a static address left by an earlier run");
         }
     }
+}
+
+/// At start-up, after [`clear_leftovers`]: adds the addresses, routes and rules.
+pub fn install(spec: &StaticSpec, vip_mgr: &VipManager) {
     add_addresses(vip_mgr, &spec.addresses);
     add_all(OWNER, vip_mgr, &spec.routes);
     add_all(OWNER, vip_mgr, &spec.rules);
