@@ -416,6 +416,14 @@ impl Daemon {
     }
 
     /// The SMTP alerts' counters (sent, failed, dropped); `None` when no mail is configured.
+    ///
+    /// ```no_run
+    /// # async fn run(daemon: &hakit::Daemon) {
+    /// if let Some(stats) = daemon.smtp_stats() {
+    ///     println!("alerts: {} sent, {} failed", stats.sent(), stats.failed());
+    /// }
+    /// # }
+    /// ```
     pub fn smtp_stats(&self) -> Option<Arc<SmtpStats>> {
         self.smtp.as_ref().map(|(stats, _)| stats.clone())
     }

@@ -74,6 +74,19 @@ pub struct SmtpSpec {
 
 /// Validates the SMTP keys of `raw`: `None` when no mail can go (no server or no recipient,
 /// as keepalived) or nothing asks for one.
+///
+/// ```
+/// use hakit::Config;
+/// let raw = Config::from_toml(
+///     "smtp_server = '192.0.2.1 2525'\nnotification_email = ['ops@example.org']\n\
+///      router_id = 'lb1'\n[[instance]]\nname = 'web'\niface = 'eth0'\nvrid = 51\n\
+///      priority = 150\nvips = ['192.0.2.100']\nsmtp_alert = true\n",
+/// )
+/// .unwrap();
+/// let spec = hakit::runtime::smtp_alert::validate(&raw).unwrap().unwrap();
+/// assert_eq!((spec.port, spec.router_id.as_str()), (2525, "lb1"));
+/// assert!(spec.instances.contains("web"));
+/// ```
 pub fn validate(raw: &Config) -> Result<Option<SmtpSpec>, ConfigError> {
     let host_name = crate::keepalived_conf::host_name().unwrap_or_else(|| "localhost".into());
     for (k, addr) in raw.notification_email.iter().enumerate() {
@@ -229,6 +242,12 @@ pub fn instance_mail(router_id: &str, name: &str, state: &str) -> Option<Mail> {
 }
 
 /// The mail of sync group `name` entering `state`, as keepalived writes it.
+///
+/// ```
+/// let m = hakit::runtime::smtp_alert::group_mail("lb1", "G", "FAULT").unwrap();
+/// assert_eq!(m.subject, "[lb1] VRRP Group G - Entering FAULT state");
+/// assert_eq!(m.body, "=> All VRRP group instances are now in FAULT state <=");
+/// ```
 pub fn group_mail(router_id: &str, name: &str, state: &str) -> Option<Mail> {
     let (what, body) = match state {
         "MASTER" => (
@@ -281,6 +300,12 @@ pub fn message(mail: &Mail, from: &str, to: &[String], date: &str) -> String {
 }
 
 /// An RFC 5322 date in UTC: `Mon, 07 Dec 2026 10:00:00 +0000`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = UNIX_EPOCH + Duration::from_secs(86_400 * 365);
+/// assert_eq!(hakit::runtime::smtp_alert::rfc5322_date(t), "Fri, 01 Jan 1971 00:00:00 +0000");
+/// ```
 pub fn rfc5322_date(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -355,6 +380,16 @@ pub enum SmtpError {
 /// Sends `mail` through the server of `spec`, keepalived's dialogue: greeting 220, `HELO`
 /// 250, `MAIL FROM:<from>` 250, `RCPT TO:<to>` 250 for each recipient, `DATA` 354, the
 /// message and `.` 250, `QUIT` 221.
+///
+/// ```no_run
+/// # async fn run(spec: hakit::runtime::smtp_alert::SmtpSpec) {
+/// use hakit::runtime::smtp_alert::{instance_mail, rfc5322_date, send};
+/// let mail = instance_mail(&spec.router_id, "web", "MASTER").unwrap();
+/// if let Err(e) = send(&spec, &mail, &rfc5322_date(std::time::SystemTime::now())).await {
+///     eprintln!("not sent: {e}");
+/// }
+/// # }
+/// ```
 pub async fn send(spec: &SmtpSpec, mail: &Mail, date: &str) -> Result<(), SmtpError> {
     let server = format!("{}:{}", spec.host, spec.port);
     let host = if spec.host.contains(':') {
@@ -487,7 +522,19 @@ impl SmtpStats {
 }
 
 /// Turns the events of `rx` into mails, queued, and sends them; returns the counters and the
-/// sending task, which ends once the event stream has closed and the queue is empty.
+/// sending task, which ends once the stream has said [`Event::Stopped`] (or closed) and the
+/// queue is empty. [`Daemon`](crate::Daemon) does this itself when the configuration has
+/// SMTP alerts ([`Daemon::smtp_stats`](crate::Daemon::smtp_stats)).
+///
+/// ```no_run
+/// # async fn run(spec: hakit::runtime::smtp_alert::SmtpSpec) {
+/// let (events, rx) = tokio::sync::broadcast::channel(64);
+/// let (stats, sender) = hakit::runtime::smtp_alert::spawn(spec, rx);
+/// events.send(hakit::Event::Stopped { error: None }).unwrap();
+/// sender.await.unwrap();
+/// println!("{} sent, {} failed, {} dropped", stats.sent(), stats.failed(), stats.dropped());
+/// # }
+/// ```
 pub fn spawn(
     spec: SmtpSpec,
     mut rx: broadcast::Receiver<Event>,

@@ -50,7 +50,7 @@ impl StaticSpec {
 }
 
 /// The static addresses, routes and rules of `raw`; errors name the entry
-/// (`static_routes[2]`).
+/// (`static_routes[2]`). See the module's example.
 pub fn validate(raw: &Config) -> Result<StaticSpec, ConfigError> {
     let mut addresses: Vec<Vip> = Vec::new();
     for (k, text) in raw.static_ipaddress.iter().enumerate() {
@@ -144,6 +144,17 @@ pub fn clear_leftovers(spec: &StaticSpec, vip_mgr: &VipManager) {
 }
 
 /// At start-up, after [`clear_leftovers`]: adds the addresses, routes and rules.
+///
+/// ```no_run
+/// use hakit::runtime::static_config::{clear_leftovers, install, uninstall, validate};
+/// let config = hakit::Config::from_toml("static_routes = ['198.51.100.0/24 dev eth0']\n").unwrap();
+/// let statics = validate(&config).unwrap();
+/// let vip_mgr = hakit::vip::VipManager::new().unwrap();
+/// clear_leftovers(&statics, &vip_mgr);
+/// install(&statics, &vip_mgr);
+/// // ... and at the end:
+/// uninstall(&statics, &vip_mgr);
+/// ```
 pub fn install(spec: &StaticSpec, vip_mgr: &VipManager) {
     add_addresses(vip_mgr, &spec.addresses);
     add_all(OWNER, vip_mgr, &spec.routes);
