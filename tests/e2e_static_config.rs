@@ -4,10 +4,9 @@
 //! reload (what the file drops goes, what it adds comes), removed at SIGTERM.
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
-use common::process::{wait_until, Daemon, TempDir};
+use common::process::{spawn_hakitd, wait_until, Daemon, TempDir};
 use common::topology::{Netns, Topology};
 
 const CONF: &str = "\
@@ -60,22 +59,12 @@ fn statics_come_at_start_whatever_the_state_follow_a_reload_and_go_at_stop() {
     let topo = Topology::new(1);
     let ns = &topo.nodes[0].ns;
     // eth1: a veth whose peer stays down, so the tracked interface has no carrier: FAULT.
-    ns.ip(&[
-        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ])
-    .unwrap();
-    ns.ip(&["link", "set", "eth1", "up"]).unwrap();
+    ns.add_eth1_without_carrier();
     let dir = TempDir::new(&format!("{}-static", topo.prefix));
     let conf = dir.join("keepalived.conf");
     std::fs::write(&conf, CONF).unwrap();
-    let mut hk = Daemon::spawn(
-        "hakitd",
-        &ns.name,
-        Path::new(env!("CARGO_BIN_EXE_hakitd")),
-        &["--keepalived-conf".into(), conf.display().to_string()],
-        &dir.join("hakitd.log"),
-    );
-    let log = |hk: &Daemon| std::fs::read_to_string(&hk.log).unwrap_or_default();
+    let mut hk = spawn_hakitd(&ns.name, &conf, &dir);
+    let log = Daemon::stderr_text;
     let up = wait_until(Duration::from_secs(10), || {
         rules(ns).contains("to 203.0.115.0/24 lookup 101")
     });

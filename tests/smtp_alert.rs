@@ -130,6 +130,15 @@ fn changed(instance: &str, from: State, to: State) -> Event {
     }
 }
 
+/// The stream's last event; the sender drains its queue and ends.
+async fn end(tx: &broadcast::Sender<Event>, sender: tokio::task::JoinHandle<()>) {
+    tx.send(Event::Stopped { error: None }).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), sender)
+        .await
+        .expect("the sender ends after Stopped")
+        .unwrap();
+}
+
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
@@ -157,12 +166,7 @@ async fn transitions_become_keepalived_s_mails() {
     .unwrap();
     tx.send(changed("VI_1", State::Master, State::Init))
         .unwrap();
-    tx.send(Event::Stopped { error: None }).unwrap();
-    // The stream's last event ends the queue; the sender drains it and ends.
-    tokio::time::timeout(Duration::from_secs(30), sender)
-        .await
-        .expect("the sender ends after Stopped")
-        .unwrap();
+    end(&tx, sender).await;
     let mails = mails.lock().unwrap().clone();
     assert_eq!((stats.sent(), stats.failed(), stats.dropped()), (4, 0, 0));
     let subjects: Vec<&str> = mails
@@ -245,11 +249,7 @@ async fn a_refusing_or_silent_server_is_an_error_bounded_in_time_and_counted() {
         .unwrap();
     tx.send(changed("VI_1", State::Backup, State::Fault))
         .unwrap();
-    tx.send(Event::Stopped { error: None }).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), sender)
-        .await
-        .unwrap()
-        .unwrap();
+    end(&tx, sender).await;
     assert_eq!((stats.sent(), stats.failed()), (0, 2));
 }
 
@@ -274,4 +274,42 @@ async fn the_queue_is_capped_and_what_overflows_is_counted() {
     wait_for("the overflow to be counted", || stats.dropped() >= least).await;
     assert!(stats.dropped() <= least + 1, "{}", stats.dropped());
     assert_eq!((stats.sent(), stats.failed()), (0, 0));
+}
+
+#[tokio::test]
+async fn reloaded_settings_apply_from_the_next_event() {
+    let (addr_a, mails_a) = receiver(Mode::Accept).await;
+    let (addr_b, mails_b) = receiver(Mode::Accept).await;
+    let first = Arc::new(spec(addr_a, Duration::from_secs(10)));
+    let (settings, watched) = tokio::sync::watch::channel(Some(first));
+    let (tx, rx) = broadcast::channel(64);
+    let (stats, sender) = smtp_alert::spawn_reloadable(watched, rx);
+    tx.send(changed("VI_1", State::Init, State::Backup))
+        .unwrap();
+    wait_for("the first mail", || mails_a.lock().unwrap().len() == 1).await;
+    // Another server, another router_id, and only VI_2 mails now.
+    let mut second = spec(addr_b, Duration::from_secs(10));
+    second.router_id = "R2".into();
+    second.instances = ["VI_2".to_string()].into();
+    settings.send_replace(Some(Arc::new(second)));
+    tx.send(changed("VI_1", State::Backup, State::Master))
+        .unwrap();
+    tx.send(changed("VI_2", State::Backup, State::Master))
+        .unwrap();
+    wait_for("the mail of VI_2", || mails_b.lock().unwrap().len() == 1).await;
+    // Off: nothing more.
+    settings.send_replace(None);
+    tx.send(changed("VI_2", State::Master, State::Fault))
+        .unwrap();
+    end(&tx, sender).await;
+    assert_eq!((stats.sent(), stats.failed()), (2, 0));
+    assert_eq!(mails_a.lock().unwrap().len(), 1);
+    let b = mails_b.lock().unwrap();
+    assert_eq!(b.len(), 1);
+    assert!(
+        b[0].data
+            .contains("Subject: [R2] VRRP Instance VI_2 - Entering MASTER state\r\n"),
+        "{}",
+        b[0].data
+    );
 }

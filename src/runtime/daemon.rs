@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 use vip_netlink::{AdvertSocket, AdvertSocketConfig, Vip, VipManager};
@@ -162,8 +162,6 @@ struct Running {
     instances: Vec<Option<InstanceSpec>>,
     groups: Vec<SyncGroupSpec>,
     fifo: Option<std::path::PathBuf>,
-    /// The SMTP alert settings the daemon started with.
-    smtp: Option<SmtpSpec>,
 }
 
 /// How long a shutdown waits for the SMTP alerts still queued.
@@ -226,6 +224,8 @@ pub struct Daemon {
     statics: Mutex<StaticSpec>,
     /// The SMTP alerts' counters and sending task.
     smtp: Option<(Arc<SmtpStats>, JoinHandle<()>)>,
+    /// Their settings, changed by a reload.
+    smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
 }
 
 impl Daemon {
@@ -338,10 +338,14 @@ impl Daemon {
             };
         let (notify, notifier) = spawn_notifier(fifo, spec.script_user);
         let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
-        let smtp = spec
-            .smtp
-            .clone()
-            .map(|smtp| smtp_alert::spawn(smtp, events.subscribe()));
+        let (smtp, smtp_settings) = match spec.smtp.clone() {
+            Some(smtp) => {
+                let (settings, watched) = watch::channel(Some(Arc::new(smtp)));
+                let alerts = smtp_alert::spawn_reloadable(watched, events.subscribe());
+                (Some(alerts), Some(settings))
+            }
+            None => (None, None),
+        };
         // Counted from the first transition on; ends with the event stream.
         let (transitions, _counter) = spawn_counter(events.subscribe());
         #[cfg(feature = "metrics")]
@@ -400,7 +404,6 @@ impl Daemon {
                 instances: spec.instances.iter().cloned().map(Some).collect(),
                 groups: spec.sync_groups.clone(),
                 fifo: spec.notify_fifo.clone(),
-                smtp: spec.smtp.clone(),
             })),
             reloading: tokio::sync::Mutex::new(()),
             watchers,
@@ -412,6 +415,7 @@ impl Daemon {
             metrics,
             statics: Mutex::new(spec.statics.clone()),
             smtp,
+            smtp_settings,
         })
     }
 
@@ -638,8 +642,21 @@ impl Daemon {
                 *statics = new.statics.clone();
             }
         }
-        if new.smtp.as_ref() != lock(&self.running).smtp.as_ref() {
-            warn!("the SMTP alert settings change only at a restart: they stay as they were");
+        match (&self.smtp_settings, &new.smtp) {
+            (Some(settings), smtp) => {
+                settings.send_if_modified(|now| {
+                    let changed = now.as_deref() != smtp.as_ref();
+                    if changed {
+                        info!(on = smtp.is_some(), "smtp alert settings reloaded");
+                        *now = smtp.clone().map(Arc::new);
+                    }
+                    changed
+                });
+            }
+            (None, Some(_)) => {
+                warn!("smtp alerts: the daemon started without them; they start at a restart")
+            }
+            (None, None) => {}
         }
         lock(&self.running).groups = new
             .sync_groups

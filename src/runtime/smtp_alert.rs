@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 use vrrp_fsm::State;
@@ -523,7 +523,7 @@ impl SmtpStats {
 
 /// Turns the events of `rx` into mails, queued, and sends them; returns the counters and the
 /// sending task, which ends once the stream has said [`Event::Stopped`] (or closed) and the
-/// queue is empty. [`Daemon`](crate::Daemon) does this itself when the configuration has
+/// queue is empty. [`spawn_reloadable`] is the same with settings that may change. [`Daemon`](crate::Daemon) does this itself when the configuration has
 /// SMTP alerts ([`Daemon::smtp_stats`](crate::Daemon::smtp_stats)).
 ///
 /// ```no_run
@@ -535,20 +535,43 @@ impl SmtpStats {
 /// println!("{} sent, {} failed, {} dropped", stats.sent(), stats.failed(), stats.dropped());
 /// # }
 /// ```
-pub fn spawn(
-    spec: SmtpSpec,
+pub fn spawn(spec: SmtpSpec, rx: broadcast::Receiver<Event>) -> (Arc<SmtpStats>, JoinHandle<()>) {
+    let (_fixed, settings) = watch::channel(Some(Arc::new(spec)));
+    spawn_reloadable(settings, rx)
+}
+
+/// [`spawn`] with settings read from `settings` at each event (a reload may change the
+/// server, the recipients or which instances mail; `None`: no mail), each mail sent with the
+/// settings it was made with.
+///
+/// ```no_run
+/// # async fn run(spec: hakit::runtime::smtp_alert::SmtpSpec) {
+/// use std::sync::Arc;
+/// let (settings, watched) = tokio::sync::watch::channel(Some(Arc::new(spec)));
+/// let (events, rx) = tokio::sync::broadcast::channel(64);
+/// let (stats, sender) = hakit::runtime::smtp_alert::spawn_reloadable(watched, rx);
+/// settings.send_replace(None); // alerts off from now on
+/// # }
+/// ```
+pub fn spawn_reloadable(
+    settings: watch::Receiver<Option<Arc<SmtpSpec>>>,
     mut rx: broadcast::Receiver<Event>,
 ) -> (Arc<SmtpStats>, JoinHandle<()>) {
     let stats = Arc::new(SmtpStats::default());
-    let (tx, mut queue) = mpsc::channel::<Mail>(QUEUE_CAP);
-    let spec = Arc::new(spec);
-    let producer_spec = spec.clone();
+    let (tx, mut queue) = mpsc::channel::<(Arc<SmtpSpec>, Mail)>(QUEUE_CAP);
     let producer_stats = stats.clone();
     tokio::spawn(async move {
-        let spec = producer_spec;
         let mut last: BTreeMap<(bool, String), &'static str> = BTreeMap::new();
         loop {
-            let (group, name, state) = match rx.recv().await {
+            let event = rx.recv().await;
+            let Some(spec) = settings.borrow().clone() else {
+                if let Err(broadcast::error::RecvError::Closed) | Ok(Event::Stopped { .. }) = event
+                {
+                    break;
+                }
+                continue;
+            };
+            let (group, name, state) = match event {
                 Ok(Event::StateChanged {
                     instance, from, to, ..
                 }) if spec.instances.contains(&instance) => {
@@ -588,7 +611,7 @@ pub fn spawn(
                 instance_mail(&spec.router_id, &name, state)
             };
             let Some(mail) = mail else { continue };
-            if tx.try_send(mail).is_err() {
+            if tx.try_send((spec, mail)).is_err() {
                 producer_stats.dropped.fetch_add(1, Ordering::Relaxed);
                 warn!(%name, state, "smtp alerts: {QUEUE_CAP} mails already waiting, this one is dropped");
             }
@@ -596,7 +619,7 @@ pub fn spawn(
     });
     let counters = stats.clone();
     let sender = tokio::spawn(async move {
-        while let Some(mail) = queue.recv().await {
+        while let Some((spec, mail)) = queue.recv().await {
             let date = rfc5322_date(SystemTime::now());
             match send(&spec, &mail, &date).await {
                 Ok(()) => {
