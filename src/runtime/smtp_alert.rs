@@ -12,7 +12,9 @@
 //! events into mails and puts them in a queue of [`QUEUE_CAP`] (a mail that finds it full is
 //! dropped, logged and counted), another sends them one at a time, each bounded by
 //! `smtp_connect_timeout` for the connection and for every reply. A failure is logged and
-//! counted ([`SmtpStats`]); the next mail tries again.
+//! counted ([`SmtpStats`]); the next mail tries again. A reload may change the settings
+//! ([`spawn_reloadable`]); a shutdown waits a few seconds for the mails still queued, the
+//! "Stopping" ones included (keepalived makes those too, but exits before they go out).
 //!
 //! ```
 //! use hakit::runtime::smtp_alert::{instance_mail, message};
