@@ -11,6 +11,13 @@ const KEEPALIVED_CONF: &str = "\
 ! a keepalived.conf
 global_defs {
   router_id node1
+  notification_email {
+    ops@example.org
+  }
+  smtp_server 127.0.0.1 2525
+}
+static_routes {
+  10.99.0.0/16 dev lo
 }
 vrrp_script chk {
   script \"/bin/true\"
@@ -23,6 +30,7 @@ vrrp_instance VI_1 {
   virtual_router_id 51
   priority 150
   advert_int 1
+  smtp_alert
   virtual_ipaddress {
     10.0.0.100/24
   }
@@ -55,8 +63,8 @@ fn keepalived_conf_is_checked_printed_as_toml_and_refused_by_line() {
         "{out}"
     );
     assert!(
-        err.contains("router_id"),
-        "the warning for router_id: {err}"
+        !err.contains("router_id"),
+        "router_id names the mails: {err}"
     );
 
     let (code, toml, err) = run(&["--keepalived-conf", conf, "--print-toml"]);
@@ -67,14 +75,29 @@ fn keepalived_conf_is_checked_printed_as_toml_and_refused_by_line() {
     assert_eq!(code, Some(0), "{toml}\n{err}");
     assert!(out.contains("VI_1: lo vrid 51 priority 150"), "{out}");
     assert!(toml.contains("cmd = \"/bin/true\""), "{toml}");
+    for key in [
+        "router_id = \"node1\"",
+        "smtp_server = \"127.0.0.1 2525\"",
+        "notification_email = [\"ops@example.org\"]",
+        "static_routes = [\"10.99.0.0/16 dev lo\"]",
+        "smtp_alert = true",
+    ] {
+        assert!(toml.contains(key), "{key} in {toml}");
+    }
 
     let bad = dir.join("bad.conf");
     std::fs::write(
         &bad,
-        KEEPALIVED_CONF.replace("  advert_int 1\n", "  advert_int 1\n  smtp_alert\n"),
+        KEEPALIVED_CONF.replace(
+            "  advert_int 1\n",
+            "  advert_int 1\n  lvs_sync_daemon_interface lo\n",
+        ),
     )
     .unwrap();
     let (code, _, err) = run(&["--keepalived-conf", bad.to_str().unwrap(), "-t"]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("bad.conf:16: smtp_alert"), "{err}");
+    assert!(
+        err.contains("bad.conf:23: lvs_sync_daemon_interface"),
+        "{err}"
+    );
 }

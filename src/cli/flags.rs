@@ -22,6 +22,7 @@ pub fn config(a: &Args) -> Result<Config, ConfigError> {
             interval: a.track_interval,
             fall: a.track_fall,
             rise: a.track_rise,
+            timeout: None,
         });
     }
     inst.vips = a.vips.clone();

@@ -2,14 +2,17 @@
 //! `vrrp_track_file`, `vrrp_track_process`, `vrrp_sync_group` and `vrrp_instance`.
 //!
 //! Every line is either applied, or refused with its file, line and keyword ([`MapError`]), or,
-//! where it changes nothing in hakit and keepalived itself would carry on, kept as a
-//! [`Warning`] that says so. No line is ignored silently. What hakit does not implement yet
-//! (`virtual_server` and the rest of keepalived's checker side, SMTP alerts, SNMP, BFD) is
-//! refused by name. The values are checked afterwards by [`Config::validate`], as for TOML.
+//! where keepalived itself only warns and carries on (an unknown keyword in a sync group, a
+//! `vrrp_script` without `script`, an invalid route or rule), kept as a [`Warning`] that says
+//! what keepalived does. No line is ignored silently. What hakit does not implement yet
+//! (`virtual_server` and the rest of keepalived's checker side, `nexthop` routes, SNMP, BFD)
+//! is refused by name. The values are checked afterwards by [`Config::validate`], as for TOML.
 
 use std::collections::BTreeMap;
 
 use crate::keepalived_conf::{ConfFile, Location, Node, Warning};
+use vip_netlink::{VirtualRoute, VirtualRule};
+
 use crate::runtime::config::{
     Config, SyncGroup, TrackFileConfig, TrackProcessConfig, TrackScriptConfig, Tuning, UseVmac,
     VrrpInstance,
@@ -62,15 +65,44 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
             _ => {}
         }
     }
+    m.instance_names = file
+        .nodes
+        .iter()
+        .filter(|n| n.keyword == "vrrp_instance")
+        .filter_map(|n| n.args.first().cloned())
+        .collect();
     for node in &file.nodes {
         match node.keyword.as_str() {
             "vrrp_script" | "vrrp_track_file" | "vrrp_track_process" => {}
             "global_defs" => m.global_defs(node)?,
             "vrrp_instance" => m.instance(node)?,
             "vrrp_sync_group" => m.sync_group(node)?,
+            "static_ipaddress" => {
+                for line in &node.children {
+                    if let Some(text) = m.static_address(line)? {
+                        m.config.static_ipaddress.push(text);
+                    }
+                }
+            }
+            "static_routes" => {
+                for line in &node.children {
+                    if let Some(text) = m.held::<VirtualRoute>(line, "route")? {
+                        m.config.static_routes.push(text);
+                    }
+                }
+            }
+            "static_rules" => {
+                for line in &node.children {
+                    if let Some(text) = m.rule(line)? {
+                        m.config.static_rules.push(text);
+                    }
+                }
+            }
             _ => unsupported(node)?,
         }
     }
+    // keepalived: `smtp_alert_vrrp` is the instances' and groups' default, else `smtp_alert`.
+    m.config.smtp_alert = m.smtp_alert_vrrp.or(m.smtp_alert).unwrap_or(false);
     // keepalived's global vrrp_version is every instance's default.
     if let Some(v) = m.default_version {
         for (inst, explicit) in m.config.instance.iter_mut().zip(&m.explicit_version) {
@@ -96,6 +128,62 @@ struct Mapper {
     explicit_version: Vec<bool>,
     /// `vrrp_strict`: every instance's `strict_mode`.
     strict: bool,
+    /// The names of the file's `vrrp_instance`s.
+    instance_names: Vec<String>,
+    /// Global `smtp_alert` and `smtp_alert_vrrp`.
+    smtp_alert: Option<bool>,
+    smtp_alert_vrrp: Option<bool>,
+    /// Rules given keepalived's default preference so far (IPv4, IPv6).
+    next_rule_priority: (u32, u32),
+}
+
+/// keepalived's first default rule preference (`vrrp_iprule.c`).
+const RULE_START_PRIORITY: u32 = 16384;
+
+/// keepalived's optional boolean: none (true), `on|off`, `true|false`, `yes|no`.
+fn flag(node: &Node) -> Result<bool, MapError> {
+    match node.args.as_slice() {
+        [] => Ok(true),
+        [v] => match v.to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" => Ok(true),
+            "off" | "false" | "no" => Ok(false),
+            _ => refuse(node, format!("{v:?} is not on/off, true/false or yes/no")),
+        },
+        _ => refuse(node, "expects at most one of on/off, true/false, yes/no"),
+    }
+}
+
+/// The address of `text` when instance `i` already has it as keepalived counts duplicates:
+/// a VIP repeating any VIP, or repeating an excluded one on the same interface; an excluded
+/// address repeating either on the same interface.
+fn duplicate_vip(i: &VrrpInstance, text: &str, excluded: bool) -> Option<String> {
+    let key = |t: &str| {
+        let mut words = t.split_whitespace();
+        let addr = words.next().unwrap_or("").split('/').next().unwrap_or("");
+        let mut dev = None;
+        while let Some(w) = words.next() {
+            if w == "dev" {
+                dev = words.next();
+            }
+        }
+        (addr.to_string(), dev.unwrap_or(&i.iface).to_string())
+    };
+    let (addr, dev) = key(text);
+    let same = |t: &String, check_dev: bool| {
+        let (a, d) = key(t);
+        a == addr && (!check_dev || d == dev)
+    };
+    let dup =
+        i.vips.iter().any(|t| same(t, excluded)) || i.vips_excluded.iter().any(|t| same(t, true));
+    dup.then_some(addr)
+}
+
+/// A block's line as one text: keyword and words.
+fn line_text(n: &Node) -> String {
+    std::iter::once(n.keyword.as_str())
+        .chain(n.args.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The one argument of `node`.
@@ -145,10 +233,26 @@ impl Mapper {
     fn global_defs(&mut self, block: &Node) -> Result<(), MapError> {
         for n in &block.children {
             match n.keyword.as_str() {
-                "router_id" => self.warn(
-                    n,
-                    "no effect in hakit (keepalived names its emails with it)",
-                ),
+                "router_id" => self.config.router_id = Some(one(n)?.to_string()),
+                "notification_email" => {
+                    for e in &n.children {
+                        if !e.args.is_empty() {
+                            return refuse(e, "expects one mail address per line");
+                        }
+                        self.config.notification_email.push(e.keyword.clone());
+                    }
+                }
+                "notification_email_from" => {
+                    self.config.notification_email_from = Some(one(n)?.to_string())
+                }
+                "smtp_server" => match n.args.as_slice() {
+                    [_] | [_, _] => self.config.smtp_server = Some(n.args.join(" ")),
+                    _ => return refuse(n, "expects HOST [PORT]"),
+                },
+                "smtp_helo_name" => self.config.smtp_helo_name = Some(one(n)?.to_string()),
+                "smtp_connect_timeout" => self.config.smtp_connect_timeout = Some(number(n)?),
+                "smtp_alert" => self.smtp_alert = Some(flag(n)?),
+                "smtp_alert_vrrp" => self.smtp_alert_vrrp = Some(flag(n)?),
                 "vrrp_version" => self.default_version = Some(number(n)?),
                 "vrrp_strict" => self.strict = true,
                 "notify_fifo" | "vrrp_notify_fifo" => {
@@ -163,6 +267,90 @@ impl Mapper {
         Ok(())
     }
 
+    /// A route or rule line (`T`): its text, or `None` when keepalived would skip it as
+    /// invalid (warned); refused when it uses what hakit does not implement.
+    fn held<T>(&mut self, n: &Node, what: &str) -> Result<Option<String>, MapError>
+    where
+        T: std::str::FromStr<Err = vip_netlink::Error>,
+    {
+        let text = line_text(n);
+        if text.split_whitespace().any(|w| w == "nexthop") {
+            return refuse(
+                n,
+                "multipath routes with `nexthop` are not supported by hakit yet (`via A or B` is)",
+            );
+        }
+        match text.parse::<T>() {
+            Ok(_) => {
+                // keepalived's warnings for its deprecated route words, which it still applies.
+                for (old, new) in [("or", "nexthop"), ("gw", "via")] {
+                    if what == "route" && text.split_whitespace().any(|w| w == old) {
+                        self.warn(
+                            n,
+                            &format!("\"{old}\" for routes is deprecated (keepalived: please use \"{new}\")"),
+                        );
+                    }
+                }
+                Ok(Some(text))
+            }
+            Err(e) => {
+                self.warn(
+                    n,
+                    &format!("invalid {what} {text:?} skipped, as keepalived does: {e}"),
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// A `static_rules` or `virtual_rules` line: as [`Mapper::held`], and a rule without a
+    /// preference gets keepalived's: 16384, then one less for each such rule of its family,
+    /// in the order of the file (with keepalived's warning).
+    fn rule(&mut self, n: &Node) -> Result<Option<String>, MapError> {
+        let Some(text) = self.held::<VirtualRule>(n, "rule")? else {
+            return Ok(None);
+        };
+        let has_pref = n
+            .args
+            .iter()
+            .any(|w| matches!(w.as_str(), "priority" | "preference" | "pref"));
+        if has_pref {
+            return Ok(Some(text));
+        }
+        let ipv6 = text.parse::<VirtualRule>().is_ok_and(|r| r.is_ipv6());
+        let next = if ipv6 {
+            &mut self.next_rule_priority.1
+        } else {
+            &mut self.next_rule_priority.0
+        };
+        let priority = RULE_START_PRIORITY - *next;
+        *next += 1;
+        self.warn(
+            n,
+            &format!(
+                "rule has no preference specified - setting to {priority}, as keepalived does"
+            ),
+        );
+        Ok(Some(format!("{text} priority {priority}")))
+    }
+
+    /// A `static_ipaddress` line: `dev` is required (keepalived's `default_interface` is not
+    /// supported); an invalid address is skipped with a warning, as keepalived does.
+    fn static_address(&mut self, n: &Node) -> Result<Option<String>, MapError> {
+        let text = line_text(n);
+        match crate::runtime::spec::parse_vip(&text) {
+            Ok((_, opts)) if opts.dev.is_some() => Ok(Some(text)),
+            Ok(_) => refuse(
+                n,
+                "a static address without `dev` (keepalived's default_interface) is not supported by hakit yet",
+            ),
+            Err(e) => {
+                self.warn(n, &format!("invalid address skipped, as keepalived does: {e}"));
+                Ok(None)
+            }
+        }
+    }
+
     fn script(&mut self, block: &Node) -> Result<(), MapError> {
         let name = one(block)?.to_string();
         let mut s = TrackScriptConfig {
@@ -171,6 +359,7 @@ impl Mapper {
             interval: 1.0,
             fall: 1,
             rise: 1,
+            timeout: None,
         };
         for n in &block.children {
             match n.keyword.as_str() {
@@ -179,11 +368,18 @@ impl Mapper {
                 "weight" => s.weight = number(n)?,
                 "fall" => s.fall = number(n)?,
                 "rise" => s.rise = number(n)?,
+                "timeout" => s.timeout = Some(number(n)?),
                 _ => unsupported(n)?,
             }
         }
         if s.cmd.is_empty() {
-            return refuse(block, "has no script");
+            // keepalived drops it with an error and carries on; a track_script naming it is
+            // then ignored with a warning.
+            self.warn(
+                block,
+                &format!("no script set for vrrp_script {name}: removed, as keepalived does"),
+            );
+            return Ok(());
         }
         self.scripts.insert(name, s);
         Ok(())
@@ -253,8 +449,26 @@ impl Mapper {
                 "notify_backup" => g.notify_backup = Some(command(n)?),
                 "notify_fault" => g.notify_fault = Some(command(n)?),
                 "notify_stop" => g.notify_stop = Some(command(n)?),
+                "smtp_alert" => g.smtp_alert = Some(flag(n)?),
+                // keepalived 1.x listed the members straight in the block; keepalived 2
+                // says "Unknown keyword" and ignores the line: so does hakit, saying so.
+                name if n.args.is_empty() && self.instance_names.iter().any(|i| i == name) => self
+                    .warn(
+                    n,
+                    "unknown keyword: ignored, as keepalived 2 does (members go in `group { }`)",
+                ),
                 _ => unsupported(n)?,
             }
+        }
+        if g.instances.is_empty() {
+            self.warn(
+                block,
+                &format!(
+                    "sync group {} has no virtual router: removed, as keepalived does",
+                    g.name
+                ),
+            );
+            return Ok(());
         }
         self.config.sync_group.push(g);
         Ok(())
@@ -266,17 +480,6 @@ impl Mapper {
         let mut tuning = Tuning {
             strict_mode: self.strict,
             ..Tuning::default()
-        };
-        let lines = |n: &Node| -> Vec<String> {
-            n.children
-                .iter()
-                .map(|c| {
-                    std::iter::once(c.keyword.as_str())
-                        .chain(c.args.iter().map(String::as_str))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect()
         };
         for n in &block.children {
             match n.keyword.as_str() {
@@ -301,10 +504,38 @@ impl Mapper {
                         }
                     }
                 }
-                "virtual_ipaddress" => i.vips.extend(lines(n)),
-                "virtual_ipaddress_excluded" => i.vips_excluded.extend(lines(n)),
-                "virtual_routes" => i.virtual_routes.extend(lines(n)),
-                "virtual_rules" => i.virtual_rules.extend(lines(n)),
+                "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                    let excluded = n.keyword == "virtual_ipaddress_excluded";
+                    for line in &n.children {
+                        let text = line_text(line);
+                        if let Some(dup) = duplicate_vip(&i, &text, excluded) {
+                            // keepalived: "VIP duplicates a VIP ... - ignoring".
+                            self.warn(
+                                line,
+                                &format!("{dup} duplicates an earlier address: ignored, as keepalived does"),
+                            );
+                        } else if excluded {
+                            i.vips_excluded.push(text);
+                        } else {
+                            i.vips.push(text);
+                        }
+                    }
+                }
+                "virtual_routes" => {
+                    for line in &n.children {
+                        if let Some(text) = self.held::<VirtualRoute>(line, "route")? {
+                            i.virtual_routes.push(text);
+                        }
+                    }
+                }
+                "virtual_rules" => {
+                    for line in &n.children {
+                        if let Some(text) = self.rule(line)? {
+                            i.virtual_rules.push(text);
+                        }
+                    }
+                }
+                "smtp_alert" => i.smtp_alert = Some(flag(n)?),
                 "track_interface" => {
                     for t in &n.children {
                         let (iface, weight) = tracked(t)?;
@@ -318,7 +549,14 @@ impl Mapper {
                     for t in &n.children {
                         let (name, weight) = tracked(t)?;
                         let Some(s) = self.scripts.get(&name) else {
-                            return refuse(t, format!("no vrrp_script named {name:?}"));
+                            // keepalived: "track script NAME not found, ignoring...".
+                            self.warn(
+                                t,
+                                &format!(
+                                    "no vrrp_script named {name:?}: ignored, as keepalived does"
+                                ),
+                            );
+                            continue;
                         };
                         let mut s = s.clone();
                         if let Some(w) = weight {
@@ -487,8 +725,8 @@ vrrp_instance VI_1 {
     #[test]
     fn vrrp_keywords_become_the_config() {
         let (c, warnings) = read(FULL).unwrap();
-        assert_eq!(warnings.len(), 1, "{warnings:?}"); // router_id changes nothing here
-        assert!(warnings[0].message.starts_with("router_id"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(c.router_id.as_deref(), Some("LVS_DEVEL"));
         let i = &c.instance[0];
         assert_eq!(
             (
@@ -536,11 +774,37 @@ vrrp_instance VI_1 {
             (
                 "vrrp_instance V {
   interface eth0
-  smtp_alert
+  smtp_alert maybe
 }
 ",
                 "smtp_alert",
                 3,
+            ),
+            (
+                "vrrp_instance V {
+  virtual_routes {
+    10.1.0.0/16 nexthop via 10.0.0.1 nexthop via 10.0.0.2
+  }
+}
+",
+                "10.1.0.0/16",
+                3,
+            ),
+            (
+                "static_ipaddress {
+  10.0.0.1/24
+}
+",
+                "10.0.0.1/24",
+                2,
+            ),
+            (
+                "global_defs {
+  smtp_server 10.0.0.1 25 extra
+}
+",
+                "smtp_server",
+                2,
             ),
             (
                 "virtual_server 10.0.0.1 80 {
@@ -556,16 +820,6 @@ vrrp_instance VI_1 {
 ",
                 "lvs_sync_daemon",
                 2,
-            ),
-            (
-                "vrrp_instance V {
-  track_script {
-    nope
-  }
-}
-",
-                "nope",
-                3,
             ),
             (
                 "vrrp_instance V {
@@ -590,10 +844,140 @@ vrrp_instance VI_1 {
         }
     }
 
-    /// Every sample of Debian's keepalived package: loads, or is refused naming its first
-    /// unsupported keyword and line (the README's table).
+    const MAIL_AND_STATICS: &str = "
+global_defs {
+  notification_email {
+    ops@example.org
+    oncall@example.org
+  }
+  notification_email_from ka@example.org
+  smtp_server 192.0.2.1 2525
+  smtp_helo_name lb1.example.org
+  smtp_connect_timeout 5
+  smtp_alert_vrrp off
+}
+static_ipaddress {
+  192.0.2.16/24 dev eth0 scope link
+  192.0.2.999 dev eth0
+}
+static_routes {
+  198.51.100.0/24 via 192.0.2.254 dev eth0 scope site
+}
+static_rules {
+  from 192.0.2.16 table 100
+  to 192.0.2./24 table 1
+}
+vrrp_script nothing {
+  interval 1
+  timeout 3
+}
+vrrp_script chk {
+  script /bin/true
+  timeout 2.5
+}
+vrrp_sync_group G {
+  V
+  group {
+    V
+  }
+  smtp_alert
+}
+vrrp_sync_group Empty {
+  V
+}
+vrrp_instance V {
+  interface eth0
+  virtual_router_id 1
+  smtp_alert yes
+  track_script {
+    nothing
+    chk
+  }
+  virtual_ipaddress {
+    192.0.2.100
+  }
+}
+vrrp_instance W {
+  interface eth0
+  virtual_router_id 2
+  virtual_ipaddress {
+    192.0.2.101
+    192.0.2.101/24 label eth0:1
+  }
+}
+";
+
     #[test]
-    fn debian_samples_load_or_name_what_is_missing() {
+    fn mail_statics_and_what_keepalived_only_warns_about() {
+        let (c, warnings) = read(MAIL_AND_STATICS).unwrap();
+        assert_eq!(
+            c.notification_email,
+            ["ops@example.org", "oncall@example.org"]
+        );
+        assert_eq!(c.smtp_server.as_deref(), Some("192.0.2.1 2525"));
+        assert_eq!(c.smtp_connect_timeout, Some(5.0));
+        assert!(!c.smtp_alert, "smtp_alert_vrrp off is the default");
+        assert_eq!(c.instance[0].smtp_alert, Some(true));
+        assert_eq!(c.instance[1].smtp_alert, None);
+        assert_eq!(c.sync_group.len(), 1, "the empty group is removed");
+        assert_eq!(c.sync_group[0].smtp_alert, Some(true));
+        assert_eq!(c.static_ipaddress, ["192.0.2.16/24 dev eth0 scope link"]);
+        assert_eq!(
+            c.static_routes,
+            ["198.51.100.0/24 via 192.0.2.254 dev eth0 scope site"]
+        );
+        assert_eq!(c.static_rules, ["from 192.0.2.16 table 100 priority 16384"]);
+        let s = &c.instance[0].track_script;
+        assert_eq!((s.len(), s[0].timeout), (1, Some(2.5)));
+        let lines: Vec<(u32, &str)> = warnings
+            .iter()
+            .map(|w| (w.location.line, w.message.as_str()))
+            .collect();
+        for (line, start) in [
+            (15, "192.0.2.999: invalid address skipped"),
+            (
+                21,
+                "from: rule has no preference specified - setting to 16384",
+            ),
+            (22, "to: invalid rule"),
+            (24, "vrrp_script: no script set for vrrp_script nothing"),
+            (33, "V: unknown keyword"),
+            (
+                39,
+                "vrrp_sync_group: sync group Empty has no virtual router",
+            ),
+            (40, "V: unknown keyword"),
+            (47, "nothing: no vrrp_script named"),
+            (
+                59,
+                "192.0.2.101/24: 192.0.2.101 duplicates an earlier address",
+            ),
+        ] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|(l, m)| *l == line && m.starts_with(start)),
+                "line {line} {start:?} in {lines:?}"
+            );
+        }
+        assert_eq!(warnings.len(), 9, "{lines:?}");
+        let spec = crate::runtime::spec::validate(&c, &source).unwrap();
+        let smtp = spec.smtp.unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("192.0.2.1", 2525));
+        assert_eq!(smtp.instances.iter().collect::<Vec<_>>(), ["V"]);
+        assert_eq!(smtp.groups.iter().collect::<Vec<_>>(), ["G"]);
+        assert_eq!(spec.statics.addresses.len(), 1);
+        assert_eq!(
+            spec.instances[0].track_scripts[0].timeout,
+            std::time::Duration::from_millis(2500)
+        );
+    }
+
+    /// Every sample of Debian's keepalived package loads (read, mapped and validated, the
+    /// interfaces' addresses stubbed) or is refused naming its first unsupported keyword and
+    /// line: exactly as the README's table says, with its count of those that load.
+    #[test]
+    fn debian_samples_load_or_name_what_is_missing_as_the_readme_says() {
         let dir = std::path::Path::new("/usr/share/doc/keepalived/samples");
         let Ok(entries) = std::fs::read_dir(dir) else {
             eprintln!("skipped: {} is absent", dir.display());
@@ -609,33 +993,52 @@ vrrp_instance VI_1 {
             })
             .collect();
         names.sort();
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let table: BTreeMap<&str, &str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `keepalived.conf"))
+            .filter_map(|l| {
+                let (name, rest) = l.split_once("` | ")?;
+                let outcome = rest.trim_end_matches(" |");
+                let outcome = outcome.split(" (").next().unwrap_or(outcome);
+                Some((name, outcome))
+            })
+            .collect();
         let mut loaded = 0;
+        let mut wrong = Vec::new();
         for path in &names {
             let file = Reader::new()
                 .host(Some("hakit-test"))
                 .read_file(path)
                 .unwrap();
-            match to_config(&file) {
-                Ok((c, _)) => {
-                    loaded += 1;
-                    match crate::runtime::spec::validate(&c, &source) {
-                        Ok(_) => eprintln!("| {} | loads |", path.display()),
-                        Err(e) => {
-                            eprintln!("| {} | loads; refused by validation: {e} |", path.display())
-                        }
+            let outcome = match to_config(&file) {
+                Ok((c, _)) => match crate::runtime::spec::validate(&c, &source) {
+                    Ok(_) => {
+                        loaded += 1;
+                        "loads".to_string()
                     }
-                }
-                Err(e) => {
-                    assert!(e.location.line > 0, "{e}");
-                    eprintln!(
-                        "| {} | refused: `{}` at line {} |",
-                        path.display(),
-                        e.keyword,
-                        e.location.line
-                    );
-                }
+                    Err(e) => format!("refused by validation: {e}"),
+                },
+                Err(e) => format!("refused: `{}` at line {}", e.keyword, e.location.line),
+            };
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let key = name.trim_start_matches("keepalived.conf");
+            if table.get(key) != Some(&outcome.as_str()) {
+                wrong.push(format!("| `{name}` | {outcome} |"));
             }
         }
-        eprintln!("{loaded} of {} samples load", names.len());
+        assert!(
+            wrong.is_empty(),
+            "the README's table differs:\n{}",
+            wrong.join("\n")
+        );
+        assert_eq!(
+            table.len(),
+            names.len(),
+            "the README's table has other samples"
+        );
+        let claim = format!("**{loaded} of {} samples load**", names.len());
+        assert!(readme.contains(&claim), "the README does not say {claim}");
     }
 }

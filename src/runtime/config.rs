@@ -169,6 +169,10 @@ pub struct VrrpInstance {
     /// `vmac_xmit_base`: adverts on the parent interface.
     #[serde(default)]
     pub vmac_xmit_base: bool,
+    /// `smtp_alert`: mail the instance's transitions (default: the global
+    /// [`Config::smtp_alert`]).
+    #[serde(default)]
+    pub smtp_alert: Option<bool>,
 }
 
 /// `use_vmac = true` or `use_vmac = "name"`.
@@ -280,6 +284,9 @@ pub struct TrackScriptConfig {
     /// Rise.
     #[serde(default = "one")]
     pub rise: u32,
+    /// keepalived's `timeout`, seconds: a run taking longer fails (default: the interval).
+    #[serde(default)]
+    pub timeout: Option<f64>,
 }
 
 fn default_version() -> u8 {
@@ -332,6 +339,42 @@ pub struct Config {
     /// keepalived's `vrrp_sync_group`s.
     #[serde(default)]
     pub sync_group: Vec<SyncGroup>,
+    /// keepalived's `static_ipaddress`: addresses installed at start-up whatever the VRRP
+    /// states, removed at shutdown; keepalived's words, `dev` required
+    /// (`192.0.2.16/24 dev eth0 scope link`).
+    #[serde(default)]
+    pub static_ipaddress: Vec<String>,
+    /// keepalived's `static_routes`, in the words of `virtual_routes`: installed at start-up
+    /// after the static addresses, removed at shutdown.
+    #[serde(default)]
+    pub static_routes: Vec<String>,
+    /// keepalived's `static_rules`, in the words of `virtual_rules`: installed at start-up
+    /// after the static routes, removed at shutdown before them.
+    #[serde(default)]
+    pub static_rules: Vec<String>,
+    /// keepalived's `router_id`: names the alert mails (default: the host name).
+    #[serde(default)]
+    pub router_id: Option<String>,
+    /// keepalived's `notification_email`: who the alert mails go to.
+    #[serde(default)]
+    pub notification_email: Vec<String>,
+    /// keepalived's `notification_email_from` (default `root@HOSTNAME`).
+    #[serde(default)]
+    pub notification_email_from: Option<String>,
+    /// keepalived's `smtp_server HOST [PORT]` (port 25 by default); with no server or no
+    /// recipient, no mail is sent.
+    #[serde(default)]
+    pub smtp_server: Option<String>,
+    /// keepalived's `smtp_helo_name` (default: the host name).
+    #[serde(default)]
+    pub smtp_helo_name: Option<String>,
+    /// keepalived's `smtp_connect_timeout`, seconds (default 30): the bound of one mail's
+    /// connection and of each of its replies.
+    #[serde(default)]
+    pub smtp_connect_timeout: Option<f64>,
+    /// keepalived's global `smtp_alert`: every instance's and sync group's default.
+    #[serde(default)]
+    pub smtp_alert: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -348,6 +391,10 @@ pub struct SyncGroup {
     pub notify_backup: Option<String>,
     pub notify_fault: Option<String>,
     pub notify_stop: Option<String>,
+    /// `smtp_alert`: mail the group's transitions (default: the global
+    /// [`Config::smtp_alert`]).
+    #[serde(default)]
+    pub smtp_alert: Option<bool>,
 }
 
 impl Config {
@@ -396,7 +443,13 @@ impl Config {
     /// Checks every value and resolves each instance's advert source from its interface
     /// (read-only: nothing on the network changes).
     pub fn validate(&self) -> Result<crate::runtime::DaemonSpec, ConfigError> {
-        crate::runtime::spec::validate(self, &crate::runtime::spec::resolve_source)
+        // The static addresses are this daemon's own: never an interface's source address
+        // (a `scope link` one is listed first by the kernel once installed).
+        let statics = crate::runtime::static_config::validate(self)?;
+        let skip: Vec<std::net::IpAddr> = statics.addresses.iter().map(|v| v.address()).collect();
+        crate::runtime::spec::validate(self, &|iface, sample| {
+            crate::runtime::spec::resolve_source_skipping(iface, sample, &skip)
+        })
     }
 }
 
@@ -456,6 +509,7 @@ impl VrrpInstance {
             tuning: None,
             use_vmac: None,
             vmac_xmit_base: false,
+            smtp_alert: None,
         }
     }
 
@@ -504,6 +558,7 @@ impl VrrpInstance {
             interval: default_track_interval(),
             fall: 1,
             rise: 1,
+            timeout: None,
         });
         self
     }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 use vip_netlink::{AdvertSocket, AdvertSocketConfig, Vip, VipManager};
@@ -29,7 +29,9 @@ use crate::runtime::metrics::MetricsServer;
 use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::runtime::notify_fifo::NotifyFifo;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
+use crate::runtime::smtp_alert::{self, SmtpSpec, SmtpStats};
 use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
+use crate::runtime::static_config::{self, StaticSpec};
 use crate::runtime::status::InstanceStatus;
 use crate::runtime::transitions::{spawn_counter, SharedTransitions};
 use crate::runtime::vmac::{create_vmacs, remove_vmacs, CreatedVmacs};
@@ -98,12 +100,18 @@ pub(crate) fn open_advert_socket(inst: &InstanceSpec) -> vip_netlink::Result<Adv
 }
 
 /// The addresses an instance holds as Master, as `VipManager` entries on its VIP interface
-/// with their label and scope: the VIPs, then `virtual_ipaddress_excluded`.
+/// (or the one their `dev` names) with their label and scope: the VIPs, then
+/// `virtual_ipaddress_excluded`.
 pub(crate) fn vip_list(inst: &InstanceSpec) -> vip_netlink::Result<Vec<Vip>> {
     inst.held_addresses()
         .map(|v| {
-            let mut vip = Vip::new(inst.vip_iface(), v.addr, v.prefix_len)?;
-            if let Some((_, o)) = inst.vip_options.iter().find(|(a, _)| *a == v.addr) {
+            let options = inst.vip_options.iter().find(|(a, _)| *a == v.addr);
+            let iface = match options.and_then(|(_, o)| o.dev.as_deref()) {
+                Some(dev) if dev != inst.iface => dev,
+                _ => inst.vip_iface(),
+            };
+            let mut vip = Vip::new(iface, v.addr, v.prefix_len)?;
+            if let Some((_, o)) = options {
                 if let Some(label) = &o.label {
                     vip = vip.with_label(label.clone());
                 }
@@ -156,6 +164,20 @@ struct Running {
     fifo: Option<std::path::PathBuf>,
 }
 
+/// How long a shutdown waits for the SMTP alerts still queued.
+const SMTP_DRAIN: Duration = Duration::from_secs(5);
+
+/// Removes the static addresses, routes and rules (logged, never fatal).
+fn uninstall_statics(statics: &StaticSpec) {
+    if statics.is_empty() {
+        return;
+    }
+    match VipManager::new() {
+        Ok(vip_mgr) => static_config::uninstall(statics, &vip_mgr),
+        Err(e) => warn!("static addresses, routes and rules left behind: rtnetlink: {e}"),
+    }
+}
+
 /// A running VRRP daemon: keepalived's `vrrp_instance`s and `vrrp_sync_group`s, with their
 /// trackers, notify scripts, VMACs, routes and rules.
 ///
@@ -198,6 +220,12 @@ pub struct Daemon {
     transitions: SharedTransitions,
     #[cfg(feature = "metrics")]
     metrics: Option<MetricsServer>,
+    /// `static_ipaddress`, `static_routes` and `static_rules` as installed.
+    statics: Mutex<StaticSpec>,
+    /// The SMTP alerts' counters and sending task.
+    smtp: Option<(Arc<SmtpStats>, JoinHandle<()>)>,
+    /// Their settings, changed by a reload.
+    smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
 }
 
 impl Daemon {
@@ -209,9 +237,10 @@ impl Daemon {
 
     /// Starts an already validated configuration: creates the VMACs, opens every instance's
     /// sockets, removes stale VIPs, routes and rules an earlier run left (unless the
-    /// instance is the address owner), starts the link watches and tracker checks and the
-    /// VRRP loop. Every instance starts in Backup (or Master for an address owner). On an
-    /// error, whatever was created is removed again.
+    /// instance is the address owner), installs the static addresses, routes and rules
+    /// ([`static_config`]), starts the SMTP alerts ([`smtp_alert`]), the link watches, the
+    /// tracker checks and the VRRP loop. Every instance starts in Backup (or Master for an
+    /// address owner). On an error, whatever was created is removed again.
     pub async fn start_spec(spec: DaemonSpec) -> Result<Daemon, DaemonError> {
         // Before anything changes: a second copy must not clean up the first one's VIPs.
         let mut locks = BTreeMap::new();
@@ -219,11 +248,17 @@ impl Daemon {
             locks.insert(slot, InstanceLock::take(&spec.lock_dir, inst)?);
         }
         let vmacs = CreatedVmacs::new(Mutex::new(create_vmacs(&spec.instances).await?));
+        let statics = spec.statics.clone();
+        if !statics.is_empty() {
+            let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
+            static_config::clear_leftovers(&statics, &vip_mgr);
+        }
         match Daemon::start_instances(spec, vmacs.clone(), locks).await {
             Ok(d) => Ok(d),
             Err(e) => {
                 let left = std::mem::take(&mut *lock(&vmacs));
                 remove_vmacs(&left).await;
+                uninstall_statics(&statics);
                 Err(e)
             }
         }
@@ -269,6 +304,10 @@ impl Daemon {
         for io in ios.iter() {
             io.remove_stale_vips(&vip_mgr)?;
         }
+        // keepalived installs its static addresses, routes and rules before any instance
+        // runs, once it knows the interfaces' own addresses: a static address is never an
+        // advert's source (the sockets above have theirs).
+        static_config::install(&spec.statics, &vip_mgr);
 
         let (tx, queue) = event_queue().map_err(|e| DaemonError::Other(format!("eventfd: {e}")))?;
 
@@ -299,6 +338,14 @@ impl Daemon {
             };
         let (notify, notifier) = spawn_notifier(fifo, spec.script_user);
         let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
+        let (smtp, smtp_settings) = match spec.smtp.clone() {
+            Some(smtp) => {
+                let (settings, watched) = watch::channel(Some(Arc::new(smtp)));
+                let alerts = smtp_alert::spawn_reloadable(watched, events.subscribe());
+                (Some(alerts), Some(settings))
+            }
+            None => (None, None),
+        };
         // Counted from the first transition on; ends with the event stream.
         let (transitions, _counter) = spawn_counter(events.subscribe());
         #[cfg(feature = "metrics")]
@@ -366,7 +413,23 @@ impl Daemon {
             transitions,
             #[cfg(feature = "metrics")]
             metrics,
+            statics: Mutex::new(spec.statics.clone()),
+            smtp,
+            smtp_settings,
         })
+    }
+
+    /// The SMTP alerts' counters (sent, failed, dropped); `None` when no mail is configured.
+    ///
+    /// ```no_run
+    /// # async fn run(daemon: &hakit::Daemon) {
+    /// if let Some(stats) = daemon.smtp_stats() {
+    ///     println!("alerts: {} sent, {} failed", stats.sent(), stats.failed());
+    /// }
+    /// # }
+    /// ```
+    pub fn smtp_stats(&self) -> Option<Arc<SmtpStats>> {
+        self.smtp.as_ref().map(|(stats, _)| stats.clone())
     }
 
     /// The daemon's events. The first call gets every event since the start (the instances'
@@ -569,6 +632,32 @@ impl Daemon {
             }
             running.instances[slot] = Some(spec.clone());
         }
+        {
+            let mut statics = lock(&self.statics);
+            if *statics != new.statics {
+                match VipManager::new() {
+                    Ok(vip_mgr) => static_config::reload(&statics, &new.statics, &vip_mgr),
+                    Err(e) => warn!("static addresses, routes and rules unchanged: rtnetlink: {e}"),
+                }
+                *statics = new.statics.clone();
+            }
+        }
+        match (&self.smtp_settings, &new.smtp) {
+            (Some(settings), smtp) => {
+                settings.send_if_modified(|now| {
+                    let changed = now.as_deref() != smtp.as_ref();
+                    if changed {
+                        info!(on = smtp.is_some(), "smtp alert settings reloaded");
+                        *now = smtp.clone().map(Arc::new);
+                    }
+                    changed
+                });
+            }
+            (None, Some(_)) => {
+                warn!("smtp alerts: the daemon started without them; they start at a restart")
+            }
+            (None, None) => {}
+        }
         lock(&self.running).groups = new
             .sync_groups
             .iter()
@@ -625,6 +714,13 @@ impl Daemon {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         lock(&self.watchers).stop_checks();
+        uninstall_statics(&lock(&self.statics));
+        // The loop has published its last events: the alerts still queued go, bounded.
+        if let Some((_, sender)) = self.smtp.take() {
+            if tokio::time::timeout(SMTP_DRAIN, sender).await.is_err() {
+                warn!("smtp alerts still unsent at exit: dropped");
+            }
+        }
         // The loop (and its job sender) is gone: let the queued notify scripts, STOP
         // included, finish, but never hang the exit on them.
         if let Some(notifier) = self.notifier.take() {
@@ -652,6 +748,7 @@ impl Drop for Daemon {
         self.tx.send(LoopEvent::Shutdown("drop"));
         let _ = thread.join();
         lock(&self.watchers).stop_checks();
+        uninstall_statics(&lock(&self.statics));
         let left = std::mem::take(&mut *lock(&self.vmacs));
         if !left.is_empty() {
             match tokio::runtime::Handle::try_current() {

@@ -20,6 +20,9 @@ pub struct InstanceIo {
     pub id: InstanceId,
     pub sock: AdvertSocket,
     pub announcer: Announcer,
+    /// GARP/NA sockets of the interfaces other than the VIPs' one that VIPs name with
+    /// `dev` (keepalived's `192.0.2.17 dev eth1`), opened at their first use.
+    pub other_announcers: Vec<(String, Announcer)>,
     pub vips: Vec<Vip>,
     /// The advert this instance sends, built once; only the priority changes per send.
     pub advert: Box<Advert>,
@@ -45,10 +48,31 @@ impl InstanceIo {
             id,
             sock,
             announcer,
+            other_announcers: Vec::new(),
             vips,
             advert,
             wake_after: None,
         })
+    }
+
+    /// Sends one GARP (IPv4) or unsolicited NA (IPv6) for `vip` on its own interface.
+    pub fn announce(&mut self, vip: &Vip) -> vip_netlink::Result<()> {
+        if vip.interface() == self.spec.vip_iface() {
+            return self.announcer.try_announce(vip.address());
+        }
+        let at = match self
+            .other_announcers
+            .iter()
+            .position(|(i, _)| i == vip.interface())
+        {
+            Some(at) => at,
+            None => {
+                let a = Announcer::new_polled(vip.interface())?;
+                self.other_announcers.push((vip.interface().to_string(), a));
+                self.other_announcers.len() - 1
+            }
+        };
+        self.other_announcers[at].1.try_announce(vip.address())
     }
 
     /// Removes copies of this instance's VIPs, routes and rules a crashed earlier run left behind,

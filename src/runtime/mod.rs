@@ -23,6 +23,8 @@
 //! | `watchers` | link watches and tracker checks (tokio side) |
 //! | [`reload`] | how a new configuration maps onto the running one |
 //! | `routing` | `virtual_routes` and `virtual_rules` with the VIPs |
+//! | [`static_config`] | `static_ipaddress`, `static_routes` and `static_rules`, at start-up |
+//! | [`smtp_alert`] | keepalived's alert mails on transitions, a small SMTP client |
 //! | `vmac` | `use_vmac` macvlans |
 //! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
 //! | [`dump`] | keepalived's data, stats and JSON dumps |
@@ -49,7 +51,9 @@ pub mod privileges;
 pub mod reload;
 mod routing;
 pub mod script_security;
+pub mod smtp_alert;
 pub mod spec;
+pub mod static_config;
 pub mod status;
 pub mod systemd;
 mod transitions;

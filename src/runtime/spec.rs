@@ -42,6 +42,8 @@ pub struct TrackScript {
     pub weight: i32,
     /// Time between runs.
     pub interval: Duration,
+    /// Time a run may take (keepalived's `timeout`; default the interval).
+    pub timeout: Duration,
     /// Failures to go down.
     pub fall: u32,
     /// Successes to go up.
@@ -240,6 +242,10 @@ pub struct DaemonSpec {
     pub warnings: Vec<String>,
     /// Where the Prometheus endpoint listens (feature `metrics`); none: no endpoint.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// keepalived's `static_ipaddress`, `static_routes` and `static_rules`.
+    pub statics: crate::runtime::static_config::StaticSpec,
+    /// keepalived's SMTP alerts (none: no mail is sent).
+    pub smtp: Option<crate::runtime::smtp_alert::SmtpSpec>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -262,7 +268,7 @@ pub struct VipOptions {
     pub label: Option<String>,
     /// `scope global|site|link|host|nowhere` (default global).
     pub scope: Option<AddressScope>,
-    /// `dev D`: checked against the instance's interface once it is known.
+    /// `dev D`: the interface the VIP lives on and is announced on, when not the instance's.
     pub dev: Option<String>,
 }
 
@@ -433,6 +439,8 @@ pub(crate) fn validate(
             Some(p) => return err("lock_dir", format!("{p:?} is not an absolute path")),
         },
         metrics_listen: metrics_addr(raw.metrics_listen.as_deref())?,
+        statics: crate::runtime::static_config::validate(raw)?,
+        smtp: crate::runtime::smtp_alert::validate(raw)?,
     })
 }
 
@@ -468,6 +476,33 @@ pub fn resolve_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
     let ifc = vip_netlink::Interface::by_name(iface).map_err(|e| e.to_string())?;
     ifc.source_address(vip_netlink::AddressFamily::of(&sample))
         .map_err(|e| e.to_string())
+}
+
+/// [`resolve_source`], passing over the addresses of `skip` (the daemon's own static
+/// addresses).
+pub fn resolve_source_skipping(
+    iface: &str,
+    sample: IpAddr,
+    skip: &[IpAddr],
+) -> Result<IpAddr, String> {
+    if skip.is_empty() {
+        return resolve_source(iface, sample);
+    }
+    let ifc = vip_netlink::Interface::by_name(iface).map_err(|e| e.to_string())?;
+    let found = ifc
+        .addresses()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|a| !skip.contains(a))
+        .find(|a| match (a, sample) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => true,
+            (IpAddr::V6(v6), IpAddr::V6(_)) => v6.segments()[0] & 0xffc0 == 0xfe80,
+            _ => false,
+        });
+    match found {
+        Some(a) => Ok(a),
+        None => resolve_source(iface, sample),
+    }
 }
 
 /// `ADDR[/PREFIX] [label L] [scope S] [dev D] [no_track]`, keepalived's words for one
@@ -745,12 +780,21 @@ fn validate_instance(
         if t.rise == 0 {
             return err(f("rise"), "must be at least 1");
         }
-        let identity = format!("{argv:?} {interval:?} {} {}", t.fall, t.rise);
+        let timeout = match t.timeout {
+            None => interval,
+            Some(v) => seconds(f("timeout"), v, 0.001, 3600.0)?,
+        };
+        let identity = if t.timeout.is_some() {
+            format!("{argv:?} {interval:?} {} {} {timeout:?}", t.fall, t.rise)
+        } else {
+            format!("{argv:?} {interval:?} {} {}", t.fall, t.rise)
+        };
         track_scripts.push(TrackScript {
             id: tracker_id(TrackerKind::Script, &identity),
             argv,
             weight: t.weight,
             interval,
+            timeout,
             fall: t.fall,
             rise: t.rise,
         });
@@ -1043,9 +1087,8 @@ fn validate_instance(
     })
 }
 
-/// `dev` may only name the instance's interface (a VIP on another interface would need its
-/// GARPs sent there: not supported); a label must pass iproute2's rule
-/// ([`vip_netlink::Vip::check_label`]) on the VIPs' interface.
+/// `dev` names the interface the VIP lives on (by default the instance's, or its VMAC); a
+/// label must pass iproute2's rule ([`vip_netlink::Vip::check_label`]) on that interface.
 fn check_vip_options(
     field: &str,
     v: &VirtualAddress,
@@ -1053,19 +1096,16 @@ fn check_vip_options(
     r: &VrrpInstance,
 ) -> Result<(), ConfigError> {
     if let Some(dev) = &o.dev {
-        if *dev != r.iface {
-            return err(
-                field,
-                format!(
-                    "dev {dev}: a VIP lives on the instance's interface {}",
-                    r.iface
-                ),
-            );
+        if dev.is_empty() || dev.len() >= 16 || dev.contains(['/', ' ']) {
+            return err(field, format!("dev {dev:?} is not an interface name"));
         }
     }
     if let Some(label) = &o.label {
-        // On the VIPs' interface: the VMAC's with use_vmac.
-        let iface = vmac_name(r).unwrap_or_else(|| r.iface.clone());
+        // On the VIPs' interface (the VMAC's with use_vmac), or the one `dev` names.
+        let iface = match &o.dev {
+            Some(dev) if *dev != r.iface => dev.clone(),
+            _ => vmac_name(r).unwrap_or_else(|| r.iface.clone()),
+        };
         let vip = vip_netlink::Vip::new(iface, v.addr, v.prefix_len).map_err(|e| ConfigError {
             field: field.into(),
             message: e.to_string(),
@@ -1660,8 +1700,16 @@ mod tests {
         assert!(one("'192.0.2.1/24'").unwrap().instances[0]
             .vip_options
             .is_empty());
+        // keepalived's VIP on another interface: added there, announced there.
+        let other = one("'192.0.2.1/24 dev eth1 label eth1:x'").unwrap();
+        let vips = crate::runtime::daemon::vip_list(&other.instances[0]).unwrap();
+        assert_eq!(
+            (vips[0].interface(), vips[0].label()),
+            ("eth1", Some("eth1:x"))
+        );
         for (bad, why) in [
-            ("'192.0.2.1/24 dev eth1'", "instance's interface"),
+            ("'192.0.2.1/24 dev eth1/x'", "not an interface name"),
+            ("'192.0.2.1/24 dev eth1 label eth0:x'", "must be"),
             ("'192.0.2.1/24 label web'", "must be"),
             ("'192.0.2.1/24 scope galaxy'", "scope"),
             ("'192.0.2.1/24 brd 192.0.2.255'", "unexpected"),

@@ -584,6 +584,8 @@ impl VrrpLoop {
     /// state follows the link events as usual.
     fn reopen_on(&mut self, iface: &str, index: u32, epoll: &Epoll) {
         for io in self.ios.iter_mut() {
+            // A VIP's other interface: its GARP/NA socket reopens at its next use.
+            io.other_announcers.retain(|(i, _)| i != iface);
             let on_it = io.spec.advert_iface() == iface || io.spec.vip_iface() == iface;
             if !on_it || io.sock.interface().index() == index {
                 continue;
@@ -675,7 +677,7 @@ impl VrrpLoop {
 
 /// A reload changed the VIPs or routes of a Master that holds them: those dropped from the
 /// file go now (routes first), new ones come in (routes last).
-fn update_held_vips(io: &InstanceIo, vip_mgr: &VipManager, spec: &InstanceSpec, list: &[Vip]) {
+fn update_held_vips(io: &mut InstanceIo, vip_mgr: &VipManager, spec: &InstanceSpec, list: &[Vip]) {
     routing::drop_removed(&io.spec, spec, vip_mgr);
     for gone in io.vips.iter().filter(|v| !list.contains(v)) {
         if let Err(e) = vip_mgr.remove_now(gone) {
@@ -685,11 +687,12 @@ fn update_held_vips(io: &InstanceIo, vip_mgr: &VipManager, spec: &InstanceSpec, 
     // New addresses go in now, before the new routes that may use one as their source; the
     // advertised ones get their GARP/NA burst from UpdateVips, the excluded ones here.
     let advertised = |v: &Vip| spec.fsm.vips.iter().any(|a| a.addr == v.address());
-    for new in list.iter().filter(|v| !io.vips.contains(v)) {
+    let added: Vec<&Vip> = list.iter().filter(|v| !io.vips.contains(v)).collect();
+    for new in added {
         if let Err(e) = vip_mgr.add_now(new) {
             warn!(instance = %io.spec.name, vip = %new.address(), "adding a VIP: {e}");
         } else if !advertised(new) {
-            if let Err(e) = io.announcer.try_announce(new.address()) {
+            if let Err(e) = io.announce(new) {
                 warn!(instance = %io.spec.name, vip = %new.address(), "GARP/NA: {e}");
             }
         }
@@ -729,9 +732,10 @@ fn perform_network(io: &mut InstanceIo, vip_mgr: &VipManager, action: Action) {
         Action::SendGarp { count, reason } => {
             debug!(instance = %io.spec.name, count, ?reason, "GARP/NA burst");
             // One round over all VIPs first, so every VIP is announced as early as possible.
+            let vips = io.vips.clone();
             for _ in 0..count {
-                for v in &io.vips {
-                    if let Err(e) = io.announcer.try_announce(v.address()) {
+                for v in &vips {
+                    if let Err(e) = io.announce(v) {
                         warn!(instance = %io.spec.name, vip = %v.address(), "GARP/NA: {e}");
                     }
                 }

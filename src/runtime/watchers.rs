@@ -126,7 +126,7 @@ impl Watchers {
             }
             let check = CheckSpec::new(check_id(slot, t.id), exec)
                 .interval(t.interval)
-                .timeout(t.interval)
+                .timeout(t.timeout)
                 .policy(rise_fall(t.rise, t.fall));
             wanted.push(("track script", check));
         }

@@ -14,6 +14,7 @@ pub mod pcap;
 pub mod peer;
 pub mod process;
 pub mod scraper;
+pub mod smtp;
 pub mod topology;
 
 /// True when running as root; tests print a note and return early otherwise.

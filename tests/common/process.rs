@@ -275,3 +275,21 @@ pub fn example_binary_named(example: &str) -> PathBuf {
     built.push((example.to_string(), bin.clone()));
     bin
 }
+
+/// Starts `hakitd --keepalived-conf CONF` inside namespace `ns`, its log in `dir`.
+pub fn spawn_hakitd(ns: &str, conf: &Path, dir: &TempDir) -> Daemon {
+    Daemon::spawn(
+        "hakitd",
+        ns,
+        Path::new(env!("CARGO_BIN_EXE_hakitd")),
+        &["--keepalived-conf".into(), conf.display().to_string()],
+        &dir.join("hakitd.log"),
+    )
+}
+
+impl Daemon {
+    /// What the process wrote on stderr so far.
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}

@@ -65,6 +65,16 @@ impl Netns {
         self.exec(program, args).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Adds `eth1`, up but without carrier (a veth whose peer `eth1p` stays down until
+    /// `ip link set eth1p up`): an instance tracking it is in FAULT.
+    pub fn add_eth1_without_carrier(&self) {
+        self.ip(&[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ])
+        .unwrap();
+        self.ip(&["link", "set", "eth1", "up"]).unwrap();
+    }
+
     /// `ip -n <ns> <args>`.
     pub fn ip(&self, args: &[&str]) -> Result<String, String> {
         let mut full = vec!["-n", self.name.as_str()];

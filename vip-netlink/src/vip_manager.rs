@@ -299,14 +299,21 @@ pub(crate) fn nl_errno(e: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
-/// The `RTM_NEWADDR` `ip addr add` sends (and `rtnetlink`'s builder): local and address
-/// both the VIP, plus the broadcast address for an IPv4 prefix shorter than /31.
+/// The `RTM_NEWADDR` keepalived sends for a VIP: local and address both the VIP, and no
+/// broadcast address (keepalived sets one only when told `brd`; `rtnetlink`'s builder would
+/// add it for an IPv4 prefix shorter than /31, and `ip addr` would then show a `brd` that a
+/// keepalived node has not).
 fn add_message(index: u32, vip: &Vip) -> AddressMessage {
     match vip.address {
-        IpAddr::V4(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv4Addr>::new()
-            .index(index)
-            .address(a, vip.prefix_len)
-            .build(),
+        IpAddr::V4(a) => {
+            let mut msg = rtnetlink::AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+                .index(index)
+                .address(a, vip.prefix_len)
+                .build();
+            msg.attributes
+                .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+            msg
+        }
         IpAddr::V6(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv6Addr>::new()
             .index(index)
             .address(a, vip.prefix_len)

@@ -3,7 +3,8 @@
 //!
 //! A route is written as keepalived writes it in `virtual_routes { }` (iproute2's words):
 //! `[blackhole|unreachable|prohibit] [src ADDR] [to] PREFIX [via|gw ADDR] [dev IFACE]
-//! [scope global|link|host] [metric|preference N] [table N] [no_track]`; `no_track` is
+//! [or ADDR] [scope global|site|link|host] [metric|preference N] [table N] [no_track]`
+//! (`via A or B`: keepalived's deprecated two-gateway multipath route); `no_track` is
 //! accepted, as nothing here watches a route (every route behaves as `no_track`: a route
 //! deleted by hand stays deleted until the next transition to Master). It is installed with
 //! protocol `keepalived` (18), as keepalived does, so `ip route` shows who owns it and a
@@ -13,7 +14,8 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol,
+    RouteScope, RouteType,
 };
 use netlink_packet_route::AddressFamily;
 
@@ -38,6 +40,9 @@ pub enum RouteKind {
 pub enum RouteScopeKind {
     /// `global` (`universe`).
     Global,
+    /// `site`: the destination is within this site (IPv6 interior routes; keepalived's
+    /// `scope site`).
+    Site,
     /// `link`: the destination is on the link.
     Link,
     /// `host`: the destination is this host.
@@ -64,6 +69,8 @@ pub struct VirtualRoute {
     destination: IpAddr,
     prefix_len: u8,
     gateway: Option<IpAddr>,
+    /// keepalived's `via A or B`: the second gateway of a two-way multipath route.
+    or_gateway: Option<IpAddr>,
     interface: Option<String>,
     source: Option<IpAddr>,
     scope: Option<RouteScopeKind>,
@@ -86,6 +93,7 @@ impl VirtualRoute {
             destination,
             prefix_len,
             gateway: None,
+            or_gateway: None,
             interface: None,
             source: None,
             scope: None,
@@ -105,6 +113,26 @@ impl VirtualRoute {
         same_family(self.destination, gateway, "via")?;
         self.gateway = Some(gateway);
         Ok(self)
+    }
+
+    /// keepalived's deprecated `via A or B`: a multipath route over the gateway and this
+    /// second one (each next hop of weight 1, as keepalived installs it). Needs a gateway.
+    ///
+    /// ```
+    /// use vip_netlink::VirtualRoute;
+    /// let r: VirtualRoute = "10.113.0.0/24 via 192.0.2.252 or 192.0.2.253".parse().unwrap();
+    /// assert_eq!(r.or_gateway(), Some("192.0.2.253".parse().unwrap()));
+    /// assert!("10.113.0.0/24 or 192.0.2.253".parse::<VirtualRoute>().is_err());
+    /// ```
+    pub fn with_or_gateway(mut self, gateway: IpAddr) -> Result<Self> {
+        same_family(self.destination, gateway, "or")?;
+        self.or_gateway = Some(gateway);
+        Ok(self)
+    }
+
+    /// The second gateway of `via A or B`, if any.
+    pub fn or_gateway(&self) -> Option<IpAddr> {
+        self.or_gateway
     }
 
     /// Out of this interface (`dev`).
@@ -191,6 +219,12 @@ impl VirtualRoute {
                 self.destination, self.prefix_len
             )));
         }
+        if self.or_gateway.is_some() && self.gateway.is_none() {
+            return Err(Error::InvalidConfig(format!(
+                "route {}/{}: `or` needs a gateway (via) before it",
+                self.destination, self.prefix_len
+            )));
+        }
         if self.kind != RouteKind::Unicast && self.gateway.is_some() {
             return Err(Error::InvalidConfig(format!(
                 "a {} route has no gateway",
@@ -216,6 +250,7 @@ impl VirtualRoute {
             protocol: RouteProtocol::KeepAlived,
             scope: match self.scope() {
                 RouteScopeKind::Global => RouteScope::Universe,
+                RouteScopeKind::Site => RouteScope::Site,
                 RouteScopeKind::Link => RouteScope::Link,
                 RouteScopeKind::Host => RouteScope::Host,
             },
@@ -234,15 +269,30 @@ impl VirtualRoute {
                     self.destination,
                 )));
         }
-        if let Some(gw) = self.gateway {
-            msg.attributes
-                .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+        match (self.gateway, self.or_gateway) {
+            (Some(gw), Some(or)) => {
+                // keepalived's `or`: both gateways as next hops of weight 1, out of `dev`
+                // when given, else where the kernel finds each gateway.
+                let hop = |gw: IpAddr| {
+                    let mut nh = RouteNextHop::default();
+                    nh.interface_index = oif.unwrap_or(0);
+                    nh.attributes
+                        .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+                    nh
+                };
+                msg.attributes
+                    .push(RouteAttribute::MultiPath(vec![hop(gw), hop(or)]));
+            }
+            (Some(gw), None) => msg
+                .attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(gw))),
+            _ => {}
         }
         if let Some(src) = self.source {
             msg.attributes
                 .push(RouteAttribute::PrefSource(RouteAddress::from(src)));
         }
-        if let Some(oif) = oif {
+        if let (Some(oif), None) = (oif, self.or_gateway) {
             msg.attributes.push(RouteAttribute::Oif(oif));
         }
         if let Some(metric) = self.metric {
@@ -292,7 +342,7 @@ impl FromStr for VirtualRoute {
             match word {
                 "src" => source = Some(parse_addr(words.next().unwrap_or(""), "src")?),
                 "to" => destination = words.next(),
-                "via" | "gw" | "dev" | "scope" | "metric" | "preference" | "table" => {
+                "via" | "gw" | "or" | "dev" | "scope" | "metric" | "preference" | "table" => {
                     rest.push((word, words.next()))
                 }
                 // keepalived's own word: do not leave Master when the route is deleted. A
@@ -319,6 +369,7 @@ impl FromStr for VirtualRoute {
         for (key, value) in rest {
             route = match key {
                 "via" | "gw" => route.with_gateway(parse_addr(value.unwrap_or(""), key)?)?,
+                "or" => route.with_or_gateway(parse_addr(value.unwrap_or(""), key)?)?,
                 "dev" => match value {
                     Some(d) if !d.is_empty() && d.len() < libc::IF_NAMESIZE => {
                         route.with_interface(d)
@@ -327,11 +378,12 @@ impl FromStr for VirtualRoute {
                 },
                 "scope" => route.with_scope(match value {
                     Some("global") | Some("universe") => RouteScopeKind::Global,
+                    Some("site") => RouteScopeKind::Site,
                     Some("link") => RouteScopeKind::Link,
                     Some("host") => RouteScopeKind::Host,
                     other => {
                         return Err(Error::InvalidConfig(format!(
-                            "scope {other:?}: global, link or host"
+                            "scope {other:?}: global, site, link or host"
                         )))
                     }
                 }),
@@ -357,12 +409,16 @@ impl fmt::Display for VirtualRoute {
         if let Some(gw) = self.gateway {
             write!(f, " via {gw}")?;
         }
+        if let Some(or) = self.or_gateway {
+            write!(f, " or {or}")?;
+        }
         if let Some(dev) = &self.interface {
             write!(f, " dev {dev}")?;
         }
         if let Some(scope) = self.scope {
             let word = match scope {
                 RouteScopeKind::Global => "global",
+                RouteScopeKind::Site => "site",
                 RouteScopeKind::Link => "link",
                 RouteScopeKind::Host => "host",
             };
@@ -394,6 +450,7 @@ mod tests {
             "blackhole 10.98.0.0/16",
             "unreachable fd00:99::/48",
             "198.51.100.7/32 dev eth1 scope host",
+            "10.113.0.0/24 via 192.0.2.252 or 192.0.2.253",
         ] {
             assert_eq!(parse(s).unwrap().to_string(), s);
         }
