@@ -332,6 +332,10 @@ pub struct Config {
     /// keepalived's `vrrp_sync_group`s.
     #[serde(default)]
     pub sync_group: Vec<SyncGroup>,
+    /// Routes announced to a routing daemon (FRR) while a condition holds
+    /// (`[[announce]]`; see [`AnnounceConfig`](crate::runtime::AnnounceConfig)).
+    #[serde(default)]
+    pub announce: Vec<crate::runtime::announce_config::AnnounceConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -378,6 +382,12 @@ impl Config {
     /// Adds a sync group (keepalived's `vrrp_sync_group`) of the named instances.
     pub fn sync_group(mut self, group: SyncGroup) -> Self {
         self.sync_group.push(group);
+        self
+    }
+
+    /// Adds a route announcement (`[[announce]]`).
+    pub fn announce(mut self, announce: crate::runtime::announce_config::AnnounceConfig) -> Self {
+        self.announce.push(announce);
         self
     }
 

@@ -23,6 +23,7 @@
 //! | `watchers` | link watches and tracker checks (tokio side) |
 //! | [`reload`] | how a new configuration maps onto the running one |
 //! | `routing` | `virtual_routes` and `virtual_rules` with the VIPs |
+//! | [`announce_config`], [`route_announcer`] | `[[announce]]`: service prefixes handed to FRR (BGP) while checks pass or an instance is Master |
 //! | `vmac` | `use_vmac` macvlans |
 //! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
 //! | [`dump`] | keepalived's data, stats and JSON dumps |
@@ -30,6 +31,7 @@
 //! | `transitions` | transitions counted from the event stream (metrics, dumps) |
 //! | [`systemd`] | `sd_notify` readiness, stopping and watchdog |
 
+pub mod announce_config;
 mod auth_hmac_spec;
 pub mod config;
 pub mod daemon;
@@ -47,6 +49,7 @@ mod notify_fifo;
 pub mod precise_timer;
 pub mod privileges;
 pub mod reload;
+pub mod route_announcer;
 mod routing;
 pub mod script_security;
 pub mod spec;
@@ -57,6 +60,7 @@ mod vmac;
 mod vrrp_loop;
 mod watchers;
 
+pub use announce_config::AnnounceConfig;
 pub use config::{
     AuthHmacConfig, Config, ConfigError, LogFormat, SyncGroup, TrackFileConfig, TrackHttpConfig,
     TrackProcessConfig, TrackScriptConfig, TrackTcpConfig, Tuning, UseVmac, VrrpInstance,
