@@ -11,7 +11,7 @@
 //! .unwrap();
 //! let spec = config.validate().unwrap();
 //! assert_eq!(spec.announcements[0].route(10).to_string(),
-//!            "192.0.2.80/32 dev lo metric 10 table 100 protocol 99");
+//!            "192.0.2.80/32 dev lo metric 10 table 100 protocol 85");
 //! let bad = Config::from_toml("[[announce]]\nprefix = '192.0.2.80/32'\niface = 'svc0'\nmetric = 0\n")
 //!     .unwrap()
 //!     .validate()
@@ -27,12 +27,15 @@ use vip_netlink::VirtualRoute;
 use crate::runtime::config::{ConfigError, TrackHttpConfig, TrackTcpConfig};
 use crate::runtime::spec::{http_tracker, tcp_tracker, InstanceSpec, TrackHttp, TrackTcp};
 
-/// The kernel table announced routes go to by default (FRR: `ip import-table 100`).
+/// The kernel table announced IPv4 routes go to by default (FRR: `ip import-table 100`).
 pub const DEFAULT_TABLE: u32 = 100;
-/// The rtnetlink protocol announced routes carry by default (`ip route ... proto 99`): none
-/// of the kernel's, keepalived's (18) or FRR's own (186 to 198, which zebra sweeps when it
-/// starts).
-pub const DEFAULT_PROTOCOL: u8 = 99;
+/// The kernel table announced IPv6 routes go to by default: main (FRR 8.4's zebra imports
+/// no IPv6 table; `redistribute kernel` with a route-map on the prefixes takes them).
+pub const DEFAULT_TABLE_V6: u32 = 254;
+/// The rtnetlink protocol announced routes carry by default (`ip route ... proto 85`): not
+/// in iproute2's list of names, none of the kernel's, keepalived's (18) or FRR's own (11 and
+/// 186 to 198: zebra sweeps its own when it starts).
+pub const DEFAULT_PROTOCOL: u8 = 85;
 /// The metric (kernel `RTA_PRIORITY`, FRR's metric, BGP's MED) by default.
 pub const DEFAULT_METRIC: u32 = 10;
 
@@ -50,11 +53,14 @@ pub struct AnnounceConfig {
     /// when it is a host route; a shorter prefix holds nothing unless this is set).
     #[serde(default)]
     pub address: Option<String>,
-    /// The kernel routing table the routes go to, which FRR's zebra imports
-    /// (`ip import-table N`): 1 to 252.
-    #[serde(default = "default_table")]
-    pub table: u32,
-    /// The routes' rtnetlink protocol: 5 to 255, not 18 (keepalived) nor 186 to 198 (FRR's).
+    /// The kernel routing table the routes go to, 1 to 252 or 254 (main): one FRR's zebra
+    /// imports (`ip import-table N`, IPv4; the default for IPv4 is 100), or main, whose
+    /// kernel routes bgpd takes with `redistribute kernel route-map ...` (the default for
+    /// IPv6: FRR 8.4 has no `ipv6 import-table`).
+    #[serde(default)]
+    pub table: Option<u32>,
+    /// The routes' rtnetlink protocol: 5 to 255, not 11 or 186 to 198 (FRR's) nor 18
+    /// (keepalived's).
     #[serde(default = "default_protocol")]
     pub protocol: u8,
     /// The metric announced while the condition holds (kernel priority, which zebra takes as
@@ -77,9 +83,6 @@ pub struct AnnounceConfig {
     pub track_http: Vec<TrackHttpConfig>,
 }
 
-fn default_table() -> u32 {
-    DEFAULT_TABLE
-}
 fn default_protocol() -> u8 {
     DEFAULT_PROTOCOL
 }
@@ -95,7 +98,7 @@ impl AnnounceConfig {
             prefix: prefix.into(),
             iface: iface.into(),
             address: None,
-            table: DEFAULT_TABLE,
+            table: None,
             protocol: DEFAULT_PROTOCOL,
             metric: DEFAULT_METRIC,
             backup_metric: None,
@@ -141,7 +144,7 @@ pub struct AnnounceSpec {
     pub iface: String,
     /// The address held while announced, with its length.
     pub address: Option<(IpAddr, u8)>,
-    /// The kernel table.
+    /// The kernel table (the family's default when not written).
     pub table: u32,
     /// The rtnetlink protocol.
     pub protocol: u8,
@@ -260,20 +263,22 @@ fn validate_one(
         None if prefix_len == host => Some((prefix, prefix_len)),
         None => None,
     };
-    if a.table == 0 || a.table > 252 {
-        return err(
-            f("table"),
-            format!(
-                "{} is outside 1..=252 (253 to 255 are the kernel's)",
-                a.table
-            ),
-        );
-    }
-    if a.protocol < 5 || a.protocol == 18 || (186..=198).contains(&a.protocol) {
+    let table = match a.table {
+        None if prefix.is_ipv4() => DEFAULT_TABLE,
+        None => DEFAULT_TABLE_V6,
+        Some(t) if (1..=252).contains(&t) || t == 254 => t,
+        Some(t) => {
+            return err(
+                f("table"),
+                format!("{t} is neither 1..=252 nor 254 (main); 253 and 255 are the kernel's"),
+            )
+        }
+    };
+    if a.protocol < 5 || [11, 18].contains(&a.protocol) || (186..=198).contains(&a.protocol) {
         return err(
             f("protocol"),
             format!(
-                "{} belongs to the kernel (0 to 4), keepalived (18) or FRR (186 to 198)",
+                "{} belongs to the kernel (0 to 4), keepalived (18) or FRR (11, 186 to 198)",
                 a.protocol
             ),
         );
@@ -317,7 +322,7 @@ fn validate_one(
         prefix_len,
         iface: a.iface.clone(),
         address,
-        table: a.table,
+        table,
         protocol: a.protocol,
         metric: a.metric,
         backup_metric: a.backup_metric,
@@ -376,9 +381,10 @@ mod tests {
                 "announce[0].address",
             ),
             (&format!("{BASE}\ntable = 0"), "announce[0].table"),
-            (&format!("{BASE}\ntable = 254"), "announce[0].table"),
+            (&format!("{BASE}\ntable = 255"), "announce[0].table"),
             (&format!("{BASE}\nprotocol = 186"), "announce[0].protocol"),
             (&format!("{BASE}\nprotocol = 2"), "announce[0].protocol"),
+            (&format!("{BASE}\nprotocol = 11"), "announce[0].protocol"),
             (&format!("{BASE}\nmetric = 0"), "announce[0].metric"),
             (
                 &format!("{BASE}\nbackup_metric = 20"),
@@ -426,7 +432,7 @@ mod tests {
         assert_eq!(a[2].address, None);
         assert_eq!(
             a[1].route(5).to_string(),
-            "2001:db8:80::/48 dev lo metric 5 table 100 protocol 99"
+            "2001:db8:80::/48 dev lo metric 5 table 254 protocol 85"
         );
     }
 }

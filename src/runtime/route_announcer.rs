@@ -10,14 +10,21 @@
 //!
 //! ```text
 //! ip import-table 100
-//! ipv6 import-table 100
 //! route-map HAKIT permit 10
+//! ipv6 prefix-list HAKIT6 seq 5 permit 2001:db8:80::/48 le 128
+//! route-map HAKIT6 permit 10
+//!  match ipv6 address prefix-list HAKIT6
 //! router bgp 65001
 //!  address-family ipv4 unicast
 //!   redistribute table 100 route-map HAKIT
 //!  address-family ipv6 unicast
-//!   redistribute table 100 route-map HAKIT
+//!   redistribute kernel route-map HAKIT6
 //! ```
+//!
+//! FRR 8.4 (Debian 12) imports IPv4 tables only (it has no `ipv6 import-table`), so IPv6
+//! routes go to the main table by default (`table = 254`), where zebra sees them as kernel
+//! routes; bgpd's `redistribute kernel` takes them, with a route-map that lets through the
+//! service prefixes only. Either way the metric travels and an FRR restart costs nothing.
 //!
 //! Why this and not `vtysh` writing `network` statements, or the northbound API:
 //! - **FRR restarts cost nothing.** The routes live in the kernel, not in FRR: a zebra that
@@ -29,14 +36,15 @@
 //! - **One netlink message per change**, no process started on the failover path (a
 //!   `vtysh` call forks and takes tens of milliseconds).
 //! - **The metric travels**: the kernel route's priority (`RTA_PRIORITY`) becomes zebra's
-//!   metric and bgpd's MED (FRR 8.4: `T[100]>* 10.77.0.1/32 [15/50]`, MED 50 at the peer), so
+//!   metric and bgpd's MED (FRR 8.4: `T[100]>* 10.77.0.1/32 [15/50]`, or `K>* fd77::9/128 [0/44]`, and MED 50 or 44
+//!   at the peer), so
 //!   a Backup can announce a worse path just by a different metric. The change is made before
 //!   broken: the new route is added before the old one goes.
 //! - **The operator keeps the policy in FRR**: the route-map decides communities,
 //!   local-preference or prepends, in FRR's words.
 //!
-//! The routes carry their own rtnetlink protocol (default 99), so `ip route show table N
-//! proto 99` shows what hakit announces and hakit never removes a route it does not own.
+//! The routes carry their own rtnetlink protocol (default 85), so `ip route show table N
+//! proto 85` shows what hakit announces and hakit never removes a route it does not own.
 //! They go through `lo`: zebra installs what it imports in the main table as well, where a
 //! route through `lo` is harmless (the held address's `local` route is looked up first).
 //!
