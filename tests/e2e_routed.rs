@@ -159,3 +159,105 @@ fn frr_restarted_on_a_node_announces_again_without_restarting_hakit() {
         assert!(h.wait_exit(Duration::ZERO).is_none(), "hakit exited");
     }
 }
+
+/// A VRRP pair on the nodes' `vr` segment (node 1 preferred) gating both prefixes: MED 10
+/// for the Master, 100 for the Backup.
+fn vrrp_toml(priority: u8) -> String {
+    let gate = "metric = 10\nvrrp_instance = 'svc'\nbackup_metric = 100";
+    format!(
+        "[[instance]]\nname = 'svc'\niface = 'vr'\nvrid = 7\npriority = {priority}\n\
+         vrrp_version = 3\nadvert_int = 0.1\nvips = ['10.0.200.100/24']\n\
+         [[announce]]\nprefix = '{SERVICE_V4}'\niface = 'svc'\n{gate}\n\
+         [[announce]]\nprefix = '{SERVICE_V6}'\niface = 'svc'\n{gate}\n"
+    )
+}
+
+/// The MEDs of the upstream's BGP paths to `prefix`, sorted.
+fn meds(t: &Routed, prefix: &str) -> Vec<u32> {
+    let text = t.best_path(prefix);
+    let mut m: Vec<u32> = text
+        .split("metric ")
+        .skip(1)
+        .filter_map(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    m.sort();
+    m
+}
+
+fn wait_meds(t: &Routed, want: &[u32], what: &str) {
+    let ok = wait_until(CONVERGE, || {
+        meds(t, SERVICE_V4) == want && meds(t, SERVICE_V6) == want
+    });
+    assert!(
+        ok,
+        "{what}: MEDs {:?} / {:?}, wanted {want:?}\n{}",
+        meds(t, SERVICE_V4),
+        meds(t, SERVICE_V6),
+        t.best_path(SERVICE_V4)
+    );
+}
+
+fn probe_v4(t: &Routed) -> Prober {
+    let target = format!("10.77.0.1:{ECHO_PORT}").parse().unwrap();
+    Prober::start(t.client_socket(false), target, Duration::from_millis(10))
+}
+
+#[test]
+fn vrrp_gated_backup_announces_a_worse_med_and_takes_over() {
+    if !can_run("vrrp-gated") {
+        return;
+    }
+    let mut t = Routed::new(2, false);
+    assert!(t.wait_sessions(BGP_UP), "BGP sessions did not come up");
+    t.start_hakit(1, &vrrp_toml(150));
+    t.start_hakit(2, &vrrp_toml(100));
+    // The Master's path is best, the Backup's is there with a worse MED.
+    wait_meds(&t, &[10, 100], "Master and Backup");
+    wait_hops(&t, &devs(&["u1"]), "Master preferred");
+
+    // A graceful stop of the Master: it withdraws, the Backup's path is best at once, then it
+    // becomes Master and announces the better MED.
+    let probe = probe_v4(&t);
+    std::thread::sleep(Duration::from_millis(300));
+    let h = t.nodes[0].hakit.as_mut().unwrap();
+    h.signal(libc::SIGTERM);
+    assert!(
+        h.wait_exit(Duration::from_secs(10)).is_some(),
+        "hakit did not exit"
+    );
+    wait_hops(&t, &devs(&["u2"]), "Master stopped");
+    wait_meds(&t, &[10], "the Backup became Master");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = probe.finish();
+    println!(
+        "graceful: client outage {:?}, {} of {} lost",
+        log.outage(),
+        log.lost(),
+        log.sent.len()
+    );
+    assert_eq!(log.last_node(), Some(2));
+    assert!(t.announced_on(1).is_empty(), "{}", t.announced_on(1));
+
+    // Node 1 again: it preempts and its path is best again.
+    t.start_hakit(1, &vrrp_toml(150));
+    wait_meds(&t, &[10, 100], "node 1 back");
+    wait_hops(&t, &devs(&["u1"]), "node 1 preferred again");
+
+    // The Master's node crashes (hakit and FRR killed): its BGP session closes, the
+    // Backup's path is best, then it announces as Master.
+    let probe = probe_v4(&t);
+    std::thread::sleep(Duration::from_millis(300));
+    t.nodes[0].hakit.as_mut().unwrap().kill();
+    t.nodes[0].frr.kill();
+    wait_hops(&t, &devs(&["u2"]), "Master's node crashed");
+    wait_meds(&t, &[10], "the Backup became Master after the crash");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = probe.finish();
+    println!(
+        "crash: client outage {:?}, {} of {} lost",
+        log.outage(),
+        log.lost(),
+        log.sent.len()
+    );
+    assert_eq!(log.last_node(), Some(2));
+}

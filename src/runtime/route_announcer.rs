@@ -38,8 +38,9 @@
 //! - **The metric travels**: the kernel route's priority (`RTA_PRIORITY`) becomes zebra's
 //!   metric and bgpd's MED (FRR 8.4: `T[100]>* 10.77.0.1/32 [15/50]`, or `K>* fd77::9/128 [0/44]`, and MED 50 or 44
 //!   at the peer), so
-//!   a Backup can announce a worse path just by a different metric. The change is made before
-//!   broken: the new route is added before the old one goes.
+//!   a Backup can announce a worse path just by a different metric. A metric change removes
+//!   the old route, then adds the new one: zebra 8.4 takes the removal of an imported route
+//!   as that of its prefix whatever the metric, so the other order would end unannounced.
 //! - **The operator keeps the policy in FRR**: the route-map decides communities,
 //!   local-preference or prepends, in FRR's words.
 //!
@@ -145,17 +146,21 @@ impl Shared {
                 {
                     warn!(%prefix, iface = %slot.spec.iface, "holding the address: {e}");
                 }
+                // The old metric's route goes first: zebra 8.4 takes the removal of one
+                // imported route as that of its prefix, whatever the metric, so adding
+                // first would leave the new route unannounced. Both changes reach zebra
+                // together and bgpd sends one update with the new MED.
+                if let Some(old) = before.filter(|&m| m != metric) {
+                    if let Err(e) = self.vip_mgr.remove_route_now(&slot.spec.route(old)) {
+                        warn!(%prefix, metric = old, "removing the route of the old metric: {e}");
+                    }
+                }
                 match self.vip_mgr.add_route_now(&slot.spec.route(metric)) {
                     Ok(Change::Applied) if again && before == Some(metric) => {
                         warn!(%prefix, metric, "the announced route was gone: installed again");
                     }
                     Ok(_) => {}
                     Err(e) => warn!(%prefix, metric, "announcing: {e}"),
-                }
-                if let Some(old) = before.filter(|&m| m != metric) {
-                    if let Err(e) = self.vip_mgr.remove_route_now(&slot.spec.route(old)) {
-                        warn!(%prefix, metric = old, "removing the route of the old metric: {e}");
-                    }
                 }
                 if before != Some(metric) {
                     info!(%prefix, metric, "announced");
