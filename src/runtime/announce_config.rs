@@ -75,6 +75,10 @@ pub struct AnnounceConfig {
     /// `backup_metric`).
     #[serde(default)]
     pub vrrp_instance: Option<String>,
+    /// Seconds between the withdrawal of the route and the release of the address at a
+    /// graceful shutdown, for the traffic still on its way (0 to 60; default 0.5).
+    #[serde(default = "default_drain")]
+    pub drain: f64,
     /// TCP checks that must all pass (rise/fall as for the trackers; `weight` must stay 0).
     #[serde(default)]
     pub track_tcp: Vec<TrackTcpConfig>,
@@ -83,6 +87,9 @@ pub struct AnnounceConfig {
     pub track_http: Vec<TrackHttpConfig>,
 }
 
+fn default_drain() -> f64 {
+    0.5
+}
 fn default_protocol() -> u8 {
     DEFAULT_PROTOCOL
 }
@@ -103,6 +110,7 @@ impl AnnounceConfig {
             metric: DEFAULT_METRIC,
             backup_metric: None,
             vrrp_instance: None,
+            drain: default_drain(),
             track_tcp: Vec::new(),
             track_http: Vec::new(),
         }
@@ -154,6 +162,8 @@ pub struct AnnounceSpec {
     pub backup_metric: Option<u32>,
     /// The VRRP instance it follows.
     pub vrrp_instance: Option<String>,
+    /// The delay between the route's withdrawal and the address's release at shutdown.
+    pub drain: std::time::Duration,
     /// TCP checks (their ids unused).
     pub track_tcp: Vec<TrackTcp>,
     /// HTTP checks (their ids unused).
@@ -301,6 +311,9 @@ fn validate_one(
         }
         _ => {}
     }
+    if !a.drain.is_finite() || !(0.0..=60.0).contains(&a.drain) {
+        return err(f("drain"), format!("{} is outside 0..=60 seconds", a.drain));
+    }
     let mut track_tcp = Vec::new();
     for (k, t) in a.track_tcp.iter().enumerate() {
         let g = |key: &str| f(&format!("track_tcp[{k}].{key}"));
@@ -327,6 +340,7 @@ fn validate_one(
         metric: a.metric,
         backup_metric: a.backup_metric,
         vrrp_instance: a.vrrp_instance.clone(),
+        drain: std::time::Duration::from_secs_f64(a.drain),
         track_tcp,
         track_http,
     })
@@ -386,6 +400,7 @@ mod tests {
             (&format!("{BASE}\nprotocol = 2"), "announce[0].protocol"),
             (&format!("{BASE}\nprotocol = 11"), "announce[0].protocol"),
             (&format!("{BASE}\nmetric = 0"), "announce[0].metric"),
+            (&format!("{BASE}\ndrain = -1.0"), "announce[0].drain"),
             (
                 &format!("{BASE}\nbackup_metric = 20"),
                 "announce[0].backup_metric",

@@ -628,7 +628,7 @@ impl Daemon {
     pub async fn shutdown(mut self) -> Result<(), DaemonError> {
         // Withdrawn from the routing daemon before anything else goes.
         if let Some(a) = &self.announcer {
-            a.withdraw_all();
+            a.withdraw_gracefully().await;
         }
         if self.outcome.is_none() {
             self.tx.send(LoopEvent::Shutdown("shutdown"));

@@ -63,7 +63,8 @@
 //!
 //! Announcing adds the address, then the route; withdrawing removes the route, then the
 //! address, so no peer is ever sent to a node without it. A graceful shutdown withdraws every
-//! announcement before the VRRP instances stop; a daemon that stops on its own (a fatal
+//! route before the VRRP instances stop and releases the addresses `drain` (0.5 s) later, so
+//! what the network still sends meanwhile is served; a daemon that stops on its own (a fatal
 //! error) withdraws too. Every second the announcer installs again what should be there (a
 //! route or address removed by hand comes back), and at start it removes what an earlier run
 //! left in its tables.
@@ -94,6 +95,8 @@ struct Slot {
     vrrp: Option<State>,
     /// The metric it is announced with now; `None`: withdrawn.
     announced: Option<u32>,
+    /// Its address is held.
+    holding: bool,
 }
 
 impl Slot {
@@ -146,6 +149,7 @@ impl Shared {
                 {
                     warn!(%prefix, iface = %slot.spec.iface, "holding the address: {e}");
                 }
+                slot.holding = true;
                 // The old metric's route goes first: zebra 8.4 takes the removal of one
                 // imported route as that of its prefix, whatever the metric, so adding
                 // first would leave the new route unannounced. Both changes reach zebra
@@ -170,16 +174,29 @@ impl Shared {
         }
     }
 
-    /// Withdraws everything, for good.
-    fn withdraw_all(&mut self) {
-        if self.stopped {
-            return;
-        }
+    /// Withdraws every route, for good (the addresses stay until
+    /// [`release_addresses`](Self::release_addresses)); the longest `drain` of those that
+    /// were announced, if any was.
+    fn withdraw_routes(&mut self) -> Option<Duration> {
         self.stopped = true;
+        let mut drain = None;
         for slot in &mut self.slots {
-            if slot.announced.is_some() {
-                withdraw(&self.vip_mgr, slot);
+            if let Some(metric) = slot.announced.take() {
+                if let Err(e) = self.vip_mgr.remove_route_now(&slot.spec.route(metric)) {
+                    warn!(prefix = %slot.spec.prefix, "withdrawing: {e}");
+                }
                 info!(prefix = %slot.spec.prefix, "withdrawn (stopping)");
+                drain = drain.max(Some(slot.spec.drain));
+            }
+        }
+        drain
+    }
+
+    /// Releases every address (after [`withdraw_routes`](Self::withdraw_routes)).
+    fn release_addresses(&mut self) {
+        for slot in &mut self.slots {
+            if std::mem::take(&mut slot.holding) {
+                release(&self.vip_mgr, slot);
             }
         }
     }
@@ -192,6 +209,12 @@ fn withdraw(vip_mgr: &VipManager, slot: &mut Slot) {
             warn!(prefix = %slot.spec.prefix, "withdrawing: {e}");
         }
     }
+    slot.holding = false;
+    release(vip_mgr, slot);
+}
+
+/// Removes the address.
+fn release(vip_mgr: &VipManager, slot: &Slot) {
     if let Some(Err(e)) = slot
         .address()
         .map(|v| v.and_then(|v| vip_mgr.remove_now(&v)))
@@ -262,6 +285,7 @@ impl RouteAnnouncer {
                 checks_up: vec![false; spec.checks()],
                 vrrp: None,
                 announced: None,
+                holding: false,
             };
             remove_stale(&vip_mgr, &slot);
             let tcp = spec
@@ -302,11 +326,24 @@ impl RouteAnnouncer {
         }))
     }
 
-    /// Withdraws every announcement (route, then address) and stops following; nothing is
-    /// announced again.
+    /// Withdraws every announcement (routes, then addresses) at once and stops following;
+    /// nothing is announced again.
     pub(crate) fn withdraw_all(&self) {
-        lock(&self.shared).withdraw_all();
+        let mut s = lock(&self.shared);
+        s.withdraw_routes();
+        s.release_addresses();
         self.stop.notify_one();
+    }
+
+    /// [`withdraw_all`](Self::withdraw_all) for a graceful shutdown: the routes, then, after
+    /// the announcements' `drain` (traffic still on its way is served), the addresses.
+    pub(crate) async fn withdraw_gracefully(&self) {
+        let drain = lock(&self.shared).withdraw_routes();
+        self.stop.notify_one();
+        if let Some(d) = drain {
+            tokio::time::sleep(d).await;
+        }
+        lock(&self.shared).release_addresses();
     }
 }
 
@@ -352,7 +389,9 @@ async fn follow(
                     }
                 }
                 Ok(Event::Stopped { .. }) | Err(broadcast::error::RecvError::Closed) => {
-                    lock(&shared).withdraw_all();
+                    let mut s = lock(&shared);
+                    s.withdraw_routes();
+                    s.release_addresses();
                     return;
                 }
                 Ok(_) => {}
