@@ -261,3 +261,47 @@ fn vrrp_gated_backup_announces_a_worse_med_and_takes_over() {
     );
     assert_eq!(log.last_node(), Some(2));
 }
+
+/// How long the upstream keeps node 1's path after node 1's FRR goes silent (SIGSTOP: no
+/// keepalive, no BFD, no closed session: a hung or cut-off node).
+fn silent_node_detection(bfd: bool) -> Duration {
+    let mut t = Routed::new(2, bfd);
+    assert!(t.wait_sessions(BGP_UP), "BGP sessions did not come up");
+    for k in [1, 2] {
+        t.open_service(k);
+        t.start_hakit(k, &anycast_toml());
+    }
+    wait_hops(&t, &devs(&["u1", "u2"]), "both healthy");
+    if bfd {
+        let ok = wait_until(CONVERGE, || {
+            t.up_frr.vtysh("show bfd peers brief").matches("up").count() >= 4
+        });
+        assert!(
+            ok,
+            "BFD sessions: {}",
+            t.up_frr.vtysh("show bfd peers brief")
+        );
+    }
+    let start = Instant::now();
+    t.nodes[0].frr.signal_all(libc::SIGSTOP);
+    let gone = wait_until(Duration::from_secs(10), || {
+        t.next_hops(SERVICE_V4) == devs(&["u2"])
+    });
+    let took = start.elapsed();
+    assert!(gone, "node 1's path stayed: {:?}", t.next_hops(SERVICE_V4));
+    took
+}
+
+#[test]
+fn bfd_removes_a_silent_nodes_path_and_the_hold_time_does_without_it() {
+    if !can_run("bfd") {
+        return;
+    }
+    let with_bfd = silent_node_detection(true);
+    let hold = silent_node_detection(false);
+    println!(
+        "silent node: path removed after {with_bfd:?} with BFD 3 x 100 ms, {hold:?} with BGP \
+         hold time {} s alone",
+        common::routed::HOLD.1
+    );
+}

@@ -114,6 +114,13 @@ impl Frr {
         }
     }
 
+    /// Sends `sig` to every daemon (SIGSTOP: a node gone silent, no keepalive nor BFD).
+    pub fn signal_all(&self, sig: libc::c_int) {
+        for d in &self.daemons {
+            d.signal(sig);
+        }
+    }
+
     /// Starts the daemons again with the same configuration.
     pub fn start_again(&mut self) {
         assert!(self.daemons.is_empty(), "stop FRR first");

@@ -84,7 +84,7 @@ fn upstream_conf(nodes: usize, bfd: bool) -> String {
         " address-family ipv4 unicast\n  maximum-paths 8\n{v4} exit-address-family\n \
          address-family ipv6 unicast\n  maximum-paths 8\n{v6} exit-address-family\nexit\n"
     );
-    c + &bfd_conf(bfd)
+    c
 }
 
 /// A service node's FRR configuration: IPv4 from kernel table 100, IPv6 from the main
@@ -107,7 +107,7 @@ fn node_conf(k: usize, bfd: bool) -> String {
          address-family ipv6 unicast\n  neighbor fd00:0:{k}::1 activate\n  \
          redistribute kernel route-map HAKIT6\n exit-address-family\nexit\n"
     );
-    c + &bfd_conf(bfd)
+    c
 }
 
 fn neighbor(peer: &str, asn: usize, bfd: bool) -> String {
@@ -117,20 +117,11 @@ fn neighbor(peer: &str, asn: usize, bfd: bool) -> String {
         HOLD.0, HOLD.1
     );
     if bfd {
-        c += &format!(" neighbor {peer} bfd profile fast\n");
+        // BFD at 3 x 100 ms (FRR 8.4 applies these, where a `bfd profile` set in the
+        // same file was left at 300 ms).
+        c += &format!(" neighbor {peer} bfd 3 100 100\n");
     }
     c
-}
-
-/// BFD at 3 x 100 ms.
-fn bfd_conf(bfd: bool) -> String {
-    if bfd {
-        "bfd\n profile fast\n  detect-multiplier 3\n  receive-interval 100\n  \
-         transmit-interval 100\n exit\nexit\n"
-            .into()
-    } else {
-        String::new()
-    }
 }
 
 impl Routed {
