@@ -18,37 +18,13 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::process::wait_until;
-use common::routed::{Prober, Routed, ECHO_PORT, SERVICE_V4, SERVICE_V6};
+use common::routed::{
+    anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, Prober, Routed, ECHO_PORT, SERVICE_V4,
+    SERVICE_V6,
+};
 
 const BGP_UP: Duration = Duration::from_secs(40);
 const CONVERGE: Duration = Duration::from_secs(20);
-
-/// Skips (saying why) unless root with FRR installed.
-fn can_run(test: &str) -> bool {
-    if !common::is_root() {
-        eprintln!("{test}: skipped, needs root");
-        return false;
-    }
-    if let Some(why) = common::frr::missing() {
-        eprintln!("{test}: skipped, FRR is missing: {why}");
-        return false;
-    }
-    true
-}
-
-fn devs(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
-
-/// Health-gated announcements of both service prefixes, checked against the node's own
-/// service port.
-fn anycast_toml() -> String {
-    let check = "track_tcp = [{ connect = '127.0.0.1:8080', interval = 0.1, rise = 3, fall = 2 }]";
-    format!(
-        "[[announce]]\nprefix = '{SERVICE_V4}'\niface = 'svc'\n{check}\n\
-         [[announce]]\nprefix = '{SERVICE_V6}'\niface = 'svc'\n{check}\n"
-    )
-}
 
 /// Waits until the upstream's next hops for both prefixes are `want`; panics with what they
 /// were otherwise.
@@ -160,30 +136,6 @@ fn frr_restarted_on_a_node_announces_again_without_restarting_hakit() {
     }
 }
 
-/// A VRRP pair on the nodes' `vr` segment (node 1 preferred) gating both prefixes: MED 10
-/// for the Master, 100 for the Backup.
-fn vrrp_toml(priority: u8) -> String {
-    let gate = "metric = 10\nvrrp_instance = 'svc'\nbackup_metric = 100";
-    format!(
-        "[[instance]]\nname = 'svc'\niface = 'vr'\nvrid = 7\npriority = {priority}\n\
-         vrrp_version = 3\nadvert_int = 0.1\nvips = ['10.0.200.100/24']\n\
-         [[announce]]\nprefix = '{SERVICE_V4}'\niface = 'svc'\n{gate}\n\
-         [[announce]]\nprefix = '{SERVICE_V6}'\niface = 'svc'\n{gate}\n"
-    )
-}
-
-/// The MEDs of the upstream's BGP paths to `prefix`, sorted.
-fn meds(t: &Routed, prefix: &str) -> Vec<u32> {
-    let text = t.best_path(prefix);
-    let mut m: Vec<u32> = text
-        .split("metric ")
-        .skip(1)
-        .filter_map(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-        .collect();
-    m.sort();
-    m
-}
-
 fn wait_meds(t: &Routed, want: &[u32], what: &str) {
     let ok = wait_until(CONVERGE, || {
         meds(t, SERVICE_V4) == want && meds(t, SERVICE_V6) == want
@@ -195,11 +147,6 @@ fn wait_meds(t: &Routed, want: &[u32], what: &str) {
         meds(t, SERVICE_V6),
         t.best_path(SERVICE_V4)
     );
-}
-
-fn probe_v4(t: &Routed) -> Prober {
-    let target = format!("10.77.0.1:{ECHO_PORT}").parse().unwrap();
-    Prober::start(t.client_socket(false), target, Duration::from_millis(10))
 }
 
 #[test]
@@ -243,12 +190,11 @@ fn vrrp_gated_backup_announces_a_worse_med_and_takes_over() {
     wait_meds(&t, &[10, 100], "node 1 back");
     wait_hops(&t, &devs(&["u1"]), "node 1 preferred again");
 
-    // The Master's node crashes (hakit and FRR killed): its BGP session closes, the
-    // Backup's path is best, then it announces as Master.
+    // The Master's node crashes (hakit and FRR killed, its service gone): its BGP session
+    // closes, the Backup's path is best, then it announces as Master.
     let probe = probe_v4(&t);
     std::thread::sleep(Duration::from_millis(300));
-    t.nodes[0].hakit.as_mut().unwrap().kill();
-    t.nodes[0].frr.kill();
+    t.crash(1);
     wait_hops(&t, &devs(&["u2"]), "Master's node crashed");
     wait_meds(&t, &[10], "the Backup became Master after the crash");
     std::thread::sleep(Duration::from_millis(300));
@@ -283,7 +229,7 @@ fn silent_node_detection(bfd: bool) -> Duration {
         );
     }
     let start = Instant::now();
-    t.nodes[0].frr.signal_all(libc::SIGSTOP);
+    t.hang(1);
     let gone = wait_until(Duration::from_secs(10), || {
         t.next_hops(SERVICE_V4) == devs(&["u2"])
     });

@@ -45,6 +45,8 @@ pub struct Node {
     pub hakit: Option<Daemon>,
     /// Its service listener (also what its check connects to), while open.
     pub service: Option<Service>,
+    /// Stops its echo responder.
+    pub echo_stop: Arc<AtomicBool>,
     /// Its namespace (dropped last).
     pub ns: Netns,
 }
@@ -249,12 +251,14 @@ impl Routed {
                 &node_conf(k, bfd),
                 bfd,
             );
-            start_echo(&ns.name, k as u8, echo_stop.clone());
+            let node_echo = Arc::new(AtomicBool::new(false));
+            start_echo(&ns.name, k as u8, echo_stop.clone(), node_echo.clone());
             nodes.push(Node {
                 k,
                 frr,
                 hakit: None,
                 service: None,
+                echo_stop: node_echo,
                 ns,
             });
         }
@@ -333,6 +337,27 @@ impl Routed {
         self.nodes[k - 1].service = None;
     }
 
+    /// Node `k` crashes: its hakit and FRR are killed and its echo port closes.
+    pub fn crash(&mut self, k: usize) {
+        let node = &mut self.nodes[k - 1];
+        node.echo_stop.store(true, Ordering::Relaxed);
+        if let Some(h) = node.hakit.as_mut() {
+            h.kill();
+        }
+        node.frr.kill();
+    }
+
+    /// Node `k` hangs: its echo port closes and its FRR stops (SIGSTOP: no keepalive, no
+    /// BFD, no closed session), hakit with it.
+    pub fn hang(&mut self, k: usize) {
+        let node = &mut self.nodes[k - 1];
+        node.echo_stop.store(true, Ordering::Relaxed);
+        if let Some(h) = node.hakit.as_ref() {
+            h.signal(libc::SIGSTOP);
+        }
+        node.frr.signal_all(libc::SIGSTOP);
+    }
+
     /// A UDP socket in the client namespace.
     pub fn client_socket(&self, v6: bool) -> UdpSocket {
         let bind = if v6 { "[::]:0" } else { "0.0.0.0:0" };
@@ -369,8 +394,9 @@ impl Drop for Routed {
 }
 
 /// Answers every datagram on [`ECHO_PORT`] (both families) with the node's number and the
-/// datagram's first 8 bytes (a sequence number), until `stop`.
-fn start_echo(ns: &str, k: u8, stop: Arc<AtomicBool>) {
+/// datagram's first 8 bytes (a sequence number), until `stop` or `node_stop` (then the port
+/// closes).
+fn start_echo(ns: &str, k: u8, stop: Arc<AtomicBool>, node_stop: Arc<AtomicBool>) {
     // Dual stack: net.ipv6.bindv6only is 0 in a fresh namespace.
     let sock = in_netns(ns, || {
         UdpSocket::bind(("::", ECHO_PORT)).expect("binding the echo socket")
@@ -379,7 +405,7 @@ fn start_echo(ns: &str, k: u8, stop: Arc<AtomicBool>) {
         .unwrap();
     std::thread::spawn(move || {
         let mut buf = [0u8; 64];
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) && !node_stop.load(Ordering::Relaxed) {
             if let Ok((n, from)) = sock.recv_from(&mut buf) {
                 let mut reply = vec![k];
                 reply.extend_from_slice(&buf[..n.min(8)]);
@@ -546,4 +572,62 @@ impl ProbeLog {
     pub fn last_node(&self) -> Option<u8> {
         self.answered_by.iter().rev().flatten().next().copied()
     }
+}
+
+/// Skips (saying why) unless root with FRR installed.
+pub fn can_run(test: &str) -> bool {
+    if !super::is_root() {
+        eprintln!("{test}: skipped, needs root");
+        return false;
+    }
+    if let Some(why) = super::frr::missing() {
+        eprintln!("{test}: skipped, FRR is missing: {why}");
+        return false;
+    }
+    true
+}
+
+/// A set of device names.
+pub fn devs(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Health-gated announcements of both service prefixes, checked against the node's own
+/// service port (every 100 ms, rise 3, fall 2).
+pub fn anycast_toml() -> String {
+    let check = "track_tcp = [{ connect = '127.0.0.1:8080', interval = 0.1, rise = 3, fall = 2 }]";
+    format!(
+        "[[announce]]\nprefix = '{SERVICE_V4}'\niface = 'svc'\n{check}\n\
+         [[announce]]\nprefix = '{SERVICE_V6}'\niface = 'svc'\n{check}\n"
+    )
+}
+
+/// A VRRP pair on the nodes' `vr` segment (advert_int 0.1 s) gating both prefixes: MED 10
+/// for the Master, 100 for the Backup.
+pub fn vrrp_toml(priority: u8) -> String {
+    let gate = "metric = 10\nvrrp_instance = 'svc'\nbackup_metric = 100";
+    format!(
+        "[[instance]]\nname = 'svc'\niface = 'vr'\nvrid = 7\npriority = {priority}\n\
+         vrrp_version = 3\nadvert_int = 0.1\nvips = ['10.0.200.100/24']\n\
+         [[announce]]\nprefix = '{SERVICE_V4}'\niface = 'svc'\n{gate}\n\
+         [[announce]]\nprefix = '{SERVICE_V6}'\niface = 'svc'\n{gate}\n"
+    )
+}
+
+/// The MEDs of the upstream's BGP paths to `prefix`, sorted.
+pub fn meds(t: &Routed, prefix: &str) -> Vec<u32> {
+    let text = t.best_path(prefix);
+    let mut m: Vec<u32> = text
+        .split("metric ")
+        .skip(1)
+        .filter_map(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    m.sort();
+    m
+}
+
+/// Starts probing the IPv4 service address from the client every 10 ms.
+pub fn probe_v4(t: &Routed) -> Prober {
+    let target = format!("10.77.0.1:{ECHO_PORT}").parse().unwrap();
+    Prober::start(t.client_socket(false), target, Duration::from_millis(10))
 }
