@@ -358,6 +358,24 @@ impl Routed {
         node.frr.signal_all(libc::SIGSTOP);
     }
 
+    /// Node `k` after [`crash`](Self::crash) or [`hang`](Self::hang): its processes are
+    /// killed if still there, its FRR and echo port start again (hakit does not: start it).
+    pub fn revive(&mut self, k: usize) {
+        let node = &mut self.nodes[k - 1];
+        if let Some(mut h) = node.hakit.take() {
+            h.kill();
+        }
+        node.frr.kill();
+        node.frr.start_again();
+        node.echo_stop = Arc::new(AtomicBool::new(false));
+        start_echo(
+            &node.ns.name,
+            k as u8,
+            self.echo_stop.clone(),
+            node.echo_stop.clone(),
+        );
+    }
+
     /// A UDP socket in the client namespace.
     pub fn client_socket(&self, v6: bool) -> UdpSocket {
         let bind = if v6 { "[::]:0" } else { "0.0.0.0:0" };
