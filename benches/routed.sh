@@ -10,15 +10,16 @@
 #
 # Usage (root; needs iproute2 and frr: scripts/setup.sh installs them):
 #   bash benches/routed.sh            # RUNS=10, about 3 minutes
-#   RUNS=3 bash benches/routed.sh
+#   RUNS=3 ONLY="vrrp keepalived" bash benches/routed.sh   # some cases: anycast vrrp keepalived hung frr
 # The table is written to benches/ROUTED_RESULTS.table.md (override with OUT=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "routed.sh: run as root (network namespaces)" >&2; exit 1; }
-for t in ip /usr/lib/frr/zebra /usr/lib/frr/bgpd /usr/lib/frr/bfdd vtysh; do
+for t in ip keepalived /usr/lib/frr/zebra /usr/lib/frr/bgpd /usr/lib/frr/bfdd vtysh; do
   command -v "$t" >/dev/null || [ -x "$t" ] || { echo "routed.sh: $t is missing (bash scripts/setup.sh)" >&2; exit 1; }
 done
 export HAKIT_BENCH_RUNS="${RUNS:-10}"
+export HAKIT_BENCH_ONLY="${ONLY:-}"
 export HAKIT_BENCH_MD="${OUT:-$PWD/benches/ROUTED_RESULTS.table.md}"
 # The harness runs the example binary next to it: build both with the release profile.
 cargo build --release --example minimal_failover

@@ -11,7 +11,11 @@
 //!   (SIGTERM) and a crash of its node (hakit and FRR killed, its service gone);
 //! - a hung node (FRR and hakit stopped by SIGSTOP, its service gone): its path removed,
 //!   with BFD 3 x 100 ms and with the BGP hold time (3 s) alone;
+//! - the same active-standby pair run by keepalived 2.2 with notify scripts that call
+//!   `vtysh` (`network PREFIX route-map MASTER|BACKUP`), the way keepalived users do it;
 //! - FRR restarted on a node: the route back at the upstream, counted from FRR's start.
+//!
+//! `HAKIT_BENCH_ONLY` (words among `anycast vrrp keepalived hung frr`) runs some cases only.
 //!
 //! The table goes to `HAKIT_BENCH_MD` (default `benches/ROUTED_RESULTS.table.md`).
 mod common;
@@ -137,6 +141,53 @@ fn active_standby(runs: usize) -> Vec<Figure> {
     vec![g_out, g_path, c_out, c_path]
 }
 
+/// The same pair run by keepalived with notify scripts calling `vtysh` (see
+/// `Routed::start_keepalived`).
+fn active_standby_keepalived(runs: usize) -> Vec<Figure> {
+    let mut t = Routed::new(2, false);
+    assert!(t.wait_sessions(LONG));
+    let mut ka1 = t.start_keepalived(1, 150);
+    let _ka2 = t.start_keepalived(2, 100);
+    until_meds(&t, &[10, 100]);
+    until_hops(&t, &["u1"], Instant::now());
+    let mut g_out = Figure::new("keepalived + vtysh, Master stops (SIGTERM): client outage");
+    let mut g_path = Figure::new("keepalived + vtysh, Master stops (SIGTERM): best path moved");
+    let mut c_out = Figure::new("keepalived + vtysh, Master's node crashes: client outage");
+    let mut c_path = Figure::new("keepalived + vtysh, Master's node crashes: best path moved");
+    for _ in 0..runs {
+        let probe = probe_v4(&t);
+        std::thread::sleep(Duration::from_millis(200));
+        let start = Instant::now();
+        ka1.daemon.signal(libc::SIGTERM);
+        g_path.samples.push(until_hops(&t, &["u2"], start));
+        std::thread::sleep(Duration::from_millis(700));
+        g_out.samples.push(probe.finish().outage());
+        ka1.daemon.wait_exit(LONG);
+        until_meds(&t, &[10]);
+        ka1 = t.start_keepalived(1, 150);
+        until_meds(&t, &[10, 100]);
+        until_hops(&t, &["u1"], Instant::now());
+        std::thread::sleep(Duration::from_millis(300));
+
+        let probe = probe_v4(&t);
+        std::thread::sleep(Duration::from_millis(200));
+        let start = Instant::now();
+        ka1.kill_hard();
+        t.crash(1);
+        c_path.samples.push(until_hops(&t, &["u2"], start));
+        std::thread::sleep(Duration::from_millis(700));
+        c_out.samples.push(probe.finish().outage());
+        until_meds(&t, &[10]);
+        t.revive(1);
+        assert!(t.wait_sessions(LONG));
+        ka1 = t.start_keepalived(1, 150);
+        until_meds(&t, &[10, 100]);
+        until_hops(&t, &["u1"], Instant::now());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    vec![g_out, g_path, c_out, c_path]
+}
+
 fn hung_node(runs: usize, bfd: bool) -> Figure {
     let mut t = Routed::new(2, bfd);
     assert!(t.wait_sessions(LONG));
@@ -200,12 +251,26 @@ fn routed_figures() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(10);
+    let only = std::env::var("HAKIT_BENCH_ONLY").unwrap_or_default();
+    let wanted = |case: &str| only.is_empty() || only.split_whitespace().any(|o| o == case);
     let started = Instant::now();
-    let mut figures = anycast(runs);
-    figures.extend(active_standby(runs));
-    figures.push(hung_node(runs, true));
-    figures.push(hung_node(runs, false));
-    figures.push(frr_restart(runs));
+    let mut figures = Vec::new();
+    if wanted("anycast") {
+        figures.extend(anycast(runs));
+    }
+    if wanted("vrrp") {
+        figures.extend(active_standby(runs));
+    }
+    if wanted("keepalived") {
+        figures.extend(active_standby_keepalived(runs));
+    }
+    if wanted("hung") {
+        figures.push(hung_node(runs, true));
+        figures.push(hung_node(runs, false));
+    }
+    if wanted("frr") {
+        figures.push(frr_restart(runs));
+    }
     let mut md = String::from(
         "| case | median ms | min ms | max ms | runs |\n| --- | ---: | ---: | ---: | ---: |\n",
     );

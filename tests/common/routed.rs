@@ -92,12 +92,16 @@ fn upstream_conf(nodes: usize, bfd: bool) -> String {
 /// A service node's FRR configuration: IPv4 from kernel table 100, IPv6 from the main
 /// table's kernel routes, the service prefix only.
 fn node_conf(k: usize, bfd: bool) -> String {
+    // MASTER and BACKUP are for keepalived's notify scripts (`network ... route-map M`, the
+    // way keepalived users announce with vtysh); hakit does not use them.
     let mut c = format!(
         "hostname n{k}\nip import-table 100\nroute-map HAKIT permit 10\nexit\n\
+         route-map MASTER permit 10\n set metric 10\nexit\n\
+         route-map BACKUP permit 10\n set metric 100\nexit\n\
          ipv6 prefix-list HAKIT6 seq 5 permit fd77::/64 le 128\n\
          route-map HAKIT6 permit 10\n match ipv6 address prefix-list HAKIT6\nexit\n\
          router bgp {}\n bgp router-id 10.0.{k}.2\n no bgp ebgp-requires-policy\n \
-         no bgp default ipv4-unicast\n",
+         no bgp default ipv4-unicast\n no bgp network import-check\n",
         65000 + k
     );
     for peer in [format!("10.0.{k}.1"), format!("fd00:0:{k}::1")] {
@@ -324,6 +328,54 @@ impl Routed {
             &["--config".to_string(), conf.display().to_string()],
             &log,
         ));
+    }
+
+    /// Starts keepalived on node `k` as keepalived users announce a routed VIP today: the
+    /// VRRP pair of [`vrrp_toml`] (same segment, VRID, priorities, 0.1 s adverts) with notify
+    /// scripts that hold the address and call `vtysh` to set `network PREFIX route-map
+    /// MASTER|BACKUP` (MED 10 or 100), or remove it (then the address, 0.5 s later) on
+    /// fault or stop.
+    pub fn start_keepalived(&mut self, k: usize, priority: u8) -> super::keepalived::Keepalived {
+        let vty = self.dir.join(&format!("n{k}"));
+        let script = self.dir.join(&format!("ka-notify-n{k}.sh"));
+        let prefix = SERVICE_V4;
+        let addr = "10.77.0.1/32";
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n\
+                 net() {{ /usr/bin/vtysh --vty_socket {vty} -c 'configure terminal' \
+                 -c 'router bgp {asn}' -c 'address-family ipv4 unicast' -c \"$1\"; }}\n\
+                 case \"$1\" in\n\
+                 master) ip addr replace {addr} dev svc; net 'network {prefix} route-map MASTER' ;;\n\
+                 backup) ip addr replace {addr} dev svc; net 'network {prefix} route-map BACKUP' ;;\n\
+                 *) net 'no network {prefix}'; sleep 0.5; ip addr del {addr} dev svc ;;\n\
+                 esac\n",
+                vty = vty.display(),
+                asn = 65000 + k,
+            ),
+        )
+        .unwrap();
+        super::topology::run("chmod", &["755", &script.display().to_string()]).unwrap();
+        let s = script.display();
+        let config = format!(
+            "global_defs {{\n  router_id n{k}\n  script_user root\n  vrrp_garp_master_delay 0\n}}\n\
+             vrrp_instance svc {{\n  state BACKUP\n  interface vr\n  virtual_router_id 7\n  \
+             priority {priority}\n  advert_int 0.1\n  version 3\n  \
+             virtual_ipaddress {{\n    10.0.200.100/24\n  }}\n  \
+             notify_master \"{s} master\"\n  notify_backup \"{s} backup\"\n  \
+             notify_fault \"{s} fault\"\n  notify_stop \"{s} stop\"\n}}\n"
+        );
+        let ns = self.nodes[k - 1].ns.name.clone();
+        // A name (and pid files) of its own per start: a keepalived just stopped may still
+        // be leaving.
+        let run = COUNTER.fetch_add(1, Ordering::Relaxed);
+        super::keepalived::Keepalived::start_with_config(
+            &format!("ka-n{k}-{run}"),
+            &ns,
+            &config,
+            &self.dir.0,
+        )
     }
 
     /// Opens node `k`'s service listener.
