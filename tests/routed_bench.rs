@@ -99,72 +99,89 @@ fn anycast(runs: usize) -> Vec<Figure> {
     vec![down, up]
 }
 
-fn active_standby(runs: usize) -> Vec<Figure> {
-    let mut t = Routed::new(2, false);
-    assert!(t.wait_sessions(LONG));
-    t.start_hakit(1, &vrrp_toml(150));
-    t.start_hakit(2, &vrrp_toml(100));
-    until_meds(&t, &[10, 100]);
-    until_hops(&t, &["u1"], Instant::now());
-    let mut g_out = Figure::new("VRRP-gated, Master stops (SIGTERM): client outage");
-    let mut g_path = Figure::new("VRRP-gated, Master stops (SIGTERM): best path moved");
-    let mut c_out = Figure::new("VRRP-gated, Master's node crashes: client outage");
-    let mut c_path = Figure::new("VRRP-gated, Master's node crashes: best path moved");
-    for _ in 0..runs {
-        let probe = probe_v4(&t);
-        std::thread::sleep(Duration::from_millis(200));
-        let start = Instant::now();
-        t.nodes[0].hakit.as_ref().unwrap().signal(libc::SIGTERM);
-        g_path.samples.push(until_hops(&t, &["u2"], start));
-        std::thread::sleep(Duration::from_millis(700));
-        g_out.samples.push(probe.finish().outage());
-        t.nodes[0].hakit.as_mut().unwrap().wait_exit(LONG);
-        t.start_hakit(1, &vrrp_toml(150));
-        until_meds(&t, &[10, 100]);
-        until_hops(&t, &["u1"], Instant::now());
-        std::thread::sleep(Duration::from_millis(300));
-
-        let probe = probe_v4(&t);
-        std::thread::sleep(Duration::from_millis(200));
-        let start = Instant::now();
-        t.crash(1);
-        c_path.samples.push(until_hops(&t, &["u2"], start));
-        std::thread::sleep(Duration::from_millis(700));
-        c_out.samples.push(probe.finish().outage());
-        t.revive(1);
-        assert!(t.wait_sessions(LONG));
-        t.start_hakit(1, &vrrp_toml(150));
-        until_meds(&t, &[10, 100]);
-        until_hops(&t, &["u1"], Instant::now());
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    vec![g_out, g_path, c_out, c_path]
+/// What runs the VRRP-gated pair: hakit, or keepalived with notify scripts.
+trait Pair {
+    /// How the figures are named.
+    fn label(&self) -> &'static str;
+    /// Starts node `k` with `priority`.
+    fn start(&mut self, t: &mut Routed, k: usize, priority: u8);
+    /// SIGTERM to node 1's daemon.
+    fn stop_master(&mut self, t: &mut Routed);
+    /// Waits until node 1's daemon has exited.
+    fn wait_stopped(&mut self, t: &mut Routed);
+    /// Node 1's daemon killed (its node crashes with it).
+    fn kill_master(&mut self, t: &mut Routed);
 }
 
-/// The same pair run by keepalived with notify scripts calling `vtysh` (see
-/// `Routed::start_keepalived`).
-fn active_standby_keepalived(runs: usize) -> Vec<Figure> {
+/// hakit with `[[announce]]` gated by its VRRP instance.
+struct HakitPair;
+
+impl Pair for HakitPair {
+    fn label(&self) -> &'static str {
+        "VRRP-gated hakit"
+    }
+    fn start(&mut self, t: &mut Routed, k: usize, priority: u8) {
+        t.start_hakit(k, &vrrp_toml(priority));
+    }
+    fn stop_master(&mut self, t: &mut Routed) {
+        t.nodes[0].hakit.as_ref().unwrap().signal(libc::SIGTERM);
+    }
+    fn wait_stopped(&mut self, t: &mut Routed) {
+        t.nodes[0].hakit.as_mut().unwrap().wait_exit(LONG);
+    }
+    fn kill_master(&mut self, _t: &mut Routed) {
+        // Routed::crash kills hakit.
+    }
+}
+
+/// keepalived with notify scripts calling `vtysh` (see `Routed::start_keepalived`).
+struct KeepalivedPair(Vec<Option<common::keepalived::Keepalived>>);
+
+impl Pair for KeepalivedPair {
+    fn label(&self) -> &'static str {
+        "keepalived + vtysh"
+    }
+    fn start(&mut self, t: &mut Routed, k: usize, priority: u8) {
+        self.0.resize_with(3, || None);
+        self.0[k] = Some(t.start_keepalived(k, priority));
+    }
+    fn stop_master(&mut self, _t: &mut Routed) {
+        self.0[1].as_ref().unwrap().daemon.signal(libc::SIGTERM);
+    }
+    fn wait_stopped(&mut self, _t: &mut Routed) {
+        self.0[1].as_mut().unwrap().daemon.wait_exit(LONG);
+    }
+    fn kill_master(&mut self, _t: &mut Routed) {
+        self.0[1].as_mut().unwrap().kill_hard();
+    }
+}
+
+/// Node 1 (priority 150) and node 2 (100) run `pair`; node 1 is Master, node 2 announces MED
+/// 100. Each run: node 1's daemon stops (SIGTERM), then its node crashes.
+fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
     let mut t = Routed::new(2, false);
     assert!(t.wait_sessions(LONG));
-    let mut ka1 = t.start_keepalived(1, 150);
-    let _ka2 = t.start_keepalived(2, 100);
-    until_meds(&t, &[10, 100]);
-    until_hops(&t, &["u1"], Instant::now());
-    let mut g_out = Figure::new("keepalived + vtysh, Master stops (SIGTERM): client outage");
-    let mut g_path = Figure::new("keepalived + vtysh, Master stops (SIGTERM): best path moved");
-    let mut c_out = Figure::new("keepalived + vtysh, Master's node crashes: client outage");
-    let mut c_path = Figure::new("keepalived + vtysh, Master's node crashes: best path moved");
+    pair.start(&mut t, 1, 150);
+    pair.start(&mut t, 2, 100);
+    let name = |what: &str| format!("{}, {what}", pair.label());
+    let mut g_out = Figure::new(&name("Master stops (SIGTERM): client outage"));
+    let mut g_path = Figure::new(&name("Master stops (SIGTERM): best path moved"));
+    let mut c_out = Figure::new(&name("Master's node crashes: client outage"));
+    let mut c_path = Figure::new(&name("Master's node crashes: best path moved"));
     for _ in 0..runs {
+        until_meds(&t, &[10, 100]);
+        until_hops(&t, &["u1"], Instant::now());
+        std::thread::sleep(Duration::from_millis(300));
         let probe = probe_v4(&t);
         std::thread::sleep(Duration::from_millis(200));
         let start = Instant::now();
-        ka1.daemon.signal(libc::SIGTERM);
+        pair.stop_master(&mut t);
         g_path.samples.push(until_hops(&t, &["u2"], start));
         std::thread::sleep(Duration::from_millis(700));
         g_out.samples.push(probe.finish().outage());
-        ka1.daemon.wait_exit(LONG);
+        pair.wait_stopped(&mut t);
         until_meds(&t, &[10]);
-        ka1 = t.start_keepalived(1, 150);
+        pair.start(&mut t, 1, 150);
         until_meds(&t, &[10, 100]);
         until_hops(&t, &["u1"], Instant::now());
         std::thread::sleep(Duration::from_millis(300));
@@ -172,7 +189,7 @@ fn active_standby_keepalived(runs: usize) -> Vec<Figure> {
         let probe = probe_v4(&t);
         std::thread::sleep(Duration::from_millis(200));
         let start = Instant::now();
-        ka1.kill_hard();
+        pair.kill_master(&mut t);
         t.crash(1);
         c_path.samples.push(until_hops(&t, &["u2"], start));
         std::thread::sleep(Duration::from_millis(700));
@@ -180,10 +197,7 @@ fn active_standby_keepalived(runs: usize) -> Vec<Figure> {
         until_meds(&t, &[10]);
         t.revive(1);
         assert!(t.wait_sessions(LONG));
-        ka1 = t.start_keepalived(1, 150);
-        until_meds(&t, &[10, 100]);
-        until_hops(&t, &["u1"], Instant::now());
-        std::thread::sleep(Duration::from_millis(300));
+        pair.start(&mut t, 1, 150);
     }
     vec![g_out, g_path, c_out, c_path]
 }
@@ -259,10 +273,10 @@ fn routed_figures() {
         figures.extend(anycast(runs));
     }
     if wanted("vrrp") {
-        figures.extend(active_standby(runs));
+        figures.extend(active_standby(runs, &mut HakitPair));
     }
     if wanted("keepalived") {
-        figures.extend(active_standby_keepalived(runs));
+        figures.extend(active_standby(runs, &mut KeepalivedPair(Vec::new())));
     }
     if wanted("hung") {
         figures.push(hung_node(runs, true));
