@@ -65,7 +65,9 @@
 //! address, so no peer is ever sent to a node without it. A graceful shutdown withdraws every
 //! route before the VRRP instances stop and releases the addresses `drain` (0.5 s) later, so
 //! what the network still sends meanwhile is served; a daemon that stops on its own (a fatal
-//! error) withdraws too. Every second the announcer installs again what should be there (a
+//! error) withdraws too. A hakit killed outright (SIGKILL) cannot: its routes stay, and FRR
+//! announces them, until it starts again and removes them (run it with systemd's
+//! `Restart=`), as keepalived leaves its VIPs behind. Every second the announcer installs again what should be there (a
 //! route or address removed by hand comes back), and at start it removes what an earlier run
 //! left in its tables.
 
@@ -406,5 +408,69 @@ async fn follow(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(body: &str) -> Slot {
+        let text = format!(
+            "[[instance]]\nname = 'web'\niface = 'lo'\nvrid = 1\npriority = 100\n\
+             vips = ['192.0.2.1/24']\n\
+             [[announce]]\nprefix = '192.0.2.80/32'\niface = 'svc0'\n{body}\n"
+        );
+        let source = |_: &str, _: std::net::IpAddr| Ok("192.0.2.2".parse().unwrap());
+        let spec = crate::runtime::spec::from_toml(&text, &source).unwrap();
+        let spec = spec.announcements[0].clone();
+        Slot {
+            checks_up: vec![false; spec.checks()],
+            spec,
+            vrrp: None,
+            announced: None,
+            holding: false,
+        }
+    }
+
+    #[test]
+    fn health_gated_announces_once_every_check_passes() {
+        let check = "{ connect = '127.0.0.1:80' }";
+        let mut s = slot(&format!("metric = 7\ntrack_tcp = [{check}, {check}]"));
+        assert_eq!(s.wanted(), None);
+        s.checks_up = vec![true, false];
+        assert_eq!(s.wanted(), None);
+        s.checks_up = vec![true, true];
+        assert_eq!(s.wanted(), Some(7));
+        assert_eq!(
+            slot("").wanted(),
+            Some(10),
+            "no condition: always announced"
+        );
+    }
+
+    #[test]
+    fn vrrp_gated_follows_the_state_and_a_backup_may_announce_worse() {
+        let mut s = slot("vrrp_instance = 'web'\nbackup_metric = 100");
+        assert_eq!(s.wanted(), None, "nothing heard yet");
+        for (state, want) in [
+            (State::Master, Some(10)),
+            (State::Backup, Some(100)),
+            (State::Fault, None),
+            (State::Init, None),
+        ] {
+            s.vrrp = Some(state);
+            assert_eq!(s.wanted(), want, "{state}");
+        }
+        let mut s = slot("vrrp_instance = 'web'");
+        s.vrrp = Some(State::Backup);
+        assert_eq!(s.wanted(), None, "a Backup without backup_metric withdraws");
+        let mut both = slot(
+            "vrrp_instance = 'web'\nbackup_metric = 100\ntrack_tcp = [{ connect = '127.0.0.1:80' }]",
+        );
+        both.vrrp = Some(State::Master);
+        assert_eq!(both.wanted(), None, "Master but unhealthy");
+        both.checks_up = vec![true];
+        assert_eq!(both.wanted(), Some(10));
     }
 }
