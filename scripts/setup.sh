@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(
   iproute2        # ip netns / veth / bridge for the demo and the namespace tests
   keepalived      # the interop peer
+  frr             # zebra, bgpd, bfdd: the route announcer's tests and benches/routed.sh
   tcpdump         # wire captures in the observer namespace
   nftables        # random loss on the test bridge (these kernels have no netem)
   procps psmisc   # ps / pkill-free process inspection in tests
@@ -26,9 +27,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# keepalived and prometheus are test peers only: never let the packages' own services run.
+# keepalived, FRR and prometheus are test peers only: never let the packages' own services run.
 if command -v systemctl >/dev/null 2>&1; then
-  systemctl disable --now keepalived prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  systemctl disable --now keepalived frr prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
 command -v cargo >/dev/null || { echo "setup.sh: a Rust toolchain (cargo) is required" >&2; exit 1; }
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

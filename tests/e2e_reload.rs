@@ -600,12 +600,21 @@ fn sighup_dissolves_a_dropped_sync_group_and_starts_a_new_one_as_keepalived_does
     sbs.reload(after);
     sbs.wait_both("GROUP H MASTER 0");
     std::thread::sleep(Duration::from_millis(500));
-    let new: Vec<Vec<String>> = (0..2).map(|i| sbs.lines(i)[start[i]..].to_vec()).collect();
     let sorted = |v: &Vec<String>| {
         let mut v = v.clone();
         v.sort();
         v
     };
+    // A loaded machine may run the last notify scripts late: wait (bounded) until both sides
+    // have run the same set, then compare what they ran.
+    let new_lines =
+        || -> Vec<Vec<String>> { (0..2).map(|i| sbs.lines(i)[start[i]..].to_vec()).collect() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut new = new_lines();
+    while sorted(&new[0]) != sorted(&new[1]) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        new = new_lines();
+    }
     assert_eq!(
         sorted(&new[0]),
         sorted(&new[1]),

@@ -701,6 +701,7 @@ vrrp_instance VI_1 {
   }
   virtual_routes {
     10.99.0.0/16 via 192.0.2.254
+    10.77.0.1/32 dev lo table 100 protocol 85
   }
   track_interface {
     eth1 weight -10
@@ -740,7 +741,17 @@ vrrp_instance VI_1 {
         );
         assert_eq!((i.advert_int, i.nopreempt), (0.5, true));
         assert_eq!(i.vips, ["192.0.2.100/24 label eth0:1", "192.0.2.101"]);
-        assert_eq!(i.virtual_routes, ["10.99.0.0/16 via 192.0.2.254"]);
+        // `protocol N`: a route that FRR's zebra imports (`ip import-table 100`) as keepalived
+        // users hand a VIP's route to BGP; hakit's own way is `[[announce]]`.
+        assert_eq!(
+            i.virtual_routes,
+            [
+                "10.99.0.0/16 via 192.0.2.254",
+                "10.77.0.1/32 dev lo table 100 protocol 85"
+            ]
+        );
+        let route: vip_netlink::VirtualRoute = i.virtual_routes[1].parse().unwrap();
+        assert_eq!((route.table(), route.protocol()), (100, 85));
         assert_eq!(i.track_ifaces, ["eth1:-10"]);
         assert_eq!(
             (

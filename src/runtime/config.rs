@@ -375,6 +375,10 @@ pub struct Config {
     /// keepalived's global `smtp_alert`: every instance's and sync group's default.
     #[serde(default)]
     pub smtp_alert: bool,
+    /// Routes announced to a routing daemon (FRR) while a condition holds
+    /// (`[[announce]]`; see [`AnnounceConfig`](crate::runtime::AnnounceConfig)).
+    #[serde(default)]
+    pub announce: Vec<crate::runtime::announce_config::AnnounceConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -425,6 +429,12 @@ impl Config {
     /// Adds a sync group (keepalived's `vrrp_sync_group`) of the named instances.
     pub fn sync_group(mut self, group: SyncGroup) -> Self {
         self.sync_group.push(group);
+        self
+    }
+
+    /// Adds a route announcement (`[[announce]]`).
+    pub fn announce(mut self, announce: crate::runtime::announce_config::AnnounceConfig) -> Self {
+        self.announce.push(announce);
         self
     }
 

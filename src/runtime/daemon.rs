@@ -29,6 +29,7 @@ use crate::runtime::metrics::MetricsServer;
 use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::runtime::notify_fifo::NotifyFifo;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
+use crate::runtime::route_announcer::RouteAnnouncer;
 use crate::runtime::smtp_alert::{self, SmtpSpec, SmtpStats};
 use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
 use crate::runtime::static_config::{self, StaticSpec};
@@ -226,6 +227,10 @@ pub struct Daemon {
     smtp: Option<(Arc<SmtpStats>, JoinHandle<()>)>,
     /// Their settings, changed by a reload.
     smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
+    /// The `[[announce]]` routes, if any (withdrawn first at shutdown).
+    announcer: Option<RouteAnnouncer>,
+    /// The announcements it was started with (a reload does not change them).
+    announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
 }
 
 impl Daemon {
@@ -358,6 +363,8 @@ impl Daemon {
             )?),
             None => None,
         };
+        // Subscribed before the VRRP loop runs: no first transition is missed.
+        let announcer = RouteAnnouncer::start(&spec.announcements, events.subscribe())?;
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
             router,
@@ -416,6 +423,8 @@ impl Daemon {
             statics: Mutex::new(spec.statics.clone()),
             smtp,
             smtp_settings,
+            announcer,
+            announcements: spec.announcements.clone(),
         })
     }
 
@@ -545,6 +554,9 @@ impl Daemon {
     /// [`Daemon::reload`] with an already validated configuration.
     pub async fn reload_spec(&self, new: DaemonSpec) -> Result<(), DaemonError> {
         let _one_at_a_time = self.reloading.lock().await;
+        if new.announcements != self.announcements {
+            warn!("[[announce]] changes only at a restart: the announcements stay as they are");
+        }
         #[cfg(feature = "metrics")]
         if new.metrics_listen != self.metrics.as_ref().map(MetricsServer::addr) {
             warn!("metrics_listen changes only at a restart: the endpoint stays as it is");
@@ -697,11 +709,16 @@ impl Daemon {
         self.outcome.clone().unwrap_or(Ok(()))
     }
 
-    /// Stops gracefully: every Master sends priority 0, VIPs, routes and rules are removed,
+    /// Stops gracefully: the `[[announce]]` routes are withdrawn (then their addresses
+    /// released), every Master sends priority 0, VIPs, routes and rules are removed,
     /// `notify_stop` scripts run (waited for, at most their timeout and a second), the checks
     /// stop and the VMACs this run created are removed. Returns the loop's error if it had
     /// stopped on its own.
     pub async fn shutdown(mut self) -> Result<(), DaemonError> {
+        // Withdrawn from the routing daemon before anything else goes.
+        if let Some(a) = &self.announcer {
+            a.withdraw_gracefully().await;
+        }
         if self.outcome.is_none() {
             self.tx.send(LoopEvent::Shutdown("shutdown"));
         }
@@ -742,6 +759,9 @@ impl Drop for Daemon {
     /// Without [`Daemon::shutdown`]: the instances still stop (priority 0, VIPs, routes and
     /// rules removed) before this returns; VMACs are removed in a task if the runtime lives.
     fn drop(&mut self) {
+        if let Some(a) = &self.announcer {
+            a.withdraw_all();
+        }
         let Some(thread) = self.thread.take() else {
             return;
         };

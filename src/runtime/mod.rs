@@ -25,6 +25,7 @@
 //! | `routing` | `virtual_routes` and `virtual_rules` with the VIPs |
 //! | [`static_config`] | `static_ipaddress`, `static_routes` and `static_rules`, at start-up |
 //! | [`smtp_alert`] | keepalived's alert mails on transitions, a small SMTP client |
+//! | [`announce_config`], [`route_announcer`] | `[[announce]]`: service prefixes handed to FRR (BGP) while checks pass or an instance is Master |
 //! | `vmac` | `use_vmac` macvlans |
 //! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
 //! | [`dump`] | keepalived's data, stats and JSON dumps |
@@ -32,6 +33,7 @@
 //! | `transitions` | transitions counted from the event stream (metrics, dumps) |
 //! | [`systemd`] | `sd_notify` readiness, stopping and watchdog |
 
+pub mod announce_config;
 mod auth_hmac_spec;
 pub mod config;
 pub mod daemon;
@@ -49,6 +51,7 @@ mod notify_fifo;
 pub mod precise_timer;
 pub mod privileges;
 pub mod reload;
+pub mod route_announcer;
 mod routing;
 pub mod script_security;
 pub mod smtp_alert;
@@ -61,6 +64,7 @@ mod vmac;
 mod vrrp_loop;
 mod watchers;
 
+pub use announce_config::AnnounceConfig;
 pub use config::{
     AuthHmacConfig, Config, ConfigError, LogFormat, SyncGroup, TrackFileConfig, TrackHttpConfig,
     TrackProcessConfig, TrackScriptConfig, TrackTcpConfig, Tuning, UseVmac, VrrpInstance,

@@ -246,6 +246,9 @@ pub struct DaemonSpec {
     pub statics: crate::runtime::static_config::StaticSpec,
     /// keepalived's SMTP alerts (none: no mail is sent).
     pub smtp: Option<crate::runtime::smtp_alert::SmtpSpec>,
+    /// The routes announced to a routing daemon (`[[announce]]`), see
+    /// [`route_announcer`](crate::runtime::route_announcer).
+    pub announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -340,8 +343,11 @@ pub(crate) fn validate(
     raw: &Config,
     source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
 ) -> Result<DaemonSpec, ConfigError> {
-    if raw.instance.is_empty() {
-        return err("instance", "the configuration defines no instance");
+    if raw.instance.is_empty() && raw.announce.is_empty() {
+        return err(
+            "instance",
+            "the configuration defines no instance (and no announcement)",
+        );
     }
     let mut instances = Vec::new();
     for (i, ri) in raw.instance.iter().enumerate() {
@@ -426,6 +432,7 @@ pub(crate) fn validate(
         script_user.map_or(0, |u| u.uid),
         raw.enable_script_security,
     )?;
+    let announcements = crate::runtime::announce_config::validate_all(&raw.announce, &instances)?;
     Ok(DaemonSpec {
         instances,
         sync_groups,
@@ -441,6 +448,7 @@ pub(crate) fn validate(
         metrics_listen: metrics_addr(raw.metrics_listen.as_deref())?,
         statics: crate::runtime::static_config::validate(raw)?,
         smtp: crate::runtime::smtp_alert::validate(raw)?,
+        announcements,
     })
 }
 
@@ -957,42 +965,17 @@ fn validate_instance(
     }
     let mut track_tcp = Vec::new();
     for (k, t) in r.track_tcp.iter().enumerate() {
-        let f = |key: &str| n.field(&format!("track_tcp[{k}].{key}"));
-        let addr: SocketAddr = t.connect.parse().map_err(|_| ConfigError {
-            field: f("connect"),
-            message: format!("{:?} is not IP:PORT", t.connect),
-        })?;
-        let timing = check_timing(&f, t.weight, t.interval, t.timeout, t.fall, t.rise)?;
-        let identity = format!("tcp {addr} {timing:?}");
-        let id = tracker_id(TrackerKind::Script, &identity);
+        let tcp = tcp_tracker(&|key: &str| n.field(&format!("track_tcp[{k}].{key}")), t)?;
         fsm.trackers
-            .push(TrackerConfig::new(id, TrackerKind::Script, t.weight));
-        track_tcp.push(TrackTcp { id, addr, timing });
+            .push(TrackerConfig::new(tcp.id, TrackerKind::Script, t.weight));
+        track_tcp.push(tcp);
     }
     let mut track_http = Vec::new();
     for (k, t) in r.track_http.iter().enumerate() {
-        let f = |key: &str| n.field(&format!("track_http[{k}].{key}"));
-        let (addr, path) = parse_http_url(&t.url).map_err(|m| ConfigError {
-            field: f("url"),
-            message: m,
-        })?;
-        if let Some(s) = t.status {
-            if !(100..=599).contains(&s) {
-                return err(f("status"), format!("{s} is not an HTTP status"));
-            }
-        }
-        let timing = check_timing(&f, t.weight, t.interval, t.timeout, t.fall, t.rise)?;
-        let identity = format!("http {addr} {path} {:?} {timing:?}", t.status);
-        let id = tracker_id(TrackerKind::Script, &identity);
+        let http = http_tracker(&|key: &str| n.field(&format!("track_http[{k}].{key}")), t)?;
         fsm.trackers
-            .push(TrackerConfig::new(id, TrackerKind::Script, t.weight));
-        track_http.push(TrackHttp {
-            id,
-            addr,
-            path,
-            status: t.status,
-            timing,
-        });
+            .push(TrackerConfig::new(http.id, TrackerKind::Script, t.weight));
+        track_http.push(http);
     }
     let mut track_external = Vec::new();
     for (k, t) in r.track_external.iter().enumerate() {
@@ -1278,6 +1261,47 @@ fn check_scripts(
         }
     }
     Ok(warnings)
+}
+
+/// A `track_tcp` entry, checked: `f` names a key of it.
+pub(crate) fn tcp_tracker(
+    f: &dyn Fn(&str) -> String,
+    t: &crate::runtime::config::TrackTcpConfig,
+) -> Result<TrackTcp, ConfigError> {
+    let addr: SocketAddr = t.connect.parse().map_err(|_| ConfigError {
+        field: f("connect"),
+        message: format!("{:?} is not IP:PORT", t.connect),
+    })?;
+    let timing = check_timing(f, t.weight, t.interval, t.timeout, t.fall, t.rise)?;
+    let identity = format!("tcp {addr} {timing:?}");
+    let id = tracker_id(TrackerKind::Script, &identity);
+    Ok(TrackTcp { id, addr, timing })
+}
+
+/// A `track_http` entry, checked: `f` names a key of it.
+pub(crate) fn http_tracker(
+    f: &dyn Fn(&str) -> String,
+    t: &crate::runtime::config::TrackHttpConfig,
+) -> Result<TrackHttp, ConfigError> {
+    let (addr, path) = parse_http_url(&t.url).map_err(|m| ConfigError {
+        field: f("url"),
+        message: m,
+    })?;
+    if let Some(s) = t.status {
+        if !(100..=599).contains(&s) {
+            return err(f("status"), format!("{s} is not an HTTP status"));
+        }
+    }
+    let timing = check_timing(f, t.weight, t.interval, t.timeout, t.fall, t.rise)?;
+    let identity = format!("http {addr} {path} {:?} {timing:?}", t.status);
+    let id = tracker_id(TrackerKind::Script, &identity);
+    Ok(TrackHttp {
+        id,
+        addr,
+        path,
+        status: t.status,
+        timing,
+    })
 }
 
 /// The timing of a TCP or HTTP tracker, checked: `f` names a key of it.

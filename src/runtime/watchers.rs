@@ -19,7 +19,7 @@ use vrrp_fsm::TrackerId;
 use crate::runtime::daemon::{ctx, lock, spawn_supervised, DaemonError};
 use crate::runtime::event_queue::{Event, EventSender};
 use crate::runtime::script_security::ScriptUser;
-use crate::runtime::spec::InstanceSpec;
+use crate::runtime::spec::{CheckTiming, InstanceSpec, TrackHttp, TrackTcp};
 
 /// The ids of the running checks (see [`check_id`]): an event of a check stopped meanwhile
 /// is dropped.
@@ -150,23 +150,11 @@ impl Watchers {
             wanted.push(("track process", check));
         }
         for t in &spec.track_tcp {
-            let check = CheckSpec::new(check_id(slot, t.id), TcpCheck::new(t.addr))
-                .interval(t.timing.interval)
-                .timeout(t.timing.timeout)
-                .policy(rise_fall(t.timing.rise, t.timing.fall));
-            wanted.push(("TCP check", check));
+            wanted.push(("TCP check", tcp_check(check_id(slot, t.id), t, false)));
         }
         for t in &spec.track_http {
-            let mut url = HttpUrl::new(t.path.clone());
-            if let Some(s) = t.status {
-                let codes = StatusCodes::new([s..=s])
-                    .map_err(|e| DaemonError::Other(format!("{}: HTTP check: {e}", spec.name)))?;
-                url = url.status(codes);
-            }
-            let check = CheckSpec::new(check_id(slot, t.id), HttpCheck::new(t.addr, vec![url]))
-                .interval(t.timing.interval)
-                .timeout(t.timing.timeout)
-                .policy(rise_fall(t.timing.rise, t.timing.fall));
+            let check = http_check(check_id(slot, t.id), t, false)
+                .map_err(|e| DaemonError::Other(format!("{}: HTTP check: {e}", spec.name)))?;
             wanted.push(("HTTP check", check));
         }
         let mut running = lock(&self.running);
@@ -207,6 +195,41 @@ impl Watchers {
             kept
         });
     }
+}
+
+/// The check of a `track_tcp` entry, as `id`; `init_fail`: down until `rise` successes.
+pub(crate) fn tcp_check(id: CheckId, t: &TrackTcp, init_fail: bool) -> CheckSpec {
+    timed(
+        CheckSpec::new(id, TcpCheck::new(t.addr)),
+        &t.timing,
+        init_fail,
+    )
+}
+
+/// The check of a `track_http` entry, as `id`; `init_fail`: down until `rise` successes.
+pub(crate) fn http_check(
+    id: CheckId,
+    t: &TrackHttp,
+    init_fail: bool,
+) -> Result<CheckSpec, healthcheck::ConfigError> {
+    let mut url = HttpUrl::new(t.path.clone());
+    if let Some(s) = t.status {
+        url = url.status(StatusCodes::new([s..=s])?);
+    }
+    let check = CheckSpec::new(id, HttpCheck::new(t.addr, vec![url]));
+    Ok(timed(check, &t.timing, init_fail))
+}
+
+/// `check` with a TCP or HTTP tracker's interval, timeout and rise/fall.
+fn timed(check: CheckSpec, timing: &CheckTiming, init_fail: bool) -> CheckSpec {
+    check
+        .interval(timing.interval)
+        .timeout(timing.timeout)
+        .policy(Policy::Script {
+            rise: timing.rise,
+            fall: timing.fall,
+            init_fail,
+        })
 }
 
 /// How often a removed interface is looked for again (one `if_nametoindex` each time).

@@ -7,12 +7,14 @@
 
 pub mod cluster;
 pub mod flood;
+pub mod frr;
 pub mod hostile;
 pub mod keepalived;
 pub mod notify_log;
 pub mod pcap;
 pub mod peer;
 pub mod process;
+pub mod routed;
 pub mod scraper;
 pub mod smtp;
 pub mod topology;

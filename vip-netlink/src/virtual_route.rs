@@ -8,7 +8,9 @@
 //! accepted, as nothing here watches a route (every route behaves as `no_track`: a route
 //! deleted by hand stays deleted until the next transition to Master). It is installed with
 //! protocol `keepalived` (18), as keepalived does, so `ip route` shows who owns it and a
-//! removal only ever takes out such a route.
+//! removal only ever takes out such a route. Another protocol number may be chosen
+//! (`protocol N`, [`VirtualRoute::with_protocol`]): hakit's route announcer marks the routes
+//! a routing daemon imports with its own.
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -76,12 +78,15 @@ pub struct VirtualRoute {
     scope: Option<RouteScopeKind>,
     metric: Option<u32>,
     table: Option<u32>,
+    protocol: Option<u8>,
 }
 
 /// The main routing table (`ip route`'s default).
 const MAIN_TABLE: u32 = 254;
 /// `RT_TABLE_COMPAT`: the header's table byte when the real id needs the `RTA_TABLE` word.
 const COMPAT_TABLE: u8 = 252;
+/// `RTPROT_KEEPALIVED`, the default owner.
+const KEEPALIVED_PROTOCOL: u8 = 18;
 
 impl VirtualRoute {
     /// A unicast route to `destination/prefix_len` (host bits must be zero), in the main
@@ -99,6 +104,7 @@ impl VirtualRoute {
             scope: None,
             metric: None,
             table: None,
+            protocol: None,
         })
     }
 
@@ -168,6 +174,23 @@ impl VirtualRoute {
         }
         self.table = Some(table);
         Ok(self)
+    }
+
+    /// Owned by this rtnetlink protocol number (`ip route`'s `proto`; default 18,
+    /// `keepalived`): installed with it, and a removal only takes out a route that has it.
+    pub fn with_protocol(mut self, protocol: u8) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The rtnetlink protocol number it is installed with.
+    pub fn protocol(&self) -> u8 {
+        self.protocol.unwrap_or(KEEPALIVED_PROTOCOL)
+    }
+
+    /// The metric (`RTA_PRIORITY`), if set.
+    pub fn metric(&self) -> Option<u32> {
+        self.metric
     }
 
     /// The destination prefix's address.
@@ -247,7 +270,7 @@ impl VirtualRoute {
             },
             destination_prefix_length: self.prefix_len,
             table: u8::try_from(table).unwrap_or(COMPAT_TABLE),
-            protocol: RouteProtocol::KeepAlived,
+            protocol: RouteProtocol::from(self.protocol()),
             scope: match self.scope() {
                 RouteScopeKind::Global => RouteScope::Universe,
                 RouteScopeKind::Site => RouteScope::Site,
@@ -342,9 +365,8 @@ impl FromStr for VirtualRoute {
             match word {
                 "src" => source = Some(parse_addr(words.next().unwrap_or(""), "src")?),
                 "to" => destination = words.next(),
-                "via" | "gw" | "or" | "dev" | "scope" | "metric" | "preference" | "table" => {
-                    rest.push((word, words.next()))
-                }
+                "via" | "gw" | "or" | "dev" | "scope" | "metric" | "preference" | "table"
+                | "protocol" | "proto" => rest.push((word, words.next())),
                 // keepalived's own word: do not leave Master when the route is deleted. A
                 // VirtualRoute is never tracked, so it always behaves so.
                 "no_track" => {}
@@ -388,6 +410,13 @@ impl FromStr for VirtualRoute {
                     }
                 }),
                 "metric" | "preference" => route.with_metric(parse_number(value, key)?),
+                "protocol" | "proto" => {
+                    let n = parse_number(value, key)?;
+                    let p = u8::try_from(n).map_err(|_| {
+                        Error::InvalidConfig(format!("protocol {n} is outside 0..=255"))
+                    })?;
+                    route.with_protocol(p)
+                }
                 _ => route.with_table(parse_number(value, key)?)?,
             };
         }
@@ -430,6 +459,9 @@ impl fmt::Display for VirtualRoute {
         if let Some(t) = self.table {
             write!(f, " table {t}")?;
         }
+        if let Some(p) = self.protocol {
+            write!(f, " protocol {p}")?;
+        }
         Ok(())
     }
 }
@@ -451,6 +483,7 @@ mod tests {
             "unreachable fd00:99::/48",
             "198.51.100.7/32 dev eth1 scope host",
             "10.113.0.0/24 via 192.0.2.252 or 192.0.2.253",
+            "10.77.0.1/32 dev lo metric 50 table 100 protocol 99",
         ] {
             assert_eq!(parse(s).unwrap().to_string(), s);
         }
@@ -495,6 +528,7 @@ mod tests {
             ("via 192.0.2.1", "no prefix"),
             ("", "no prefix"),
             ("10.99.0.0/16 dev", "interface name"),
+            ("10.99.0.0/16 dev eth0 protocol 256", "outside 0..=255"),
         ] {
             let e = parse(s).unwrap_err().to_string();
             assert!(e.contains(why), "{s:?}: {e}");
@@ -510,6 +544,11 @@ mod tests {
         assert!(m.attributes.contains(&RouteAttribute::Table(1000)));
         assert!(m.attributes.contains(&RouteAttribute::Priority(7)));
         assert!(m.attributes.contains(&RouteAttribute::Oif(3)));
+        let own = parse("10.77.0.1/32 dev lo table 100 protocol 99").unwrap();
+        assert_eq!(
+            own.message(Some(1)).header.protocol,
+            RouteProtocol::from(99u8)
+        );
         let d = parse("blackhole 0.0.0.0/0").unwrap().message(None);
         assert_eq!(d.header.kind, RouteType::BlackHole);
         assert!(!d

@@ -1,0 +1,304 @@
+//! The route announcer's figures with real FRR 8.4 (an ignored test; `benches/routed.sh` runs
+//! it): the topology of `common::routed` (an upstream router, two service nodes each with
+//! hakit and FRR peering eBGP, a client), each figure measured `HAKIT_BENCH_RUNS` times in
+//! one run and reported as its median (with min and max):
+//!
+//! - anycast: a node's health check starts failing (its listener closes) -> its next hop is
+//!   gone from the upstream's FIB; the check passes again -> the next hop is back (checks
+//!   every 100 ms, fall 2, rise 3; the FIB polled with `ip route`, about every 2 ms);
+//! - VRRP-gated active-standby (Backup announcing MED 100): the client-visible outage (a
+//!   request every 10 ms) and the upstream's path change, for a graceful stop of the Master
+//!   (SIGTERM) and a crash of its node (hakit and FRR killed, its service gone);
+//! - a hung node (FRR and hakit stopped by SIGSTOP, its service gone): its path removed,
+//!   with BFD 3 x 100 ms and with the BGP hold time (3 s) alone;
+//! - the same active-standby pair run by keepalived 2.2 with notify scripts that call
+//!   `vtysh` (`network PREFIX route-map MASTER|BACKUP`), the way keepalived users do it;
+//! - FRR restarted on a node: the route back at the upstream, counted from FRR's start.
+//!
+//! `HAKIT_BENCH_ONLY` (words among `anycast vrrp keepalived hung frr`) runs some cases only.
+//!
+//! The table goes to `HAKIT_BENCH_MD` (default `benches/ROUTED_RESULTS.table.md`).
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::process::wait_until;
+use common::routed::{anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, Routed, SERVICE_V4};
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// Polls the upstream's IPv4 next hops until they are `want`; the time it took from `since`.
+fn until_hops(t: &Routed, want: &[&str], since: Instant) -> Duration {
+    let want = devs(want);
+    let ok = wait_until(LONG, || t.next_hops(SERVICE_V4) == want);
+    assert!(
+        ok,
+        "next hops {:?}, wanted {want:?}",
+        t.next_hops(SERVICE_V4)
+    );
+    since.elapsed()
+}
+
+fn until_meds(t: &Routed, want: &[u32]) {
+    let ok = wait_until(LONG, || meds(t, SERVICE_V4) == want);
+    assert!(ok, "MEDs {:?}, wanted {want:?}", meds(t, SERVICE_V4));
+}
+
+/// Figures of one case.
+struct Figure {
+    name: String,
+    samples: Vec<Duration>,
+}
+
+impl Figure {
+    fn new(name: &str) -> Figure {
+        Figure {
+            name: name.into(),
+            samples: Vec::new(),
+        }
+    }
+
+    fn row(&self) -> String {
+        let mut s = self.samples.clone();
+        s.sort();
+        let ms = |d: Duration| format!("{:.0}", d.as_secs_f64() * 1000.0);
+        match (s.first(), s.last()) {
+            (Some(&lo), Some(&hi)) => format!(
+                "| {} | {} | {} | {} | {} |",
+                self.name,
+                ms(s[s.len() / 2]),
+                ms(lo),
+                ms(hi),
+                s.len()
+            ),
+            _ => format!("| {} | - | - | - | 0 |", self.name),
+        }
+    }
+}
+
+fn anycast(runs: usize) -> Vec<Figure> {
+    let mut t = Routed::new(2, false);
+    assert!(t.wait_sessions(LONG));
+    for k in [1, 2] {
+        t.open_service(k);
+        t.start_hakit(k, &anycast_toml());
+    }
+    until_hops(&t, &["u1", "u2"], Instant::now());
+    let mut down = Figure::new("anycast: check fails -> next hop gone (fall 2 x 100 ms)");
+    let mut up = Figure::new("anycast: check passes -> next hop back (rise 3 x 100 ms)");
+    for _ in 0..runs {
+        let start = Instant::now();
+        t.close_service(1);
+        down.samples.push(until_hops(&t, &["u2"], start));
+        std::thread::sleep(Duration::from_millis(300));
+        let start = Instant::now();
+        t.open_service(1);
+        up.samples.push(until_hops(&t, &["u1", "u2"], start));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    vec![down, up]
+}
+
+/// What runs the VRRP-gated pair: hakit, or keepalived with notify scripts.
+trait Pair {
+    /// How the figures are named.
+    fn label(&self) -> &'static str;
+    /// Starts node `k` with `priority`.
+    fn start(&mut self, t: &mut Routed, k: usize, priority: u8);
+    /// SIGTERM to node 1's daemon.
+    fn stop_master(&mut self, t: &mut Routed);
+    /// Waits until node 1's daemon has exited.
+    fn wait_stopped(&mut self, t: &mut Routed);
+    /// Node 1's daemon killed (its node crashes with it).
+    fn kill_master(&mut self, t: &mut Routed);
+}
+
+/// hakit with `[[announce]]` gated by its VRRP instance.
+struct HakitPair;
+
+impl Pair for HakitPair {
+    fn label(&self) -> &'static str {
+        "VRRP-gated hakit"
+    }
+    fn start(&mut self, t: &mut Routed, k: usize, priority: u8) {
+        t.start_hakit(k, &vrrp_toml(priority));
+    }
+    fn stop_master(&mut self, t: &mut Routed) {
+        t.nodes[0].hakit.as_ref().unwrap().signal(libc::SIGTERM);
+    }
+    fn wait_stopped(&mut self, t: &mut Routed) {
+        t.nodes[0].hakit.as_mut().unwrap().wait_exit(LONG);
+    }
+    fn kill_master(&mut self, _t: &mut Routed) {
+        // Routed::crash kills hakit.
+    }
+}
+
+/// keepalived with notify scripts calling `vtysh` (see `Routed::start_keepalived`).
+struct KeepalivedPair(Vec<Option<common::keepalived::Keepalived>>);
+
+impl Pair for KeepalivedPair {
+    fn label(&self) -> &'static str {
+        "keepalived + vtysh"
+    }
+    fn start(&mut self, t: &mut Routed, k: usize, priority: u8) {
+        self.0.resize_with(3, || None);
+        self.0[k] = Some(t.start_keepalived(k, priority));
+    }
+    fn stop_master(&mut self, _t: &mut Routed) {
+        self.0[1].as_ref().unwrap().daemon.signal(libc::SIGTERM);
+    }
+    fn wait_stopped(&mut self, _t: &mut Routed) {
+        self.0[1].as_mut().unwrap().daemon.wait_exit(LONG);
+    }
+    fn kill_master(&mut self, _t: &mut Routed) {
+        self.0[1].as_mut().unwrap().kill_hard();
+    }
+}
+
+/// Node 1 (priority 150) and node 2 (100) run `pair`; node 1 is Master, node 2 announces MED
+/// 100. Each run: node 1's daemon stops (SIGTERM), then its node crashes.
+fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
+    let mut t = Routed::new(2, false);
+    assert!(t.wait_sessions(LONG));
+    pair.start(&mut t, 1, 150);
+    pair.start(&mut t, 2, 100);
+    let name = |what: &str| format!("{}, {what}", pair.label());
+    let mut g_out = Figure::new(&name("Master stops (SIGTERM): client outage"));
+    let mut g_path = Figure::new(&name("Master stops (SIGTERM): best path moved"));
+    let mut c_out = Figure::new(&name("Master's node crashes: client outage"));
+    let mut c_path = Figure::new(&name("Master's node crashes: best path moved"));
+    for _ in 0..runs {
+        until_meds(&t, &[10, 100]);
+        until_hops(&t, &["u1"], Instant::now());
+        std::thread::sleep(Duration::from_millis(300));
+        let probe = probe_v4(&t);
+        std::thread::sleep(Duration::from_millis(200));
+        let start = Instant::now();
+        pair.stop_master(&mut t);
+        g_path.samples.push(until_hops(&t, &["u2"], start));
+        std::thread::sleep(Duration::from_millis(700));
+        g_out.samples.push(probe.finish().outage());
+        pair.wait_stopped(&mut t);
+        until_meds(&t, &[10]);
+        pair.start(&mut t, 1, 150);
+        until_meds(&t, &[10, 100]);
+        until_hops(&t, &["u1"], Instant::now());
+        std::thread::sleep(Duration::from_millis(300));
+
+        let probe = probe_v4(&t);
+        std::thread::sleep(Duration::from_millis(200));
+        let start = Instant::now();
+        pair.kill_master(&mut t);
+        t.crash(1);
+        c_path.samples.push(until_hops(&t, &["u2"], start));
+        std::thread::sleep(Duration::from_millis(700));
+        c_out.samples.push(probe.finish().outage());
+        until_meds(&t, &[10]);
+        t.revive(1);
+        assert!(t.wait_sessions(LONG));
+        pair.start(&mut t, 1, 150);
+    }
+    vec![g_out, g_path, c_out, c_path]
+}
+
+fn hung_node(runs: usize, bfd: bool) -> Figure {
+    let mut t = Routed::new(2, bfd);
+    assert!(t.wait_sessions(LONG));
+    let name = if bfd {
+        "hung node: path removed, BFD 3 x 100 ms"
+    } else {
+        "hung node: path removed, BGP hold time 3 s"
+    };
+    let mut fig = Figure::new(name);
+    for k in [1, 2] {
+        t.open_service(k);
+        t.start_hakit(k, &anycast_toml());
+    }
+    for _ in 0..runs {
+        until_hops(&t, &["u1", "u2"], Instant::now());
+        if bfd {
+            let ok = wait_until(LONG, || {
+                t.up_frr
+                    .vtysh("show bfd peers brief")
+                    .matches(" up ")
+                    .count()
+                    >= 4
+            });
+            assert!(ok, "BFD: {}", t.up_frr.vtysh("show bfd peers brief"));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let start = Instant::now();
+        t.hang(1);
+        fig.samples.push(until_hops(&t, &["u2"], start));
+        t.revive(1);
+        assert!(t.wait_sessions(LONG));
+        t.start_hakit(1, &anycast_toml());
+    }
+    fig
+}
+
+fn frr_restart(runs: usize) -> Figure {
+    let mut t = Routed::new(1, false);
+    assert!(t.wait_sessions(LONG));
+    t.open_service(1);
+    t.start_hakit(1, &anycast_toml());
+    until_hops(&t, &["u1"], Instant::now());
+    let mut fig = Figure::new("FRR restarted on a node: route back at the upstream");
+    for _ in 0..runs {
+        t.nodes[0].frr.stop();
+        until_hops(&t, &[], Instant::now());
+        let start = Instant::now();
+        t.nodes[0].frr.start_again();
+        fig.samples.push(until_hops(&t, &["u1"], start));
+    }
+    fig
+}
+
+#[test]
+#[ignore = "a benchmark: run benches/routed.sh"]
+fn routed_figures() {
+    if !can_run("routed bench") {
+        return;
+    }
+    let runs: usize = std::env::var("HAKIT_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    let only = std::env::var("HAKIT_BENCH_ONLY").unwrap_or_default();
+    let wanted = |case: &str| only.is_empty() || only.split_whitespace().any(|o| o == case);
+    let started = Instant::now();
+    let mut figures = Vec::new();
+    if wanted("anycast") {
+        figures.extend(anycast(runs));
+    }
+    if wanted("vrrp") {
+        figures.extend(active_standby(runs, &mut HakitPair));
+    }
+    if wanted("keepalived") {
+        figures.extend(active_standby(runs, &mut KeepalivedPair(Vec::new())));
+    }
+    if wanted("hung") {
+        figures.push(hung_node(runs, true));
+        figures.push(hung_node(runs, false));
+    }
+    if wanted("frr") {
+        figures.push(frr_restart(runs));
+    }
+    let mut md = String::from(
+        "| case | median ms | min ms | max ms | runs |\n| --- | ---: | ---: | ---: | ---: |\n",
+    );
+    for f in &figures {
+        md += &f.row();
+        md.push('\n');
+    }
+    print!("{md}");
+    println!("routed bench: {:?}", started.elapsed());
+    let out = std::env::var("HAKIT_BENCH_MD").unwrap_or_else(|_| {
+        format!(
+            "{}/benches/ROUTED_RESULTS.table.md",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    std::fs::write(&out, md).unwrap_or_else(|e| panic!("writing {out}: {e}"));
+}
