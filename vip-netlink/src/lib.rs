@@ -37,6 +37,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod interface;
+mod interface_query;
 mod ip_words;
 mod link_state;
 mod link_watch;

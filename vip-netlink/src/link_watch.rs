@@ -107,10 +107,17 @@ impl LinkWatch {
         let (conn, _handle, messages) = new_multicast_connection(groups)
             .map_err(|e| Error::io("netlink multicast socket", e))?;
         tokio::spawn(conn);
+        // Only a watch of address events needs the addresses to tell real changes apart: a
+        // links-only one (a daemon's, one per interface) reads no more than its link flags.
+        let addresses = if groups.contains(&MulticastGroup::Ipv4Ifaddr) {
+            interface.addresses()?.into_iter().collect()
+        } else {
+            Default::default()
+        };
         let state = LinkState {
             index: interface.index(),
             up: interface.is_running()?,
-            addresses: interface.addresses()?.into_iter().collect(),
+            addresses,
             removed: false,
         };
         Ok(LinkWatch {
