@@ -818,8 +818,6 @@ fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bo
     }
 }
 
-/// Reports a link change to every instance on `iface` and every tracker of `iface`.
-
 /// The kernel floor of a Backup's advert queue ([`AdvertSocket::set_priority_floor`]): a
 /// preempting Backup discards lower priorities (RFC 5798 6.4.2), so its queue drops them and
 /// a flood of them cannot push out its Master's adverts. Not before it has heard anything:
@@ -838,6 +836,7 @@ fn priority_floor(i: &vrrp_fsm::Instance) -> (u8, Option<std::net::IpAddr>) {
     }
 }
 
+/// Reports a link change to every instance on `iface` and every tracker of `iface`.
 fn apply_link<'a>(
     router: &mut Router,
     ios: impl IntoIterator<Item = &'a InstanceIo>,

@@ -15,6 +15,7 @@ pub mod peer;
 pub mod process;
 pub mod scraper;
 pub mod topology;
+pub mod usage;
 
 /// True when running as root; tests print a note and return early otherwise.
 pub fn is_root() -> bool {
