@@ -380,7 +380,8 @@ impl Node {
 
     /// Hard kill: keepalived's parent frozen first (no respawn, no clean-up).
     fn kill_hard(&mut self) {
-        if self.tail.is_some() {
+        // pid 0 once killed: a signal to it would go to our whole process group.
+        if self.tail.is_some() && self.daemon.pid() != 0 {
             signal(self.daemon.pid(), libc::SIGSTOP);
             if let Some(c) = self.vrrp_pid() {
                 signal(c, libc::SIGKILL);
