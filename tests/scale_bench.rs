@@ -391,6 +391,14 @@ impl Node {
     }
 }
 
+/// True when process `pid` is gone or a zombie.
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |st| {
+        st.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
 fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -440,14 +448,29 @@ fn one(kind: Kind2, n: usize, window: Duration) -> Outcome {
     );
     let t0 = Instant::now();
     let mut nodes: Vec<Node> = (0..2).map(|k| Node::spawn(kind, &sg, k, &dir.0)).collect();
-    let finished = wait_until(Duration::from_secs(180), || {
+    let all_final = |nodes: &[Node]| {
         (0..2).all(|k| {
             let st = nodes[k].states(n);
             st.iter()
                 .enumerate()
                 .all(|(i, s)| s.as_deref() == Some(expected_state(i, k)))
         })
+    };
+    // A daemon that exited (a failed start-up) ends the wait: its log says why.
+    wait_until(Duration::from_secs(180), || {
+        all_final(&nodes) || nodes.iter().any(|nd| exited(nd.daemon.pid()))
     });
+    let finished = all_final(&nodes);
+    for nd in &nodes {
+        if exited(nd.daemon.pid()) {
+            eprintln!(
+                "[{} N={n}] {} exited; its log:\n{}",
+                kind.name(),
+                nd.daemon.name,
+                nd.daemon.log_text()
+            );
+        }
+    }
     let mut out = Outcome::default();
     if finished {
         // The last transition of any instance: when the final state was reached.

@@ -1,6 +1,6 @@
-//! The open-file limit a daemon with many instances needs: each instance holds four
-//! descriptors (two advert sockets, a GARP/NA socket, its lock file), so a thousand
-//! instances do not fit under the usual soft limit of 1,024. keepalived raises its own
+//! The open-file limit a daemon with many instances needs: each instance holds six
+//! descriptors (two advert sockets, their eBPF wake program and its map, a GARP/NA socket,
+//! its lock file), so a thousand instances do not fit under the usual soft limit of 1,024. keepalived raises its own
 //! limit the same way at start-up.
 //!
 //! `getrlimit`/`setrlimit` are two libc calls on a struct this module owns.
@@ -8,8 +8,8 @@
 
 use tracing::{info, warn};
 
-/// Descriptors each instance holds.
-const PER_INSTANCE: u64 = 4;
+/// Descriptors each instance holds (six), with room for a VMAC's or a reload's extra ones.
+const PER_INSTANCE: u64 = 8;
 /// Descriptors of the daemon itself (runtime, netlink, epoll, metrics, log, notify FIFO).
 const BASE: u64 = 64;
 
@@ -66,9 +66,10 @@ mod tests {
     #[test]
     fn raised_to_the_need_and_never_past_the_hard_limit() {
         assert_eq!(wanted_soft_limit(1024, 524_288, 10), None);
-        assert_eq!(wanted_soft_limit(1024, 524_288, 1000), Some(4064));
+        assert_eq!(wanted_soft_limit(1024, 524_288, 1000), Some(8064));
         assert_eq!(wanted_soft_limit(1024, 2048, 1000), Some(2048));
         assert_eq!(wanted_soft_limit(2048, 2048, 1000), None);
         assert_eq!(wanted_soft_limit(8192, 524_288, 1000), None);
+        assert_eq!(wanted_soft_limit(1024, 524_288, 100), None);
     }
 }
