@@ -15,6 +15,7 @@
 pub mod args;
 pub mod flags;
 pub mod manual;
+mod open_files;
 pub mod output;
 pub mod pid_file;
 mod run;

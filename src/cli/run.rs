@@ -46,6 +46,7 @@ pub async fn run(spec: DaemonSpec, options: RunOptions) -> Result<(), DaemonErro
     let mut sigusr1 = handler(SignalKind::user_defined1(), "SIGUSR1")?;
     let mut sigusr2 = handler(SignalKind::user_defined2(), "SIGUSR2")?;
     let mut sigjson = handler(json_signal(), "SIGRTMIN+2")?;
+    crate::cli::open_files::raise_for(spec.instances.len());
     let mut daemon = Daemon::start_spec(spec).await?;
     let systemd = SystemdNotifier::from_env();
     if let Some(s) = &systemd {

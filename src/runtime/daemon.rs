@@ -316,9 +316,9 @@ impl Daemon {
 
         let (tx, queue) = event_queue().map_err(|e| DaemonError::Other(format!("eventfd: {e}")))?;
 
-        // Link state of every interface we care about, a watcher task per interface, and the
-        // tracker checks.
-        let mut watchers = Watchers::new(tx.clone(), spec.script_user);
+        // Link state of every interface we care about (one link monitor for all of them), and
+        // the tracker checks.
+        let mut watchers = Watchers::new(tx.clone(), spec.script_user)?;
         let mut links = BTreeMap::new();
         for (slot, inst) in spec.instances.iter().enumerate() {
             links.extend(watchers.watch_links(inst)?);

@@ -1,8 +1,9 @@
-//! The tokio side's watchers of the instances: one link watch per interface (an instance's
-//! own and its tracked ones), and the track scripts, files and processes as checks on one
+//! The tokio side's watchers of the instances: the links of every interface (an instance's
+//! own and its tracked ones) on one shared [`LinkMonitor`] (one socket and one task, whatever
+//! the number of instances), and the track scripts, files and processes as checks on one
 //! `healthcheck` monitor (rise/fall like keepalived's `vrrp_script`), each feeding one
 //! tracker of one instance slot. A reload starts those of new instances and stops the checks
-//! of removed ones (a link watch stays: it costs nothing while its link is quiet).
+//! of removed ones (a watched link stays: it costs nothing while it is quiet).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use healthcheck::{
     ProcessCheck, StatusCodes, TcpCheck, TrackWeight,
 };
 use tracing::{info, warn};
-use vip_netlink::{LinkEvent, LinkEvents, LinkWatch};
+use vip_netlink::{LinkChange, LinkMonitor, LinkWatcher};
 use vrrp_fsm::TrackerId;
 
 use crate::runtime::daemon::{ctx, lock, spawn_supervised, DaemonError};
@@ -27,10 +28,10 @@ type RunningChecks = Arc<Mutex<BTreeSet<CheckId>>>;
 
 /// The link watches and tracker checks of every instance.
 pub struct Watchers {
-    tx: EventSender,
     /// Who track scripts run as (`None`: root).
     script_user: Option<ScriptUser>,
     watched: BTreeSet<String>,
+    links: LinkWatcher,
     monitor: Monitor,
     running: RunningChecks,
 }
@@ -47,8 +48,16 @@ fn fed_by(check: CheckId) -> (usize, TrackerId) {
 }
 
 impl Watchers {
-    /// No watcher yet; tracker changes will go to `tx` (starts a forwarding task).
-    pub fn new(tx: EventSender, script_user: Option<ScriptUser>) -> Self {
+    /// No watcher yet; link and tracker changes will go to `tx` (starts the link monitor's
+    /// task and a forwarding task).
+    pub fn new(tx: EventSender, script_user: Option<ScriptUser>) -> Result<Self, DaemonError> {
+        let links = LinkMonitor::new().map_err(|e| ctx("watching the links", e))?;
+        let watcher = links.watcher();
+        spawn_supervised(
+            &tx,
+            "the link monitor".into(),
+            follow_links(tx.clone(), links),
+        );
         let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
         let running = RunningChecks::default();
         {
@@ -67,17 +76,16 @@ impl Watchers {
                 }
             });
         }
-        Watchers {
-            tx,
+        Ok(Watchers {
             script_user,
             watched: BTreeSet::new(),
+            links: watcher,
             monitor,
             running,
-        }
+        })
     }
 
-    /// Starts a link watch for each interface of `spec` not watched yet; returns their
-    /// link states now.
+    /// Watches each interface of `spec` not watched yet; returns their link states now.
     pub fn watch_links(&mut self, spec: &InstanceSpec) -> Result<Vec<(String, bool)>, DaemonError> {
         let ifaces = std::iter::once(&spec.iface).chain(spec.track_ifaces.iter().map(|t| &t.iface));
         let mut states = Vec::new();
@@ -88,23 +96,17 @@ impl Watchers {
             // Links only: the address events of our own VIPs would wake the VRRP thread
             // mid-takeover. A tracked interface may be missing (down until it appears); the
             // instance's own one must exist to open its sockets.
-            let watch = match LinkWatch::links_only(iface) {
-                Ok(w) => Some(w),
-                Err(e) if *iface == spec.iface => {
-                    return Err(ctx(&format!("watching {iface}"), e));
+            let now = self.links.watch(iface);
+            if now.is_none() {
+                if *iface == spec.iface {
+                    return Err(DaemonError::Other(format!(
+                        "watching {iface}: no such interface"
+                    )));
                 }
-                Err(e) => {
-                    warn!(%iface, "tracked interface not found ({e}): down until it appears");
-                    None
-                }
-            };
-            states.push((iface.clone(), watch.as_ref().is_some_and(|w| w.is_up())));
+                warn!(%iface, "tracked interface not found: down until it appears");
+            }
+            states.push((iface.clone(), now.is_some_and(|s| s.up)));
             self.watched.insert(iface.clone());
-            spawn_supervised(
-                &self.tx,
-                format!("the link watch on {iface}"),
-                follow_link(self.tx.clone(), iface.clone(), watch),
-            );
         }
         Ok(states)
     }
@@ -232,39 +234,31 @@ fn timed(check: CheckSpec, timing: &CheckTiming, init_fail: bool) -> CheckSpec {
         })
 }
 
-/// How often a removed interface is looked for again (one `if_nametoindex` each time).
-const RELOOK: Duration = Duration::from_millis(500);
+/// How long to wait before opening the link monitor's socket again after it failed.
+const REOPEN: Duration = Duration::from_millis(500);
 
-/// Follows the link of interface `name` for as long as the daemon runs: up and down; removed
-/// is down (FAULT for its instances, as keepalived does) until an interface of that name
-/// appears again, which is then reported with its new index so the instances on it reopen
-/// their sockets. A failed watch (a netlink overrun among others) is opened again and the
-/// link state read afresh, never a reason to stop.
-async fn follow_link(tx: EventSender, name: String, mut watch: Option<LinkWatch>) {
+/// Follows the links of every watched interface for as long as the daemon runs: up and
+/// down; removed is down (FAULT for its instances, as keepalived does) until an interface of
+/// that name appears again, which is then reported with its new index so the instances on it
+/// reopen their sockets. A netlink overrun makes the monitor read every link again (and log
+/// it); a failed socket is opened again, never a reason to stop.
+async fn follow_links(tx: EventSender, mut links: LinkMonitor) {
     loop {
-        let Some(w) = watch.as_mut() else {
-            tokio::time::sleep(RELOOK).await;
-            if let Ok(w) = LinkWatch::links_only(&name) {
-                info!(iface = %name, index = w.interface().index(), up = w.is_up(), "interface found (again)");
-                tx.send(Event::LinkIndex(name.clone(), w.interface().index()));
-                tx.send(Event::Link(name.clone(), w.is_up()));
-                watch = Some(w);
-            }
-            continue;
-        };
-        match w.next_event().await {
-            Ok(LinkEvent::Up) => tx.send(Event::Link(name.clone(), true)),
-            Ok(LinkEvent::Down) => tx.send(Event::Link(name.clone(), false)),
-            Ok(LinkEvent::Removed) => {
+        match links.next_change().await {
+            Ok((name, LinkChange::Up)) => tx.send(Event::Link(name, true)),
+            Ok((name, LinkChange::Down)) => tx.send(Event::Link(name, false)),
+            Ok((name, LinkChange::Removed)) => {
                 warn!(iface = %name, "interface removed: down until it comes back");
-                tx.send(Event::Link(name.clone(), false));
-                watch = None;
+                tx.send(Event::Link(name, false));
             }
-            Ok(_) => {}
+            Ok((name, LinkChange::Appeared(st))) => {
+                info!(iface = %name, index = st.index, up = st.up, "interface found (again)");
+                tx.send(Event::LinkIndex(name.clone(), st.index));
+                tx.send(Event::Link(name, st.up));
+            }
             Err(e) => {
-                warn!(iface = %name, "link watch failed ({e}): reading the link again");
-                tx.send(Event::Link(name.clone(), false));
-                watch = None;
+                warn!("link monitor failed ({e}): opening it again");
+                tokio::time::sleep(REOPEN).await;
             }
         }
     }

@@ -18,6 +18,7 @@ pub mod routed;
 pub mod scraper;
 pub mod smtp;
 pub mod topology;
+pub mod usage;
 
 /// True when running as root; tests print a note and return early otherwise.
 pub fn is_root() -> bool {

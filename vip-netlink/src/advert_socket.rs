@@ -43,8 +43,25 @@ pub const VRRP_GROUP_V4: Ipv4Addr = vrrp_proto::VRRP_MCAST_V4;
 /// The IPv6 VRRP multicast group, ff02::12.
 pub const VRRP_GROUP_V6: Ipv6Addr = vrrp_proto::VRRP_MCAST_V6;
 
-/// Largest packet read: an advert with 255 IPv6 addresses and a trailer is ~4.1 kB.
-const RECV_BUF: usize = 8192;
+/// The longest valid advert of a family as a raw socket hands it over, the size of each
+/// receive slot and of the send buffer: an instance's buffers are sized to what it can
+/// meet, not to a page-multiple guess (a daemon runs a thousand of them). IPv4 comes with its
+/// IP header (at most 60 octets with options) and possibly an IP AH header; IPv6 without its
+/// header. Either way: the VRRP header, v2 authentication data, 255 addresses and
+/// keepalived's `auth_hmac` trailer. Anything longer is counted as a length error.
+fn slot_len(family: AddressFamily) -> usize {
+    use vrrp_proto::{AUTH_TRAILER_LEN, IP_AH_LEN, MAX_ADDRESSES};
+    let vrrp = |addr_len: usize| {
+        vrrp_proto::field::HEADER_LEN
+            + vrrp_proto::field::V2_AUTH_DATA_LEN
+            + MAX_ADDRESSES * addr_len
+            + AUTH_TRAILER_LEN
+    };
+    match family {
+        AddressFamily::Ipv4 => 60 + IP_AH_LEN + vrrp(4),
+        AddressFamily::Ipv6 => IP_AH_LEN + vrrp(16),
+    }
+}
 
 /// How to open an [`AdvertSocket`]. Built with [`AdvertSocketConfig::multicast`] and
 /// refined with the `with_*` methods so new options never break callers.
@@ -383,6 +400,8 @@ pub struct AdvertSocket {
 #[derive(Debug)]
 struct RxQueue {
     bufs: Box<[u8]>,
+    /// The size of each of the batch's slots in `bufs` ([`slot_len`]).
+    slot: usize,
     info: [Received; RECV_BATCH],
     count: usize,
     next: usize,
@@ -406,9 +425,10 @@ struct RxQueue {
 const RECENT: usize = 32;
 
 impl RxQueue {
-    fn new() -> Self {
+    fn new(slot: usize) -> Self {
         RxQueue {
-            bufs: vec![0u8; RECV_BUF * RECV_BATCH].into_boxed_slice(),
+            bufs: vec![0u8; slot * RECV_BATCH].into_boxed_slice(),
+            slot,
             info: [Received::default(); RECV_BATCH],
             count: 0,
             next: 0,
@@ -435,7 +455,7 @@ impl RxQueue {
 
     /// Reads the next batch from `fd` into the buffers.
     fn fill(&mut self, fd: RawFd) -> std::io::Result<usize> {
-        let n = recv_batch(fd, &mut self.bufs, RECV_BUF, &mut self.info)?;
+        let n = recv_batch(fd, &mut self.bufs, self.slot, &mut self.info)?;
         self.count = n;
         self.next = 0;
         self.clock = Some(ClockPair::now(self.clock.as_ref()));
@@ -603,6 +623,7 @@ impl AdvertSocket {
             .auth_hmac
             .clone()
             .map(|a| AuthHmacState::new(a, config.peers.len()));
+        let slot = slot_len(config.family);
         Ok(AdvertSocket {
             config,
             interface,
@@ -611,8 +632,8 @@ impl AdvertSocket {
             ip_id: AtomicU16::new(0),
             ah_sequence: Mutex::new(IpAhSequence::default()),
             auth_hmac: Mutex::new(auth_hmac),
-            rx: Mutex::new(RxQueue::new()),
-            tx: Mutex::new(vec![0u8; RECV_BUF]),
+            rx: Mutex::new(RxQueue::new(slot)),
+            tx: Mutex::new(vec![0u8; slot]),
             sleeps_through: std::sync::atomic::AtomicBool::new(false),
             priority_floor: Mutex::new((0, None)),
             switch: Mutex::new(()),
@@ -1047,7 +1068,7 @@ impl AdvertSocket {
             if q.seen(info.kernel_time) {
                 continue;
             }
-            let buf = &q.bufs[i * RECV_BUF..i * RECV_BUF + info.len];
+            let buf = &q.bufs[i * q.slot..i * q.slot + info.len];
             let clock = q.clock.unwrap_or_else(|| ClockPair::now(None));
             if let Some(rx) = self.accept(buf, &info, &clock) {
                 return Ok(f(&rx));

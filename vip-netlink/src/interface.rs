@@ -1,10 +1,12 @@
-//! Looking up an interface: index, MAC address and addresses (`getifaddrs`).
+//! Looking up an interface: index, MAC address and addresses, each a query about this one
+//! interface (see [`interface_query`](crate::interface_query)), never a dump of them all.
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_proto::AddressFamily;
 
 use crate::error::{Error, Result};
+use crate::interface_query;
 
 /// A network interface resolved by name in the current network namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -87,58 +89,54 @@ impl Interface {
         Ok(flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0)
     }
 
-    /// The interface's hardware (MAC) address.
+    /// The interface's hardware (MAC) address: one `RTM_GETLINK` for this interface's index
+    /// alone, so the cost does not grow with the number of interfaces in the namespace.
+    ///
+    /// ```no_run
+    /// let eth0 = vip_netlink::Interface::by_name("eth0")?;
+    /// println!("{:02x?}", eth0.mac()?);
+    /// # Ok::<(), vip_netlink::Error>(())
+    /// ```
     pub fn mac(&self) -> Result<[u8; 6]> {
-        let mut found = None;
-        for_each_ifaddr(|name, sa| {
-            if name != self.name || sa.is_null() {
-                return;
-            }
-            // SAFETY: `sa` is a non-null sockaddr from getifaddrs.
-            if i32::from(unsafe { (*sa).sa_family }) == libc::AF_PACKET {
-                // SAFETY: AF_PACKET entries of getifaddrs are `sockaddr_ll`.
-                let ll = unsafe { &*(sa as *const libc::sockaddr_ll) };
-                if ll.sll_halen == 6 {
-                    let mut mac = [0u8; 6];
-                    mac.copy_from_slice(&ll.sll_addr[..6]);
-                    found = Some(mac);
-                }
-            }
-        })?;
-        found.ok_or_else(|| Error::NoSuchInterface(self.name.clone()))
+        interface_query::link_mac(self.index)
+            .map_err(|e| self.query_error("RTM_GETLINK", e))?
+            .ok_or_else(|| Error::NoSuchInterface(self.name.clone()))
     }
 
-    /// All IP addresses on the interface, in kernel order.
+    /// All IP addresses on the interface, in kernel order (IPv4 first, then IPv6): an
+    /// `RTM_GETADDR` dump per family that the kernel filters to this interface's index.
+    ///
+    /// ```no_run
+    /// let eth0 = vip_netlink::Interface::by_name("eth0")?;
+    /// for a in eth0.addresses()? {
+    ///     println!("{a}");
+    /// }
+    /// # Ok::<(), vip_netlink::Error>(())
+    /// ```
     pub fn addresses(&self) -> Result<Vec<IpAddr>> {
-        let mut out = Vec::new();
-        for_each_ifaddr(|name, sa| {
-            if name != self.name || sa.is_null() {
-                return;
-            }
-            // SAFETY: `sa` is a non-null sockaddr from getifaddrs.
-            match i32::from(unsafe { (*sa).sa_family }) {
-                libc::AF_INET => {
-                    // SAFETY: AF_INET entries are `sockaddr_in`.
-                    let sin = unsafe { &*(sa as *const libc::sockaddr_in) };
-                    out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                        sin.sin_addr.s_addr,
-                    ))));
-                }
-                libc::AF_INET6 => {
-                    // SAFETY: AF_INET6 entries are `sockaddr_in6`.
-                    let sin6 = unsafe { &*(sa as *const libc::sockaddr_in6) };
-                    out.push(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
-                }
-                _ => {}
-            }
-        })?;
-        Ok(out)
+        self.addresses_of(None)
+    }
+
+    /// The addresses of one family (`None`: both).
+    fn addresses_of(&self, family: Option<AddressFamily>) -> Result<Vec<IpAddr>> {
+        let found = interface_query::link_addresses(self.index, family)
+            .map_err(|e| self.query_error("RTM_GETADDR", e))?;
+        Ok(found.into_iter().map(|a| a.address).collect())
+    }
+
+    /// A failed query: `ENODEV` is this interface gone.
+    fn query_error(&self, op: &'static str, e: std::io::Error) -> Error {
+        if e.raw_os_error() == Some(libc::ENODEV) {
+            Error::NoSuchInterface(self.name.clone())
+        } else {
+            Error::io(op, e)
+        }
     }
 
     /// The primary IPv4 address (the first one the kernel lists), as keepalived picks
     /// the advert source when `unicast_src_ip` is not set.
     pub fn primary_ipv4(&self) -> Result<Ipv4Addr> {
-        self.addresses()?
+        self.addresses_of(Some(AddressFamily::Ipv4))?
             .into_iter()
             .find_map(|a| match a {
                 IpAddr::V4(v4) => Some(v4),
@@ -153,7 +151,7 @@ impl Interface {
     /// The first IPv6 link-local address (fe80::/10): RFC 5798 §5.1.2.1 requires IPv6
     /// adverts to come from it.
     pub fn link_local_ipv6(&self) -> Result<Ipv6Addr> {
-        self.addresses()?
+        self.addresses_of(Some(AddressFamily::Ipv6))?
             .into_iter()
             .find_map(|a| match a {
                 IpAddr::V6(v6) if is_link_local(&v6) => Some(v6),
@@ -177,25 +175,4 @@ impl Interface {
 /// True for fe80::/10.
 pub(crate) fn is_link_local(a: &Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80
-}
-
-/// Walk `getifaddrs`, calling `f(name, addr)` for each entry.
-fn for_each_ifaddr(mut f: impl FnMut(&str, *const libc::sockaddr)) -> Result<()> {
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: `head` is a valid out-pointer; the list is freed below.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(Error::io("getifaddrs", std::io::Error::last_os_error()));
-    }
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` walks the list returned by getifaddrs, not yet freed.
-        let ifa = unsafe { &*cur };
-        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_string_lossy();
-        f(&name, ifa.ifa_addr as *const libc::sockaddr);
-        cur = ifa.ifa_next;
-    }
-    // SAFETY: `head` came from getifaddrs and is freed exactly once.
-    unsafe { libc::freeifaddrs(head) };
-    Ok(())
 }

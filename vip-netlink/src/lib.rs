@@ -8,6 +8,7 @@
 //! | [`VipManager`] | [`VipOps`] | idempotent add/remove/list of IPv4/IPv6 VIPs over rtnetlink (prefix, label, scope, nodad, preferred lifetime), and of keepalived's `virtual_routes` ([`VirtualRoute`]) and `virtual_rules` ([`VirtualRule`]) |
 //! | [`Announcer`] | [`Announce`] | gratuitous ARP and unsolicited NA over `AF_PACKET`, from the interface MAC or the VMAC |
 //! | [`LinkWatch`] | [`LinkEvents`] | link up/down and address events of one interface |
+//! | [`LinkMonitor`] | | link up/down, removal and reappearance of any number of interfaces, from one socket |
 //! | [`VmacManager`] | [`VmacOps`] | keepalived's `use_vmac`: a private macvlan `vrrp.<vrid>` with 00-00-5e-00-0{1,2}-{vrid} |
 //!
 //! All drivers need root (`CAP_NET_RAW`, `CAP_NET_ADMIN`) and a tokio runtime (except in
@@ -37,8 +38,11 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod interface;
+mod interface_query;
 mod ip_words;
+mod link_monitor;
 mod link_state;
+mod link_table;
 mod link_watch;
 mod net_sysctl;
 mod netlink_request;
@@ -66,6 +70,8 @@ pub use auth_hmac::{
 };
 pub use error::{Error, Result};
 pub use interface::Interface;
+pub use link_monitor::{link_status, LinkMonitor, LinkWatcher};
+pub use link_table::{LinkChange, LinkStatus};
 pub use link_watch::{LinkEvent, LinkEvents, LinkWatch};
 pub use vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 pub use vip_manager::{VipManager, VipOps};

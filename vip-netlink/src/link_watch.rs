@@ -11,10 +11,11 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::SocketAddr;
 use rtnetlink::{new_multicast_connection, MulticastGroup};
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
 use crate::interface::Interface;
+use crate::interface_query;
 use crate::link_state::LinkState;
 
 /// A change seen on the watched interface.
@@ -38,7 +39,8 @@ pub enum LinkEvent {
     AddressRemoved {
         /// The address.
         address: IpAddr,
-        /// Its prefix length.
+        /// Its prefix length; 0 when the removal was found by re-reading the interface after
+        /// the kernel dropped messages (the address is gone, and its prefix with it).
         prefix_len: u8,
     },
 }
@@ -71,6 +73,7 @@ pub struct LinkWatch {
     state: LinkState,
     messages: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
     pending: VecDeque<LinkEvent>,
+    watches_addresses: bool,
 }
 
 impl LinkWatch {
@@ -107,10 +110,18 @@ impl LinkWatch {
         let (conn, _handle, messages) = new_multicast_connection(groups)
             .map_err(|e| Error::io("netlink multicast socket", e))?;
         tokio::spawn(conn);
+        // Only a watch of address events needs the addresses to tell real changes apart: a
+        // links-only one (a daemon's, one per interface) reads no more than its link flags.
+        let watches_addresses = groups.contains(&MulticastGroup::Ipv4Ifaddr);
+        let addresses = if watches_addresses {
+            interface.addresses()?.into_iter().collect()
+        } else {
+            Default::default()
+        };
         let state = LinkState {
             index: interface.index(),
             up: interface.is_running()?,
-            addresses: interface.addresses()?.into_iter().collect(),
+            addresses,
             removed: false,
         };
         Ok(LinkWatch {
@@ -118,6 +129,7 @@ impl LinkWatch {
             state,
             messages,
             pending: VecDeque::new(),
+            watches_addresses,
         })
     }
 
@@ -142,6 +154,61 @@ impl LinkWatch {
     }
 }
 
+impl LinkWatch {
+    /// The kernel dropped messages (`ENOBUFS`): reads the link (and the addresses, when
+    /// watched) again and queues what changed.
+    fn resync(&mut self) {
+        warn!(interface = %self.interface.name(), "link watch: the kernel dropped messages (ENOBUFS); reading the interface again");
+        let up = match self.interface.is_running() {
+            Ok(up) => up,
+            Err(Error::NoSuchInterface(_)) => {
+                self.state.removed = true;
+                self.state.up = false;
+                self.pending.push_back(LinkEvent::Removed);
+                return;
+            }
+            Err(e) => {
+                warn!(interface = %self.interface.name(), "reading the link: {e}");
+                return;
+            }
+        };
+        if up != self.state.up {
+            self.state.up = up;
+            self.pending
+                .push_back(if up { LinkEvent::Up } else { LinkEvent::Down });
+        }
+        if !self.watches_addresses {
+            return;
+        }
+        let Ok(now) = interface_query::link_addresses(self.state.index, None) else {
+            return;
+        };
+        let gone: Vec<IpAddr> = self
+            .state
+            .addresses
+            .iter()
+            .filter(|a| !now.iter().any(|n| n.address == **a))
+            .copied()
+            .collect();
+        for address in gone {
+            self.state.addresses.remove(&address);
+            // The prefix of an address already gone is not known any more.
+            self.pending.push_back(LinkEvent::AddressRemoved {
+                address,
+                prefix_len: 0,
+            });
+        }
+        for a in now {
+            if self.state.addresses.insert(a.address) {
+                self.pending.push_back(LinkEvent::AddressAdded {
+                    address: a.address,
+                    prefix_len: a.prefix_len,
+                });
+            }
+        }
+    }
+}
+
 /// The same events as a [`Stream`]; it ends when the interface is removed (after
 /// [`LinkEvent::Removed`]) or the netlink socket closes.
 impl Stream for LinkWatch {
@@ -156,11 +223,11 @@ impl Stream for LinkWatch {
                 return Poll::Ready(None);
             }
             match self.messages.poll_next_unpin(cx) {
-                Poll::Ready(Some((msg, _))) => {
-                    if let NetlinkPayload::InnerMessage(inner) = msg.payload {
-                        self.handle(inner);
-                    }
-                }
+                Poll::Ready(Some((msg, _))) => match msg.payload {
+                    NetlinkPayload::InnerMessage(inner) => self.handle(inner),
+                    NetlinkPayload::Overrun(_) => self.resync(),
+                    _ => {}
+                },
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }

@@ -79,26 +79,7 @@ impl NetlinkRequester {
             let n = match self.socket.recv(&mut &mut self.buf[..], libc::MSG_DONTWAIT) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let left = ACK_TIMEOUT.saturating_sub(started.elapsed());
-                    if left.is_zero() {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "no netlink acknowledgement",
-                        ));
-                    }
-                    let mut pfd = libc::pollfd {
-                        fd: self.socket.as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd, count 1; poll only writes its revents.
-                    let rc = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32) };
-                    if rc < 0 {
-                        let e = io::Error::last_os_error();
-                        if e.kind() != io::ErrorKind::Interrupted {
-                            return Err(e);
-                        }
-                    }
+                    wait_readable(&self.socket, started, ACK_TIMEOUT)?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -108,6 +89,33 @@ impl NetlinkRequester {
             }
         }
     }
+}
+
+/// Waits in `poll(2)` until `socket` is readable, failing with `TimedOut` once `timeout` has
+/// passed since `started`; an interrupted wait returns early (the caller tries again).
+pub(crate) fn wait_readable(
+    socket: &Socket,
+    started: Instant,
+    timeout: Duration,
+) -> io::Result<()> {
+    let left = timeout.saturating_sub(started.elapsed());
+    if left.is_zero() {
+        return Err(io::Error::new(io::ErrorKind::TimedOut, "no netlink answer"));
+    }
+    let mut pfd = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1; poll only writes its revents.
+    let rc = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// The acknowledgement of request `seq` in one datagram, if there is one.
