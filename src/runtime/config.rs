@@ -379,6 +379,12 @@ pub struct Config {
     /// (`[[announce]]`; see [`AnnounceConfig`](crate::runtime::AnnounceConfig)).
     #[serde(default)]
     pub announce: Vec<crate::runtime::announce_config::AnnounceConfig>,
+    /// keepalived's `virtual_server`s: IPVS services with health-checked real servers
+    /// (`[[virtual_server]]`, feature `ipvs`; see
+    /// [`VirtualServerConfig`](crate::runtime::virtual_server_config::VirtualServerConfig)).
+    #[cfg(feature = "ipvs")]
+    #[serde(default)]
+    pub virtual_server: Vec<crate::runtime::virtual_server_config::VirtualServerConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -435,6 +441,16 @@ impl Config {
     /// Adds a route announcement (`[[announce]]`).
     pub fn announce(mut self, announce: crate::runtime::announce_config::AnnounceConfig) -> Self {
         self.announce.push(announce);
+        self
+    }
+
+    /// Adds a virtual server (`[[virtual_server]]`, feature `ipvs`).
+    #[cfg(feature = "ipvs")]
+    pub fn virtual_server(
+        mut self,
+        vs: crate::runtime::virtual_server_config::VirtualServerConfig,
+    ) -> Self {
+        self.virtual_server.push(vs);
         self
     }
 

@@ -229,6 +229,9 @@ pub struct Daemon {
     smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
     /// The `[[announce]]` routes, if any (withdrawn first at shutdown).
     announcer: Option<RouteAnnouncer>,
+    /// The `[[virtual_server]]`s, if any (their services removed at shutdown).
+    #[cfg(feature = "ipvs")]
+    lvs: Option<crate::runtime::lvs::LvsDirector>,
     /// The announcements it was started with (a reload does not change them).
     announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
 }
@@ -365,6 +368,18 @@ impl Daemon {
         };
         // Subscribed before the VRRP loop runs: no first transition is missed.
         let announcer = RouteAnnouncer::start(&spec.announcements, events.subscribe())?;
+        #[cfg(feature = "ipvs")]
+        let lvs = crate::runtime::lvs::LvsDirector::start(
+            &spec.virtual_servers,
+            spec.instances
+                .iter()
+                .map(|i| {
+                    let held = i.held_addresses().map(|v| v.addr).collect();
+                    (i.name.clone(), held)
+                })
+                .collect(),
+            events.subscribe(),
+        )?;
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
             router,
@@ -424,6 +439,8 @@ impl Daemon {
             smtp,
             smtp_settings,
             announcer,
+            #[cfg(feature = "ipvs")]
+            lvs,
             announcements: spec.announcements.clone(),
         })
     }
@@ -718,6 +735,11 @@ impl Daemon {
         // Withdrawn from the routing daemon before anything else goes.
         if let Some(a) = &self.announcer {
             a.withdraw_gracefully().await;
+        }
+        // The virtual servers go first (keepalived removes its IPVS services at exit).
+        #[cfg(feature = "ipvs")]
+        if let Some(lvs) = self.lvs.take() {
+            lvs.stop().await;
         }
         if self.outcome.is_none() {
             self.tx.send(LoopEvent::Shutdown("shutdown"));

@@ -249,6 +249,10 @@ pub struct DaemonSpec {
     /// The routes announced to a routing daemon (`[[announce]]`), see
     /// [`route_announcer`](crate::runtime::route_announcer).
     pub announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
+    /// keepalived's `virtual_server`s (feature `ipvs`), run by
+    /// [`lvs`](crate::runtime::lvs).
+    #[cfg(feature = "ipvs")]
+    pub virtual_servers: Vec<crate::runtime::virtual_server_config::VirtualServerSpec>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -343,10 +347,14 @@ pub(crate) fn validate(
     raw: &Config,
     source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
 ) -> Result<DaemonSpec, ConfigError> {
-    if raw.instance.is_empty() && raw.announce.is_empty() {
+    #[cfg(feature = "ipvs")]
+    let no_vs = raw.virtual_server.is_empty();
+    #[cfg(not(feature = "ipvs"))]
+    let no_vs = true;
+    if raw.instance.is_empty() && raw.announce.is_empty() && no_vs {
         return err(
             "instance",
-            "the configuration defines no instance (and no announcement)",
+            "the configuration defines no instance (and no announcement or virtual server)",
         );
     }
     let mut instances = Vec::new();
@@ -449,6 +457,8 @@ pub(crate) fn validate(
         statics: crate::runtime::static_config::validate(raw)?,
         smtp: crate::runtime::smtp_alert::validate(raw)?,
         announcements,
+        #[cfg(feature = "ipvs")]
+        virtual_servers: crate::runtime::virtual_server_config::validate_all(&raw.virtual_server)?,
     })
 }
 
