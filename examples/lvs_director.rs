@@ -15,6 +15,8 @@
 //! # passed), the quorum_up/quorum_down scripts, that a service it does not configure is left
 //! # alone and that its own service is removed at shutdown:
 //! lvs_director demo [--inhibit]
+//! # ha_suspend in the VM: checks run only while a VRRP instance holds the address.
+//! lvs_director demo-ha-suspend
 //! ```
 //!
 //! Build and run the self-test in the VM:
@@ -266,6 +268,116 @@ async fn demo(inhibit: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// Waits until the daemon's only instance is in `want` (or 20 s pass).
+async fn expect_state(daemon: &Daemon, want: vrrp_fsm::State) -> Result<(), Error> {
+    let mut read = Vec::new();
+    for _ in 0..400 {
+        read = daemon.status().await?;
+        if read.first().map(|s| s.state) == Some(want) {
+            println!("PASS instance {want}");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("FAIL instance: {read:?}, want {want}").into())
+}
+
+/// Checks that the table stays `want` for a second (five check intervals).
+async fn expect_steady(
+    step: &str,
+    ipvs: &mut IpvsHandle,
+    vs: SocketAddr,
+    want: Vec<(SocketAddr, u32)>,
+) -> Result<(), Error> {
+    for _ in 0..20 {
+        let have = kernel_dests(ipvs, vs).unwrap_or_default();
+        if have != want {
+            return Err(format!("FAIL {step}: kernel has {have:?}, want {want:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("PASS {step}: {want:?} for 1 s");
+    Ok(())
+}
+
+fn link(up: bool) -> Result<(), Error> {
+    let state = if up { "up" } else { "down" };
+    let ok = std::process::Command::new("ip")
+        .args(["link", "set", "ipvs0", state])
+        .status()?
+        .success();
+    if !ok {
+        return Err(format!("ip link set ipvs0 {state} failed").into());
+    }
+    Ok(())
+}
+
+/// `ha_suspend` in the VM: a VRRP instance on the dummy `ipvs0` holds the virtual server's
+/// address; its checks run only while it is Master (the link down makes it FAULT).
+async fn demo_ha_suspend() -> Result<(), Error> {
+    use vrrp_fsm::State;
+    let rs: SocketAddr = "127.0.0.1:18091".parse()?;
+    let vs: SocketAddr = "192.0.2.10:80".parse()?;
+    let mut server = RealServerProcess::start(rs).await?;
+    let config = Config::from_toml(&format!(
+        r#"
+lock_dir = "/tmp/hakit-lvs-demo"
+[[instance]]
+name = "lvs"
+iface = "ipvs0"
+vrid = 51
+priority = 100
+vrrp_version = 3
+advert_int = 0.1
+vips = ["192.0.2.10/32"]
+
+[[virtual_server]]
+address = "{vs}"
+ha_suspend = true
+alpha = true
+delay_loop = 0.2
+delay_before_retry = 0.1
+
+[[virtual_server.real_server]]
+address = "{rs}"
+tcp_check = [{{ connect_timeout = 0.2 }}]
+"#
+    ))?;
+    let mut ipvs = IpvsHandle::new()?;
+    link(false)?;
+    let daemon = Daemon::start(config).await?;
+    expect_state(&daemon, State::Fault).await?;
+    // alpha: down until a check passes, and no check runs while the VIP is not held.
+    expect_steady("suspended while FAULT", &mut ipvs, vs, vec![]).await?;
+    link(true)?;
+    expect_state(&daemon, State::Master).await?;
+    expect_table("checked while MASTER", &mut ipvs, vs, vec![(rs, 1)]).await?;
+    link(false)?;
+    expect_state(&daemon, State::Fault).await?;
+    server.set_up(false).await?;
+    expect_steady(
+        "failure unseen while suspended",
+        &mut ipvs,
+        vs,
+        vec![(rs, 1)],
+    )
+    .await?;
+    link(true)?;
+    expect_state(&daemon, State::Master).await?;
+    expect_table(
+        "resumed: out until a check passes (alpha)",
+        &mut ipvs,
+        vs,
+        vec![],
+    )
+    .await?;
+    server.set_up(true).await?;
+    expect_table("recovered", &mut ipvs, vs, vec![(rs, 1)]).await?;
+    daemon.shutdown().await?;
+    println!("lvs_director demo-ha-suspend: all steps passed");
+    Ok(())
+}
+
 // ---- command line ------------------------------------------------------------------------
 
 fn parse_run(args: &[String]) -> Result<DirectorConfig, Error> {
@@ -315,9 +427,10 @@ fn main() -> Result<(), Error> {
         .build()?;
     match args.first().map(String::as_str) {
         Some("demo") => rt.block_on(demo(args.iter().any(|a| a == "--inhibit"))),
+        Some("demo-ha-suspend") => rt.block_on(demo_ha_suspend()),
         Some("run") => rt.block_on(run(parse_run(&args[1..])?)),
         _ => {
-            eprintln!("usage: lvs_director run --vs ADDR --rs ADDR[:W]... | lvs_director demo [--inhibit]");
+            eprintln!("usage: lvs_director run --vs ADDR --rs ADDR[:W]... | lvs_director demo [--inhibit] | lvs_director demo-ha-suspend");
             std::process::exit(2);
         }
     }

@@ -13,10 +13,13 @@ cargo build --examples
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 bash scripts/ipvs-vm/test.sh
-# examples/lvs_director against the VM's real IPVS: checks fail and recover, quorum is lost and
-# regained, with failed real servers removed and then quiesced (inhibit_on_failure).
+# examples/lvs_director (a [[virtual_server]] run by hakit::Daemon) against the VM's real IPVS:
+# checks fail and recover, quorum is lost and regained (sorry server, quorum scripts), with failed
+# real servers removed and then quiesced (inhibit_on_failure); a foreign service is left alone;
+# then ha_suspend: checks run only while a VRRP instance holds the address (about 8 s each).
 for mode in "" --inhibit; do
   bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo $mode
 done
+bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo-ha-suspend
 leftover=$(comm -13 <(echo "$before") <(ip netns list | sort))
 [ -z "$leftover" ] || { echo "test.sh: namespaces left behind:"; echo "$leftover"; exit 1; }

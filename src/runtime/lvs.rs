@@ -210,6 +210,20 @@ impl VirtualServerRun {
         runs
     }
 
+    /// Puts every check back to its initial health (down with `alpha`, else up), as when
+    /// its checks start again after an `ha_suspend`; returns the scripts that asks for.
+    pub fn restart_checks(&mut self) -> Vec<ScriptRun> {
+        let health = if self.spec.alpha {
+            Health::Down
+        } else {
+            Health::Up
+        };
+        let ids = self.check_ids();
+        ids.into_iter()
+            .flat_map(|id| self.apply(id, health))
+            .collect()
+    }
+
     /// What IPVS should hold for this virtual server now.
     pub fn desired(&self) -> DesiredService {
         let mut svc = DesiredService::new(self.spec.service.clone());
@@ -254,16 +268,20 @@ struct Checks {
 
 impl Checks {
     /// Starts or suspends each virtual server's checks for the addresses `held` here.
+    /// A check (re)started begins from its initial health, as the monitor's does.
     fn set(
         &mut self,
-        runs: &[VirtualServerRun],
+        runs: &mut [VirtualServerRun],
         held: &HashSet<IpAddr>,
     ) -> Result<(), healthcheck::ConfigError> {
-        for (i, r) in runs.iter().enumerate() {
+        for (i, r) in runs.iter_mut().enumerate() {
             let want = r.checks_wanted(&self.vips, held);
             if want && !self.running[i] {
                 if i < self.specs.len() && !self.specs[i].is_empty() {
                     info!(vs = %r.spec.name, "checks running");
+                }
+                for s in r.restart_checks() {
+                    run_script(&r.spec.name, &s);
                 }
                 for c in self.specs.get(i).into_iter().flatten() {
                     self.monitor.add(c.clone())?;
@@ -353,7 +371,7 @@ impl LvsDirector {
             running: vec![false; runs.len()],
         };
         checks
-            .set(&runs, &held)
+            .set(&mut runs, &held)
             .map_err(|e| DaemonError::Other(format!("virtual_server: {e}")))?;
         sync(&mut ipvs, &runs);
         let keys = runs.iter().map(|r| r.spec.service.key).collect();
@@ -390,7 +408,7 @@ impl LvsDirector {
                                 .flatten()
                                 .copied()
                                 .collect();
-                            if let Err(e) = checks.set(&runs, &held) {
+                            if let Err(e) = checks.set(&mut runs, &held) {
                                 warn!("virtual_server: {e}");
                             }
                             continue;
@@ -552,6 +570,25 @@ mod tests {
         assert!(r.checks_wanted(&vips, &vips));
         // Not a VIP of any instance: always checked.
         assert!(r.checks_wanted(&none, &none));
+    }
+
+    #[test]
+    fn restarted_checks_begin_from_their_initial_health() {
+        // Suspended while down: the pool would keep it down forever, as no check of the
+        // restarted monitor reports a change from its initial (up) health.
+        let mut r = run("");
+        r.apply(CheckId(11), Health::Down);
+        assert_eq!(table(&r).len(), 1);
+        r.restart_checks();
+        assert_eq!(table(&r).len(), 2);
+        // With alpha, every real server waits for its first passing check again.
+        let mut r = run("alpha = true");
+        r.apply(CheckId(10), Health::Up);
+        r.apply(CheckId(11), Health::Up);
+        assert_eq!(table(&r).len(), 2);
+        let whys: Vec<_> = r.restart_checks().iter().map(|s| s.why).collect();
+        assert_eq!(whys, ["notify_down"]);
+        assert!(table(&r).is_empty());
     }
 
     #[test]
