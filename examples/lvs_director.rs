@@ -15,7 +15,8 @@
 //! # passed), the quorum_up/quorum_down scripts, that a service it does not configure is left
 //! # alone and that its own service is removed at shutdown:
 //! lvs_director demo [--inhibit]
-//! # ha_suspend in the VM: checks run only while a VRRP instance holds the address.
+//! # ha_suspend and lvs_sync_daemon in the VM: checks run only while a VRRP instance holds
+//! # the address, the sync daemon is master only while it is Master.
 //! lvs_director demo-ha-suspend
 //! ```
 //!
@@ -34,7 +35,7 @@ use hakit::runtime::virtual_server_config::{
     HttpGetConfig, RealServerConfig, TcpCheckConfig, UrlConfig, VirtualServerConfig,
 };
 use hakit::{Config, Daemon};
-use ipvs_netlink::{IpvsHandle, Service};
+use ipvs_netlink::{IpvsHandle, Service, SyncState};
 use tokio::net::TcpListener;
 
 type Error = Box<dyn std::error::Error>;
@@ -300,6 +301,22 @@ async fn expect_steady(
     Ok(())
 }
 
+/// Waits until the kernel runs exactly the sync daemons `want` (roles), or 20 s pass.
+async fn expect_sync(step: &str, ipvs: &mut IpvsHandle, want: &[SyncState]) -> Result<(), Error> {
+    let read = || {
+        let mut roles: Vec<String> = ipvs
+            .sync_daemons()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| format!("{:?} {} id {}", d.state, d.interface, d.sync_id))
+            .collect();
+        roles.sort();
+        roles
+    };
+    let want = want.iter().map(|r| format!("{r:?} ipvs0 id 7")).collect();
+    expect(step, read, want).await
+}
+
 fn link(up: bool) -> Result<(), Error> {
     let state = if up { "up" } else { "down" };
     let ok = std::process::Command::new("ip")
@@ -322,6 +339,11 @@ async fn demo_ha_suspend() -> Result<(), Error> {
     let config = Config::from_toml(&format!(
         r#"
 lock_dir = "/tmp/hakit-lvs-demo"
+[lvs_sync_daemon]
+iface = "ipvs0"
+instance = "lvs"
+id = 7
+
 [[instance]]
 name = "lvs"
 iface = "ipvs0"
@@ -347,13 +369,26 @@ tcp_check = [{{ connect_timeout = 0.2 }}]
     link(false)?;
     let daemon = Daemon::start(config).await?;
     expect_state(&daemon, State::Fault).await?;
+    expect_sync(
+        "sync daemon backup while FAULT",
+        &mut ipvs,
+        &[SyncState::Backup],
+    )
+    .await?;
     // alpha: down until a check passes, and no check runs while the VIP is not held.
     expect_steady("suspended while FAULT", &mut ipvs, vs, vec![]).await?;
     link(true)?;
     expect_state(&daemon, State::Master).await?;
     expect_table("checked while MASTER", &mut ipvs, vs, vec![(rs, 1)]).await?;
+    expect_sync(
+        "sync daemon master while MASTER",
+        &mut ipvs,
+        &[SyncState::Master],
+    )
+    .await?;
     link(false)?;
     expect_state(&daemon, State::Fault).await?;
+    expect_sync("sync daemon backup again", &mut ipvs, &[SyncState::Backup]).await?;
     server.set_up(false).await?;
     expect_steady(
         "failure unseen while suspended",
@@ -374,6 +409,7 @@ tcp_check = [{{ connect_timeout = 0.2 }}]
     server.set_up(true).await?;
     expect_table("recovered", &mut ipvs, vs, vec![(rs, 1)]).await?;
     daemon.shutdown().await?;
+    expect_sync("sync daemons stopped at shutdown", &mut ipvs, &[]).await?;
     println!("lvs_director demo-ha-suspend: all steps passed");
     Ok(())
 }

@@ -16,7 +16,8 @@ bash scripts/ipvs-vm/test.sh
 # examples/lvs_director (a [[virtual_server]] run by hakit::Daemon) against the VM's real IPVS:
 # checks fail and recover, quorum is lost and regained (sorry server, quorum scripts), with failed
 # real servers removed and then quiesced (inhibit_on_failure); a foreign service is left alone;
-# then ha_suspend: checks run only while a VRRP instance holds the address (about 8 s each).
+# then ha_suspend and lvs_sync_daemon: checks run only while a VRRP instance holds the address,
+# the sync daemon is master only while it is Master (about 8 s each).
 for mode in "" --inhibit; do
   bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo $mode
 done

@@ -385,6 +385,11 @@ pub struct Config {
     #[cfg(feature = "ipvs")]
     #[serde(default)]
     pub virtual_server: Vec<crate::runtime::virtual_server_config::VirtualServerConfig>,
+    /// keepalived's `lvs_sync_daemon IFACE INSTANCE [id N]` (`[lvs_sync_daemon]`, feature
+    /// `ipvs`; see [`lvs_sync`](crate::runtime::lvs_sync)).
+    #[cfg(feature = "ipvs")]
+    #[serde(default)]
+    pub lvs_sync_daemon: Option<crate::runtime::lvs_sync::LvsSyncDaemonConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -232,6 +232,15 @@ pub struct Daemon {
     /// The `[[virtual_server]]`s, if any (their services removed at shutdown).
     #[cfg(feature = "ipvs")]
     lvs: Option<crate::runtime::lvs::LvsDirector>,
+    /// The virtual servers it was started with (a reload does not change them).
+    #[cfg(feature = "ipvs")]
+    virtual_servers: Vec<crate::runtime::virtual_server_config::VirtualServerSpec>,
+    /// `lvs_sync_daemon`, if configured (stopped at shutdown).
+    #[cfg(feature = "ipvs")]
+    lvs_sync: Option<crate::runtime::lvs_sync::LvsSync>,
+    /// The `lvs_sync_daemon` it was started with (a reload does not change it).
+    #[cfg(feature = "ipvs")]
+    lvs_sync_spec: Option<crate::runtime::lvs_sync::LvsSyncSpec>,
     /// The announcements it was started with (a reload does not change them).
     announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
 }
@@ -380,6 +389,11 @@ impl Daemon {
                 .collect(),
             events.subscribe(),
         )?;
+        #[cfg(feature = "ipvs")]
+        let lvs_sync = crate::runtime::lvs_sync::LvsSync::start(
+            spec.lvs_sync_daemon.as_ref(),
+            events.subscribe(),
+        )?;
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
             router,
@@ -441,6 +455,12 @@ impl Daemon {
             announcer,
             #[cfg(feature = "ipvs")]
             lvs,
+            #[cfg(feature = "ipvs")]
+            virtual_servers: spec.virtual_servers.clone(),
+            #[cfg(feature = "ipvs")]
+            lvs_sync,
+            #[cfg(feature = "ipvs")]
+            lvs_sync_spec: spec.lvs_sync_daemon.clone(),
             announcements: spec.announcements.clone(),
         })
     }
@@ -573,6 +593,14 @@ impl Daemon {
         let _one_at_a_time = self.reloading.lock().await;
         if new.announcements != self.announcements {
             warn!("[[announce]] changes only at a restart: the announcements stay as they are");
+        }
+        #[cfg(feature = "ipvs")]
+        if new.virtual_servers != self.virtual_servers {
+            warn!("[[virtual_server]] changes only at a restart: the virtual servers stay as they are");
+        }
+        #[cfg(feature = "ipvs")]
+        if new.lvs_sync_daemon != self.lvs_sync_spec {
+            warn!("lvs_sync_daemon changes only at a restart: it stays as it is");
         }
         #[cfg(feature = "metrics")]
         if new.metrics_listen != self.metrics.as_ref().map(MetricsServer::addr) {
@@ -740,6 +768,10 @@ impl Daemon {
         #[cfg(feature = "ipvs")]
         if let Some(lvs) = self.lvs.take() {
             lvs.stop().await;
+        }
+        #[cfg(feature = "ipvs")]
+        if let Some(sync) = self.lvs_sync.take() {
+            sync.stop().await;
         }
         if self.outcome.is_none() {
             self.tx.send(LoopEvent::Shutdown("shutdown"));

@@ -253,6 +253,10 @@ pub struct DaemonSpec {
     /// [`lvs`](crate::runtime::lvs).
     #[cfg(feature = "ipvs")]
     pub virtual_servers: Vec<crate::runtime::virtual_server_config::VirtualServerSpec>,
+    /// keepalived's `lvs_sync_daemon` (feature `ipvs`), run by
+    /// [`lvs_sync`](crate::runtime::lvs_sync).
+    #[cfg(feature = "ipvs")]
+    pub lvs_sync_daemon: Option<crate::runtime::lvs_sync::LvsSyncSpec>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -441,6 +445,9 @@ pub(crate) fn validate(
         raw.enable_script_security,
     )?;
     let announcements = crate::runtime::announce_config::validate_all(&raw.announce, &instances)?;
+    #[cfg(feature = "ipvs")]
+    let lvs_sync_daemon =
+        crate::runtime::lvs_sync::validate(raw.lvs_sync_daemon.as_ref(), &instances)?;
     Ok(DaemonSpec {
         instances,
         sync_groups,
@@ -459,6 +466,8 @@ pub(crate) fn validate(
         announcements,
         #[cfg(feature = "ipvs")]
         virtual_servers: crate::runtime::virtual_server_config::validate_all(&raw.virtual_server)?,
+        #[cfg(feature = "ipvs")]
+        lvs_sync_daemon,
     })
 }
 
