@@ -87,6 +87,7 @@ fn virtual_server(cfg: &DirectorConfig) -> VirtualServerConfig {
                     ..Default::default()
                 })
                 .collect(),
+            ssl_get: Vec::new(),
             misc_check: Vec::new(),
         });
     }

@@ -74,6 +74,7 @@ fn real_server(node: &Node) -> Result<RealServerConfig, MapError> {
         notify_down: None,
         tcp_check: Vec::new(),
         http_get: Vec::new(),
+        ssl_get: Vec::new(),
         misc_check: Vec::new(),
     };
     for n in &node.children {
@@ -95,32 +96,8 @@ fn real_server(node: &Node) -> Result<RealServerConfig, MapError> {
                 }
                 rs.tcp_check.push(c);
             }
-            "HTTP_GET" => {
-                let mut c = HttpGetConfig::default();
-                for k in &n.children {
-                    match k.keyword.as_str() {
-                        "url" => {
-                            let mut u = UrlConfig::default();
-                            for l in &k.children {
-                                match l.keyword.as_str() {
-                                    "path" => u.path = one(l)?.to_string(),
-                                    "status_code" => u.status_code = Some(number(l)?),
-                                    _ => unsupported(l)?,
-                                }
-                            }
-                            c.url.push(u);
-                        }
-                        "connect_ip" => c.connect_ip = Some(number(k)?),
-                        "connect_port" => c.connect_port = Some(number(k)?),
-                        "connect_timeout" => c.connect_timeout = Some(number(k)?),
-                        "virtualhost" => c.virtualhost = Some(one(k)?.to_string()),
-                        "retry" | "nb_get_retry" => c.retry = Some(number(k)?),
-                        "delay_before_retry" => c.delay_before_retry = Some(number(k)?),
-                        _ => unsupported(k)?,
-                    }
-                }
-                rs.http_get.push(c);
-            }
+            "HTTP_GET" => rs.http_get.push(http_get(n)?),
+            "SSL_GET" => rs.ssl_get.push(http_get(n)?),
             "MISC_CHECK" => {
                 let mut c = MiscCheckConfig::default();
                 for k in &n.children {
@@ -138,6 +115,34 @@ fn real_server(node: &Node) -> Result<RealServerConfig, MapError> {
         }
     }
     Ok(rs)
+}
+
+/// An `HTTP_GET` or `SSL_GET` block.
+fn http_get(n: &Node) -> Result<HttpGetConfig, MapError> {
+    let mut c = HttpGetConfig::default();
+    for k in &n.children {
+        match k.keyword.as_str() {
+            "url" => {
+                let mut u = UrlConfig::default();
+                for l in &k.children {
+                    match l.keyword.as_str() {
+                        "path" => u.path = one(l)?.to_string(),
+                        "status_code" => u.status_code = Some(number(l)?),
+                        _ => unsupported(l)?,
+                    }
+                }
+                c.url.push(u);
+            }
+            "connect_ip" => c.connect_ip = Some(number(k)?),
+            "connect_port" => c.connect_port = Some(number(k)?),
+            "connect_timeout" => c.connect_timeout = Some(number(k)?),
+            "virtualhost" => c.virtualhost = Some(one(k)?.to_string()),
+            "retry" | "nb_get_retry" => c.retry = Some(number(k)?),
+            "delay_before_retry" => c.delay_before_retry = Some(number(k)?),
+            _ => unsupported(k)?,
+        }
+    }
+    Ok(c)
 }
 
 /// `lvs_sync_daemon IFACE INSTANCE [id N]` (in `global_defs`).
@@ -240,6 +245,7 @@ virtual_server fwmark 5 {
             rs[1].checks[0].kind,
             CheckKind::Http {
                 addr: "198.51.100.3:8080".parse().unwrap(),
+                tls: false,
                 urls: vec![("/healthz".into(), Some(200))],
                 virtualhost: None,
             }
@@ -262,7 +268,7 @@ virtual_server fwmark 5 {
     #[test]
     fn unsupported_keywords_are_refused_by_name_and_line() {
         for (text, keyword, line) in [
-            ("virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    SSL_GET {\n    }\n  }\n}\n", "SSL_GET", 3),
+            ("virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    DNS_CHECK {\n    }\n  }\n}\n", "DNS_CHECK", 3),
             ("virtual_server 192.0.2.1 80 {\n  virtualhost www\n}\n", "virtualhost", 2),
             ("virtual_server 192.0.2.1 {\n}\n", "virtual_server", 1),
             ("virtual_server fwmark x {\n}\n", "virtual_server", 1),

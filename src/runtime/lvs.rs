@@ -135,6 +135,7 @@ impl VirtualServerRun {
                 CheckKind::Tcp(addr) => CheckSpec::new(*id, TcpCheck::new(*addr)),
                 CheckKind::Http {
                     addr,
+                    tls,
                     urls,
                     virtualhost,
                 } => {
@@ -150,6 +151,13 @@ impl VirtualServerRun {
                     if let Some(h) = virtualhost {
                         check = check.virtual_host(h.clone());
                     }
+                    // Validation refuses SSL_GET without the feature.
+                    #[cfg(feature = "tls")]
+                    if *tls {
+                        check = check.tls(healthcheck::TlsOptions::default())?;
+                    }
+                    #[cfg(not(feature = "tls"))]
+                    let _ = tls;
                     CheckSpec::new(*id, check)
                 }
                 CheckKind::Misc(cmd) => {

@@ -134,6 +134,10 @@ pub struct RealServerConfig {
     /// keepalived's `HTTP_GET`s.
     #[serde(default)]
     pub http_get: Vec<HttpGetConfig>,
+    /// keepalived's `SSL_GET`s: `HTTP_GET` over TLS, any certificate accepted (as
+    /// keepalived's default); needs the `tls` feature.
+    #[serde(default)]
+    pub ssl_get: Vec<HttpGetConfig>,
     /// keepalived's `MISC_CHECK`s.
     #[serde(default)]
     pub misc_check: Vec<MiscCheckConfig>,
@@ -265,10 +269,12 @@ impl VirtualServerConfig {
 pub enum CheckKind {
     /// `TCP_CHECK`: connect to this address.
     Tcp(SocketAddr),
-    /// `HTTP_GET`.
+    /// `HTTP_GET`, or `SSL_GET` with `tls`.
     Http {
         /// Where.
         addr: SocketAddr,
+        /// Over TLS (`SSL_GET`).
+        tls: bool,
         /// `(path, expected status)`; none: any 2xx.
         urls: Vec<(String, Option<u16>)>,
         /// The `Host:` header.
@@ -547,8 +553,21 @@ pub fn validate(at: &str, vs: &VirtualServerConfig) -> Result<VirtualServerSpec,
                 delay_before_retry,
             });
         }
-        for (c, h) in rs.http_get.iter().enumerate() {
-            let k = g(&format!("http_get[{c}]"));
+        let https = rs.ssl_get.iter().enumerate().map(|(c, h)| (c, h, true));
+        for (c, h, tls) in rs
+            .http_get
+            .iter()
+            .enumerate()
+            .map(|(c, h)| (c, h, false))
+            .chain(https)
+        {
+            let k = g(&format!(
+                "{}[{c}]",
+                if tls { "ssl_get" } else { "http_get" }
+            ));
+            if tls && !cfg!(feature = "tls") {
+                return err(k, "SSL_GET needs hakit's tls feature");
+            }
             if h.url.is_empty() {
                 return err(format!("{k}.url"), "at least one url");
             }
@@ -571,6 +590,7 @@ pub fn validate(at: &str, vs: &VirtualServerConfig) -> Result<VirtualServerSpec,
             checks.push(CheckDef {
                 kind: CheckKind::Http {
                     addr: target(&k, h.connect_ip, h.connect_port)?,
+                    tls,
                     urls,
                     virtualhost: h.virtualhost.clone(),
                 },
@@ -820,6 +840,7 @@ mod tests {
             rs.checks[0].kind,
             CheckKind::Http {
                 addr: "198.51.100.2:8080".parse().unwrap(),
+                tls: false,
                 urls: vec![("/healthz".into(), Some(200))],
                 virtualhost: Some("www".into()),
             }
@@ -830,6 +851,29 @@ mod tests {
         assert_eq!(rs.checks[1].kind, CheckKind::Misc("/bin/true".into()));
         assert_eq!(rs.checks[1].retry, 0);
         assert_eq!(rs.checks[1].timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn ssl_get_is_http_get_over_tls() {
+        let c = crate::Config::from_toml(
+            "[[virtual_server]]\naddress = '192.0.2.1:443'\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.2:443'\n\
+             ssl_get = [{ url = [{ path = '/' }] }]\n",
+        )
+        .unwrap();
+        let r = validate_all(&c.virtual_server);
+        if cfg!(feature = "tls") {
+            let s = r.unwrap();
+            assert!(matches!(
+                s[0].real_servers[0].checks[0].kind,
+                CheckKind::Http { tls: true, .. }
+            ));
+        } else {
+            assert_eq!(
+                r.unwrap_err().field,
+                "virtual_server[0].real_server[0].ssl_get[0]"
+            );
+        }
     }
 
     #[test]
