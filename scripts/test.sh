@@ -22,5 +22,8 @@ for mode in "" --inhibit; do
   bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo $mode
 done
 bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo-ha-suspend
+# hakitd itself from a keepalived.conf virtual_server, checked with ipvsadm -Ln (about 10 s).
+cargo build --bin hakitd
+sh scripts/ipvs-vm/hakitd-lvs.sh
 leftover=$(comm -13 <(echo "$before") <(ip netns list | sort))
 [ -z "$leftover" ] || { echo "test.sh: namespaces left behind:"; echo "$leftover"; exit 1; }
