@@ -5,7 +5,8 @@
 #
 # On the host it boots the IPVS VM (scripts/ipvs-vm/run) with target/debug/hakitd and its
 # libraries, and runs itself there. In the VM, `hakitd --keepalived-conf` runs a
-# virtual_server (wrr, NAT, quorum 2, sorry server) whose real servers' MISC_CHECKs test files;
+# virtual_server (wrr, NAT, quorum 2, sorry server) whose real servers' MISC_CHECKs test files,
+# and a fwmark one (DR, a real server without a port);
 # the script removes and restores those files and checks `ipvsadm -Ln` at every step: failed
 # real servers leave, the sorry server takes over when the quorum is lost and leaves when it is
 # back, and SIGTERM removes the service.
@@ -45,6 +46,13 @@ virtual_server 192.0.2.1 80 {
     }
   }
 }
+virtual_server fwmark 7 {
+  lb_algo rr
+  lb_kind DR
+  real_server 198.51.100.4 {
+    weight 3
+  }
+}
 EOF
 touch /tmp/rs1 /tmp/rs2
 /payload/hakitd --keepalived-conf /tmp/k.conf 2>/tmp/hakitd.log &
@@ -64,6 +72,13 @@ table() {
         tr '\n' ';'
 }
 
+# The fwmark service the same way.
+fwm() {
+    ipvsadm -Ln -f 7 2>/dev/null |
+        awk '$1 == "FWM" { print $1, $2, $3 } $1 == "->" && $2 != "RemoteAddress:Port" { print $2, $3, $4 }' |
+        tr '\n' ';'
+}
+
 expect() { # $1 = step, $2 = the table wanted
     i=0
     while [ $i -lt 100 ]; do
@@ -80,6 +95,8 @@ expect() { # $1 = step, $2 = the table wanted
 
 svc="TCP 192.0.2.1:80 wrr;"
 expect "all alive" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
+[ "$(fwm)" = "FWM 7 rr;198.51.100.4:0 Route 3;" ] || fail "fwmark service: ipvsadm shows '$(fwm)'"
+echo "PASS fwmark service: $(fwm)"
 rm /tmp/rs2
 expect "rs2 failed, quorum 2 kept" "${svc}198.51.100.2:8081 Masq 2;"
 rm /tmp/rs1
@@ -98,6 +115,6 @@ touch /tmp/rs1
 expect "quorum back" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
 kill -TERM "$pid"
 wait "$pid" || fail "hakitd exited with $?"
-[ -z "$(table)" ] || fail "service left after SIGTERM: $(table)"
+[ -z "$(table)$(fwm)" ] || fail "services left after SIGTERM: $(table)$(fwm)"
 echo "PASS SIGTERM: service removed"
 echo "hakitd-lvs: all steps passed"

@@ -67,8 +67,13 @@ pub(crate) fn virtual_server(node: &Node) -> Result<VirtualServerConfig, MapErro
 }
 
 fn real_server(node: &Node) -> Result<RealServerConfig, MapError> {
+    let address = match node.args.as_slice() {
+        // A fwmark service's real server without a port (validation refuses it elsewhere).
+        [ip] => ip.clone(),
+        args => address(node, args)?,
+    };
     let mut rs = RealServerConfig {
-        address: address(node, &node.args)?,
+        address,
         weight: 1,
         notify_up: None,
         notify_down: None,

@@ -44,7 +44,7 @@ pub struct VirtualServerConfig {
     /// `IP:PORT` (`[v6]:PORT`) of the service; exclusive with `fwmark`.
     #[serde(default)]
     pub address: Option<String>,
-    /// `TCP` (default), `UDP` or `SCTP`; only with `address`.
+    /// `TCP` (default), `UDP` or `SCTP` (ignored with `fwmark`, as keepalived does).
     #[serde(default)]
     pub protocol: Option<String>,
     /// A firewall-mark service (1 or more); exclusive with `address`. Its family is the
@@ -117,7 +117,8 @@ pub struct VirtualServerConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RealServerConfig {
-    /// `IP:PORT` (`[v6]:PORT`), of the virtual server's family.
+    /// `IP:PORT` (`[v6]:PORT`), of the virtual server's family; a fwmark service's may be a
+    /// bare `IP` (the packet's port is kept; its checks then need `connect_port`).
     pub address: String,
     /// Weight 0 to 65535 (default 1).
     #[serde(default = "one_u32")]
@@ -361,6 +362,13 @@ fn seconds(field: &str, v: f64) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// A fwmark service's real server: `IP:PORT` or a bare `IP` (port 0).
+fn fwmark_real_server(s: &str) -> Option<SocketAddr> {
+    s.parse::<SocketAddr>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 0)))
+}
+
 fn socket(field: &str, s: &str) -> Result<SocketAddr, ConfigError> {
     let a: SocketAddr = s
         .parse()
@@ -412,13 +420,11 @@ pub fn validate(at: &str, vs: &VirtualServerConfig) -> Result<VirtualServerSpec,
         (None, None) => return err(f("address"), "neither address nor fwmark is set"),
         (None, Some(0)) => return err(f("fwmark"), "0 is no firewall mark"),
         (None, Some(mark)) => {
-            if vs.protocol.is_some() {
-                return err(f("protocol"), "a fwmark service has no protocol");
-            }
+            // keepalived accepts `protocol` on a fwmark service and ignores it: so does hakit.
             let family = vs
                 .real_server
                 .first()
-                .and_then(|r| r.address.parse::<SocketAddr>().ok())
+                .and_then(|r| fwmark_real_server(&r.address))
                 .map_or(Family::Inet, |a| family_of(a.ip()));
             Service::fwmark(family, mark)
         }
@@ -503,7 +509,11 @@ pub fn validate(at: &str, vs: &VirtualServerConfig) -> Result<VirtualServerSpec,
     for (j, rs) in vs.real_server.iter().enumerate() {
         let at = format!("{at}.real_server[{j}]");
         let g = |k: &str| format!("{at}.{k}");
-        let addr = socket(&g("address"), &rs.address)?;
+        let addr = match (vs.fwmark, fwmark_real_server(&rs.address)) {
+            // A fwmark service's real server may leave its port out (the packet's is kept).
+            (Some(_), Some(a)) => a,
+            _ => socket(&g("address"), &rs.address)?,
+        };
         if family_of(addr.ip()) != family {
             return err(
                 g("address"),
@@ -785,6 +795,31 @@ mod tests {
         );
         let ok = validate_all(&c.virtual_server[1..]).unwrap();
         assert_eq!(ok[0].service.key.family(), Family::Inet6);
+        // keepalived's fwmark real server without a port; its checks then need connect_port.
+        let c = crate::Config::from_toml(
+            "[[virtual_server]]\nfwmark = 1\nprotocol = 'TCP'\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.2'\n\
+             tcp_check = [{ connect_port = 80 }]\n",
+        )
+        .unwrap();
+        let ok = validate_all(&c.virtual_server).unwrap();
+        assert_eq!(
+            ok[0].real_servers[0].addr,
+            "198.51.100.2:0".parse().unwrap()
+        );
+        assert_eq!(
+            ok[0].real_servers[0].checks[0].kind,
+            CheckKind::Tcp("198.51.100.2:80".parse().unwrap())
+        );
+        let c = crate::Config::from_toml(
+            "[[virtual_server]]\nfwmark = 1\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.2'\ntcp_check = [{}]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            validate_all(&c.virtual_server).unwrap_err().field,
+            "virtual_server[0].real_server[0].tcp_check[0].connect_port"
+        );
 
         let bad = |rs: &str| {
             let c = crate::Config::from_toml(&format!(
