@@ -120,7 +120,7 @@ fn spec_of(args: &Args) -> Result<DaemonSpec, ConfigError> {
     }
 }
 
-/// `--config-test`'s summary, one line per instance.
+/// `--config-test`'s summary, one line per instance and per virtual server.
 fn print_summary(spec: &DaemonSpec) {
     for inst in &spec.instances {
         println!(
@@ -137,6 +137,10 @@ fn print_summary(spec: &DaemonSpec) {
             inst.fsm.advert_interval,
             inst.fsm.vips.len()
         );
+    }
+    #[cfg(feature = "ipvs")]
+    for vs in &spec.virtual_servers {
+        println!("{}", vs.summary());
     }
     println!("configuration OK");
 }

@@ -348,6 +348,33 @@ pub struct VirtualServerSpec {
     pub ha_suspend: bool,
 }
 
+impl VirtualServerSpec {
+    /// One line for `--config-test`: `virtual_server[0]: TCP 192.0.2.1:80 wrr NAT, 2 real server(s)`.
+    ///
+    /// ```
+    /// let c = hakit::Config::from_toml(
+    ///     "[[virtual_server]]\nfwmark = 7\nlb_kind = 'DR'\nlb_algo = 'rr'\n",
+    /// )
+    /// .unwrap();
+    /// let spec = c.validate().unwrap();
+    /// assert_eq!(spec.virtual_servers[0].summary(), "virtual_server[0]: FWM 7 rr DR, 0 real server(s)");
+    /// ```
+    pub fn summary(&self) -> String {
+        let kind = match self.forward {
+            ForwardMethod::DirectRoute => "DR",
+            ForwardMethod::Tunnel(_) => "TUN",
+            _ => "NAT",
+        };
+        format!(
+            "{}: {} {} {kind}, {} real server(s)",
+            self.name,
+            self.service.key,
+            self.service.scheduler,
+            self.real_servers.len()
+        )
+    }
+}
+
 fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError::new(field, message))
 }
