@@ -263,6 +263,9 @@ virtual_server fwmark 5 {
             vs[1].service.key,
             ipvs_netlink::ServiceKey::fwmark(ipvs_netlink::Family::Inet, 5)
         );
+        // --print-toml's text reads back as the same configuration.
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(crate::Config::from_toml(&text).unwrap(), config);
         let sync = config.lvs_sync_daemon.unwrap();
         assert_eq!(
             (sync.iface.as_str(), sync.instance.as_str(), sync.id),

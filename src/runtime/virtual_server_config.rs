@@ -109,7 +109,7 @@ pub struct VirtualServerConfig {
     #[serde(default)]
     pub ha_suspend: bool,
     /// The real servers.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub real_server: Vec<RealServerConfig>,
 }
 
@@ -130,17 +130,17 @@ pub struct RealServerConfig {
     #[serde(default)]
     pub notify_down: Option<String>,
     /// keepalived's `TCP_CHECK`s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tcp_check: Vec<TcpCheckConfig>,
     /// keepalived's `HTTP_GET`s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http_get: Vec<HttpGetConfig>,
     /// keepalived's `SSL_GET`s: `HTTP_GET` over TLS, any certificate accepted (as
     /// keepalived's default); needs the `tls` feature.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssl_get: Vec<HttpGetConfig>,
     /// keepalived's `MISC_CHECK`s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub misc_check: Vec<MiscCheckConfig>,
 }
 
