@@ -1,7 +1,8 @@
-//! An LVS director in the style of keepalived's `virtual_server`: health checks
-//! (`healthcheck`) decide which real servers are alive, `healthcheck::Pool` applies
-//! keepalived's quorum / hysteresis / sorry-server / inhibit_on_failure rules, and
-//! `ipvs-netlink` reconciles the kernel's IPVS table with the result.
+//! An LVS director in the style of keepalived's `virtual_server`, as a thin user of the
+//! library: the command line becomes a `[[virtual_server]]` ([`VirtualServerConfig`]) and
+//! [`hakit::Daemon`] runs it (`hakit::runtime::lvs`): health checks decide which real servers
+//! are alive, keepalived's quorum / hysteresis / sorry-server / inhibit_on_failure rules
+//! apply, and IPVS follows through `ipvs-netlink`'s desired-state diff (nothing is flushed).
 //!
 //! Needs a kernel with IPVS (this repository's `scripts/ipvs-vm/run` provides one).
 //!
@@ -9,31 +10,37 @@
 //! # Run a director:
 //! lvs_director run --vs 192.0.2.1:80 --rs 198.51.100.2:8080:2 --rs 198.51.100.3:8080:1 \
 //!     [--sorry 198.51.100.9:8080] [--quorum 2] [--hysteresis 0] [--inhibit] [--http /healthz]
-//! # Self-test inside the IPVS VM: starts its own real servers on 127.0.0.1, makes them fail
-//! # and recover, and checks the IPVS table at every step (exit 0 = all steps passed):
+//! # Self-test inside the IPVS VM: starts the daemon with its own real servers on 127.0.0.1,
+//! # makes them fail and recover, and checks the IPVS table at every step (exit 0 = all steps
+//! # passed), the quorum_up/quorum_down scripts, that a service it does not configure is left
+//! # alone and that its own service is removed at shutdown:
 //! lvs_director demo [--inhibit]
+//! # ha_suspend and lvs_sync_daemon in the VM: checks run only while a VRRP instance holds
+//! # the address, the sync daemon is master only while it is Master.
+//! lvs_director demo-ha-suspend
 //! ```
 //!
 //! Build and run the self-test in the VM:
 //!
 //! ```text
-//! RUSTFLAGS="-C target-feature=+crt-static" cargo build --example lvs_director \
-//!     --target x86_64-unknown-linux-gnu
-//! scripts/ipvs-vm/run --timeout 300 -- target/x86_64-unknown-linux-gnu/debug/examples/lvs_director demo
+//! cargo build --example lvs_director
+//! scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo
 //! ```
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
-use healthcheck::{
-    CheckId, CheckSpec, DesiredDest, HttpCheck, HttpUrl, Monitor, MonitorConfig, Policy, Pool,
-    PoolPolicy, QuorumChange, RealServer, TcpCheck,
+use hakit::runtime::virtual_server_config::{
+    HttpGetConfig, RealServerConfig, TcpCheckConfig, UrlConfig, VirtualServerConfig,
 };
-use ipvs_netlink::{DesiredService, DesiredTable, Destination, IpvsHandle, Scheduler, Service};
+use hakit::{Config, Daemon};
+use ipvs_netlink::{IpvsHandle, Service, SyncState};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::Receiver;
 
-/// What the director manages.
+type Error = Box<dyn std::error::Error>;
+
+/// What the director manages (the command line).
 struct DirectorConfig {
     vs: SocketAddr,
     real_servers: Vec<(SocketAddr, u32)>,
@@ -45,125 +52,53 @@ struct DirectorConfig {
     interval: Duration,
 }
 
-type Error = Box<dyn std::error::Error>;
-
-/// The IPVS service for `cfg`, holding `dests`.
-fn desired_table(cfg: &DirectorConfig, dests: &[DesiredDest<SocketAddr>]) -> DesiredTable {
-    let mut svc = DesiredService::new(Service::tcp(cfg.vs).scheduler(Scheduler::Wrr));
-    for d in dests {
-        // The pool already decided presence and weight (0 = quiesced); list exactly that.
-        svc = svc.destination(Destination::new(d.key).weight(d.weight), true);
-    }
-    DesiredTable {
-        services: vec![svc],
-        remove_unlisted: false,
-    }
-}
-
-/// Starts the checks (a TCP connect, plus an HTTP GET with `--http`: the server is
-/// alive only while both pass) and builds the pool.
-fn start(cfg: &DirectorConfig, monitor: &Monitor) -> Result<Pool<SocketAddr>, Error> {
-    let mut servers = Vec::new();
-    for (i, (addr, weight)) in cfg.real_servers.iter().enumerate() {
-        let policy = Policy::Checker {
-            retry: 1,
-            delay_before_retry: cfg.interval / 2,
-            alpha: false,
-        };
-        let tcp_id = CheckId(2 * i as u64);
-        monitor.add(
-            CheckSpec::new(tcp_id, TcpCheck::new(*addr))
-                .interval(cfg.interval)
-                .timeout(cfg.interval)
-                .warmup(cfg.interval)
-                .policy(policy),
-        )?;
-        let mut checks = vec![tcp_id];
-        if let Some(path) = &cfg.http_path {
-            let http_id = CheckId(2 * i as u64 + 1);
-            monitor.add(
-                CheckSpec::new(
-                    http_id,
-                    HttpCheck::new(*addr, vec![HttpUrl::new(path.clone())]),
-                )
-                .interval(cfg.interval)
-                .timeout(cfg.interval)
-                .warmup(cfg.interval)
-                .policy(policy),
-            )?;
-            checks.push(http_id);
-        }
-        servers.push(RealServer {
-            key: *addr,
+/// The `[[virtual_server]]` for `cfg`: a TCP connect per real server, plus an HTTP GET
+/// with `--http` (the server is alive only while both pass).
+fn virtual_server(cfg: &DirectorConfig) -> VirtualServerConfig {
+    let secs = cfg.interval.as_secs_f64();
+    let mut vs = VirtualServerConfig::new(cfg.vs.to_string());
+    vs.lb_algo = "wrr".into();
+    vs.quorum = cfg.quorum;
+    vs.hysteresis = cfg.hysteresis;
+    vs.inhibit_on_failure = cfg.inhibit;
+    vs.sorry_server = cfg.sorry.map(|s| s.to_string());
+    vs.delay_loop = secs;
+    vs.retry = Some(1);
+    vs.delay_before_retry = Some(secs / 2.0);
+    for (addr, weight) in &cfg.real_servers {
+        vs.real_server.push(RealServerConfig {
+            address: addr.to_string(),
             weight: *weight,
-            checks,
+            notify_up: None,
+            notify_down: None,
+            tcp_check: vec![TcpCheckConfig {
+                connect_timeout: Some(secs),
+                ..Default::default()
+            }],
+            http_get: cfg
+                .http_path
+                .iter()
+                .map(|p| HttpGetConfig {
+                    url: vec![UrlConfig {
+                        path: p.clone(),
+                        status_code: None,
+                    }],
+                    connect_timeout: Some(secs),
+                    ..Default::default()
+                })
+                .collect(),
+            ssl_get: Vec::new(),
+            misc_check: Vec::new(),
         });
     }
-    let policy = PoolPolicy {
-        quorum: cfg.quorum,
-        hysteresis: cfg.hysteresis,
-        inhibit_on_failure: cfg.inhibit,
-        sorry_server: cfg.sorry.map(|s| (s, 1)),
-        sorry_server_inhibit: false,
-        alpha: false,
-    };
-    Ok(Pool::new(policy, servers))
-}
-
-/// Applies the pool's desired destinations to the kernel.
-fn sync(ipvs: &mut IpvsHandle, cfg: &DirectorConfig, pool: &Pool<SocketAddr>) -> Result<(), Error> {
-    let report = ipvs.apply(&desired_table(cfg, &pool.desired()))?;
-    for op in &report.applied {
-        println!("ipvs: {op}");
-    }
-    for (op, e) in &report.failed {
-        eprintln!("ipvs: FAILED {op}: {e}");
-    }
-    Ok(())
-}
-
-/// Logs one state change and feeds it to the pool.
-fn on_change(pool: &mut Pool<SocketAddr>, change: &healthcheck::StateChange) {
-    println!(
-        "check {:?}: {:?} -> {:?}{}",
-        change.id,
-        change.previous,
-        change.state.health,
-        change
-            .error
-            .as_ref()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default()
-    );
-    match pool.apply(change) {
-        Some(QuorumChange::Lost) => println!("quorum lost (live weight {})", pool.live_weight()),
-        Some(QuorumChange::Gained) => {
-            println!("quorum gained (live weight {})", pool.live_weight())
-        }
-        None => {}
-    }
+    vs
 }
 
 async fn run(cfg: DirectorConfig) -> Result<(), Error> {
-    let mut ipvs = IpvsHandle::new()?;
-    let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
-    let mut pool = start(&cfg, &monitor)?;
-    sync(&mut ipvs, &cfg, &pool)?;
-    // Re-apply periodically too, so changes made behind our back (ipvsadm) are undone.
-    let mut resync = tokio::time::interval(Duration::from_secs(10));
-    loop {
-        tokio::select! {
-            change = changes.recv() => {
-                let Some(change) = change else { return Ok(()) };
-                on_change(&mut pool, &change);
-                while let Ok(more) = changes.try_recv() {
-                    on_change(&mut pool, &more);
-                }
-            }
-            _ = resync.tick() => {}
-        }
-        sync(&mut ipvs, &cfg, &pool)?;
-    }
+    let daemon = Daemon::start(Config::new().virtual_server(virtual_server(&cfg))).await?;
+    tokio::signal::ctrl_c().await?;
+    daemon.shutdown().await?;
+    Ok(())
 }
 
 // ---- self-test ---------------------------------------------------------------------------
@@ -217,32 +152,41 @@ fn kernel_dests(ipvs: &mut IpvsHandle, vs: SocketAddr) -> Result<Vec<(SocketAddr
     Ok(v)
 }
 
-/// Processes changes until the kernel table equals `want` (or 20 s pass).
-async fn expect_table(
+/// Waits until `read()` returns `want` (or 20 s pass).
+async fn expect<T: PartialEq + std::fmt::Debug>(
     step: &str,
-    ipvs: &mut IpvsHandle,
-    cfg: &DirectorConfig,
-    pool: &mut Pool<SocketAddr>,
-    changes: &mut Receiver<healthcheck::StateChange>,
-    mut want: Vec<(SocketAddr, u32)>,
+    mut read: impl FnMut() -> T,
+    want: T,
 ) -> Result<(), Error> {
-    want.sort();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let have = kernel_dests(ipvs, cfg.vs)?;
+        let have = read();
         if have == want {
             println!("PASS {step}: {have:?}");
             return Ok(());
         }
-        match tokio::time::timeout_at(deadline, changes.recv()).await {
-            Ok(Some(change)) => {
-                on_change(pool, &change);
-                sync(ipvs, cfg, pool)?;
-            }
-            Ok(None) => return Err("monitor stopped".into()),
-            Err(_) => return Err(format!("FAIL {step}: kernel has {have:?}, want {want:?}").into()),
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("FAIL {step}: have {have:?}, want {want:?}").into());
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until the kernel table equals `want` (or 20 s pass).
+async fn expect_table(
+    step: &str,
+    ipvs: &mut IpvsHandle,
+    vs: SocketAddr,
+    mut want: Vec<(SocketAddr, u32)>,
+) -> Result<(), Error> {
+    want.sort();
+    expect(step, || kernel_dests(ipvs, vs).unwrap_or_default(), want).await
+}
+
+/// Waits until `path` holds `want` (the scripts' log), or 20 s pass.
+async fn expect_file(step: &str, path: &Path, want: &str) -> Result<(), Error> {
+    let read = || std::fs::read_to_string(path).unwrap_or_default();
+    expect(step, read, want.to_string()).await
 }
 
 async fn demo(inhibit: bool) -> Result<(), Error> {
@@ -261,24 +205,23 @@ async fn demo(inhibit: bool) -> Result<(), Error> {
         http_path: Some("/healthz".into()),
         interval: Duration::from_millis(200),
     };
+    let log = std::env::temp_dir().join(format!("lvs_director_demo.{}", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let mut vs = virtual_server(&cfg);
+    vs.quorum_up = Some(format!("echo up >> {}", log.display()));
+    vs.quorum_down = Some(format!("echo down >> {}", log.display()));
     let mut servers = Vec::new();
     for a in &rs {
         servers.push(RealServerProcess::start(*a).await?);
     }
+    // A service this daemon does not configure: left alone (no flush), before and after.
     let mut ipvs = IpvsHandle::new()?;
-    let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
-    let mut pool = start(&cfg, &monitor)?;
-    sync(&mut ipvs, &cfg, &pool)?;
+    let foreign = Service::tcp("192.0.2.1:443".parse()?);
+    ipvs.add_service(&foreign)?;
+
+    let daemon = Daemon::start(Config::new().virtual_server(vs)).await?;
     let all = vec![(rs[0], 1), (rs[1], 1), (rs[2], 1)];
-    expect_table(
-        "all alive",
-        &mut ipvs,
-        &cfg,
-        &mut pool,
-        &mut changes,
-        all.clone(),
-    )
-    .await?;
+    expect_table("all alive", &mut ipvs, cfg.vs, all.clone()).await?;
 
     // One real server fails: removed, or quiesced with inhibit_on_failure.
     servers[0].set_up(false).await?;
@@ -287,15 +230,7 @@ async fn demo(inhibit: bool) -> Result<(), Error> {
     } else {
         vec![(rs[1], 1), (rs[2], 1)]
     };
-    expect_table(
-        "rs1 failed",
-        &mut ipvs,
-        &cfg,
-        &mut pool,
-        &mut changes,
-        one_down.clone(),
-    )
-    .await?;
+    expect_table("rs1 failed", &mut ipvs, cfg.vs, one_down).await?;
 
     // A second one fails: live weight 1 < quorum 2, the sorry server takes over.
     servers[1].set_up(false).await?;
@@ -304,15 +239,8 @@ async fn demo(inhibit: bool) -> Result<(), Error> {
     } else {
         vec![(sorry, 1)]
     };
-    expect_table(
-        "quorum lost",
-        &mut ipvs,
-        &cfg,
-        &mut pool,
-        &mut changes,
-        sorry_only,
-    )
-    .await?;
+    expect_table("quorum lost", &mut ipvs, cfg.vs, sorry_only).await?;
+    expect_file("quorum_down ran", &log, "down\n").await?;
 
     // Recovery: quorum regained, sorry server removed, real servers restored.
     servers[1].set_up(true).await?;
@@ -321,28 +249,169 @@ async fn demo(inhibit: bool) -> Result<(), Error> {
     } else {
         vec![(rs[1], 1), (rs[2], 1)]
     };
-    expect_table(
-        "quorum regained",
-        &mut ipvs,
-        &cfg,
-        &mut pool,
-        &mut changes,
-        back,
-    )
-    .await?;
+    expect_table("quorum regained", &mut ipvs, cfg.vs, back).await?;
+    expect_file("quorum_up ran", &log, "down\nup\n").await?;
     servers[0].set_up(true).await?;
-    expect_table(
-        "all recovered",
+    expect_table("all recovered", &mut ipvs, cfg.vs, all).await?;
+
+    daemon.shutdown().await?;
+    let left: Vec<_> = ipvs.services()?.into_iter().map(|s| s.key).collect();
+    if left != vec![foreign.key] {
+        return Err(format!(
+            "FAIL shutdown: services left {left:?}, want only {:?}",
+            foreign.key
+        )
+        .into());
+    }
+    println!("PASS shutdown: own service removed, the foreign one kept");
+    ipvs.delete_service(&foreign.key)?;
+    let _ = std::fs::remove_file(&log);
+    println!("lvs_director demo: all steps passed");
+    Ok(())
+}
+
+/// Waits until the daemon's only instance is in `want` (or 20 s pass).
+async fn expect_state(daemon: &Daemon, want: vrrp_fsm::State) -> Result<(), Error> {
+    let mut read = Vec::new();
+    for _ in 0..400 {
+        read = daemon.status().await?;
+        if read.first().map(|s| s.state) == Some(want) {
+            println!("PASS instance {want}");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("FAIL instance: {read:?}, want {want}").into())
+}
+
+/// Checks that the table stays `want` for a second (five check intervals).
+async fn expect_steady(
+    step: &str,
+    ipvs: &mut IpvsHandle,
+    vs: SocketAddr,
+    want: Vec<(SocketAddr, u32)>,
+) -> Result<(), Error> {
+    for _ in 0..20 {
+        let have = kernel_dests(ipvs, vs).unwrap_or_default();
+        if have != want {
+            return Err(format!("FAIL {step}: kernel has {have:?}, want {want:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("PASS {step}: {want:?} for 1 s");
+    Ok(())
+}
+
+/// Waits until the kernel runs exactly the sync daemons `want` (roles), or 20 s pass.
+async fn expect_sync(step: &str, ipvs: &mut IpvsHandle, want: &[SyncState]) -> Result<(), Error> {
+    let read = || {
+        let mut roles: Vec<String> = ipvs
+            .sync_daemons()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| format!("{:?} {} id {}", d.state, d.interface, d.sync_id))
+            .collect();
+        roles.sort();
+        roles
+    };
+    let want = want.iter().map(|r| format!("{r:?} ipvs0 id 7")).collect();
+    expect(step, read, want).await
+}
+
+fn link(up: bool) -> Result<(), Error> {
+    let state = if up { "up" } else { "down" };
+    let ok = std::process::Command::new("ip")
+        .args(["link", "set", "ipvs0", state])
+        .status()?
+        .success();
+    if !ok {
+        return Err(format!("ip link set ipvs0 {state} failed").into());
+    }
+    Ok(())
+}
+
+/// `ha_suspend` in the VM: a VRRP instance on the dummy `ipvs0` holds the virtual server's
+/// address; its checks run only while it is Master (the link down makes it FAULT).
+async fn demo_ha_suspend() -> Result<(), Error> {
+    use vrrp_fsm::State;
+    let rs: SocketAddr = "127.0.0.1:18091".parse()?;
+    let vs: SocketAddr = "192.0.2.10:80".parse()?;
+    let mut server = RealServerProcess::start(rs).await?;
+    let config = Config::from_toml(&format!(
+        r#"
+lock_dir = "/tmp/hakit-lvs-demo"
+[lvs_sync_daemon]
+iface = "ipvs0"
+instance = "lvs"
+id = 7
+
+[[instance]]
+name = "lvs"
+iface = "ipvs0"
+vrid = 51
+priority = 100
+vrrp_version = 3
+advert_int = 0.1
+vips = ["192.0.2.10/32"]
+
+[[virtual_server]]
+address = "{vs}"
+ha_suspend = true
+alpha = true
+delay_loop = 0.2
+delay_before_retry = 0.1
+
+[[virtual_server.real_server]]
+address = "{rs}"
+tcp_check = [{{ connect_timeout = 0.2 }}]
+"#
+    ))?;
+    let mut ipvs = IpvsHandle::new()?;
+    link(false)?;
+    let daemon = Daemon::start(config).await?;
+    expect_state(&daemon, State::Fault).await?;
+    expect_sync(
+        "sync daemon backup while FAULT",
         &mut ipvs,
-        &cfg,
-        &mut pool,
-        &mut changes,
-        all,
+        &[SyncState::Backup],
     )
     .await?;
-
-    ipvs.delete_service(&Service::tcp(cfg.vs).key)?;
-    println!("lvs_director demo: all steps passed");
+    // alpha: down until a check passes, and no check runs while the VIP is not held.
+    expect_steady("suspended while FAULT", &mut ipvs, vs, vec![]).await?;
+    link(true)?;
+    expect_state(&daemon, State::Master).await?;
+    expect_table("checked while MASTER", &mut ipvs, vs, vec![(rs, 1)]).await?;
+    expect_sync(
+        "sync daemon master while MASTER",
+        &mut ipvs,
+        &[SyncState::Master],
+    )
+    .await?;
+    link(false)?;
+    expect_state(&daemon, State::Fault).await?;
+    expect_sync("sync daemon backup again", &mut ipvs, &[SyncState::Backup]).await?;
+    server.set_up(false).await?;
+    expect_steady(
+        "failure unseen while suspended",
+        &mut ipvs,
+        vs,
+        vec![(rs, 1)],
+    )
+    .await?;
+    link(true)?;
+    expect_state(&daemon, State::Master).await?;
+    expect_table(
+        "resumed: out until a check passes (alpha)",
+        &mut ipvs,
+        vs,
+        vec![],
+    )
+    .await?;
+    server.set_up(true).await?;
+    expect_table("recovered", &mut ipvs, vs, vec![(rs, 1)]).await?;
+    daemon.shutdown().await?;
+    expect_sync("sync daemons stopped at shutdown", &mut ipvs, &[]).await?;
+    println!("lvs_director demo-ha-suspend: all steps passed");
     Ok(())
 }
 
@@ -395,9 +464,10 @@ fn main() -> Result<(), Error> {
         .build()?;
     match args.first().map(String::as_str) {
         Some("demo") => rt.block_on(demo(args.iter().any(|a| a == "--inhibit"))),
+        Some("demo-ha-suspend") => rt.block_on(demo_ha_suspend()),
         Some("run") => rt.block_on(run(parse_run(&args[1..])?)),
         _ => {
-            eprintln!("usage: lvs_director run --vs ADDR --rs ADDR[:W]... | lvs_director demo [--inhibit]");
+            eprintln!("usage: lvs_director run --vs ADDR --rs ADDR[:W]... | lvs_director demo [--inhibit] | lvs_director demo-ha-suspend");
             std::process::exit(2);
         }
     }

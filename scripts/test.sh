@@ -13,10 +13,17 @@ cargo build --examples
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 bash scripts/ipvs-vm/test.sh
-# examples/lvs_director against the VM's real IPVS: checks fail and recover, quorum is lost and
-# regained, with failed real servers removed and then quiesced (inhibit_on_failure).
+# examples/lvs_director (a [[virtual_server]] run by hakit::Daemon) against the VM's real IPVS:
+# checks fail and recover, quorum is lost and regained (sorry server, quorum scripts), with failed
+# real servers removed and then quiesced (inhibit_on_failure); a foreign service is left alone;
+# then ha_suspend and lvs_sync_daemon: checks run only while a VRRP instance holds the address,
+# the sync daemon is master only while it is Master (about 8 s each).
 for mode in "" --inhibit; do
   bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo $mode
 done
+bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director demo-ha-suspend
+# hakitd itself from a keepalived.conf virtual_server, checked with ipvsadm -Ln (about 10 s).
+cargo build --bin hakitd
+sh scripts/ipvs-vm/hakitd-lvs.sh
 leftover=$(comm -13 <(echo "$before") <(ip netns list | sort))
 [ -z "$leftover" ] || { echo "test.sh: namespaces left behind:"; echo "$leftover"; exit 1; }

@@ -245,6 +245,7 @@ fn config_test_validates_prints_and_touches_nothing() {
         "web: eth0 vrid 51",
         "db: eth0 vrid 52",
         "legacy: eth0 vrid 53",
+        "virtual_server[0]: TCP 10.200.0.100:80 wrr NAT, 1 real server(s)",
     ] {
         assert!(stdout.contains(line), "{stdout}");
     }

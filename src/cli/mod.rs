@@ -121,7 +121,7 @@ fn spec_of(args: &Args) -> Result<DaemonSpec, ConfigError> {
     }
 }
 
-/// `--config-test`'s summary, one line per instance.
+/// `--config-test`'s summary, one line per instance and per virtual server.
 fn print_summary(spec: &DaemonSpec) {
     for inst in &spec.instances {
         println!(
@@ -138,6 +138,10 @@ fn print_summary(spec: &DaemonSpec) {
             inst.fsm.advert_interval,
             inst.fsm.vips.len()
         );
+    }
+    #[cfg(feature = "ipvs")]
+    for vs in &spec.virtual_servers {
+        println!("{}", vs.summary());
     }
     println!("configuration OK");
 }

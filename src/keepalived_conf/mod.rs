@@ -41,6 +41,8 @@ mod lexer;
 mod reader;
 mod sequence;
 mod to_config;
+#[cfg(feature = "ipvs")]
+mod to_virtual_server;
 mod tree;
 
 use std::ops::BitOr;

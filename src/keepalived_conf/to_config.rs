@@ -5,8 +5,9 @@
 //! where keepalived itself only warns and carries on (an unknown keyword in a sync group, a
 //! `vrrp_script` without `script`, an invalid route or rule), kept as a [`Warning`] that says
 //! what keepalived does. No line is ignored silently. What hakit does not implement yet
-//! (`virtual_server` and the rest of keepalived's checker side, `nexthop` routes, SNMP, BFD)
-//! is refused by name. The values are checked afterwards by [`Config::validate`], as for TOML.
+//! (`virtual_server_group`, checkers other than TCP_CHECK, HTTP_GET and MISC_CHECK, `nexthop`
+//! routes, SNMP, BFD) is refused by name; `virtual_server` and `lvs_sync_daemon` need the
+//! `ipvs` feature. The values are checked afterwards by [`Config::validate`], as for TOML.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +31,7 @@ pub struct MapError {
     pub message: String,
 }
 
-fn refuse<T>(node: &Node, message: impl Into<String>) -> Result<T, MapError> {
+pub(crate) fn refuse<T>(node: &Node, message: impl Into<String>) -> Result<T, MapError> {
     Err(MapError {
         location: node.location.clone(),
         keyword: node.keyword.clone(),
@@ -38,7 +39,7 @@ fn refuse<T>(node: &Node, message: impl Into<String>) -> Result<T, MapError> {
     })
 }
 
-fn unsupported<T>(node: &Node) -> Result<T, MapError> {
+pub(crate) fn unsupported<T>(node: &Node) -> Result<T, MapError> {
     refuse(node, "not supported by hakit yet")
 }
 
@@ -77,6 +78,10 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
             "global_defs" => m.global_defs(node)?,
             "vrrp_instance" => m.instance(node)?,
             "vrrp_sync_group" => m.sync_group(node)?,
+            #[cfg(feature = "ipvs")]
+            "virtual_server" => m.config.virtual_server.push(
+                crate::keepalived_conf::to_virtual_server::virtual_server(node)?,
+            ),
             "static_ipaddress" => {
                 for line in &node.children {
                     if let Some(text) = m.static_address(line)? {
@@ -141,7 +146,7 @@ struct Mapper {
 const RULE_START_PRIORITY: u32 = 16384;
 
 /// keepalived's optional boolean: none (true), `on|off`, `true|false`, `yes|no`.
-fn flag(node: &Node) -> Result<bool, MapError> {
+pub(crate) fn flag(node: &Node) -> Result<bool, MapError> {
     match node.args.as_slice() {
         [] => Ok(true),
         [v] => match v.to_ascii_lowercase().as_str() {
@@ -187,21 +192,21 @@ fn line_text(n: &Node) -> String {
 }
 
 /// The one argument of `node`.
-fn one(node: &Node) -> Result<&str, MapError> {
+pub(crate) fn one(node: &Node) -> Result<&str, MapError> {
     match node.args.as_slice() {
         [a] => Ok(a),
         _ => refuse(node, "expects one value"),
     }
 }
 
-fn number<T: std::str::FromStr>(node: &Node) -> Result<T, MapError> {
+pub(crate) fn number<T: std::str::FromStr>(node: &Node) -> Result<T, MapError> {
     let v = one(node)?;
     v.parse()
         .or_else(|_| refuse(node, format!("{v:?} is not a valid number here")))
 }
 
 /// A script line as keepalived takes it: one quoted word or several words.
-fn command(node: &Node) -> Result<String, MapError> {
+pub(crate) fn command(node: &Node) -> Result<String, MapError> {
     if node.args.is_empty() {
         return refuse(node, "expects a command");
     }
@@ -261,6 +266,12 @@ impl Mapper {
                 "vrrp_notify_priority_changes" => self.config.notify_priority_changes = true,
                 "script_user" => self.config.script_user = Some(n.args.join(" ")),
                 "enable_script_security" => self.config.enable_script_security = true,
+                #[cfg(feature = "ipvs")]
+                "lvs_sync_daemon" => {
+                    self.config.lvs_sync_daemon = Some(
+                        crate::keepalived_conf::to_virtual_server::lvs_sync_daemon(n)?,
+                    )
+                }
                 _ => unsupported(n)?,
             }
         }
@@ -818,7 +829,7 @@ vrrp_instance VI_1 {
                 2,
             ),
             (
-                "virtual_server 10.0.0.1 80 {
+                "virtual_server group G {
 }
 ",
                 "virtual_server",
@@ -826,7 +837,7 @@ vrrp_instance VI_1 {
             ),
             (
                 "global_defs {
-  lvs_sync_daemon eth0 VI_1
+  lvs_sync_daemon eth0 VI_1 maxlen 1500
 }
 ",
                 "lvs_sync_daemon",

@@ -379,6 +379,17 @@ pub struct Config {
     /// (`[[announce]]`; see [`AnnounceConfig`](crate::runtime::AnnounceConfig)).
     #[serde(default)]
     pub announce: Vec<crate::runtime::announce_config::AnnounceConfig>,
+    /// keepalived's `virtual_server`s: IPVS services with health-checked real servers
+    /// (`[[virtual_server]]`, feature `ipvs`; see
+    /// [`VirtualServerConfig`](crate::runtime::virtual_server_config::VirtualServerConfig)).
+    #[cfg(feature = "ipvs")]
+    #[serde(default)]
+    pub virtual_server: Vec<crate::runtime::virtual_server_config::VirtualServerConfig>,
+    /// keepalived's `lvs_sync_daemon IFACE INSTANCE [id N]` (`[lvs_sync_daemon]`, feature
+    /// `ipvs`; see [`lvs_sync`](crate::runtime::lvs_sync)).
+    #[cfg(feature = "ipvs")]
+    #[serde(default)]
+    pub lvs_sync_daemon: Option<crate::runtime::lvs_sync::LvsSyncDaemonConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -435,6 +446,16 @@ impl Config {
     /// Adds a route announcement (`[[announce]]`).
     pub fn announce(mut self, announce: crate::runtime::announce_config::AnnounceConfig) -> Self {
         self.announce.push(announce);
+        self
+    }
+
+    /// Adds a virtual server (`[[virtual_server]]`, feature `ipvs`).
+    #[cfg(feature = "ipvs")]
+    pub fn virtual_server(
+        mut self,
+        vs: crate::runtime::virtual_server_config::VirtualServerConfig,
+    ) -> Self {
+        self.virtual_server.push(vs);
         self
     }
 

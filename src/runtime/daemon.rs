@@ -229,6 +229,18 @@ pub struct Daemon {
     smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
     /// The `[[announce]]` routes, if any (withdrawn first at shutdown).
     announcer: Option<RouteAnnouncer>,
+    /// The `[[virtual_server]]`s, if any (their services removed at shutdown).
+    #[cfg(feature = "ipvs")]
+    lvs: Option<crate::runtime::lvs::LvsDirector>,
+    /// The virtual servers it was started with (a reload does not change them).
+    #[cfg(feature = "ipvs")]
+    virtual_servers: Vec<crate::runtime::virtual_server_config::VirtualServerSpec>,
+    /// `lvs_sync_daemon`, if configured (stopped at shutdown).
+    #[cfg(feature = "ipvs")]
+    lvs_sync: Option<crate::runtime::lvs_sync::LvsSync>,
+    /// The `lvs_sync_daemon` it was started with (a reload does not change it).
+    #[cfg(feature = "ipvs")]
+    lvs_sync_spec: Option<crate::runtime::lvs_sync::LvsSyncSpec>,
     /// The announcements it was started with (a reload does not change them).
     announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
 }
@@ -365,6 +377,23 @@ impl Daemon {
         };
         // Subscribed before the VRRP loop runs: no first transition is missed.
         let announcer = RouteAnnouncer::start(&spec.announcements, events.subscribe())?;
+        #[cfg(feature = "ipvs")]
+        let lvs = crate::runtime::lvs::LvsDirector::start(
+            &spec.virtual_servers,
+            spec.instances
+                .iter()
+                .map(|i| {
+                    let held = i.held_addresses().map(|v| v.addr).collect();
+                    (i.name.clone(), held)
+                })
+                .collect(),
+            events.subscribe(),
+        )?;
+        #[cfg(feature = "ipvs")]
+        let lvs_sync = crate::runtime::lvs_sync::LvsSync::start(
+            spec.lvs_sync_daemon.as_ref(),
+            events.subscribe(),
+        )?;
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
             router,
@@ -424,6 +453,14 @@ impl Daemon {
             smtp,
             smtp_settings,
             announcer,
+            #[cfg(feature = "ipvs")]
+            lvs,
+            #[cfg(feature = "ipvs")]
+            virtual_servers: spec.virtual_servers.clone(),
+            #[cfg(feature = "ipvs")]
+            lvs_sync,
+            #[cfg(feature = "ipvs")]
+            lvs_sync_spec: spec.lvs_sync_daemon.clone(),
             announcements: spec.announcements.clone(),
         })
     }
@@ -556,6 +593,14 @@ impl Daemon {
         let _one_at_a_time = self.reloading.lock().await;
         if new.announcements != self.announcements {
             warn!("[[announce]] changes only at a restart: the announcements stay as they are");
+        }
+        #[cfg(feature = "ipvs")]
+        if new.virtual_servers != self.virtual_servers {
+            warn!("[[virtual_server]] changes only at a restart: the virtual servers stay as they are");
+        }
+        #[cfg(feature = "ipvs")]
+        if new.lvs_sync_daemon != self.lvs_sync_spec {
+            warn!("lvs_sync_daemon changes only at a restart: it stays as it is");
         }
         #[cfg(feature = "metrics")]
         if new.metrics_listen != self.metrics.as_ref().map(MetricsServer::addr) {
@@ -718,6 +763,15 @@ impl Daemon {
         // Withdrawn from the routing daemon before anything else goes.
         if let Some(a) = &self.announcer {
             a.withdraw_gracefully().await;
+        }
+        // The virtual servers go first (keepalived removes its IPVS services at exit).
+        #[cfg(feature = "ipvs")]
+        if let Some(lvs) = self.lvs.take() {
+            lvs.stop().await;
+        }
+        #[cfg(feature = "ipvs")]
+        if let Some(sync) = self.lvs_sync.take() {
+            sync.stop().await;
         }
         if self.outcome.is_none() {
             self.tx.send(LoopEvent::Shutdown("shutdown"));

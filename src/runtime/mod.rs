@@ -26,6 +26,8 @@
 //! | [`static_config`] | `static_ipaddress`, `static_routes` and `static_rules`, at start-up |
 //! | [`smtp_alert`] | keepalived's alert mails on transitions, a small SMTP client |
 //! | [`announce_config`], [`route_announcer`] | `[[announce]]`: service prefixes handed to FRR (BGP) while checks pass or an instance is Master |
+//! | [`lvs_sync`] | `lvs_sync_daemon`: the IPVS sync daemon, master while an instance is Master (feature `ipvs`) |
+//! | [`virtual_server_config`], [`lvs`] | `[[virtual_server]]`: keepalived's IPVS services and real servers (feature `ipvs`) |
 //! | `vmac` | `use_vmac` macvlans |
 //! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
 //! | [`dump`] | keepalived's data, stats and JSON dumps |
@@ -44,6 +46,10 @@ pub mod events;
 mod instance_io;
 pub mod instance_lock;
 mod log_limit;
+#[cfg(feature = "ipvs")]
+pub mod lvs;
+#[cfg(feature = "ipvs")]
+pub mod lvs_sync;
 #[cfg(feature = "metrics")]
 mod metrics;
 pub mod notify;
@@ -60,6 +66,8 @@ pub mod static_config;
 pub mod status;
 pub mod systemd;
 mod transitions;
+#[cfg(feature = "ipvs")]
+pub mod virtual_server_config;
 mod vmac;
 mod vrrp_loop;
 mod watchers;

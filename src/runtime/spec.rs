@@ -249,6 +249,14 @@ pub struct DaemonSpec {
     /// The routes announced to a routing daemon (`[[announce]]`), see
     /// [`route_announcer`](crate::runtime::route_announcer).
     pub announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
+    /// keepalived's `virtual_server`s (feature `ipvs`), run by
+    /// [`lvs`](crate::runtime::lvs).
+    #[cfg(feature = "ipvs")]
+    pub virtual_servers: Vec<crate::runtime::virtual_server_config::VirtualServerSpec>,
+    /// keepalived's `lvs_sync_daemon` (feature `ipvs`), run by
+    /// [`lvs_sync`](crate::runtime::lvs_sync).
+    #[cfg(feature = "ipvs")]
+    pub lvs_sync_daemon: Option<crate::runtime::lvs_sync::LvsSyncSpec>,
 }
 
 /// A sync group: its members move together (keepalived's `vrrp_sync_group`).
@@ -343,10 +351,14 @@ pub(crate) fn validate(
     raw: &Config,
     source_of: &dyn Fn(&str, IpAddr) -> Result<IpAddr, String>,
 ) -> Result<DaemonSpec, ConfigError> {
-    if raw.instance.is_empty() && raw.announce.is_empty() {
+    #[cfg(feature = "ipvs")]
+    let no_vs = raw.virtual_server.is_empty();
+    #[cfg(not(feature = "ipvs"))]
+    let no_vs = true;
+    if raw.instance.is_empty() && raw.announce.is_empty() && no_vs {
         return err(
             "instance",
-            "the configuration defines no instance (and no announcement)",
+            "the configuration defines no instance (and no announcement or virtual server)",
         );
     }
     let mut instances = Vec::new();
@@ -433,6 +445,9 @@ pub(crate) fn validate(
         raw.enable_script_security,
     )?;
     let announcements = crate::runtime::announce_config::validate_all(&raw.announce, &instances)?;
+    #[cfg(feature = "ipvs")]
+    let lvs_sync_daemon =
+        crate::runtime::lvs_sync::validate(raw.lvs_sync_daemon.as_ref(), &instances)?;
     Ok(DaemonSpec {
         instances,
         sync_groups,
@@ -449,6 +464,10 @@ pub(crate) fn validate(
         statics: crate::runtime::static_config::validate(raw)?,
         smtp: crate::runtime::smtp_alert::validate(raw)?,
         announcements,
+        #[cfg(feature = "ipvs")]
+        virtual_servers: crate::runtime::virtual_server_config::validate_all(&raw.virtual_server)?,
+        #[cfg(feature = "ipvs")]
+        lvs_sync_daemon,
     })
 }
 

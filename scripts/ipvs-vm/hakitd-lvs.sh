@@ -1,0 +1,120 @@
+#!/bin/sh
+# hakitd itself as an LVS director, from a keepalived.conf, against the VM's real IPVS:
+#
+#   scripts/ipvs-vm/hakitd-lvs.sh        (after `cargo build --bin hakitd`; about 10 s)
+#
+# On the host it boots the IPVS VM (scripts/ipvs-vm/run) with target/debug/hakitd and its
+# libraries, and runs itself there. In the VM, `hakitd --keepalived-conf` runs a
+# virtual_server (wrr, NAT, quorum 2, sorry server) whose real servers' MISC_CHECKs test files,
+# and a fwmark one (DR, a real server without a port);
+# the script removes and restores those files and checks `ipvsadm -Ln` at every step: failed
+# real servers leave, the sorry server takes over when the quorum is lost and leaves when it is
+# back, and SIGTERM removes the service.
+set -eu
+if [ "${IPVS_VM:-}" != 1 ]; then
+    here=$(cd "$(dirname "$0")" && pwd)
+    bin="$here/../../target/debug/hakitd"
+    [ -x "$bin" ] || { echo "hakitd-lvs.sh: build hakitd first (cargo build --bin hakitd)" >&2; exit 1; }
+    set --
+    for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+        [ -f "$lib" ] && set -- "$@" --file "$lib:$lib"
+    done
+    exec bash "$here/run" --timeout 300 --file "$bin" "$@" -- "$here/hakitd-lvs.sh"
+fi
+
+cat >/tmp/k.conf <<'EOF'
+global_defs {
+  router_id vm
+}
+virtual_server 192.0.2.1 80 {
+  delay_loop 0.2
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  quorum 2
+  sorry_server 198.51.100.9 80
+  real_server 198.51.100.2 8081 {
+    weight 2
+    MISC_CHECK {
+      misc_path "test -e /tmp/rs1"
+    }
+  }
+  real_server 198.51.100.3 8082 {
+    weight 1
+    MISC_CHECK {
+      misc_path "test -e /tmp/rs2"
+    }
+  }
+}
+virtual_server fwmark 7 {
+  lb_algo rr
+  lb_kind DR
+  real_server 198.51.100.4 {
+    weight 3
+  }
+}
+EOF
+touch /tmp/rs1 /tmp/rs2
+/payload/hakitd --keepalived-conf /tmp/k.conf 2>/tmp/hakitd.log &
+pid=$!
+
+fail() {
+    echo "FAIL $*"
+    kill "$pid" 2>/dev/null || true
+    tail -n 30 /tmp/hakitd.log
+    exit 1
+}
+
+# The service line and its destinations as ipvsadm shows them, one per ';'.
+table() {
+    ipvsadm -Ln -t 192.0.2.1:80 2>/dev/null |
+        awk '$1 == "TCP" { print $1, $2, $3 } $1 == "->" && $2 != "RemoteAddress:Port" { print $2, $3, $4 }' |
+        tr '\n' ';'
+}
+
+# The fwmark service the same way.
+fwm() {
+    ipvsadm -Ln -f 7 2>/dev/null |
+        awk '$1 == "FWM" { print $1, $2, $3 } $1 == "->" && $2 != "RemoteAddress:Port" { print $2, $3, $4 }' |
+        tr '\n' ';'
+}
+
+expect() { # $1 = step, $2 = the table wanted
+    i=0
+    while [ $i -lt 100 ]; do
+        have=$(table)
+        if [ "$have" = "$2" ]; then
+            echo "PASS $1: $have"
+            return 0
+        fi
+        sleep 0.2
+        i=$((i + 1))
+    done
+    fail "$1: ipvsadm shows '$have', want '$2'"
+}
+
+svc="TCP 192.0.2.1:80 wrr;"
+expect "all alive" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
+[ "$(fwm)" = "FWM 7 rr;198.51.100.4:0 Route 3;" ] || fail "fwmark service: ipvsadm shows '$(fwm)'"
+echo "PASS fwmark service: $(fwm)"
+rm /tmp/rs2
+expect "rs2 failed, quorum 2 kept" "${svc}198.51.100.2:8081 Masq 2;"
+rm /tmp/rs1
+expect "quorum lost: sorry server" "${svc}198.51.100.9:80 Masq 1;"
+touch /tmp/rs2
+# Once hakitd has seen rs2 back (its log says so), live weight 1 < quorum 2: still sorry.
+i=0
+until grep -q 'rs=198.51.100.3:8082 alive=true' /tmp/hakitd.log; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "hakitd never saw rs2 come back"
+    sleep 0.2
+done
+[ "$(table)" = "${svc}198.51.100.9:80 Masq 1;" ] || fail "rs2 back: ipvsadm shows '$(table)'"
+echo "PASS rs2 back, live weight 1 < quorum 2: still the sorry server"
+touch /tmp/rs1
+expect "quorum back" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
+kill -TERM "$pid"
+wait "$pid" || fail "hakitd exited with $?"
+[ -z "$(table)$(fwm)" ] || fail "services left after SIGTERM: $(table)$(fwm)"
+echo "PASS SIGTERM: service removed"
+echo "hakitd-lvs: all steps passed"
