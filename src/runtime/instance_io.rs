@@ -3,6 +3,7 @@
 //! empties and is never reused), so a slot is also the instance's `epoll` token and the key
 //! the tokio side's tracker events carry.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use tracing::warn;
@@ -28,6 +29,8 @@ pub struct InstanceIo {
     pub advert: Box<Advert>,
     /// The time last given to [`AdvertSocket::set_wake_after`].
     pub wake_after: Option<Instant>,
+    /// The floor last given to [`AdvertSocket::set_priority_floor`].
+    priority_floor: (u8, Option<IpAddr>),
 }
 
 impl InstanceIo {
@@ -52,7 +55,26 @@ impl InstanceIo {
             vips,
             advert,
             wake_after: None,
+            priority_floor: (0, None),
         })
+    }
+
+    /// Gives the advert socket a Backup's queue floor when it changed since the last call:
+    /// the loop calls this every turn, so an unchanged floor costs no lock.
+    pub fn set_priority_floor(&mut self, floor: (u8, Option<IpAddr>)) -> vip_netlink::Result<()> {
+        if floor != self.priority_floor {
+            self.sock.set_priority_floor(floor.0, floor.1)?;
+            self.priority_floor = floor;
+        }
+        Ok(())
+    }
+
+    /// Replaces the advert socket (a reload's new peers, an interface's new index); the new
+    /// one starts with no wake-up time and no floor.
+    pub fn replace_socket(&mut self, sock: AdvertSocket) {
+        drop(std::mem::replace(&mut self.sock, sock));
+        self.wake_after = None;
+        self.priority_floor = (0, None);
     }
 
     /// Sends one GARP (IPv4) or unsolicited NA (IPv6) for `vip` on its own interface.

@@ -313,8 +313,7 @@ impl VrrpLoop {
             };
             if let Some(sock) = sock {
                 // The old socket leaves the epoll set as it closes.
-                drop(std::mem::replace(&mut io.sock, sock));
-                io.wake_after = None;
+                io.replace_socket(sock);
                 if let Err(e) = epoll.add(io.sock.as_raw_fd(), slot as u64) {
                     warn!(instance = %spec.name, "watching the new advert socket: {e}");
                 }
@@ -394,7 +393,7 @@ impl VrrpLoop {
                 .router
                 .instance(io.id)
                 .map_or((0, None), priority_floor);
-            if let Err(e) = io.sock.set_priority_floor(floor.0, floor.1) {
+            if let Err(e) = io.set_priority_floor(floor) {
                 warn!(instance = %io.spec.name, "advert queue filter: {e}");
             }
         }
@@ -402,12 +401,12 @@ impl VrrpLoop {
 
     /// A Backup sleeps through its Master's adverts (reading them when its timer is due);
     /// every other state wakes for each advert. See [`WakeOn`].
-    fn set_wake_ups(&self) {
-        for io in self.ios.iter() {
+    fn set_wake_ups(&mut self) {
+        for io in self.ios.iter_mut() {
             let inst = self.router.instance(io.id);
             let backup = inst.is_some_and(|i| i.state() == State::Backup);
             let floor = inst.map_or((0, None), priority_floor);
-            if let Err(e) = io.sock.set_priority_floor(floor.0, floor.1) {
+            if let Err(e) = io.set_priority_floor(floor) {
                 warn!(instance = %io.spec.name, "advert queue filter: {e}");
             }
             let want = if backup {
@@ -595,9 +594,8 @@ impl VrrpLoop {
                 vip_netlink::Announcer::new_polled(io.spec.vip_iface()),
             ) {
                 (Ok(sock), Ok(announcer)) => {
-                    drop(std::mem::replace(&mut io.sock, sock));
+                    io.replace_socket(sock);
                     io.announcer = announcer;
-                    io.wake_after = None;
                     if let Err(e) = epoll.add(io.sock.as_raw_fd(), io.id.index() as u64) {
                         warn!(instance = %io.spec.name, "watching the new advert socket: {e}");
                     }
