@@ -25,5 +25,9 @@ bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director dem
 # hakitd itself from a keepalived.conf virtual_server, checked with ipvsadm -Ln (about 10 s).
 cargo build --bin hakitd
 sh scripts/ipvs-vm/hakitd-lvs.sh
+# Two hakitd LVS directors with VRRP and lvs_sync_daemon: one TCP connection through the VIP
+# survives the Master's death (NAT and DR), and breaks without the sync daemon (about 1.5 min;
+# the probe is built by `cargo build --examples` above).
+sh scripts/ipvs-vm/lvs-ha.sh
 leftover=$(comm -13 <(echo "$before") <(ip netns list | sort))
 [ -z "$leftover" ] || { echo "test.sh: namespaces left behind:"; echo "$leftover"; exit 1; }

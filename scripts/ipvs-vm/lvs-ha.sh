@@ -1,0 +1,328 @@
+#!/bin/sh
+# Two LVS directors (hakitd, VRRP + virtual_server + lvs_sync_daemon) in the IPVS VM, and a
+# TCP connection that survives the Master's death:
+#
+#   scripts/ipvs-vm/lvs-ha.sh            the test (CI; about 1.5 min)
+#   scripts/ipvs-vm/lvs-ha.sh bench [N]  N failovers per daemon (default 5), medians printed;
+#                                        keepalived's figure beside hakitd's when the host has
+#                                        /usr/sbin/keepalived
+#
+# Build first: cargo build --bin hakitd && cargo build --example lvs_ha_probe
+#
+# Topology, all in the VM, every namespace on one bridge (br0, in the VM's root namespace):
+#   c  (client)        10.0.0.100/24
+#   d1, d2 (directors) 10.0.0.2|3/24 and 10.1.0.2|3/24 on eth0; VRRP instance VI_1 holds the
+#                      NAT VIP 10.0.0.10, the DR VIP 10.0.0.20 and the real servers' gateway
+#                      10.1.0.1; d1 has priority 150, d2 100
+#   r1..r3 (real)      10.1.0.11..13/24, default route via 10.1.0.1 (NAT answers go back
+#                      through the Master), 10.0.0.20/32 on lo with arp_ignore/arp_announce and
+#                      a policy route so that DR answers go straight to the client
+# Each real server runs `lvs_ha_probe serve` (a line-echo server) on port 7000.
+#
+# The test: the Master's IPVS table is what the config says (ipvsadm -Ln, field by field), the
+# sync daemons are master on d1 and backup on d2; then, for NAT and DR, the client holds ONE
+# connection through the VIP with a request every 10 ms while d1 dies (every process in its
+# namespace SIGKILLed and its link set down, as a dead machine); d2 takes over and the same
+# connection must go on (no request lost, no reconnect). Without lvs_sync_daemon the same
+# failover must break the connection, so the test can fail.
+set -eu
+mode="${1:-test}"
+runs="${2:-5}"
+if [ "${IPVS_VM:-}" != 1 ]; then
+    here=$(cd "$(dirname "$0")" && pwd)
+    bin="$here/../../target/debug/hakitd"
+    probe="$here/../../target/debug/examples/lvs_ha_probe"
+    for b in "$bin" "$probe"; do
+        [ -x "$b" ] || {
+            echo "lvs-ha.sh: build first: cargo build --bin hakitd && cargo build --example lvs_ha_probe" >&2
+            exit 1
+        }
+    done
+    set --
+    extra="$bin"
+    if [ "$mode" = bench ] && [ -x /usr/sbin/keepalived ]; then
+        extra="$extra /usr/sbin/keepalived"
+        set -- "$@" --file /usr/sbin/keepalived:/usr/sbin/keepalived
+    fi
+    for lib in $(for b in $extra; do ldd "$b" | grep -o '/[^ ]*'; done | sort -u); do
+        [ -f "$lib" ] && set -- "$@" --file "$lib:$lib"
+    done
+    timeout=300
+    [ "$mode" = bench ] && timeout=$((120 + runs * 60))
+    exec bash "$here/run" --timeout "$timeout" --file "$bin" --file "$probe" "$@" \
+        -- "$here/lvs-ha.sh" "$mode" "$runs"
+fi
+
+P=/payload
+fail() {
+    echo "FAIL $*"
+    for d in d1 d2; do
+        [ -f /tmp/$d.log ] && { echo "--- $d log"; tail -n 25 /tmp/$d.log; }
+        echo "--- $d ipvsadm"
+        ip netns exec $d ipvsadm -Ln 2>&1 | head -20 || true
+        ip netns exec $d ipvsadm -Lnc 2>&1 | head -10 || true
+    done
+    [ -f /tmp/probe.out ] && { echo "--- probe"; cat /tmp/probe.out; }
+    exit 1
+}
+
+# --- the network ----------------------------------------------------------------------------------
+ip link add br0 type bridge || fail "no bridge module"
+ip link set br0 up
+plug() { # $1 = namespace: veth "p-$1" on br0, "eth0" inside
+    ip netns add "$1"
+    ip link add "p-$1" type veth peer name eth0 netns "$1"
+    ip link set "p-$1" master br0 up
+    ip -n "$1" link set lo up
+    ip -n "$1" link set eth0 up
+}
+sysctl_in() { ip netns exec "$1" sysctl -qw "$2" >/dev/null; }
+
+plug c
+ip -n c addr add 10.0.0.100/24 dev eth0
+for i in 1 2 3; do
+    r=r$i
+    plug $r
+    ip -n $r addr add 10.1.0.1$i/24 dev eth0
+    ip -n $r route add default via 10.1.0.1
+    ip -n $r addr add 10.0.0.20/32 dev lo
+    for k in all eth0; do
+        sysctl_in $r net.ipv4.conf.$k.arp_ignore=1
+        sysctl_in $r net.ipv4.conf.$k.arp_announce=2
+    done
+    # DR: answers from the VIP go straight to the client, not through a director.
+    ip -n $r rule add from 10.0.0.20 lookup 100
+    ip -n $r route add 10.0.0.0/24 dev eth0 table 100
+    ip netns exec $r $P/lvs_ha_probe serve 0.0.0.0:7000 $r >/dev/null 2>&1 &
+done
+
+# A director namespace, fresh for every run (a new IPVS table and connection table).
+director() { # $1 = d1|d2
+    n=${1#d}
+    ip netns add "$1"
+    ip link add "p-$1" type veth peer name eth0 netns "$1"
+    ip link set "p-$1" master br0 up
+    ip -n "$1" link set lo up
+    ip -n "$1" link set eth0 up
+    ip -n "$1" addr add 10.0.0.$((n + 1))/24 dev eth0
+    ip -n "$1" addr add 10.1.0.$((n + 1))/24 dev eth0
+    sysctl_in "$1" net.ipv4.ip_forward=1
+    # One interface for both sides: no ICMP redirects to the real servers.
+    for k in all default eth0; do sysctl_in "$1" net.ipv4.conf.$k.send_redirects=0; done
+}
+director_gone() { # $1 = d1|d2: every process in it killed, the namespace deleted
+    for pid in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    ip link del "p-$1" 2>/dev/null || true
+    ip netns del "$1" 2>/dev/null || true
+}
+
+# keepalived.conf of director $1 (priority $2), sync daemon on when $3 = 1.
+conf() {
+    sync=""
+    [ "$3" = 1 ] && sync="lvs_sync_daemon eth0 VI_1 id 5"
+    cat <<EOF
+global_defs {
+  router_id $1
+  vrrp_version 3
+  $sync
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority $2
+  advert_int 0.2
+  virtual_ipaddress {
+    10.0.0.10/24
+    10.0.0.20/24
+    10.1.0.1/24
+  }
+}
+virtual_server 10.0.0.10 7000 {
+  delay_loop 2
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  real_server 10.1.0.11 7000 {
+    weight 3
+    TCP_CHECK {
+      connect_timeout 2
+    }
+  }
+  real_server 10.1.0.12 7000 {
+    weight 2
+    TCP_CHECK {
+      connect_timeout 2
+    }
+  }
+  real_server 10.1.0.13 7000 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+    }
+  }
+}
+virtual_server 10.0.0.20 7000 {
+  delay_loop 2
+  lb_algo lc
+  lb_kind DR
+  persistence_timeout 60
+  protocol TCP
+  real_server 10.1.0.11 7000 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+    }
+  }
+  real_server 10.1.0.12 7000 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+    }
+  }
+  real_server 10.1.0.13 7000 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+    }
+  }
+}
+EOF
+}
+
+# Starts director $1 (priority $2) running daemon $3 (hakitd|keepalived), sync $4.
+start_director() {
+    director "$1"
+    conf "$1" "$2" "$4" >/tmp/$1.conf
+    case "$3" in
+        hakitd) ip netns exec "$1" $P/hakitd --keepalived-conf /tmp/$1.conf >/dev/null 2>/tmp/$1.log & ;;
+        keepalived)
+            ip netns exec "$1" /usr/sbin/keepalived -n -l -D -f /tmp/$1.conf -p /run/$1.pid \
+                -r /run/$1-vrrp.pid -c /run/$1-chk.pid >/tmp/$1.log 2>&1 &
+            ;;
+    esac
+}
+
+holds_vip() { ip -n "$1" -4 addr show dev eth0 2>/dev/null | grep -q 'inet 10.0.0.10/'; }
+wait_for() { # $1 = what, $2... = a command that must succeed within 30 s
+    what=$1
+    shift
+    i=0
+    until "$@"; do
+        i=$((i + 1))
+        [ $i -lt 300 ] || fail "$what: not within 30 s"
+        sleep 0.1
+    done
+}
+
+# A service and its destinations as ipvsadm -Ln shows them in director $1, one per ';'.
+table() {
+    ip netns exec "$1" ipvsadm -Ln 2>/dev/null |
+        awk '$1 == "TCP" { s = $1 " " $2 " " $3; if ($4 != "") s = s " " $4 " " $5; print s }
+             $1 == "->" && $2 != "RemoteAddress:Port" { print $2, $3, $4 }' |
+        tr '\n' ';'
+}
+want_table="TCP 10.0.0.10:7000 wrr;10.1.0.11:7000 Masq 3;10.1.0.12:7000 Masq 2;10.1.0.13:7000 Masq 1;\
+TCP 10.0.0.20:7000 lc persistent 60;10.1.0.11:7000 Route 1;10.1.0.12:7000 Route 1;10.1.0.13:7000 Route 1;"
+table_ok() { [ "$(table "$1")" = "$want_table" ]; }
+
+# The sync daemons director $1 runs, as ipvsadm -L --daemon shows them, one per ';'.
+daemons() { ip netns exec "$1" ipvsadm -L --daemon 2>/dev/null | sed 's/ *$//' | tr '\n' ';'; }
+# Whether director $1's connection table has the client's connection to VIP $2.
+has_conn() {
+    ip netns exec "$1" ipvsadm -Lnc 2>/dev/null |
+        awk -v vip="$2:7000" '$3 == "ESTABLISHED" && $4 ~ /^10\.0\.0\.100:/ && $5 == vip { found = 1 }
+                              END { exit !found }'
+}
+
+# One failover: daemon $1, VIP $2 (NAT or DR), sync $3; the probe's line in /tmp/probe.out.
+failover() {
+    start_director d1 150 "$1" "$3"
+    wait_for "d1 Master" holds_vip d1
+    start_director d2 100 "$1" "$3"
+    wait_for "d1 table" table_ok d1
+    wait_for "d2 table" table_ok d2
+    sleep 1 # d2 settles as Backup
+    holds_vip d2 && fail "d2 holds the VIP while d1 is Master"
+    ip netns exec c $P/lvs_ha_probe probe "$2:7000" 10 9 >/tmp/probe.out 2>&1 &
+    probe=$!
+    wait_for "connection in d1" has_conn d1 "$2"
+    if [ "$3" = 1 ]; then
+        # The master sync daemon sends what it has every 2 s at the latest.
+        wait_for "connection synced to d2" has_conn d2 "$2"
+    else
+        sleep 2
+    fi
+    sleep 0.5
+    # d1 dies: its daemon SIGKILLed and the machine off the network.
+    for pid in $(ip netns pids d1); do kill -9 "$pid"; done
+    ip -n d1 link set eth0 down
+    wait_for "d2 takes over" holds_vip d2
+    wait "$probe" || fail "probe: $(cat /tmp/probe.out)"
+    director_gone d1
+    director_gone d2
+}
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+if [ "$mode" = test ]; then
+    # The tables and the sync daemons' roles, then the headline for NAT and DR.
+    start_director d1 150 hakitd 1
+    wait_for "d1 Master" holds_vip d1
+    start_director d2 100 hakitd 1
+    wait_for "d1 table" table_ok d1
+    echo "PASS Master's IPVS table: $(table d1)"
+    wait_for "d2 table" table_ok d2
+    echo "PASS Backup's IPVS table is the same"
+    d1d=$(daemons d1)
+    d2d=$(daemons d2)
+    [ "$d1d" = "master sync daemon (mcast=eth0, syncid=5, maxlen=1472, group=224.0.0.81, port=8848, ttl=1);" ] || fail "d1 sync daemons: '$d1d'"
+    [ "$d2d" = "backup sync daemon (mcast=eth0, syncid=5, maxlen=1472, group=224.0.0.81, port=8848, ttl=1);" ] || fail "d2 sync daemons: '$d2d'"
+    echo "PASS sync daemons: d1 $d1d d2 $d2d"
+    director_gone d1
+    director_gone d2
+
+    for kind in NAT:10.0.0.10 DR:10.0.0.20; do
+        failover hakitd "${kind#*:}" 1
+        line=$(cat /tmp/probe.out)
+        echo "${kind%%:*} with lvs_sync_daemon: $line"
+        [ "$(echo "$line" | field broke)" = 0 ] || fail "${kind%%:*}: the connection broke"
+        [ "$(echo "$line" | field lost)" = 0 ] || fail "${kind%%:*}: requests lost"
+        case "$(echo "$line" | field servers)" in
+            *,*) fail "${kind%%:*}: answered by more than one real server" ;;
+        esac
+        echo "PASS ${kind%%:*}: the same connection survived the failover"
+    done
+
+    failover hakitd 10.0.0.10 0
+    line=$(cat /tmp/probe.out)
+    echo "NAT without lvs_sync_daemon: $line"
+    [ "$(echo "$line" | field broke)" != 0 ] || fail "without sync daemon the connection survived"
+    echo "PASS without lvs_sync_daemon the connection breaks"
+    echo "lvs-ha: all steps passed"
+    exit 0
+fi
+
+# --- bench ----------------------------------------------------------------------------------------
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+daemons_to_bench=hakitd
+[ -x /usr/sbin/keepalived ] && daemons_to_bench="hakitd keepalived"
+for daemon in $daemons_to_bench; do
+    : >/tmp/bench-$daemon
+    i=0
+    while [ $i -lt "$runs" ]; do
+        failover "$daemon" 10.0.0.10 1
+        line=$(cat /tmp/probe.out)
+        echo "bench $daemon run $((i + 1)): $line"
+        echo "$line" >>/tmp/bench-$daemon
+        i=$((i + 1))
+    done
+done
+echo "bench: NAT failover, one connection, a request every 10 ms, medians of $runs runs"
+printf '%-11s %6s %6s %8s %11s\n' daemon lost broke stalled max_gap_ms
+for daemon in $daemons_to_bench; do
+    printf '%-11s %6s %6s %8s %11s\n' "$daemon" \
+        "$(field lost </tmp/bench-$daemon | median)" \
+        "$(field broke </tmp/bench-$daemon | median)" \
+        "$(field stalled </tmp/bench-$daemon | median)" \
+        "$(field max_gap_ms </tmp/bench-$daemon | median)"
+done
