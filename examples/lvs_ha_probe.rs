@@ -35,7 +35,9 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["serve", addr, name] => serve(addr, name),
         ["probe", addr, every, secs] => probe(addr, every, secs),
-        _ => Err("usage: lvs_ha_probe serve ADDR:PORT NAME | probe ADDR:PORT EVERY_MS SECONDS".into()),
+        _ => Err(
+            "usage: lvs_ha_probe serve ADDR:PORT NAME | probe ADDR:PORT EVERY_MS SECONDS".into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,7 +66,9 @@ fn serve(addr: &str, name: &str) -> Result<(), String> {
 
 fn echo(conn: TcpStream, name: &str) {
     let _ = conn.set_nodelay(true);
-    let Ok(mut out) = conn.try_clone() else { return };
+    let Ok(mut out) = conn.try_clone() else {
+        return;
+    };
     let mut lines = BufReader::new(conn);
     let mut line = String::new();
     loop {

@@ -3,9 +3,10 @@
 # TCP connection that survives the Master's death:
 #
 #   scripts/ipvs-vm/lvs-ha.sh            the test (CI; about 1.5 min)
-#   scripts/ipvs-vm/lvs-ha.sh bench [N]  N failovers per daemon (default 5), medians printed;
-#                                        keepalived's figure beside hakitd's when the host has
-#                                        /usr/sbin/keepalived
+#   scripts/ipvs-vm/lvs-ha.sh bench [N]  N failovers per daemon and way (default 5; the Master
+#                                        killed, or stopped by SIGTERM), medians printed;
+#                                        keepalived's figures beside hakitd's when the host
+#                                        has /usr/sbin/keepalived (2.2.7, run in the VM)
 #
 # Build first: cargo build --bin hakitd && cargo build --example lvs_ha_probe
 #
@@ -24,7 +25,8 @@
 # connection through the VIP with a request every 10 ms while d1 dies (every process in its
 # namespace SIGKILLed and its link set down, as a dead machine); d2 takes over and the same
 # connection must go on (no request lost, no reconnect). Without lvs_sync_daemon the same
-# failover must break the connection, so the test can fail.
+# failover must break the connection, so the test can fail. Last, a graceful switchover
+# (SIGTERM of the Master's hakitd) must keep the connection too.
 set -eu
 mode="${1:-test}"
 runs="${2:-5}"
@@ -48,7 +50,7 @@ if [ "${IPVS_VM:-}" != 1 ]; then
         [ -f "$lib" ] && set -- "$@" --file "$lib:$lib"
     done
     timeout=300
-    [ "$mode" = bench ] && timeout=$((120 + runs * 60))
+    [ "$mode" = bench ] && timeout=$((120 + runs * 120))
     exec bash "$here/run" --timeout "$timeout" --file "$bin" --file "$probe" "$@" \
         -- "$here/lvs-ha.sh" "$mode" "$runs"
 fi
@@ -195,22 +197,25 @@ start_director() {
     director "$1"
     conf "$1" "$2" "$4" >/tmp/$1.conf
     case "$3" in
-        hakitd) ip netns exec "$1" $P/hakitd --keepalived-conf /tmp/$1.conf >/dev/null 2>/tmp/$1.log & ;;
+        hakitd)
+            ip netns exec "$1" $P/hakitd --keepalived-conf /tmp/$1.conf >/dev/null 2>/tmp/$1.log &
+            ;;
         keepalived)
-            ip netns exec "$1" /usr/sbin/keepalived -n -l -D -f /tmp/$1.conf -p /run/$1.pid \
-                -r /run/$1-vrrp.pid -c /run/$1-chk.pid >/tmp/$1.log 2>&1 &
+            ip netns exec "$1" /usr/sbin/keepalived -n -D -g/tmp/$1.log -f /tmp/$1.conf -p /run/$1.pid \
+                -r /run/$1-vrrp.pid -c /run/$1-chk.pid >/dev/null 2>&1 &
             ;;
     esac
+    eval "${1}_daemon=$!"
 }
 
 holds_vip() { ip -n "$1" -4 addr show dev eth0 2>/dev/null | grep -q 'inet 10.0.0.10/'; }
 wait_for() { # $1 = what, $2... = a command that must succeed within 30 s
     what=$1
     shift
-    i=0
+    tries=0
     until "$@"; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || fail "$what: not within 30 s"
+        tries=$((tries + 1))
+        [ $tries -lt 300 ] || fail "$what: not within 30 s"
         sleep 0.1
     done
 }
@@ -235,13 +240,17 @@ has_conn() {
                               END { exit !found }'
 }
 
-# One failover: daemon $1, VIP $2 (NAT or DR), sync $3; the probe's line in /tmp/probe.out.
+# One failover: daemon $1, VIP $2 (NAT or DR), sync $3, $4 = kill (d1 dies: every process in
+# its namespace SIGKILLed, its link set down) or term (d1's daemon stops gracefully, SIGTERM);
+# the probe's line in /tmp/probe.out.
 failover() {
     start_director d1 150 "$1" "$3"
     wait_for "d1 Master" holds_vip d1
     start_director d2 100 "$1" "$3"
     wait_for "d1 table" table_ok d1
     wait_for "d2 table" table_ok d2
+    # Without the counters: what the daemon programmed, for a comparison between daemons.
+    ip netns exec d1 ipvsadm -Ln | awk '{ print $1, $2, $3, $4, $5 }' >/tmp/table-$1
     sleep 1 # d2 settles as Backup
     holds_vip d2 && fail "d2 holds the VIP while d1 is Master"
     ip netns exec c $P/lvs_ha_probe probe "$2:7000" 10 9 >/tmp/probe.out 2>&1 &
@@ -254,9 +263,13 @@ failover() {
         sleep 2
     fi
     sleep 0.5
-    # d1 dies: its daemon SIGKILLed and the machine off the network.
-    for pid in $(ip netns pids d1); do kill -9 "$pid"; done
-    ip -n d1 link set eth0 down
+    case "$4" in
+        kill)
+            for pid in $(ip netns pids d1); do kill -9 "$pid"; done
+            ip -n d1 link set eth0 down
+            ;;
+        term) kill -TERM "$d1_daemon" ;;
+    esac
     wait_for "d2 takes over" holds_vip d2
     wait "$probe" || fail "probe: $(cat /tmp/probe.out)"
     director_gone d1
@@ -282,7 +295,7 @@ if [ "$mode" = test ]; then
     director_gone d2
 
     for kind in NAT:10.0.0.10 DR:10.0.0.20; do
-        failover hakitd "${kind#*:}" 1
+        failover hakitd "${kind#*:}" 1 kill
         line=$(cat /tmp/probe.out)
         echo "${kind%%:*} with lvs_sync_daemon: $line"
         [ "$(echo "$line" | field broke)" = 0 ] || fail "${kind%%:*}: the connection broke"
@@ -293,11 +306,20 @@ if [ "$mode" = test ]; then
         echo "PASS ${kind%%:*}: the same connection survived the failover"
     done
 
-    failover hakitd 10.0.0.10 0
+    failover hakitd 10.0.0.10 0 kill
     line=$(cat /tmp/probe.out)
     echo "NAT without lvs_sync_daemon: $line"
     [ "$(echo "$line" | field broke)" != 0 ] || fail "without sync daemon the connection survived"
     echo "PASS without lvs_sync_daemon the connection breaks"
+
+    # A graceful switchover (the Master's hakitd stopped by SIGTERM): the VIPs leave before
+    # the IPVS services, whose removal unhooks IPVS from the old Master's kernel.
+    failover hakitd 10.0.0.10 1 term
+    line=$(cat /tmp/probe.out)
+    echo "NAT, Master's hakitd stopped by SIGTERM: $line"
+    [ "$(echo "$line" | field broke)" = 0 ] || fail "SIGTERM: the connection broke"
+    [ "$(echo "$line" | field lost)" = 0 ] || fail "SIGTERM: requests lost"
+    echo "PASS SIGTERM of the Master: the same connection goes on"
     echo "lvs-ha: all steps passed"
     exit 0
 fi
@@ -306,23 +328,34 @@ fi
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 daemons_to_bench=hakitd
 [ -x /usr/sbin/keepalived ] && daemons_to_bench="hakitd keepalived"
-for daemon in $daemons_to_bench; do
-    : >/tmp/bench-$daemon
-    i=0
-    while [ $i -lt "$runs" ]; do
-        failover "$daemon" 10.0.0.10 1
-        line=$(cat /tmp/probe.out)
-        echo "bench $daemon run $((i + 1)): $line"
-        echo "$line" >>/tmp/bench-$daemon
-        i=$((i + 1))
+for how in kill term; do
+    for daemon in $daemons_to_bench; do
+        : >/tmp/bench-$daemon-$how
+        n=0
+        while [ $n -lt "$runs" ]; do
+            failover "$daemon" 10.0.0.10 1 $how
+            line=$(cat /tmp/probe.out)
+            echo "bench $daemon $how run $((n + 1)): $line"
+            echo "$line" >>/tmp/bench-$daemon-$how
+            n=$((n + 1))
+        done
     done
 done
-echo "bench: NAT failover, one connection, a request every 10 ms, medians of $runs runs"
-printf '%-11s %6s %6s %8s %11s\n' daemon lost broke stalled max_gap_ms
-for daemon in $daemons_to_bench; do
-    printf '%-11s %6s %6s %8s %11s\n' "$daemon" \
-        "$(field lost </tmp/bench-$daemon | median)" \
-        "$(field broke </tmp/bench-$daemon | median)" \
-        "$(field stalled </tmp/bench-$daemon | median)" \
-        "$(field max_gap_ms </tmp/bench-$daemon | median)"
+if [ -f /tmp/table-keepalived ]; then
+    if diff /tmp/table-hakitd /tmp/table-keepalived; then
+        echo "PASS ipvsadm -Ln: hakitd's table is keepalived's for the same keepalived.conf"
+    else
+        echo "DIFF ipvsadm -Ln: hakitd's table (<) and keepalived's (>) differ"
+    fi
+fi
+echo "bench: NAT, one connection, a request every 10 ms, lvs_sync_daemon on, medians of $runs runs"
+echo "(kill: the Master dies, SIGKILL and link down; term: its daemon stops, SIGTERM)"
+printf '%-11s %-5s %6s %6s %8s %11s\n' daemon how lost broke stalled max_gap_ms
+for how in kill term; do
+    for daemon in $daemons_to_bench; do
+        f=/tmp/bench-$daemon-$how
+        printf '%-11s %-5s %6s %6s %8s %11s\n' "$daemon" $how \
+            "$(field lost <$f | median)" "$(field broke <$f | median)" \
+            "$(field stalled <$f | median)" "$(field max_gap_ms <$f | median)"
+    done
 done

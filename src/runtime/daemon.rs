@@ -755,8 +755,8 @@ impl Daemon {
     }
 
     /// Stops gracefully: the `[[announce]]` routes are withdrawn (then their addresses
-    /// released), every Master sends priority 0, VIPs, routes and rules are removed,
-    /// `notify_stop` scripts run (waited for, at most their timeout and a second), the checks
+    /// released), every Master sends priority 0, VIPs, routes and rules are removed, then
+    /// the IPVS virtual servers and the `lvs_sync_daemon`; `notify_stop` scripts run (waited for, at most their timeout and a second), the checks
     /// stop and the VMACs this run created are removed. Returns the loop's error if it had
     /// stopped on its own.
     pub async fn shutdown(mut self) -> Result<(), DaemonError> {
@@ -764,7 +764,14 @@ impl Daemon {
         if let Some(a) = &self.announcer {
             a.withdraw_gracefully().await;
         }
-        // The virtual servers go first (keepalived removes its IPVS services at exit).
+        if self.outcome.is_none() {
+            self.tx.send(LoopEvent::Shutdown("shutdown"));
+        }
+        let result = self.stopped().await;
+        // The virtual servers and the sync daemon go only once the VIPs have (keepalived
+        // removes its IPVS services at exit too): the kernel drops its IPVS hooks with the
+        // last service, so a Master removing them first would answer its clients'
+        // established connections with resets from its own stack until the Backup took over.
         #[cfg(feature = "ipvs")]
         if let Some(lvs) = self.lvs.take() {
             lvs.stop().await;
@@ -773,10 +780,6 @@ impl Daemon {
         if let Some(sync) = self.lvs_sync.take() {
             sync.stop().await;
         }
-        if self.outcome.is_none() {
-            self.tx.send(LoopEvent::Shutdown("shutdown"));
-        }
-        let result = self.stopped().await;
         #[cfg(feature = "metrics")]
         if let Some(mut m) = self.metrics.take() {
             tokio::task::spawn_blocking(move || m.stop()).await.ok();
