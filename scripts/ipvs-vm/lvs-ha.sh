@@ -25,8 +25,9 @@
 # connection through the VIP with a request every 10 ms while d1 dies (every process in its
 # namespace SIGKILLed and its link set down, as a dead machine); d2 takes over and the same
 # connection must go on (no request lost, no reconnect). Without lvs_sync_daemon the same
-# failover must break the connection, so the test can fail. Last, a graceful switchover
-# (SIGTERM of the Master's hakitd) must keep the connection too.
+# failover must break the connection, so the test can fail. Then a graceful switchover
+# (SIGTERM of the Master's hakitd) must keep the connection too, and so must a pair of one
+# hakitd and one keepalived (when the host has /usr/sbin/keepalived, 2.2.7), each way.
 set -eu
 mode="${1:-test}"
 runs="${2:-5}"
@@ -42,7 +43,7 @@ if [ "${IPVS_VM:-}" != 1 ]; then
     done
     set --
     extra="$bin"
-    if [ "$mode" = bench ] && [ -x /usr/sbin/keepalived ]; then
+    if [ -x /usr/sbin/keepalived ]; then
         extra="$extra /usr/sbin/keepalived"
         set -- "$@" --file /usr/sbin/keepalived:/usr/sbin/keepalived
     fi
@@ -60,6 +61,7 @@ fail() {
     echo "FAIL $*"
     for d in d1 d2; do
         [ -f /tmp/$d.log ] && { echo "--- $d log"; tail -n 25 /tmp/$d.log; }
+        [ -f /tmp/syslog ] && { echo "--- syslog"; tail -n 25 /tmp/syslog; }
         echo "--- $d ipvsadm"
         ip netns exec $d ipvsadm -Ln 2>&1 | head -20 || true
         ip netns exec $d ipvsadm -Lnc 2>&1 | head -10 || true
@@ -67,6 +69,8 @@ fail() {
     [ -f /tmp/probe.out ] && { echo "--- probe"; cat /tmp/probe.out; }
     exit 1
 }
+
+# (sh has no locals: every helper's variables have names of their own.)
 
 # --- the network ----------------------------------------------------------------------------------
 ip link add br0 type bridge || fail "no bridge module"
@@ -100,14 +104,14 @@ done
 
 # A director namespace, fresh for every run (a new IPVS table and connection table).
 director() { # $1 = d1|d2
-    n=${1#d}
+    idx=${1#d}
     ip netns add "$1"
     ip link add "p-$1" type veth peer name eth0 netns "$1"
     ip link set "p-$1" master br0 up
     ip -n "$1" link set lo up
     ip -n "$1" link set eth0 up
-    ip -n "$1" addr add 10.0.0.$((n + 1))/24 dev eth0
-    ip -n "$1" addr add 10.1.0.$((n + 1))/24 dev eth0
+    ip -n "$1" addr add 10.0.0.$((idx + 1))/24 dev eth0
+    ip -n "$1" addr add 10.1.0.$((idx + 1))/24 dev eth0
     sysctl_in "$1" net.ipv4.ip_forward=1
     # One interface for both sides: no ICMP redirects to the real servers.
     for k in all default eth0; do sysctl_in "$1" net.ipv4.conf.$k.send_redirects=0; done
@@ -118,10 +122,12 @@ director_gone() { # $1 = d1|d2: every process in it killed, the namespace delete
     ip netns del "$1" 2>/dev/null || true
 }
 
-# keepalived.conf of director $1 (priority $2), sync daemon on when $3 = 1.
+# keepalived.conf of director $1 (priority $2); $3: 0 no sync daemon, 1 sync id 5, vrid
+# the sync id left out (keepalived's default: the instance's VRID, 51).
 conf() {
     sync=""
     [ "$3" = 1 ] && sync="lvs_sync_daemon eth0 VI_1 id 5"
+    [ "$3" = vrid ] && sync="lvs_sync_daemon eth0 VI_1"
     cat <<EOF
 global_defs {
   router_id $1
@@ -201,8 +207,10 @@ start_director() {
             ip netns exec "$1" $P/hakitd --keepalived-conf /tmp/$1.conf >/dev/null 2>/tmp/$1.log &
             ;;
         keepalived)
-            ip netns exec "$1" /usr/sbin/keepalived -n -D -g/tmp/$1.log -f /tmp/$1.conf -p /run/$1.pid \
-                -r /run/$1-vrrp.pid -c /run/$1-chk.pid >/dev/null 2>&1 &
+            # keepalived logs to syslog: busybox's, into a file, not onto the console.
+            pidof syslogd >/dev/null || syslogd -O /tmp/syslog
+            ip netns exec "$1" /usr/sbin/keepalived -n -D -f /tmp/$1.conf -p /run/$1.pid \
+                -r /run/$1-vrrp.pid -c /run/$1-chk.pid >/tmp/$1.log 2>&1 &
             ;;
     esac
     eval "${1}_daemon=$!"
@@ -240,13 +248,14 @@ has_conn() {
                               END { exit !found }'
 }
 
-# One failover: daemon $1, VIP $2 (NAT or DR), sync $3, $4 = kill (d1 dies: every process in
+# One failover: daemon $1 (hakitd, keepalived, or D1+D2 for one of each), VIP $2 (NAT or
+# DR), sync $3 (as conf's), $4 = kill (d1 dies: every process in
 # its namespace SIGKILLed, its link set down) or term (d1's daemon stops gracefully, SIGTERM);
 # the probe's line in /tmp/probe.out.
 failover() {
-    start_director d1 150 "$1" "$3"
+    start_director d1 150 "${1%+*}" "$3"
     wait_for "d1 Master" holds_vip d1
-    start_director d2 100 "$1" "$3"
+    start_director d2 100 "${1#*+}" "$3"
     wait_for "d1 table" table_ok d1
     wait_for "d2 table" table_ok d2
     # Without the counters: what the daemon programmed, for a comparison between daemons.
@@ -320,6 +329,22 @@ if [ "$mode" = test ]; then
     [ "$(echo "$line" | field broke)" = 0 ] || fail "SIGTERM: the connection broke"
     [ "$(echo "$line" | field lost)" = 0 ] || fail "SIGTERM: requests lost"
     echo "PASS SIGTERM of the Master: the same connection goes on"
+
+    if [ -x /usr/sbin/keepalived ]; then
+        # hakitd and keepalived 2.2.7 as a pair, each way, no sync id in either
+        # keepalived.conf: both take the VRID (a Backup with another non-zero id ignores the
+        # Master's messages), so the connection survives.
+        for pair in hakitd+keepalived keepalived+hakitd; do
+            failover $pair 10.0.0.10 vrid kill
+            line=$(cat /tmp/probe.out)
+            echo "NAT, ${pair%+*} Master, ${pair#*+} Backup: $line"
+            [ "$(echo "$line" | field broke)" = 0 ] || fail "$pair: the connection broke"
+            [ "$(echo "$line" | field lost)" = 0 ] || fail "$pair: requests lost"
+            echo "PASS ${pair%+*} Master to ${pair#*+} Backup: the same connection goes on"
+        done
+    else
+        echo "SKIP hakitd and keepalived as a pair: no /usr/sbin/keepalived on the host"
+    fi
     echo "lvs-ha: all steps passed"
     exit 0
 fi
@@ -331,13 +356,13 @@ daemons_to_bench=hakitd
 for how in kill term; do
     for daemon in $daemons_to_bench; do
         : >/tmp/bench-$daemon-$how
-        n=0
-        while [ $n -lt "$runs" ]; do
+        run=0
+        while [ $run -lt "$runs" ]; do
             failover "$daemon" 10.0.0.10 1 $how
             line=$(cat /tmp/probe.out)
-            echo "bench $daemon $how run $((n + 1)): $line"
+            echo "bench $daemon $how run $((run + 1)): $line"
             echo "$line" >>/tmp/bench-$daemon-$how
-            n=$((n + 1))
+            run=$((run + 1))
         done
     done
 done

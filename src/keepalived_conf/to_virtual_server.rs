@@ -150,26 +150,61 @@ fn http_get(n: &Node) -> Result<HttpGetConfig, MapError> {
     Ok(c)
 }
 
-/// `lvs_sync_daemon IFACE INSTANCE [id N]` (in `global_defs`).
+/// `lvs_sync_daemon IFACE [inst] INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`
+/// (in `global_defs`); the values are range-checked by the configuration's validation.
 pub(crate) fn lvs_sync_daemon(node: &Node) -> Result<LvsSyncDaemonConfig, MapError> {
-    let (iface, instance, id) = match node.args.as_slice() {
-        [iface, instance] => (iface, instance, 0),
-        [iface, instance, k, id] if k == "id" => (
-            iface,
-            instance,
-            id.parse()
-                .or_else(|_| refuse(node, format!("{id:?} is not a sync id")))?,
-        ),
-        _ => return refuse(
-            node,
-            "expects IFACE INSTANCE [id N] (maxlen, port, ttl, group: not supported by hakit yet)",
-        ),
+    const USAGE: &str = "expects IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]";
+    let mut args = node.args.iter();
+    let (Some(iface), Some(mut instance)) = (args.next(), args.next()) else {
+        return refuse(node, USAGE);
     };
-    Ok(LvsSyncDaemonConfig {
+    if ["id", "maxlen", "port", "ttl", "group"].contains(&instance.as_str()) {
+        return refuse(
+            node,
+            "without a VRRP instance (keepalived then runs both sync daemons all the time): \
+             not supported, name the instance",
+        );
+    }
+    if instance == "inst" {
+        let Some(named) = args.next() else {
+            return refuse(node, USAGE);
+        };
+        instance = named;
+    }
+    let mut c = LvsSyncDaemonConfig {
         iface: iface.clone(),
         instance: instance.clone(),
-        id,
-    })
+        id: None,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
+    while let Some(key) = args.next() {
+        let Some(value) = args.next() else {
+            return refuse(node, format!("{key} needs a value ({USAGE})"));
+        };
+        let number = || {
+            value
+                .parse::<u32>()
+                .or_else(|_| refuse(node, format!("{key} {value:?} is not a number")))
+        };
+        match key.as_str() {
+            "id" => c.id = Some(number()?),
+            "maxlen" => c.maxlen = Some(number()?),
+            "port" => c.port = Some(number()?),
+            "ttl" => c.ttl = Some(number()?),
+            "group" => {
+                c.group = Some(
+                    value
+                        .parse()
+                        .or_else(|_| refuse(node, format!("group {value:?} is not an address")))?,
+                )
+            }
+            _ => return refuse(node, format!("unknown option {key:?} ({USAGE})")),
+        }
+    }
+    Ok(c)
 }
 
 #[cfg(test)]
@@ -179,7 +214,7 @@ mod tests {
 
     const CONF: &str = r#"
 global_defs {
-  lvs_sync_daemon lo VI_1 id 9
+  lvs_sync_daemon lo inst VI_1 id 9 maxlen 1400 port 8849 ttl 2 group 224.0.0.82
 }
 vrrp_instance VI_1 {
   interface lo
@@ -269,7 +304,16 @@ virtual_server fwmark 5 {
         let sync = config.lvs_sync_daemon.unwrap();
         assert_eq!(
             (sync.iface.as_str(), sync.instance.as_str(), sync.id),
-            ("lo", "VI_1", 9)
+            ("lo", "VI_1", Some(9))
+        );
+        assert_eq!(
+            (sync.maxlen, sync.port, sync.ttl, sync.group),
+            (
+                Some(1400),
+                Some(8849),
+                Some(2),
+                Some("224.0.0.82".parse().unwrap())
+            )
         );
     }
 
@@ -280,6 +324,11 @@ virtual_server fwmark 5 {
             ("virtual_server 192.0.2.1 80 {\n  virtualhost www\n}\n", "virtualhost", 2),
             ("virtual_server 192.0.2.1 {\n}\n", "virtual_server", 1),
             ("virtual_server fwmark x {\n}\n", "virtual_server", 1),
+            ("global_defs {\n  lvs_sync_daemon lo VI_1 bogus 3\n}\n", "lvs_sync_daemon", 2),
+            ("global_defs {\n  lvs_sync_daemon lo VI_1 port\n}\n", "lvs_sync_daemon", 2),
+            ("global_defs {\n  lvs_sync_daemon lo VI_1 group x\n}\n", "lvs_sync_daemon", 2),
+            ("global_defs {\n  lvs_sync_daemon lo\n}\n", "lvs_sync_daemon", 2),
+            ("global_defs {\n  lvs_sync_daemon lo id 3\n}\n", "lvs_sync_daemon", 2),
             ("virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    MISC_CHECK {\n      misc_dynamic\n    }\n  }\n}\n", "misc_dynamic", 4),
         ] {
             let file = Reader::new().read_str(text, "k.conf").unwrap();

@@ -385,7 +385,8 @@ pub struct Config {
     #[cfg(feature = "ipvs")]
     #[serde(default)]
     pub virtual_server: Vec<crate::runtime::virtual_server_config::VirtualServerConfig>,
-    /// keepalived's `lvs_sync_daemon IFACE INSTANCE [id N]` (`[lvs_sync_daemon]`, feature
+    /// keepalived's `lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N]
+    /// [group ADDR]` (`[lvs_sync_daemon]`, feature
     /// `ipvs`; see [`lvs_sync`](crate::runtime::lvs_sync)).
     #[cfg(feature = "ipvs")]
     #[serde(default)]

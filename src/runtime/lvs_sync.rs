@@ -1,4 +1,5 @@
-//! keepalived's `lvs_sync_daemon IFACE INSTANCE [id N]`: the kernel's IPVS connection
+//! keepalived's `lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group
+//! ADDR]`: the kernel's IPVS connection
 //! synchronisation daemon, tied to a VRRP instance. While the instance is Master this node
 //! runs the master sync daemon (it sends its connection table); otherwise the backup one (it
 //! receives the Master's), so established connections survive a director failover. Switched
@@ -25,6 +26,8 @@
 //! assert_eq!(bad.field, "lvs_sync_daemon.instance");
 //! ```
 
+use std::net::IpAddr;
+
 use ipvs_netlink::{IpvsHandle, SyncDaemon, SyncState};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot};
@@ -43,9 +46,22 @@ pub struct LvsSyncDaemonConfig {
     pub iface: String,
     /// The VRRP instance (by name) whose state decides master or backup.
     pub instance: String,
-    /// The sync id, 0 to 255 (default 0): only messages with the same id are accepted.
-    #[serde(default)]
-    pub id: u32,
+    /// The sync id, 0 to 255: only messages with the same id are accepted. Default, as
+    /// keepalived's: the instance's VRID (so a keepalived director and a hakit one agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// The largest sync message in bytes, 1 to 65507 (default: from the interface's MTU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxlen: Option<u32>,
+    /// The UDP port, 1 to 65535 (default 8848).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u32>,
+    /// The multicast TTL, 1 to 255 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+    /// The multicast group, IPv4 or IPv6 (default 224.0.0.81).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<IpAddr>,
 }
 
 /// `[lvs_sync_daemon]` validated.
@@ -57,6 +73,14 @@ pub struct LvsSyncSpec {
     pub instance: String,
     /// The sync id.
     pub sync_id: u32,
+    /// The largest sync message (`None`: the kernel's choice, from the MTU).
+    pub max_len: Option<u16>,
+    /// The UDP port (`None`: 8848).
+    pub port: Option<u16>,
+    /// The multicast TTL (`None`: 1).
+    pub ttl: Option<u8>,
+    /// The multicast group (`None`: 224.0.0.81).
+    pub group: Option<IpAddr>,
 }
 
 impl LvsSyncSpec {
@@ -67,7 +91,45 @@ impl LvsSyncSpec {
         } else {
             SyncState::Backup
         };
-        SyncDaemon::new(role, self.iface.clone(), self.sync_id)
+        SyncDaemon {
+            max_len: self.max_len,
+            port: self.port,
+            ttl: self.ttl,
+            group: self.group,
+            ..SyncDaemon::new(role, self.iface.clone(), self.sync_id)
+        }
+    }
+}
+
+/// Whether the kernel's `running` daemon is `want`: a setting `want` leaves to the kernel
+/// (`None`) matches whatever the kernel chose.
+fn runs_as_wanted(running: &SyncDaemon, want: &SyncDaemon) -> bool {
+    fn same<T: PartialEq>(running: Option<T>, want: Option<T>) -> bool {
+        want.is_none() || running == want
+    }
+    running.state == want.state
+        && running.interface == want.interface
+        && running.sync_id == want.sync_id
+        && same(running.max_len, want.max_len)
+        && same(running.port, want.port)
+        && same(running.ttl, want.ttl)
+        && same(running.group, want.group)
+}
+
+/// `value` of `lvs_sync_daemon.KEY` in `min..=max`, as a `T`.
+fn in_range<T: TryFrom<u32>>(
+    key: &str,
+    value: Option<u32>,
+    min: u32,
+    max: u32,
+) -> Result<Option<T>, ConfigError> {
+    let Some(v) = value else { return Ok(None) };
+    match T::try_from(v) {
+        Ok(t) if (min..=max).contains(&v) => Ok(Some(t)),
+        _ => Err(ConfigError::new(
+            format!("lvs_sync_daemon.{key}"),
+            format!("{v} is out of range {min} to {max}"),
+        )),
     }
 }
 
@@ -83,22 +145,39 @@ pub fn validate(
             format!("{:?} is not an interface name (1 to 15 bytes)", c.iface),
         ));
     }
-    if !instances.iter().any(|i| i.name == c.instance) {
+    let Some(instance) = instances.iter().find(|i| i.name == c.instance) else {
         return Err(ConfigError::new(
             "lvs_sync_daemon.instance",
             format!("no instance is named {:?}", c.instance),
         ));
-    }
-    if c.id > 255 {
-        return Err(ConfigError::new(
-            "lvs_sync_daemon.id",
-            format!("{} is out of range 0 to 255", c.id),
-        ));
+    };
+    let sync_id = match c.id {
+        Some(id) if id > 255 => {
+            return Err(ConfigError::new(
+                "lvs_sync_daemon.id",
+                format!("{id} is out of range 0 to 255"),
+            ))
+        }
+        Some(id) => id,
+        None => u32::from(instance.fsm.vrid),
+    };
+    if let Some(g) = c.group {
+        if !g.is_multicast() {
+            return Err(ConfigError::new(
+                "lvs_sync_daemon.group",
+                format!("{g} is not a multicast address"),
+            ));
+        }
     }
     Ok(Some(LvsSyncSpec {
         iface: c.iface.clone(),
         instance: c.instance.clone(),
-        sync_id: c.id,
+        sync_id,
+        // The largest UDP payload of an IPv4 datagram.
+        max_len: in_range("maxlen", c.maxlen, 1, 65507)?,
+        port: in_range("port", c.port, 1, 65535)?,
+        ttl: in_range("ttl", c.ttl, 1, 255)?,
+        group: c.group,
     }))
 }
 
@@ -123,9 +202,7 @@ fn switch(ipvs: &mut IpvsHandle, want: &SyncDaemon) {
             }
         }
     }
-    if running.iter().any(|d| {
-        d.state == want.state && d.interface == want.interface && d.sync_id == want.sync_id
-    }) {
+    if running.iter().any(|d| runs_as_wanted(d, want)) {
         return;
     }
     if running.iter().any(|d| d.state == want.state) {
@@ -138,6 +215,19 @@ fn switch(ipvs: &mut IpvsHandle, want: &SyncDaemon) {
         ),
         Err(e) => warn!("lvs_sync_daemon: cannot start {:?}: {e}", want.state),
     }
+}
+
+/// [`switch`] on a blocking thread: stopping a kernel sync thread waits for it to end (tens
+/// of milliseconds), which would stall every task of a current-thread runtime (the checks).
+/// `None` only if the switch panicked.
+async fn switch_off_the_runtime(mut ipvs: IpvsHandle, want: SyncDaemon) -> Option<IpvsHandle> {
+    tokio::task::spawn_blocking(move || {
+        switch(&mut ipvs, &want);
+        ipvs
+    })
+    .await
+    .inspect_err(|e| warn!("lvs_sync_daemon: switching failed: {e}; no more switches"))
+    .ok()
 }
 
 impl LvsSync {
@@ -160,9 +250,15 @@ impl LvsSync {
                     _ = &mut stop_rx => break,
                     ev = events.recv() => match ev {
                         Ok(Event::StateChanged { instance, to, .. }) if instance == spec.instance => {
-                            switch(&mut ipvs, &spec.daemon_for(to));
+                            match switch_off_the_runtime(ipvs, spec.daemon_for(to)).await {
+                                Some(back) => ipvs = back,
+                                None => return,
+                            }
                         }
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(n)) => warn!(
+                            "lvs_sync_daemon: {n} events missed: the role follows from the next transition"
+                        ),
                         Err(broadcast::error::RecvError::Closed) => break,
                     },
                 }
@@ -232,6 +328,93 @@ mod tests {
             field_of("iface = 'an-interface-name-too-long'\ninstance = 'web'"),
             "lvs_sync_daemon.iface"
         );
+        for (line, field) in [
+            ("maxlen = 0", "lvs_sync_daemon.maxlen"),
+            ("maxlen = 65508", "lvs_sync_daemon.maxlen"),
+            ("port = 0", "lvs_sync_daemon.port"),
+            ("port = 65536", "lvs_sync_daemon.port"),
+            ("ttl = 0", "lvs_sync_daemon.ttl"),
+            ("ttl = 256", "lvs_sync_daemon.ttl"),
+            ("group = '192.0.2.7'", "lvs_sync_daemon.group"),
+            ("group = '2001:db8::7'", "lvs_sync_daemon.group"),
+        ] {
+            assert_eq!(
+                field_of(&format!("iface = 'lo'\ninstance = 'web'\n{line}")),
+                field,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_sync_id_defaults_to_the_instances_vrid_as_in_keepalived() {
+        let spec = |section: &str| {
+            crate::Config::from_toml(&format!("{INSTANCE}[lvs_sync_daemon]\n{section}"))
+                .unwrap()
+                .validate()
+                .unwrap()
+                .lvs_sync_daemon
+                .unwrap()
+        };
+        assert_eq!(spec("iface = 'lo'\ninstance = 'web'").sync_id, 51);
+        assert_eq!(spec("iface = 'lo'\ninstance = 'web'\nid = 0").sync_id, 0);
+    }
+
+    #[test]
+    fn every_setting_reaches_the_daemon() {
+        let spec = crate::Config::from_toml(&format!(
+            "{INSTANCE}[lvs_sync_daemon]\niface = 'eth1'\ninstance = 'web'\nid = 4\n\
+             maxlen = 1400\nport = 8849\nttl = 2\ngroup = 'ff02::81'\n"
+        ))
+        .unwrap()
+        .validate()
+        .unwrap()
+        .lvs_sync_daemon
+        .unwrap();
+        let d = spec.daemon_for(State::Master);
+        assert_eq!(
+            (d.state, d.interface.as_str(), d.sync_id),
+            (SyncState::Master, "eth1", 4)
+        );
+        assert_eq!(
+            (d.max_len, d.port, d.ttl, d.group),
+            (
+                Some(1400),
+                Some(8849),
+                Some(2),
+                Some("ff02::81".parse().unwrap())
+            )
+        );
+    }
+
+    #[test]
+    fn a_running_daemon_matches_what_is_left_to_the_kernel() {
+        let want = SyncDaemon::new(SyncState::Backup, "eth0", 5);
+        // What the kernel reports for it: its own maxlen, group, port and ttl.
+        let running = SyncDaemon {
+            max_len: Some(1472),
+            group: Some("224.0.0.81".parse().unwrap()),
+            port: Some(8848),
+            ttl: Some(1),
+            ..want.clone()
+        };
+        assert!(runs_as_wanted(&running, &want));
+        let other_port = SyncDaemon {
+            port: Some(8849),
+            ..want.clone()
+        };
+        assert!(!runs_as_wanted(&running, &other_port));
+        assert!(runs_as_wanted(
+            &running,
+            &SyncDaemon {
+                port: Some(8848),
+                ..want.clone()
+            }
+        ));
+        let master = SyncDaemon::new(SyncState::Master, "eth0", 5);
+        assert!(!runs_as_wanted(&running, &master));
+        let other_id = SyncDaemon::new(SyncState::Backup, "eth0", 6);
+        assert!(!runs_as_wanted(&running, &other_id));
     }
 
     #[test]
@@ -240,6 +423,10 @@ mod tests {
             iface: "eth0".into(),
             instance: "web".into(),
             sync_id: 3,
+            max_len: None,
+            port: None,
+            ttl: None,
+            group: None,
         };
         assert_eq!(spec.daemon_for(State::Master).state, SyncState::Master);
         for s in [State::Init, State::Backup, State::Fault] {
