@@ -26,8 +26,9 @@ bash scripts/ipvs-vm/run --timeout 300 -- target/debug/examples/lvs_director dem
 cargo build --bin hakitd
 sh scripts/ipvs-vm/hakitd-lvs.sh
 # Two hakitd LVS directors with VRRP and lvs_sync_daemon: one TCP connection through the VIP
-# survives the Master's death (NAT and DR), and breaks without the sync daemon (about 1.5 min;
-# the probe is built by `cargo build --examples` above).
+# survives the Master's death (NAT and DR) and a graceful stop, with a keepalived 2.2.7 peer too,
+# and breaks without the sync daemon (about 2 min; the probe is built by `cargo build --examples`
+# above).
 sh scripts/ipvs-vm/lvs-ha.sh
 leftover=$(comm -13 <(echo "$before") <(ip netns list | sort))
 [ -z "$leftover" ] || { echo "test.sh: namespaces left behind:"; echo "$leftover"; exit 1; }

@@ -2,7 +2,7 @@
 # Two LVS directors (hakitd, VRRP + virtual_server + lvs_sync_daemon) in the IPVS VM, and a
 # TCP connection that survives the Master's death:
 #
-#   scripts/ipvs-vm/lvs-ha.sh            the test (CI; about 1.5 min)
+#   scripts/ipvs-vm/lvs-ha.sh            the test (CI; about 2 min)
 #   scripts/ipvs-vm/lvs-ha.sh bench [N]  N failovers per daemon and way (default 5; the Master
 #                                        killed, or stopped by SIGTERM), medians printed;
 #                                        keepalived's figures beside hakitd's when the host
@@ -259,13 +259,14 @@ failover() {
     wait_for "d1 table" table_ok d1
     wait_for "d2 table" table_ok d2
     # Without the counters: what the daemon programmed, for a comparison between daemons.
-    ip netns exec d1 ipvsadm -Ln | awk '{ print $1, $2, $3, $4, $5 }' >/tmp/table-$1
+    ip netns exec d1 ipvsadm -Ln |
+        awk '$1 == "->" { print $1, $2, $3, $4; next } { print $1, $2, $3, $4, $5 }' >"/tmp/table-${1%+*}"
     sleep 1 # d2 settles as Backup
     holds_vip d2 && fail "d2 holds the VIP while d1 is Master"
     ip netns exec c $P/lvs_ha_probe probe "$2:7000" 10 9 >/tmp/probe.out 2>&1 &
     probe=$!
     wait_for "connection in d1" has_conn d1 "$2"
-    if [ "$3" = 1 ]; then
+    if [ "$3" != 0 ]; then
         # The master sync daemon sends what it has every 2 s at the latest.
         wait_for "connection synced to d2" has_conn d2 "$2"
     else
@@ -280,6 +281,9 @@ failover() {
         term) kill -TERM "$d1_daemon" ;;
     esac
     wait_for "d2 takes over" holds_vip d2
+    # The connection must be used after the takeover too: the probe is still running 1 s on.
+    sleep 1
+    kill -0 "$probe" 2>/dev/null || fail "the probe ended before 1 s of traffic through d2"
     wait "$probe" || fail "probe: $(cat /tmp/probe.out)"
     director_gone d1
     director_gone d2
@@ -342,6 +346,9 @@ if [ "$mode" = test ]; then
             [ "$(echo "$line" | field lost)" = 0 ] || fail "$pair: requests lost"
             echo "PASS ${pair%+*} Master to ${pair#*+} Backup: the same connection goes on"
         done
+        diff /tmp/table-hakitd /tmp/table-keepalived ||
+            fail "ipvsadm -Ln: hakitd's table (<) is not keepalived's (>) for the same config"
+        echo "PASS ipvsadm -Ln: hakitd's table is keepalived's for the same keepalived.conf"
     else
         echo "SKIP hakitd and keepalived as a pair: no /usr/sbin/keepalived on the host"
     fi
