@@ -5,9 +5,8 @@
 //! where keepalived itself only warns and carries on (an unknown keyword in a sync group, a
 //! `vrrp_script` without `script`, an invalid route or rule), kept as a [`Warning`] that says
 //! what keepalived does. No line is ignored silently. What hakit does not implement yet
-//! (`virtual_server_group`, checkers other than TCP_CHECK, HTTP_GET and MISC_CHECK, `nexthop`
-//! routes, SNMP, BFD) is refused by name; `virtual_server` and `lvs_sync_daemon` need the
-//! `ipvs` feature. The values are checked afterwards by [`Config::validate`], as for TOML.
+//! (`FILE_CHECK` and `BFD_CHECK`, `nexthop` routes, SNMP) is refused by name;
+//! `virtual_server`, `virtual_server_group` and `lvs_sync_daemon` need the `ipvs` feature. The values are checked afterwards by [`Config::validate`], as for TOML.
 
 use std::collections::BTreeMap;
 
@@ -82,6 +81,11 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
             "virtual_server" => m.config.virtual_server.push(
                 crate::keepalived_conf::to_virtual_server::virtual_server(node)?,
             ),
+            #[cfg(feature = "ipvs")]
+            "virtual_server_group" => m
+                .config
+                .virtual_server_group
+                .push(crate::keepalived_conf::to_virtual_server::virtual_server_group(node)?),
             "static_ipaddress" => {
                 for line in &node.children {
                     if let Some(text) = m.static_address(line)? {
@@ -829,7 +833,7 @@ vrrp_instance VI_1 {
                 2,
             ),
             (
-                "virtual_server group G {
+                "virtual_server group {
 }
 ",
                 "virtual_server",

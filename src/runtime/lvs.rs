@@ -24,7 +24,7 @@
 //! let run = VirtualServerRun::new(spec.virtual_servers[0].clone(), 0);
 //! assert_eq!(run.check_ids().len(), 2);
 //! // Both real servers start alive (no `alpha`): quorum 2 holds, no sorry server.
-//! assert_eq!(run.desired().destinations.len(), 2);
+//! assert_eq!(run.desired()[0].destinations.len(), 2);
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -32,8 +32,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use healthcheck::{
-    CheckId, CheckSpec, ExecCheck, Health, HttpCheck, HttpUrl, Monitor, MonitorConfig, Policy,
-    Pool, PoolPolicy, QuorumChange, RealServer, StateChange, StatusCodes, TcpCheck,
+    CheckId, CheckSpec, DnsCheck, ExecCheck, Health, HttpCheck, HttpUrl, IcmpCheck, Monitor,
+    MonitorConfig, Policy, Pool, PoolPolicy, QuorumChange, RealServer, ReplyPattern, SmtpCheck,
+    SocketOptions, StateChange, StatusCodes, TcpCheck, UdpCheck,
 };
 use ipvs_netlink::{DesiredService, DesiredTable, Destination, IpvsHandle, ServiceKey};
 use tokio::sync::{broadcast, oneshot};
@@ -83,6 +84,7 @@ impl VirtualServerRun {
             servers.push(RealServer {
                 key: rs.addr,
                 weight: rs.weight,
+                inhibit_on_failure: rs.inhibit_on_failure,
                 checks: ids,
             });
         }
@@ -140,10 +142,13 @@ impl VirtualServerRun {
                     virtualhost,
                 } => {
                     let mut list = Vec::new();
-                    for (path, status) in urls {
-                        let mut u = HttpUrl::new(path.clone());
-                        if let Some(s) = status {
-                            u = u.status(StatusCodes::new([*s..=*s])?);
+                    for url in urls {
+                        let mut u = HttpUrl::new(url.path.clone());
+                        if !url.status.is_empty() {
+                            u = u.status(StatusCodes::new(url.status.iter().cloned())?);
+                        }
+                        if let Some(d) = &url.digest {
+                            u = u.digest_hex(d)?;
                         }
                         list.push(u);
                     }
@@ -163,6 +168,43 @@ impl VirtualServerRun {
                 CheckKind::Misc(cmd) => {
                     CheckSpec::new(*id, ExecCheck::new(["/bin/sh", "-c", cmd.as_str()])?)
                 }
+                CheckKind::Smtp {
+                    addr,
+                    bind,
+                    helo_name,
+                } => {
+                    let mut check = SmtpCheck::new(*addr);
+                    if let Some(h) = helo_name {
+                        check = check.helo_name(h.clone());
+                    }
+                    if let Some(ip) = bind {
+                        check = check.socket_options(SocketOptions {
+                            bind: Some(SocketAddr::new(*ip, 0)),
+                            ..SocketOptions::default()
+                        });
+                    }
+                    CheckSpec::new(*id, check)
+                }
+                CheckKind::Dns { addr, name, qtype } => {
+                    CheckSpec::new(*id, DnsCheck::new(*addr, name, *qtype)?)
+                }
+                CheckKind::Udp {
+                    addr,
+                    payload,
+                    require_reply,
+                    reply,
+                } => {
+                    let mut check = UdpCheck::new(*addr, payload.clone());
+                    if *require_reply {
+                        let pattern = match reply {
+                            Some(hex) => Some(ReplyPattern::from_hex(hex)?),
+                            None => None,
+                        };
+                        check = check.require_reply(pattern);
+                    }
+                    CheckSpec::new(*id, check)
+                }
+                CheckKind::Ping(ip) => CheckSpec::new(*id, IcmpCheck::new(*ip)),
             };
             out.push(
                 spec.interval(def.interval)
@@ -232,36 +274,51 @@ impl VirtualServerRun {
             .collect()
     }
 
-    /// What IPVS should hold for this virtual server now.
-    pub fn desired(&self) -> DesiredService {
-        let mut svc = DesiredService::new(self.spec.service.clone());
-        for d in self.pool.desired() {
-            // The pool already decided presence and weight (0 = quiesced): list exactly that.
-            svc = svc.destination(
-                Destination::new(d.key)
-                    .forward(self.spec.forward)
-                    .weight(d.weight),
-                true,
-            );
-        }
-        svc
+    /// What IPVS should hold for this virtual server now: one service, or one per member
+    /// of its group, each with the same real servers.
+    pub fn desired(&self) -> Vec<DesiredService> {
+        let dests = self.pool.desired();
+        self.spec
+            .keys
+            .iter()
+            .map(|key| {
+                let mut service = self.spec.service.clone();
+                service.key = *key;
+                let mut svc = DesiredService::new(service);
+                for d in &dests {
+                    // The pool already decided presence and weight (0 = quiesced): list
+                    // exactly that.
+                    svc = svc.destination(
+                        Destination::new(d.key)
+                            .forward(self.spec.forward)
+                            .weight(d.weight),
+                        true,
+                    );
+                }
+                svc
+            })
+            .collect()
     }
 
     /// Whether its checks should run while this node holds `held` (VIPs of its Master
     /// instances) out of `vips` (every VIP configured): an `ha_suspend` virtual server on
     /// a configured VIP is checked only while that VIP is held here.
+    /// A group's checks run while any of its addresses is held (or is no VIP at all).
     pub fn checks_wanted(&self, vips: &HashSet<IpAddr>, held: &HashSet<IpAddr>) -> bool {
-        let ServiceKey::Inet { addr, .. } = self.spec.service.key else {
-            return true;
-        };
-        !self.spec.ha_suspend || !vips.contains(&addr.ip()) || held.contains(&addr.ip())
+        !self.spec.ha_suspend
+            || self.spec.keys.iter().any(|key| match key {
+                ServiceKey::Inet { addr, .. } => {
+                    !vips.contains(&addr.ip()) || held.contains(&addr.ip())
+                }
+                ServiceKey::Fwmark { .. } => true,
+            })
     }
 }
 
 /// The desired table of every virtual server (never removing services it does not list).
 pub fn desired_table(runs: &[VirtualServerRun]) -> DesiredTable {
     DesiredTable {
-        services: runs.iter().map(VirtualServerRun::desired).collect(),
+        services: runs.iter().flat_map(VirtualServerRun::desired).collect(),
         remove_unlisted: false,
     }
 }
@@ -382,7 +439,7 @@ impl LvsDirector {
             .set(&mut runs, &held)
             .map_err(|e| DaemonError::Other(format!("virtual_server: {e}")))?;
         sync(&mut ipvs, &runs);
-        let keys = runs.iter().map(|r| r.spec.service.key).collect();
+        let keys = runs.iter().flat_map(|r| r.spec.keys.clone()).collect();
         let (stop_tx, mut stop_rx) = oneshot::channel();
         let task = tokio::spawn(async move {
             let mut resync = tokio::time::interval(RESYNC);
@@ -508,13 +565,15 @@ mod tests {
              [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\ntcp_check = [{{}}]\n"
         ))
         .unwrap();
-        let specs = crate::runtime::virtual_server_config::validate_all(&c.virtual_server);
+        let specs = crate::runtime::virtual_server_config::validate_all(
+            &c.virtual_server,
+            &c.virtual_server_group,
+        );
         VirtualServerRun::new(specs.unwrap().remove(0), 10)
     }
 
     fn table(r: &VirtualServerRun) -> Vec<(SocketAddr, u32)> {
-        let mut v: Vec<_> = r
-            .desired()
+        let mut v: Vec<_> = r.desired()[0]
             .destinations
             .iter()
             .map(|d| {
@@ -597,6 +656,64 @@ mod tests {
         let whys: Vec<_> = r.restart_checks().iter().map(|s| s.why).collect();
         assert_eq!(whys, ["notify_down"]);
         assert!(table(&r).is_empty());
+    }
+
+    #[test]
+    fn a_group_s_services_share_one_pool_and_one_set_of_checks() {
+        let c = crate::Config::from_toml(
+            "[[virtual_server_group]]\nname = 'g'\nmembers = ['192.0.2.1 80', '192.0.2.2-3 80']\n\
+             [[virtual_server]]\ngroup = 'g'\nha_suspend = true\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\ntcp_check = [{}]\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\ninhibit_on_failure = true\n\
+             smtp_check = [{}]\ndns_check = [{}]\nudp_check = [{ reply = '00' }]\nping_check = [{}]\n\
+             http_get = [{ url = [{ path = '/', status_code = '200-299 301', digest = '9b3a0c85a887a256d6939da88aabd8cd' }] }]\n",
+        )
+        .unwrap();
+        let spec = crate::runtime::virtual_server_config::validate_all(
+            &c.virtual_server,
+            &c.virtual_server_group,
+        )
+        .unwrap()
+        .remove(0);
+        let mut r = VirtualServerRun::new(spec, 0);
+        // Checked once for the group: 1 + 5 checks, each kind built.
+        assert_eq!(r.check_specs().unwrap().len(), 6);
+        let services = desired_table(std::slice::from_ref(&r)).services;
+        assert_eq!(services.len(), 3);
+        for s in &services {
+            assert_eq!(s.destinations.len(), 2);
+        }
+        // The second real server fails: its own inhibit_on_failure keeps it at weight 0 in
+        // every service of the group (the virtual server's default would remove it).
+        r.apply(CheckId(1), Health::Down);
+        for s in &r.desired() {
+            let weights: Vec<u32> = s
+                .destinations
+                .iter()
+                .map(|d| d.destination.weight)
+                .collect();
+            assert_eq!(weights, vec![1, 0]);
+        }
+        r.apply(CheckId(0), Health::Down);
+        assert!(r.desired().iter().all(|s| s.destinations.len() == 1));
+        // ha_suspend: checked while any address of the group is held here.
+        let vips: HashSet<IpAddr> = ["192.0.2.1", "192.0.2.3"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let held = |a: &[&str]| {
+            a.iter()
+                .map(|a| a.parse().unwrap())
+                .collect::<HashSet<IpAddr>>()
+        };
+        assert!(r.checks_wanted(&vips, &held(&["192.0.2.3"])));
+        // 192.0.2.2 is no VIP at all: always checked, as keepalived does.
+        assert!(r.checks_wanted(&vips, &held(&[])));
+        let all: HashSet<IpAddr> = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert!(!r.checks_wanted(&all, &held(&[])));
     }
 
     #[test]
