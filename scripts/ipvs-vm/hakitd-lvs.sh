@@ -53,6 +53,37 @@ virtual_server fwmark 7 {
     weight 3
   }
 }
+virtual_server_group G {
+  192.0.2.5-6 443
+  fwmark 8
+}
+virtual_server group G {
+  delay_loop 0.2
+  lb_algo rr
+  lb_kind DR
+  real_server 198.51.100.2 443 {
+    PING_CHECK {
+      connect_timeout 1
+    }
+  }
+  real_server 198.51.100.77 443 {
+    PING_CHECK {
+      connect_timeout 0.3
+      retry 0
+    }
+  }
+}
+virtual_server 192.0.2.1 53 {
+  protocol UDP
+  delay_loop 0.2
+  lb_algo rr
+  real_server 198.51.100.2 5353 {
+    UDP_CHECK {
+      connect_timeout 0.3
+      retry 0
+    }
+  }
+}
 EOF
 touch /tmp/rs1 /tmp/rs2
 /payload/hakitd --keepalived-conf /tmp/k.conf 2>/tmp/hakitd.log &
@@ -97,6 +128,29 @@ svc="TCP 192.0.2.1:80 wrr;"
 expect "all alive" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
 [ "$(fwm)" = "FWM 7 rr;198.51.100.4:0 Route 3;" ] || fail "fwmark service: ipvsadm shows '$(fwm)'"
 echo "PASS fwmark service: $(fwm)"
+# Any service the same way: $1 = ipvsadm's selector (-t ADDR, -u ADDR, -f MARK).
+svc_of() {
+    ipvsadm -Ln $1 2>/dev/null |
+        awk '$1 ~ /^(TCP|UDP|FWM)$/ { print $1, $2, $3 } $1 == "->" && $2 != "RemoteAddress:Port" { print $2, $3, $4 }' |
+        tr '\n' ';'
+}
+expect_svc() { # $1 = step, $2 = selector, $3 = the table wanted
+    i=0
+    while [ $i -lt 100 ]; do
+        have=$(svc_of "$2")
+        [ "$have" = "$3" ] && { echo "PASS $1: $have"; return 0; }
+        sleep 0.2
+        i=$((i + 1))
+    done
+    fail "$1: ipvsadm $2 shows '$have', want '$3'"
+}
+# virtual_server_group: one service per member, the same real servers; PING_CHECK keeps the
+# one that answers (the rs namespace) and drops the one nobody holds.
+expect_svc "group member 192.0.2.5:443" "-t 192.0.2.5:443" "TCP 192.0.2.5:443 rr;198.51.100.2:443 Route 1;"
+expect_svc "group member 192.0.2.6:443" "-t 192.0.2.6:443" "TCP 192.0.2.6:443 rr;198.51.100.2:443 Route 1;"
+expect_svc "group member fwmark 8" "-f 8" "FWM 8 rr;198.51.100.2:443 Route 1;"
+# UDP_CHECK: nothing listens on 5353 in the rs namespace, its ICMP port unreachable is down.
+expect_svc "UDP_CHECK on a closed port" "-u 192.0.2.1:53" "UDP 192.0.2.1:53 rr;"
 rm /tmp/rs2
 expect "rs2 failed, quorum 2 kept" "${svc}198.51.100.2:8081 Masq 2;"
 rm /tmp/rs1
@@ -115,6 +169,7 @@ touch /tmp/rs1
 expect "quorum back" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
 kill -TERM "$pid"
 wait "$pid" || fail "hakitd exited with $?"
-[ -z "$(table)$(fwm)" ] || fail "services left after SIGTERM: $(table)$(fwm)"
+left="$(table)$(fwm)$(svc_of '-t 192.0.2.5:443')$(svc_of '-f 8')$(svc_of '-u 192.0.2.1:53')"
+[ -z "$left" ] || fail "services left after SIGTERM: $left"
 echo "PASS SIGTERM: service removed"
 echo "hakitd-lvs: all steps passed"
