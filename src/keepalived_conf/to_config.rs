@@ -5,7 +5,7 @@
 //! where keepalived itself only warns and carries on (an unknown keyword in a sync group, a
 //! `vrrp_script` without `script`, an invalid route or rule), kept as a [`Warning`] that says
 //! what keepalived does. No line is ignored silently. What hakit does not implement yet
-//! (`FILE_CHECK` and `BFD_CHECK`, `nexthop` routes, SNMP) is refused by name;
+//! (`FILE_CHECK` and `BFD_CHECK`, SNMP) is refused by name;
 //! `virtual_server`, `virtual_server_group` and `lvs_sync_daemon` need the `ipvs` feature. The values are checked afterwards by [`Config::validate`], as for TOML.
 
 use std::collections::BTreeMap;
@@ -289,12 +289,6 @@ impl Mapper {
         T: std::str::FromStr<Err = vip_netlink::Error>,
     {
         let text = line_text(n);
-        if text.split_whitespace().any(|w| w == "nexthop") {
-            return refuse(
-                n,
-                "multipath routes with `nexthop` are not supported by hakit yet (`via A or B` is)",
-            );
-        }
         match text.parse::<T>() {
             Ok(_) => {
                 // keepalived's warnings for its deprecated route words, which it still applies.
@@ -717,6 +711,7 @@ vrrp_instance VI_1 {
   virtual_routes {
     10.99.0.0/16 via 192.0.2.254
     10.77.0.1/32 dev lo table 100 protocol 85
+    10.1.0.0/16 nexthop via 192.0.2.1 weight 2 nexthop via 192.0.2.2
   }
   track_interface {
     eth1 weight -10
@@ -762,11 +757,14 @@ vrrp_instance VI_1 {
             i.virtual_routes,
             [
                 "10.99.0.0/16 via 192.0.2.254",
-                "10.77.0.1/32 dev lo table 100 protocol 85"
+                "10.77.0.1/32 dev lo table 100 protocol 85",
+                "10.1.0.0/16 nexthop via 192.0.2.1 weight 2 nexthop via 192.0.2.2"
             ]
         );
         let route: vip_netlink::VirtualRoute = i.virtual_routes[1].parse().unwrap();
         assert_eq!((route.table(), route.protocol()), (100, 85));
+        let multipath: vip_netlink::VirtualRoute = i.virtual_routes[2].parse().unwrap();
+        assert_eq!(multipath.next_hops().len(), 2);
         assert_eq!(i.track_ifaces, ["eth1:-10"]);
         assert_eq!(
             (
@@ -804,16 +802,6 @@ vrrp_instance VI_1 {
 }
 ",
                 "smtp_alert",
-                3,
-            ),
-            (
-                "vrrp_instance V {
-  virtual_routes {
-    10.1.0.0/16 nexthop via 10.0.0.1 nexthop via 10.0.0.2
-  }
-}
-",
-                "10.1.0.0/16",
                 3,
             ),
             (
