@@ -53,6 +53,29 @@ virtual_server fwmark 7 {
     weight 3
   }
 }
+track_file fc {
+  file /tmp/fc
+  weight 0
+}
+track_file fw {
+  file /tmp/fw
+}
+virtual_server 192.0.2.1 8000 {
+  delay_loop 0.2
+  lb_algo rr
+  real_server 198.51.100.2 8000 {
+    FILE_CHECK {
+      track_file fc
+    }
+  }
+  real_server 198.51.100.4 8000 {
+    weight 2
+    FILE_CHECK {
+      track_file fw
+      weight 3
+    }
+  }
+}
 virtual_server_group G {
   192.0.2.5-6 443
   fwmark 8
@@ -151,6 +174,15 @@ expect_svc "group member 192.0.2.6:443" "-t 192.0.2.6:443" "TCP 192.0.2.6:443 rr
 expect_svc "group member fwmark 8" "-f 8" "FWM 8 rr;198.51.100.2:443 Route 1;"
 # UDP_CHECK: nothing listens on 5353 in the rs namespace, its ICMP port unreachable is down.
 expect_svc "UDP_CHECK on a closed port" "-u 192.0.2.1:53" "UDP 192.0.2.1:53 rr;"
+# FILE_CHECK: no file reads as 0 (both up, weights as configured); weight 0 and a number:
+# down; a weight W: the server's weight moves by N x W.
+fc="TCP 192.0.2.1:8000 rr;"
+expect_svc "FILE_CHECK, no files" "-t 192.0.2.1:8000" "${fc}198.51.100.2:8000 Masq 1;198.51.100.4:8000 Masq 2;"
+echo 1 >/tmp/fc
+echo 4 >/tmp/fw
+expect_svc "FILE_CHECK, maintenance 1 and weight file 4" "-t 192.0.2.1:8000" "${fc}198.51.100.4:8000 Masq 14;"
+echo 0 >/tmp/fc
+expect_svc "FILE_CHECK, maintenance back to 0" "-t 192.0.2.1:8000" "${fc}198.51.100.2:8000 Masq 1;198.51.100.4:8000 Masq 14;"
 rm /tmp/rs2
 expect "rs2 failed, quorum 2 kept" "${svc}198.51.100.2:8081 Masq 2;"
 rm /tmp/rs1
@@ -169,7 +201,7 @@ touch /tmp/rs1
 expect "quorum back" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
 kill -TERM "$pid"
 wait "$pid" || fail "hakitd exited with $?"
-left="$(table)$(fwm)$(svc_of '-t 192.0.2.5:443')$(svc_of '-f 8')$(svc_of '-u 192.0.2.1:53')"
+left="$(table)$(fwm)$(svc_of '-t 192.0.2.1:8000')$(svc_of '-t 192.0.2.5:443')$(svc_of '-f 8')$(svc_of '-u 192.0.2.1:53')"
 [ -z "$left" ] || fail "services left after SIGTERM: $left"
 echo "PASS SIGTERM: service removed"
 echo "hakitd-lvs: all steps passed"

@@ -5,7 +5,7 @@
 //! where keepalived itself only warns and carries on (an unknown keyword in a sync group, a
 //! `vrrp_script` without `script`, an invalid route or rule), kept as a [`Warning`] that says
 //! what keepalived does. No line is ignored silently. What hakit does not implement yet
-//! (`FILE_CHECK` and `BFD_CHECK`, SNMP) is refused by name;
+//! (`BFD_CHECK`, SNMP) is refused by name;
 //! `virtual_server`, `virtual_server_group` and `lvs_sync_daemon` need the `ipvs` feature. The values are checked afterwards by [`Config::validate`], as for TOML.
 
 use std::collections::BTreeMap;
@@ -60,7 +60,8 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
     for node in &file.nodes {
         match node.keyword.as_str() {
             "vrrp_script" => m.script(node)?,
-            "vrrp_track_file" => m.track_file(node)?,
+            // `track_file` is keepalived 2.1's name for both VRRP and FILE_CHECK use.
+            "vrrp_track_file" | "track_file" => m.track_file(node)?,
             "vrrp_track_process" => m.track_process(node)?,
             _ => {}
         }
@@ -73,13 +74,13 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
         .collect();
     for node in &file.nodes {
         match node.keyword.as_str() {
-            "vrrp_script" | "vrrp_track_file" | "vrrp_track_process" => {}
+            "vrrp_script" | "vrrp_track_file" | "track_file" | "vrrp_track_process" => {}
             "global_defs" => m.global_defs(node)?,
             "vrrp_instance" => m.instance(node)?,
             "vrrp_sync_group" => m.sync_group(node)?,
             #[cfg(feature = "ipvs")]
             "virtual_server" => m.config.virtual_server.push(
-                crate::keepalived_conf::to_virtual_server::virtual_server(node)?,
+                crate::keepalived_conf::to_virtual_server::virtual_server(node, &m.files)?,
             ),
             #[cfg(feature = "ipvs")]
             "virtual_server_group" => m

@@ -3,11 +3,14 @@
 //! one is refused by name with its file and line; the values are checked afterwards by
 //! [`Config::validate`](crate::Config::validate), as for TOML.
 
+use std::collections::BTreeMap;
+
 use crate::keepalived_conf::Node;
+use crate::runtime::config::TrackFileConfig;
 use crate::runtime::lvs_sync::LvsSyncDaemonConfig;
 use crate::runtime::virtual_server_config::{
-    DnsCheckConfig, HttpGetConfig, MiscCheckConfig, PingCheckConfig, RealServerConfig,
-    SmtpCheckConfig, StatusCodeConfig, TcpCheckConfig, UdpCheckConfig, UrlConfig,
+    DnsCheckConfig, FileCheckConfig, HttpGetConfig, MiscCheckConfig, PingCheckConfig,
+    RealServerConfig, SmtpCheckConfig, StatusCodeConfig, TcpCheckConfig, UdpCheckConfig, UrlConfig,
     VirtualServerConfig, VirtualServerGroupConfig,
 };
 
@@ -43,7 +46,11 @@ fn address(node: &Node, args: &[String]) -> Result<String, MapError> {
 }
 
 /// `virtual_server IP PORT { ... }` or `virtual_server fwmark N { ... }`.
-pub(crate) fn virtual_server(node: &Node) -> Result<VirtualServerConfig, MapError> {
+/// `files` are the `track_file` blocks a `FILE_CHECK` may name.
+pub(crate) fn virtual_server(
+    node: &Node,
+    files: &BTreeMap<String, TrackFileConfig>,
+) -> Result<VirtualServerConfig, MapError> {
     let mut vs = match node.args.as_slice() {
         [k, mark] if k == "fwmark" => {
             let mut vs = VirtualServerConfig::new("");
@@ -84,7 +91,7 @@ pub(crate) fn virtual_server(node: &Node) -> Result<VirtualServerConfig, MapErro
             "retry" => vs.retry = Some(number(n)?),
             "delay_before_retry" => vs.delay_before_retry = Some(number(n)?),
             "virtualhost" => vs.virtualhost = Some(one(n)?.to_string()),
-            "real_server" => vs.real_server.push(real_server(n)?),
+            "real_server" => vs.real_server.push(real_server(n, files)?),
             _ => unsupported(n)?,
         }
     }
@@ -121,7 +128,10 @@ pub(crate) fn virtual_server_group(node: &Node) -> Result<VirtualServerGroupConf
     })
 }
 
-fn real_server(node: &Node) -> Result<RealServerConfig, MapError> {
+fn real_server(
+    node: &Node,
+    files: &BTreeMap<String, TrackFileConfig>,
+) -> Result<RealServerConfig, MapError> {
     let address = match node.args.as_slice() {
         // A fwmark service's real server without a port (validation refuses it elsewhere).
         [ip] => ip.clone(),
@@ -135,6 +145,7 @@ fn real_server(node: &Node) -> Result<RealServerConfig, MapError> {
             "notify_down" => rs.notify_down = Some(command(n)?),
             "inhibit_on_failure" => rs.inhibit_on_failure = Some(flag(n)?),
             "SMTP_CHECK" => smtp_check(n, &mut rs.smtp_check)?,
+            "FILE_CHECK" => rs.file_check.push(file_check(n, files)?),
             "DNS_CHECK" => {
                 let mut c = DnsCheckConfig::default();
                 checker_lines!(n, c, k, {
@@ -218,6 +229,49 @@ fn http_get(n: &Node) -> Result<HttpGetConfig, MapError> {
             "virtualhost" => c.virtualhost = Some(one(k)?.to_string()),
     });
     Ok(c)
+}
+
+/// A `FILE_CHECK` block: `track_file NAME` (a `track_file` block's file and weight) and
+/// its own `weight W [reverse]`.
+fn file_check(
+    n: &Node,
+    files: &BTreeMap<String, TrackFileConfig>,
+) -> Result<FileCheckConfig, MapError> {
+    let mut file = None;
+    let mut own = None;
+    for k in &n.children {
+        match k.keyword.as_str() {
+            "track_file" => {
+                let name = one(k)?;
+                match files.get(name) {
+                    Some(f) => file = Some(f),
+                    None => return refuse(k, format!("no track_file named {name:?}")),
+                }
+            }
+            "weight" => {
+                let reverse = match k.args.get(1).map(String::as_str) {
+                    None | Some("noreverse") => false,
+                    Some("reverse") => true,
+                    Some(_) => return refuse(k, "expects W [reverse|noreverse]"),
+                };
+                let w: i32 = match k.args.first().map(|w| w.parse()) {
+                    Some(Ok(w)) if w != i32::MIN && k.args.len() <= 2 => w,
+                    _ => return refuse(k, "expects W [reverse|noreverse]"),
+                };
+                own = Some((w, reverse));
+            }
+            _ => unsupported(k)?,
+        }
+    }
+    let Some(f) = file else {
+        return refuse(n, "has no track_file");
+    };
+    let (weight, reverse) = own.unwrap_or((f.weight, false));
+    Ok(FileCheckConfig {
+        path: f.path.clone(),
+        weight,
+        reverse,
+    })
 }
 
 /// An `SMTP_CHECK` block: its own connection options, or keepalived's older `host { }`
@@ -475,9 +529,32 @@ virtual_server group VSG {
     }
 
     #[test]
+    fn file_checks_take_their_track_file_s_file_and_weight() {
+        let text = "track_file maint {\n  file /run/maint\n  weight 0\n}\n\
+                    vrrp_track_file legacy {\n  file /run/legacy\n  weight 3\n}\n\
+                    virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n\
+                    FILE_CHECK {\n track_file maint\n }\n\
+                    FILE_CHECK {\n track_file legacy\n weight -2 reverse\n }\n  }\n}\n";
+        let file = Reader::new().read_str(text, "k.conf").unwrap();
+        let (config, _) = to_config(&file).unwrap();
+        let checks = &config.virtual_server[0].real_server[0].file_check;
+        assert_eq!(
+            (checks[0].path.as_str(), checks[0].weight, checks[0].reverse),
+            ("/run/maint", 0, false)
+        );
+        assert_eq!(
+            (checks[1].path.as_str(), checks[1].weight, checks[1].reverse),
+            ("/run/legacy", -2, true)
+        );
+    }
+
+    #[test]
     fn unsupported_keywords_are_refused_by_name_and_line() {
         for (text, keyword, line) in [
             ("virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    FILE_CHECK {\n    }\n  }\n}\n", "FILE_CHECK", 3),
+            ("virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    FILE_CHECK {\n      track_file nope\n    }\n  }\n}\n", "track_file", 4),
+            ("track_file f {\n  file /run/f\n}\nvirtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    FILE_CHECK {\n      track_file f\n      weight 2 sideways\n    }\n  }\n}\n", "weight", 8),
+            ("virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    BFD_CHECK {\n    }\n  }\n}\n", "BFD_CHECK", 3),
             ("virtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n    UDP_CHECK {\n      min_reply_length 4\n    }\n  }\n}\n", "min_reply_length", 4),
             ("virtual_server_group G {\n  10.0.0.9-3 80\n}\n", "10.0.0.9-3", 2),
             ("virtual_server_group G {\n  fwmark 0\n}\n", "fwmark", 2),

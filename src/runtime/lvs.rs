@@ -32,9 +32,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use healthcheck::{
-    CheckId, CheckSpec, DnsCheck, ExecCheck, Health, HttpCheck, HttpUrl, IcmpCheck, Monitor,
-    MonitorConfig, Policy, Pool, PoolPolicy, QuorumChange, RealServer, ReplyPattern, SmtpCheck,
-    SocketOptions, StateChange, StatusCodes, TcpCheck, UdpCheck,
+    CheckId, CheckSpec, CheckStatus, DnsCheck, ExecCheck, FileCheck, Health, HttpCheck, HttpUrl,
+    IcmpCheck, Monitor, MonitorConfig, Policy, Pool, PoolPolicy, QuorumChange, RealServer,
+    ReplyPattern, SmtpCheck, SocketOptions, StateChange, StatusCodes, TcpCheck, UdpCheck,
 };
 use ipvs_netlink::{DesiredService, DesiredTable, Destination, IpvsHandle, ServiceKey};
 use tokio::sync::{broadcast, oneshot};
@@ -43,7 +43,7 @@ use vrrp_fsm::State;
 
 use crate::runtime::daemon::DaemonError;
 use crate::runtime::events::Event;
-use crate::runtime::virtual_server_config::{CheckKind, VirtualServerSpec};
+use crate::runtime::virtual_server_config::{CheckKind, VirtualServerSpec, MAX_WEIGHT};
 
 /// How often the table is re-applied even without a change (undoes edits behind our back).
 const RESYNC: Duration = Duration::from_secs(10);
@@ -205,6 +205,7 @@ impl VirtualServerRun {
                     CheckSpec::new(*id, check)
                 }
                 CheckKind::Ping(ip) => CheckSpec::new(*id, IcmpCheck::new(*ip)),
+                CheckKind::File { path, .. } => CheckSpec::new(*id, FileCheck::new(path)),
             };
             out.push(
                 spec.interval(def.interval)
@@ -222,11 +223,55 @@ impl VirtualServerRun {
     /// Feeds one check's change; returns the scripts it asks for (quorum and real server
     /// notifications). A change of another virtual server's check is ignored.
     pub fn apply(&mut self, id: CheckId, health: Health) -> Vec<ScriptRun> {
+        self.apply_weighted(id, health, None)
+    }
+
+    /// Feeds one check's state as the monitor reports it: a `FILE_CHECK` turns the number
+    /// it read into the real server's health and weight (see
+    /// [`FileCheckConfig`](crate::runtime::virtual_server_config::FileCheckConfig)); any other
+    /// check is [`apply`](Self::apply).
+    pub fn apply_status(&mut self, id: CheckId, status: &CheckStatus) -> Vec<ScriptRun> {
+        let Some((j, def)) = self.def_of(id) else {
+            return Vec::new();
+        };
+        let CheckKind::File {
+            weight, reverse, ..
+        } = def.kind
+        else {
+            return self.apply(id, status.health);
+        };
+        // keepalived reads a missing or unreadable file as 0.
+        let n = match status.health {
+            Health::Up => status.value.unwrap_or(0),
+            _ => 0,
+        };
+        let base = self.spec.real_servers[j].weight;
+        let (health, dynamic) = file_check_outcome(n, weight, reverse, base);
+        self.apply_weighted(id, health, dynamic)
+    }
+
+    /// The real server index and definition of check `id`.
+    fn def_of(
+        &self,
+        id: CheckId,
+    ) -> Option<(usize, &crate::runtime::virtual_server_config::CheckDef)> {
+        let at = self.checks.iter().position(|(c, _)| *c == id)?;
+        let j = self.checks[at].1;
+        let before: usize = self.checks[..at].iter().filter(|(_, r)| *r == j).count();
+        Some((j, self.spec.real_servers[j].checks.get(before)?))
+    }
+
+    fn apply_weighted(
+        &mut self,
+        id: CheckId,
+        health: Health,
+        weight: Option<u32>,
+    ) -> Vec<ScriptRun> {
         if !self.checks.iter().any(|(c, _)| *c == id) {
             return Vec::new();
         }
         let mut runs = Vec::new();
-        let quorum = self.pool.set_check(id, health, None);
+        let quorum = self.pool.set_check(id, health, weight);
         for (j, rs) in self.spec.real_servers.iter().enumerate() {
             let now = self.pool.is_alive(&rs.addr).unwrap_or(false);
             if now != self.alive[j] {
@@ -313,6 +358,22 @@ impl VirtualServerRun {
                 ServiceKey::Fwmark { .. } => true,
             })
     }
+}
+
+/// A `FILE_CHECK`'s number `n` with its `weight` (and `reverse`) on a real server of weight
+/// `base`: its health, and the IPVS weight it sets (none with weight 0), keepalived's rules.
+fn file_check_outcome(n: i64, weight: i32, reverse: bool, base: u32) -> (Health, Option<u32>) {
+    if weight == 0 {
+        let down = (n != 0) != reverse;
+        return (if down { Health::Down } else { Health::Up }, None);
+    }
+    let sign = if reverse { -1 } else { 1 };
+    let delta = n.saturating_mul(i64::from(weight)).saturating_mul(sign);
+    if delta <= i64::from(i32::MIN) {
+        return (Health::Down, None);
+    }
+    let w = (i64::from(base) + delta).clamp(0, i64::from(MAX_WEIGHT));
+    (Health::Up, Some(w as u32))
 }
 
 /// The desired table of every virtual server (never removing services it does not list).
@@ -454,7 +515,7 @@ impl LvsDirector {
                         }
                         for c in &batch {
                             for r in runs.iter_mut() {
-                                for s in r.apply(c.id, c.state.health) {
+                                for s in r.apply_status(c.id, &c.state) {
                                     run_script(&r.spec.name, &s);
                                 }
                             }
@@ -714,6 +775,62 @@ mod tests {
             .map(|a| a.parse().unwrap())
             .collect();
         assert!(!r.checks_wanted(&all, &held(&[])));
+    }
+
+    #[test]
+    fn file_checks_follow_keepalived_s_rules() {
+        // Weight 0: down while the number is not 0 (reversed: while it is 0).
+        assert_eq!(file_check_outcome(0, 0, false, 5), (Health::Up, None));
+        assert_eq!(file_check_outcome(3, 0, false, 5), (Health::Down, None));
+        assert_eq!(file_check_outcome(0, 0, true, 5), (Health::Down, None));
+        assert_eq!(file_check_outcome(-1, 0, true, 5), (Health::Up, None));
+        // A weight: the real server's weight moves by N x W, floored at 0; FAULT is down.
+        assert_eq!(file_check_outcome(2, 3, false, 5), (Health::Up, Some(11)));
+        assert_eq!(file_check_outcome(2, 3, true, 5), (Health::Up, Some(0)));
+        assert_eq!(file_check_outcome(0, 3, false, 5), (Health::Up, Some(5)));
+        assert_eq!(
+            file_check_outcome(i64::from(i32::MAX), 2, true, 5),
+            (Health::Down, None)
+        );
+        assert_eq!(
+            file_check_outcome(1 << 40, 1 << 20, false, 5),
+            (Health::Up, Some(MAX_WEIGHT))
+        );
+
+        let c = crate::Config::from_toml(
+            "[[virtual_server]]\naddress = '192.0.2.1:80'\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\nweight = 4\n\
+             file_check = [{ path = '/run/w', weight = 2 }]\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\n\
+             file_check = [{ path = '/run/m' }]\n",
+        )
+        .unwrap();
+        let spec = crate::runtime::virtual_server_config::validate_all(
+            &c.virtual_server,
+            &c.virtual_server_group,
+        )
+        .unwrap()
+        .remove(0);
+        let mut r = VirtualServerRun::new(spec, 0);
+        let status = |health, value| CheckStatus {
+            health,
+            weight: healthcheck::TrackWeight::default(),
+            value,
+        };
+        let weights = |r: &VirtualServerRun| -> Vec<(u16, u32)> {
+            r.desired()[0]
+                .destinations
+                .iter()
+                .map(|d| (d.destination.port, d.destination.weight))
+                .collect()
+        };
+        r.apply_status(CheckId(0), &status(Health::Up, Some(3)));
+        assert_eq!(weights(&r), vec![(80, 10), (80, 1)]);
+        // The maintenance file says 1: that real server leaves; a missing file reads as 0.
+        r.apply_status(CheckId(1), &status(Health::Up, Some(1)));
+        assert_eq!(weights(&r), vec![(80, 10)]);
+        r.apply_status(CheckId(1), &status(Health::Down, Some(1)));
+        assert_eq!(weights(&r).len(), 2);
     }
 
     #[test]

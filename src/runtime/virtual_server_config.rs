@@ -167,6 +167,9 @@ pub struct RealServerConfig {
     /// keepalived's `PING_CHECK`s: an ICMP (ICMPv6) echo to the real server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ping_check: Vec<PingCheckConfig>,
+    /// keepalived's `FILE_CHECK`s: a number in a file (watched with inotify).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_check: Vec<FileCheckConfig>,
 }
 
 impl RealServerConfig {
@@ -186,8 +189,28 @@ impl RealServerConfig {
             dns_check: Vec::new(),
             udp_check: Vec::new(),
             ping_check: Vec::new(),
+            file_check: Vec::new(),
         }
     }
+}
+
+/// keepalived's `FILE_CHECK` (its `track_file`'s file, with the check's weight): the file
+/// holds a number N (a missing or unreadable file counts as 0, as keepalived reads it). With
+/// weight 0 the real server is down while N is not 0 (with `reverse`: while it is 0); with
+/// a weight W it stays up and its IPVS weight becomes its own plus N × W (minus with
+/// `reverse`), floored at 0, and it is down only when that product reaches keepalived's
+/// FAULT value (`-2147483648`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCheckConfig {
+    /// The file (absolute path).
+    pub path: String,
+    /// The weight W, -2147483647 to 2147483647 (default 0).
+    #[serde(default)]
+    pub weight: i32,
+    /// Reverse the sense of the number.
+    #[serde(default)]
+    pub reverse: bool,
 }
 
 /// One `[[virtual_server_group]]` (keepalived's `virtual_server_group NAME { ... }`).
@@ -520,6 +543,15 @@ pub enum CheckKind {
     },
     /// `PING_CHECK`: an echo to this address.
     Ping(IpAddr),
+    /// `FILE_CHECK`: a number in this file.
+    File {
+        /// The file.
+        path: String,
+        /// The weight.
+        weight: i32,
+        /// Reversed.
+        reverse: bool,
+    },
 }
 
 /// One `url` of an `HTTP_GET`/`SSL_GET` (validated).
@@ -1114,6 +1146,32 @@ pub fn validate(
                 interval,
                 timeout: timeout(&format!("{k}.connect_timeout"), t.connect_timeout)?,
                 retry,
+                delay_before_retry,
+            });
+        }
+        for (c, t) in rs.file_check.iter().enumerate() {
+            let k = g(&format!("file_check[{c}]"));
+            if !t.path.starts_with('/') {
+                return err(
+                    format!("{k}.path"),
+                    format!("{:?} is not an absolute path", t.path),
+                );
+            }
+            if t.weight == i32::MIN {
+                return err(
+                    format!("{k}.weight"),
+                    "out of range -2147483647 to 2147483647",
+                );
+            }
+            checks.push(CheckDef {
+                kind: CheckKind::File {
+                    path: t.path.clone(),
+                    weight: t.weight,
+                    reverse: t.reverse,
+                },
+                interval,
+                timeout: Duration::from_secs(1),
+                retry: 0,
                 delay_before_retry,
             });
         }
