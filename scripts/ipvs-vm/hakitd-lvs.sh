@@ -199,9 +199,42 @@ done
 echo "PASS rs2 back, live weight 1 < quorum 2: still the sorry server"
 touch /tmp/rs1
 expect "quorum back" "${svc}198.51.100.2:8081 Masq 2;198.51.100.3:8082 Masq 1;"
+
+# SIGHUP, keepalived's reload: the UDP virtual server goes, a new one comes, the group's
+# scheduler changes in place; the FILE_CHECK one is unchanged and keeps its state (the
+# weight 14 its file set, although its real server's configured weight is 2).
+awk '
+    /^virtual_server 192.0.2.1 53 / { skip = 1 }
+    skip { if ($0 ~ /^}/) skip = 0; next }
+    /^virtual_server group G/ { group = 1 }
+    /^}/ { group = 0 }
+    group && /^  lb_algo rr$/ { print "  lb_algo wlc"; next }
+    { print }
+' /tmp/k.conf >/tmp/k.conf.new
+printf 'virtual_server 192.0.2.1 9000 {\n  lb_algo sh\n  real_server 198.51.100.2 9000 {\n  }\n}\n' >>/tmp/k.conf.new
+mv /tmp/k.conf.new /tmp/k.conf
+kill -HUP "$pid"
+expect_svc "reload: a virtual server added" "-t 192.0.2.1:9000" "TCP 192.0.2.1:9000 sh;198.51.100.2:9000 Masq 1;"
+expect_svc "reload: the group's scheduler edited" "-t 192.0.2.6:443" "TCP 192.0.2.6:443 wlc;198.51.100.2:443 Route 1;"
+expect_svc "reload: a virtual server removed" "-u 192.0.2.1:53" ""
+[ "$(svc_of '-t 192.0.2.1:8000')" = "${fc}198.51.100.2:8000 Masq 1;198.51.100.4:8000 Masq 14;" ] ||
+    fail "reload: the unchanged FILE_CHECK server lost its state: $(svc_of '-t 192.0.2.1:8000')"
+echo "PASS reload: the unchanged virtual server kept its state"
+# A bad file is refused whole: nothing changes.
+sed -i 's/^  lb_algo sh$/  lb_algo fastest/' /tmp/k.conf
+kill -HUP "$pid"
+i=0
+until grep -q 'fastest' /tmp/hakitd.log; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || fail "a bad reload was not refused"
+    sleep 0.2
+done
+[ "$(svc_of '-t 192.0.2.1:9000')" = "TCP 192.0.2.1:9000 sh;198.51.100.2:9000 Masq 1;" ] ||
+    fail "a refused reload changed the table: $(svc_of '-t 192.0.2.1:9000')"
+echo "PASS reload: a bad scheduler is refused, the table stays"
 kill -TERM "$pid"
 wait "$pid" || fail "hakitd exited with $?"
-left="$(table)$(fwm)$(svc_of '-t 192.0.2.1:8000')$(svc_of '-t 192.0.2.5:443')$(svc_of '-f 8')$(svc_of '-u 192.0.2.1:53')"
+left="$(table)$(fwm)$(svc_of '-t 192.0.2.1:9000')$(svc_of '-t 192.0.2.1:8000')$(svc_of '-t 192.0.2.5:443')$(svc_of '-f 8')$(svc_of '-u 192.0.2.1:53')"
 [ -z "$left" ] || fail "services left after SIGTERM: $left"
 echo "PASS SIGTERM: service removed"
 echo "hakitd-lvs: all steps passed"

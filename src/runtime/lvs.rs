@@ -29,6 +29,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use healthcheck::{
@@ -37,7 +38,7 @@ use healthcheck::{
     ReplyPattern, SmtpCheck, SocketOptions, StateChange, StatusCodes, TcpCheck, UdpCheck,
 };
 use ipvs_netlink::{DesiredService, DesiredTable, Destination, IpvsHandle, ServiceKey};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{info, warn};
 use vrrp_fsm::State;
 
@@ -429,7 +430,9 @@ impl Checks {
 pub struct LvsDirector {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    keys: Vec<ServiceKey>,
+    control: mpsc::UnboundedSender<Control>,
+    /// Every service it programs now (a reload changes them), removed at stop.
+    keys: Arc<Mutex<Vec<ServiceKey>>>,
 }
 
 fn run_script(vs: &str, run: &ScriptRun) {
@@ -458,13 +461,146 @@ fn sync(ipvs: &mut IpvsHandle, runs: &[VirtualServerRun]) {
     }
 }
 
+/// What the director's task is asked to do besides its own work.
+enum Control {
+    /// A reload: these virtual servers now, with this map of instances to the addresses
+    /// they hold as Master; the answer says whether it was applied.
+    Reload {
+        specs: Vec<VirtualServerSpec>,
+        instances: HashMap<String, Vec<IpAddr>>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// The addresses held here: those of the instances that are Master.
+fn held_by(masters: &HashSet<String>, instances: &HashMap<String, Vec<IpAddr>>) -> HashSet<IpAddr> {
+    masters
+        .iter()
+        .filter_map(|m| instances.get(m))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// Whether `a` and `b` are the same virtual server but for their place in the file.
+fn same_virtual_server(a: &VirtualServerSpec, b: &VirtualServerSpec) -> bool {
+    let mut b = b.clone();
+    b.name.clone_from(&a.name);
+    *a == b
+}
+
+/// The task's state: the runs, their checks, the next free check id.
+struct Director {
+    runs: Vec<VirtualServerRun>,
+    checks: Checks,
+    next_id: u64,
+    keys: Arc<Mutex<Vec<ServiceKey>>>,
+}
+
+impl Director {
+    /// keepalived's reload of its virtual servers: an unchanged virtual server keeps its
+    /// real servers' states and its checks running; a new or changed one starts afresh (its
+    /// checks from their initial health); services no longer configured are removed, and
+    /// the rest goes through the desired-state diff (a changed scheduler or weight is
+    /// edited in place, nothing is flushed). Checked whole before anything changes.
+    fn reload(
+        &mut self,
+        specs: Vec<VirtualServerSpec>,
+        instances: HashMap<String, Vec<IpAddr>>,
+        held: &HashSet<IpAddr>,
+        ipvs: &mut IpvsHandle,
+    ) -> Result<(), String> {
+        let mut old: Vec<Option<(VirtualServerRun, Vec<CheckSpec>, bool)>> = self
+            .runs
+            .drain(..)
+            .zip(std::mem::take(&mut self.checks.specs))
+            .zip(std::mem::take(&mut self.checks.running))
+            .map(|((r, c), running)| Some((r, c, running)))
+            .collect();
+        let mut plan = Vec::new();
+        let mut next_id = self.next_id;
+        let mut error = None;
+        for spec in specs {
+            let kept = old.iter().position(|o| {
+                o.as_ref()
+                    .is_some_and(|(r, _, _)| same_virtual_server(&r.spec, &spec))
+            });
+            match kept {
+                Some(i) => {
+                    let (mut run, checks, running) = old[i].take().expect("found above");
+                    run.spec.name = spec.name;
+                    plan.push((run, checks, running, false));
+                }
+                None => {
+                    let run = VirtualServerRun::new(spec, next_id);
+                    next_id += run.check_ids().len() as u64;
+                    match run.check_specs() {
+                        Ok(checks) => plan.push((run, checks, false, true)),
+                        Err(e) => {
+                            error = Some(format!("{}: {e}", run.spec.name));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(e) = error {
+            // Refused: put back what ran, as it was.
+            let kept = plan
+                .into_iter()
+                .filter(|(_, _, _, new)| !new)
+                .map(|(r, c, running, _)| (r, c, running));
+            for (r, c, running) in kept.chain(old.into_iter().flatten()) {
+                self.runs.push(r);
+                self.checks.specs.push(c);
+                self.checks.running.push(running);
+            }
+            return Err(e);
+        }
+        // What goes: its checks stop, its services leave the kernel.
+        let wanted: HashSet<ServiceKey> = plan
+            .iter()
+            .flat_map(|(r, _, _, _)| r.spec.keys.clone())
+            .collect();
+        for (r, _, running) in old.into_iter().flatten() {
+            info!(vs = %r.spec.name, "virtual server removed by a reload");
+            if running {
+                for id in r.check_ids() {
+                    self.checks.monitor.remove(id);
+                }
+            }
+            for k in r.spec.keys.iter().filter(|k| !wanted.contains(k)) {
+                if let Err(e) = ipvs.delete_service(k) {
+                    warn!("ipvs: cannot remove {k}: {e}");
+                }
+            }
+        }
+        for (r, c, running, _) in plan {
+            self.runs.push(r);
+            self.checks.specs.push(c);
+            self.checks.running.push(running);
+        }
+        self.next_id = next_id;
+        self.checks.vips = instances.values().flatten().copied().collect();
+        if let Err(e) = self.checks.set(&mut self.runs, held) {
+            warn!("virtual_server: {e}");
+        }
+        *self.keys.lock().unwrap_or_else(|e| e.into_inner()) =
+            self.runs.iter().flat_map(|r| r.spec.keys.clone()).collect();
+        sync(ipvs, &self.runs);
+        Ok(())
+    }
+}
+
 impl LvsDirector {
     /// Programs IPVS for `specs` and starts their checks; `instances` maps each VRRP
-    /// instance to the addresses it holds as Master (for `ha_suspend`), `events` tells
-    /// which are Master. `None` without virtual servers.
+    /// instance to the addresses it holds as Master (for `ha_suspend`), `masters` names
+    /// those that are Master now, `events` tells the changes. `None` without virtual
+    /// servers.
     pub fn start(
         specs: &[VirtualServerSpec],
         instances: HashMap<String, Vec<IpAddr>>,
+        masters: HashSet<String>,
         mut events: broadcast::Receiver<Event>,
     ) -> Result<Option<LvsDirector>, DaemonError> {
         if specs.is_empty() {
@@ -487,26 +623,41 @@ impl LvsDirector {
             check_specs.push(s);
         }
         let vips: HashSet<IpAddr> = instances.values().flatten().copied().collect();
-        let held: HashSet<IpAddr> = HashSet::new();
-        let mut masters: HashSet<String> = HashSet::new();
+        let mut instances = instances;
+        let mut masters = masters;
         let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
-        let mut checks = Checks {
+        let checks = Checks {
             monitor,
             specs: check_specs,
             vips,
             running: vec![false; runs.len()],
         };
-        checks
-            .set(&mut runs, &held)
+        let keys = Arc::new(Mutex::new(
+            runs.iter().flat_map(|r| r.spec.keys.clone()).collect(),
+        ));
+        let mut d = Director {
+            runs,
+            checks,
+            next_id: next,
+            keys: keys.clone(),
+        };
+        d.checks
+            .set(&mut d.runs, &held_by(&masters, &instances))
             .map_err(|e| DaemonError::Other(format!("virtual_server: {e}")))?;
-        sync(&mut ipvs, &runs);
-        let keys = runs.iter().flat_map(|r| r.spec.keys.clone()).collect();
+        sync(&mut ipvs, &d.runs);
         let (stop_tx, mut stop_rx) = oneshot::channel();
+        let (control_tx, mut control_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let mut resync = tokio::time::interval(RESYNC);
             loop {
                 tokio::select! {
                     _ = &mut stop_rx => break,
+                    Some(Control::Reload { specs, instances: map, reply }) = control_rx.recv() => {
+                        instances = map;
+                        let held = held_by(&masters, &instances);
+                        let _ = reply.send(d.reload(specs, instances.clone(), &held, &mut ipvs));
+                        continue;
+                    }
                     change = changes.recv() => {
                         let Some(change) = change else { break };
                         let mut batch: Vec<StateChange> = vec![change];
@@ -514,7 +665,7 @@ impl LvsDirector {
                             batch.push(more);
                         }
                         for c in &batch {
-                            for r in runs.iter_mut() {
+                            for r in d.runs.iter_mut() {
                                 for s in r.apply_status(c.id, &c.state) {
                                     run_script(&r.spec.name, &s);
                                 }
@@ -528,13 +679,8 @@ impl LvsDirector {
                             } else {
                                 masters.remove(&instance);
                             }
-                            let held: HashSet<IpAddr> = masters
-                                .iter()
-                                .filter_map(|m| instances.get(m))
-                                .flatten()
-                                .copied()
-                                .collect();
-                            if let Err(e) = checks.set(&mut runs, &held) {
+                            let held = held_by(&masters, &instances);
+                            if let Err(e) = d.checks.set(&mut d.runs, &held) {
                                 warn!("virtual_server: {e}");
                             }
                             continue;
@@ -548,12 +694,12 @@ impl LvsDirector {
                     },
                     _ = resync.tick() => {}
                 }
-                sync(&mut ipvs, &runs);
+                sync(&mut ipvs, &d.runs);
             }
-            for id in runs.iter().flat_map(VirtualServerRun::check_ids) {
-                checks.monitor.remove(id);
+            for id in d.runs.iter().flat_map(VirtualServerRun::check_ids) {
+                d.checks.monitor.remove(id);
             }
-            for r in &runs {
+            for r in &d.runs {
                 if r.spec.omega && r.quorum_up() {
                     if let Some(cmd) = &r.spec.quorum_down {
                         run_script(
@@ -570,8 +716,33 @@ impl LvsDirector {
         Ok(Some(LvsDirector {
             stop: Some(stop_tx),
             task: Some(task),
+            control: control_tx,
             keys,
         }))
+    }
+
+    /// Applies a reload (see [`Director::reload`]'s rules): `instances` is the reloaded
+    /// configuration's map of instances to the addresses they hold as Master.
+    pub async fn reload(
+        &self,
+        specs: &[VirtualServerSpec],
+        instances: HashMap<String, Vec<IpAddr>>,
+    ) -> Result<(), DaemonError> {
+        let (reply, answer) = oneshot::channel();
+        self.control
+            .send(Control::Reload {
+                specs: specs.to_vec(),
+                instances,
+                reply,
+            })
+            .map_err(|_| DaemonError::Reload("virtual_server: the director has stopped".into()))?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DaemonError::Reload(e)),
+            Err(_) => Err(DaemonError::Reload(
+                "virtual_server: the director has stopped".into(),
+            )),
+        }
     }
 
     /// Stops the checks (running `quorum_down` of `omega` virtual servers) and removes
@@ -587,7 +758,7 @@ impl LvsDirector {
     }
 
     fn remove_services(&mut self) {
-        let keys = std::mem::take(&mut self.keys);
+        let keys = std::mem::take(&mut *self.keys.lock().unwrap_or_else(|e| e.into_inner()));
         if keys.is_empty() {
             return;
         }
