@@ -830,7 +830,7 @@ vrrp_instance VI_1 {
             ),
             (
                 "global_defs {
-  lvs_sync_daemon eth0 VI_1 maxlen 1500
+  lvs_sync_daemon eth0 VI_1 maxlen 1500 weight 2
 }
 ",
                 "lvs_sync_daemon",

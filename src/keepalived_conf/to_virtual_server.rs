@@ -306,24 +306,45 @@ fn smtp_check(n: &Node, out: &mut Vec<SmtpCheckConfig>) -> Result<(), MapError> 
 
 /// `lvs_sync_daemon IFACE INSTANCE [id N]` (in `global_defs`).
 pub(crate) fn lvs_sync_daemon(node: &Node) -> Result<LvsSyncDaemonConfig, MapError> {
-    let (iface, instance, id) = match node.args.as_slice() {
-        [iface, instance] => (iface, instance, 0),
-        [iface, instance, k, id] if k == "id" => (
-            iface,
-            instance,
-            id.parse()
-                .or_else(|_| refuse(node, format!("{id:?} is not a sync id")))?,
-        ),
-        _ => return refuse(
+    let [iface, instance, options @ ..] = node.args.as_slice() else {
+        return refuse(
             node,
-            "expects IFACE INSTANCE [id N] (maxlen, port, ttl, group: not supported by hakit yet)",
-        ),
+            "expects IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]",
+        );
     };
-    Ok(LvsSyncDaemonConfig {
+    let mut c = LvsSyncDaemonConfig {
         iface: iface.clone(),
         instance: instance.clone(),
-        id,
-    })
+        id: 0,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
+    let mut words = options.iter();
+    while let Some(k) = words.next() {
+        let Some(v) = words.next() else {
+            return refuse(node, format!("{k} needs a value"));
+        };
+        let n = || {
+            v.parse::<u32>()
+                .or_else(|_| refuse(node, format!("{k} {v:?} is not a number")))
+        };
+        match k.as_str() {
+            "id" => c.id = n()?,
+            "maxlen" => c.maxlen = Some(n()?),
+            "port" => c.port = Some(n()?),
+            "ttl" => c.ttl = Some(n()?),
+            "group" => {
+                c.group = Some(
+                    v.parse()
+                        .or_else(|_| refuse(node, format!("group {v:?} is not an address")))?,
+                )
+            }
+            _ => return refuse(node, format!("unknown option {k:?}")),
+        }
+    }
+    Ok(c)
 }
 
 #[cfg(test)]
@@ -333,7 +354,7 @@ mod tests {
 
     const CONF: &str = r#"
 global_defs {
-  lvs_sync_daemon lo VI_1 id 9
+  lvs_sync_daemon lo VI_1 id 9 maxlen 1400 port 8849 ttl 2 group 239.1.2.3
 }
 vrrp_instance VI_1 {
   interface lo
@@ -431,6 +452,15 @@ virtual_server fwmark 5 {
         assert_eq!(
             (sync.iface.as_str(), sync.instance.as_str(), sync.id),
             ("lo", "VI_1", 9)
+        );
+        assert_eq!(
+            (sync.maxlen, sync.port, sync.ttl, sync.group),
+            (
+                Some(1400),
+                Some(8849),
+                Some(2),
+                Some("239.1.2.3".parse().unwrap())
+            )
         );
     }
 
