@@ -42,7 +42,7 @@ if [ "${IPVS_VM:-}" != 1 ]; then
         }
     done
     set --
-    extra="$bin"
+    extra="$bin $probe"
     if [ -x /usr/sbin/keepalived ]; then
         extra="$extra /usr/sbin/keepalived"
         set -- "$@" --file /usr/sbin/keepalived:/usr/sbin/keepalived
@@ -61,11 +61,11 @@ fail() {
     echo "FAIL $*"
     for d in d1 d2; do
         [ -f /tmp/$d.log ] && { echo "--- $d log"; tail -n 25 /tmp/$d.log; }
-        [ -f /tmp/syslog ] && { echo "--- syslog"; tail -n 25 /tmp/syslog; }
         echo "--- $d ipvsadm"
         ip netns exec $d ipvsadm -Ln 2>&1 | head -20 || true
         ip netns exec $d ipvsadm -Lnc 2>&1 | head -10 || true
     done
+    [ -f /tmp/syslog ] && { echo "--- keepalived (syslog)"; tail -n 25 /tmp/syslog; }
     [ -f /tmp/probe.out ] && { echo "--- probe"; cat /tmp/probe.out; }
     exit 1
 }
