@@ -721,7 +721,7 @@ impl LvsDirector {
         }))
     }
 
-    /// Applies a reload (see [`Director::reload`]'s rules): `instances` is the reloaded
+    /// Applies a reload (see `Director::reload`'s rules): `instances` is the reloaded
     /// configuration's map of instances to the addresses they hold as Master.
     pub async fn reload(
         &self,
