@@ -66,7 +66,8 @@ fn rss_kib(pids: &[u32]) -> u64 {
 /// Frames dropped on the way to the Backup during a flood: by the kernel's per-CPU backlog
 /// (`/proc/net/softnet_stat`, the whole box: a veth hands each frame to it), on the Backup's
 /// `eth0` (`rx_dropped`), on the bridge port towards it (`tx_dropped`), and by its sockets'
-/// full receive buffers (`ss`'s `skmem` drop count, every raw socket of its namespace).
+/// full receive buffers (the drops column of `/proc/net/raw` and `raw6`, every raw socket of
+/// its namespace).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Drops {
     /// softnet backlog drops, all CPUs.
@@ -93,17 +94,16 @@ impl Drops {
                 .and_then(|s| s.trim().parse().ok())
                 .unwrap_or(0)
         };
-        let ss = topo.nodes[1]
-            .ns
-            .exec("ss", &["-w", "-a", "-m", "-n"])
-            .unwrap_or_default();
-        // skmem:(r0,rb2097152,t0,tb212992,f0,w0,o0,bl0,d12)
-        let backup_sockets = ss
-            .split("skmem:(")
-            .skip(1)
-            .filter_map(|s| s.split(')').next())
-            .filter_map(|m| m.split(',').find_map(|f| f.strip_prefix('d')))
-            .filter_map(|d| d.parse::<u64>().ok())
+        // The last column of /proc/net/raw and raw6: each raw socket's drops (full buffer).
+        let backup_sockets = ["/proc/net/raw", "/proc/net/raw6"]
+            .iter()
+            .map(|f| topo.nodes[1].ns.exec("cat", &[f]).unwrap_or_default())
+            .flat_map(|t| {
+                t.lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                    .collect::<Vec<_>>()
+            })
             .sum();
         Drops {
             backlog,
@@ -219,6 +219,15 @@ pub fn flood_case_with(
     std::thread::sleep(Duration::from_millis(300));
     let rss_after = rss_kib(&master.pids());
     let takeover = !backup_was_master && backup.ever_master();
+    if takeover {
+        // Why, in the Backup's own words (the bench's output keeps it).
+        let log = backup.log();
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!(
+            "{kind:?} (eBPF {ebpf}) Backup took over; its log ends:\n{}",
+            lines[lines.len().saturating_sub(25)..].join("\n")
+        );
+    }
     let (m1, b1) = (lines(&master), lines(&backup));
     let frames = cap.stop();
     let window = |ts: Duration| ts >= wall && ts <= wall + elapsed;
