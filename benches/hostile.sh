@@ -16,6 +16,9 @@ for t in ip ss tcpdump keepalived setpriv; do
   command -v "$t" >/dev/null || { echo "hostile.sh: $t is missing (bash scripts/setup.sh)" >&2; exit 1; }
 done
 export HAKIT_HOSTILE_SECS="${SECS:-20}"
+# RATES=0 runs only the rows at the box's maximum, LOSS= none of the loss rows.
+[ -n "${RATES+x}" ] && export HAKIT_HOSTILE_RATES="$RATES"
+[ -n "${LOSS+x}" ] && export HAKIT_HOSTILE_LOSS="$LOSS"
 export HAKIT_HOSTILE_MD="${OUT:-$PWD/benches/HOSTILE_RESULTS.table.md}"
 cargo build --release --example minimal_failover
 start=$(date +%s)
