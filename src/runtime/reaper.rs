@@ -348,7 +348,8 @@ mod tests {
         let pid = escaped.id() as i32;
         std::mem::forget(escaped);
         assert!(wait_for(|| ProcStat::read(pid).is_some_and(|s| s.state == 'Z')).await);
-        assert_eq!(reap_orphans(), 1);
+        // Other tests of this binary may leave orphans of their own: at least this one.
+        assert!(reap_orphans() >= 1);
         assert!(ProcStat::read(pid).is_none(), "the orphan stayed a zombie");
     }
 
