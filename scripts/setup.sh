@@ -10,6 +10,7 @@ pkgs=(
   tcpdump         # wire captures in the observer namespace
   nftables        # random loss on the test bridge (these kernels have no netem)
   procps psmisc   # ps / pkill-free process inspection in tests
+  util-linux      # setpriv, setsid: the hostile bench's rows without CAP_BPF, escaping scripts
   qemu-system-x86 busybox-static ipvsadm kmod cpio  # the IPVS VM (scripts/ipvs-vm)
   ca-certificates
   prometheus curl # the metrics test: a real Prometheus scraping the endpoint, promtool's linter

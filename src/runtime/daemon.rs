@@ -28,6 +28,7 @@ use crate::runtime::instance_lock::{InstanceLock, LockError};
 use crate::runtime::metrics::MetricsServer;
 use crate::runtime::notify::{spawn_notifier, NOTIFY_TIMEOUT};
 use crate::runtime::notify_fifo::NotifyFifo;
+use crate::runtime::reaper::Reaper;
 use crate::runtime::reload::{plan_reload, ReloadRequest};
 use crate::runtime::route_announcer::RouteAnnouncer;
 use crate::runtime::smtp_alert::{self, SmtpSpec, SmtpStats};
@@ -211,6 +212,8 @@ pub struct Daemon {
     outcome: Option<Result<(), DaemonError>>,
     thread: Option<std::thread::JoinHandle<()>>,
     notifier: Option<JoinHandle<()>>,
+    /// The child subreaper: reaps what scripts orphan, ends it at shutdown.
+    reaper: Reaper,
     running: Arc<Mutex<Running>>,
     reloading: tokio::sync::Mutex<()>,
     watchers: Arc<Mutex<Watchers>>,
@@ -354,6 +357,8 @@ impl Daemon {
                 })?),
                 None => None,
             };
+        // Before the first script runs: its orphans are ours from the start.
+        let reaper = Reaper::start();
         let (notify, notifier) = spawn_notifier(fifo, spec.script_user);
         let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
         let (smtp, smtp_settings) = match spec.smtp.clone() {
@@ -432,6 +437,7 @@ impl Daemon {
             outcome: None,
             thread: Some(thread),
             notifier: Some(notifier),
+            reaper,
             running: Arc::new(Mutex::new(Running {
                 instances: spec.instances.iter().cloned().map(Some).collect(),
                 groups: spec.sync_groups.clone(),
@@ -847,6 +853,8 @@ impl Daemon {
                 warn!("notify scripts still running at exit");
             }
         }
+        // What the scripts left running (forked, `setsid`ed away) goes with the daemon.
+        self.reaper.end_orphans().await;
         let left = std::mem::take(&mut *lock(&self.vmacs));
         remove_vmacs(&left).await;
         lock(&self.locks).clear();
@@ -867,6 +875,7 @@ impl Drop for Daemon {
         self.tx.send(LoopEvent::Shutdown("drop"));
         let _ = thread.join();
         lock(&self.watchers).stop_checks();
+        self.reaper.kill_orphans_now();
         uninstall_statics(&lock(&self.statics));
         let left = std::mem::take(&mut *lock(&self.vmacs));
         if !left.is_empty() {

@@ -440,6 +440,9 @@ fn run_script(vs: &str, run: &ScriptRun) {
     if let Err(e) = tokio::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(&run.command)
+        // A group of its own, as every script: what it forks away is then recognised as an
+        // orphan by the daemon's subreaper (see `reaper`).
+        .process_group(0)
         .kill_on_drop(false)
         .spawn()
     {

@@ -30,6 +30,7 @@
 //! | [`virtual_server_config`], [`lvs`] | `[[virtual_server]]`: keepalived's IPVS services and real servers (feature `ipvs`) |
 //! | `vmac` | `use_vmac` macvlans |
 //! | [`notify`], `notify_fifo` | keepalived's notify scripts and FIFO |
+//! | [`reaper`] | the daemon as child subreaper: scripts' orphans reaped, ended at shutdown |
 //! | [`dump`] | keepalived's data, stats and JSON dumps |
 //! | `metrics` | the Prometheus endpoint (feature `metrics`) |
 //! | `transitions` | transitions counted from the event stream (metrics, dumps) |
@@ -56,6 +57,7 @@ pub mod notify;
 mod notify_fifo;
 pub mod precise_timer;
 pub mod privileges;
+pub mod reaper;
 pub mod reload;
 pub mod route_announcer;
 mod routing;

@@ -12,10 +12,13 @@
 //! MASTER script finishes before the BACKUP one that follows starts: keepalived starts them
 //! concurrently, which races in cloud failover scripts); different instances do not wait for
 //! each other. A script that runs longer than [`NOTIFY_TIMEOUT`] is killed so the queue moves
-//! on, and a backlog beyond [`NOTIFY_BACKLOG`] jobs drops its oldest. Scripts get no stdin,
-//! and their stdout and stderr are discarded (stdout carries the daemon's state lines). At
-//! shutdown the daemon waits for the queued scripts, the STOP ones included, for at most
-//! [`NOTIFY_TIMEOUT`] and a second.
+//! on, with its process group and every process found under it, those in another session too
+//! (keepalived 2.2.7 times out only the scripts it runs at shutdown, after a second, and kills
+//! their group only); a backlog beyond [`NOTIFY_BACKLOG`] jobs drops its oldest. Scripts get
+//! no stdin, and their stdout and stderr are discarded (stdout carries the daemon's state
+//! lines). At shutdown the daemon waits for the queued scripts, the STOP ones included, for at
+//! most [`NOTIFY_TIMEOUT`] and a second, then ends what they left running
+//! ([`crate::runtime::reaper`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::process::Stdio;
@@ -27,6 +30,7 @@ use tracing::{debug, warn};
 use vrrp_fsm::{State, StateChangeReason};
 
 use crate::runtime::notify_fifo::NotifyFifo;
+use crate::runtime::reaper;
 use crate::runtime::script_security::ScriptUser;
 
 /// How long a notify script may run before it is killed.
@@ -296,23 +300,30 @@ async fn run_script(job: &NotifyJob, argv: &[String], extra: &[String], runner: 
         Err(_) => {
             warn!(subject = job.subject.word(), name = %job.name, state = job.state, %program, timeout = ?runner.timeout, "notify script killed after the timeout");
             if let Some(pid) = child.id() {
-                kill_group(pid);
+                kill_script_tree(pid);
             }
             let _ = child.kill().await;
         }
     }
 }
 
-/// SIGKILL to the process group `pgid` (a script started with `process_group(0)`: its group
-/// id is its PID, and only it and what it started are in it).
-#[allow(unsafe_code)]
-fn kill_group(pgid: u32) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+/// SIGKILL to a timed-out script's process group (started with `process_group(0)`: its
+/// group id is its PID) and to every descendant found under it first, those that left the
+/// group or the session (`setsid`) included: the process group alone would miss them, and
+/// they would hang on as orphans of the daemon (see [`crate::runtime::reaper`]).
+fn kill_script_tree(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
     };
-    // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
+    // Read before the kill: once the script is gone its children are re-parented.
+    let below = reaper::descendants_of(pid);
+    if let Some(leader) = reaper::ProcStat::read(pid) {
+        reaper::signal_with_group(&leader, libc::SIGKILL);
+    }
+    for p in below {
+        if let Some(stat) = reaper::ProcStat::read(p) {
+            reaper::signal_with_group(&stat, libc::SIGKILL);
+        }
     }
 }
 
@@ -358,8 +369,8 @@ mod tests {
         assert_eq!(group_state([Init, Init], Some("MASTER")), Some("STOP"));
     }
 
-    /// A script that started a child and hangs: at the timeout its whole process group goes,
-    /// the child too (it would otherwise outlive the daemon's patience).
+    /// A script that started a child, and another in a session of its own (`setsid`), and
+    /// hangs: at the timeout its whole process group goes, and the escaped child too.
     #[tokio::test]
     async fn a_timed_out_script_is_killed_with_its_process_group() {
         let dir = std::env::temp_dir().join(format!("mf-notify-pg-{}", std::process::id()));
@@ -367,7 +378,10 @@ mod tests {
         let pid_file = dir.join("child.pid");
         let sh = script(
             &dir,
-            &format!("sleep 1000 & echo $! > {}; sleep 1000", pid_file.display()),
+            &format!(
+                "sleep 1000 & echo $! > {p}; setsid sleep 1000 & echo $! >> {p}; sleep 1000",
+                p = pid_file.display()
+            ),
         );
         let runner = Runner {
             user: None,
@@ -390,19 +404,32 @@ mod tests {
             .await
             .expect("the runner waited for the script past its timeout")
             .unwrap();
-        let child: i32 = std::fs::read_to_string(&pid_file)
+        let children: Vec<i32> = std::fs::read_to_string(&pid_file)
             .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        // Reaped by nobody yet (the shell's child): gone or a zombie, never still running.
-        let alive = std::fs::read_to_string(format!("/proc/{child}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false);
-        assert!(
-            !alive,
-            "the script's child {child} survived its group's kill"
-        );
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        assert_eq!(children.len(), 2);
+        for child in children {
+            // Reaped by nobody yet (the shell's child): gone or a zombie, never running.
+            let alive = || {
+                std::fs::read_to_string(format!("/proc/{child}/stat"))
+                    .map(|s| !s.contains(") Z "))
+                    .unwrap_or(false)
+            };
+            // SIGKILL is sent, not waited for: give the kernel a moment to end it.
+            for _ in 0..100 {
+                if !alive() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat"));
+            assert!(
+                !alive(),
+                "the script's child {child} survived the kill: {stat:?}"
+            );
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 

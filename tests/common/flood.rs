@@ -18,7 +18,8 @@ pub enum Payload {
         /// Its priority.
         priority: u8,
     },
-    /// The same advert with a broken checksum (must be dropped and counted).
+    /// The same advert with its priority octet flipped after the checksum was computed (it
+    /// claims priority 104 with a wrong checksum): must be dropped and counted.
     Junk,
 }
 
@@ -51,7 +52,10 @@ impl Flood {
             .encode_ipv4(&mut packet, &ip, ChecksumMode::Rfc5798PseudoHeader, None)
             .unwrap();
         if payload == Payload::Junk {
-            packet[22] ^= 0x5a; // the VRRP checksum's first octet
+            // The VRRP priority octet (20 octets of IP header, then version/type, VRID,
+            // priority): 50 becomes 104, above a Backup at 100, and the checksum no longer
+            // matches. Such junk passes every priority filter of a sleeping Backup.
+            packet[22] ^= 0x5a;
         }
         let packet = packet[..n].to_vec();
         let stop = Arc::new(AtomicBool::new(false));

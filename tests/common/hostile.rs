@@ -20,6 +20,14 @@ pub const FLOODER: Ipv4Addr = Ipv4Addr::new(10, 200, 0, 250);
 pub struct FloodFigures {
     /// Which implementation.
     pub kind: PeerKind,
+    /// Ours with its eBPF wake filter (`false`: started without `CAP_BPF` and
+    /// `CAP_SYS_ADMIN`, so the kernel refuses to load it and the classic filters serve);
+    /// always `true` for keepalived, which has none.
+    pub ebpf: bool,
+    /// eBPF programs the Backup held during the flood (what `ebpf` asked for, checked).
+    pub backup_bpf_programs: usize,
+    /// Where frames were dropped during the flood, read around it (see [`Drops`]).
+    pub drops: Drops,
     /// What was sent.
     pub payload: Payload,
     /// Packets per second asked for (0: as fast as possible).
@@ -55,8 +63,111 @@ fn rss_kib(pids: &[u32]) -> u64 {
         .sum()
 }
 
+/// Frames dropped on the way to the Backup during a flood: by the kernel's per-CPU backlog
+/// (`/proc/net/softnet_stat`, the whole box: a veth hands each frame to it), on the Backup's
+/// `eth0` (`rx_dropped`), on the bridge port towards it (`tx_dropped`), and by its sockets'
+/// full receive buffers (the drops column of `/proc/net/raw` and `raw6`, every raw socket of
+/// its namespace).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drops {
+    /// softnet backlog drops, all CPUs.
+    pub backlog: u64,
+    /// The Backup's eth0 receive drops.
+    pub backup_rx: u64,
+    /// The bridge port towards the Backup, transmit drops.
+    pub bridge_tx: u64,
+    /// The Backup's raw sockets, receive-buffer drops.
+    pub backup_sockets: u64,
+}
+
+impl Drops {
+    fn read(topo: &Topology) -> Drops {
+        let backlog = std::fs::read_to_string("/proc/net/softnet_stat")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .filter_map(|h| u64::from_str_radix(h, 16).ok())
+            .sum();
+        let link_stat = |ns: &super::topology::Netns, dev: &str, stat: &str| -> u64 {
+            ns.exec("cat", &[&format!("/sys/class/net/{dev}/statistics/{stat}")])
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        // The last column of /proc/net/raw and raw6: each raw socket's drops (full buffer).
+        let backup_sockets = ["/proc/net/raw", "/proc/net/raw6"]
+            .iter()
+            .map(|f| topo.nodes[1].ns.exec("cat", &[f]).unwrap_or_default())
+            .flat_map(|t| {
+                t.lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .sum();
+        Drops {
+            backlog,
+            backup_rx: link_stat(&topo.nodes[1].ns, "eth0", "rx_dropped"),
+            bridge_tx: link_stat(&topo.bridge, &topo.nodes[1].bridge_port, "tx_dropped"),
+            backup_sockets,
+        }
+    }
+
+    fn since(self, before: Drops) -> Drops {
+        Drops {
+            backlog: self.backlog.saturating_sub(before.backlog),
+            backup_rx: self.backup_rx.saturating_sub(before.backup_rx),
+            bridge_tx: self.bridge_tx.saturating_sub(before.bridge_tx),
+            backup_sockets: self.backup_sockets.saturating_sub(before.backup_sockets),
+        }
+    }
+}
+
+/// eBPF programs process `pid` holds open (`anon_inode:bpf-prog` descriptors).
+fn bpf_programs(pids: &[u32]) -> usize {
+    pids.iter()
+        .filter_map(|p| std::fs::read_dir(format!("/proc/{p}/fd")).ok())
+        .flat_map(|d| d.flatten())
+        .filter(|e| {
+            std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().contains("bpf-prog"))
+        })
+        .count()
+}
+
 /// Runs one flood against a fresh pair of `kind` and reads what happened.
 pub fn flood_case(kind: PeerKind, payload: Payload, rate: u32, duration: Duration) -> FloodFigures {
+    flood_case_with(kind, true, payload, rate, duration)
+}
+
+/// minimal_failover node `i` started without `CAP_BPF` and `CAP_SYS_ADMIN` (dropped from the
+/// bounding set before it runs): the kernel refuses its eBPF wake filter, as on a host that
+/// grants only `CAP_NET_RAW` and `CAP_NET_ADMIN`, and the classic filters serve instead.
+fn spawn_without_ebpf(sc: &Scenario, topo: &Topology, dir: &TempDir, i: usize, prio: u8) -> Peer {
+    let mut args = vec![
+        "--bounding-set=-bpf,-sys_admin".to_string(),
+        "--".to_string(),
+        super::process::example_binary().display().to_string(),
+    ];
+    args.extend(sc.args(topo, i, prio, &[]));
+    Peer::Mf(super::process::Daemon::spawn(
+        &format!("mf{i}"),
+        &topo.nodes[i].ns.name,
+        std::path::Path::new("/usr/bin/setpriv"),
+        &args,
+        &dir.join(&format!("mf{i}-noebpf.log")),
+    ))
+}
+
+/// [`flood_case`], ours optionally without its eBPF wake filter (`ebpf: false`; ignored for
+/// keepalived).
+pub fn flood_case_with(
+    kind: PeerKind,
+    ebpf: bool,
+    payload: Payload,
+    rate: u32,
+    duration: Duration,
+) -> FloodFigures {
+    let ebpf = ebpf || kind == PeerKind::Ka;
     let sc = Scenario::v3_fast(Fam::V4);
     let topo = Topology::new(2);
     let dir = TempDir::new(&format!("{}-flood", topo.prefix));
@@ -64,8 +175,15 @@ pub fn flood_case(kind: PeerKind, payload: Payload, rate: u32, duration: Duratio
         .ip(&["addr", "add", &format!("{FLOODER}/24"), "dev", "eth0"])
         .unwrap();
     let cap = Capture::start(&topo.observer.name, "eth0", &dir.join("cap.pcap"));
-    let master = Peer::start(kind, &sc, &topo, &dir, 0, 200, 0);
-    let backup = Peer::start(kind, &sc, &topo, &dir, 1, 100, 0);
+    let start = |i: usize, prio: u8| {
+        if ebpf {
+            Peer::start(kind, &sc, &topo, &dir, i, prio, 0)
+        } else {
+            spawn_without_ebpf(&sc, &topo, &dir, i, prio)
+        }
+    };
+    let master = start(0, 200);
+    let backup = start(1, 100);
     let settled = wait_until(Duration::from_secs(10), || {
         master.is_master() && !backup.is_master() && topo.holders(VIP4) == vec![0]
     });
@@ -83,6 +201,8 @@ pub fn flood_case(kind: PeerKind, payload: Payload, rate: u32, duration: Duratio
     let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
+    let backup_bpf_programs = bpf_programs(&backup.pids());
+    let drops_before = Drops::read(&topo);
     let flood = Flood::start(
         &topo.observer.name,
         FLOODER,
@@ -95,9 +215,19 @@ pub fn flood_case(kind: PeerKind, payload: Payload, rate: u32, duration: Duratio
     std::thread::sleep(duration);
     let sent = flood.stop();
     let elapsed = started.elapsed();
+    let drops = Drops::read(&topo).since(drops_before);
     std::thread::sleep(Duration::from_millis(300));
     let rss_after = rss_kib(&master.pids());
     let takeover = !backup_was_master && backup.ever_master();
+    if takeover {
+        // Why, in the Backup's own words (the bench's output keeps it).
+        let log = backup.log();
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!(
+            "{kind:?} (eBPF {ebpf}) Backup took over; its log ends:\n{}",
+            lines[lines.len().saturating_sub(25)..].join("\n")
+        );
+    }
     let (m1, b1) = (lines(&master), lines(&backup));
     let frames = cap.stop();
     let window = |ts: Duration| ts >= wall && ts <= wall + elapsed;
@@ -123,6 +253,9 @@ pub fn flood_case(kind: PeerKind, payload: Payload, rate: u32, duration: Duratio
         .unwrap_or(elapsed);
     FloodFigures {
         kind,
+        ebpf,
+        backup_bpf_programs,
+        drops,
         payload,
         rate,
         sent,
@@ -152,9 +285,14 @@ impl FloodFigures {
         } else {
             format!("{}/s", self.rate)
         };
+        let daemon = match (self.kind, self.ebpf) {
+            (PeerKind::Mf, false) => "Mf, no eBPF".to_string(),
+            (kind, _) => format!("{kind:?}"),
+        };
+        let d = self.drops;
         format!(
-            "| {:?} | {payload} | {rate} | {:.0} s | {} | {} / {} | {:.3} | {} / {} | {:.0} ms | {} | {:.1} → {:.1} MiB |",
-            self.kind,
+            "| {daemon} | {} | {payload} | {rate} | {:.0} s | {} | {} / {} | {:.3} | {} / {} | {:.0} ms | {} | {} / {} / {} / {} | {:.1} → {:.1} MiB |",
+            self.backup_bpf_programs,
             self.duration.as_secs_f64(),
             self.sent,
             self.master_frames,
@@ -164,6 +302,10 @@ impl FloodFigures {
             self.backup_log_lines,
             self.max_advert_gap.as_secs_f64() * 1000.0,
             if self.takeover { "yes" } else { "no" },
+            d.backlog,
+            d.backup_rx,
+            d.bridge_tx,
+            d.backup_sockets,
             self.rss_kib.0 as f64 / 1024.0,
             self.rss_kib.1 as f64 / 1024.0,
         )
@@ -171,7 +313,7 @@ impl FloodFigures {
 
     /// The table's header.
     pub fn header() -> &'static str {
-        "| daemon | flood | rate | for | sent | frames out Master / Backup | out per in | log lines Master / Backup | longest Master advert gap | takeover | Master RSS |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| daemon | Backup's eBPF programs | flood | rate | for | sent | frames out Master / Backup | out per in | log lines Master / Backup | longest Master advert gap | takeover | drops: backlog / Backup eth0 / bridge port / Backup sockets | Master RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     }
 }
 

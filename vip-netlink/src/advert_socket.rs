@@ -21,6 +21,7 @@ use crate::ancillary_io::{recv_batch, send_v4, send_v6, set_int, Received, RECV_
 use crate::auth_hmac::{AuthHmac, AuthHmacRefusal, AuthHmacState, AuthHmacStats, TrailerToSign};
 use crate::error::{Error, Result};
 use crate::interface::Interface;
+use crate::receive_buffer;
 use crate::socket_readiness::SocketReadiness;
 use crate::wake_filter::{self, WakeOn};
 use crate::wake_program::WakeProgram;
@@ -419,6 +420,8 @@ struct RxQueue {
     recent_next: usize,
     /// Both clocks as read right after the last batch.
     clock: Option<ClockPair>,
+    /// The highest `SO_RXQ_OVFL` count seen, per socket (descriptor, count).
+    drops: [(RawFd, u32); 2],
 }
 
 /// How many receive times [`RxQueue::recent`] remembers.
@@ -438,6 +441,7 @@ impl RxQueue {
             recent: [Duration::ZERO; RECENT],
             recent_next: 0,
             clock: None,
+            drops: [(-1, 0); 2],
         }
     }
 
@@ -456,10 +460,32 @@ impl RxQueue {
     /// Reads the next batch from `fd` into the buffers.
     fn fill(&mut self, fd: RawFd) -> std::io::Result<usize> {
         let n = recv_batch(fd, &mut self.bufs, self.slot, &mut self.info)?;
+        if let Some(d) = self.info[..n].iter().filter_map(|r| r.drops).max() {
+            self.note_drops(fd, d);
+        }
         self.count = n;
         self.next = 0;
         self.clock = Some(ClockPair::now(self.clock.as_ref()));
         Ok(n)
+    }
+
+    /// Keeps the highest drop count `fd` reported (a count per socket, only ever growing).
+    fn note_drops(&mut self, fd: RawFd, count: u32) {
+        let slot = match self.drops.iter().position(|(f, _)| *f == fd) {
+            Some(i) => i,
+            None => match self.drops.iter().position(|(f, _)| *f == -1) {
+                Some(i) => i,
+                None => return,
+            },
+        };
+        let (f, d) = &mut self.drops[slot];
+        *f = fd;
+        *d = (*d).max(count);
+    }
+
+    /// Datagrams both sockets dropped for a full buffer, as last reported.
+    fn dropped(&self) -> u64 {
+        self.drops.iter().map(|(_, d)| u64::from(*d)).sum()
     }
 
     /// Reads the next batch waiting in the queue socket `fd`; `Ok(0)` when it was empty.
@@ -662,6 +688,12 @@ impl AdvertSocket {
             }
             *current = (floor, master);
         }
+        // The wake filter's time rule takes the same floor: lower priorities never move a
+        // preempting Backup's timer, so they must not fill its wake socket either (the queue
+        // socket still keeps its known Master's adverts, whatever their priority).
+        if let Some(p) = &self.wake_program {
+            p.set_floor(if floor <= 1 { 0 } else { floor });
+        }
         if self.wake_on() == WakeOn::PriorityZero {
             self.apply_priority_floor((floor, master))?;
         }
@@ -801,6 +833,14 @@ impl AdvertSocket {
     /// The configuration it was opened with.
     pub fn config(&self) -> &AdvertSocketConfig {
         &self.config
+    }
+
+    /// The receive buffers in force on the instance's two sockets (the one that wakes the
+    /// reader, the one a sleeping Backup reads later), octets as the kernel reports them:
+    /// sized for bursts at open (see [`crate::receive_buffer`]).
+    pub fn receive_buffers(&self) -> Result<[usize; 2]> {
+        let get = |fd| receive_buffer::receive_buffer(fd).map_err(|e| Error::io("SO_RCVBUF", e));
+        Ok([get(self.as_raw_fd())?, get(self.queue.as_raw_fd())?])
     }
 
     /// The interface it is bound to.
@@ -1455,6 +1495,13 @@ fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket
             }
         }
     }
+    // Sized for bursts, and overflows counted (see `receive_buffer`). A buffer the kernel
+    // will not grow is not fatal: the default one works, with less margin.
+    match receive_buffer::size_receive_buffer(fd, receive_buffer::ADVERT_RECEIVE_BUFFER) {
+        Ok(size) => trace!(interface = %config.interface, size, "advert socket receive buffer"),
+        Err(e) => debug!(interface = %config.interface, "advert socket receive buffer: {e}"),
+    }
+    opt("SO_RXQ_OVFL", receive_buffer::count_drops(fd))?;
     // Kernel receive time of each advert, so the down timer starts at the arrival.
     opt(
         "SO_TIMESTAMPNS",
@@ -1485,6 +1532,7 @@ impl AdvertTransport for AdvertSocket {
     fn stats(&self) -> AdvertStats {
         let mut stats = self.counters.snapshot();
         stats.auth_hmac = self.auth_hmac_stats();
+        stats.receive_queue_drops = self.rx.lock().unwrap_or_else(|e| e.into_inner()).dropped();
         stats
     }
 }

@@ -27,6 +27,10 @@ pub struct AdvertStats {
     /// Adverts refused by `auth_hmac`, by reason (each also in
     /// `counters.auth_trailer_errors`).
     pub auth_hmac: crate::AuthHmacStats,
+    /// Datagrams the kernel dropped before any check because the socket's receive buffer
+    /// was full (`SO_RXQ_OVFL`, both sockets of the instance; known once a datagram arrives
+    /// after the drops): they are in no other counter.
+    pub receive_queue_drops: u64,
 }
 
 /// The live statistics behind [`AdvertStats`].
@@ -63,6 +67,7 @@ impl AdvertCounters {
             counters: self.with(|c| *c),
             unknown_peer: self.unknown_peer.load(Ordering::Relaxed),
             auth_hmac: Default::default(),
+            receive_queue_drops: 0,
         }
     }
 }

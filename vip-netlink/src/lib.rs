@@ -46,6 +46,7 @@ mod link_table;
 mod link_watch;
 mod net_sysctl;
 mod netlink_request;
+pub mod receive_buffer;
 mod socket_readiness;
 mod vip;
 mod vip_manager;

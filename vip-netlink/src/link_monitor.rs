@@ -57,6 +57,8 @@ pub struct LinkMonitor {
     requests: UnboundedReceiver<(String, Option<LinkStatus>)>,
     requests_tx: UnboundedSender<(String, Option<LinkStatus>)>,
     overruns: u64,
+    /// The receive buffer in force on the socket, octets (see [`crate::receive_buffer`]).
+    receive_buffer: usize,
 }
 
 /// Adds interfaces to a [`LinkMonitor`] from elsewhere (cloneable; the monitor may be
@@ -81,8 +83,10 @@ impl LinkMonitor {
     /// Subscribes to link messages (needs a tokio runtime); nothing watched yet.
     pub fn new() -> Result<Self> {
         let (requests_tx, requests) = unbounded();
+        let (messages, receive_buffer) = subscribe()?;
         Ok(LinkMonitor {
-            messages: Some(subscribe()?),
+            messages: Some(messages),
+            receive_buffer,
             table: LinkTable::default(),
             pending: VecDeque::new(),
             requests,
@@ -105,6 +109,12 @@ impl LinkMonitor {
         now
     }
 
+    /// The receive buffer of its netlink socket, octets as the kernel reports them (0: the
+    /// kernel refused to size it): sized for bursts of link changes.
+    pub fn receive_buffer(&self) -> usize {
+        self.receive_buffer
+    }
+
     /// How many times the kernel dropped link messages (each followed by a re-read).
     pub fn overruns(&self) -> u64 {
         self.overruns
@@ -118,7 +128,9 @@ impl LinkMonitor {
                 return Ok(c);
             }
             let Some(messages) = self.messages.as_mut() else {
-                self.messages = Some(subscribe()?);
+                let (messages, receive_buffer) = subscribe()?;
+                self.messages = Some(messages);
+                self.receive_buffer = receive_buffer;
                 warn!("link monitor: netlink socket opened again; reading every watched link");
                 self.resync();
                 continue;
@@ -182,10 +194,11 @@ impl LinkMonitor {
     }
 }
 
-/// One multicast socket on `RTNLGRP_LINK`, its connection task spawned.
-fn subscribe() -> Result<Messages> {
-    let (conn, _handle, messages) = new_multicast_connection(&[MulticastGroup::Link])
+/// One multicast socket on `RTNLGRP_LINK`, its buffer sized, its connection task spawned.
+fn subscribe() -> Result<(Messages, usize)> {
+    let (mut conn, _handle, messages) = new_multicast_connection(&[MulticastGroup::Link])
         .map_err(|e| Error::io("netlink multicast socket", e))?;
+    let size = crate::receive_buffer::size_netlink(&mut conn);
     tokio::spawn(conn);
-    Ok(messages)
+    Ok((messages, size))
 }

@@ -107,8 +107,9 @@ impl LinkWatch {
 
     fn subscribe(interface: &str, groups: &[MulticastGroup]) -> Result<Self> {
         let interface = Interface::by_name(interface)?;
-        let (conn, _handle, messages) = new_multicast_connection(groups)
+        let (mut conn, _handle, messages) = new_multicast_connection(groups)
             .map_err(|e| Error::io("netlink multicast socket", e))?;
+        crate::receive_buffer::size_netlink(&mut conn);
         tokio::spawn(conn);
         // Only a watch of address events needs the addresses to tell real changes apart: a
         // links-only one (a daemon's, one per interface) reads no more than its link flags.

@@ -385,3 +385,60 @@ fn adverts_sent_on_a_vmac_leave_with_the_virtual_mac() {
         "to 224.0.0.18's MAC"
     );
 }
+
+/// Both sockets of an instance get the burst-sized receive buffer, and a flood that overflows
+/// it while nobody reads is counted (`SO_RXQ_OVFL`): the kernel hands the count with the next
+/// datagram it queues after the drops.
+#[test]
+fn receive_buffers_are_sized_for_bursts_and_overflows_counted() {
+    const FLOOD: u64 = 20_000;
+    let lan = Lan::new(2);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let receiver = lan.nodes[1].spawn(move || async move {
+        let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
+        let sock = AdvertSocket::open(cfg).unwrap();
+        let buffers = sock.receive_buffers().unwrap();
+        ready_tx.send(()).unwrap();
+        // Not read while the flood runs: the wake socket's buffer overflows. Then read what
+        // it holds, and (told again) the one advert sent after.
+        let mut read = 0u64;
+        for _ in 0..2 {
+            go_rx.recv().unwrap();
+            while let Ok(Ok(_)) =
+                tokio::time::timeout(Duration::from_millis(200), sock.recv()).await
+            {
+                read += 1;
+            }
+            ready_tx.send(()).unwrap();
+        }
+        (buffers, read, sock.stats())
+    });
+    ready_rx.recv().unwrap();
+    let send = |n: u64| {
+        lan.nodes[0].run(move || async move {
+            let cfg = AdvertSocketConfig::multicast("eth0", AddressFamily::Ipv4, Version::V3);
+            let sock = AdvertSocket::open(cfg).unwrap();
+            let advert = Advert::v3(51, 150, 100, vips_v4());
+            for _ in 0..n {
+                sock.send(&advert).await.unwrap();
+            }
+        });
+        // Let the last frames land before the reader reads.
+        std::thread::sleep(Duration::from_millis(200));
+        go_tx.send(()).unwrap();
+        ready_rx.recv().unwrap();
+    };
+    send(FLOOD);
+    send(1);
+    let (buffers, read, stats) = receiver.join().unwrap();
+    let want = 2 * vip_netlink::receive_buffer::ADVERT_RECEIVE_BUFFER;
+    assert_eq!(buffers, [want, want]);
+    assert!(read > 1 && read < FLOOD, "read {read} of {FLOOD}");
+    // Everything that arrived was read or counted as dropped (veth loses nothing by itself).
+    assert_eq!(
+        read + stats.receive_queue_drops,
+        FLOOD + 1,
+        "read {read}: {stats:?}"
+    );
+}

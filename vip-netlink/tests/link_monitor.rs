@@ -23,6 +23,11 @@ fn one_monitor_follows_several_interfaces_by_name() {
     node.run(move || async move {
         let sh = |c: &str| common::sh(&format!("ip netns exec {ns} {c}"));
         let mut m = LinkMonitor::new().unwrap();
+        // Sized for bursts of link changes (root: forced past rmem_max; doubled by the kernel).
+        assert_eq!(
+            m.receive_buffer(),
+            2 * vip_netlink::receive_buffer::NETLINK_RECEIVE_BUFFER
+        );
         let eth0 = m.watch("eth0").expect("eth0 exists");
         assert!(eth0.up);
         // Not there yet: watched until it appears (through the cloneable watcher).
