@@ -688,12 +688,6 @@ impl AdvertSocket {
             }
             *current = (floor, master);
         }
-        // The wake filter's time rule takes the same floor: lower priorities never move a
-        // preempting Backup's timer, so they must not fill its wake socket either (the queue
-        // socket still keeps its known Master's adverts, whatever their priority).
-        if let Some(p) = &self.wake_program {
-            p.set_floor(if floor <= 1 { 0 } else { floor });
-        }
         if self.wake_on() == WakeOn::PriorityZero {
             self.apply_priority_floor((floor, master))?;
         }

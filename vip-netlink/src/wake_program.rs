@@ -1,11 +1,7 @@
 //! The Backup's wake-up filter as an eBPF socket filter: the classic rule of
 //! [`urgent_only`](crate::wake_filter::urgent_only) (a priority-0 advert of our VRID, or any
 //! advert of another VRID) plus "the first advert received at or after a time the reader
-//! sets", if its priority is at least the floor the reader sets (a preempting Backup's own
-//! priority: lower ones cannot move its timer). Without that floor, a flood of lower
-//! priorities (valid or junk) filled the socket from the wake time until the reader moved it,
-//! every Master_Down_Interval, and the kernel dropped the overflow (800,000 datagrams in a
-//! 20 s flood at 64,000 a second, `benches/HOSTILE_RESULTS.md`).
+//! sets".
 //!
 //! Why: a Backup sleeping through its Master's adverts must wake once per
 //! Master_Down_Interval anyway to read them. Woken by its timer, it runs cold (after
@@ -45,15 +41,11 @@ const LDX_MEM_DW: u8 = 0x79;
 const JEQ_K: u8 = 0x15;
 const JNE_K: u8 = 0x55;
 const JGE_X: u8 = 0x3d;
-const JGT_X: u8 = 0x2d;
 const CALL: u8 = 0x85;
 const EXIT: u8 = 0x95;
 
 /// "Never": the value that keeps the time rule off.
 const NEVER: u64 = u64::MAX;
-
-/// Where the priority floor sits in the map's value, after the wake time.
-const FLOOR_OFFSET: i16 = 8;
 
 /// One eBPF instruction as the kernel reads it (`struct bpf_insn`).
 #[derive(Clone, Copy)]
@@ -102,21 +94,15 @@ fn program(vrid: Option<u8>, ipv4_header: bool, skip: i32, map_fd: RawFd) -> Vec
     p.push(load(2));
     to_accept.push(p.len());
     p.push(insn(JEQ_K, 0, 0, 0, 0)); // priority 0: wake
-    p.push(insn(MOV64_X, 9, 0, 0, 0)); // r9 = priority (kept across the call)
     p.push(insn(CALL, 0, 0, 0, BPF_FUNC_KTIME_GET_NS));
     p.push(insn(MOV64_X, 8, 0, 0, 0)); // r8 = now
-    p.push(insn(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, map_fd)); // r1 = &value
+    p.push(insn(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, map_fd)); // r1 = &wake_at
     p.push(insn(0, 0, 0, 0, 0)); // (second half: offset 0 in the value)
-    p.push(insn(LDX_MEM_DW, 2, 1, FLOOR_OFFSET, 0)); // r2 = floor
-    let below_floor = p.len();
-    p.push(insn(JGT_X, 2, 9, 0, 0)); // floor > priority: queue nothing here
     p.push(insn(LDX_MEM_DW, 1, 1, 0, 0)); // r1 = wake_at
     to_accept.push(p.len());
     p.push(insn(JGE_X, 8, 1, 0, 0)); // now >= wake_at: wake
-    let drop = p.len();
     p.push(insn(MOV32_K, 0, 0, 0, 0)); // otherwise queue nothing here
     p.push(insn(EXIT, 0, 0, 0, 0));
-    p[below_floor].off = (drop - below_floor - 1) as i16;
     let accept = p.len();
     p.push(insn(MOV32_K, 0, 0, 0, -1)); // keep the whole datagram
     p.push(insn(EXIT, 0, 0, 0, 0));
@@ -156,7 +142,7 @@ impl MappedValue {
         // SAFETY: sysconf has no memory preconditions.
         let len = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
             .unwrap_or(4096)
-            .max(16);
+            .max(8);
         // SAFETY: mapping the value area of a BPF_F_MMAPABLE array map, shared, one page
         // (the kernel page-rounds the area); checked for MAP_FAILED.
         let addr = unsafe {
@@ -176,21 +162,12 @@ impl MappedValue {
         Ok(MappedValue { page, len })
     }
 
-    /// The first 8 bytes of the value (the wake time), shared with the program.
+    /// The first 8 bytes of the value, shared with the program.
     fn word(&self) -> &AtomicU64 {
         // SAFETY: the page stays mapped while `self` lives, is page-aligned (so aligned for
-        // u64) and at least 16 bytes long, and is only accessed atomically (by us, and by the
+        // u64) and at least 8 bytes long, and is only accessed atomically (by us, and by the
         // program's aligned 64-bit load).
         unsafe { &*(self.page.as_ptr() as *const AtomicU64) }
-    }
-
-    /// The next 8 bytes (the priority floor), shared with the program.
-    fn floor(&self) -> &AtomicU64 {
-        // SAFETY: as for `word`, 8 bytes further (FLOOR_OFFSET), still 8-aligned and inside
-        // the 16-byte value.
-        unsafe {
-            &*(self.page.as_ptr().cast::<u8>().add(FLOOR_OFFSET as usize) as *const AtomicU64)
-        }
     }
 }
 
@@ -225,13 +202,12 @@ impl WakeProgram {
         // struct { map_type, key_size, value_size, max_entries, map_flags } as u32s.
         let map_attr = [
             u64::from(BPF_MAP_TYPE_ARRAY) | (4u64 << 32),
-            16u64 | (1u64 << 32),
+            8u64 | (1u64 << 32),
             u64::from(BPF_F_MMAPABLE),
         ];
         let map = bpf(BPF_MAP_CREATE, &map_attr)?;
         let wake_at = MappedValue::map(&map)?;
         wake_at.word().store(NEVER, Ordering::Release);
-        wake_at.floor().store(0, Ordering::Release);
         let insns = program(vrid, ipv4_header, skip as i32, map.as_raw_fd());
         let license = c"MIT OR Apache-2.0";
         // struct { prog_type, insn_cnt, insns, license, log_level, log_size, log_buf, ... }.
@@ -286,15 +262,7 @@ impl WakeProgram {
         Ok(())
     }
 
-    /// The time rule wakes the reader only for adverts of at least this priority (0: any).
-    pub(crate) fn set_floor(&self, floor: u8) {
-        self.wake_at
-            .floor()
-            .store(u64::from(floor), Ordering::Release);
-    }
-
-    /// From `at` on, any advert at or above the floor wakes the reader (`None`: only urgent
-    /// ones).
+    /// From `at` on, any advert wakes the reader (`None`: only urgent ones).
     pub(crate) fn set_wake_at(&self, at: Option<Instant>) {
         let ns = match at {
             None => NEVER,
@@ -343,11 +311,6 @@ mod tests {
             for (at, i) in p.iter().enumerate() {
                 if matches!(i.code, JEQ_K | JNE_K | JGE_X) {
                     assert_eq!(at + 1 + i.off as usize, accept, "jump at {at}");
-                }
-                if i.code == JGT_X {
-                    // Below the floor: to the drop right after the time test.
-                    assert_eq!(p[at + 1 + i.off as usize].code, MOV32_K);
-                    assert_eq!(p[at + 1 + i.off as usize].imm, 0);
                 }
             }
             let ld = p.iter().position(|i| i.code == LD_IMM64).unwrap();

@@ -290,34 +290,3 @@ fn ipv4_ah_sleeping_backup_reads_later_and_wakes_for_priority_zero() {
     }
     sender.join().unwrap();
 }
-
-/// The wake time's rule keeps the priority floor: past the wake time, adverts below the
-/// floor neither wake the reader nor wait in its sockets (a flood of them would fill the wake
-/// socket until the reader moves the time, and the kernel would drop the overflow, its
-/// Master's adverts included); one at or above the floor wakes it.
-fn past_the_wake_time_only_adverts_at_or_above_the_floor_wake(family: AddressFamily) {
-    let batches = vec![vec![(51, 50), (51, 60), (51, 99)], vec![(51, 150)]];
-    sleeping_backup_receives(family, batches, |sock, steps| async move {
-        sock.set_priority_floor(100, None).unwrap();
-        assert!(
-            sock.set_wake_after(Some(std::time::Instant::now())),
-            "the eBPF wake filter did not load"
-        );
-        steps.next();
-        let woke = woken_by(&sock, Duration::from_millis(300)).await;
-        assert!(woke.is_none(), "woken below the floor: {woke:?}");
-        assert_eq!(sock.try_recv_with(|rx| rx.advert.priority()).unwrap(), None);
-        steps.next();
-        assert_eq!(woken_by(&sock, Duration::from_secs(5)).await, Some(150));
-    });
-}
-
-#[test]
-fn ipv4_past_the_wake_time_only_adverts_at_or_above_the_floor_wake() {
-    past_the_wake_time_only_adverts_at_or_above_the_floor_wake(AddressFamily::Ipv4);
-}
-
-#[test]
-fn ipv6_past_the_wake_time_only_adverts_at_or_above_the_floor_wake() {
-    past_the_wake_time_only_adverts_at_or_above_the_floor_wake(AddressFamily::Ipv6);
-}
