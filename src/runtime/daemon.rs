@@ -227,8 +227,8 @@ pub struct Daemon {
     smtp: Option<(Arc<SmtpStats>, JoinHandle<()>)>,
     /// Their settings, changed by a reload.
     smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
-    /// The `[[announce]]` routes, if any (withdrawn first at shutdown).
-    announcer: Option<RouteAnnouncer>,
+    /// The `[[announce]]` routes (withdrawn first at shutdown; a reload changes them).
+    announcer: RouteAnnouncer,
     /// The `[[virtual_server]]`s, if any (their services removed at shutdown).
     #[cfg(feature = "ipvs")]
     lvs: Option<crate::runtime::lvs::LvsDirector>,
@@ -241,8 +241,6 @@ pub struct Daemon {
     /// The `lvs_sync_daemon` it was started with (a reload does not change it).
     #[cfg(feature = "ipvs")]
     lvs_sync_spec: Option<crate::runtime::lvs_sync::LvsSyncSpec>,
-    /// The announcements it was started with (a reload does not change them).
-    announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
 }
 
 impl Daemon {
@@ -461,7 +459,6 @@ impl Daemon {
             lvs_sync,
             #[cfg(feature = "ipvs")]
             lvs_sync_spec: spec.lvs_sync_daemon.clone(),
-            announcements: spec.announcements.clone(),
         })
     }
 
@@ -591,9 +588,7 @@ impl Daemon {
     /// [`Daemon::reload`] with an already validated configuration.
     pub async fn reload_spec(&self, new: DaemonSpec) -> Result<(), DaemonError> {
         let _one_at_a_time = self.reloading.lock().await;
-        if new.announcements != self.announcements {
-            warn!("[[announce]] changes only at a restart: the announcements stay as they are");
-        }
+        RouteAnnouncer::check(&new.announcements).map_err(DaemonError::Reload)?;
         #[cfg(feature = "ipvs")]
         if new.virtual_servers != self.virtual_servers {
             warn!("[[virtual_server]] changes only at a restart: the virtual servers stay as they are");
@@ -715,6 +710,15 @@ impl Daemon {
             }
             (None, None) => {}
         }
+        // After the instances: an announcement follows its instance by its new name.
+        let states = match self.status().await {
+            Ok(all) => all.into_iter().map(|i| (i.name, i.state)).collect(),
+            Err(e) => {
+                warn!("announcements reloaded without the instances' states: {e}");
+                Vec::new()
+            }
+        };
+        self.announcer.reload(&new.announcements, states).await;
         lock(&self.running).groups = new
             .sync_groups
             .iter()
@@ -761,9 +765,7 @@ impl Daemon {
     /// stopped on its own.
     pub async fn shutdown(mut self) -> Result<(), DaemonError> {
         // Withdrawn from the routing daemon before anything else goes.
-        if let Some(a) = &self.announcer {
-            a.withdraw_gracefully().await;
-        }
+        self.announcer.withdraw_gracefully().await;
         // The virtual servers go first (keepalived removes its IPVS services at exit).
         #[cfg(feature = "ipvs")]
         if let Some(lvs) = self.lvs.take() {
@@ -813,9 +815,7 @@ impl Drop for Daemon {
     /// Without [`Daemon::shutdown`]: the instances still stop (priority 0, VIPs, routes and
     /// rules removed) before this returns; VMACs are removed in a task if the runtime lives.
     fn drop(&mut self) {
-        if let Some(a) = &self.announcer {
-            a.withdraw_all();
-        }
+        self.announcer.withdraw_all();
         let Some(thread) = self.thread.take() else {
             return;
         };
