@@ -9,6 +9,9 @@
 
 use crate::runtime::announce_config::AnnounceSpec;
 
+/// Whether a running announcement and a new one are the same by one rule.
+type Same = dyn Fn(&AnnounceSpec, &AnnounceSpec) -> bool;
+
 /// For each of `new`, in its order: the index into `running` it continues, or `None` for a
 /// new announcement. A running one matched by none is withdrawn.
 pub(crate) fn match_announcements(
@@ -17,7 +20,7 @@ pub(crate) fn match_announcements(
 ) -> Vec<Option<usize>> {
     let mut taken = vec![false; running.len()];
     let mut out = vec![None; new.len()];
-    let rules: [&dyn Fn(&AnnounceSpec, &AnnounceSpec) -> bool; 3] = [
+    let rules: [&Same; 3] = [
         &|a, b| a == b,
         &|a, b| (a.prefix, a.prefix_len, a.table) == (b.prefix, b.prefix_len, b.table),
         &|a, b| (a.prefix, a.prefix_len) == (b.prefix, b.prefix_len),

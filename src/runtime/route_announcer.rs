@@ -514,7 +514,9 @@ impl RouteAnnouncer {
 
     /// Why `specs` could not be run, checked before a reload changes anything.
     pub(crate) fn check(specs: &[AnnounceSpec]) -> Result<(), String> {
-        specs.iter().try_for_each(|s| check_specs(s, false).map(drop))
+        specs
+            .iter()
+            .try_for_each(|s| check_specs(s, false).map(drop))
     }
 
     /// Applies a reloaded file's announcements, `states` being each VRRP instance's state
