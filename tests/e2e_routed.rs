@@ -312,7 +312,13 @@ fn ibgp_backup_path_carries_a_lower_local_preference_and_the_best_path_follows_f
 
 /// A reload step: the new `[[announce]]` tables, the upstream's MEDs for IPv4 and IPv6
 /// after it, what it is, and a kernel route it leaves.
-type Step = (String, &'static [u32], &'static [u32], &'static str, &'static str);
+type Step = (
+    String,
+    &'static [u32],
+    &'static [u32],
+    &'static str,
+    &'static str,
+);
 
 /// The reload test's configuration: a VRRP instance on the node's uplink (alone, so
 /// Master) and `announce`.

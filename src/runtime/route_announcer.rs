@@ -42,12 +42,52 @@
 //!   the old route, then adds the new one: zebra 8.4 takes the removal of an imported route
 //!   as that of its prefix whatever the metric, so the other order would end unannounced.
 //! - **The operator keeps the policy in FRR**: the route-map decides communities,
-//!   local-preference or prepends, in FRR's words.
+//!   local-preference or prepends, in FRR's words (next section).
+//!
+//! # Per state: the metric, and FRR's route-map on it
+//!
+//! What crosses the kernel is the route's metric, so that is the one per-state value hakit
+//! sets: `metric` while the condition holds (Master, or healthy), `backup_metric` while its
+//! VRRP instance is Backup (validation refuses a `backup_metric` equal to `metric`: nothing
+//! could tell them apart). Left alone it is the MED, which eBGP peers compare. Anything else
+//! a Backup's path should carry is the route-map's, keyed on that metric:
+//!
+//! ```text
+//! route-map HAKIT permit 10
+//!  match metric 100                  ! backup_metric
+//!  set local-preference 50           ! iBGP peers prefer the Master's path (100)
+//!  set as-path prepend 65001 65001   ! or: eBGP peers that ignore the MED
+//!  set community 65001:100           ! or: tag it for the network's own policy
+//! route-map HAKIT permit 20          ! the Master's route (and any other) as it is
+//! ```
+//!
+//! LOCAL_PREF goes to iBGP peers only, where it decides before the AS path and the MED
+//! (tested with FRR 8.4: the upstream's paths show LOCAL_PREF 100 for the Master's node and 50
+//! for the Backup's, and the best path moves with a failover). hakit has no key of its own for
+//! local-preference or prepends: it could only express them through the metric anyway, and
+//! FRR's route-map already says them in the words the network's operators read.
 //!
 //! The routes carry their own rtnetlink protocol (default 85), so `ip route show table N
 //! proto 85` shows what hakit announces and hakit never removes a route it does not own.
 //! They go through `lo`: zebra installs what it imports in the main table as well, where a
 //! route through `lo` is harmless (the held address's `local` route is looked up first).
+//!
+//! # Reload
+//!
+//! A reload (SIGHUP, [`Daemon::reload`](crate::Daemon::reload)) maps the file's
+//! announcements onto the running ones (by equality, then prefix and table, then prefix:
+//! `announce_reload`) and leaves an unchanged one alone. A new one starts as at start-up; one
+//! the file no longer has is withdrawn (its route at once, its address after its `drain`);
+//! a changed one (metric, backup_metric, checks, vrrp_instance, table, protocol, address,
+//! interface) moves to its new form without a window where a prefix that stays wanted is
+//! unannounced: a route in another table is added before the old one goes; in the same table
+//! the old one goes first in the same netlink burst (zebra's import, above), which bgpd sends
+//! as one update; a new address is held before an old one is released (after its drain).
+//! Its checks that stay keep running with their verdicts; a new check keeps the
+//! announcement as it is (announced or not) until its first verdict, so adding a check to a
+//! healthy announced prefix does not flap it. A `vrrp_instance` is followed by its name in
+//! the new file, its state taken from the running instance. A bad value refuses the reload
+//! as a whole, with the field named, and everything keeps running as it was.
 //!
 //! # Where the address is held
 //!
