@@ -13,9 +13,13 @@
 //!   with BFD 3 x 100 ms and with the BGP hold time (3 s) alone;
 //! - the same active-standby pair run by keepalived 2.2 with notify scripts that call
 //!   `vtysh` (`network PREFIX route-map MASTER|BACKUP`), the way keepalived users do it;
+//! - both pairs again with a Backup that withdraws (hakit without `backup_metric`, notify
+//!   scripts that announce on Master only): the new Master must announce before traffic
+//!   moves;
 //! - FRR restarted on a node: the route back at the upstream, counted from FRR's start.
 //!
-//! `HAKIT_BENCH_ONLY` (words among `anycast vrrp keepalived hung frr`) runs some cases only.
+//! `HAKIT_BENCH_ONLY` (words among `anycast vrrp keepalived vrrp-withdraw keepalived-withdraw
+//! hung frr`) runs some cases only.
 //!
 //! The table goes to `HAKIT_BENCH_MD` (default `benches/ROUTED_RESULTS.table.md`).
 mod common;
@@ -23,7 +27,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::process::wait_until;
-use common::routed::{anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, Routed, SERVICE_V4};
+use common::routed::{
+    anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, vrrp_withdraw_toml, Routed, SERVICE_V4,
+};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -102,7 +108,9 @@ fn anycast(runs: usize) -> Vec<Figure> {
 /// What runs the VRRP-gated pair: hakit, or keepalived with notify scripts.
 trait Pair {
     /// How the figures are named.
-    fn label(&self) -> &'static str;
+    fn label(&self) -> String;
+    /// Whether the Backup announces (MED 100) rather than withdraws.
+    fn backup_announces(&self) -> bool;
     /// Starts node `k` with `priority`.
     fn start(&mut self, t: &mut Routed, k: usize, priority: u8);
     /// SIGTERM to node 1's daemon.
@@ -113,15 +121,34 @@ trait Pair {
     fn kill_master(&mut self, t: &mut Routed);
 }
 
-/// hakit with `[[announce]]` gated by its VRRP instance.
-struct HakitPair;
+/// How a pair's figures are named: who runs it and what its Backup does.
+fn pair_label(who: &str, backup_announces: bool) -> String {
+    let backup = if backup_announces {
+        "Backup MED 100"
+    } else {
+        "Backup withdraws"
+    };
+    format!("{who} ({backup})")
+}
+
+/// hakit with `[[announce]]` gated by its VRRP instance; the Backup announces MED 100
+/// (`backup_metric`) or withdraws.
+struct HakitPair(bool);
 
 impl Pair for HakitPair {
-    fn label(&self) -> &'static str {
-        "VRRP-gated hakit"
+    fn label(&self) -> String {
+        pair_label("VRRP-gated hakit", self.0)
+    }
+    fn backup_announces(&self) -> bool {
+        self.0
     }
     fn start(&mut self, t: &mut Routed, k: usize, priority: u8) {
-        t.start_hakit(k, &vrrp_toml(priority));
+        let toml = if self.0 {
+            vrrp_toml(priority)
+        } else {
+            vrrp_withdraw_toml(priority)
+        };
+        t.start_hakit(k, &toml);
     }
     fn stop_master(&mut self, t: &mut Routed) {
         t.nodes[0].hakit.as_ref().unwrap().signal(libc::SIGTERM);
@@ -134,16 +161,20 @@ impl Pair for HakitPair {
     }
 }
 
-/// keepalived with notify scripts calling `vtysh` (see `Routed::start_keepalived`).
-struct KeepalivedPair(Vec<Option<common::keepalived::Keepalived>>);
+/// keepalived with notify scripts calling `vtysh` (see `Routed::start_keepalived`); the
+/// Backup's script announces MED 100 or withdraws.
+struct KeepalivedPair(Vec<Option<common::keepalived::Keepalived>>, bool);
 
 impl Pair for KeepalivedPair {
-    fn label(&self) -> &'static str {
-        "keepalived + vtysh"
+    fn label(&self) -> String {
+        pair_label("keepalived + vtysh", self.1)
+    }
+    fn backup_announces(&self) -> bool {
+        self.1
     }
     fn start(&mut self, t: &mut Routed, k: usize, priority: u8) {
         self.0.resize_with(3, || None);
-        self.0[k] = Some(t.start_keepalived(k, priority));
+        self.0[k] = Some(t.start_keepalived(k, priority, self.1));
     }
     fn stop_master(&mut self, _t: &mut Routed) {
         self.0[1].as_ref().unwrap().daemon.signal(libc::SIGTERM);
@@ -157,19 +188,24 @@ impl Pair for KeepalivedPair {
 }
 
 /// Node 1 (priority 150) and node 2 (100) run `pair`; node 1 is Master, node 2 announces MED
-/// 100. Each run: node 1's daemon stops (SIGTERM), then its node crashes.
+/// 100 or nothing. Each run: node 1's daemon stops (SIGTERM), then its node crashes.
 fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
     let mut t = Routed::new(2, false);
     assert!(t.wait_sessions(LONG));
     pair.start(&mut t, 1, 150);
     pair.start(&mut t, 2, 100);
+    let steady: &[u32] = if pair.backup_announces() {
+        &[10, 100]
+    } else {
+        &[10]
+    };
     let name = |what: &str| format!("{}, {what}", pair.label());
     let mut g_out = Figure::new(&name("Master stops (SIGTERM): client outage"));
     let mut g_path = Figure::new(&name("Master stops (SIGTERM): best path moved"));
     let mut c_out = Figure::new(&name("Master's node crashes: client outage"));
     let mut c_path = Figure::new(&name("Master's node crashes: best path moved"));
     for _ in 0..runs {
-        until_meds(&t, &[10, 100]);
+        until_meds(&t, steady);
         until_hops(&t, &["u1"], Instant::now());
         std::thread::sleep(Duration::from_millis(300));
         let probe = probe_v4(&t);
@@ -182,7 +218,7 @@ fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
         pair.wait_stopped(&mut t);
         until_meds(&t, &[10]);
         pair.start(&mut t, 1, 150);
-        until_meds(&t, &[10, 100]);
+        until_meds(&t, steady);
         until_hops(&t, &["u1"], Instant::now());
         std::thread::sleep(Duration::from_millis(300));
 
@@ -273,10 +309,16 @@ fn routed_figures() {
         figures.extend(anycast(runs));
     }
     if wanted("vrrp") {
-        figures.extend(active_standby(runs, &mut HakitPair));
+        figures.extend(active_standby(runs, &mut HakitPair(true)));
     }
     if wanted("keepalived") {
-        figures.extend(active_standby(runs, &mut KeepalivedPair(Vec::new())));
+        figures.extend(active_standby(runs, &mut KeepalivedPair(Vec::new(), true)));
+    }
+    if wanted("vrrp-withdraw") {
+        figures.extend(active_standby(runs, &mut HakitPair(false)));
+    }
+    if wanted("keepalived-withdraw") {
+        figures.extend(active_standby(runs, &mut KeepalivedPair(Vec::new(), false)));
     }
     if wanted("hung") {
         figures.push(hung_node(runs, true));

@@ -409,12 +409,23 @@ impl Routed {
     /// VRRP pair of [`vrrp_toml`] (same segment, VRID, priorities, 0.1 s adverts) with notify
     /// scripts that hold the address and call `vtysh` to set `network PREFIX route-map
     /// MASTER|BACKUP` (MED 10 or 100), or remove it (then the address, 0.5 s later) on
-    /// fault or stop.
-    pub fn start_keepalived(&mut self, k: usize, priority: u8) -> super::keepalived::Keepalived {
+    /// fault or stop; without `backup_announces`, a Backup removes it too (as `[[announce]]`
+    /// without `backup_metric`).
+    pub fn start_keepalived(
+        &mut self,
+        k: usize,
+        priority: u8,
+        backup_announces: bool,
+    ) -> super::keepalived::Keepalived {
         let vty = self.dir.join(&format!("n{k}"));
         let script = self.dir.join(&format!("ka-notify-n{k}.sh"));
         let prefix = SERVICE_V4;
         let addr = "10.77.0.1/32";
+        let backup = if backup_announces {
+            format!("backup) ip addr replace {addr} dev svc; net 'network {prefix} route-map BACKUP' ;;\n")
+        } else {
+            String::new()
+        };
         std::fs::write(
             &script,
             format!(
@@ -423,7 +434,7 @@ impl Routed {
                  -c 'router bgp {asn}' -c 'address-family ipv4 unicast' -c \"$1\"; }}\n\
                  case \"$1\" in\n\
                  master) ip addr replace {addr} dev svc; net 'network {prefix} route-map MASTER' ;;\n\
-                 backup) ip addr replace {addr} dev svc; net 'network {prefix} route-map BACKUP' ;;\n\
+                 {backup}\
                  *) net 'no network {prefix}'; sleep 0.5; ip addr del {addr} dev svc ;;\n\
                  esac\n",
                 vty = vty.display(),
@@ -757,6 +768,12 @@ pub fn vrrp_toml(priority: u8) -> String {
          [[announce]]\nprefix = '{SERVICE_V4}'\niface = 'svc'\n{gate}\n\
          [[announce]]\nprefix = '{SERVICE_V6}'\niface = 'svc'\n{gate}\n"
     )
+}
+
+/// [`vrrp_toml`] without `backup_metric`: only the Master announces (MED 10), a Backup
+/// withdraws.
+pub fn vrrp_withdraw_toml(priority: u8) -> String {
+    vrrp_toml(priority).replace("\nbackup_metric = 100", "")
 }
 
 /// The MEDs of the upstream's BGP paths to `prefix`, sorted.
