@@ -45,6 +45,13 @@ fn until_hops(t: &Routed, want: &[&str], since: Instant) -> Duration {
     since.elapsed()
 }
 
+/// Polls until node 2's next hop is among the upstream's; the time it took from `since`.
+fn until_node2_hop(t: &Routed, since: Instant) -> Duration {
+    let ok = wait_until(LONG, || t.next_hops(SERVICE_V4).contains("u2"));
+    assert!(ok, "next hops {:?}, wanted u2", t.next_hops(SERVICE_V4));
+    since.elapsed()
+}
+
 fn until_meds(t: &Routed, want: &[u32]) {
     let ok = wait_until(LONG, || meds(t, SERVICE_V4) == want);
     assert!(ok, "MEDs {:?}, wanted {want:?}", meds(t, SERVICE_V4));
@@ -187,6 +194,40 @@ impl Pair for KeepalivedPair {
     }
 }
 
+/// The client outage `probe` saw, from node 1's answers to node 2's (a figure without both
+/// would hide an outage before or after the probe's window).
+fn outage(probe: common::routed::Prober, what: &str) -> Duration {
+    let log = probe.finish();
+    assert!(
+        log.answered_by.iter().take(5).any(|a| *a == Some(1)),
+        "{what}: node 1 did not answer before the event"
+    );
+    assert_eq!(
+        log.last_node(),
+        Some(2),
+        "{what}: node 2 does not answer ({} of {} lost)",
+        log.lost(),
+        log.sent.len()
+    );
+    let last = log.answered_by.iter().rposition(Option::is_some).unwrap();
+    assert!(
+        log.answered_by.len() - last < 10,
+        "{what}: answers stopped {} requests before the end",
+        log.answered_by.len() - last
+    );
+    if std::env::var_os("HAKIT_BENCH_DEBUG").is_some() {
+        let mut runs: Vec<(Option<u8>, usize)> = Vec::new();
+        for a in &log.answered_by {
+            match runs.last_mut() {
+                Some((b, n)) if b == a => *n += 1,
+                _ => runs.push((*a, 1)),
+            }
+        }
+        eprintln!("{what}: {runs:?}");
+    }
+    log.outage()
+}
+
 /// Node 1 (priority 150) and node 2 (100) run `pair`; node 1 is Master, node 2 announces MED
 /// 100 or nothing. Each run: node 1's daemon stops (SIGTERM), then its node crashes.
 fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
@@ -204,6 +245,15 @@ fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
     let mut g_path = Figure::new(&name("Master stops (SIGTERM): best path moved"));
     let mut c_out = Figure::new(&name("Master's node crashes: client outage"));
     let mut c_path = Figure::new(&name("Master's node crashes: best path moved"));
+    // A Backup that withdraws: when the new Master's path reaches the upstream (the old
+    // one may still be there, ECMP, until it is withdrawn).
+    let mut g_new = Figure::new(&name(
+        "Master stops (SIGTERM): new Master's path at the upstream",
+    ));
+    let mut c_new = Figure::new(&name(
+        "Master's node crashes: new Master's path at the upstream",
+    ));
+    let new_path = !pair.backup_announces();
     for _ in 0..runs {
         until_meds(&t, steady);
         until_hops(&t, &["u1"], Instant::now());
@@ -212,9 +262,12 @@ fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
         std::thread::sleep(Duration::from_millis(200));
         let start = Instant::now();
         pair.stop_master(&mut t);
+        if new_path {
+            g_new.samples.push(until_node2_hop(&t, start));
+        }
         g_path.samples.push(until_hops(&t, &["u2"], start));
         std::thread::sleep(Duration::from_millis(700));
-        g_out.samples.push(probe.finish().outage());
+        g_out.samples.push(outage(probe, &g_out.name));
         pair.wait_stopped(&mut t);
         until_meds(&t, &[10]);
         pair.start(&mut t, 1, 150);
@@ -227,15 +280,22 @@ fn active_standby(runs: usize, pair: &mut dyn Pair) -> Vec<Figure> {
         let start = Instant::now();
         pair.kill_master(&mut t);
         t.crash(1);
+        if new_path {
+            c_new.samples.push(until_node2_hop(&t, start));
+        }
         c_path.samples.push(until_hops(&t, &["u2"], start));
         std::thread::sleep(Duration::from_millis(700));
-        c_out.samples.push(probe.finish().outage());
+        c_out.samples.push(outage(probe, &c_out.name));
         until_meds(&t, &[10]);
         t.revive(1);
         assert!(t.wait_sessions(LONG));
         pair.start(&mut t, 1, 150);
     }
-    vec![g_out, g_path, c_out, c_path]
+    if new_path {
+        vec![g_out, g_new, g_path, c_out, c_new, c_path]
+    } else {
+        vec![g_out, g_path, c_out, c_path]
+    }
 }
 
 fn hung_node(runs: usize, bfd: bool) -> Figure {

@@ -758,14 +758,16 @@ impl Daemon {
         self.outcome.clone().unwrap_or(Ok(()))
     }
 
-    /// Stops gracefully: the `[[announce]]` routes are withdrawn (then their addresses
-    /// released), every Master sends priority 0, VIPs, routes and rules are removed,
+    /// Stops gracefully: the `[[announce]]` routes are withdrawn (those only a Master
+    /// announces once the instances have stopped; then their addresses released, see
+    /// [`route_announcer`](crate::runtime::route_announcer#order)), every Master sends priority 0, VIPs, routes and rules are removed,
     /// `notify_stop` scripts run (waited for, at most their timeout and a second), the checks
     /// stop and the VMACs this run created are removed. Returns the loop's error if it had
     /// stopped on its own.
     pub async fn shutdown(mut self) -> Result<(), DaemonError> {
-        // Withdrawn from the routing daemon before anything else goes.
-        self.announcer.withdraw_gracefully().await;
+        // Withdrawn from the routing daemon before anything else goes, but for the routes a
+        // Backup takes over only as Master: those go once the instances have stopped.
+        let withdrawn = self.announcer.withdraw_first();
         // The virtual servers go first (keepalived removes its IPVS services at exit).
         #[cfg(feature = "ipvs")]
         if let Some(lvs) = self.lvs.take() {
@@ -779,6 +781,7 @@ impl Daemon {
             self.tx.send(LoopEvent::Shutdown("shutdown"));
         }
         let result = self.stopped().await;
+        self.announcer.withdraw_rest(withdrawn).await;
         #[cfg(feature = "metrics")]
         if let Some(mut m) = self.metrics.take() {
             tokio::task::spawn_blocking(move || m.stop()).await.ok();

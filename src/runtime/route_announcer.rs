@@ -103,9 +103,13 @@
 //!
 //! Announcing adds the address, then the route; withdrawing removes the route, then the
 //! address, so no peer is ever sent to a node without it. A graceful shutdown withdraws every
-//! route before the VRRP instances stop and releases the addresses `drain` (0.5 s) later, so
-//! what the network still sends meanwhile is served; a daemon that stops on its own (a fatal
-//! error) withdraws too. A hakit killed outright (SIGKILL) cannot: its routes stay, and FRR
+//! route whose traffic has another path (anycast, or a Backup announcing `backup_metric`)
+//! before the VRRP instances stop; a route only a Master announces stays until `drain` after
+//! they stopped (priority 0 sent: the Backup becomes Master within its skew time and
+//! announces meanwhile, as keepalived's notify scripts leave it to the end), so neither kind
+//! leaves a gap. Each address is released `drain` (0.5 s) after its route, so what the
+//! network still sends meanwhile is served; a daemon that stops on its own (a fatal error)
+//! withdraws too. A hakit killed outright (SIGKILL) cannot: its routes stay, and FRR
 //! announces them, until it starts again and removes them (run it with systemd's
 //! `Restart=`), as keepalived leaves its VIPs behind. Every second the announcer installs again what should be there (a
 //! route or address removed by hand comes back), and at start it removes what an earlier run
@@ -302,9 +306,14 @@ impl Shared {
     /// [`release_addresses`](Self::release_addresses)); the longest `drain` of those that
     /// were announced, if any was.
     fn withdraw_routes(&mut self) -> Option<Duration> {
+        self.withdraw_routes_where(|_| true)
+    }
+
+    /// [`withdraw_routes`](Self::withdraw_routes) for the slots `which` picks.
+    fn withdraw_routes_where(&mut self, which: impl Fn(&AnnounceSpec) -> bool) -> Option<Duration> {
         self.stopped = true;
         let mut drain = None;
-        for slot in &mut self.slots {
+        for slot in self.slots.iter_mut().filter(|s| which(&s.spec)) {
             if let Some(metric) = slot.announced.take() {
                 if let Err(e) = self.vip_mgr.remove_route_now(&slot.spec.route(metric)) {
                     warn!(prefix = %slot.spec.prefix, "withdrawing: {e}");
@@ -446,6 +455,12 @@ impl Shared {
         slot.holding = false;
         slot
     }
+}
+
+/// Whether `spec` is announced by a VRRP Master only (its Backup withdraws): at a graceful
+/// stop the network has no other path until the Backup, Master then, announces it.
+fn handed_over_by_vrrp(spec: &AnnounceSpec) -> bool {
+    spec.vrrp_instance.is_some() && spec.backup_metric.is_none()
 }
 
 /// What tells two checks apart across a reload: their kind and settings.
@@ -612,13 +627,41 @@ impl RouteAnnouncer {
         self.stop.notify_one();
     }
 
-    /// [`withdraw_all`](Self::withdraw_all) for a graceful shutdown: the routes, then, after
-    /// the announcements' `drain` (traffic still on its way is served), the addresses.
-    pub(crate) async fn withdraw_gracefully(&self) {
-        let drain = lock(&self.shared).withdraw_routes();
+    /// The first half of a graceful shutdown, before the VRRP instances stop: stops
+    /// following and withdraws every route whose traffic has another path to go (anycast,
+    /// or a Backup announcing `backup_metric`); the routes a Backup only takes over once it
+    /// is Master stay for [`withdraw_rest`](Self::withdraw_rest). Returns when it began and
+    /// the longest `drain` of what it withdrew.
+    pub(crate) fn withdraw_first(&self) -> (tokio::time::Instant, Option<Duration>) {
+        let now = tokio::time::Instant::now();
+        let drain = lock(&self.shared).withdraw_routes_where(|s| !handed_over_by_vrrp(s));
         self.stop.notify_one();
-        if let Some(d) = drain {
+        (now, drain)
+    }
+
+    /// The second half, once the VRRP instances have stopped (priority 0 sent: a Backup
+    /// takes over within its skew time): the routes left are withdrawn after their `drain`
+    /// (the new Master has announced meanwhile), then every address is released once its
+    /// route's `drain` is over (traffic still on its way is served).
+    pub(crate) async fn withdraw_rest(&self, first: (tokio::time::Instant, Option<Duration>)) {
+        let (began, first_drain) = first;
+        let held = {
+            let s = lock(&self.shared);
+            s.slots
+                .iter()
+                .filter(|s| s.announced.is_some())
+                .map(|s| s.spec.drain)
+                .max()
+        };
+        let mut release_at = first_drain.map(|d| began + d);
+        if let Some(d) = held {
             tokio::time::sleep(d).await;
+            let drain = lock(&self.shared).withdraw_routes();
+            let at = tokio::time::Instant::now() + drain.unwrap_or(d);
+            release_at = release_at.max(Some(at));
+        }
+        if let Some(at) = release_at {
+            tokio::time::sleep_until(at).await;
         }
         lock(&self.shared).release_addresses();
     }
@@ -672,6 +715,10 @@ async fn follow(
                 }
                 Ok(Event::Stopped { .. }) | Err(broadcast::error::RecvError::Closed) => {
                     let mut s = lock(&shared);
+                    if s.stopped {
+                        // A graceful shutdown: it withdraws in its own order.
+                        return;
+                    }
                     s.withdraw_routes();
                     s.release_addresses();
                     return;

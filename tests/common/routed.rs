@@ -409,8 +409,8 @@ impl Routed {
     /// VRRP pair of [`vrrp_toml`] (same segment, VRID, priorities, 0.1 s adverts) with notify
     /// scripts that hold the address and call `vtysh` to set `network PREFIX route-map
     /// MASTER|BACKUP` (MED 10 or 100), or remove it (then the address, 0.5 s later) on
-    /// fault or stop; without `backup_announces`, a Backup removes it too (as `[[announce]]`
-    /// without `backup_metric`).
+    /// fault or stop; without `backup_announces`, a Backup removes both at once (as
+    /// `[[announce]]` without `backup_metric`).
     pub fn start_keepalived(
         &mut self,
         k: usize,
@@ -421,10 +421,13 @@ impl Routed {
         let script = self.dir.join(&format!("ka-notify-n{k}.sh"));
         let prefix = SERVICE_V4;
         let addr = "10.77.0.1/32";
+        // A Backup that withdraws does not wait for a drain: a `sleep` there would race with
+        // the next transition's script (keepalived runs them side by side) and remove the
+        // address a new Master has just added.
         let backup = if backup_announces {
             format!("backup) ip addr replace {addr} dev svc; net 'network {prefix} route-map BACKUP' ;;\n")
         } else {
-            String::new()
+            format!("backup) net 'no network {prefix}'; ip addr del {addr} dev svc ;;\n")
         };
         std::fs::write(
             &script,
