@@ -9,6 +9,8 @@
 //!   restarting hakit;
 //! - VRRP-gated: the Backup announces with a worse MED, a Master's graceful stop moves the
 //!   upstream's best path to the other node, the client sees answers from it;
+//! - VRRP-gated with a Backup that withdraws: a Master's graceful stop keeps its route until
+//!   the Backup, Master then, has announced: the client loses nothing;
 //! - the same pair over iBGP with the README's route-map recipe: the Backup's path reaches
 //!   the upstream with LOCAL_PREF 50, the Master's with 100, and the best path follows a
 //!   failover and the old Master's return;
@@ -26,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use common::process::wait_until;
 use common::routed::{
-    anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, Prober, Routed, ECHO_PORT, SERVICE_V4,
-    SERVICE_V6,
+    anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, vrrp_withdraw_toml, Prober, Routed,
+    ECHO_PORT, SERVICE_V4, SERVICE_V6,
 };
 
 /// The upstream's paths as `(peer, LOCAL_PREF, best)` for IPv4 and IPv6, when node `a`
@@ -456,4 +458,37 @@ fn wait_hops_v4(t: &Routed, want: &[&str], what: &str) {
     let want = devs(want);
     let ok = wait_until(CONVERGE, || t.next_hops(SERVICE_V4) == want);
     assert!(ok, "{what}: v4 next hops {:?}", t.next_hops(SERVICE_V4));
+}
+
+#[test]
+fn vrrp_gated_master_only_pair_loses_nothing_on_a_graceful_stop() {
+    if !can_run("master-only graceful stop") {
+        return;
+    }
+    let mut t = Routed::new(2, false);
+    assert!(t.wait_sessions(BGP_UP), "BGP sessions did not come up");
+    t.start_hakit(1, &vrrp_withdraw_toml(150));
+    t.start_hakit(2, &vrrp_withdraw_toml(100));
+    wait_meds(&t, &[10], "Master only");
+    wait_hops(&t, &devs(&["u1"]), "Master announces");
+    let probe = probe_v4(&t);
+    std::thread::sleep(Duration::from_millis(300));
+    let h = t.nodes[0].hakit.as_mut().unwrap();
+    h.signal(libc::SIGTERM);
+    assert!(
+        h.wait_exit(Duration::from_secs(10)).is_some(),
+        "hakit did not exit"
+    );
+    wait_hops(&t, &devs(&["u2"]), "the Backup took over");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = probe.finish();
+    println!(
+        "master-only graceful stop: {} of {} lost, outage {:?}",
+        log.lost(),
+        log.sent.len(),
+        log.outage()
+    );
+    assert_eq!(log.last_node(), Some(2));
+    assert_eq!(log.lost(), 0, "the client lost requests");
+    assert!(t.announced_on(1).is_empty(), "{}", t.announced_on(1));
 }

@@ -409,8 +409,9 @@ impl Routed {
     /// VRRP pair of [`vrrp_toml`] (same segment, VRID, priorities, 0.1 s adverts) with notify
     /// scripts that hold the address and call `vtysh` to set `network PREFIX route-map
     /// MASTER|BACKUP` (MED 10 or 100), or remove it (then the address, 0.5 s later) on
-    /// fault or stop; without `backup_announces`, a Backup removes both at once (as
-    /// `[[announce]]` without `backup_metric`).
+    /// fault or stop; without `backup_announces`, a Backup withdraws it too (as
+    /// `[[announce]]` without `backup_metric`). The scripts take a lock (`flock`), so one
+    /// transition's script never overtakes the one before.
     pub fn start_keepalived(
         &mut self,
         k: usize,
@@ -421,18 +422,20 @@ impl Routed {
         let script = self.dir.join(&format!("ka-notify-n{k}.sh"));
         let prefix = SERVICE_V4;
         let addr = "10.77.0.1/32";
-        // A Backup that withdraws does not wait for a drain: a `sleep` there would race with
-        // the next transition's script (keepalived runs them side by side) and remove the
-        // address a new Master has just added.
+        // A Backup that withdraws keeps the address (harmless once withdrawn): removing it
+        // would race with the next transition's script, which keepalived starts while this
+        // one may still run.
         let backup = if backup_announces {
             format!("backup) ip addr replace {addr} dev svc; net 'network {prefix} route-map BACKUP' ;;\n")
         } else {
-            format!("backup) net 'no network {prefix}'; ip addr del {addr} dev svc ;;\n")
+            format!("backup) net 'no network {prefix}' ;;\n")
         };
+        let lock = self.dir.join(&format!("ka-notify-n{k}.lock"));
         std::fs::write(
             &script,
             format!(
                 "#!/bin/sh\n\
+                 exec 9>{lock}; flock 9\n\
                  net() {{ /usr/bin/vtysh --vty_socket {vty} -c 'configure terminal' \
                  -c 'router bgp {asn}' -c 'address-family ipv4 unicast' -c \"$1\"; }}\n\
                  case \"$1\" in\n\
@@ -441,6 +444,7 @@ impl Routed {
                  *) net 'no network {prefix}'; sleep 0.5; ip addr del {addr} dev svc ;;\n\
                  esac\n",
                 vty = vty.display(),
+                lock = lock.display(),
                 asn = 65000 + k,
             ),
         )
