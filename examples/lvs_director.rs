@@ -67,10 +67,7 @@ fn virtual_server(cfg: &DirectorConfig) -> VirtualServerConfig {
     vs.delay_before_retry = Some(secs / 2.0);
     for (addr, weight) in &cfg.real_servers {
         vs.real_server.push(RealServerConfig {
-            address: addr.to_string(),
             weight: *weight,
-            notify_up: None,
-            notify_down: None,
             tcp_check: vec![TcpCheckConfig {
                 connect_timeout: Some(secs),
                 ..Default::default()
@@ -81,14 +78,13 @@ fn virtual_server(cfg: &DirectorConfig) -> VirtualServerConfig {
                 .map(|p| HttpGetConfig {
                     url: vec![UrlConfig {
                         path: p.clone(),
-                        status_code: None,
+                        ..Default::default()
                     }],
                     connect_timeout: Some(secs),
                     ..Default::default()
                 })
                 .collect(),
-            ssl_get: Vec::new(),
-            misc_check: Vec::new(),
+            ..RealServerConfig::new(addr.to_string())
         });
     }
     vs

@@ -246,6 +246,7 @@ fn config_test_validates_prints_and_touches_nothing() {
         "db: eth0 vrid 52",
         "legacy: eth0 vrid 53",
         "virtual_server[0]: TCP 10.200.0.100:80 wrr NAT, 1 real server(s)",
+        "virtual_server[1]: group web-vips (12 services) rr NAT, 1 real server(s)",
     ] {
         assert!(stdout.contains(line), "{stdout}");
     }

@@ -21,6 +21,8 @@ pub struct RealServer<K> {
     pub weight: u32,
     /// Its checks (none = always alive).
     pub checks: Vec<CheckId>,
+    /// keepalived's `inhibit_on_failure` on this real server alone (none: the pool's).
+    pub inhibit_on_failure: Option<bool>,
 }
 
 /// Virtual-server options.
@@ -100,8 +102,8 @@ impl<K> ServerState<K> {
 /// let mut pool = Pool::new(
 ///     PoolPolicy { quorum: 2, sorry_server: Some(("sorry", 1)), ..Default::default() },
 ///     vec![
-///         RealServer { key: "a", weight: 1, checks: vec![CheckId(1)] },
-///         RealServer { key: "b", weight: 1, checks: vec![CheckId(2)] },
+///         RealServer { key: "a", weight: 1, checks: vec![CheckId(1)], inhibit_on_failure: None },
+///         RealServer { key: "b", weight: 1, checks: vec![CheckId(2)], inhibit_on_failure: None },
 ///     ],
 /// );
 /// assert!(pool.quorum_up());
@@ -226,7 +228,11 @@ impl<K: Clone + Eq + Hash> Pool<K> {
         for s in &self.servers {
             let weight = if s.alive() && !sorry_active {
                 Some(s.weight())
-            } else if self.policy.inhibit_on_failure {
+            } else if s
+                .spec
+                .inhibit_on_failure
+                .unwrap_or(self.policy.inhibit_on_failure)
+            {
                 Some(0)
             } else {
                 None
@@ -267,6 +273,7 @@ mod tests {
             key,
             weight,
             checks: checks.iter().map(|c| CheckId(*c)).collect(),
+            inhibit_on_failure: None,
         }
     }
 
@@ -290,6 +297,26 @@ mod tests {
         assert_eq!(p.is_alive(&"a"), Some(false));
         p.set_check(CheckId(1), Health::Up, None);
         assert_eq!(keys(&p), vec![("a", 3), ("b", 2)]);
+    }
+
+    #[test]
+    fn a_real_server_s_own_inhibit_on_failure_wins_over_the_pool_s() {
+        let mut quiesced = rs("a", 3, &[1]);
+        quiesced.inhibit_on_failure = Some(true);
+        let mut removed = rs("b", 2, &[2]);
+        removed.inhibit_on_failure = Some(false);
+        let mut p = Pool::new(
+            PoolPolicy {
+                inhibit_on_failure: true,
+                ..Default::default()
+            },
+            vec![quiesced, removed, rs("c", 1, &[3])],
+        );
+        for c in 1..=3 {
+            p.set_check(CheckId(c), Health::Down, None);
+        }
+        // a: its own yes; b: its own no (leaves); c: the pool's yes.
+        assert_eq!(keys(&p), vec![("a", 0), ("c", 0)]);
     }
 
     #[test]

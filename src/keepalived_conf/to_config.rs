@@ -5,9 +5,8 @@
 //! where keepalived itself only warns and carries on (an unknown keyword in a sync group, a
 //! `vrrp_script` without `script`, an invalid route or rule), kept as a [`Warning`] that says
 //! what keepalived does. No line is ignored silently. What hakit does not implement yet
-//! (`virtual_server_group`, checkers other than TCP_CHECK, HTTP_GET and MISC_CHECK, `nexthop`
-//! routes, SNMP, BFD) is refused by name; `virtual_server` and `lvs_sync_daemon` need the
-//! `ipvs` feature. The values are checked afterwards by [`Config::validate`], as for TOML.
+//! (`BFD_CHECK`, SNMP) is refused by name;
+//! `virtual_server`, `virtual_server_group` and `lvs_sync_daemon` need the `ipvs` feature. The values are checked afterwards by [`Config::validate`], as for TOML.
 
 use std::collections::BTreeMap;
 
@@ -61,7 +60,8 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
     for node in &file.nodes {
         match node.keyword.as_str() {
             "vrrp_script" => m.script(node)?,
-            "vrrp_track_file" => m.track_file(node)?,
+            // `track_file` is keepalived 2.1's name for both VRRP and FILE_CHECK use.
+            "vrrp_track_file" | "track_file" => m.track_file(node)?,
             "vrrp_track_process" => m.track_process(node)?,
             _ => {}
         }
@@ -74,14 +74,19 @@ pub fn to_config(file: &ConfFile) -> Result<(Config, Vec<Warning>), MapError> {
         .collect();
     for node in &file.nodes {
         match node.keyword.as_str() {
-            "vrrp_script" | "vrrp_track_file" | "vrrp_track_process" => {}
+            "vrrp_script" | "vrrp_track_file" | "track_file" | "vrrp_track_process" => {}
             "global_defs" => m.global_defs(node)?,
             "vrrp_instance" => m.instance(node)?,
             "vrrp_sync_group" => m.sync_group(node)?,
             #[cfg(feature = "ipvs")]
             "virtual_server" => m.config.virtual_server.push(
-                crate::keepalived_conf::to_virtual_server::virtual_server(node)?,
+                crate::keepalived_conf::to_virtual_server::virtual_server(node, &m.files)?,
             ),
+            #[cfg(feature = "ipvs")]
+            "virtual_server_group" => m
+                .config
+                .virtual_server_group
+                .push(crate::keepalived_conf::to_virtual_server::virtual_server_group(node)?),
             "static_ipaddress" => {
                 for line in &node.children {
                     if let Some(text) = m.static_address(line)? {
@@ -288,12 +293,6 @@ impl Mapper {
         if what == "route" {
             // keepalived takes `protocol static`, `table main` (iproute2's names) too.
             text = crate::keepalived_conf::route_names::numbered(&text);
-        }
-        if text.split_whitespace().any(|w| w == "nexthop") {
-            return refuse(
-                n,
-                "multipath routes with `nexthop` are not supported by hakit yet (`via A or B` is)",
-            );
         }
         match text.parse::<T>() {
             Ok(_) => {
@@ -717,6 +716,7 @@ vrrp_instance VI_1 {
   virtual_routes {
     10.99.0.0/16 via 192.0.2.254
     10.77.0.1/32 dev lo table 100 protocol 85
+    10.1.0.0/16 nexthop via 192.0.2.1 weight 2 nexthop via 192.0.2.2
     10.77.0.2/32 dev lo table 100 protocol bird
     10.98.0.0/16 via 192.0.2.254 proto static table main
   }
@@ -765,14 +765,17 @@ vrrp_instance VI_1 {
             [
                 "10.99.0.0/16 via 192.0.2.254",
                 "10.77.0.1/32 dev lo table 100 protocol 85",
+                "10.1.0.0/16 nexthop via 192.0.2.1 weight 2 nexthop via 192.0.2.2",
                 "10.77.0.2/32 dev lo table 100 protocol 12",
                 "10.98.0.0/16 via 192.0.2.254 proto 4 table 254"
             ]
         );
         let route: vip_netlink::VirtualRoute = i.virtual_routes[1].parse().unwrap();
         assert_eq!((route.table(), route.protocol()), (100, 85));
+        let multipath: vip_netlink::VirtualRoute = i.virtual_routes[2].parse().unwrap();
+        assert_eq!(multipath.next_hops().len(), 2);
         // iproute2's names, as keepalived takes them.
-        let route: vip_netlink::VirtualRoute = i.virtual_routes[3].parse().unwrap();
+        let route: vip_netlink::VirtualRoute = i.virtual_routes[4].parse().unwrap();
         assert_eq!((route.table(), route.protocol()), (254, 4));
         assert_eq!(i.track_ifaces, ["eth1:-10"]);
         assert_eq!(
@@ -814,16 +817,6 @@ vrrp_instance VI_1 {
                 3,
             ),
             (
-                "vrrp_instance V {
-  virtual_routes {
-    10.1.0.0/16 nexthop via 10.0.0.1 nexthop via 10.0.0.2
-  }
-}
-",
-                "10.1.0.0/16",
-                3,
-            ),
-            (
                 "static_ipaddress {
   10.0.0.1/24
 }
@@ -840,7 +833,7 @@ vrrp_instance VI_1 {
                 2,
             ),
             (
-                "virtual_server group G {
+                "virtual_server group {
 }
 ",
                 "virtual_server",
@@ -848,7 +841,7 @@ vrrp_instance VI_1 {
             ),
             (
                 "global_defs {
-  lvs_sync_daemon eth0 VI_1 maxlen 1500
+  lvs_sync_daemon eth0 VI_1 maxlen 1500 weight 2
 }
 ",
                 "lvs_sync_daemon",

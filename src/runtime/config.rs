@@ -385,6 +385,12 @@ pub struct Config {
     #[cfg(feature = "ipvs")]
     #[serde(default)]
     pub virtual_server: Vec<crate::runtime::virtual_server_config::VirtualServerConfig>,
+    /// keepalived's `virtual_server_group`s, named by a virtual server's `group`
+    /// (`[[virtual_server_group]]`, feature `ipvs`; see
+    /// [`VirtualServerGroupConfig`](crate::runtime::virtual_server_config::VirtualServerGroupConfig)).
+    #[cfg(feature = "ipvs")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_server_group: Vec<crate::runtime::virtual_server_config::VirtualServerGroupConfig>,
     /// keepalived's `lvs_sync_daemon IFACE INSTANCE [id N]` (`[lvs_sync_daemon]`, feature
     /// `ipvs`; see [`lvs_sync`](crate::runtime::lvs_sync)).
     #[cfg(feature = "ipvs")]
@@ -456,6 +462,16 @@ impl Config {
         vs: crate::runtime::virtual_server_config::VirtualServerConfig,
     ) -> Self {
         self.virtual_server.push(vs);
+        self
+    }
+
+    /// Adds a virtual server group (`[[virtual_server_group]]`, feature `ipvs`).
+    #[cfg(feature = "ipvs")]
+    pub fn virtual_server_group(
+        mut self,
+        group: crate::runtime::virtual_server_config::VirtualServerGroupConfig,
+    ) -> Self {
+        self.virtual_server_group.push(group);
         self
     }
 

@@ -229,12 +229,13 @@ pub struct Daemon {
     smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
     /// The `[[announce]]` routes (withdrawn first at shutdown; a reload changes them).
     announcer: RouteAnnouncer,
-    /// The `[[virtual_server]]`s, if any (their services removed at shutdown).
+    /// The `[[virtual_server]]`s, if any (their services removed at shutdown; a reload
+    /// changes them, or starts the director when the first virtual server comes).
     #[cfg(feature = "ipvs")]
-    lvs: Option<crate::runtime::lvs::LvsDirector>,
-    /// The virtual servers it was started with (a reload does not change them).
+    lvs: tokio::sync::Mutex<Option<crate::runtime::lvs::LvsDirector>>,
+    /// The virtual servers it runs now.
     #[cfg(feature = "ipvs")]
-    virtual_servers: Vec<crate::runtime::virtual_server_config::VirtualServerSpec>,
+    virtual_servers: Mutex<Vec<crate::runtime::virtual_server_config::VirtualServerSpec>>,
     /// `lvs_sync_daemon`, if configured (stopped at shutdown).
     #[cfg(feature = "ipvs")]
     lvs_sync: Option<crate::runtime::lvs_sync::LvsSync>,
@@ -378,13 +379,8 @@ impl Daemon {
         #[cfg(feature = "ipvs")]
         let lvs = crate::runtime::lvs::LvsDirector::start(
             &spec.virtual_servers,
-            spec.instances
-                .iter()
-                .map(|i| {
-                    let held = i.held_addresses().map(|v| v.addr).collect();
-                    (i.name.clone(), held)
-                })
-                .collect(),
+            held_addresses_by_instance(&spec),
+            std::collections::HashSet::new(),
             events.subscribe(),
         )?;
         #[cfg(feature = "ipvs")]
@@ -452,9 +448,9 @@ impl Daemon {
             smtp_settings,
             announcer,
             #[cfg(feature = "ipvs")]
-            lvs,
+            lvs: tokio::sync::Mutex::new(lvs),
             #[cfg(feature = "ipvs")]
-            virtual_servers: spec.virtual_servers.clone(),
+            virtual_servers: Mutex::new(spec.virtual_servers.clone()),
             #[cfg(feature = "ipvs")]
             lvs_sync,
             #[cfg(feature = "ipvs")]
@@ -585,13 +581,57 @@ impl Daemon {
         self.reload_spec(new).await
     }
 
+    /// The virtual servers of a reload (after the instances: `ha_suspend` follows their new
+    /// addresses): the running director applies the change, or one starts for the first
+    /// virtual servers of a daemon that had none.
+    #[cfg(feature = "ipvs")]
+    async fn reload_virtual_servers(&self, new: &DaemonSpec) -> Result<(), DaemonError> {
+        if *lock(&self.virtual_servers) == new.virtual_servers {
+            return Ok(());
+        }
+        let mut lvs = self.lvs.lock().await;
+        match lvs.as_ref() {
+            Some(director) => {
+                director
+                    .reload(&new.virtual_servers, held_addresses_by_instance(new))
+                    .await?
+            }
+            None => {
+                let masters = match self.status().await {
+                    Ok(all) => all
+                        .into_iter()
+                        .filter(|i| i.state == vrrp_fsm::State::Master)
+                        .map(|i| i.name)
+                        .collect(),
+                    Err(_) => std::collections::HashSet::new(),
+                };
+                *lvs = crate::runtime::lvs::LvsDirector::start(
+                    &new.virtual_servers,
+                    held_addresses_by_instance(new),
+                    masters,
+                    self.events.subscribe(),
+                )
+                .map_err(|e| DaemonError::Reload(e.to_string()))?;
+            }
+        }
+        info!(
+            count = new.virtual_servers.len(),
+            "virtual servers reloaded"
+        );
+        *lock(&self.virtual_servers) = new.virtual_servers.clone();
+        Ok(())
+    }
+
     /// [`Daemon::reload`] with an already validated configuration.
     pub async fn reload_spec(&self, new: DaemonSpec) -> Result<(), DaemonError> {
         let _one_at_a_time = self.reloading.lock().await;
         RouteAnnouncer::check(&new.announcements).map_err(DaemonError::Reload)?;
+        // Each new virtual server's checks can be built: checked before anything changes.
         #[cfg(feature = "ipvs")]
-        if new.virtual_servers != self.virtual_servers {
-            warn!("[[virtual_server]] changes only at a restart: the virtual servers stay as they are");
+        for vs in &new.virtual_servers {
+            crate::runtime::lvs::VirtualServerRun::new(vs.clone(), 0)
+                .check_specs()
+                .map_err(|e| DaemonError::Reload(format!("{}: {e}", vs.name)))?;
         }
         #[cfg(feature = "ipvs")]
         if new.lvs_sync_daemon != self.lvs_sync_spec {
@@ -719,6 +759,8 @@ impl Daemon {
             }
         };
         self.announcer.reload(&new.announcements, states).await;
+        #[cfg(feature = "ipvs")]
+        self.reload_virtual_servers(&new).await?;
         lock(&self.running).groups = new
             .sync_groups
             .iter()
@@ -770,7 +812,7 @@ impl Daemon {
         let withdrawn = self.announcer.withdraw_first();
         // The virtual servers go first (keepalived removes its IPVS services at exit).
         #[cfg(feature = "ipvs")]
-        if let Some(lvs) = self.lvs.take() {
+        if let Some(lvs) = self.lvs.get_mut().take() {
             lvs.stop().await;
         }
         #[cfg(feature = "ipvs")]
@@ -836,4 +878,15 @@ impl Drop for Daemon {
             }
         }
     }
+}
+
+/// Each instance's name and the addresses it holds while Master (for `ha_suspend`).
+#[cfg(feature = "ipvs")]
+fn held_addresses_by_instance(
+    spec: &DaemonSpec,
+) -> std::collections::HashMap<String, Vec<std::net::IpAddr>> {
+    spec.instances
+        .iter()
+        .map(|i| (i.name.clone(), i.held_addresses().map(|v| v.addr).collect()))
+        .collect()
 }

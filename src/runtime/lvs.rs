@@ -24,25 +24,27 @@
 //! let run = VirtualServerRun::new(spec.virtual_servers[0].clone(), 0);
 //! assert_eq!(run.check_ids().len(), 2);
 //! // Both real servers start alive (no `alpha`): quorum 2 holds, no sorry server.
-//! assert_eq!(run.desired().destinations.len(), 2);
+//! assert_eq!(run.desired()[0].destinations.len(), 2);
 //! ```
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use healthcheck::{
-    CheckId, CheckSpec, ExecCheck, Health, HttpCheck, HttpUrl, Monitor, MonitorConfig, Policy,
-    Pool, PoolPolicy, QuorumChange, RealServer, StateChange, StatusCodes, TcpCheck,
+    CheckId, CheckSpec, CheckStatus, DnsCheck, ExecCheck, FileCheck, Health, HttpCheck, HttpUrl,
+    IcmpCheck, Monitor, MonitorConfig, Policy, Pool, PoolPolicy, QuorumChange, RealServer,
+    ReplyPattern, SmtpCheck, SocketOptions, StateChange, StatusCodes, TcpCheck, UdpCheck,
 };
 use ipvs_netlink::{DesiredService, DesiredTable, Destination, IpvsHandle, ServiceKey};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{info, warn};
 use vrrp_fsm::State;
 
 use crate::runtime::daemon::DaemonError;
 use crate::runtime::events::Event;
-use crate::runtime::virtual_server_config::{CheckKind, VirtualServerSpec};
+use crate::runtime::virtual_server_config::{CheckKind, VirtualServerSpec, MAX_WEIGHT};
 
 /// How often the table is re-applied even without a change (undoes edits behind our back).
 const RESYNC: Duration = Duration::from_secs(10);
@@ -83,6 +85,7 @@ impl VirtualServerRun {
             servers.push(RealServer {
                 key: rs.addr,
                 weight: rs.weight,
+                inhibit_on_failure: rs.inhibit_on_failure,
                 checks: ids,
             });
         }
@@ -140,10 +143,13 @@ impl VirtualServerRun {
                     virtualhost,
                 } => {
                     let mut list = Vec::new();
-                    for (path, status) in urls {
-                        let mut u = HttpUrl::new(path.clone());
-                        if let Some(s) = status {
-                            u = u.status(StatusCodes::new([*s..=*s])?);
+                    for url in urls {
+                        let mut u = HttpUrl::new(url.path.clone());
+                        if !url.status.is_empty() {
+                            u = u.status(StatusCodes::new(url.status.iter().cloned())?);
+                        }
+                        if let Some(d) = &url.digest {
+                            u = u.digest_hex(d)?;
                         }
                         list.push(u);
                     }
@@ -163,6 +169,44 @@ impl VirtualServerRun {
                 CheckKind::Misc(cmd) => {
                     CheckSpec::new(*id, ExecCheck::new(["/bin/sh", "-c", cmd.as_str()])?)
                 }
+                CheckKind::Smtp {
+                    addr,
+                    bind,
+                    helo_name,
+                } => {
+                    let mut check = SmtpCheck::new(*addr);
+                    if let Some(h) = helo_name {
+                        check = check.helo_name(h.clone());
+                    }
+                    if let Some(ip) = bind {
+                        check = check.socket_options(SocketOptions {
+                            bind: Some(SocketAddr::new(*ip, 0)),
+                            ..SocketOptions::default()
+                        });
+                    }
+                    CheckSpec::new(*id, check)
+                }
+                CheckKind::Dns { addr, name, qtype } => {
+                    CheckSpec::new(*id, DnsCheck::new(*addr, name, *qtype)?)
+                }
+                CheckKind::Udp {
+                    addr,
+                    payload,
+                    require_reply,
+                    reply,
+                } => {
+                    let mut check = UdpCheck::new(*addr, payload.clone());
+                    if *require_reply {
+                        let pattern = match reply {
+                            Some(hex) => Some(ReplyPattern::from_hex(hex)?),
+                            None => None,
+                        };
+                        check = check.require_reply(pattern);
+                    }
+                    CheckSpec::new(*id, check)
+                }
+                CheckKind::Ping(ip) => CheckSpec::new(*id, IcmpCheck::new(*ip)),
+                CheckKind::File { path, .. } => CheckSpec::new(*id, FileCheck::new(path)),
             };
             out.push(
                 spec.interval(def.interval)
@@ -180,11 +224,55 @@ impl VirtualServerRun {
     /// Feeds one check's change; returns the scripts it asks for (quorum and real server
     /// notifications). A change of another virtual server's check is ignored.
     pub fn apply(&mut self, id: CheckId, health: Health) -> Vec<ScriptRun> {
+        self.apply_weighted(id, health, None)
+    }
+
+    /// Feeds one check's state as the monitor reports it: a `FILE_CHECK` turns the number
+    /// it read into the real server's health and weight (see
+    /// [`FileCheckConfig`](crate::runtime::virtual_server_config::FileCheckConfig)); any other
+    /// check is [`apply`](Self::apply).
+    pub fn apply_status(&mut self, id: CheckId, status: &CheckStatus) -> Vec<ScriptRun> {
+        let Some((j, def)) = self.def_of(id) else {
+            return Vec::new();
+        };
+        let CheckKind::File {
+            weight, reverse, ..
+        } = def.kind
+        else {
+            return self.apply(id, status.health);
+        };
+        // keepalived reads a missing or unreadable file as 0.
+        let n = match status.health {
+            Health::Up => status.value.unwrap_or(0),
+            _ => 0,
+        };
+        let base = self.spec.real_servers[j].weight;
+        let (health, dynamic) = file_check_outcome(n, weight, reverse, base);
+        self.apply_weighted(id, health, dynamic)
+    }
+
+    /// The real server index and definition of check `id`.
+    fn def_of(
+        &self,
+        id: CheckId,
+    ) -> Option<(usize, &crate::runtime::virtual_server_config::CheckDef)> {
+        let at = self.checks.iter().position(|(c, _)| *c == id)?;
+        let j = self.checks[at].1;
+        let before: usize = self.checks[..at].iter().filter(|(_, r)| *r == j).count();
+        Some((j, self.spec.real_servers[j].checks.get(before)?))
+    }
+
+    fn apply_weighted(
+        &mut self,
+        id: CheckId,
+        health: Health,
+        weight: Option<u32>,
+    ) -> Vec<ScriptRun> {
         if !self.checks.iter().any(|(c, _)| *c == id) {
             return Vec::new();
         }
         let mut runs = Vec::new();
-        let quorum = self.pool.set_check(id, health, None);
+        let quorum = self.pool.set_check(id, health, weight);
         for (j, rs) in self.spec.real_servers.iter().enumerate() {
             let now = self.pool.is_alive(&rs.addr).unwrap_or(false);
             if now != self.alive[j] {
@@ -232,36 +320,67 @@ impl VirtualServerRun {
             .collect()
     }
 
-    /// What IPVS should hold for this virtual server now.
-    pub fn desired(&self) -> DesiredService {
-        let mut svc = DesiredService::new(self.spec.service.clone());
-        for d in self.pool.desired() {
-            // The pool already decided presence and weight (0 = quiesced): list exactly that.
-            svc = svc.destination(
-                Destination::new(d.key)
-                    .forward(self.spec.forward)
-                    .weight(d.weight),
-                true,
-            );
-        }
-        svc
+    /// What IPVS should hold for this virtual server now: one service, or one per member
+    /// of its group, each with the same real servers.
+    pub fn desired(&self) -> Vec<DesiredService> {
+        let dests = self.pool.desired();
+        self.spec
+            .keys
+            .iter()
+            .map(|key| {
+                let mut service = self.spec.service.clone();
+                service.key = *key;
+                let mut svc = DesiredService::new(service);
+                for d in &dests {
+                    // The pool already decided presence and weight (0 = quiesced): list
+                    // exactly that.
+                    svc = svc.destination(
+                        Destination::new(d.key)
+                            .forward(self.spec.forward)
+                            .weight(d.weight),
+                        true,
+                    );
+                }
+                svc
+            })
+            .collect()
     }
 
     /// Whether its checks should run while this node holds `held` (VIPs of its Master
     /// instances) out of `vips` (every VIP configured): an `ha_suspend` virtual server on
     /// a configured VIP is checked only while that VIP is held here.
+    /// A group's checks run while any of its addresses is held (or is no VIP at all).
     pub fn checks_wanted(&self, vips: &HashSet<IpAddr>, held: &HashSet<IpAddr>) -> bool {
-        let ServiceKey::Inet { addr, .. } = self.spec.service.key else {
-            return true;
-        };
-        !self.spec.ha_suspend || !vips.contains(&addr.ip()) || held.contains(&addr.ip())
+        !self.spec.ha_suspend
+            || self.spec.keys.iter().any(|key| match key {
+                ServiceKey::Inet { addr, .. } => {
+                    !vips.contains(&addr.ip()) || held.contains(&addr.ip())
+                }
+                ServiceKey::Fwmark { .. } => true,
+            })
     }
+}
+
+/// A `FILE_CHECK`'s number `n` with its `weight` (and `reverse`) on a real server of weight
+/// `base`: its health, and the IPVS weight it sets (none with weight 0), keepalived's rules.
+fn file_check_outcome(n: i64, weight: i32, reverse: bool, base: u32) -> (Health, Option<u32>) {
+    if weight == 0 {
+        let down = (n != 0) != reverse;
+        return (if down { Health::Down } else { Health::Up }, None);
+    }
+    let sign = if reverse { -1 } else { 1 };
+    let delta = n.saturating_mul(i64::from(weight)).saturating_mul(sign);
+    if delta <= i64::from(i32::MIN) {
+        return (Health::Down, None);
+    }
+    let w = (i64::from(base) + delta).clamp(0, i64::from(MAX_WEIGHT));
+    (Health::Up, Some(w as u32))
 }
 
 /// The desired table of every virtual server (never removing services it does not list).
 pub fn desired_table(runs: &[VirtualServerRun]) -> DesiredTable {
     DesiredTable {
-        services: runs.iter().map(VirtualServerRun::desired).collect(),
+        services: runs.iter().flat_map(VirtualServerRun::desired).collect(),
         remove_unlisted: false,
     }
 }
@@ -311,7 +430,9 @@ impl Checks {
 pub struct LvsDirector {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    keys: Vec<ServiceKey>,
+    control: mpsc::UnboundedSender<Control>,
+    /// Every service it programs now (a reload changes them), removed at stop.
+    keys: Arc<Mutex<Vec<ServiceKey>>>,
 }
 
 fn run_script(vs: &str, run: &ScriptRun) {
@@ -340,13 +461,146 @@ fn sync(ipvs: &mut IpvsHandle, runs: &[VirtualServerRun]) {
     }
 }
 
+/// What the director's task is asked to do besides its own work.
+enum Control {
+    /// A reload: these virtual servers now, with this map of instances to the addresses
+    /// they hold as Master; the answer says whether it was applied.
+    Reload {
+        specs: Vec<VirtualServerSpec>,
+        instances: HashMap<String, Vec<IpAddr>>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// The addresses held here: those of the instances that are Master.
+fn held_by(masters: &HashSet<String>, instances: &HashMap<String, Vec<IpAddr>>) -> HashSet<IpAddr> {
+    masters
+        .iter()
+        .filter_map(|m| instances.get(m))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// Whether `a` and `b` are the same virtual server but for their place in the file.
+fn same_virtual_server(a: &VirtualServerSpec, b: &VirtualServerSpec) -> bool {
+    let mut b = b.clone();
+    b.name.clone_from(&a.name);
+    *a == b
+}
+
+/// The task's state: the runs, their checks, the next free check id.
+struct Director {
+    runs: Vec<VirtualServerRun>,
+    checks: Checks,
+    next_id: u64,
+    keys: Arc<Mutex<Vec<ServiceKey>>>,
+}
+
+impl Director {
+    /// keepalived's reload of its virtual servers: an unchanged virtual server keeps its
+    /// real servers' states and its checks running; a new or changed one starts afresh (its
+    /// checks from their initial health); services no longer configured are removed, and
+    /// the rest goes through the desired-state diff (a changed scheduler or weight is
+    /// edited in place, nothing is flushed). Checked whole before anything changes.
+    fn reload(
+        &mut self,
+        specs: Vec<VirtualServerSpec>,
+        instances: HashMap<String, Vec<IpAddr>>,
+        held: &HashSet<IpAddr>,
+        ipvs: &mut IpvsHandle,
+    ) -> Result<(), String> {
+        let mut old: Vec<Option<(VirtualServerRun, Vec<CheckSpec>, bool)>> = self
+            .runs
+            .drain(..)
+            .zip(std::mem::take(&mut self.checks.specs))
+            .zip(std::mem::take(&mut self.checks.running))
+            .map(|((r, c), running)| Some((r, c, running)))
+            .collect();
+        let mut plan = Vec::new();
+        let mut next_id = self.next_id;
+        let mut error = None;
+        for spec in specs {
+            let kept = old.iter().position(|o| {
+                o.as_ref()
+                    .is_some_and(|(r, _, _)| same_virtual_server(&r.spec, &spec))
+            });
+            match kept {
+                Some(i) => {
+                    let (mut run, checks, running) = old[i].take().expect("found above");
+                    run.spec.name = spec.name;
+                    plan.push((run, checks, running, false));
+                }
+                None => {
+                    let run = VirtualServerRun::new(spec, next_id);
+                    next_id += run.check_ids().len() as u64;
+                    match run.check_specs() {
+                        Ok(checks) => plan.push((run, checks, false, true)),
+                        Err(e) => {
+                            error = Some(format!("{}: {e}", run.spec.name));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(e) = error {
+            // Refused: put back what ran, as it was.
+            let kept = plan
+                .into_iter()
+                .filter(|(_, _, _, new)| !new)
+                .map(|(r, c, running, _)| (r, c, running));
+            for (r, c, running) in kept.chain(old.into_iter().flatten()) {
+                self.runs.push(r);
+                self.checks.specs.push(c);
+                self.checks.running.push(running);
+            }
+            return Err(e);
+        }
+        // What goes: its checks stop, its services leave the kernel.
+        let wanted: HashSet<ServiceKey> = plan
+            .iter()
+            .flat_map(|(r, _, _, _)| r.spec.keys.clone())
+            .collect();
+        for (r, _, running) in old.into_iter().flatten() {
+            info!(vs = %r.spec.name, "virtual server removed by a reload");
+            if running {
+                for id in r.check_ids() {
+                    self.checks.monitor.remove(id);
+                }
+            }
+            for k in r.spec.keys.iter().filter(|k| !wanted.contains(k)) {
+                if let Err(e) = ipvs.delete_service(k) {
+                    warn!("ipvs: cannot remove {k}: {e}");
+                }
+            }
+        }
+        for (r, c, running, _) in plan {
+            self.runs.push(r);
+            self.checks.specs.push(c);
+            self.checks.running.push(running);
+        }
+        self.next_id = next_id;
+        self.checks.vips = instances.values().flatten().copied().collect();
+        if let Err(e) = self.checks.set(&mut self.runs, held) {
+            warn!("virtual_server: {e}");
+        }
+        *self.keys.lock().unwrap_or_else(|e| e.into_inner()) =
+            self.runs.iter().flat_map(|r| r.spec.keys.clone()).collect();
+        sync(ipvs, &self.runs);
+        Ok(())
+    }
+}
+
 impl LvsDirector {
     /// Programs IPVS for `specs` and starts their checks; `instances` maps each VRRP
-    /// instance to the addresses it holds as Master (for `ha_suspend`), `events` tells
-    /// which are Master. `None` without virtual servers.
+    /// instance to the addresses it holds as Master (for `ha_suspend`), `masters` names
+    /// those that are Master now, `events` tells the changes. `None` without virtual
+    /// servers.
     pub fn start(
         specs: &[VirtualServerSpec],
         instances: HashMap<String, Vec<IpAddr>>,
+        masters: HashSet<String>,
         mut events: broadcast::Receiver<Event>,
     ) -> Result<Option<LvsDirector>, DaemonError> {
         if specs.is_empty() {
@@ -369,26 +623,41 @@ impl LvsDirector {
             check_specs.push(s);
         }
         let vips: HashSet<IpAddr> = instances.values().flatten().copied().collect();
-        let held: HashSet<IpAddr> = HashSet::new();
-        let mut masters: HashSet<String> = HashSet::new();
+        let mut instances = instances;
+        let mut masters = masters;
         let (monitor, mut changes) = Monitor::new(MonitorConfig::default());
-        let mut checks = Checks {
+        let checks = Checks {
             monitor,
             specs: check_specs,
             vips,
             running: vec![false; runs.len()],
         };
-        checks
-            .set(&mut runs, &held)
+        let keys = Arc::new(Mutex::new(
+            runs.iter().flat_map(|r| r.spec.keys.clone()).collect(),
+        ));
+        let mut d = Director {
+            runs,
+            checks,
+            next_id: next,
+            keys: keys.clone(),
+        };
+        d.checks
+            .set(&mut d.runs, &held_by(&masters, &instances))
             .map_err(|e| DaemonError::Other(format!("virtual_server: {e}")))?;
-        sync(&mut ipvs, &runs);
-        let keys = runs.iter().map(|r| r.spec.service.key).collect();
+        sync(&mut ipvs, &d.runs);
         let (stop_tx, mut stop_rx) = oneshot::channel();
+        let (control_tx, mut control_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let mut resync = tokio::time::interval(RESYNC);
             loop {
                 tokio::select! {
                     _ = &mut stop_rx => break,
+                    Some(Control::Reload { specs, instances: map, reply }) = control_rx.recv() => {
+                        instances = map;
+                        let held = held_by(&masters, &instances);
+                        let _ = reply.send(d.reload(specs, instances.clone(), &held, &mut ipvs));
+                        continue;
+                    }
                     change = changes.recv() => {
                         let Some(change) = change else { break };
                         let mut batch: Vec<StateChange> = vec![change];
@@ -396,8 +665,8 @@ impl LvsDirector {
                             batch.push(more);
                         }
                         for c in &batch {
-                            for r in runs.iter_mut() {
-                                for s in r.apply(c.id, c.state.health) {
+                            for r in d.runs.iter_mut() {
+                                for s in r.apply_status(c.id, &c.state) {
                                     run_script(&r.spec.name, &s);
                                 }
                             }
@@ -410,13 +679,8 @@ impl LvsDirector {
                             } else {
                                 masters.remove(&instance);
                             }
-                            let held: HashSet<IpAddr> = masters
-                                .iter()
-                                .filter_map(|m| instances.get(m))
-                                .flatten()
-                                .copied()
-                                .collect();
-                            if let Err(e) = checks.set(&mut runs, &held) {
+                            let held = held_by(&masters, &instances);
+                            if let Err(e) = d.checks.set(&mut d.runs, &held) {
                                 warn!("virtual_server: {e}");
                             }
                             continue;
@@ -430,12 +694,12 @@ impl LvsDirector {
                     },
                     _ = resync.tick() => {}
                 }
-                sync(&mut ipvs, &runs);
+                sync(&mut ipvs, &d.runs);
             }
-            for id in runs.iter().flat_map(VirtualServerRun::check_ids) {
-                checks.monitor.remove(id);
+            for id in d.runs.iter().flat_map(VirtualServerRun::check_ids) {
+                d.checks.monitor.remove(id);
             }
-            for r in &runs {
+            for r in &d.runs {
                 if r.spec.omega && r.quorum_up() {
                     if let Some(cmd) = &r.spec.quorum_down {
                         run_script(
@@ -452,8 +716,33 @@ impl LvsDirector {
         Ok(Some(LvsDirector {
             stop: Some(stop_tx),
             task: Some(task),
+            control: control_tx,
             keys,
         }))
+    }
+
+    /// Applies a reload (see [`Director::reload`]'s rules): `instances` is the reloaded
+    /// configuration's map of instances to the addresses they hold as Master.
+    pub async fn reload(
+        &self,
+        specs: &[VirtualServerSpec],
+        instances: HashMap<String, Vec<IpAddr>>,
+    ) -> Result<(), DaemonError> {
+        let (reply, answer) = oneshot::channel();
+        self.control
+            .send(Control::Reload {
+                specs: specs.to_vec(),
+                instances,
+                reply,
+            })
+            .map_err(|_| DaemonError::Reload("virtual_server: the director has stopped".into()))?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DaemonError::Reload(e)),
+            Err(_) => Err(DaemonError::Reload(
+                "virtual_server: the director has stopped".into(),
+            )),
+        }
     }
 
     /// Stops the checks (running `quorum_down` of `omega` virtual servers) and removes
@@ -469,7 +758,7 @@ impl LvsDirector {
     }
 
     fn remove_services(&mut self) {
-        let keys = std::mem::take(&mut self.keys);
+        let keys = std::mem::take(&mut *self.keys.lock().unwrap_or_else(|e| e.into_inner()));
         if keys.is_empty() {
             return;
         }
@@ -508,13 +797,15 @@ mod tests {
              [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\ntcp_check = [{{}}]\n"
         ))
         .unwrap();
-        let specs = crate::runtime::virtual_server_config::validate_all(&c.virtual_server);
+        let specs = crate::runtime::virtual_server_config::validate_all(
+            &c.virtual_server,
+            &c.virtual_server_group,
+        );
         VirtualServerRun::new(specs.unwrap().remove(0), 10)
     }
 
     fn table(r: &VirtualServerRun) -> Vec<(SocketAddr, u32)> {
-        let mut v: Vec<_> = r
-            .desired()
+        let mut v: Vec<_> = r.desired()[0]
             .destinations
             .iter()
             .map(|d| {
@@ -597,6 +888,120 @@ mod tests {
         let whys: Vec<_> = r.restart_checks().iter().map(|s| s.why).collect();
         assert_eq!(whys, ["notify_down"]);
         assert!(table(&r).is_empty());
+    }
+
+    #[test]
+    fn a_group_s_services_share_one_pool_and_one_set_of_checks() {
+        let c = crate::Config::from_toml(
+            "[[virtual_server_group]]\nname = 'g'\nmembers = ['192.0.2.1 80', '192.0.2.2-3 80']\n\
+             [[virtual_server]]\ngroup = 'g'\nha_suspend = true\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\ntcp_check = [{}]\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\ninhibit_on_failure = true\n\
+             smtp_check = [{}]\ndns_check = [{}]\nudp_check = [{ reply = '00' }]\nping_check = [{}]\n\
+             http_get = [{ url = [{ path = '/', status_code = '200-299 301', digest = '9b3a0c85a887a256d6939da88aabd8cd' }] }]\n",
+        )
+        .unwrap();
+        let spec = crate::runtime::virtual_server_config::validate_all(
+            &c.virtual_server,
+            &c.virtual_server_group,
+        )
+        .unwrap()
+        .remove(0);
+        let mut r = VirtualServerRun::new(spec, 0);
+        // Checked once for the group: 1 + 5 checks, each kind built.
+        assert_eq!(r.check_specs().unwrap().len(), 6);
+        let services = desired_table(std::slice::from_ref(&r)).services;
+        assert_eq!(services.len(), 3);
+        for s in &services {
+            assert_eq!(s.destinations.len(), 2);
+        }
+        // The second real server fails: its own inhibit_on_failure keeps it at weight 0 in
+        // every service of the group (the virtual server's default would remove it).
+        r.apply(CheckId(1), Health::Down);
+        for s in &r.desired() {
+            let weights: Vec<u32> = s
+                .destinations
+                .iter()
+                .map(|d| d.destination.weight)
+                .collect();
+            assert_eq!(weights, vec![1, 0]);
+        }
+        r.apply(CheckId(0), Health::Down);
+        assert!(r.desired().iter().all(|s| s.destinations.len() == 1));
+        // ha_suspend: checked while any address of the group is held here.
+        let vips: HashSet<IpAddr> = ["192.0.2.1", "192.0.2.3"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let held = |a: &[&str]| {
+            a.iter()
+                .map(|a| a.parse().unwrap())
+                .collect::<HashSet<IpAddr>>()
+        };
+        assert!(r.checks_wanted(&vips, &held(&["192.0.2.3"])));
+        // 192.0.2.2 is no VIP at all: always checked, as keepalived does.
+        assert!(r.checks_wanted(&vips, &held(&[])));
+        let all: HashSet<IpAddr> = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert!(!r.checks_wanted(&all, &held(&[])));
+    }
+
+    #[test]
+    fn file_checks_follow_keepalived_s_rules() {
+        // Weight 0: down while the number is not 0 (reversed: while it is 0).
+        assert_eq!(file_check_outcome(0, 0, false, 5), (Health::Up, None));
+        assert_eq!(file_check_outcome(3, 0, false, 5), (Health::Down, None));
+        assert_eq!(file_check_outcome(0, 0, true, 5), (Health::Down, None));
+        assert_eq!(file_check_outcome(-1, 0, true, 5), (Health::Up, None));
+        // A weight: the real server's weight moves by N x W, floored at 0; FAULT is down.
+        assert_eq!(file_check_outcome(2, 3, false, 5), (Health::Up, Some(11)));
+        assert_eq!(file_check_outcome(2, 3, true, 5), (Health::Up, Some(0)));
+        assert_eq!(file_check_outcome(0, 3, false, 5), (Health::Up, Some(5)));
+        assert_eq!(
+            file_check_outcome(i64::from(i32::MAX), 2, true, 5),
+            (Health::Down, None)
+        );
+        assert_eq!(
+            file_check_outcome(1 << 40, 1 << 20, false, 5),
+            (Health::Up, Some(MAX_WEIGHT))
+        );
+
+        let c = crate::Config::from_toml(
+            "[[virtual_server]]\naddress = '192.0.2.1:80'\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\nweight = 4\n\
+             file_check = [{ path = '/run/w', weight = 2 }]\n\
+             [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\n\
+             file_check = [{ path = '/run/m' }]\n",
+        )
+        .unwrap();
+        let spec = crate::runtime::virtual_server_config::validate_all(
+            &c.virtual_server,
+            &c.virtual_server_group,
+        )
+        .unwrap()
+        .remove(0);
+        let mut r = VirtualServerRun::new(spec, 0);
+        let status = |health, value| CheckStatus {
+            health,
+            weight: healthcheck::TrackWeight::default(),
+            value,
+        };
+        let weights = |r: &VirtualServerRun| -> Vec<(u16, u32)> {
+            r.desired()[0]
+                .destinations
+                .iter()
+                .map(|d| (d.destination.port, d.destination.weight))
+                .collect()
+        };
+        r.apply_status(CheckId(0), &status(Health::Up, Some(3)));
+        assert_eq!(weights(&r), vec![(80, 10), (80, 1)]);
+        // The maintenance file says 1: that real server leaves; a missing file reads as 0.
+        r.apply_status(CheckId(1), &status(Health::Up, Some(1)));
+        assert_eq!(weights(&r), vec![(80, 10)]);
+        r.apply_status(CheckId(1), &status(Health::Down, Some(1)));
+        assert_eq!(weights(&r).len(), 2);
     }
 
     #[test]

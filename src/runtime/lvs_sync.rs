@@ -46,6 +46,18 @@ pub struct LvsSyncDaemonConfig {
     /// The sync id, 0 to 255 (default 0): only messages with the same id are accepted.
     #[serde(default)]
     pub id: u32,
+    /// The largest sync message, 1 to 65507 bytes (default: the kernel's, from the MTU).
+    #[serde(default)]
+    pub maxlen: Option<u32>,
+    /// The UDP port, 1 to 65535 (default: the kernel's, 8848).
+    #[serde(default)]
+    pub port: Option<u32>,
+    /// The multicast TTL, 1 to 255 (default: the kernel's, 1).
+    #[serde(default)]
+    pub ttl: Option<u32>,
+    /// The multicast group (default: the kernel's, 224.0.0.81), of the instance's family.
+    #[serde(default)]
+    pub group: Option<std::net::IpAddr>,
 }
 
 /// `[lvs_sync_daemon]` validated.
@@ -57,6 +69,14 @@ pub struct LvsSyncSpec {
     pub instance: String,
     /// The sync id.
     pub sync_id: u32,
+    /// The largest message.
+    pub max_len: Option<u16>,
+    /// The UDP port.
+    pub port: Option<u16>,
+    /// The multicast TTL.
+    pub ttl: Option<u8>,
+    /// The multicast group.
+    pub group: Option<std::net::IpAddr>,
 }
 
 impl LvsSyncSpec {
@@ -67,7 +87,12 @@ impl LvsSyncSpec {
         } else {
             SyncState::Backup
         };
-        SyncDaemon::new(role, self.iface.clone(), self.sync_id)
+        let mut d = SyncDaemon::new(role, self.iface.clone(), self.sync_id);
+        d.max_len = self.max_len;
+        d.port = self.port;
+        d.ttl = self.ttl;
+        d.group = self.group;
+        d
     }
 }
 
@@ -95,10 +120,32 @@ pub fn validate(
             format!("{} is out of range 0 to 255", c.id),
         ));
     }
+    let range = |field: &str, v: Option<u32>, max: u32| match v {
+        Some(n) if n == 0 || n > max => Err(ConfigError::new(
+            format!("lvs_sync_daemon.{field}"),
+            format!("{n} is out of range 1 to {max}"),
+        )),
+        other => Ok(other),
+    };
+    let max_len = range("maxlen", c.maxlen, 65507)?.map(|n| n as u16);
+    let port = range("port", c.port, 65535)?.map(|n| n as u16);
+    let ttl = range("ttl", c.ttl, 255)?.map(|n| n as u8);
+    if let Some(g) = c.group {
+        if !g.is_multicast() {
+            return Err(ConfigError::new(
+                "lvs_sync_daemon.group",
+                format!("{g} is not a multicast address"),
+            ));
+        }
+    }
     Ok(Some(LvsSyncSpec {
         iface: c.iface.clone(),
         instance: c.instance.clone(),
         sync_id: c.id,
+        max_len,
+        port,
+        ttl,
+        group: c.group,
     }))
 }
 
@@ -123,8 +170,15 @@ fn switch(ipvs: &mut IpvsHandle, want: &SyncDaemon) {
             }
         }
     }
+    // The kernel reports what it runs with its defaults filled in: compare what was asked.
     if running.iter().any(|d| {
-        d.state == want.state && d.interface == want.interface && d.sync_id == want.sync_id
+        d.state == want.state
+            && d.interface == want.interface
+            && d.sync_id == want.sync_id
+            && want.max_len.is_none_or(|m| d.max_len == Some(m))
+            && want.port.is_none_or(|p| d.port == Some(p))
+            && want.ttl.is_none_or(|t| d.ttl == Some(t))
+            && want.group.is_none_or(|g| d.group == Some(g))
     }) {
         return;
     }
@@ -232,6 +286,19 @@ mod tests {
             field_of("iface = 'an-interface-name-too-long'\ninstance = 'web'"),
             "lvs_sync_daemon.iface"
         );
+        for (extra, field) in [
+            ("maxlen = 0", "maxlen"),
+            ("maxlen = 65508", "maxlen"),
+            ("port = 70000", "port"),
+            ("ttl = 256", "ttl"),
+            ("group = '192.0.2.1'", "group"),
+        ] {
+            assert_eq!(
+                field_of(&format!("iface = 'lo'\ninstance = 'web'\n{extra}")),
+                format!("lvs_sync_daemon.{field}"),
+                "{extra}"
+            );
+        }
     }
 
     #[test]
@@ -240,13 +307,17 @@ mod tests {
             iface: "eth0".into(),
             instance: "web".into(),
             sync_id: 3,
+            max_len: Some(1400),
+            port: None,
+            ttl: Some(2),
+            group: None,
         };
         assert_eq!(spec.daemon_for(State::Master).state, SyncState::Master);
         for s in [State::Init, State::Backup, State::Fault] {
             let d = spec.daemon_for(s);
             assert_eq!(
-                (d.state, d.interface.as_str(), d.sync_id),
-                (SyncState::Backup, "eth0", 3)
+                (d.state, d.interface.as_str(), d.sync_id, d.max_len, d.ttl),
+                (SyncState::Backup, "eth0", 3, Some(1400), Some(2))
             );
         }
     }

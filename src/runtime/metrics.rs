@@ -60,7 +60,10 @@ impl MetricsServer {
         let serving = server.clone();
         let thread = std::thread::Builder::new()
             .name("metrics".into())
-            .spawn(move || serve(&serving, &tx, &transitions))
+            .spawn(move || {
+                lowest_scheduling_class();
+                serve(&serving, &tx, &transitions)
+            })
             .map_err(|e| DaemonError::Other(format!("starting the metrics thread: {e}")))?;
         info!(%addr, "metrics endpoint listening");
         Ok(MetricsServer {
@@ -87,6 +90,20 @@ impl MetricsServer {
 impl Drop for MetricsServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Puts the calling thread in `SCHED_IDLE`: a scrape runs only when no other thread wants the
+/// CPU, so on an overloaded machine it waits for the VRRP thread instead of competing with it
+/// at a takeover (benches/FAILOVER_SCRAPE.md). Failing to is harmless: the scrape runs as before.
+#[allow(unsafe_code)]
+fn lowest_scheduling_class() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param for the duration of the call; pid 0 names the
+    // calling thread, whose scheduling policy alone changes.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    if rc != 0 {
+        warn!("metrics: SCHED_IDLE: {}", std::io::Error::last_os_error());
     }
 }
 
@@ -373,6 +390,25 @@ pub(crate) fn exposition(status: &[InstanceStatus], transitions: &Transitions) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scrape_thread_runs_in_the_idle_scheduling_class() {
+        let policy = std::thread::spawn(|| {
+            lowest_scheduling_class();
+            // /proc/thread-self/stat: the policy is field 41, counted after the command's ")".
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+            let after = &stat[stat.rfind(')').unwrap() + 2..];
+            after
+                .split(' ')
+                .nth(41 - 3)
+                .unwrap()
+                .parse::<i32>()
+                .unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(policy, libc::SCHED_IDLE);
+    }
 
     fn status(name: &str, state: State) -> InstanceStatus {
         let mut counters = vrrp_fsm::Counters::default();

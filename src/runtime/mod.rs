@@ -69,6 +69,8 @@ pub mod systemd;
 mod transitions;
 #[cfg(feature = "ipvs")]
 pub mod virtual_server_config;
+#[cfg(feature = "ipvs")]
+pub mod virtual_server_group;
 mod vmac;
 mod vrrp_loop;
 mod watchers;

@@ -465,7 +465,10 @@ pub(crate) fn validate(
         smtp: crate::runtime::smtp_alert::validate(raw)?,
         announcements,
         #[cfg(feature = "ipvs")]
-        virtual_servers: crate::runtime::virtual_server_config::validate_all(&raw.virtual_server)?,
+        virtual_servers: crate::runtime::virtual_server_config::validate_all(
+            &raw.virtual_server,
+            &raw.virtual_server_group,
+        )?,
         #[cfg(feature = "ipvs")]
         lvs_sync_daemon,
     })

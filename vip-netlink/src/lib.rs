@@ -75,7 +75,7 @@ pub use link_table::{LinkChange, LinkStatus};
 pub use link_watch::{LinkEvent, LinkEvents, LinkWatch};
 pub use vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 pub use vip_manager::{VipManager, VipOps};
-pub use virtual_route::{RouteKind, RouteScopeKind, VirtualRoute};
+pub use virtual_route::{NextHop, RouteKind, RouteScopeKind, VirtualRoute};
 pub use virtual_rule::{RuleTarget, VirtualRule};
 pub use vmac::{virtual_mac, Vmac, VmacConfig, VmacManager, VmacOps};
 pub use vrrp_proto::{AddressFamily, VirtualAddress};

@@ -139,10 +139,12 @@ impl VipManager {
     /// ```
     pub fn add_route_now(&self, route: &VirtualRoute) -> Result<Change> {
         route.validate()?;
+        let hops = next_hop_indexes(route)?;
+        let index_of = |name: &str| hops.get(name).copied();
         let change =
             self.idempotent_request("add route", route.interface(), libc::EEXIST, |oif| {
                 (
-                    RouteNetlinkMessage::NewRoute(route.message(oif)),
+                    RouteNetlinkMessage::NewRoute(route.message(oif, &index_of)),
                     NLM_F_EXCL | NLM_F_CREATE,
                 )
             })?;
@@ -153,10 +155,15 @@ impl VipManager {
     /// Removes one of keepalived's `virtual_routes` (only a route of protocol `keepalived`
     /// matches); an absent one is [`Change::Unchanged`].
     pub fn remove_route_now(&self, route: &VirtualRoute) -> Result<Change> {
-        let change =
+        let change = next_hop_indexes(route).and_then(|hops| {
+            let index_of = |name: &str| hops.get(name).copied();
             self.idempotent_request("remove route", route.interface(), libc::ESRCH, |oif| {
-                (RouteNetlinkMessage::DelRoute(route.message(oif)), 0)
-            });
+                (
+                    RouteNetlinkMessage::DelRoute(route.message(oif, &index_of)),
+                    0,
+                )
+            })
+        });
         let change = match change {
             // Its interface is gone, and the route with it.
             Err(Error::NoSuchInterface(_)) => Change::Unchanged,
@@ -383,4 +390,15 @@ pub(crate) fn interface_address(msg: &AddressMessage) -> Option<InterfaceAddress
         flags,
         preferred_lifetime: preferred,
     })
+}
+
+/// The index of every interface a route's next hops name, looked up afresh (routes change at
+/// transitions only, and a cached index could name an interface re-created since).
+fn next_hop_indexes(route: &VirtualRoute) -> Result<std::collections::HashMap<String, u32>> {
+    route
+        .next_hops()
+        .iter()
+        .filter_map(|h| h.interface.as_deref())
+        .map(|name| Ok((name.to_string(), Interface::by_name(name)?.index())))
+        .collect()
 }

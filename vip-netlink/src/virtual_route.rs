@@ -3,8 +3,10 @@
 //!
 //! A route is written as keepalived writes it in `virtual_routes { }` (iproute2's words):
 //! `[blackhole|unreachable|prohibit] [src ADDR] [to] PREFIX [via|gw ADDR] [dev IFACE]
-//! [or ADDR] [scope global|site|link|host] [metric|preference N] [table N] [no_track]`
-//! (`via A or B`: keepalived's deprecated two-gateway multipath route); `no_track` is
+//! [or ADDR] [scope global|site|link|host] [metric|preference N] [table N] [no_track]
+//! [nexthop [via ADDR] [dev IFACE] [weight N]]...` (a multipath route: one `nexthop` per
+//! path, as iproute2 writes it; `via A or B` is keepalived's deprecated two-gateway form of
+//! the same); `no_track` is
 //! accepted, as nothing here watches a route (every route behaves as `no_track`: a route
 //! deleted by hand stays deleted until the next transition to Master). It is installed with
 //! protocol `keepalived` (18), as keepalived does, so `ip route` shows who owns it and a
@@ -51,6 +53,17 @@ pub enum RouteScopeKind {
     Host,
 }
 
+/// One path of a multipath route (`nexthop via A dev X weight N`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NextHop {
+    /// The gateway (`via`), of the route's family.
+    pub gateway: Option<IpAddr>,
+    /// The outgoing interface (`dev`).
+    pub interface: Option<String>,
+    /// The share of traffic, 1 to 256 (`weight`; default 1).
+    pub weight: u16,
+}
+
 /// One of keepalived's `virtual_routes`.
 ///
 /// ```
@@ -73,6 +86,8 @@ pub struct VirtualRoute {
     gateway: Option<IpAddr>,
     /// keepalived's `via A or B`: the second gateway of a two-way multipath route.
     or_gateway: Option<IpAddr>,
+    /// `nexthop ...`: the paths of a multipath route.
+    next_hops: Vec<NextHop>,
     interface: Option<String>,
     source: Option<IpAddr>,
     scope: Option<RouteScopeKind>,
@@ -81,6 +96,9 @@ pub struct VirtualRoute {
     protocol: Option<u8>,
 }
 
+/// The most paths of one multipath route (the kernel's own limit is far higher; a route
+/// line is not where hundreds belong).
+const MAX_NEXT_HOPS: usize = 32;
 /// The main routing table (`ip route`'s default).
 const MAIN_TABLE: u32 = 254;
 /// `RT_TABLE_COMPAT`: the header's table byte when the real id needs the `RTA_TABLE` word.
@@ -99,6 +117,7 @@ impl VirtualRoute {
             prefix_len,
             gateway: None,
             or_gateway: None,
+            next_hops: Vec::new(),
             interface: None,
             source: None,
             scope: None,
@@ -134,6 +153,38 @@ impl VirtualRoute {
         same_family(self.destination, gateway, "or")?;
         self.or_gateway = Some(gateway);
         Ok(self)
+    }
+
+    /// Adds a path of a multipath route (`nexthop`): a gateway of the route's family and/or
+    /// an interface, with a weight 1 to 256.
+    ///
+    /// ```
+    /// use vip_netlink::VirtualRoute;
+    /// let r: VirtualRoute = "10.1.0.0/16 nexthop via 192.0.2.1 dev eth0 weight 2 nexthop via 192.0.2.2"
+    ///     .parse()
+    ///     .unwrap();
+    /// assert_eq!(r.next_hops().len(), 2);
+    /// assert_eq!(r.next_hops()[0].weight, 2);
+    /// assert!("10.1.0.0/16 nexthop via 192.0.2.1 weight 0".parse::<VirtualRoute>().is_err());
+    /// assert!("10.1.0.0/16 via 192.0.2.9 nexthop via 192.0.2.1".parse::<VirtualRoute>().is_err());
+    /// ```
+    pub fn with_next_hop(mut self, hop: NextHop) -> Result<Self> {
+        if let Some(gw) = hop.gateway {
+            same_family(self.destination, gw, "nexthop via")?;
+        }
+        if !(1..=256).contains(&hop.weight) {
+            return Err(Error::InvalidConfig(format!(
+                "nexthop weight {} is outside 1..=256",
+                hop.weight
+            )));
+        }
+        self.next_hops.push(hop);
+        Ok(self)
+    }
+
+    /// The paths of a multipath route given with `nexthop` (empty otherwise).
+    pub fn next_hops(&self) -> &[NextHop] {
+        &self.next_hops
     }
 
     /// The second gateway of `via A or B`, if any.
@@ -236,15 +287,42 @@ impl VirtualRoute {
 
     /// Checks the route can be installed: a unicast route needs a gateway or an interface.
     pub fn validate(&self) -> Result<()> {
-        if self.kind == RouteKind::Unicast && self.gateway.is_none() && self.interface.is_none() {
-            return Err(Error::InvalidConfig(format!(
-                "route {}/{} needs via or dev",
-                self.destination, self.prefix_len
-            )));
-        }
         if self.or_gateway.is_some() && self.gateway.is_none() {
             return Err(Error::InvalidConfig(format!(
                 "route {}/{}: `or` needs a gateway (via) before it",
+                self.destination, self.prefix_len
+            )));
+        }
+        if !self.next_hops.is_empty() {
+            let bad = if self.kind != RouteKind::Unicast {
+                Some("a multipath route is unicast")
+            } else if self.gateway.is_some() || self.or_gateway.is_some() {
+                Some("`nexthop` and a route-wide `via`/`or` exclude each other")
+            } else if self
+                .next_hops
+                .iter()
+                .any(|h| h.gateway.is_none() && h.interface.is_none())
+            {
+                Some("each nexthop needs via or dev")
+            } else if self.next_hops.len() > MAX_NEXT_HOPS {
+                Some("too many nexthops")
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                return Err(Error::InvalidConfig(format!(
+                    "route {}/{}: {why}",
+                    self.destination, self.prefix_len
+                )));
+            }
+        }
+        if self.kind == RouteKind::Unicast
+            && self.gateway.is_none()
+            && self.interface.is_none()
+            && self.next_hops.is_empty()
+        {
+            return Err(Error::InvalidConfig(format!(
+                "route {}/{} needs via or dev",
                 self.destination, self.prefix_len
             )));
         }
@@ -258,8 +336,12 @@ impl VirtualRoute {
     }
 
     /// The route message (`RTM_NEWROUTE` or `RTM_DELROUTE` body); `oif` is the index of
-    /// [`interface`](Self::interface) when it has one.
-    pub(crate) fn message(&self, oif: Option<u32>) -> RouteMessage {
+    /// [`interface`](Self::interface) when it has one, `index_of` gives a next hop's.
+    pub(crate) fn message(
+        &self,
+        oif: Option<u32>,
+        index_of: &dyn Fn(&str) -> Option<u32>,
+    ) -> RouteMessage {
         let mut msg = RouteMessage::default();
         let table = self.table();
         msg.header = RouteHeader {
@@ -311,11 +393,34 @@ impl VirtualRoute {
                 .push(RouteAttribute::Gateway(RouteAddress::from(gw))),
             _ => {}
         }
+        if !self.next_hops.is_empty() {
+            let hops = self
+                .next_hops
+                .iter()
+                .map(|h| {
+                    let mut nh = RouteNextHop::default();
+                    nh.interface_index = h
+                        .interface
+                        .as_deref()
+                        .and_then(index_of)
+                        .or(oif)
+                        .unwrap_or(0);
+                    // rtnh_hops is the weight minus one.
+                    nh.hops = u8::try_from(h.weight.saturating_sub(1)).unwrap_or(u8::MAX);
+                    if let Some(gw) = h.gateway {
+                        nh.attributes
+                            .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+                    }
+                    nh
+                })
+                .collect();
+            msg.attributes.push(RouteAttribute::MultiPath(hops));
+        }
         if let Some(src) = self.source {
             msg.attributes
                 .push(RouteAttribute::PrefSource(RouteAddress::from(src)));
         }
-        if let (Some(oif), None) = (oif, self.or_gateway) {
+        if let (Some(oif), None, true) = (oif, self.or_gateway, self.next_hops.is_empty()) {
             msg.attributes.push(RouteAttribute::Oif(oif));
         }
         if let Some(metric) = self.metric {
@@ -361,10 +466,38 @@ impl FromStr for VirtualRoute {
         let mut source = None;
         let mut destination = None;
         let mut rest: Vec<(&str, Option<&str>)> = Vec::new();
+        let mut hops: Vec<NextHop> = Vec::new();
         while let Some(word) = words.next() {
             match word {
                 "src" => source = Some(parse_addr(words.next().unwrap_or(""), "src")?),
                 "to" => destination = words.next(),
+                "nexthop" => hops.push(NextHop {
+                    gateway: None,
+                    interface: None,
+                    weight: 1,
+                }),
+                // After `nexthop`, these belong to that path.
+                "via" | "gw" | "dev" | "weight" if !hops.is_empty() => {
+                    let value = words.next();
+                    let hop = hops.last_mut().expect("not empty");
+                    match word {
+                        "dev" => match value {
+                            Some(d) if !d.is_empty() && d.len() < libc::IF_NAMESIZE => {
+                                hop.interface = Some(d.to_string())
+                            }
+                            _ => {
+                                return Err(Error::InvalidConfig(
+                                    "dev needs an interface name".into(),
+                                ))
+                            }
+                        },
+                        "weight" => {
+                            let w: u32 = parse_number(value, "weight")?;
+                            hop.weight = u16::try_from(w).unwrap_or(u16::MAX);
+                        }
+                        _ => hop.gateway = Some(parse_addr(value.unwrap_or(""), word)?),
+                    }
+                }
                 "via" | "gw" | "or" | "dev" | "scope" | "metric" | "preference" | "table"
                 | "protocol" | "proto" => rest.push((word, words.next())),
                 // keepalived's own word: do not leave Master when the route is deleted. A
@@ -420,6 +553,9 @@ impl FromStr for VirtualRoute {
                 _ => route.with_table(parse_number(value, key)?)?,
             };
         }
+        for hop in hops {
+            route = route.with_next_hop(hop)?;
+        }
         route.validate()?;
         Ok(route)
     }
@@ -462,6 +598,18 @@ impl fmt::Display for VirtualRoute {
         if let Some(p) = self.protocol {
             write!(f, " protocol {p}")?;
         }
+        for hop in &self.next_hops {
+            write!(f, " nexthop")?;
+            if let Some(gw) = hop.gateway {
+                write!(f, " via {gw}")?;
+            }
+            if let Some(dev) = &hop.interface {
+                write!(f, " dev {dev}")?;
+            }
+            if hop.weight != 1 {
+                write!(f, " weight {}", hop.weight)?;
+            }
+        }
         Ok(())
     }
 }
@@ -484,6 +632,8 @@ mod tests {
             "198.51.100.7/32 dev eth1 scope host",
             "10.113.0.0/24 via 192.0.2.252 or 192.0.2.253",
             "10.77.0.1/32 dev lo metric 50 table 100 protocol 99",
+            "10.1.0.0/16 metric 5 nexthop via 192.0.2.1 dev eth0 weight 2 nexthop via 192.0.2.2",
+            "fd00:1::/64 nexthop via fe80::1 dev eth0 nexthop via fe80::2 dev eth1 weight 256",
         ] {
             assert_eq!(parse(s).unwrap().to_string(), s);
         }
@@ -538,7 +688,8 @@ mod tests {
     #[test]
     fn the_message_carries_protocol_keepalived_and_the_table_word() {
         let r = parse("10.99.0.0/16 via 192.0.2.254 table 1000 metric 7").unwrap();
-        let m = r.message(Some(3));
+        let none = |_: &str| None;
+        let m = r.message(Some(3), &none);
         assert_eq!(m.header.protocol, RouteProtocol::KeepAlived);
         assert_eq!(m.header.table, COMPAT_TABLE);
         assert!(m.attributes.contains(&RouteAttribute::Table(1000)));
@@ -546,14 +697,52 @@ mod tests {
         assert!(m.attributes.contains(&RouteAttribute::Oif(3)));
         let own = parse("10.77.0.1/32 dev lo table 100 protocol 99").unwrap();
         assert_eq!(
-            own.message(Some(1)).header.protocol,
+            own.message(Some(1), &none).header.protocol,
             RouteProtocol::from(99u8)
         );
-        let d = parse("blackhole 0.0.0.0/0").unwrap().message(None);
+        let d = parse("blackhole 0.0.0.0/0").unwrap().message(None, &none);
         assert_eq!(d.header.kind, RouteType::BlackHole);
         assert!(!d
             .attributes
             .iter()
             .any(|a| matches!(a, RouteAttribute::Destination(_))));
+    }
+
+    #[test]
+    fn next_hops_become_one_multipath_attribute_with_weights_and_their_own_interfaces() {
+        let r = parse("10.1.0.0/16 nexthop via 192.0.2.1 dev eth1 weight 3 nexthop via 192.0.2.2")
+            .unwrap();
+        let index = |name: &str| (name == "eth1").then_some(7);
+        let m = r.message(None, &index);
+        let Some(RouteAttribute::MultiPath(hops)) = m
+            .attributes
+            .iter()
+            .find(|a| matches!(a, RouteAttribute::MultiPath(_)))
+        else {
+            panic!("no multipath attribute: {:?}", m.attributes)
+        };
+        assert_eq!(hops.len(), 2);
+        assert_eq!((hops[0].interface_index, hops[0].hops), (7, 2));
+        assert_eq!((hops[1].interface_index, hops[1].hops), (0, 0));
+        assert!(!m
+            .attributes
+            .iter()
+            .any(|a| matches!(a, RouteAttribute::Gateway(_) | RouteAttribute::Oif(_))));
+        for (bad, why) in [
+            ("10.1.0.0/16 nexthop weight 2", "needs via or dev"),
+            (
+                "10.1.0.0/16 nexthop via 192.0.2.1 weight 257",
+                "outside 1..=256",
+            ),
+            ("10.1.0.0/16 nexthop via fd00::1", "not of the family"),
+            ("blackhole 10.1.0.0/16 nexthop via 192.0.2.1", "unicast"),
+            ("10.1.0.0/16 via 192.0.2.9 nexthop via 192.0.2.1", "exclude"),
+            ("10.1.0.0/16 nexthop dev", "interface name"),
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        let many = format!("10.1.0.0/16{}", " nexthop via 192.0.2.1".repeat(33));
+        assert!(parse(&many).unwrap_err().to_string().contains("too many"));
     }
 }

@@ -19,6 +19,7 @@ fn routes_of_each_kind_are_added_idempotently_and_removed() {
         "blackhole 10.98.0.0/16",
         "fd00:99::/48 via fd00::fe dev eth0",
         "10.96.0.0/16 via 10.0.0.254 table 1000",
+        "10.94.0.0/16 nexthop via 10.0.0.253 dev eth0 weight 3 nexthop via 10.0.0.254",
     ];
     node.run(move || async move {
         let m = VipManager::new().unwrap();
@@ -41,6 +42,14 @@ fn routes_of_each_kind_are_added_idempotently_and_removed() {
         "{v4}"
     );
     assert!(v4.contains("blackhole 10.98.0.0/16"), "{v4}");
+    // A multipath route: both paths, with their weights.
+    let mp = node.exec("ip -4 route show 10.94.0.0/16 proto keepalived");
+    let hops: Vec<&str> = mp.lines().map(str::trim).collect();
+    assert!(
+        hops.contains(&"nexthop via 10.0.0.253 dev eth0 weight 3")
+            && hops.contains(&"nexthop via 10.0.0.254 dev eth0 weight 1"),
+        "{mp}"
+    );
     let v6 = node.exec("ip -6 route show proto keepalived");
     assert!(v6.contains("fd00:99::/48 via fd00::fe dev eth0"), "{v6}");
     let t = node.exec("ip -4 route show table 1000 proto keepalived");
