@@ -414,10 +414,15 @@ impl Shared {
             .zip(slot.checks_up.iter().copied())
             .map(|((key, id), up)| (key, id, up))
             .collect();
-        let fresh = check_specs(spec, false).unwrap_or_else(|e| {
-            warn!("{e}");
-            Vec::new()
-        });
+        // Checked before the reload changed anything (`RouteAnnouncer::check`); should it
+        // fail still, every check counts as failing rather than none being there.
+        let fresh: Vec<Option<CheckSpec>> = match check_specs(spec, false) {
+            Ok(checks) => checks.into_iter().map(Some).collect(),
+            Err(e) => {
+                warn!("{e}");
+                (0..spec.checks()).map(|_| None).collect()
+            }
+        };
         let mut check_ids = Vec::new();
         let mut checks_up = Vec::new();
         for (key, check) in check_keys(spec).into_iter().zip(fresh) {
@@ -427,7 +432,10 @@ impl Shared {
                 checks_up.push(up);
                 continue;
             }
-            match self.start_check(check) {
+            match check
+                .ok_or_else(|| "no check".to_string())
+                .and_then(|c| self.start_check(c))
+            {
                 Ok(id) => {
                     check_ids.push(id);
                     checks_up.push(None);
