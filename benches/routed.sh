@@ -10,7 +10,7 @@
 # ignored test); benches/ROUTED_RESULTS.md holds the last recorded run and how to read it.
 #
 # Usage (root; needs iproute2 and frr: scripts/setup.sh installs them):
-#   bash benches/routed.sh            # RUNS=10, about 5 minutes
+#   bash benches/routed.sh            # RUNS=10, about 6 minutes
 #   RUNS=3 ONLY="vrrp keepalived" bash benches/routed.sh
 #   # cases: anycast vrrp keepalived vrrp-withdraw keepalived-withdraw hung frr
 # The table is written to benches/ROUTED_RESULTS.table.md (override with OUT=...).
