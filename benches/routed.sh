@@ -4,13 +4,15 @@
 # Prints, as medians over RUNS runs measured in one run (min, max beside): the anycast
 # withdraw and re-announce latencies at the upstream's FIB, the VRRP-gated active-standby
 # client outage (a request every 10 ms) and path change for a graceful stop and a crash of
-# the Master, a hung node's path removal with BFD 3 x 100 ms and with the BGP hold time, and
+# the Master (with a Backup announcing a worse MED and with one that withdraws; hakit and
+# keepalived + vtysh notify scripts side by side), a hung node's path removal with BFD 3 x 100 ms and with the BGP hold time, and
 # the route's return after FRR restarts on a node. The harness is tests/routed_bench.rs (an
 # ignored test); benches/ROUTED_RESULTS.md holds the last recorded run and how to read it.
 #
 # Usage (root; needs iproute2 and frr: scripts/setup.sh installs them):
-#   bash benches/routed.sh            # RUNS=10, about 3 minutes
-#   RUNS=3 ONLY="vrrp keepalived" bash benches/routed.sh   # some cases: anycast vrrp keepalived hung frr
+#   bash benches/routed.sh            # RUNS=10, about 6 minutes
+#   RUNS=3 ONLY="vrrp keepalived" bash benches/routed.sh
+#   # cases: anycast vrrp keepalived vrrp-withdraw keepalived-withdraw hung frr
 # The table is written to benches/ROUTED_RESULTS.table.md (override with OUT=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."

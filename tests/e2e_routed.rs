@@ -8,7 +8,16 @@
 //! - FRR restarted (SIGTERM, then SIGKILL) on a node: the route comes back without
 //!   restarting hakit;
 //! - VRRP-gated: the Backup announces with a worse MED, a Master's graceful stop moves the
-//!   upstream's best path to the other node, the client sees answers from it.
+//!   upstream's best path to the other node, the client sees answers from it;
+//! - VRRP-gated with a Backup that withdraws: a Master's graceful stop keeps its route until
+//!   the Backup, Master then, has announced: the client loses nothing;
+//! - the same pair over iBGP with the README's route-map recipe: the Backup's path reaches
+//!   the upstream with LOCAL_PREF 50, the Master's with 100, and the best path follows a
+//!   failover and the old Master's return;
+//! - reload (SIGHUP): the upstream's BGP table and FIB follow each change of `[[announce]]`
+//!   (metric, protocol, table, checks, vrrp_instance, added, removed) with no loss at the
+//!   client where the prefix stays wanted, and a bad value is refused, the running
+//!   announcements kept.
 //!
 //! The figures (latencies, outage) are measured by `benches/routed.sh`; these tests only
 //! print what they saw.
@@ -19,9 +28,35 @@ use std::time::{Duration, Instant};
 
 use common::process::wait_until;
 use common::routed::{
-    anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, Prober, Routed, ECHO_PORT, SERVICE_V4,
-    SERVICE_V6,
+    anycast_toml, can_run, devs, meds, probe_v4, vrrp_toml, vrrp_withdraw_toml, Prober, Routed,
+    ECHO_PORT, SERVICE_V4, SERVICE_V6,
 };
+
+/// The upstream's paths as `(peer, LOCAL_PREF, best)` for IPv4 and IPv6, when node `a`
+/// (the Master) announces and node `b` (the Backup) too, if given.
+fn prefs(a: usize, b: Option<usize>) -> [Vec<(String, u32, bool)>; 2] {
+    let mut v4 = vec![(format!("10.0.{a}.2"), 100, true)];
+    let mut v6 = vec![(format!("fd00:0:{a}::2"), 100, true)];
+    if let Some(b) = b {
+        v4.push((format!("10.0.{b}.2"), 50, false));
+        v6.push((format!("fd00:0:{b}::2"), 50, false));
+    }
+    v4.sort();
+    v6.sort();
+    [v4, v6]
+}
+
+fn wait_prefs(t: &Routed, want: &[Vec<(String, u32, bool)>; 2], what: &str) {
+    let ok = wait_until(CONVERGE, || {
+        t.local_prefs(SERVICE_V4) == want[0] && t.local_prefs(SERVICE_V6) == want[1]
+    });
+    assert!(
+        ok,
+        "{what}: paths {:?} / {:?}, wanted {want:?}",
+        t.local_prefs(SERVICE_V4),
+        t.local_prefs(SERVICE_V6)
+    );
+}
 
 const BGP_UP: Duration = Duration::from_secs(40);
 const CONVERGE: Duration = Duration::from_secs(20);
@@ -250,4 +285,210 @@ fn bfd_removes_a_silent_nodes_path_and_the_hold_time_does_without_it() {
          hold time {} s alone",
         common::routed::HOLD.1
     );
+}
+
+#[test]
+fn ibgp_backup_path_carries_a_lower_local_preference_and_the_best_path_follows_failover() {
+    if !can_run("local-preference") {
+        return;
+    }
+    let mut t = Routed::new_ibgp(2);
+    assert!(t.wait_sessions(BGP_UP), "BGP sessions did not come up");
+    t.start_hakit(1, &vrrp_toml(150));
+    t.start_hakit(2, &vrrp_toml(100));
+    // backup_metric 100 matches the nodes' `match metric 100` / `set local-preference 50`.
+    wait_prefs(&t, &prefs(1, Some(2)), "Master node 1, Backup node 2");
+    wait_hops(&t, &devs(&["u1"]), "Master preferred");
+    let h = t.nodes[0].hakit.as_mut().unwrap();
+    h.signal(libc::SIGTERM);
+    assert!(
+        h.wait_exit(Duration::from_secs(10)).is_some(),
+        "hakit did not exit"
+    );
+    wait_prefs(&t, &prefs(2, None), "node 2 Master alone");
+    wait_hops(&t, &devs(&["u2"]), "node 2 preferred");
+    t.start_hakit(1, &vrrp_toml(150));
+    wait_prefs(&t, &prefs(1, Some(2)), "node 1 Master again, node 2 Backup");
+    wait_hops(&t, &devs(&["u1"]), "node 1 preferred again");
+}
+
+/// A reload step: the new `[[announce]]` tables, the upstream's MEDs for IPv4 and IPv6
+/// after it, what it is, and a kernel route it leaves.
+type Step = (
+    String,
+    &'static [u32],
+    &'static [u32],
+    &'static str,
+    &'static str,
+);
+
+/// The reload test's configuration: a VRRP instance on the node's uplink (alone, so
+/// Master) and `announce`.
+fn reload_toml(announce: &str) -> String {
+    format!(
+        "[[instance]]\nname = 'up'\niface = 'e0'\nvrid = 9\npriority = 100\n\
+         vrrp_version = 3\nadvert_int = 0.1\nvips = ['10.0.1.100/24']\n{announce}"
+    )
+}
+
+fn announce(prefix: &str, body: &str) -> String {
+    format!("[[announce]]\nprefix = '{prefix}'\niface = 'svc'\n{body}\n")
+}
+
+#[test]
+fn reload_moves_each_announcement_to_its_new_form_and_the_upstream_follows() {
+    if !can_run("reload") {
+        return;
+    }
+    let mut t = Routed::new(1, false);
+    assert!(t.wait_sessions(BGP_UP), "BGP sessions did not come up");
+    let v4 = |body: &str| announce(SERVICE_V4, body);
+    let v6 = |body: &str| announce(SERVICE_V6, body);
+    t.start_hakit(1, &reload_toml(&v4("metric = 10")));
+    let wait = |t: &Routed, want4: &[u32], want6: &[u32], what: &str| {
+        let ok = wait_until(CONVERGE, || {
+            meds(t, SERVICE_V4) == want4 && meds(t, SERVICE_V6) == want6
+        });
+        assert!(
+            ok,
+            "{what}: MEDs {:?} / {:?}, wanted {want4:?} / {want6:?}\n{}",
+            meds(t, SERVICE_V4),
+            meds(t, SERVICE_V6),
+            t.hakit_log(1)
+        );
+    };
+    wait(&t, &[10], &[], "started");
+    wait_hops_v4(&t, &["u1"], "started");
+
+    // Each step: a reload, what the upstream then has, and no request lost meanwhile where
+    // IPv4 stays wanted.
+    let steps: [Step; 4] = [
+        (
+            v4("metric = 20\nprotocol = 86") + &v6("metric = 30"),
+            &[20],
+            &[30],
+            "v4 metric and protocol changed, v6 added",
+            "10.77.0.1 dev lo table 100 metric 20",
+        ),
+        (
+            v4("metric = 20\nprotocol = 86\ntable = 101") + &v6("metric = 30"),
+            &[20],
+            &[30],
+            "v4 moved to table 101",
+            "10.77.0.1 dev lo table 101 metric 20",
+        ),
+        (
+            v4("metric = 20\nprotocol = 86\ntable = 101\n\
+                track_tcp = [{ connect = '127.0.0.1:8080', interval = 0.1, rise = 3, fall = 2 }]")
+                + &v6("metric = 40\nvrrp_instance = 'up'\nbackup_metric = 100"),
+            &[20],
+            &[40],
+            "a passing check added to v4, v6 gated by the (Master) instance",
+            "fd77::1 dev lo metric 40",
+        ),
+        (
+            v6("metric = 40\nvrrp_instance = 'up'\nbackup_metric = 100"),
+            &[],
+            &[40],
+            "v4 removed",
+            "fd77::1 dev lo metric 40",
+        ),
+    ];
+    t.open_service(1);
+    // The instance is Master before anything is gated by it.
+    let vip = || t.nodes[0].ns.ip(&["addr", "show", "dev", "e0"]).unwrap();
+    let master = wait_until(CONVERGE, || vip().contains("10.0.1.100"));
+    assert!(master, "no Master: {}", t.hakit_log(1));
+    for (k, (announce, want4, want6, what, route)) in steps.into_iter().enumerate() {
+        let probe = probe_v4(&t);
+        std::thread::sleep(Duration::from_millis(200));
+        t.reload_hakit(1, &reload_toml(&announce));
+        wait(&t, want4, want6, what);
+        std::thread::sleep(Duration::from_millis(300));
+        let log = probe.finish();
+        println!(
+            "reload {k} ({what}): {} of {} lost, outage {:?}",
+            log.lost(),
+            log.sent.len(),
+            log.outage()
+        );
+        if !want4.is_empty() {
+            assert_eq!(log.lost(), 0, "{what}: the client lost requests");
+            wait_hops_v4(&t, &["u1"], what);
+        }
+        // Protocol 85 (the default) and 86 (the IPv4 route's from the first step).
+        let kernel = t.announced_on(1)
+            + &t.nodes[0]
+                .ns
+                .ip(&["-4", "route", "show", "table", "all", "proto", "86"])
+                .unwrap();
+        assert!(kernel.contains(route), "{what}: {route:?} not in {kernel}");
+        assert_eq!(
+            kernel.contains("10.77.0.1"),
+            !want4.is_empty(),
+            "{what}: {kernel}"
+        );
+        assert_eq!(
+            kernel.contains("fd77::1"),
+            !want6.is_empty(),
+            "{what}: {kernel}"
+        );
+    }
+    // v4 removed: its address goes after its drain (0.5 s), v6's stays.
+    let svc = || t.nodes[0].ns.ip(&["addr", "show", "dev", "svc"]).unwrap();
+    let released = wait_until(Duration::from_secs(3), || !svc().contains("10.77.0.1"));
+    assert!(released, "v4 address still held: {}", svc());
+    assert!(svc().contains("fd77::1"), "{}", svc());
+    assert!(t.next_hops(SERVICE_V4).is_empty());
+
+    // A bad value: the reload is refused, what runs stays.
+    t.reload_hakit(1, &reload_toml(&v6("metric = 0")));
+    let refused = wait_until(CONVERGE, || t.hakit_log(1).contains("announce[0].metric"));
+    assert!(refused, "no refusal logged: {}", t.hakit_log(1));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(meds(&t, SERVICE_V6), [40]);
+    let kernel = t.announced_on(1);
+    assert!(
+        kernel.contains("fd77::1") && kernel.contains("metric 40"),
+        "{kernel}"
+    );
+}
+
+fn wait_hops_v4(t: &Routed, want: &[&str], what: &str) {
+    let want = devs(want);
+    let ok = wait_until(CONVERGE, || t.next_hops(SERVICE_V4) == want);
+    assert!(ok, "{what}: v4 next hops {:?}", t.next_hops(SERVICE_V4));
+}
+
+#[test]
+fn vrrp_gated_master_only_pair_loses_nothing_on_a_graceful_stop() {
+    if !can_run("master-only graceful stop") {
+        return;
+    }
+    let mut t = Routed::new(2, false);
+    assert!(t.wait_sessions(BGP_UP), "BGP sessions did not come up");
+    t.start_hakit(1, &vrrp_withdraw_toml(150));
+    t.start_hakit(2, &vrrp_withdraw_toml(100));
+    wait_meds(&t, &[10], "Master only");
+    wait_hops(&t, &devs(&["u1"]), "Master announces");
+    let probe = probe_v4(&t);
+    std::thread::sleep(Duration::from_millis(300));
+    let h = t.nodes[0].hakit.as_mut().unwrap();
+    h.signal(libc::SIGTERM);
+    assert!(
+        h.wait_exit(Duration::from_secs(10)).is_some(),
+        "hakit did not exit"
+    );
+    wait_hops(&t, &devs(&["u2"]), "the Backup took over");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = probe.finish();
+    println!(
+        "master-only graceful stop: {} of {} lost, outage {:?}",
+        log.lost(),
+        log.sent.len(),
+        log.outage()
+    );
+    assert_eq!(log.last_node(), Some(2));
+    assert_eq!(log.lost(), 0, "the client lost requests");
+    assert!(t.announced_on(1).is_empty(), "{}", t.announced_on(1));
 }

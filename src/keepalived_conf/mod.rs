@@ -39,6 +39,7 @@ mod error;
 mod include;
 mod lexer;
 mod reader;
+mod route_names;
 mod sequence;
 mod to_config;
 #[cfg(feature = "ipvs")]

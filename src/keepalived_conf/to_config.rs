@@ -289,7 +289,11 @@ impl Mapper {
     where
         T: std::str::FromStr<Err = vip_netlink::Error>,
     {
-        let text = line_text(n);
+        let mut text = line_text(n);
+        if what == "route" {
+            // keepalived takes `protocol static`, `table main` (iproute2's names) too.
+            text = crate::keepalived_conf::route_names::numbered(&text);
+        }
         match text.parse::<T>() {
             Ok(_) => {
                 // keepalived's warnings for its deprecated route words, which it still applies.
@@ -713,6 +717,8 @@ vrrp_instance VI_1 {
     10.99.0.0/16 via 192.0.2.254
     10.77.0.1/32 dev lo table 100 protocol 85
     10.1.0.0/16 nexthop via 192.0.2.1 weight 2 nexthop via 192.0.2.2
+    10.77.0.2/32 dev lo table 100 protocol bird
+    10.98.0.0/16 via 192.0.2.254 proto static table main
   }
   track_interface {
     eth1 weight -10
@@ -759,13 +765,18 @@ vrrp_instance VI_1 {
             [
                 "10.99.0.0/16 via 192.0.2.254",
                 "10.77.0.1/32 dev lo table 100 protocol 85",
-                "10.1.0.0/16 nexthop via 192.0.2.1 weight 2 nexthop via 192.0.2.2"
+                "10.1.0.0/16 nexthop via 192.0.2.1 weight 2 nexthop via 192.0.2.2",
+                "10.77.0.2/32 dev lo table 100 protocol 12",
+                "10.98.0.0/16 via 192.0.2.254 proto 4 table 254"
             ]
         );
         let route: vip_netlink::VirtualRoute = i.virtual_routes[1].parse().unwrap();
         assert_eq!((route.table(), route.protocol()), (100, 85));
         let multipath: vip_netlink::VirtualRoute = i.virtual_routes[2].parse().unwrap();
         assert_eq!(multipath.next_hops().len(), 2);
+        // iproute2's names, as keepalived takes them.
+        let route: vip_netlink::VirtualRoute = i.virtual_routes[4].parse().unwrap();
+        assert_eq!((route.table(), route.protocol()), (254, 4));
         assert_eq!(i.track_ifaces, ["eth1:-10"]);
         assert_eq!(
             (

@@ -68,7 +68,9 @@ pub struct AnnounceConfig {
     #[serde(default = "default_metric")]
     pub metric: u32,
     /// With `vrrp_instance`: the metric announced while that instance is Backup (healthy
-    /// otherwise), a worse path instead of a withdrawal. None: a Backup withdraws.
+    /// otherwise), a worse path instead of a withdrawal; not `metric` (FRR's route-map tells
+    /// the states apart by it: `match metric N`, then local-preference, prepends or
+    /// communities). None: a Backup withdraws.
     #[serde(default)]
     pub backup_metric: Option<u32>,
     /// Announce only while this VRRP instance (by name) is Master (or Backup with
@@ -302,6 +304,15 @@ fn validate_one(
             "0 is not a metric (IPv6 turns it into 1024)",
         );
     }
+    if a.backup_metric == Some(a.metric) {
+        return err(
+            f("backup_metric"),
+            format!(
+                "{} is also `metric`: a Backup's route would look like the Master's",
+                a.metric
+            ),
+        );
+    }
     match (&a.vrrp_instance, a.backup_metric) {
         (None, Some(_)) => {
             return err(f("backup_metric"), "needs vrrp_instance");
@@ -403,6 +414,10 @@ mod tests {
             (&format!("{BASE}\ndrain = -1.0"), "announce[0].drain"),
             (
                 &format!("{BASE}\nbackup_metric = 20"),
+                "announce[0].backup_metric",
+            ),
+            (
+                &format!("{BASE}\nbackup_metric = 10"),
                 "announce[0].backup_metric",
             ),
             (

@@ -230,8 +230,8 @@ pub struct Daemon {
     smtp: Option<(Arc<SmtpStats>, JoinHandle<()>)>,
     /// Their settings, changed by a reload.
     smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
-    /// The `[[announce]]` routes, if any (withdrawn first at shutdown).
-    announcer: Option<RouteAnnouncer>,
+    /// The `[[announce]]` routes (withdrawn first at shutdown; a reload changes them).
+    announcer: RouteAnnouncer,
     /// The `[[virtual_server]]`s, if any (their services removed at shutdown; a reload
     /// changes them, or starts the director when the first virtual server comes).
     #[cfg(feature = "ipvs")]
@@ -245,8 +245,6 @@ pub struct Daemon {
     /// The `lvs_sync_daemon` it was started with (a reload does not change it).
     #[cfg(feature = "ipvs")]
     lvs_sync_spec: Option<crate::runtime::lvs_sync::LvsSyncSpec>,
-    /// The announcements it was started with (a reload does not change them).
-    announcements: Vec<crate::runtime::announce_config::AnnounceSpec>,
 }
 
 impl Daemon {
@@ -463,7 +461,6 @@ impl Daemon {
             lvs_sync,
             #[cfg(feature = "ipvs")]
             lvs_sync_spec: spec.lvs_sync_daemon.clone(),
-            announcements: spec.announcements.clone(),
         })
     }
 
@@ -634,9 +631,7 @@ impl Daemon {
     /// [`Daemon::reload`] with an already validated configuration.
     pub async fn reload_spec(&self, new: DaemonSpec) -> Result<(), DaemonError> {
         let _one_at_a_time = self.reloading.lock().await;
-        if new.announcements != self.announcements {
-            warn!("[[announce]] changes only at a restart: the announcements stay as they are");
-        }
+        RouteAnnouncer::check(&new.announcements).map_err(DaemonError::Reload)?;
         // Each new virtual server's checks can be built: checked before anything changes.
         #[cfg(feature = "ipvs")]
         for vs in &new.virtual_servers {
@@ -761,6 +756,15 @@ impl Daemon {
             }
             (None, None) => {}
         }
+        // After the instances: an announcement follows its instance by its new name.
+        let states = match self.status().await {
+            Ok(all) => all.into_iter().map(|i| (i.name, i.state)).collect(),
+            Err(e) => {
+                warn!("announcements reloaded without the instances' states: {e}");
+                Vec::new()
+            }
+        };
+        self.announcer.reload(&new.announcements, states).await;
         #[cfg(feature = "ipvs")]
         self.reload_virtual_servers(&new).await?;
         lock(&self.running).groups = new
@@ -802,20 +806,22 @@ impl Daemon {
         self.outcome.clone().unwrap_or(Ok(()))
     }
 
-    /// Stops gracefully: the `[[announce]]` routes are withdrawn (then their addresses
-    /// released), every Master sends priority 0, VIPs, routes and rules are removed, then
-    /// the IPVS virtual servers and the `lvs_sync_daemon`; `notify_stop` scripts run (waited for, at most their timeout and a second), the checks
-    /// stop and the VMACs this run created are removed. Returns the loop's error if it had
-    /// stopped on its own.
+    /// Stops gracefully: the `[[announce]]` routes are withdrawn (those only a Master
+    /// announces once the instances have stopped; then their addresses released, see
+    /// [`route_announcer`](crate::runtime::route_announcer#order)), every Master sends
+    /// priority 0, VIPs, routes and rules are removed, then the IPVS virtual servers and the
+    /// `lvs_sync_daemon`; `notify_stop` scripts run (waited for, at most their timeout and a
+    /// second), the checks stop and the VMACs this run created are removed. Returns the
+    /// loop's error if it had stopped on its own.
     pub async fn shutdown(mut self) -> Result<(), DaemonError> {
-        // Withdrawn from the routing daemon before anything else goes.
-        if let Some(a) = &self.announcer {
-            a.withdraw_gracefully().await;
-        }
+        // Withdrawn from the routing daemon before anything else goes, but for the routes a
+        // Backup takes over only as Master: those go once the instances have stopped.
+        let withdrawn = self.announcer.withdraw_first();
         if self.outcome.is_none() {
             self.tx.send(LoopEvent::Shutdown("shutdown"));
         }
         let result = self.stopped().await;
+        self.announcer.withdraw_rest(withdrawn).await;
         // The virtual servers and the sync daemon go only once the VIPs have (keepalived
         // removes its IPVS services at exit too): the kernel drops its IPVS hooks with the
         // last service, so a Master removing them first would answer its clients'
@@ -866,9 +872,7 @@ impl Drop for Daemon {
     /// Without [`Daemon::shutdown`]: the instances still stop (priority 0, VIPs, routes and
     /// rules removed) before this returns; VMACs are removed in a task if the runtime lives.
     fn drop(&mut self) {
-        if let Some(a) = &self.announcer {
-            a.withdraw_all();
-        }
+        self.announcer.withdraw_all();
         let Some(thread) = self.thread.take() else {
             return;
         };

@@ -25,7 +25,7 @@
 //! | `routing` | `virtual_routes` and `virtual_rules` with the VIPs |
 //! | [`static_config`] | `static_ipaddress`, `static_routes` and `static_rules`, at start-up |
 //! | [`smtp_alert`] | keepalived's alert mails on transitions, a small SMTP client |
-//! | [`announce_config`], [`route_announcer`] | `[[announce]]`: service prefixes handed to FRR (BGP) while checks pass or an instance is Master |
+//! | [`announce_config`], [`route_announcer`], `announce_reload` | `[[announce]]`: service prefixes handed to FRR (BGP) while checks pass or an instance is Master; how a reload maps them |
 //! | [`lvs_sync`] | `lvs_sync_daemon`: the IPVS sync daemon, master while an instance is Master (feature `ipvs`) |
 //! | [`virtual_server_config`], [`lvs`] | `[[virtual_server]]`: keepalived's IPVS services and real servers (feature `ipvs`) |
 //! | `vmac` | `use_vmac` macvlans |
@@ -37,6 +37,7 @@
 //! | [`systemd`] | `sd_notify` readiness, stopping and watchdog |
 
 pub mod announce_config;
+mod announce_reload;
 mod auth_hmac_spec;
 pub mod config;
 pub mod daemon;

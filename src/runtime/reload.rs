@@ -17,6 +17,8 @@
 //!   runs on; a new one starts as at start-up; weights may change), virtual_routes and
 //!   virtual_rules (a Master holding its VIPs swaps them at once); notify scripts and
 //!   notify_priority_changes (the groups' scripts too) apply from the next event.
+//! - `[[announce]]` tables are added, withdrawn or moved to their new form, the unchanged
+//!   ones left alone (see [`route_announcer`](crate::runtime::route_announcer#reload)).
 //!
 //! What a kept instance set up at start stays, so a file that changes its version, advert
 //! source, use_vmac, unicast_ttl, auth_type AH or its password is refused as a whole. So is

@@ -66,8 +66,18 @@ pub struct Routed {
     echo_stop: Arc<AtomicBool>,
 }
 
+/// The AS of node `k`: its own (eBGP with the upstream), or the upstream's (iBGP, where
+/// LOCAL_PREF is carried).
+fn node_as(k: usize, ibgp: bool) -> usize {
+    if ibgp {
+        65000
+    } else {
+        65000 + k
+    }
+}
+
 /// The upstream's FRR configuration.
-fn upstream_conf(nodes: usize, bfd: bool) -> String {
+fn upstream_conf(nodes: usize, bfd: bool, ibgp: bool) -> String {
     let mut c = String::from(
         "hostname up\nrouter bgp 65000\n bgp router-id 10.0.100.1\n no bgp ebgp-requires-policy\n \
          no bgp default ipv4-unicast\n bgp bestpath as-path multipath-relax\n \
@@ -77,7 +87,7 @@ fn upstream_conf(nodes: usize, bfd: bool) -> String {
     let mut v6 = String::new();
     for k in 1..=nodes {
         for peer in [format!("10.0.{k}.2"), format!("fd00:0:{k}::2")] {
-            c += &neighbor(&peer, 65000 + k, bfd);
+            c += &neighbor(&peer, node_as(k, ibgp), bfd);
         }
         v4 += &format!("  neighbor 10.0.{k}.2 activate\n");
         v6 += &format!("  neighbor fd00:0:{k}::2 activate\n");
@@ -89,27 +99,34 @@ fn upstream_conf(nodes: usize, bfd: bool) -> String {
     c
 }
 
-/// A service node's FRR configuration: IPv4 from kernel table 100, IPv6 from the main
-/// table's kernel routes, the service prefix only.
-fn node_conf(k: usize, bfd: bool) -> String {
+/// A service node's FRR configuration: IPv4 from kernel tables 100 and 101, IPv6 from the
+/// main table's kernel routes, the service prefix only; a route of metric 100 (hakit's
+/// `backup_metric` in these tests) gets LOCAL_PREF 50 (the README's recipe: iBGP peers
+/// prefer the Master's path; eBGP peers get no LOCAL_PREF and compare the MED).
+fn node_conf(k: usize, bfd: bool, ibgp: bool) -> String {
     // MASTER and BACKUP are for keepalived's notify scripts (`network ... route-map M`, the
     // way keepalived users announce with vtysh); hakit does not use them.
     let mut c = format!(
-        "hostname n{k}\nip import-table 100\nroute-map HAKIT permit 10\nexit\n\
+        "hostname n{k}\nip import-table 100\nip import-table 101\n\
+         route-map HAKIT permit 10\n match metric 100\n set local-preference 50\nexit\n\
+         route-map HAKIT permit 20\nexit\n\
          route-map MASTER permit 10\n set metric 10\nexit\n\
          route-map BACKUP permit 10\n set metric 100\nexit\n\
          ipv6 prefix-list HAKIT6 seq 5 permit fd77::/64 le 128\n\
-         route-map HAKIT6 permit 10\n match ipv6 address prefix-list HAKIT6\nexit\n\
+         route-map HAKIT6 permit 10\n match ipv6 address prefix-list HAKIT6\n \
+         match metric 100\n set local-preference 50\nexit\n\
+         route-map HAKIT6 permit 20\n match ipv6 address prefix-list HAKIT6\nexit\n\
          router bgp {}\n bgp router-id 10.0.{k}.2\n no bgp ebgp-requires-policy\n \
          no bgp default ipv4-unicast\n no bgp network import-check\n",
-        65000 + k
+        node_as(k, ibgp)
     );
     for peer in [format!("10.0.{k}.1"), format!("fd00:0:{k}::1")] {
         c += &neighbor(&peer, 65000, bfd);
     }
     c += &format!(
         " address-family ipv4 unicast\n  neighbor 10.0.{k}.1 activate\n  \
-         redistribute table 100 route-map HAKIT\n exit-address-family\n \
+         redistribute table 100 route-map HAKIT\n  redistribute table 101 route-map HAKIT\n \
+         exit-address-family\n \
          address-family ipv6 unicast\n  neighbor fd00:0:{k}::1 activate\n  \
          redistribute kernel route-map HAKIT6\n exit-address-family\nexit\n"
     );
@@ -135,6 +152,16 @@ impl Routed {
     /// starts an echo responder on each node. BGP comes up meanwhile (see
     /// [`Routed::wait_sessions`]).
     pub fn new(n: usize, bfd: bool) -> Routed {
+        Routed::build(n, bfd, false)
+    }
+
+    /// [`Routed::new`] with the nodes in the upstream's AS (iBGP, no BFD): LOCAL_PREF
+    /// reaches the upstream.
+    pub fn new_ibgp(n: usize) -> Routed {
+        Routed::build(n, false, true)
+    }
+
+    fn build(n: usize, bfd: bool, ibgp: bool) -> Routed {
         let id = format!(
             "rt{}x{}",
             std::process::id(),
@@ -244,7 +271,7 @@ impl Routed {
                 ns.ip(&["link", "set", "vr", "up"]).unwrap();
             }
         }
-        let up_frr = Frr::start(&up.name, &dir.join("up"), &upstream_conf(n, bfd), bfd);
+        let up_frr = Frr::start(&up.name, &dir.join("up"), &upstream_conf(n, bfd, ibgp), bfd);
         let echo_stop = Arc::new(AtomicBool::new(false));
         let mut nodes = Vec::new();
         for (i, ns) in node_ns.into_iter().enumerate() {
@@ -252,7 +279,7 @@ impl Routed {
             let frr = Frr::start(
                 &ns.name,
                 &dir.join(&format!("n{k}")),
-                &node_conf(k, bfd),
+                &node_conf(k, bfd, ibgp),
                 bfd,
             );
             let node_echo = Arc::new(AtomicBool::new(false));
@@ -330,28 +357,94 @@ impl Routed {
         ));
     }
 
+    /// Writes node `k`'s hakit configuration anew and sends its hakit SIGHUP (a reload).
+    pub fn reload_hakit(&mut self, k: usize, toml: &str) {
+        let conf = self.dir.join(&format!("hakit-n{k}.toml"));
+        let lock = self.dir.join(&format!("lock-n{k}"));
+        let text = format!("lock_dir = \"{}\"\n{toml}", lock.display());
+        std::fs::write(&conf, text).unwrap();
+        self.nodes[k - 1]
+            .hakit
+            .as_ref()
+            .expect("hakit running")
+            .signal(libc::SIGHUP);
+    }
+
+    /// Node `k`'s hakit log so far.
+    pub fn hakit_log(&self, k: usize) -> String {
+        std::fs::read_to_string(self.dir.join(&format!("hakit-n{k}.log"))).unwrap_or_default()
+    }
+
+    /// The upstream's BGP paths to `prefix`: each path's peer, LOCAL_PREF and whether it
+    /// is the best, sorted by peer.
+    pub fn local_prefs(&self, prefix: &str) -> Vec<(String, u32, bool)> {
+        let fam = if prefix.contains(':') { "ipv6" } else { "ipv4" };
+        let text = self
+            .up_frr
+            .vtysh(&format!("show bgp {fam} unicast {prefix} json"));
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let mut out: Vec<(String, u32, bool)> = json["paths"]
+            .as_array()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|p| {
+                        (
+                            p["peer"]["peerId"].as_str().unwrap_or("?").to_string(),
+                            p["locPrf"]
+                                .as_u64()
+                                .or_else(|| p["localpref"].as_u64())
+                                .unwrap_or(100) as u32,
+                            p["bestpath"]["overall"].as_bool().unwrap_or(false),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
     /// Starts keepalived on node `k` as keepalived users announce a routed VIP today: the
     /// VRRP pair of [`vrrp_toml`] (same segment, VRID, priorities, 0.1 s adverts) with notify
     /// scripts that hold the address and call `vtysh` to set `network PREFIX route-map
     /// MASTER|BACKUP` (MED 10 or 100), or remove it (then the address, 0.5 s later) on
-    /// fault or stop.
-    pub fn start_keepalived(&mut self, k: usize, priority: u8) -> super::keepalived::Keepalived {
+    /// fault or stop; without `backup_announces`, a Backup withdraws it too (as
+    /// `[[announce]]` without `backup_metric`). The scripts take a lock (`flock`), so one
+    /// transition's script never overtakes the one before.
+    pub fn start_keepalived(
+        &mut self,
+        k: usize,
+        priority: u8,
+        backup_announces: bool,
+    ) -> super::keepalived::Keepalived {
         let vty = self.dir.join(&format!("n{k}"));
         let script = self.dir.join(&format!("ka-notify-n{k}.sh"));
         let prefix = SERVICE_V4;
         let addr = "10.77.0.1/32";
+        // A Backup that withdraws keeps the address (harmless once withdrawn): removing it
+        // would race with the next transition's script, which keepalived starts while this
+        // one may still run.
+        let backup = if backup_announces {
+            format!("backup) ip addr replace {addr} dev svc; net 'network {prefix} route-map BACKUP' ;;\n")
+        } else {
+            format!("backup) net 'no network {prefix}' ;;\n")
+        };
+        let lock = self.dir.join(&format!("ka-notify-n{k}.lock"));
         std::fs::write(
             &script,
             format!(
                 "#!/bin/sh\n\
+                 exec 9>{lock}; flock 9\n\
                  net() {{ /usr/bin/vtysh --vty_socket {vty} -c 'configure terminal' \
                  -c 'router bgp {asn}' -c 'address-family ipv4 unicast' -c \"$1\"; }}\n\
                  case \"$1\" in\n\
                  master) ip addr replace {addr} dev svc; net 'network {prefix} route-map MASTER' ;;\n\
-                 backup) ip addr replace {addr} dev svc; net 'network {prefix} route-map BACKUP' ;;\n\
+                 {backup}\
                  *) net 'no network {prefix}'; sleep 0.5; ip addr del {addr} dev svc ;;\n\
                  esac\n",
                 vty = vty.display(),
+                lock = lock.display(),
                 asn = 65000 + k,
             ),
         )
@@ -682,6 +775,12 @@ pub fn vrrp_toml(priority: u8) -> String {
          [[announce]]\nprefix = '{SERVICE_V4}'\niface = 'svc'\n{gate}\n\
          [[announce]]\nprefix = '{SERVICE_V6}'\niface = 'svc'\n{gate}\n"
     )
+}
+
+/// [`vrrp_toml`] without `backup_metric`: only the Master announces (MED 10), a Backup
+/// withdraws.
+pub fn vrrp_withdraw_toml(priority: u8) -> String {
+    vrrp_toml(priority).replace("\nbackup_metric = 100", "")
 }
 
 /// The MEDs of the upstream's BGP paths to `prefix`, sorted.
