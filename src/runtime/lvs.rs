@@ -792,19 +792,26 @@ impl Drop for LvsDirector {
 mod tests {
     use super::*;
 
-    fn run(extra: &str) -> VirtualServerRun {
-        let c = crate::Config::from_toml(&format!(
-            "[[virtual_server]]\naddress = '192.0.2.1:80'\nlb_kind = 'DR'\n{extra}\n\
-             [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\n\
-             notify_down = 'echo down'\nnotify_up = 'echo up'\ntcp_check = [{{}}]\n\
-             [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\ntcp_check = [{{}}]\n"
-        ))
-        .unwrap();
+    /// The run of the first virtual server of `toml`, its checks numbered from `first_id`.
+    fn run_of(toml: &str, first_id: u64) -> VirtualServerRun {
+        let c = crate::Config::from_toml(toml).unwrap();
         let specs = crate::runtime::virtual_server_config::validate_all(
             &c.virtual_server,
             &c.virtual_server_group,
         );
-        VirtualServerRun::new(specs.unwrap().remove(0), 10)
+        VirtualServerRun::new(specs.unwrap().remove(0), first_id)
+    }
+
+    fn run(extra: &str) -> VirtualServerRun {
+        run_of(
+            &format!(
+                "[[virtual_server]]\naddress = '192.0.2.1:80'\nlb_kind = 'DR'\n{extra}\n\
+                 [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\n\
+                 notify_down = 'echo down'\nnotify_up = 'echo up'\ntcp_check = [{{}}]\n\
+                 [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\ntcp_check = [{{}}]\n"
+            ),
+            10,
+        )
     }
 
     fn table(r: &VirtualServerRun) -> Vec<(SocketAddr, u32)> {
@@ -895,22 +902,15 @@ mod tests {
 
     #[test]
     fn a_group_s_services_share_one_pool_and_one_set_of_checks() {
-        let c = crate::Config::from_toml(
+        let mut r = run_of(
             "[[virtual_server_group]]\nname = 'g'\nmembers = ['192.0.2.1 80', '192.0.2.2-3 80']\n\
              [[virtual_server]]\ngroup = 'g'\nha_suspend = true\n\
              [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\ntcp_check = [{}]\n\
              [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\ninhibit_on_failure = true\n\
              smtp_check = [{}]\ndns_check = [{}]\nudp_check = [{ reply = '00' }]\nping_check = [{}]\n\
              http_get = [{ url = [{ path = '/', status_code = '200-299 301', digest = '9b3a0c85a887a256d6939da88aabd8cd' }] }]\n",
-        )
-        .unwrap();
-        let spec = crate::runtime::virtual_server_config::validate_all(
-            &c.virtual_server,
-            &c.virtual_server_group,
-        )
-        .unwrap()
-        .remove(0);
-        let mut r = VirtualServerRun::new(spec, 0);
+            0,
+        );
         // Checked once for the group: 1 + 5 checks, each kind built.
         assert_eq!(r.check_specs().unwrap().len(), 6);
         let services = desired_table(std::slice::from_ref(&r)).services;
@@ -971,21 +971,14 @@ mod tests {
             (Health::Up, Some(MAX_WEIGHT))
         );
 
-        let c = crate::Config::from_toml(
+        let mut r = run_of(
             "[[virtual_server]]\naddress = '192.0.2.1:80'\n\
              [[virtual_server.real_server]]\naddress = '198.51.100.2:80'\nweight = 4\n\
              file_check = [{ path = '/run/w', weight = 2 }]\n\
              [[virtual_server.real_server]]\naddress = '198.51.100.3:80'\n\
              file_check = [{ path = '/run/m' }]\n",
-        )
-        .unwrap();
-        let spec = crate::runtime::virtual_server_config::validate_all(
-            &c.virtual_server,
-            &c.virtual_server_group,
-        )
-        .unwrap()
-        .remove(0);
-        let mut r = VirtualServerRun::new(spec, 0);
+            0,
+        );
         let status = |health, value| CheckStatus {
             health,
             weight: healthcheck::TrackWeight::default(),
