@@ -385,7 +385,9 @@ mod tests {
         );
         let runner = Runner {
             user: None,
-            timeout: Duration::from_millis(500),
+            // Long enough for the script to write its children's PIDs on a loaded machine
+            // (at 500 ms a CI run once killed it before it had).
+            timeout: Duration::from_secs(2),
         };
         let (tx, notifier) = spawn_notifier_with(None, runner);
         tx.send(NotifyJob {
