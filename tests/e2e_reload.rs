@@ -121,6 +121,8 @@ fn sighup_applies_priority_and_vips_without_a_transition_and_refuses_the_rest() 
         "{}",
         ds[1].log_text()
     );
+    // The state change is printed after the network actions (the VIP is up first).
+    assert!(ds[1].wait_state("Master", SETTLE), "{}", ds[1].log_text());
     let (_, t) = ds[1].transitions().last().cloned().unwrap();
     assert_eq!((t.to.as_str(), t.reason.as_str()), ("Master", "preempted"));
     assert!(ds[0].wait_state("Backup", SETTLE));

@@ -98,3 +98,26 @@ fn the_fastest_valid_flood_does_not_make_the_backup_take_over() {
     assert!(!f.takeover, "the Backup took over: {f:?}");
     assert!(f.max_advert_gap < Duration::from_millis(150), "{f:?}");
 }
+
+/// Junk claiming a priority above the Backup's (104 > 100, wrong checksum) as fast as this box
+/// sends it, at a Backup without the eBPF wake filter: no classic filter can verify a
+/// checksum, so the junk fills the sleeping Backup's queue and the kernel drops what follows,
+/// its Master's adverts included. The Backup sees the drops, restarts its Master_Down_Timer
+/// once and reads every advert as it arrives from then on: it never takes over (without this
+/// it flapped for the whole flood, as keepalived's Backup does).
+#[test]
+fn the_fastest_junk_flood_does_not_make_a_backup_without_ebpf_take_over() {
+    if !need_root() {
+        return;
+    }
+    let f = common::hostile::flood_case_with(
+        PeerKind::Mf,
+        false,
+        Payload::Junk,
+        0,
+        Duration::from_secs(8),
+    );
+    eprintln!("{}\n{}", FloodFigures::header(), f.row());
+    assert!(!f.takeover, "the Backup took over: {f:?}");
+    assert!(f.max_advert_gap < Duration::from_millis(150), "{f:?}");
+}

@@ -12,6 +12,7 @@ use vrrp_fsm::{InstanceId, Router};
 use vrrp_proto::Advert;
 
 use crate::runtime::daemon::{ctx, open_advert_socket, vip_list, DaemonError};
+use crate::runtime::receive_overflow::ReceiveOverflow;
 use crate::runtime::routing;
 use crate::runtime::spec::InstanceSpec;
 
@@ -31,6 +32,8 @@ pub struct InstanceIo {
     pub wake_after: Option<Instant>,
     /// The floor last given to [`AdvertSocket::set_priority_floor`].
     priority_floor: (u8, Option<IpAddr>),
+    /// Whether the advert queue overflowed while the Backup slept (see `receive_overflow.rs`).
+    pub overflow: ReceiveOverflow,
 }
 
 impl InstanceIo {
@@ -46,7 +49,9 @@ impl InstanceIo {
             Some(i) => Box::new(i.advert(0)),
             None => return Err(DaemonError::Other(format!("{name}: instance lost"))),
         };
+        let overflow = ReceiveOverflow::new(&sock);
         Ok(InstanceIo {
+            overflow,
             spec: spec.clone(),
             id,
             sock,
@@ -73,6 +78,7 @@ impl InstanceIo {
     /// one starts with no wake-up time and no floor.
     pub fn replace_socket(&mut self, sock: AdvertSocket) {
         drop(std::mem::replace(&mut self.sock, sock));
+        self.overflow.restart(&self.sock);
         self.wake_after = None;
         self.priority_floor = (0, None);
     }

@@ -226,7 +226,7 @@ fn counters(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, C
 }
 
 /// keepalived's `vrrp_stats` names (and this daemon's extra classes) with their values.
-fn counter_values(c: &vrrp_fsm::Counters) -> [(&'static str, &'static str, u64); 16] {
+fn counter_values(c: &vrrp_fsm::Counters) -> [(&'static str, &'static str, u64); 17] {
     [
         (
             "advert_rcvd",
@@ -295,6 +295,11 @@ fn counter_values(c: &vrrp_fsm::Counters) -> [(&'static str, &'static str, u64);
             "address_owner_conflict",
             "Other address owners heard while one",
             c.address_owner_conflicts,
+        ),
+        (
+            "receive_loss_restart",
+            "Master_Down_Timer restarts of a Backup whose advert queue overflowed unread",
+            c.receive_loss_restarts,
         ),
     ]
 }

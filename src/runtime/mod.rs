@@ -59,6 +59,7 @@ mod notify_fifo;
 pub mod precise_timer;
 pub mod privileges;
 pub mod reaper;
+mod receive_overflow;
 pub mod reload;
 pub mod route_announcer;
 mod routing;

@@ -11,7 +11,9 @@
 //! Master's advert due last before its Master_Down_Timer (where the kernel takes the eBPF
 //! filter of [`AdvertSocket::set_wake_after`]), for its Master_Down_Timer (a silent Master),
 //! or for a priority-0 advert, and first feeds the router every advert that arrived
-//! meanwhile, each at its kernel arrival time, so a live Master just moves the deadline.
+//! meanwhile, each at its kernel arrival time, so a live Master just moves the deadline. A
+//! Backup whose queue overflowed while it slept restarts its timer once and reads every
+//! advert for a while (`receive_overflow.rs`): a flood never pushes its Master's adverts out.
 
 use std::os::fd::AsRawFd;
 use std::time::Instant;
@@ -103,7 +105,7 @@ impl VrrpLoop {
         }
         self.router.startup(last_now);
         while self.perform(None) {
-            self.set_wake_ups();
+            self.set_wake_ups(last_now);
         }
 
         let mut ready = Vec::with_capacity(16);
@@ -201,11 +203,11 @@ impl VrrpLoop {
                 }
             }
             while self.perform(precise_due.take()) {
-                self.set_wake_ups();
+                self.set_wake_ups(woke);
                 // A former Backup reads what it slept through until the switch, now.
                 drain_all_queued(&mut self.router, &self.ios, &mut last_now);
             }
-            self.set_advert_wakes();
+            self.set_advert_wakes(woke);
         }
     }
 
@@ -361,7 +363,7 @@ impl VrrpLoop {
         self.removing = removing;
         // The removed instances' goodbyes go out before their sockets close.
         while self.perform(None) {
-            self.set_wake_ups();
+            self.set_wake_ups(*last_now);
             drain_all_queued(&mut self.router, &self.ios, last_now);
         }
         for (id, _) in std::mem::take(&mut self.removing) {
@@ -370,7 +372,7 @@ impl VrrpLoop {
             }
         }
         // A new socket starts waking for every advert: give it the Backup's filter now.
-        self.set_wake_ups();
+        self.set_wake_ups(*last_now);
         Ok(ids.iter().map(|id| id.index()).collect())
     }
 
@@ -378,12 +380,14 @@ impl VrrpLoop {
     /// wake-up, rather than by the timer (see [`AdvertSocket::set_wake_after`]): same number
     /// of wake-ups, each right behind a packet instead of cold. The timer stays armed for a
     /// silent Master.
-    fn set_advert_wakes(&mut self) {
+    fn set_advert_wakes(&mut self, now: Instant) {
         for io in self.ios.iter_mut() {
-            let at = self
-                .router
-                .instance(io.id)
-                .and_then(|i| i.advert_wake_time(PRECISE_MARGIN));
+            let inst = self.router.instance(io.id);
+            // A Backup whose queue overflowed reads every advert for a while; then sleeps again.
+            if inst.is_some_and(|i| i.state() == State::Backup) {
+                set_wake_on(io, true, now);
+            }
+            let at = inst.and_then(|i| i.advert_wake_time(PRECISE_MARGIN));
             if at != io.wake_after {
                 io.wake_after = at;
                 io.sock.set_wake_after(at);
@@ -401,7 +405,7 @@ impl VrrpLoop {
 
     /// A Backup sleeps through its Master's adverts (reading them when its timer is due);
     /// every other state wakes for each advert. See [`WakeOn`].
-    fn set_wake_ups(&mut self) {
+    fn set_wake_ups(&mut self, now: Instant) {
         for io in self.ios.iter_mut() {
             let inst = self.router.instance(io.id);
             let backup = inst.is_some_and(|i| i.state() == State::Backup);
@@ -409,14 +413,7 @@ impl VrrpLoop {
             if let Err(e) = io.set_priority_floor(floor) {
                 warn!(instance = %io.spec.name, "advert queue filter: {e}");
             }
-            let want = if backup {
-                WakeOn::PriorityZero
-            } else {
-                WakeOn::EveryAdvert
-            };
-            if let Err(e) = io.sock.set_wake_on(want) {
-                warn!(instance = %io.spec.name, "advert wake-up filter: {e}");
-            }
+            set_wake_on(io, backup, now);
         }
     }
 
@@ -606,7 +603,7 @@ impl VrrpLoop {
                 }
             }
         }
-        self.set_wake_ups();
+        self.set_wake_ups(Instant::now());
     }
 
     /// Every running instance's status.
@@ -801,6 +798,7 @@ const QUEUED_BUDGET: usize = 4096;
 /// Reads one socket until it has nothing more or its budget is spent: everything (`ready`,
 /// after it polled readable) or only what it holds without waking the loop.
 fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bool) {
+    let sleeping = io.sock.wake_on() == WakeOn::PriorityZero;
     let budget = if ready { READ_BUDGET } else { QUEUED_BUDGET };
     for _ in 0..budget {
         let feed = |rx: &InboundAdvertRef<'_>| feed_advert(router, io, last_now, rx);
@@ -816,6 +814,13 @@ fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bo
                 warn!(instance = %io.spec.name, "advert receive: {e}");
                 break;
             }
+        }
+    }
+    // Adverts the kernel dropped while the Backup slept may have been its Master's.
+    if sleeping && io.overflow.rose(&io.sock, *last_now) {
+        *last_now = Instant::now().max(*last_now);
+        if let Ok(true) = router.handle_receive_loss(*last_now, io.id) {
+            warn!(instance = %io.spec.name, "advert queue overflowed while asleep: Master_Down_Timer restarted, reading every advert for {:?}", crate::runtime::receive_overflow::AWAKE_AFTER_OVERFLOW);
         }
     }
 }
@@ -835,6 +840,23 @@ fn priority_floor(i: &vrrp_fsm::Instance) -> (u8, Option<std::net::IpAddr>) {
             (eff, (i.master_priority() >= eff).then_some(master))
         }
         _ => (0, None),
+    }
+}
+
+/// A Backup sleeps through its Master's adverts unless its queue overflowed lately (see
+/// `receive_overflow.rs`); every other state wakes for each advert. A switch that is not a
+/// change costs nothing.
+fn set_wake_on(io: &InstanceIo, backup: bool, now: Instant) {
+    let want = if backup && !io.overflow.keeps_awake(now) {
+        WakeOn::PriorityZero
+    } else {
+        WakeOn::EveryAdvert
+    };
+    if io.sock.wake_on() == want {
+        return;
+    }
+    if let Err(e) = io.sock.set_wake_on(want) {
+        warn!(instance = %io.spec.name, "advert wake-up filter: {e}");
     }
 }
 

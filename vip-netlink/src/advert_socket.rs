@@ -670,6 +670,21 @@ impl AdvertSocket {
         })
     }
 
+    /// Datagrams the kernel dropped so far on this advert's sockets (wake and queue) because
+    /// their receive buffer was full, counted now, even behind a queue still full (see
+    /// [`receive_buffer::drops_now`](crate::receive_buffer::drops_now)). A reader that
+    /// slept through adverts compares it with its last reading: a rise means adverts were
+    /// lost unread, perhaps its Master's.
+    pub fn receive_buffer_drops(&self) -> Result<u64> {
+        let mut total = 0u64;
+        for fd in [self.io.as_raw_fd(), self.queue.as_raw_fd()] {
+            let d = crate::receive_buffer::drops_now(fd)
+                .map_err(|e| Error::io("getsockopt SO_MEMINFO", e))?;
+            total += u64::from(d);
+        }
+        Ok(total)
+    }
+
     /// While the reader sleeps through adverts ([`WakeOn::PriorityZero`]), the queue it
     /// reads later drops adverts of its VRID with a priority above 0 and below `floor`,
     /// except those from `master` (0 or 1: keeps everything). A preempting Backup (no

@@ -84,6 +84,37 @@ pub fn count_drops(fd: RawFd) -> io::Result<()> {
     set(fd, libc::SO_RXQ_OVFL, 1)
 }
 
+/// How many datagrams the kernel dropped on `fd` so far because its receive buffer was full
+/// (`SO_MEMINFO`'s `SK_MEMINFO_DROPS`), read now: unlike `SO_RXQ_OVFL`, which rides on the
+/// next datagram queued, this also counts drops behind the last datagram read (a queue that
+/// is still full).
+pub fn drops_now(fd: RawFd) -> io::Result<u32> {
+    // Kernels have added fields over time; room for more than the drops index needs.
+    let mut info = [0u32; 16];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` octets into `info`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let at = libc::SK_MEMINFO_DROPS as usize;
+    if (len as usize) < (at + 1) * std::mem::size_of::<u32>() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "SO_MEMINFO without a drop count",
+        ));
+    }
+    Ok(info[at])
+}
+
 /// Sizes a netlink multicast connection's socket to [`NETLINK_RECEIVE_BUFFER`] before it
 /// is spawned; a refusal is logged, the default buffer then serves (an overrun is re-read).
 pub(crate) fn size_netlink(
@@ -128,5 +159,30 @@ mod tests {
         };
         assert_eq!(after, want, "before: {before}");
         count_drops(fd).unwrap();
+    }
+
+    #[test]
+    fn drops_behind_a_full_queue_are_counted_before_anything_is_read() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fd = rx.as_raw_fd();
+        set(fd, libc::SO_RCVBUF, 4096).unwrap();
+        assert_eq!(drops_now(fd).unwrap(), 0);
+        let sent = 200u32;
+        for _ in 0..sent {
+            tx.send_to(&[0u8; 64], rx.local_addr().unwrap()).unwrap();
+        }
+        // Loopback delivers synchronously: what did not fit is already counted.
+        let dropped = drops_now(fd).unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let mut queued = 0u32;
+        while rx.recv(&mut [0u8; 64]).is_ok() {
+            queued += 1;
+        }
+        assert!(
+            dropped > 0 && queued > 0,
+            "{dropped} dropped, {queued} queued"
+        );
+        assert_eq!(dropped + queued, sent);
     }
 }

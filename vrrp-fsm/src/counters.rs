@@ -41,4 +41,7 @@ pub struct Counters {
     /// Lower-priority adverts a Master left unanswered: their sender (or, with spoofed
     /// sources, too many senders) had been answered within the advert interval.
     pub lower_priority_unanswered: u64,
+    /// Times a Backup restarted its Master_Down_Timer because its driver lost datagrams
+    /// unread ([`Instance::handle_receive_loss`](crate::Instance::handle_receive_loss)).
+    pub receive_loss_restarts: u64,
 }

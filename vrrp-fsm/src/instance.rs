@@ -92,6 +92,9 @@ pub struct Instance {
     /// How often this Master has answered lower-priority adverts lately.
     lower_prio_replies: LowerPriorityReplies,
     preempt_time: Option<Instant>,
+    /// A Backup may restart its Master_Down_Timer once for adverts its driver lost unread
+    /// (see [`Instance::handle_receive_loss`]); an accepted advert gives the restart back.
+    loss_restart_available: bool,
 
     master_address: Option<IpAddr>,
     master_priority: u8,
@@ -152,6 +155,7 @@ impl Instance {
             lower_prio_garp_timer: None,
             lower_prio_replies: LowerPriorityReplies::default(),
             preempt_time: None,
+            loss_restart_available: true,
             master_address: None,
             master_priority: 0,
             next_master_reason: StateChangeReason::MasterNoResponse,
@@ -319,6 +323,47 @@ impl Instance {
             }
             State::Init | State::Fault => {}
         }
+    }
+
+    /// The driver lost datagrams addressed to this instance before it could read them (its
+    /// receive queue overflowed, e.g. under a flood of adverts it could not verify without
+    /// reading them). A Backup cannot tell whether its Master's adverts were among them, so
+    /// its Master_Down_Timer restarts from `now`, once: the next accepted advert gives that
+    /// restart back, so a live Master heard again is never taken over by a flood, and a
+    /// Master that really died is taken over at most one Master_Down_Interval later.
+    /// Returns whether the timer restarted (counted in
+    /// [`Counters::receive_loss_restarts`]); any other state ignores the report.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use vrrp_fsm::{Instance, InstanceConfig, State, VirtualAddress};
+    /// let mut cfg = InstanceConfig::new(7, "192.0.2.1".parse().unwrap());
+    /// cfg.vips.push(VirtualAddress::host("192.0.2.7".parse().unwrap()));
+    /// let mut inst = Instance::new(cfg).unwrap();
+    /// let t0 = Instant::now();
+    /// inst.startup(t0);
+    /// assert_eq!(inst.state(), State::Backup);
+    /// let due = inst.master_down_deadline().unwrap();
+    /// let later = due - Duration::from_millis(1);
+    /// assert!(inst.handle_receive_loss(later));
+    /// assert_eq!(inst.master_down_deadline(), Some(later + inst.master_down_interval()));
+    /// assert!(!inst.handle_receive_loss(later), "once, until an advert is accepted");
+    /// ```
+    pub fn handle_receive_loss(&mut self, now: Instant) -> bool {
+        let restart = self.running
+            && self.state == State::Backup
+            && self.master_down_timer.is_some()
+            && self.loss_restart_available;
+        if restart {
+            self.loss_restart_available = false;
+            self.master_down_timer = Some(now + self.master_down_interval());
+            self.counters.receive_loss_restarts += 1;
+            debug!(
+                vrid = self.cfg.vrid,
+                "receive queue overflowed: Master_Down_Timer restarted once"
+            );
+        }
+        restart
     }
 
     /// Report a tracker's new state. Weighted trackers move the priority (a Backup's running
@@ -818,6 +863,7 @@ impl Instance {
                 self.set_master_adver_int(adv.adver_interval());
             }
             self.master_down_timer = Some(now + self.master_down_interval());
+            self.loss_restart_available = true;
             self.master_address = Some(src);
             self.master_priority = prio;
             self.next_master_reason = StateChangeReason::MasterNoResponse;

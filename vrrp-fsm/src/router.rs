@@ -288,6 +288,24 @@ impl Router {
         r.map_err(RouterError::from)
     }
 
+    /// Report that the driver lost datagrams for instance `id` unread (its receive queue
+    /// overflowed): see [`Instance::handle_receive_loss`]. Returns whether a Backup's
+    /// Master_Down_Timer restarted.
+    pub fn handle_receive_loss(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+    ) -> Result<bool, RouterError> {
+        let inst = self
+            .instances
+            .get_mut(id.0)
+            .filter(|_| !self.removed[id.0])
+            .ok_or(RouterError::UnknownInstance(id))?;
+        let restarted = inst.handle_receive_loss(now);
+        self.after_event(now, id.0);
+        Ok(restarted)
+    }
+
     /// Report the link state of instance `id`'s interface.
     pub fn set_link(&mut self, now: Instant, id: InstanceId, up: bool) -> Result<(), RouterError> {
         let inst = self

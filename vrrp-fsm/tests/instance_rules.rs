@@ -316,6 +316,43 @@ fn backup_preempt_discards_lower_priority_and_keeps_the_timer() {
 }
 
 #[test]
+fn a_backup_that_lost_adverts_unread_restarts_its_timer_once_per_advert_heard() {
+    let mdi = us(3_609_375);
+    let t0 = Instant::now();
+    let mut b = started(cfg(100), t0);
+    let t = t0 + Duration::from_secs(1);
+    b.handle_advert(t, HIGHER_ADDR, &advert(200)).unwrap();
+    // Its queue overflowed just before the timer was due: the Master may have spoken.
+    let late = t + mdi - us(10);
+    assert!(b.handle_receive_loss(late));
+    assert_eq!(b.master_down_deadline(), Some(late + mdi));
+    // Not twice without hearing the Master: a dead Master is taken over one interval late.
+    assert!(!b.handle_receive_loss(late + mdi - us(10)));
+    b.handle_timeout(late + mdi);
+    assert_eq!(b.state(), State::Master);
+    assert_eq!(b.counters().receive_loss_restarts, 1);
+
+    // Each advert heard gives the restart back.
+    let mut b = started(cfg(100), t0);
+    for n in 1..=3u32 {
+        let heard = t0 + Duration::from_secs(n.into());
+        b.handle_advert(heard, HIGHER_ADDR, &advert(200)).unwrap();
+        assert!(b.handle_receive_loss(heard + mdi - us(10)));
+    }
+    assert_eq!(b.state(), State::Backup);
+    // A lower priority the Backup discards (it preempts) does not.
+    let t = t0 + Duration::from_secs(10);
+    b.handle_advert(t, HIGHER_ADDR, &advert(200)).unwrap();
+    assert!(b.handle_receive_loss(t + us(1)));
+    b.handle_advert(t + us(2), LOWER_ADDR, &advert(50)).unwrap();
+    assert!(!b.handle_receive_loss(t + us(3)));
+    // A Master ignores the report.
+    let (mut m, at) = master(cfg(100), t0);
+    assert!(!m.handle_receive_loss(at + us(1)));
+    assert_eq!(m.state(), State::Master);
+}
+
+#[test]
 fn backup_priority_zero_sets_timer_to_skew_time() {
     let t0 = Instant::now();
     let mut b = started(cfg(100), t0);
