@@ -517,14 +517,39 @@ struct ClockPair {
     checked: bool,
 }
 
+/// The monotonic and wall clocks read as one instant: a thread preempted between the two
+/// reads (a loaded machine) would pair them milliseconds apart and look like a step of the
+/// wall clock, so a read that took long is tried again (the tightest of a few is kept).
+fn read_together() -> (Instant, Duration) {
+    let wall_now = || {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+    };
+    let mut best: Option<(Duration, Instant, Duration)> = None;
+    for _ in 0..4 {
+        let before = Instant::now();
+        let wall = wall_now();
+        let after = Instant::now();
+        let took = after.saturating_duration_since(before);
+        // The wall reading sits between the two monotonic ones: pair it with their middle.
+        let mono = before + took / 2;
+        if best.is_none_or(|(t, _, _)| took < t) {
+            best = Some((took, mono, wall));
+        }
+        if took < Duration::from_micros(20) {
+            break;
+        }
+    }
+    let (_, mono, wall) = best.unwrap_or_else(|| (Duration::ZERO, Instant::now(), wall_now()));
+    (mono, wall)
+}
+
 impl ClockPair {
     /// Reads both clocks; `prev` (the pair of the previous read) tells a step of the wall
     /// clock (beyond what NTP slewing can do) from the time that passed.
     fn now(prev: Option<&ClockPair>) -> ClockPair {
-        let mono = Instant::now();
-        let wall = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
+        let (mono, wall) = read_together();
         let stepped = match prev {
             None => false,
             Some(p) => {

@@ -63,6 +63,9 @@ fn polled_socket_in_a_plain_poll_loop(family: AddressFamily) {
             .unwrap();
         let err = rt.block_on(sock.recv_advert()).unwrap_err();
         assert!(matches!(err, Error::InvalidConfig(_)), "{err}");
+        // The kernel turns receive timestamps on lazily (a deferred work item, when the first
+        // socket asks for them): until then a datagram is stamped when it is read.
+        std::thread::sleep(Duration::from_millis(200));
         ready_tx.send(()).unwrap();
 
         // Every advert wakes the poll; one drain hands them all over, in order.
@@ -83,6 +86,7 @@ fn polled_socket_in_a_plain_poll_loop(family: AddressFamily) {
             AddressFamily::Ipv6 => got[0].1,
         };
         assert!(got.iter().all(|g| g.1 == src));
+        // Kernel arrival times, in order.
         assert!(got.windows(2).all(|w| w[0].2 < w[1].2), "arrival order");
         assert!(!readable_within(fd, 0), "drained socket still readable");
         assert_eq!(sock.stats().counters.rcvd_advertisements, 3);
