@@ -230,9 +230,13 @@ impl<'a> ReceivedAdvert<'a> {
         }
     }
 
-    /// Copies into the owned [`Advert`].
+    /// Copies into the owned [`Advert`]. The address list is built at its final size (inline
+    /// up to [`INLINE_ADDRESS_OCTETS`](crate::INLINE_ADDRESS_OCTETS)), so this costs a copy of
+    /// the addresses, not of a 4 KiB array.
     #[inline]
     pub fn to_advert(&self) -> Advert {
+        // Built in place and filled through `&mut`: one local returned, so no copy of the
+        // list's inline room on the way out.
         let mut advert = Advert {
             version: self.version(),
             vrid: 0,
@@ -241,14 +245,19 @@ impl<'a> ReceivedAdvert<'a> {
             auth: Auth::None,
             addresses: AddressList::new(self.family()),
         };
-        self.copy_into(&mut advert);
+        self.fill(&mut advert);
         advert
     }
 
-    /// Overwrites `advert` with this advert, reusing its storage: copies only the octets the
-    /// addresses take, instead of building a new 4 KiB [`AddressList`].
+    /// Overwrites `advert` with this advert, reusing its storage (a heap-held address list
+    /// keeps its allocation).
     #[inline]
     pub fn copy_into(&self, advert: &mut Advert) {
+        self.fill(advert);
+    }
+
+    #[inline(always)]
+    fn fill(&self, advert: &mut Advert) {
         advert.version = self.version();
         advert.vrid = self.vrid();
         advert.priority = self.priority();
@@ -453,27 +462,21 @@ fn validate<'a>(
         AddressFamily::Ipv6 => payload.len(),
     };
     let rest = &payload[field::HEADER_LEN..span_len];
-    // One IPv4 address (the usual advert) summed as one word, without the general loop.
-    let rest_sum = match *rest {
-        [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
-        _ => checksum::sum(rest),
-    };
-    let msg = u64::from(h0) + u64::from(h1) + rest_sum;
+    let msg = u64::from(h0) + u64::from(h1) + checksum::sum_short(rest);
     let checksum_mode = match version {
-        Version::V2 => (checksum::fold(msg) == 0xffff).then_some(ChecksumMode::NoPseudoHeader),
+        Version::V2 => checksum::verifies(msg).then_some(ChecksumMode::NoPseudoHeader),
         Version::V3 => {
             // Straight-line tries in ChecksumMode::ALL order; the pseudo-header base is shared.
             let modes = opts.checksum_modes;
             let base = msg + sums.src + u64::from(IPPROTO_VRRP) + span_len as u64;
             if modes.contains(ChecksumMode::Rfc5798PseudoHeader)
-                && checksum::fold(base + sums.dst) == 0xffff
+                && checksum::verifies(base + sums.dst)
             {
                 Some(ChecksumMode::Rfc5798PseudoHeader)
-            } else if modes.contains(ChecksumMode::NoPseudoHeader) && checksum::fold(msg) == 0xffff
-            {
+            } else if modes.contains(ChecksumMode::NoPseudoHeader) && checksum::verifies(msg) {
                 Some(ChecksumMode::NoPseudoHeader)
             } else if modes.contains(ChecksumMode::LegacyUnicastMcastDst)
-                && checksum::fold(base + sums.mcast) == 0xffff
+                && checksum::verifies(base + sums.mcast)
             {
                 Some(ChecksumMode::LegacyUnicastMcastDst)
             } else {

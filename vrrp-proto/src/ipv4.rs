@@ -95,7 +95,7 @@ pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info, DecodeError> {
     } else {
         checksum::sum(&packet[..header_len])
     };
-    if checksum::fold(hsum) != 0xffff {
+    if !checksum::verifies(hsum) {
         return Err(DecodeError::Ipv4HeaderChecksum);
     }
     Ok(Ipv4Info {
