@@ -428,20 +428,15 @@ fn validate<'a>(
     let h1 = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
     let [ver_type, vrid, _priority, count] = h0.to_be_bytes();
     let packet = VrrpPacket::new_unchecked(payload, family);
-    let version = match ver_type >> 4 {
-        2 if family == AddressFamily::Ipv6 => return Err(DecodeError::V2OverIpv6),
-        2 => Version::V2,
-        3 => Version::V3,
-        v => return Err(DecodeError::Version { version: v }),
+    // Version and type in one compare of the octet; anything else is named below.
+    let version = match ver_type {
+        0x31 => Version::V3,
+        0x21 if family == AddressFamily::Ipv4 => Version::V2,
+        _ => return Err(version_type_error(ver_type, family, opts)),
     };
     if opts.version.is_some_and(|v| v != version) {
         return Err(DecodeError::Version {
             version: ver_type >> 4,
-        });
-    }
-    if ver_type & 0x0f != 1 {
-        return Err(DecodeError::InvalidType {
-            msg_type: ver_type & 0x0f,
         });
     }
     let auth_len = match version {
@@ -511,6 +506,26 @@ fn validate<'a>(
         return Err(DecodeError::AuthTrailerMissing);
     }
     Ok((packet, checksum_mode))
+}
+
+/// The error for a version/type octet other than 0x31 (v3 advert) or 0x21 (v2 advert over
+/// IPv4), in the order of the checks: version, v2 over IPv6, the version asked for, type.
+#[cold]
+fn version_type_error(ver_type: u8, family: AddressFamily, opts: &DecodeOptions) -> DecodeError {
+    let version = match ver_type >> 4 {
+        2 if family == AddressFamily::Ipv6 => return DecodeError::V2OverIpv6,
+        2 => Version::V2,
+        3 => Version::V3,
+        v => return DecodeError::Version { version: v },
+    };
+    if opts.version.is_some_and(|v| v != version) {
+        return DecodeError::Version {
+            version: ver_type >> 4,
+        };
+    }
+    DecodeError::InvalidType {
+        msg_type: ver_type & 0x0f,
+    }
 }
 
 #[inline]
