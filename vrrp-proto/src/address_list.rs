@@ -329,7 +329,7 @@ impl AddressList {
     }
 
     /// The addresses as wire-format octets.
-    #[inline]
+    #[inline(always)]
     pub fn as_wire_bytes(&self) -> &[u8] {
         let n = self.wire_len();
         match &self.octets {

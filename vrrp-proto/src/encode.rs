@@ -132,7 +132,7 @@ impl Advert {
         let word0 = u16::from_be_bytes([(version << 4) | 1, self.vrid]);
         let word1 = u16::from_be_bytes([self.priority, count]);
         let mut acc = u64::from(word0) + u64::from(word1) + u64::from(word2);
-        acc += checksum::sum(addrs);
+        acc += checksum::sum_short(addrs);
         let out = &mut buf[..len];
         out[0..2].copy_from_slice(&word0.to_be_bytes());
         out[2..4].copy_from_slice(&word1.to_be_bytes());
