@@ -68,6 +68,8 @@ pub const INLINE_ADDRESS_OCTETS: usize = if cfg!(feature = "alloc") {
 /// Where the wire octets live. Kept small by default: an [`Advert`](crate::Advert) is built,
 /// returned and cloned by value, and zeroing and moving 4 KiB per copy was most of what
 /// `to_advert` cost.
+// The inline variant is large on purpose: boxing it is the allocation this type avoids.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum Octets {
     /// The first `wire_len` octets are the addresses; the rest is stale or zero.
