@@ -1,4 +1,4 @@
-//! The fixed-capacity list of virtual addresses carried by an advert.
+//! The list of virtual addresses carried by an advert.
 use core::hash::{Hash, Hasher};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -66,8 +66,8 @@ pub const INLINE_ADDRESS_OCTETS: usize = if cfg!(feature = "alloc") {
 };
 
 /// Where the wire octets live. Kept small by default: an [`Advert`](crate::Advert) is built,
-/// returned and cloned by value, and zeroing and moving 4 KiB per copy was most of what
-/// `to_advert` cost.
+/// returned and cloned by value, and inline room for 255 IPv6 addresses would be 4 KiB to
+/// zero and move on every copy.
 // The inline variant is large on purpose: boxing it is the allocation this type avoids.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
