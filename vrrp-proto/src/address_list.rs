@@ -1,4 +1,4 @@
-//! The fixed-capacity list of virtual addresses carried by an advert.
+//! The list of virtual addresses carried by an advert.
 use core::hash::{Hash, Hasher};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -48,11 +48,48 @@ impl AddressFamily {
 /// Largest number of addresses one advert can carry (the count field is one octet).
 pub const MAX_ADDRESSES: usize = 255;
 
-const STORAGE: usize = MAX_ADDRESSES * 16;
-
-/// The addresses of an advert: all IPv4 or all IPv6, at most 255, held without allocation.
+/// Octets an [`AddressList`] holds without allocating: 256 (64 IPv4 or 16 IPv6 addresses)
+/// with the `alloc` feature, which moves longer lists to the heap; without it, room for the
+/// longest list (255 IPv6 addresses, 4080 octets), so the list never needs an allocator.
 ///
-/// The addresses are stored in wire format (network byte order), so encoding is a copy.
+/// ```
+/// use vrrp_proto::{AddressList, INLINE_ADDRESS_OCTETS};
+/// // The common lists fit inline with or without the `alloc` feature.
+/// assert!(INLINE_ADDRESS_OCTETS >= 16 * 16);
+/// let one = AddressList::from_v4(&[[192, 0, 2, 10].into()]).unwrap();
+/// assert!(one.wire_len() <= INLINE_ADDRESS_OCTETS);
+/// ```
+pub const INLINE_ADDRESS_OCTETS: usize = if cfg!(feature = "alloc") {
+    256
+} else {
+    MAX_ADDRESSES * 16
+};
+
+/// Where the wire octets live. Kept small by default: an [`Advert`](crate::Advert) is built,
+/// returned and cloned by value, and inline room for 255 IPv6 addresses would be 4 KiB to
+/// zero and move on every copy.
+// The inline variant is large on purpose: boxing it is the allocation this type avoids.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Octets {
+    /// The first `wire_len` octets are the addresses; the rest is stale or zero.
+    Inline(Inline),
+    /// Longer lists (only with the `alloc` feature): exactly the wire octets.
+    #[cfg(feature = "alloc")]
+    Heap(alloc::vec::Vec<u8>),
+}
+
+/// The inline room, aligned so that zeroing and copying it are aligned vector moves.
+#[derive(Clone)]
+#[repr(align(16))]
+struct Inline([u8; INLINE_ADDRESS_OCTETS]);
+
+/// The addresses of an advert: all IPv4 or all IPv6, at most 255.
+///
+/// The addresses are stored in wire format (network byte order), so encoding is a copy. Up to
+/// [`INLINE_ADDRESS_OCTETS`] octets are held inline (no allocation); with the `alloc` feature
+/// (on by default) a longer list moves to the heap, and without it the inline room holds all
+/// 255 IPv6 addresses.
 ///
 /// ```
 /// use core::net::IpAddr;
@@ -69,8 +106,7 @@ const STORAGE: usize = MAX_ADDRESSES * 16;
 pub struct AddressList {
     family: AddressFamily,
     len: u8,
-    // Wire-format octets; only the first `len * family.addr_len()` are meaningful.
-    octets: [u8; STORAGE],
+    octets: Octets,
 }
 
 impl AddressList {
@@ -79,7 +115,7 @@ impl AddressList {
         AddressList {
             family,
             len: 0,
-            octets: [0; STORAGE],
+            octets: Octets::Inline(Inline([0; INLINE_ADDRESS_OCTETS])),
         }
     }
 
@@ -140,19 +176,63 @@ impl AddressList {
         if octets.len() != count * family.addr_len() {
             return Err(AddressListError::WrongLength);
         }
-        let mut list = Self::new(family);
-        list.set_wire(family, octets);
-        Ok(list)
+        Ok(Self::from_wire_unchecked(family, octets))
+    }
+
+    /// A list of the whole addresses in `octets` (at most 255; the caller checked). Builds the
+    /// storage directly, so nothing larger than the inline room is zeroed or moved.
+    #[inline]
+    pub(crate) fn from_wire_unchecked(family: AddressFamily, octets: &[u8]) -> Self {
+        let n = octets.len().min(MAX_ADDRESSES * family.addr_len());
+        let octets = &octets[..n];
+        let storage = if n <= INLINE_ADDRESS_OCTETS {
+            let mut buf = Inline([0u8; INLINE_ADDRESS_OCTETS]);
+            copy_wire(&mut buf.0[..n], octets);
+            Octets::Inline(buf)
+        } else {
+            Self::spilled(octets)
+        };
+        AddressList {
+            family,
+            len: (n / family.addr_len()) as u8,
+            octets: storage,
+        }
+    }
+
+    /// The storage for a list longer than the inline room (only reachable with `alloc`:
+    /// without it the inline room holds every list).
+    #[cold]
+    fn spilled(octets: &[u8]) -> Octets {
+        #[cfg(feature = "alloc")]
+        {
+            Octets::Heap(octets.to_vec())
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            let mut buf = Inline([0u8; INLINE_ADDRESS_OCTETS]);
+            let n = octets.len().min(INLINE_ADDRESS_OCTETS);
+            buf.0[..n].copy_from_slice(&octets[..n]);
+            Octets::Inline(buf)
+        }
     }
 
     /// Replaces the contents with `octets` (whole addresses of `family`, at most 255; the
-    /// caller checked). Octets past the new length keep stale data: nothing reads them.
+    /// caller checked), reusing the storage: only the octets the addresses take are copied.
     #[inline]
     pub(crate) fn set_wire(&mut self, family: AddressFamily, octets: &[u8]) {
-        let n = octets.len().min(STORAGE);
+        let n = octets.len().min(MAX_ADDRESSES * family.addr_len());
+        let octets = &octets[..n];
         self.family = family;
-        self.octets[..n].copy_from_slice(&octets[..n]);
         self.len = (n / family.addr_len()) as u8;
+        match &mut self.octets {
+            Octets::Inline(buf) if n <= INLINE_ADDRESS_OCTETS => copy_wire(&mut buf.0[..n], octets),
+            #[cfg(feature = "alloc")]
+            Octets::Heap(v) => {
+                v.clear();
+                v.extend_from_slice(octets);
+            }
+            _ => self.octets = Self::spilled(octets),
+        }
     }
 
     /// Appends `addr`. Fails if the list is full (255) or `addr` is of the other family.
@@ -163,17 +243,44 @@ impl AddressList {
         if usize::from(self.len) >= MAX_ADDRESSES {
             return Err(AddressListError::Full);
         }
-        let w = self.family.addr_len();
-        let at = usize::from(self.len) * w;
-        match addr {
-            IpAddr::V4(a) => self.octets[at..at + w].copy_from_slice(&a.octets()),
-            IpAddr::V6(a) => self.octets[at..at + w].copy_from_slice(&a.octets()),
+        let (v4, v6);
+        let octets: &[u8] = match addr {
+            IpAddr::V4(a) => {
+                v4 = a.octets();
+                &v4
+            }
+            IpAddr::V6(a) => {
+                v6 = a.octets();
+                &v6
+            }
+        };
+        let at = self.wire_len();
+        let end = at + octets.len();
+        match &mut self.octets {
+            Octets::Inline(buf) if end <= INLINE_ADDRESS_OCTETS => {
+                buf.0[at..end].copy_from_slice(octets)
+            }
+            #[cfg(feature = "alloc")]
+            Octets::Heap(v) => {
+                v.truncate(at);
+                v.extend_from_slice(octets);
+            }
+            #[cfg(feature = "alloc")]
+            Octets::Inline(buf) => {
+                let mut v = alloc::vec::Vec::with_capacity(MAX_ADDRESSES * self.family.addr_len());
+                v.extend_from_slice(&buf.0[..at]);
+                v.extend_from_slice(octets);
+                self.octets = Octets::Heap(v);
+            }
+            // Without `alloc` the inline room holds 255 IPv6 addresses: checked above.
+            #[cfg(not(feature = "alloc"))]
+            Octets::Inline(_) => return Err(AddressListError::Full),
         }
         self.len += 1;
         Ok(())
     }
 
-    /// Removes every address (the family is kept).
+    /// Removes every address (the family and any heap storage are kept).
     pub fn clear(&mut self) {
         self.len = 0;
     }
@@ -202,7 +309,7 @@ impl AddressList {
         if index >= self.len() {
             return None;
         }
-        Some(addr_at(self.family, &self.octets, index))
+        Some(addr_at(self.family, self.as_wire_bytes(), index))
     }
 
     /// True if `addr` is in the list.
@@ -213,7 +320,8 @@ impl AddressList {
     /// The addresses in wire order.
     #[inline]
     pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        (0..self.len()).map(move |i| addr_at(self.family, &self.octets, i))
+        let bytes = self.as_wire_bytes();
+        (0..self.len()).map(move |i| addr_at(self.family, bytes, i))
     }
 
     /// Octets the addresses take on the wire (`len * 4` or `len * 16`).
@@ -223,9 +331,27 @@ impl AddressList {
     }
 
     /// The addresses as wire-format octets.
-    #[inline]
+    #[inline(always)]
     pub fn as_wire_bytes(&self) -> &[u8] {
-        &self.octets[..self.wire_len()]
+        let n = self.wire_len();
+        match &self.octets {
+            Octets::Inline(buf) => &buf.0[..n],
+            #[cfg(feature = "alloc")]
+            Octets::Heap(v) => &v[..n],
+        }
+    }
+}
+
+/// Copies address octets, `dst.len() == src.len()`. One address is the common case: a
+/// fixed-size copy is a single move, where a variable-length one is a call to `memcpy`.
+#[inline(always)]
+pub(crate) fn copy_wire(dst: &mut [u8], src: &[u8]) {
+    match (dst.first_chunk_mut::<16>(), src.first_chunk::<16>()) {
+        (Some(d), Some(s)) if src.len() == 16 => *d = *s,
+        _ => match (dst.first_chunk_mut::<4>(), src.first_chunk::<4>()) {
+            (Some(d), Some(s)) if src.len() == 4 => *d = *s,
+            _ => dst.copy_from_slice(src),
+        },
     }
 }
 
@@ -290,6 +416,8 @@ impl<const N: usize> TryFrom<[IpAddr; N]> for AddressList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::vec::Vec;
 
     #[test]
     fn push_get_iter_and_limits() {
@@ -314,6 +442,37 @@ mod tests {
         l.clear();
         assert!(l.is_empty());
         assert_eq!(l, AddressList::new_v6());
+    }
+
+    #[test]
+    fn long_lists_and_storage_reuse() {
+        let v4 = |i: u8| Ipv4Addr::new(10, 0, i, 1);
+        let v6 = |i: u16| Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i);
+        // Past the inline room (with `alloc`, onto the heap) and back again: the contents and
+        // equality do not depend on where the octets live.
+        let long: AddressList =
+            AddressList::from_v4(&(0..=254).map(v4).collect::<Vec<_>>()).unwrap();
+        assert_eq!(long.len(), 255);
+        assert_eq!(long.get(200), Some(IpAddr::V4(v4(200))));
+        let again = AddressList::from_wire(AddressFamily::Ipv4, 255, long.as_wire_bytes()).unwrap();
+        assert_eq!(again, long);
+        let mut reused = long.clone();
+        let short = AddressList::from_v6(&[v6(1), v6(2)]).unwrap();
+        reused.set_wire(AddressFamily::Ipv6, short.as_wire_bytes());
+        assert_eq!(reused, short);
+        reused.push(IpAddr::V6(v6(3))).unwrap();
+        assert_eq!(reused.get(2), Some(IpAddr::V6(v6(3))));
+        let mut grown = short.clone();
+        let many: Vec<Ipv6Addr> = (0..255).map(v6).collect();
+        grown.set_wire(
+            AddressFamily::Ipv6,
+            AddressList::from_v6(&many).unwrap().as_wire_bytes(),
+        );
+        assert_eq!(grown.iter().count(), 255);
+        assert_eq!(grown.get(254), Some(IpAddr::V6(v6(254))));
+        grown.clear();
+        grown.push(IpAddr::V6(v6(9))).unwrap();
+        assert_eq!(grown, AddressList::from_v6(&[v6(9)]).unwrap());
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //!
 //! A state machine only reads a handful of fields. Taking `&impl AdvertFields` lets a receive
 //! path hand it the view over the datagram it just decoded, instead of first building an owned
-//! [`Advert`], whose address list has room for 255 IPv6 addresses (4 KiB to zero and copy on
-//! every packet).
+//! [`Advert`] (a copy of the fields and addresses, about 20-40 ns per packet).
 use core::net::IpAddr;
 use core::time::Duration;
 

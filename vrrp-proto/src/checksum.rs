@@ -253,6 +253,30 @@ pub(crate) fn fold(mut acc: u64) -> u16 {
     acc as u16
 }
 
+/// True when an unfolded sum over data that holds its own checksum verifies, i.e. when
+/// `fold(acc) == 0xffff`. Folding keeps the value modulo 0xffff and never turns a non-zero
+/// sum into 0, so this is `acc ≡ 0 (mod 0xffff)` with `acc != 0`: a multiply and a compare
+/// instead of four dependent fold steps.
+#[inline(always)]
+pub(crate) fn verifies(acc: u64) -> bool {
+    acc != 0 && acc % 0xffff == 0
+}
+
+/// The unfolded sum of a short run of octets: one or four 32-bit words (one IPv4 or one IPv6
+/// address, the usual advert) without the general loop, anything else through [`sum`].
+#[inline(always)]
+pub(crate) fn sum_short(data: &[u8]) -> u64 {
+    match (
+        data.len(),
+        data.first_chunk::<16>(),
+        data.first_chunk::<4>(),
+    ) {
+        (16, Some(c), _) => u128_sum(u128::from_be_bytes(*c)),
+        (4, _, Some(c)) => u64::from(u32::from_be_bytes(*c)),
+        _ => sum(data),
+    }
+}
+
 /// The Internet checksum (RFC 1071) of `data`: the one's complement of the one's-complement
 /// sum. Over data that already holds a correct checksum field it returns 0.
 ///
@@ -308,9 +332,37 @@ mod tests {
         }
         for len in 0..data.len() {
             assert_eq!(checksum(&data[..len]), reference(&data[..len]), "len {len}");
+            assert_eq!(fold(sum_short(&data[..len])), fold(sum(&data[..len])));
         }
         let ones = [0xffu8; 64];
         assert_eq!(checksum(&ones), reference(&ones));
+    }
+
+    #[test]
+    fn verifies_is_fold_to_all_ones() {
+        let samples = [
+            0u64,
+            1,
+            0xfffe,
+            0xffff,
+            0x1_fffe,
+            0x2_fffe,
+            0xffff_ffff,
+            u64::MAX,
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for acc in samples.into_iter().chain((0..10_000).map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> (x % 48)
+        })) {
+            assert_eq!(verifies(acc), fold(acc) == 0xffff, "{acc:#x}");
+        }
+        for k in 1..5000u64 {
+            assert!(verifies(k * 0xffff));
+            assert!(!verifies(k * 0xffff + 1));
+        }
     }
 
     #[test]

@@ -230,9 +230,13 @@ impl<'a> ReceivedAdvert<'a> {
         }
     }
 
-    /// Copies into the owned [`Advert`].
+    /// Copies into the owned [`Advert`]. The addresses are held inline up to
+    /// [`INLINE_ADDRESS_OCTETS`](crate::INLINE_ADDRESS_OCTETS), so this allocates nothing for
+    /// 64 IPv4 or 16 IPv6 addresses (and, without the `alloc` feature, for any advert).
     #[inline]
     pub fn to_advert(&self) -> Advert {
+        // Built in place and filled through `&mut`: one local returned, so no copy of the
+        // list's inline room on the way out.
         let mut advert = Advert {
             version: self.version(),
             vrid: 0,
@@ -241,14 +245,19 @@ impl<'a> ReceivedAdvert<'a> {
             auth: Auth::None,
             addresses: AddressList::new(self.family()),
         };
-        self.copy_into(&mut advert);
+        self.fill(&mut advert);
         advert
     }
 
-    /// Overwrites `advert` with this advert, reusing its storage: copies only the octets the
-    /// addresses take, instead of building a new 4 KiB [`AddressList`].
+    /// Overwrites `advert` with this advert, reusing its storage (a heap-held address list
+    /// keeps its allocation).
     #[inline]
     pub fn copy_into(&self, advert: &mut Advert) {
+        self.fill(advert);
+    }
+
+    #[inline(always)]
+    fn fill(&self, advert: &mut Advert) {
         advert.version = self.version();
         advert.vrid = self.vrid();
         advert.priority = self.priority();
@@ -419,20 +428,15 @@ fn validate<'a>(
     let h1 = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
     let [ver_type, vrid, _priority, count] = h0.to_be_bytes();
     let packet = VrrpPacket::new_unchecked(payload, family);
-    let version = match ver_type >> 4 {
-        2 if family == AddressFamily::Ipv6 => return Err(DecodeError::V2OverIpv6),
-        2 => Version::V2,
-        3 => Version::V3,
-        v => return Err(DecodeError::Version { version: v }),
+    // Version and type in one compare of the octet; anything else is named below.
+    let version = match ver_type {
+        0x31 => Version::V3,
+        0x21 if family == AddressFamily::Ipv4 => Version::V2,
+        _ => return Err(version_type_error(ver_type, family, opts)),
     };
     if opts.version.is_some_and(|v| v != version) {
         return Err(DecodeError::Version {
             version: ver_type >> 4,
-        });
-    }
-    if ver_type & 0x0f != 1 {
-        return Err(DecodeError::InvalidType {
-            msg_type: ver_type & 0x0f,
         });
     }
     let auth_len = match version {
@@ -453,27 +457,21 @@ fn validate<'a>(
         AddressFamily::Ipv6 => payload.len(),
     };
     let rest = &payload[field::HEADER_LEN..span_len];
-    // One IPv4 address (the usual advert) summed as one word, without the general loop.
-    let rest_sum = match *rest {
-        [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
-        _ => checksum::sum(rest),
-    };
-    let msg = u64::from(h0) + u64::from(h1) + rest_sum;
+    let msg = u64::from(h0) + u64::from(h1) + checksum::sum_short(rest);
     let checksum_mode = match version {
-        Version::V2 => (checksum::fold(msg) == 0xffff).then_some(ChecksumMode::NoPseudoHeader),
+        Version::V2 => checksum::verifies(msg).then_some(ChecksumMode::NoPseudoHeader),
         Version::V3 => {
             // Straight-line tries in ChecksumMode::ALL order; the pseudo-header base is shared.
             let modes = opts.checksum_modes;
             let base = msg + sums.src + u64::from(IPPROTO_VRRP) + span_len as u64;
             if modes.contains(ChecksumMode::Rfc5798PseudoHeader)
-                && checksum::fold(base + sums.dst) == 0xffff
+                && checksum::verifies(base + sums.dst)
             {
                 Some(ChecksumMode::Rfc5798PseudoHeader)
-            } else if modes.contains(ChecksumMode::NoPseudoHeader) && checksum::fold(msg) == 0xffff
-            {
+            } else if modes.contains(ChecksumMode::NoPseudoHeader) && checksum::verifies(msg) {
                 Some(ChecksumMode::NoPseudoHeader)
             } else if modes.contains(ChecksumMode::LegacyUnicastMcastDst)
-                && checksum::fold(base + sums.mcast) == 0xffff
+                && checksum::verifies(base + sums.mcast)
             {
                 Some(ChecksumMode::LegacyUnicastMcastDst)
             } else {
@@ -508,6 +506,26 @@ fn validate<'a>(
         return Err(DecodeError::AuthTrailerMissing);
     }
     Ok((packet, checksum_mode))
+}
+
+/// The error for a version/type octet other than 0x31 (v3 advert) or 0x21 (v2 advert over
+/// IPv4), in the order of the checks: version, v2 over IPv6, the version asked for, type.
+#[cold]
+fn version_type_error(ver_type: u8, family: AddressFamily, opts: &DecodeOptions) -> DecodeError {
+    let version = match ver_type >> 4 {
+        2 if family == AddressFamily::Ipv6 => return DecodeError::V2OverIpv6,
+        2 => Version::V2,
+        3 => Version::V3,
+        v => return DecodeError::Version { version: v },
+    };
+    if opts.version.is_some_and(|v| v != version) {
+        return DecodeError::Version {
+            version: ver_type >> 4,
+        };
+    }
+    DecodeError::InvalidType {
+        msg_type: ver_type & 0x0f,
+    }
 }
 
 #[inline]

@@ -1,5 +1,5 @@
 //! Sending: write an [`Advert`] into a caller's buffer, with or without an IPv4 header.
-use crate::address_list::AddressFamily;
+use crate::address_list::{copy_wire, AddressFamily};
 use crate::advert::{Advert, Auth, Version};
 use crate::auth_trailer::{AuthTrailer, AuthTrailerSigner, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
 use crate::checksum::{self, ChecksumMode, PseudoHeader, PseudoSums, IPPROTO_VRRP};
@@ -132,23 +132,13 @@ impl Advert {
         let word0 = u16::from_be_bytes([(version << 4) | 1, self.vrid]);
         let word1 = u16::from_be_bytes([self.priority, count]);
         let mut acc = u64::from(word0) + u64::from(word1) + u64::from(word2);
-        acc += checksum::sum(addrs);
+        acc += checksum::sum_short(addrs);
         let out = &mut buf[..len];
         out[0..2].copy_from_slice(&word0.to_be_bytes());
         out[2..4].copy_from_slice(&word1.to_be_bytes());
         out[4..6].copy_from_slice(&word2.to_be_bytes());
         let end = field::ADDRESSES + addrs.len();
-        // One virtual address is the common case: a fixed-size copy is a single move, where
-        // a variable-length one is a call to memcpy.
-        match *addrs {
-            [a, b, c, d] => out[field::ADDRESSES..end].copy_from_slice(&[a, b, c, d]),
-            _ if addrs.len() == 16 => {
-                let mut one = [0u8; 16];
-                one.copy_from_slice(addrs);
-                out[field::ADDRESSES..end].copy_from_slice(&one);
-            }
-            _ => out[field::ADDRESSES..end].copy_from_slice(addrs),
-        }
+        copy_wire(&mut out[field::ADDRESSES..end], addrs);
         if let Some(data) = auth_data {
             acc += checksum::sum(&data);
             out[end..end + 8].copy_from_slice(&data);

@@ -31,6 +31,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 mod address_list;
 mod advert;
 mod advert_fields;
@@ -47,7 +50,7 @@ mod ipv4;
 mod packet;
 mod virtual_address;
 
-pub use address_list::{AddressFamily, AddressList, MAX_ADDRESSES};
+pub use address_list::{AddressFamily, AddressList, INLINE_ADDRESS_OCTETS, MAX_ADDRESSES};
 pub use advert::{Advert, Auth, Version};
 pub use advert_fields::AdvertFields;
 pub use auth_trailer::{
