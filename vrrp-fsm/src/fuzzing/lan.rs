@@ -177,6 +177,14 @@ impl Lan {
         self.drain(n);
     }
 
+    /// Node `n`'s driver lost datagrams for instance `i` unread (its queue overflowed).
+    pub fn receive_loss(&mut self, n: usize, i: usize) {
+        let now = self.now;
+        let id = self.id(n, i);
+        let _ = self.nodes[n].router.handle_receive_loss(now, id);
+        self.drain(n);
+    }
+
     /// Tracker update for instance `i` of node `n`.
     pub fn set_tracker(&mut self, n: usize, i: usize, tracker: TrackerId, state: TrackerState) {
         let now = self.now;

@@ -142,7 +142,7 @@ pub fn run(data: &[u8]) -> Result<(), String> {
         let op = input.byte();
         let n = usize::from(input.byte()) % node_count;
         let i = usize::from(op >> 7) % lan.nodes[n].vips.len();
-        match op % 14 {
+        match op % 15 {
             0 | 1 => lan.run_for(Duration::from_millis(u64::from(input.byte()) * 23)),
             2 => lan.crash(n),
             3 => {
@@ -232,6 +232,12 @@ pub fn run(data: &[u8]) -> Result<(), String> {
                         cfg.advert_interval = interval;
                         lan.reconfigure(node, m, cfg);
                     }
+                }
+            }
+            14 => {
+                // The node's receive queue overflowed: a Backup may restart its timer once.
+                if lan.nodes[n].powered {
+                    lan.receive_loss(n, i);
                 }
             }
             _ => {
