@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::pcap::{Capture, Frame, Kind};
-use common::process::{signal, wait_until, Daemon, TempDir};
+use common::process::{signal, wait_until_every, Daemon, TempDir};
 use common::topology::{fmt_mac, run, Netns};
 use common::usage::{cpu_ns, rss_kib};
 
@@ -526,7 +526,11 @@ impl Node {
     /// (`s12`, or a macvlan `v12`/`w12`), the family from the VRID.
     fn mf_instance(&self, iface: &str, vrid: u8) -> Option<Inst> {
         let seg: usize = iface.get(1..)?.parse().ok()?;
-        Inst::all(self.variant, self.n).find(|i| i.seg == seg && i.vrid() == vrid)
+        self.variant
+            .families()
+            .iter()
+            .map(|&fam| Inst { seg, fam })
+            .find(|i| i.vrid() == vrid)
     }
 
     /// Every transition so far: (seen at, instance index, new state "Master"/"Backup"/"Fault").
@@ -615,6 +619,13 @@ fn exited(pid: u32) -> bool {
         st.rsplit_once(')')
             .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
     })
+}
+
+/// Polls `f` every 20 ms until it is true or `timeout` passes (every 2 ms would re-read
+/// thousands of transition lines each time, on the daemons' cores; the times measured are
+/// when the lines were read, not when a poll saw them).
+fn poll_until(timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    wait_until_every(timeout, Duration::from_millis(20), f)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -777,7 +788,7 @@ fn one(kind: Kind2, n: usize, v: Variant, window: Duration) -> Outcome {
         })
     };
     // A daemon that exited (a failed start-up) ends the wait: its log says why.
-    wait_until(Duration::from_secs(180), || {
+    poll_until(Duration::from_secs(180), || {
         all_final(&nodes) || nodes.iter().any(|nd| exited(nd.daemon.pid()))
     });
     let finished = all_final(&nodes);
@@ -848,7 +859,7 @@ fn one(kind: Kind2, n: usize, v: Variant, window: Duration) -> Outcome {
     } else {
         nodes[0].kill_hard();
     }
-    let taken = wait_until(Duration::from_secs(30), || {
+    let taken = poll_until(Duration::from_secs(30), || {
         let st = nodes[1].states();
         Inst::all(v, n).all(|i| st[i.index(n)].as_deref() == Some("Master"))
     });
@@ -861,7 +872,7 @@ fn one(kind: Kind2, n: usize, v: Variant, window: Duration) -> Outcome {
     }
     if v.graceful {
         let t = Instant::now();
-        let gone = wait_until(Duration::from_secs(30), || exited(nodes[0].daemon.pid()));
+        let gone = poll_until(Duration::from_secs(30), || exited(nodes[0].daemon.pid()));
         eprintln!(
             "[{} N={n}] node 0 {} {:.2} s after the takeover",
             kind.name(),
