@@ -285,7 +285,8 @@ impl Capture {
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(10))
+        // 30 s: on a box busy with a thousand instances tcpdump took more than 10 s.
+        rx.recv_timeout(Duration::from_secs(30))
             .expect("tcpdump did not start listening");
         Capture {
             child: Some(child),
