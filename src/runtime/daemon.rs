@@ -21,7 +21,7 @@ use vrrp_fsm::{Router, SyncGroupConfig, TrackerState};
 use crate::runtime::config::{Config, ConfigError};
 use crate::runtime::dump::{self, DumpInstance};
 use crate::runtime::event_queue::{event_queue, Event as LoopEvent, EventSender};
-use crate::runtime::events::{Event, Events, EVENT_BACKLOG};
+use crate::runtime::events::{event_backlog, Event, Events};
 use crate::runtime::instance_io::{InstanceIo, InstanceSlots};
 use crate::runtime::instance_lock::{InstanceLock, LockError};
 #[cfg(feature = "metrics")]
@@ -358,7 +358,7 @@ impl Daemon {
         // Before the first script runs: its orphans are ours from the start.
         let reaper = Reaper::start();
         let (notify, notifier) = spawn_notifier(fifo, spec.script_user);
-        let (events, first_events) = broadcast::channel(EVENT_BACKLOG);
+        let (events, first_events) = broadcast::channel(event_backlog(spec.instances.len()));
         let (smtp, smtp_settings) = match spec.smtp.clone() {
             Some(smtp) => {
                 let (settings, watched) = watch::channel(Some(Arc::new(smtp)));

@@ -19,8 +19,17 @@ use tokio_stream::wrappers::BroadcastStream;
 use vrrp_fsm::{State, StateChangeReason};
 use vrrp_proto::AddressFamily;
 
-/// Events an [`Events`] may fall behind by before it skips the oldest.
+/// Events an [`Events`] may fall behind by before it skips the oldest, at the least: the
+/// daemon's channel holds [`event_backlog`] of them.
 pub const EVENT_BACKLOG: usize = 512;
+
+/// The backlog of a daemon running `instances` instances: [`EVENT_BACKLOG`], or two events an
+/// instance when that is more. Every instance changes state in the same batch at start-up
+/// (Init to Backup) and in a mass takeover; with 1,024 instances a backlog of 512 made the
+/// program's reader skip half of the start-up transitions.
+pub fn event_backlog(instances: usize) -> usize {
+    EVENT_BACKLOG.max(instances.saturating_mul(2))
+}
 
 /// Something the daemon did or saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +140,7 @@ impl Events {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
-    /// Events skipped because this receiver fell more than [`EVENT_BACKLOG`] behind.
+    /// Events skipped because this receiver fell more than [`event_backlog`] behind.
     pub fn skipped(&self) -> u64 {
         self.skipped
     }

@@ -29,6 +29,8 @@ pub enum Kind {
         dst: IpAddr,
         /// TTL / hop limit.
         ttl: u8,
+        /// The first address carried (of the packet's family), when there is one.
+        first: Option<IpAddr>,
     },
     /// An ARP whose sender and target protocol addresses are equal.
     Garp {
@@ -159,6 +161,15 @@ fn parse_vrrp(v: &[u8], src: IpAddr, dst: IpAddr, ttl: u8) -> Kind {
     } else {
         u16::from_be_bytes([v[4], v[5]]) & 0x0fff
     };
+    let first = match src {
+        _ if v[3] == 0 => None,
+        IpAddr::V4(_) => v
+            .get(8..12)
+            .map(|a| IpAddr::from(<[u8; 4]>::try_from(a).unwrap())),
+        IpAddr::V6(_) => v
+            .get(8..24)
+            .map(|a| IpAddr::from(<[u8; 16]>::try_from(a).unwrap())),
+    };
     Kind::Advert {
         version,
         vrid: v[1],
@@ -168,6 +179,7 @@ fn parse_vrrp(v: &[u8], src: IpAddr, dst: IpAddr, ttl: u8) -> Kind {
         src,
         dst,
         ttl,
+        first,
     }
 }
 
@@ -230,6 +242,15 @@ pub struct Capture {
 impl Capture {
     /// Starts tcpdump on `iface` in namespace `ns`, returning once it is listening.
     pub fn start(ns: &str, iface: &str, path: &Path) -> Capture {
+        Capture::start_buffered(ns, iface, path, None)
+    }
+
+    /// [`Capture::start`] with tcpdump's kernel buffer at `buffer_kib` (`-B`; its default,
+    /// 2 MiB, drops frames when thousands of instances advertise at once on a loaded box).
+    pub fn start_buffered(ns: &str, iface: &str, path: &Path, buffer_kib: Option<u32>) -> Capture {
+        let buffer: Vec<String> = buffer_kib
+            .map(|k| vec!["-B".to_string(), k.to_string()])
+            .unwrap_or_default();
         let mut child = Command::new("ip")
             .args([
                 "netns",
@@ -244,6 +265,7 @@ impl Capture {
                 "256",
                 "--immediate-mode",
             ])
+            .args(&buffer)
             .args(["--time-stamp-precision=nano", "-w"])
             .arg(path)
             .stdin(Stdio::null())
@@ -263,7 +285,8 @@ impl Capture {
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(10))
+        // 30 s: on a box busy with a thousand instances tcpdump took more than 10 s.
+        rx.recv_timeout(Duration::from_secs(30))
             .expect("tcpdump did not start listening");
         Capture {
             child: Some(child),

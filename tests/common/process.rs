@@ -152,7 +152,12 @@ impl Drop for Daemon {
 }
 
 /// Polls `f` every 2 ms until it is true or `timeout` passes.
-pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub fn wait_until(timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    wait_until_every(timeout, Duration::from_millis(2), f)
+}
+
+/// Polls `f` every `period` until it is true or `timeout` passes.
+pub fn wait_until_every(timeout: Duration, period: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if f() {
@@ -161,7 +166,7 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(period);
     }
 }
 
