@@ -126,12 +126,7 @@ fn anycast_ecmp_follows_each_nodes_health_check() {
     let announce = wait_hops(&t, &devs(&["u1", "u2"]), "node 1 healthy again");
     println!("anycast: withdrawn in {withdraw:?}, announced again in {announce:?} (polled)");
     // Node 2 stops gracefully: its path goes, node 1's stays.
-    let h = t.nodes[1].hakit.as_mut().unwrap();
-    h.signal(libc::SIGTERM);
-    assert!(
-        h.wait_exit(Duration::from_secs(10)).is_some(),
-        "hakit did not exit"
-    );
+    t.stop_hakit(2);
     wait_hops(&t, &devs(&["u1"]), "node 2 stopped");
     assert!(t.announced_on(2).is_empty(), "{}", t.announced_on(2));
 }
@@ -201,12 +196,7 @@ fn vrrp_gated_backup_announces_a_worse_med_and_takes_over() {
     // becomes Master and announces the better MED.
     let probe = probe_v4(&t);
     std::thread::sleep(Duration::from_millis(300));
-    let h = t.nodes[0].hakit.as_mut().unwrap();
-    h.signal(libc::SIGTERM);
-    assert!(
-        h.wait_exit(Duration::from_secs(10)).is_some(),
-        "hakit did not exit"
-    );
+    t.stop_hakit(1);
     wait_hops(&t, &devs(&["u2"]), "Master stopped");
     wait_meds(&t, &[10], "the Backup became Master");
     std::thread::sleep(Duration::from_millis(300));
@@ -299,12 +289,7 @@ fn ibgp_backup_path_carries_a_lower_local_preference_and_the_best_path_follows_f
     // backup_metric 100 matches the nodes' `match metric 100` / `set local-preference 50`.
     wait_prefs(&t, &prefs(1, Some(2)), "Master node 1, Backup node 2");
     wait_hops(&t, &devs(&["u1"]), "Master preferred");
-    let h = t.nodes[0].hakit.as_mut().unwrap();
-    h.signal(libc::SIGTERM);
-    assert!(
-        h.wait_exit(Duration::from_secs(10)).is_some(),
-        "hakit did not exit"
-    );
+    t.stop_hakit(1);
     wait_prefs(&t, &prefs(2, None), "node 2 Master alone");
     wait_hops(&t, &devs(&["u2"]), "node 2 preferred");
     t.start_hakit(1, &vrrp_toml(150));
@@ -473,12 +458,7 @@ fn vrrp_gated_master_only_pair_loses_nothing_on_a_graceful_stop() {
     wait_hops(&t, &devs(&["u1"]), "Master announces");
     let probe = probe_v4(&t);
     std::thread::sleep(Duration::from_millis(300));
-    let h = t.nodes[0].hakit.as_mut().unwrap();
-    h.signal(libc::SIGTERM);
-    assert!(
-        h.wait_exit(Duration::from_secs(10)).is_some(),
-        "hakit did not exit"
-    );
+    t.stop_hakit(1);
     wait_hops(&t, &devs(&["u2"]), "the Backup took over");
     std::thread::sleep(Duration::from_millis(300));
     let log = probe.finish();

@@ -340,12 +340,18 @@ impl Routed {
             .vtysh(&format!("show bgp {fam} unicast {prefix}"))
     }
 
-    /// Writes node `k`'s hakit configuration and starts it (the minimal_failover example).
-    pub fn start_hakit(&mut self, k: usize, toml: &str) {
+    /// Writes node `k`'s hakit configuration file (with its own lock directory).
+    fn write_hakit_config(&self, k: usize, toml: &str) -> std::path::PathBuf {
         let conf = self.dir.join(&format!("hakit-n{k}.toml"));
         let lock = self.dir.join(&format!("lock-n{k}"));
         let text = format!("lock_dir = \"{}\"\n{toml}", lock.display());
         std::fs::write(&conf, text).unwrap();
+        conf
+    }
+
+    /// Writes node `k`'s hakit configuration and starts it (the minimal_failover example).
+    pub fn start_hakit(&mut self, k: usize, toml: &str) {
+        let conf = self.write_hakit_config(k, toml);
         let log = self.dir.join(&format!("hakit-n{k}.log"));
         let node = &mut self.nodes[k - 1];
         node.hakit = Some(Daemon::spawn(
@@ -359,15 +365,22 @@ impl Routed {
 
     /// Writes node `k`'s hakit configuration anew and sends its hakit SIGHUP (a reload).
     pub fn reload_hakit(&mut self, k: usize, toml: &str) {
-        let conf = self.dir.join(&format!("hakit-n{k}.toml"));
-        let lock = self.dir.join(&format!("lock-n{k}"));
-        let text = format!("lock_dir = \"{}\"\n{toml}", lock.display());
-        std::fs::write(&conf, text).unwrap();
+        self.write_hakit_config(k, toml);
         self.nodes[k - 1]
             .hakit
             .as_ref()
             .expect("hakit running")
             .signal(libc::SIGHUP);
+    }
+
+    /// Stops node `k`'s hakit gracefully (SIGTERM) and waits for it to exit.
+    pub fn stop_hakit(&mut self, k: usize) {
+        let h = self.nodes[k - 1].hakit.as_mut().expect("hakit running");
+        h.signal(libc::SIGTERM);
+        assert!(
+            h.wait_exit(std::time::Duration::from_secs(10)).is_some(),
+            "hakit did not exit"
+        );
     }
 
     /// Node `k`'s hakit log so far.

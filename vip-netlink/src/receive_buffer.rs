@@ -29,22 +29,9 @@ pub const ADVERT_RECEIVE_BUFFER: usize = 1 << 20;
 /// The receive buffer asked for each netlink multicast socket, octets.
 pub const NETLINK_RECEIVE_BUFFER: usize = 1 << 20;
 
+/// One `SOL_SOCKET` option.
 fn set(fd: RawFd, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: setsockopt reads one c_int from a valid pointer of the stated length.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            option,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::ancillary_io::set_int(fd, libc::SOL_SOCKET, option, value)
 }
 
 /// The receive buffer in force on `fd`, octets, as the kernel reports it (`SO_RCVBUF`).

@@ -245,21 +245,7 @@ impl WakeProgram {
 
     /// Attaches the program to `fd` (replacing its filter).
     pub(crate) fn attach(&self, fd: RawFd) -> io::Result<()> {
-        let prog: libc::c_int = self.prog.as_raw_fd();
-        // SAFETY: valid socket descriptor, pointer to an initialised c_int of the size passed.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                SO_ATTACH_BPF,
-                (&prog as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        crate::ancillary_io::set_int(fd, libc::SOL_SOCKET, SO_ATTACH_BPF, self.prog.as_raw_fd())
     }
 
     /// From `at` on, any advert wakes the reader (`None`: only urgent ones).
