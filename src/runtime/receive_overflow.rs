@@ -33,7 +33,7 @@ impl ReceiveOverflow {
     /// Starts from `sock`'s drop count now (drops before the instance slept are not its).
     pub fn new(sock: &AdvertSocket) -> Self {
         let o = ReceiveOverflow::default();
-        o.drops_seen.set(sock.receive_buffer_drops().unwrap_or(0));
+        o.restart(sock);
         o
     }
 
@@ -57,7 +57,7 @@ impl ReceiveOverflow {
         self.awake_until.get().is_some_and(|t| now < t)
     }
 
-    /// A replaced socket starts counting from its own drops.
+    /// Counts from `sock`'s drops now (a new or replaced socket).
     pub fn restart(&self, sock: &AdvertSocket) {
         self.drops_seen
             .set(sock.receive_buffer_drops().unwrap_or(0));

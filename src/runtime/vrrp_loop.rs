@@ -800,6 +800,7 @@ const QUEUED_BUDGET: usize = 4096;
 fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bool) {
     let sleeping = io.sock.wake_on() == WakeOn::PriorityZero;
     let budget = if ready { READ_BUDGET } else { QUEUED_BUDGET };
+    let mut read = 0;
     for _ in 0..budget {
         let feed = |rx: &InboundAdvertRef<'_>| feed_advert(router, io, last_now, rx);
         let got = if ready {
@@ -808,7 +809,7 @@ fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bo
             io.sock.try_recv_with(feed)
         };
         match got {
-            Ok(Some(())) => {}
+            Ok(Some(())) => read += 1,
             Ok(None) => break,
             Err(e) => {
                 warn!(instance = %io.spec.name, "advert receive: {e}");
@@ -816,8 +817,9 @@ fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bo
             }
         }
     }
-    // Adverts the kernel dropped while the Backup slept may have been its Master's.
-    if sleeping && io.overflow.rose(&io.sock, *last_now) {
+    // Adverts the kernel dropped while the Backup slept may have been its Master's (a queue
+    // that overflowed is never empty, so an empty one costs no system call).
+    if sleeping && read > 0 && io.overflow.rose(&io.sock, *last_now) {
         *last_now = Instant::now().max(*last_now);
         if let Ok(true) = router.handle_receive_loss(*last_now, io.id) {
             warn!(instance = %io.spec.name, "advert queue overflowed while asleep: Master_Down_Timer restarted, reading every advert for {:?}", crate::runtime::receive_overflow::AWAKE_AFTER_OVERFLOW);

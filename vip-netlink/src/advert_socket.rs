@@ -521,28 +521,26 @@ struct ClockPair {
 /// reads (a loaded machine) would pair them milliseconds apart and look like a step of the
 /// wall clock, so a read that took long is tried again (the tightest of a few is kept).
 fn read_together() -> (Instant, Duration) {
-    let wall_now = || {
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-    };
-    let mut best: Option<(Duration, Instant, Duration)> = None;
-    for _ in 0..4 {
+    // (how long the read took, the monotonic middle of it, the wall reading inside it)
+    let read = || {
         let before = Instant::now();
-        let wall = wall_now();
-        let after = Instant::now();
-        let took = after.saturating_duration_since(before);
-        // The wall reading sits between the two monotonic ones: pair it with their middle.
-        let mono = before + took / 2;
-        if best.is_none_or(|(t, _, _)| took < t) {
-            best = Some((took, mono, wall));
-        }
-        if took < Duration::from_micros(20) {
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let took = Instant::now().saturating_duration_since(before);
+        (took, before + took / 2, wall)
+    };
+    let mut best = read();
+    for _ in 1..4 {
+        if best.0 < Duration::from_micros(20) {
             break;
         }
+        let again = read();
+        if again.0 < best.0 {
+            best = again;
+        }
     }
-    let (_, mono, wall) = best.unwrap_or_else(|| (Duration::ZERO, Instant::now(), wall_now()));
-    (mono, wall)
+    (best.1, best.2)
 }
 
 impl ClockPair {
