@@ -24,7 +24,8 @@
 //! receiver. In `keepalived.conf.vrrp` the second listing of 192.168.200.18 is left out
 //! (keepalived 2.4 ignores it, as hakit does; the Debian package's 2.2.7 advertises the
 //! address twice and refuses adverts that list it once). `keepalived.conf.IPv6` is not here:
-//! it needs `virtual_server_group` (LVS, not in hakitd).
+//! it is an LVS sample without VRRP, run side by side with keepalived against a real IPVS in
+//! `scripts/ipvs-vm/lvs-ha.sh`.
 //!
 //! Each test makes its own namespaces (named with the PID), removed on drop even on a panic,
 //! and ends only the processes it started, by PID.

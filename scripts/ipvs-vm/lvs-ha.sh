@@ -28,6 +28,9 @@
 # failover must break the connection, so the test can fail. Then a graceful switchover
 # (SIGTERM of the Master's hakitd) must keep the connection too, and so must a pair of one
 # hakitd and one keepalived (when the host has /usr/sbin/keepalived, 2.2.7), each way.
+# Before all that, keepalived's own IPv6 LVS sample (keepalived.conf.IPv6, as shipped and with
+# its virtual_server_group in use) is run by hakitd and keepalived side by side: the same
+# ipvsadm -Ln, before and after its check fails.
 set -eu
 mode="${1:-test}"
 runs="${2:-5}"
@@ -46,6 +49,9 @@ if [ "${IPVS_VM:-}" != 1 ]; then
     if [ -x /usr/sbin/keepalived ]; then
         extra="$extra /usr/sbin/keepalived"
         set -- "$@" --file /usr/sbin/keepalived:/usr/sbin/keepalived
+        # keepalived's IPv6 LVS sample, run by both daemons side by side (test mode).
+        sample=/usr/share/doc/keepalived/samples/keepalived.conf.IPv6
+        [ -f "$sample" ] && set -- "$@" --file "$sample:/payload/sample-IPv6.conf"
     fi
     for lib in $(for b in $extra; do ldd "$b" | grep -o '/[^ ]*'; done | sort -u); do
         [ -f "$lib" ] && set -- "$@" --file "$lib:$lib"
@@ -65,6 +71,7 @@ fail() {
         ip netns exec $d ipvsadm -Ln 2>&1 | head -20 || true
         ip netns exec $d ipvsadm -Lnc 2>&1 | head -10 || true
     done
+    [ -f /tmp/h6.log ] && { echo "--- hakitd (IPv6 sample)"; tail -n 25 /tmp/h6.log; }
     [ -f /tmp/syslog ] && { echo "--- keepalived (syslog)"; tail -n 25 /tmp/syslog; }
     [ -f /tmp/probe.out ] && { echo "--- probe"; cat /tmp/probe.out; }
     exit 1
@@ -290,7 +297,62 @@ failover() {
 }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
+# keepalived's IPv6 LVS sample (Debian's keepalived.conf.IPv6), as shipped and with its
+# commented-out `virtual_server group IPv6_group` line in use (an IPv6 range, ae00::2-9: nine
+# services), run by hakitd and by keepalived at the same time, each in a fresh namespace (its own
+# IPVS table). ipvsadm -Ln must show the same services and real servers in both: first with the
+# real server up (no alpha: up until a check fails), then without it once its SMTP_CHECK has
+# failed (nothing answers at ae00::10), and nothing after SIGTERM.
+lvs_table() { # $1 = namespace: ipvsadm -Ln without the counters
+    ip netns exec "$1" ipvsadm -Ln 2>/dev/null |
+        awk '$1 == "->" { print $1, $2, $3, $4; next } { print $1, $2, $3, $4, $5 }'
+}
+same_tables() { # $1 = a line pattern (grep), $2 = how many lines of both tables match it
+    [ "$(lvs_table h6 | grep -c "$1")" = "$2" ] && [ "$(lvs_table k6 | grep -c "$1")" = "$2" ] &&
+        [ "$(lvs_table h6)" = "$(lvs_table k6)" ]
+}
+rs_gone() { # $1 = how many services both tables keep, without the real server
+    same_tables '^TCP \[ae00::' "$1" && ! lvs_table h6 | grep -q 'ae00::10'
+}
+ipv6_sample() { # $1 = the config, $2 = how many services it makes
+    for ns in h6 k6; do
+        ip netns add $ns
+        ip -n $ns link set lo up
+    done
+    pidof syslogd >/dev/null || syslogd -O /tmp/syslog
+    ip netns exec h6 $P/hakitd --keepalived-conf "$1" >/dev/null 2>/tmp/h6.log &
+    h6_daemon=$!
+    ip netns exec k6 /usr/sbin/keepalived -n -D -f "$1" -p /run/k6.pid -r /run/k6-vrrp.pid \
+        -c /run/k6-chk.pid >/tmp/k6.log 2>&1 &
+    k6_daemon=$!
+    wait_for "$1: $2 services with the real server, the same in both" \
+        same_tables '^-> \[ae00::10\]:25 Masq 1$' "$2"
+    echo "PASS $1, real server up: hakitd's table is keepalived's ($2 services)"
+    # The check fails within delay_loop 6 s plus its retries on both sides.
+    wait_for "$1: the failed real server gone from both tables" rs_gone "$2"
+    echo "PASS $1, SMTP_CHECK failed: both keep the $2 services without the real server"
+    lvs_table h6 | sed 's/^/    /'
+    kill -TERM "$h6_daemon" "$k6_daemon"
+    wait "$h6_daemon" "$k6_daemon" || true
+    for ns in h6 k6; do
+        [ -z "$(lvs_table $ns | grep '^TCP')" ] || fail "$1: $ns kept its services after SIGTERM"
+        ip netns del $ns
+    done
+    echo "PASS $1: SIGTERM removes the services in both"
+}
+
 if [ "$mode" = test ]; then
+    if [ -x /usr/sbin/keepalived ] && [ -f $P/sample-IPv6.conf ]; then
+        ipv6_sample $P/sample-IPv6.conf 1
+        sed 's/^virtual_server ae00::1 80 {/virtual_server group IPv6_group {/' \
+            $P/sample-IPv6.conf >/tmp/sample-IPv6-group.conf
+        grep -q '^virtual_server group IPv6_group' /tmp/sample-IPv6-group.conf ||
+            fail "the sample's virtual_server line was not found"
+        ipv6_sample /tmp/sample-IPv6-group.conf 9
+    else
+        echo "SKIP keepalived.conf.IPv6 side by side: no keepalived or no sample on the host"
+    fi
+
     # The tables and the sync daemons' roles, then the headline for NAT and DR.
     start_director d1 150 hakitd 1
     wait_for "d1 Master" holds_vip d1
