@@ -35,6 +35,57 @@ pub fn daemon_config(data: &[u8]) {
     }
 }
 
+/// Target `keepalived_conf`: `data` as a keepalived.conf, read with small limits (includes
+/// refused, so the target never walks the file system), mapped to the daemon's configuration
+/// and validated as [`daemon_config`] does. The tree stays within the limits; a file that maps
+/// prints as TOML (`--print-toml`) that reads back to the same configuration and validates
+/// alike; every refusal names its field.
+pub fn keepalived_conf(data: &[u8]) {
+    use crate::keepalived_conf::{to_config, Limits, Node, Reader};
+    const MAX_NODES: usize = 2000;
+    let text = String::from_utf8_lossy(data);
+    let limits = Limits {
+        max_include_depth: 0,
+        max_file_size: 64 << 10,
+        max_total_size: 64 << 10,
+        max_nodes: MAX_NODES,
+        max_lines: 20_000,
+        max_line_len: 512,
+    };
+    let reader = Reader::new()
+        .host(Some("node1"))
+        .random_seed(1)
+        .limits(limits);
+    let Ok(file) = reader.read_str(&text, "/nonexistent/fuzz/keepalived.conf") else {
+        return;
+    };
+    fn count(nodes: &[Node]) -> usize {
+        nodes.iter().map(|n| 1 + count(&n.children)).sum()
+    }
+    assert!(count(&file.nodes) <= MAX_NODES);
+    let Ok((config, _warnings)) = to_config(&file) else {
+        return;
+    };
+    let printed = toml::to_string(&config).expect("a mapped configuration prints as TOML");
+    let again = Config::from_toml(&printed)
+        .unwrap_or_else(|e| panic!("the printed TOML does not read back: {e}\n{printed}"));
+    assert_eq!(
+        toml::to_string(&again).ok().as_deref(),
+        Some(&*printed),
+        "the printed TOML reads back to another configuration"
+    );
+    let first = validate(&config, &fake_source).map(|spec| spec.instances.len());
+    let second = validate(&again, &fake_source).map(|spec| spec.instances.len());
+    match (first, second) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => {
+            assert!(!a.field.is_empty(), "an error names no field: {a}");
+            assert_eq!(a.to_string(), b.to_string());
+        }
+        (a, b) => panic!("the file and its TOML validate differently: {a:?} / {b:?}"),
+    }
+}
+
 /// The interface lookup of [`daemon_config`].
 fn fake_source(iface: &str, sample: IpAddr) -> Result<IpAddr, String> {
     if iface.starts_with("down") {

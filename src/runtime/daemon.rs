@@ -299,11 +299,13 @@ impl Daemon {
         let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
         let mut router = Router::new();
         let mut ios = InstanceSlots::default();
+        let garp_socket = vip_netlink::AnnounceSocket::new_polled()
+            .map_err(|e| ctx("opening the GARP/NA socket", e))?;
         for inst in &spec.instances {
             let id = router
                 .add_instance(inst.fsm.clone())
                 .map_err(|e| DaemonError::Other(format!("{}: {e}", inst.name)))?;
-            ios.insert(InstanceIo::open(inst, id, &router)?);
+            ios.insert(InstanceIo::open(inst, id, &router, &garp_socket)?);
         }
         // At start, an instance's slot is its index in the configuration.
         let mut group_ids = Vec::with_capacity(spec.sync_groups.len());
@@ -408,6 +410,7 @@ impl Daemon {
             removing: Vec::new(),
             published: events.clone(),
             rx_lower_logs: BTreeMap::new(),
+            garp_socket,
         };
         let published = events.clone();
         let thread = std::thread::Builder::new()

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use tracing::warn;
-use vip_netlink::{AdvertSocket, Announcer, Change, Vip, VipManager};
+use vip_netlink::{AdvertSocket, AnnounceSocket, Announcer, Change, Vip, VipManager};
 use vrrp_fsm::{InstanceId, Router};
 use vrrp_proto::Advert;
 
@@ -25,6 +25,8 @@ pub struct InstanceIo {
     /// GARP/NA sockets of the interfaces other than the VIPs' one that VIPs name with
     /// `dev` (keepalived's `192.0.2.17 dev eth1`), opened at their first use.
     pub other_announcers: Vec<(String, Announcer)>,
+    /// The daemon's one GARP/NA socket, which every announcer sends through.
+    garp_socket: AnnounceSocket,
     pub vips: Vec<Vip>,
     /// The advert this instance sends, built once; only the priority changes per send.
     pub advert: Box<Advert>,
@@ -37,12 +39,18 @@ pub struct InstanceIo {
 }
 
 impl InstanceIo {
-    /// Opens the drivers of instance `id` of `router`, configured from `spec`.
-    pub fn open(spec: &InstanceSpec, id: InstanceId, router: &Router) -> Result<Self, DaemonError> {
+    /// Opens the drivers of instance `id` of `router`, configured from `spec`; its GARPs and
+    /// NAs go through `garp_socket`, the daemon's.
+    pub fn open(
+        spec: &InstanceSpec,
+        id: InstanceId,
+        router: &Router,
+        garp_socket: &AnnounceSocket,
+    ) -> Result<Self, DaemonError> {
         let name = &spec.name;
         let sock = open_advert_socket(spec)
             .map_err(|e| ctx(&format!("{name}: opening the advert socket"), e))?;
-        let announcer = Announcer::new_polled(spec.vip_iface())
+        let announcer = Announcer::with_socket(spec.vip_iface(), garp_socket)
             .map_err(|e| ctx(&format!("{name}: opening the GARP/NA socket"), e))?;
         let vips = vip_list(spec).map_err(|e| ctx(name, e))?;
         let advert = match router.instance(id) {
@@ -57,6 +65,7 @@ impl InstanceIo {
             sock,
             announcer,
             other_announcers: Vec::new(),
+            garp_socket: garp_socket.clone(),
             vips,
             advert,
             wake_after: None,
@@ -95,7 +104,7 @@ impl InstanceIo {
         {
             Some(at) => at,
             None => {
-                let a = Announcer::new_polled(vip.interface())?;
+                let a = Announcer::with_socket(vip.interface(), &self.garp_socket)?;
                 self.other_announcers.push((vip.interface().to_string(), a));
                 self.other_announcers.len() - 1
             }

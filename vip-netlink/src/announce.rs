@@ -4,14 +4,12 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 
 use async_trait::async_trait;
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::Interest;
 use tracing::trace;
 
 use crate::announce_frame::{gratuitous_arp, unsolicited_na, ALL_NODES_MAC, BROADCAST_MAC};
+use crate::announce_socket::AnnounceSocket;
 use crate::error::{Error, Result};
 use crate::interface::Interface;
-use crate::socket_readiness::SocketReadiness;
 
 /// The ARP form of a gratuitous ARP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -33,8 +31,10 @@ pub trait Announce: Send + Sync {
     async fn announce(&self, addr: IpAddr) -> Result<()>;
 }
 
-/// Sends GARPs and unsolicited NAs on one interface from its MAC or a VMAC, through an
-/// `AF_PACKET` socket bound to the interface (needs `CAP_NET_RAW` and a tokio runtime).
+/// Sends GARPs and unsolicited NAs on one interface from its MAC or a VMAC, through a
+/// send-only `AF_PACKET` socket that names the interface in each `sendto` (needs
+/// `CAP_NET_RAW`; [`new`](Self::new) needs a tokio runtime). Announcers on many interfaces
+/// can share one socket ([`with_socket`](Self::with_socket)).
 ///
 /// ```no_run
 /// # async fn f() -> vip_netlink::Result<()> {
@@ -51,13 +51,14 @@ pub struct Announcer {
     interface: Interface,
     mac: [u8; 6],
     garp_form: GarpForm,
-    io: SocketReadiness,
+    io: AnnounceSocket,
 }
 
 impl Announcer {
-    /// An announcer on `interface` using its own MAC address.
+    /// An announcer on `interface` using its own MAC address, with a socket of its own
+    /// registered with the current tokio runtime.
     pub fn new(interface: &str) -> Result<Self> {
-        Self::open(interface, true)
+        Self::with_socket(interface, &AnnounceSocket::new()?)
     }
 
     /// An announcer for the caller's own event loop, without a runtime: never registered
@@ -70,29 +71,20 @@ impl Announcer {
     /// # Ok(()) }
     /// ```
     pub fn new_polled(interface: &str) -> Result<Self> {
-        Self::open(interface, false)
+        Self::with_socket(interface, &AnnounceSocket::new_polled()?)
     }
 
-    fn open(interface: &str, reactor: bool) -> Result<Self> {
+    /// An announcer on `interface` (its own MAC address) that sends through `socket`, which
+    /// other announcers may share: a daemon with many instances needs one socket, not one per
+    /// instance (see [`AnnounceSocket`]).
+    pub fn with_socket(interface: &str, socket: &AnnounceSocket) -> Result<Self> {
         let interface = Interface::by_name(interface)?;
         let mac = interface.mac()?;
-        // Protocol 0: a send-only packet socket, the kernel queues nothing for us.
-        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))
-            .map_err(|e| Error::io("AF_PACKET socket", e))?;
-        sock.set_nonblocking(true)
-            .map_err(|e| Error::io("AF_PACKET nonblocking", e))?;
-        // Writable interest only: the socket receives nothing.
-        let io = if reactor {
-            SocketReadiness::reactor(sock, Interest::WRITABLE)
-                .map_err(|e| Error::io("register AF_PACKET socket", e))?
-        } else {
-            SocketReadiness::Polled(sock)
-        };
         Ok(Announcer {
             interface,
             mac,
             garp_form: GarpForm::Request,
-            io,
+            io: socket.clone(),
         })
     }
 
@@ -211,7 +203,7 @@ impl Announce for Announcer {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     // A full send buffer: wait for room (tokio mode), else fail.
-                    let Some(reg) = self.io.registration() else {
+                    let Some(reg) = self.io.readiness().registration() else {
                         return Err(self.send_error(e));
                     };
                     let mut g = reg

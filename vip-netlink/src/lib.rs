@@ -33,6 +33,7 @@ mod advert_stats;
 mod ancillary_io;
 mod announce;
 mod announce_frame;
+mod announce_socket;
 mod auth_hmac;
 mod error;
 #[doc(hidden)]
@@ -64,6 +65,7 @@ pub use advert_socket::{
 };
 pub use advert_stats::AdvertStats;
 pub use announce::{Announce, Announcer, GarpForm};
+pub use announce_socket::AnnounceSocket;
 pub use auth_hmac::{
     AntiReplay, AuthHmac, AuthHmacConfigError, AuthHmacKey, AuthHmacMode, AuthHmacRefusal,
     AuthHmacStats, AUTH_HMAC_KEY_MAX, AUTH_HMAC_KEY_MIN, AUTH_HMAC_WINDOW_MAX,

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::mpsc;
 
 use common::{Capture, Lan};
-use vip_netlink::{virtual_mac, AddressFamily, Announce, Announcer, GarpForm};
+use vip_netlink::{virtual_mac, AddressFamily, Announce, AnnounceSocket, Announcer, GarpForm};
 
 /// Start a capture on node 1's eth0; returns a receiver of the first frame that matches.
 fn capture_on(
@@ -52,6 +52,54 @@ fn gratuitous_arp_request_and_reply_are_on_the_wire() {
         assert_eq!(&f[32..38], &[0xff; 6], "target MAC broadcast");
         assert_eq!(&f[38..42], &vip.octets(), "target IP = VIP");
     }
+}
+
+/// Announcers on two interfaces share one socket (a daemon opens one, not one per instance):
+/// each frame still leaves by its own interface, from that interface's MAC.
+#[test]
+fn announcers_sharing_one_socket_send_on_their_own_interfaces() {
+    let lan = Lan::new(2);
+    let node = &lan.nodes[0];
+    node.exec("ip link add sa type veth peer name sb && ip link set sa up && ip link set sb up");
+    let (on_lan, on_veth) = (Ipv4Addr::new(10, 0, 0, 102), Ipv4Addr::new(10, 0, 0, 103));
+    let garp_of = |vip: Ipv4Addr| {
+        move |f: &[u8]| f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[28..32] == vip.octets()
+    };
+    let (cap_lan, ready) = capture_on(&lan, garp_of(on_lan));
+    ready.recv().unwrap();
+    let (ready_tx, ready_veth) = mpsc::channel();
+    let pred = garp_of(on_veth);
+    let cap_veth = node.spawn(move || async move {
+        let cap = Capture::open("sb");
+        ready_tx.send(()).unwrap();
+        cap.find(pred)
+    });
+    ready_veth.recv().unwrap();
+    let (lan_mac, veth_mac) = node.run(move || async move {
+        let socket = AnnounceSocket::new().unwrap();
+        let a = Announcer::with_socket("eth0", &socket).unwrap();
+        let b = Announcer::with_socket("sa", &socket).unwrap();
+        a.announce(IpAddr::V4(on_lan)).await.unwrap();
+        b.announce(IpAddr::V4(on_veth)).await.unwrap();
+        (a.source_mac(), b.source_mac())
+    });
+    assert_ne!(lan_mac, veth_mac);
+    let f = cap_lan.join().unwrap().expect("eth0's GARP on the LAN");
+    assert_eq!(&f[6..12], &lan_mac, "from eth0's MAC");
+    let f = cap_veth.join().unwrap().expect("sa's GARP at its peer");
+    assert_eq!(&f[6..12], &veth_mac, "from sa's MAC");
+    // Neither frame took the other's way.
+    let (cap_lan, ready) = capture_on(&lan, garp_of(on_veth));
+    ready.recv().unwrap();
+    node.run(move || async move {
+        let socket = AnnounceSocket::new().unwrap();
+        let b = Announcer::with_socket("sa", &socket).unwrap();
+        b.announce(IpAddr::V4(on_veth)).await.unwrap();
+    });
+    assert!(
+        cap_lan.join().unwrap().is_none(),
+        "sa's GARP reached the LAN"
+    );
 }
 
 #[test]

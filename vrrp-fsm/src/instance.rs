@@ -10,6 +10,7 @@ use vrrp_proto::{AddressFamily, AddressList, Advert, AdvertFields, Version};
 
 use crate::action::{Action, GarpReason};
 use crate::action_queue::{InlineQueue, DEFAULT_CAPACITY};
+use crate::advert_phase::AdvertPhase;
 use crate::config::{self, ConfigAdjustment, InstanceConfig, TrackerId};
 use crate::counters::Counters;
 use crate::error::{AdvertError, ConfigError, TrackerError};
@@ -85,6 +86,8 @@ pub struct Instance {
     skew: Duration,
     ms_down: Duration,
     adver_timer: Option<Instant>,
+    /// How early a new Master's second advert comes (see [`AdvertPhase`]).
+    advert_phase: AdvertPhase,
     master_down_timer: Option<Instant>,
     garp_delay_timer: Option<Instant>,
     garp_refresh_timer: Option<Instant>,
@@ -149,6 +152,7 @@ impl Instance {
             ignore_tracker_weights: false,
             fault: FaultFlags::NONE,
             adver_timer: None,
+            advert_phase: AdvertPhase::ZERO,
             master_down_timer: None,
             garp_delay_timer: None,
             garp_refresh_timer: None,
@@ -169,6 +173,12 @@ impl Instance {
         };
         inst.recompute_priority_silently();
         Ok(inst)
+    }
+
+    /// Set by the [`Router`](crate::Router) that owns this instance: its adverts' place in
+    /// the interval.
+    pub(crate) fn set_advert_phase(&mut self, phase: AdvertPhase) {
+        self.advert_phase = phase;
     }
 
     // ----- inputs -------------------------------------------------------------------------
@@ -964,7 +974,7 @@ impl Instance {
         self.lower_prio_replies.reset();
         self.set_master_adver_int(self.cfg.advert_interval);
         self.send_advert(self.effective_priority);
-        self.adver_timer = Some(now + self.cfg.advert_interval);
+        self.adver_timer = Some(now + self.advert_phase.first_interval(self.cfg.advert_interval));
         self.push(Action::AddVips);
         self.vips_held = true;
         if self.cfg.garp_master_repeat > 0 {

@@ -43,6 +43,7 @@
 
 mod action;
 mod action_queue;
+mod advert_phase;
 mod config;
 mod counters;
 mod error;

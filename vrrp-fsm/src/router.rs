@@ -7,6 +7,7 @@ use vrrp_proto::AdvertFields;
 
 use crate::action::Action;
 use crate::action_queue::ActionQueue;
+use crate::advert_phase::AdvertPhase;
 use crate::config::{InstanceConfig, TrackerId};
 use crate::error::{ConfigError, RouterError};
 use crate::instance::Instance;
@@ -103,8 +104,9 @@ impl Router {
     /// Validate `config` and add the instance (before or after `startup`; a later one is
     /// started by the next [`startup`](Self::startup) call).
     pub fn add_instance(&mut self, config: InstanceConfig) -> Result<InstanceId, ConfigError> {
-        let instance = Instance::new(config)?;
+        let mut instance = Instance::new(config)?;
         let id = self.instances.len();
+        instance.set_advert_phase(AdvertPhase::of_slot(id));
         self.instances.push(instance);
         self.group_of.push(None);
         self.removed.push(false);

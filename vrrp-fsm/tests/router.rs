@@ -1,5 +1,5 @@
 //! The router's own rules: sync group tracker weights, the group's lower-priority GARPs,
-//! configuration errors, and a Backup's shutdown.
+//! configuration errors, a Backup's shutdown, and the advert phases of many Masters.
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -116,10 +116,10 @@ fn sync_group_members_all_regarp_when_one_hears_a_lower_priority() {
             ),
         ]
     );
-    // Both second bursts come 5 s later.
+    // Both second bursts come 5 s later (in the order of the instances' other timers).
     let t5 = t0 + Duration::from_secs(5);
     r.handle_timeout(t5);
-    let second: Vec<_> = drain(&mut r)
+    let mut second: Vec<_> = drain(&mut r)
         .into_iter()
         .filter(|(_, a)| {
             *a == Action::SendGarp {
@@ -129,6 +129,7 @@ fn sync_group_members_all_regarp_when_one_hears_a_lower_priority() {
         })
         .map(|(i, _)| i)
         .collect();
+    second.sort_unstable();
     assert_eq!(second, vec![0, 1]);
 }
 
@@ -316,4 +317,64 @@ fn a_dissolved_group_leaves_its_members_on_their_own() {
     r.remove_instance(t0, a).unwrap();
     r.handle_timeout(t0 + Duration::from_secs(5));
     assert_eq!(r.instance(b).unwrap().state(), State::Master);
+}
+
+/// 512 instances that become Master in the same instant (their Master_Down_Timers expired
+/// together) do not advertise in lockstep afterwards: the second advert of each comes early by
+/// its own phase (never by more than three quarters of the interval), then every interval.
+/// Their peers' timers, restarted by those adverts, are spread over the interval too, so a
+/// later mass takeover is not one burst of work.
+#[test]
+fn masters_that_started_together_spread_their_adverts_over_the_interval() {
+    let t0 = Instant::now();
+    let interval = Duration::from_secs(1);
+    let mut r = Router::new();
+    for i in 0..512u32 {
+        let mut c = InstanceConfig::new(1 + (i % 255) as u8, ME);
+        c.priority = 100;
+        c.vips.push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::from(
+            0xc000_0200 + i,
+        ))));
+        r.add_instance(c).unwrap();
+    }
+    r.startup(t0);
+    drain(&mut r);
+    // Nobody answers: every Backup's timer expires at the same deadline.
+    let down = r.poll_timeout().unwrap();
+    r.handle_timeout(down);
+    let first: Vec<_> = drain(&mut r)
+        .into_iter()
+        .filter(|(_, a)| matches!(a, Action::SendAdvert { .. }))
+        .collect();
+    assert_eq!(first.len(), 512, "all became Master and advertised at once");
+    // The next three intervals, advert by advert through the timer heap.
+    let mut sent: Vec<Vec<Instant>> = vec![Vec::new(); 512];
+    while let Some(t) = r.poll_timeout().filter(|t| *t <= down + 3 * interval) {
+        r.handle_timeout(t);
+        for (id, a) in drain(&mut r) {
+            if matches!(a, Action::SendAdvert { .. }) {
+                sent[id].push(t);
+            }
+        }
+    }
+    let mut per_tenth = [0u32; 10];
+    for (id, times) in sent.iter().enumerate() {
+        let second = times[0] - down;
+        assert!(
+            second >= interval / 4 && second <= interval,
+            "instance {id}: second advert {second:?} after the first"
+        );
+        for pair in times.windows(2) {
+            assert_eq!(pair[1] - pair[0], interval, "instance {id}: then periodic");
+        }
+        per_tenth[(second.as_millis() / 100).min(9) as usize] += 1;
+    }
+    // The second adverts fill 250..1000 ms evenly: 68 per tenth, none far from it.
+    for (tenth, n) in per_tenth.iter().enumerate().skip(3) {
+        assert!(
+            (50..=90).contains(n),
+            "{n} second adverts in tenth {tenth}: {per_tenth:?}"
+        );
+    }
+    assert_eq!(per_tenth[0] + per_tenth[1], 0, "{per_tenth:?}");
 }
