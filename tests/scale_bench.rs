@@ -719,10 +719,27 @@ fn takeovers(frames: &[Frame], v: Variant, n: usize, stopped_at: Duration) -> Ve
         }
     }
     let bound_ms = v.bound().as_secs_f64() * 1e3;
-    by_inst
-        .values()
-        .filter_map(|&(last, first)| Some((first? - last?).as_secs_f64() * 1e3 - bound_ms))
-        .collect()
+    let gaps: Vec<(usize, f64)> = by_inst
+        .iter()
+        .filter_map(|(&i, &(last, first))| {
+            Some((i, (first? - last?).as_secs_f64() * 1e3 - bound_ms))
+        })
+        .collect();
+    // The late ones by name, to look them up in the daemons' logs.
+    let late: Vec<String> = gaps
+        .iter()
+        .filter(|(_, g)| *g > 50.0)
+        .map(|(i, g)| {
+            format!(
+                "{} +{g:.1} ms",
+                Inst::all(v, n).nth(*i).map_or(String::new(), |x| x.name())
+            )
+        })
+        .collect();
+    if !late.is_empty() {
+        eprintln!("takeovers over +50 ms: {}", late.join(", "));
+    }
+    gaps.into_iter().map(|(_, g)| g).collect()
 }
 
 /// The Masters that keep their segments (node 1's, priority 150): per instance, the longest

@@ -36,6 +36,9 @@ pub struct InstanceIo {
     priority_floor: (u8, Option<IpAddr>),
     /// Whether the advert queue overflowed while the Backup slept (see `receive_overflow.rs`).
     pub overflow: ReceiveOverflow,
+    /// The time of this instance's last advert fed to the router: its adverts go in at their
+    /// kernel arrival times, never before this one (see `vrrp_loop::feed_advert`).
+    pub last_fed: std::cell::Cell<Instant>,
 }
 
 impl InstanceIo {
@@ -70,6 +73,7 @@ impl InstanceIo {
             advert,
             wake_after: None,
             priority_floor: (0, None),
+            last_fed: std::cell::Cell::new(Instant::now()),
         })
     }
 

@@ -118,12 +118,15 @@ impl VrrpLoop {
         let mut woke = Instant::now();
         loop {
             // The Master_Down_Timer decides a failover: finish that wait precisely.
-            let next = self.router.poll_timeout();
-            let precise = next.is_some()
-                && self
-                    .router
-                    .instances()
-                    .any(|(_, i)| i.master_down_deadline() == next);
+            // One instance's timers looked at, not every instance's: with a thousand Masters
+            // whose adverts are spread over the interval, the loop wakes for each of them.
+            let next_timeout = self.router.next_timeout();
+            let next = next_timeout.map(|(t, _)| t);
+            let precise = next_timeout.is_some_and(|(t, id)| {
+                self.router
+                    .instance(id)
+                    .is_some_and(|i| i.master_down_deadline() == Some(t))
+            });
             timer.set(next, precise);
             let wait = timer.timeout(woke);
             ready.clear();
@@ -139,7 +142,7 @@ impl VrrpLoop {
                 }
             }
             if ready.contains(&EVENTS) {
-                drain_slept_through(&mut self.router, &self.ios, &mut last_now);
+                drain_slept_through(&mut self.router, &self.ios, &mut last_now, None);
                 last_now = woke.max(last_now);
                 let evs: Vec<Event> = self.events.drain().collect();
                 for ev in evs {
@@ -194,8 +197,10 @@ impl VrrpLoop {
             let mut precise_due = None;
             if let Some(fired) = timer.check(woke) {
                 // Adverts a Backup slept through count first, each at its arrival time: a
-                // live Master moves the deadline on and the wait simply starts again.
-                drain_slept_through(&mut self.router, &self.ios, &mut last_now);
+                // live Master moves the deadline on and the wait simply starts again. Only the
+                // Backups whose timer is about due read theirs: the others' wait goes on.
+                let due_by = woke + PRECISE_MARGIN;
+                drain_slept_through(&mut self.router, &self.ios, &mut last_now, Some(due_by));
                 if fired == Fired::Due {
                     last_now = woke.max(last_now);
                     if precise {
@@ -765,16 +770,28 @@ fn perform_network(io: &mut InstanceIo, vip_mgr: &VipManager, action: Action) {
 }
 
 /// Feeds one received advert to the router at the kernel's arrival time: the down timer
-/// restarts from when the advert arrived, not from when this loop got to read it (never
-/// before the last time fed: the router's clock only moves forward).
+/// restarts from when the advert arrived, not from when this loop got to read it. Each
+/// instance's adverts go in order (never before the one fed last), but not clamped to the
+/// loop's latest time: a Backup that slept through its Master's adverts reads them only when
+/// its own timer is due, and feeding them at the time they were read would stretch its
+/// Master_Down_Timer by the delay (up to an advert interval when Masters' phases differ).
+/// A sync group's member keeps the loop's clock (its inputs move the other members too).
 fn feed_advert(
     router: &mut Router,
     io: &InstanceIo,
     last_now: &mut Instant,
     rx: &InboundAdvertRef<'_>,
 ) {
-    *last_now = rx.received_at.max(*last_now);
-    if let Err(e) = router.handle_advert(*last_now, io.id, rx.source, &rx.advert) {
+    let grouped = router.instance(io.id).is_some_and(|i| i.is_sync_member());
+    let floor = if grouped {
+        *last_now
+    } else {
+        io.last_fed.get()
+    };
+    let at = rx.received_at.max(floor);
+    io.last_fed.set(at);
+    *last_now = at.max(*last_now);
+    if let Err(e) = router.handle_advert(at, io.id, rx.source, &rx.advert) {
         debug!(instance = %io.spec.name, from = %rx.source, "advert ignored: {e}");
     }
 }
@@ -785,12 +802,29 @@ fn drain_ready(router: &mut Router, io: &InstanceIo, last_now: &mut Instant) {
 }
 
 /// Feeds the router every advert a sleeping Backup's socket holds (those it slept
-/// through), each with its kernel arrival time.
-fn drain_slept_through(router: &mut Router, ios: &InstanceSlots, last_now: &mut Instant) {
+/// through), each with its kernel arrival time: every sleeping Backup's, or with `due_by`
+/// only those whose Master_Down_Timer expires by then (a read per due Backup, not one per
+/// Backup each time any timer fires).
+fn drain_slept_through(
+    router: &mut Router,
+    ios: &InstanceSlots,
+    last_now: &mut Instant,
+    due_by: Option<Instant>,
+) {
     for io in ios.iter() {
-        if io.sock.wake_on() == WakeOn::PriorityZero {
-            drain(router, io, last_now, false);
+        if io.sock.wake_on() != WakeOn::PriorityZero {
+            continue;
         }
+        if let Some(by) = due_by {
+            let due = router
+                .instance(io.id)
+                .and_then(|i| i.master_down_deadline())
+                .is_some_and(|d| d <= by);
+            if !due {
+                continue;
+            }
+        }
+        drain(router, io, last_now, false);
     }
 }
 
@@ -837,6 +871,7 @@ fn drain(router: &mut Router, io: &InstanceIo, last_now: &mut Instant, ready: bo
     // that overflowed is never empty, so an empty one costs no system call).
     if sleeping && read > 0 && io.overflow.rose(&io.sock, *last_now) {
         *last_now = Instant::now().max(*last_now);
+        io.last_fed.set(*last_now);
         if let Ok(true) = router.handle_receive_loss(*last_now, io.id) {
             warn!(instance = %io.spec.name, "advert queue overflowed while asleep: Master_Down_Timer restarted, reading every advert for {:?}", crate::runtime::receive_overflow::AWAKE_AFTER_OVERFLOW);
         }

@@ -400,6 +400,9 @@ pub struct AdvertSocket {
 /// Datagrams read by the last `recvmmsg` and not yet handed out.
 #[derive(Debug)]
 struct RxQueue {
+    /// Room for one datagram until a read fills it, then for [`RECV_BATCH`]: most sockets
+    /// read one advert per interval, and with a thousand instances eight slots each were
+    /// most of the daemon's memory.
     bufs: Box<[u8]>,
     /// The size of each of the batch's slots in `bufs` ([`slot_len`]).
     slot: usize,
@@ -430,7 +433,7 @@ const RECENT: usize = 32;
 impl RxQueue {
     fn new(slot: usize) -> Self {
         RxQueue {
-            bufs: vec![0u8; slot * RECV_BATCH].into_boxed_slice(),
+            bufs: vec![0u8; slot].into_boxed_slice(),
             slot,
             info: [Received::default(); RECV_BATCH],
             count: 0,
@@ -457,16 +460,25 @@ impl RxQueue {
         false
     }
 
-    /// Reads the next batch from `fd` into the buffers.
-    fn fill(&mut self, fd: RawFd) -> std::io::Result<usize> {
+    /// Reads the next batch from `fd` into the buffers. Returns how many datagrams were read
+    /// and whether they filled the batch (then more may be waiting); a filled batch of one
+    /// grows the buffers to [`RECV_BATCH`] slots for the next read.
+    fn fill(&mut self, fd: RawFd) -> std::io::Result<(usize, bool)> {
+        let batch = self.bufs.len() / self.slot;
         let n = recv_batch(fd, &mut self.bufs, self.slot, &mut self.info)?;
+        let full = n == batch;
+        if full && batch < RECV_BATCH {
+            let mut grown = std::mem::take(&mut self.bufs).into_vec();
+            grown.resize(self.slot * RECV_BATCH, 0);
+            self.bufs = grown.into_boxed_slice();
+        }
         if let Some(d) = self.info[..n].iter().filter_map(|r| r.drops).max() {
             self.note_drops(fd, d);
         }
         self.count = n;
         self.next = 0;
         self.clock = Some(ClockPair::now(self.clock.as_ref()));
-        Ok(n)
+        Ok((n, full))
     }
 
     /// Keeps the highest drop count `fd` reported (a count per socket, only ever growing).
@@ -492,8 +504,8 @@ impl RxQueue {
     /// Either way `queue_pending` then says whether more may be waiting (a full batch).
     fn fill_from_queue(&mut self, fd: RawFd) -> std::io::Result<usize> {
         match self.fill(fd) {
-            Ok(n) => {
-                self.queue_pending = n == RECV_BATCH;
+            Ok((n, full)) => {
+                self.queue_pending = full;
                 Ok(n)
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -1223,8 +1235,8 @@ impl AdvertSocket {
                 q.fill(self.io.as_raw_fd())
             };
             match res {
-                Ok(n) => {
-                    if n < RECV_BATCH {
+                Ok((_, full)) => {
+                    if !full {
                         guard.clear_ready();
                     }
                 }
@@ -1297,8 +1309,8 @@ impl AdvertSocket {
             if !q.queue_short && (q.queue_pending || self.wake_on() == WakeOn::PriorityZero) {
                 match q.fill_from_queue(self.queue.as_raw_fd()) {
                     Ok(0) => q.queue_short = true,
-                    Ok(n) => {
-                        q.queue_short = n < RECV_BATCH;
+                    Ok(_) => {
+                        q.queue_short = !q.queue_pending;
                         continue;
                     }
                     Err(e) => return Err(Error::io("receive advert", e)),
@@ -1314,8 +1326,8 @@ impl AdvertSocket {
                 return end(&mut q);
             }
             match q.fill(self.io.as_raw_fd()) {
-                Ok(0) => return end(&mut q),
-                Ok(n) => q.wake_short = n < RECV_BATCH,
+                Ok((0, _)) => return end(&mut q),
+                Ok((_, full)) => q.wake_short = !full,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return end(&mut q),
                 Err(e) => return Err(Error::io("receive advert", e)),
             }

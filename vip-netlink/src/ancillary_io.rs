@@ -38,23 +38,25 @@ const CMSG_SPACE: usize = 160;
 /// Master's adverts finds queued at its timer (about four) in one call.
 pub(crate) const RECV_BATCH: usize = 8;
 
-/// Up to [`RECV_BATCH`] non-blocking reads in one `recvmmsg`, datagram `i` into
-/// `bufs[i * slot .. (i + 1) * slot]`. Returns how many were read (at least one) and what
-/// each said; `EAGAIN` when none was queued.
+/// Up to as many non-blocking reads as `bufs` has slots (at most [`RECV_BATCH`]) in one
+/// `recvmmsg`, datagram `i` into `bufs[i * slot .. (i + 1) * slot]`. Returns how many were
+/// read (at least one) and what each said; `EAGAIN` when none was queued.
 pub(crate) fn recv_batch(
     fd: RawFd,
     bufs: &mut [u8],
     slot: usize,
     out: &mut [Received; RECV_BATCH],
 ) -> io::Result<usize> {
-    assert!(bufs.len() >= slot * RECV_BATCH);
+    let batch = (bufs.len() / slot.max(1)).min(RECV_BATCH);
+    assert!(batch >= 1, "room for one datagram");
     // SAFETY: all-zero is a valid sockaddr_storage / mmsghdr.
     let mut addrs: [libc::sockaddr_storage; RECV_BATCH] = unsafe { zeroed() };
     let mut cbufs = [[0u64; CMSG_SPACE / 8]; RECV_BATCH];
     let base = bufs.as_mut_ptr();
-    // SAFETY: each offset `i * slot` stays inside `bufs` (asserted above).
+    // SAFETY: each offset `i * slot` of the first `batch` slots stays inside `bufs` (`batch`
+    // slots fit); the iovecs past `batch` are never handed to the kernel.
     let mut iovs: [libc::iovec; RECV_BATCH] = std::array::from_fn(|i| libc::iovec {
-        iov_base: unsafe { base.add(i * slot) }.cast(),
+        iov_base: unsafe { base.add(i.min(batch - 1) * slot) }.cast(),
         iov_len: slot,
     });
     // SAFETY: as above.
@@ -73,7 +75,7 @@ pub(crate) fn recv_batch(
         libc::recvmmsg(
             fd,
             msgs.as_mut_ptr(),
-            RECV_BATCH as libc::c_uint,
+            batch as libc::c_uint,
             libc::MSG_DONTWAIT,
             std::ptr::null_mut(),
         )

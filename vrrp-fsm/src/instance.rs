@@ -741,6 +741,12 @@ impl Instance {
         self.running
     }
 
+    /// Whether a [`Router`](crate::Router)'s sync group holds this instance: its inputs then
+    /// move the other members too, so a driver feeds them in the group's time order.
+    pub fn is_sync_member(&self) -> bool {
+        self.sync_member
+    }
+
     // ----- hooks for the router's sync groups -------------------------------------------------
 
     pub(crate) fn set_sync_member(&mut self, member: bool, ignore_weights: bool) {

@@ -349,6 +349,27 @@ impl Router {
         self.timers.peek().map(|(t, _)| t)
     }
 
+    /// [`poll_timeout`](Self::poll_timeout) with the instance whose timer it is (one of them
+    /// when several are due at that instant), so a driver can tell a Master_Down_Timer from
+    /// an advert without looking at every instance.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use vrrp_fsm::{InstanceConfig, Router, VirtualAddress};
+    ///
+    /// let mut router = Router::new();
+    /// let mut cfg = InstanceConfig::new(7, "192.0.2.1".parse().unwrap());
+    /// cfg.vips.push(VirtualAddress::host("192.0.2.100".parse().unwrap()));
+    /// let id = router.add_instance(cfg).unwrap();
+    /// router.startup(Instant::now());
+    /// let (deadline, whose) = router.next_timeout().unwrap();
+    /// assert_eq!(whose, id);
+    /// assert_eq!(router.instance(id).unwrap().master_down_deadline(), Some(deadline));
+    /// ```
+    pub fn next_timeout(&self) -> Option<(Instant, InstanceId)> {
+        self.timers.peek().map(|(t, i)| (t, InstanceId(i)))
+    }
+
     /// An instance.
     pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
         self.instances.get(id.0).filter(|_| !self.removed[id.0])
