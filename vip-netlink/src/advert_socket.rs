@@ -423,8 +423,6 @@ struct RxQueue {
     recent_next: usize,
     /// Both clocks as read right after the last batch.
     clock: Option<ClockPair>,
-    /// The highest `SO_RXQ_OVFL` count seen, per socket (descriptor, count).
-    drops: [(RawFd, u32); 2],
 }
 
 /// How many receive times [`RxQueue::recent`] remembers.
@@ -444,7 +442,6 @@ impl RxQueue {
             recent: [Duration::ZERO; RECENT],
             recent_next: 0,
             clock: None,
-            drops: [(-1, 0); 2],
         }
     }
 
@@ -472,32 +469,10 @@ impl RxQueue {
             grown.resize(self.slot * RECV_BATCH, 0);
             self.bufs = grown.into_boxed_slice();
         }
-        if let Some(d) = self.info[..n].iter().filter_map(|r| r.drops).max() {
-            self.note_drops(fd, d);
-        }
         self.count = n;
         self.next = 0;
         self.clock = Some(ClockPair::now(self.clock.as_ref()));
         Ok((n, full))
-    }
-
-    /// Keeps the highest drop count `fd` reported (a count per socket, only ever growing).
-    fn note_drops(&mut self, fd: RawFd, count: u32) {
-        let slot = match self.drops.iter().position(|(f, _)| *f == fd) {
-            Some(i) => i,
-            None => match self.drops.iter().position(|(f, _)| *f == -1) {
-                Some(i) => i,
-                None => return,
-            },
-        };
-        let (f, d) = &mut self.drops[slot];
-        *f = fd;
-        *d = (*d).max(count);
-    }
-
-    /// Datagrams both sockets dropped for a full buffer, as last reported.
-    fn dropped(&self) -> u64 {
-        self.drops.iter().map(|(_, d)| u64::from(*d)).sum()
     }
 
     /// Reads the next batch waiting in the queue socket `fd`; `Ok(0)` when it was empty.
@@ -1545,7 +1520,6 @@ fn open_raw(config: &AdvertSocketConfig, interface: &Interface) -> Result<Socket
         Ok(size) => trace!(interface = %config.interface, size, "advert socket receive buffer"),
         Err(e) => debug!(interface = %config.interface, "advert socket receive buffer: {e}"),
     }
-    opt("SO_RXQ_OVFL", receive_buffer::count_drops(fd))?;
     // Kernel receive time of each advert, so the down timer starts at the arrival.
     opt(
         "SO_TIMESTAMPNS",
@@ -1576,7 +1550,9 @@ impl AdvertTransport for AdvertSocket {
     fn stats(&self) -> AdvertStats {
         let mut stats = self.counters.snapshot();
         stats.auth_hmac = self.auth_hmac_stats();
-        stats.receive_queue_drops = self.rx.lock().unwrap_or_else(|e| e.into_inner()).dropped();
+        stats.receive_queue_drops = self
+            .receive_buffer_drops()
+            .unwrap_or(stats.receive_queue_drops);
         stats
     }
 }

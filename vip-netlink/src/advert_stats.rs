@@ -28,8 +28,8 @@ pub struct AdvertStats {
     /// `counters.auth_trailer_errors`).
     pub auth_hmac: crate::AuthHmacStats,
     /// Datagrams the kernel dropped before any check because the socket's receive buffer
-    /// was full (`SO_RXQ_OVFL`, both sockets of the instance; known once a datagram arrives
-    /// after the drops): they are in no other counter.
+    /// was full (`SO_MEMINFO`, both sockets of the instance, read when the statistics are
+    /// taken; 0 if the kernel cannot tell): they are in no other counter.
     pub receive_queue_drops: u64,
 }
 

@@ -23,13 +23,10 @@ pub(crate) struct Received {
     pub hop_limit: Option<u8>,
     /// When the kernel received it (`SO_TIMESTAMPNS`, CLOCK_REALTIME since the epoch).
     pub kernel_time: Option<Duration>,
-    /// Datagrams the socket dropped so far for a full receive buffer (`SO_RXQ_OVFL`, sent
-    /// by the kernel only once it is above 0).
-    pub drops: Option<u32>,
 }
 
-/// Room for an `in6_pktinfo`, a hop limit, a `SO_TIMESTAMPNS` timespec and a
-/// `SO_RXQ_OVFL` count (or an `in_pktinfo`, a timespec and a count), with headers.
+/// Room for an `in6_pktinfo`, a hop limit and a `SO_TIMESTAMPNS` timespec (or an
+/// `in_pktinfo` and a timespec), with headers, and some to spare.
 const CMSG_SPACE: usize = 160;
 
 /// Datagrams read by one [`recv_batch`]: asking for more than one tells, in the same system
@@ -118,9 +115,6 @@ fn parse(msg: &libc::msghdr, n: usize, cap: usize, addr: &libc::sockaddr_storage
                 (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
                     let hl: libc::c_int = std::ptr::read_unaligned(data.cast());
                     out.hop_limit = u8::try_from(hl).ok();
-                }
-                (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) => {
-                    out.drops = Some(std::ptr::read_unaligned(data.cast::<u32>()));
                 }
                 (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
                     let ts: libc::timespec = std::ptr::read_unaligned(data.cast());

@@ -14,9 +14,10 @@
 //! what is queued). `SO_RCVBUFFORCE` (with `CAP_NET_ADMIN`, which the daemon keeps) passes
 //! `net.core.rmem_max`; without the capability `SO_RCVBUF` gets what the limit allows.
 //!
-//! What overflows is counted by the kernel: `SO_RXQ_OVFL` hands the socket's drop count with
-//! each datagram ([`crate::AdvertStats::receive_queue_drops`]); a netlink socket reports an
-//! overrun as `ENOBUFS`, which the watches count and answer with a re-read.
+//! What overflows is counted by the kernel: [`drops_now`] reads a socket's drop count
+//! (`SO_MEMINFO`) whenever asked ([`crate::AdvertStats::receive_queue_drops`], and a sleeping
+//! Backup's check for lost adverts); a netlink socket reports an overrun as `ENOBUFS`, which
+//! the watches count and answer with a re-read.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -65,16 +66,10 @@ pub fn size_receive_buffer(fd: RawFd, bytes: usize) -> io::Result<usize> {
     receive_buffer(fd)
 }
 
-/// Asks the kernel to hand, with each datagram, how many it dropped on `fd` so far because
-/// its receive buffer was full (`SO_RXQ_OVFL`).
-pub fn count_drops(fd: RawFd) -> io::Result<()> {
-    set(fd, libc::SO_RXQ_OVFL, 1)
-}
-
 /// How many datagrams the kernel dropped on `fd` so far because its receive buffer was full
 /// (`SO_MEMINFO`'s `SK_MEMINFO_DROPS`), read now: unlike `SO_RXQ_OVFL`, which rides on the
 /// next datagram queued, this also counts drops behind the last datagram read (a queue that
-/// is still full).
+/// is still full), and costs nothing per datagram.
 pub fn drops_now(fd: RawFd) -> io::Result<u32> {
     // Kernels have added fields over time; room for more than the drops index needs.
     let mut info = [0u32; 16];
@@ -145,7 +140,6 @@ mod tests {
             2 * ADVERT_RECEIVE_BUFFER.min(rmem_max)
         };
         assert_eq!(after, want, "before: {before}");
-        count_drops(fd).unwrap();
     }
 
     #[test]
