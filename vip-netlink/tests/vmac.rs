@@ -100,6 +100,35 @@ fn parent_arp_settings_come_back_when_the_last_vmac_goes() {
     assert_eq!(parent_arp(node), ["2", "0"]);
 }
 
+/// `remove_many` deletes the VMACs named in one kernel batch (a link group of their own),
+/// leaves every other interface alone, skips absent names, and gives the parent its ARP
+/// settings back.
+#[test]
+fn remove_many_deletes_the_named_vmacs_together_and_nothing_else() {
+    let lan = Lan::new(1);
+    let node = &lan.nodes[0];
+    node.exec("sysctl -qw net.ipv4.conf.eth0.arp_ignore=2 net.ipv4.conf.eth0.arp_filter=0");
+    // Another macvlan in a group of its own, which must survive.
+    node.exec("ip link add other link eth0 type macvlan mode private && ip link set other group 7");
+    node.run(|| async {
+        let m = VmacManager::new().unwrap();
+        for vrid in [51, 52, 53] {
+            let cfg = VmacConfig::new("eth0", AddressFamily::Ipv4, vrid).unwrap();
+            m.create(&cfg).await.unwrap();
+        }
+        let names: Vec<String> = ["vrrp.51", "vrrp.52", "vrrp.53", "vrrp.99"]
+            .map(String::from)
+            .into();
+        assert_eq!(m.remove_many(&names).await.unwrap(), 3);
+        assert_eq!(m.remove_many(&names).await.unwrap(), 0);
+    });
+    let links = node.exec("ip -o link show");
+    assert!(!links.contains("vrrp."), "{links}");
+    assert!(links.contains("other@eth0"), "{links}");
+    assert!(links.contains("eth0"), "{links}");
+    assert_eq!(parent_arp(node), ["2", "0"]);
+}
+
 /// A VMAC deleted behind our back (`ip link del` by hand) leaves its parent at 1/1 with no
 /// VMAC of ours on it: the next VMAC puts the parent's own values back before recording
 /// them, so its removal restores 2/0 and not the 1/1 we had written.
