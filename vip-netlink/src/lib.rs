@@ -80,7 +80,7 @@ pub use vip::{AddressScope, Change, InterfaceAddress, PreferredLifetime, Vip};
 pub use vip_manager::{VipManager, VipOps};
 pub use virtual_route::{NextHop, RouteKind, RouteScopeKind, VirtualRoute};
 pub use virtual_rule::{RuleTarget, VirtualRule};
-pub use vmac::{virtual_mac, Vmac, VmacConfig, VmacManager, VmacOps};
+pub use vmac::{virtual_mac, Vmac, VmacConfig, VmacManager, VmacOps, VMACS_PER_BATCH};
 pub use vrrp_proto::{AddressFamily, VirtualAddress};
 pub use wake_filter::WakeOn;
 
