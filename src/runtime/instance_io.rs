@@ -22,11 +22,10 @@ pub struct InstanceIo {
     pub id: InstanceId,
     pub sock: AdvertSocket,
     pub announcer: Announcer,
-    /// GARP/NA sockets of the interfaces other than the VIPs' one that VIPs name with
-    /// `dev` (keepalived's `192.0.2.17 dev eth1`), opened at their first use.
+    /// Announcers on the interfaces other than the VIPs' one that VIPs name with `dev`
+    /// (keepalived's `192.0.2.17 dev eth1`), made at their first use; all send through
+    /// `announcer`'s socket, the daemon's.
     pub other_announcers: Vec<(String, Announcer)>,
-    /// The daemon's one GARP/NA socket, which every announcer sends through.
-    garp_socket: AnnounceSocket,
     pub vips: Vec<Vip>,
     /// The advert this instance sends, built once; only the priority changes per send.
     pub advert: Box<Advert>,
@@ -68,7 +67,6 @@ impl InstanceIo {
             sock,
             announcer,
             other_announcers: Vec::new(),
-            garp_socket: garp_socket.clone(),
             vips,
             advert,
             wake_after: None,
@@ -108,7 +106,7 @@ impl InstanceIo {
         {
             Some(at) => at,
             None => {
-                let a = Announcer::with_socket(vip.interface(), &self.garp_socket)?;
+                let a = Announcer::with_socket(vip.interface(), self.announcer.socket())?;
                 self.other_announcers.push((vip.interface().to_string(), a));
                 self.other_announcers.len() - 1
             }

@@ -12,13 +12,8 @@ use crate::runtime::spec::InstanceSpec;
 /// The VMACs this run created and has not removed yet (a reload adds and removes some).
 pub(crate) type CreatedVmacs = Arc<Mutex<Vec<String>>>;
 
-/// How many VMACs are being set up at once: each one is a few netlink round trips and sysctl
-/// writes, most of it waiting; one after the other, 1,024 of them kept one node's instances
-/// from starting for seven seconds.
-const VMACS_AT_ONCE: usize = 16;
-
-/// Creates the VMACs of `instances`, [`VMACS_AT_ONCE`] at a time, and returns the names of
-/// those this run created, to remove at exit; on an error the ones created are removed.
+/// Creates the VMACs of `instances` and returns the names of those this run created, to
+/// remove at exit; on an error the ones already created are removed.
 pub(crate) async fn create_vmacs<'a>(
     instances: impl IntoIterator<Item = &'a InstanceSpec>,
 ) -> Result<Vec<String>, DaemonError> {
@@ -28,43 +23,25 @@ pub(crate) async fn create_vmacs<'a>(
         return Ok(created);
     }
     let mgr = VmacManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
-    let slots = Arc::new(tokio::sync::Semaphore::new(VMACS_AT_ONCE));
-    let mut tasks = tokio::task::JoinSet::new();
     for inst in wanted {
         let Some(v) = &inst.vmac else { continue };
-        let (mgr, slots) = (mgr.clone(), slots.clone());
-        let (instance, name) = (inst.name.clone(), v.name.clone());
-        let config = VmacConfig::new(inst.iface.clone(), inst.fsm.family, inst.fsm.vrid);
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            let made = match config {
-                Ok(cfg) => mgr.create(&cfg.with_name(name.clone())).await,
-                Err(e) => Err(e),
-            };
-            (instance, name, made)
-        });
-    }
-    let mut failed = None;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((instance, _, Ok(vmac))) => {
-                info!(%instance, vmac = %vmac.name, change = ?vmac.change, "VMAC ready");
+        let family = inst.fsm.family;
+        let made = match VmacConfig::new(inst.iface.clone(), family, inst.fsm.vrid) {
+            Ok(cfg) => mgr.create(&cfg.with_name(v.name.clone())).await,
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(vmac) => {
+                info!(instance = %inst.name, vmac = %vmac.name, change = ?vmac.change, "VMAC ready");
                 if vmac.change == Change::Applied {
                     created.push(vmac.name);
                 }
             }
-            Ok((instance, name, Err(e))) => {
-                let e = ctx(&format!("{instance}: creating VMAC {name}"), e);
-                failed.get_or_insert(e);
-            }
             Err(e) => {
-                failed.get_or_insert(DaemonError::Other(format!("creating a VMAC: {e}")));
+                remove_vmacs(&created).await;
+                return Err(ctx(&format!("{}: creating VMAC {}", inst.name, v.name), e));
             }
         }
-    }
-    if let Some(e) = failed {
-        remove_vmacs(&created).await;
-        return Err(e);
     }
     Ok(created)
 }

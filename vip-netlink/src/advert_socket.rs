@@ -632,12 +632,8 @@ impl AdvertSocket {
         // Readable interest only: with EPOLLOUT the reactor would wake once more after every
         // sent advert when the kernel frees its buffer. Sends are tried directly and wait for
         // writability (on a separate registration) only on EAGAIN.
-        let io = if reactor {
-            SocketReadiness::reactor(wake, Interest::READABLE)
-                .map_err(|e| Error::io("register raw VRRP socket", e))?
-        } else {
-            SocketReadiness::Polled(wake)
-        };
+        let io = SocketReadiness::new(wake, Interest::READABLE, reactor)
+            .map_err(|e| Error::io("register raw VRRP socket", e))?;
         let source = match config.source {
             Some(s) => Some(s),
             None => interface.source_address(config.family).ok(),

@@ -110,6 +110,11 @@ impl Announcer {
         self.mac
     }
 
+    /// The socket it sends through, to share with announcers on other interfaces.
+    pub fn socket(&self) -> &AnnounceSocket {
+        &self.io
+    }
+
     /// Whether IPv6 forwarding is on for the interface: keepalived sets the NA Router
     /// flag from it.
     fn ipv6_forwarding(&self) -> bool {

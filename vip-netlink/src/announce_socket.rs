@@ -50,12 +50,8 @@ impl AnnounceSocket {
         sock.set_nonblocking(true)
             .map_err(|e| Error::io("AF_PACKET nonblocking", e))?;
         // Writable interest only: the socket receives nothing.
-        let io = if reactor {
-            SocketReadiness::reactor(sock, Interest::WRITABLE)
-                .map_err(|e| Error::io("register AF_PACKET socket", e))?
-        } else {
-            SocketReadiness::Polled(sock)
-        };
+        let io = SocketReadiness::new(sock, Interest::WRITABLE, reactor)
+            .map_err(|e| Error::io("register AF_PACKET socket", e))?;
         Ok(Self(Arc::new(io)))
     }
 

@@ -30,6 +30,16 @@ impl SocketReadiness {
         Ok(SocketReadiness::Reactor(fd))
     }
 
+    /// `socket` registered with the current tokio reactor for `interest` when `reactor`,
+    /// else left to the caller's event loop.
+    pub(crate) fn new(socket: Socket, interest: Interest, reactor: bool) -> std::io::Result<Self> {
+        if reactor {
+            Self::reactor(socket, interest)
+        } else {
+            Ok(SocketReadiness::Polled(socket))
+        }
+    }
+
     /// The socket itself.
     pub(crate) fn socket(&self) -> &Socket {
         match self {

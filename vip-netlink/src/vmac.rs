@@ -179,9 +179,9 @@ pub const VMACS_PER_BATCH: usize = 64;
 impl VmacManager {
     /// Deletes the VMACs named, [`VMACS_PER_BATCH`] per kernel batch: they are moved to a
     /// link group of their own and the group is deleted (`RTM_DELLINK` by `IFLA_GROUP`). The
-    /// kernel waits for an RCU grace period after each deletion it makes; one by one, 1,024
-    /// VMACs took 20 s, in batches 0.3 s. Absent names are skipped. Returns how many were
-    /// deleted.
+    /// kernel waits for an RCU grace period after each deletion it makes: one by one, a
+    /// daemon's 1,024 VMACs took 20 s at exit (its whole exit now takes 2 s). Absent names are
+    /// skipped. Returns how many were deleted.
     ///
     /// ```no_run
     /// # async fn f() -> vip_netlink::Result<()> {
