@@ -298,7 +298,8 @@ impl Daemon {
         };
         let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
         let mut router = Router::new();
-        let mut ios = InstanceSlots::default();
+        router.reserve(spec.instances.len());
+        let mut ios = InstanceSlots::with_capacity(spec.instances.len());
         let garp_socket = vip_netlink::AnnounceSocket::new_polled()
             .map_err(|e| ctx("opening the GARP/NA socket", e))?;
         for inst in &spec.instances {
@@ -413,6 +414,9 @@ impl Daemon {
             garp_socket,
         };
         let published = events.clone();
+        // Start-up's transient allocations (rtnetlink dumps, per-instance set-up) are free
+        // by now; give their pages back instead of keeping them for the daemon's lifetime.
+        crate::runtime::heap_trim::release_free_heap();
         let thread = std::thread::Builder::new()
             .name("vrrp".into())
             .spawn(move || {
@@ -778,6 +782,7 @@ impl Daemon {
                 ..g.clone()
             })
             .collect();
+        crate::runtime::heap_trim::release_free_heap();
         Ok(())
     }
 

@@ -135,39 +135,46 @@ impl InstanceIo {
     }
 }
 
-/// The instances' I/O by slot (`InstanceId::index`).
+/// The instances' I/O by slot (`InstanceId::index`), each boxed: the vector of slots grows
+/// by doubling as instances are added, and a thousand slots of inline `InstanceIo`s left a
+/// megabyte of room unused and another freed behind each growth.
 #[derive(Default)]
-pub struct InstanceSlots(Vec<Option<InstanceIo>>);
+pub struct InstanceSlots(Vec<Option<Box<InstanceIo>>>);
 
 impl InstanceSlots {
+    /// Slots for `n` instances, made at once.
+    pub fn with_capacity(n: usize) -> Self {
+        InstanceSlots(Vec::with_capacity(n))
+    }
+
     /// Puts `io` in its instance's slot.
     pub fn insert(&mut self, io: InstanceIo) {
         let slot = io.id.index();
         if self.0.len() <= slot {
             self.0.resize_with(slot + 1, || None);
         }
-        self.0[slot] = Some(io);
+        self.0[slot] = Some(Box::new(io));
     }
 
     /// Empties a slot (a removed instance), returning what it held.
     pub fn take(&mut self, slot: usize) -> Option<InstanceIo> {
-        self.0.get_mut(slot)?.take()
+        self.0.get_mut(slot)?.take().map(|io| *io)
     }
 
     pub fn get(&self, slot: usize) -> Option<&InstanceIo> {
-        self.0.get(slot)?.as_ref()
+        self.0.get(slot)?.as_deref()
     }
 
     pub fn get_mut(&mut self, slot: usize) -> Option<&mut InstanceIo> {
-        self.0.get_mut(slot)?.as_mut()
+        self.0.get_mut(slot)?.as_deref_mut()
     }
 
     /// The live instances, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = &InstanceIo> {
-        self.0.iter().flatten()
+        self.0.iter().flatten().map(|io| &**io)
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut InstanceIo> {
-        self.0.iter_mut().flatten()
+        self.0.iter_mut().flatten().map(|io| &mut **io)
     }
 }

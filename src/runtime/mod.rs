@@ -45,6 +45,7 @@ pub mod dump;
 mod epoll;
 mod event_queue;
 pub mod events;
+mod heap_trim;
 mod instance_io;
 pub mod instance_lock;
 mod log_limit;

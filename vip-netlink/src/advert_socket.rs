@@ -379,7 +379,6 @@ pub struct AdvertSocket {
     /// `auth_hmac`'s keys, send sequence, replay marks and refusal counters.
     auth_hmac: Mutex<Option<AuthHmacState>>,
     rx: Mutex<RxQueue>,
-    tx: Mutex<Vec<u8>>,
     /// The [`WakeOn`] in force (`true`: [`WakeOn::PriorityZero`]); changed under `switch`.
     sleeps_through: std::sync::atomic::AtomicBool,
     /// See [`AdvertSocket::set_priority_floor`].
@@ -400,13 +399,18 @@ pub struct AdvertSocket {
 /// Datagrams read by the last `recvmmsg` and not yet handed out.
 #[derive(Debug)]
 struct RxQueue {
-    /// Room for one datagram until a read fills it, then for [`RECV_BATCH`]: most sockets
-    /// read one advert per interval, and with a thousand instances eight slots each were
-    /// most of the daemon's memory.
-    bufs: Box<[u8]>,
-    /// The size of each of the batch's slots in `bufs` ([`slot_len`]).
+    /// The datagrams of the last batch read, back to back, each only as long as it is: the
+    /// read itself goes through the thread's [`RECEIVE_SCRATCH`]. Most sockets read one
+    /// advert per interval, and with a thousand instances room for a batch of the longest
+    /// possible adverts each was most of the daemon's memory.
+    bufs: Vec<u8>,
+    /// The longest valid datagram of the family ([`slot_len`]).
     slot: usize,
-    info: [Received; RECV_BATCH],
+    /// How many datagrams the next read asks for: one until a read fills that, then
+    /// [`RECV_BATCH`].
+    batch: usize,
+    /// Each datagram of the batch and where it starts in `bufs`.
+    info: Vec<(Received, usize)>,
     count: usize,
     next: usize,
     /// The queue socket may hold adverts (set on a wake-up switch, cleared at `EAGAIN`).
@@ -419,7 +423,7 @@ struct RxQueue {
     wake_short: bool,
     /// Kernel receive times of the last datagrams handled, to recognise the second copy of
     /// one that both sockets queued.
-    recent: [Duration; RECENT],
+    recent: [u64; RECENT],
     recent_next: usize,
     /// Both clocks as read right after the last batch.
     clock: Option<ClockPair>,
@@ -428,18 +432,30 @@ struct RxQueue {
 /// How many receive times [`RxQueue::recent`] remembers.
 const RECENT: usize = 32;
 
+thread_local! {
+    /// Where a thread's reads land before each datagram is copied, at its own length, into
+    /// its socket's [`RxQueue`]: room for a batch of the longest adverts once per thread, not
+    /// once per socket (an advert is tens of octets; the copy costs less than the cache
+    /// misses of a thousand separate buffers).
+    static RECEIVE_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Where a thread encodes an advert to send, for the same reason: the encoding lives
+    /// only until the send returns.
+    static SEND_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl RxQueue {
     fn new(slot: usize) -> Self {
         RxQueue {
-            bufs: vec![0u8; slot].into_boxed_slice(),
+            bufs: Vec::new(),
             slot,
-            info: [Received::default(); RECV_BATCH],
+            batch: 1,
+            info: Vec::new(),
             count: 0,
             next: 0,
             queue_pending: false,
             queue_short: false,
             wake_short: false,
-            recent: [Duration::ZERO; RECENT],
+            recent: [0; RECENT],
             recent_next: 0,
             clock: None,
         }
@@ -449,6 +465,8 @@ impl RxQueue {
     /// socket); otherwise remembers it.
     fn seen(&mut self, t: Option<Duration>) -> bool {
         let Some(t) = t else { return false };
+        // Nanoseconds since the epoch fit 64 bits until 2554; zero is never a kernel time.
+        let t = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX).max(1);
         if self.recent.contains(&t) {
             return true;
         }
@@ -459,15 +477,30 @@ impl RxQueue {
 
     /// Reads the next batch from `fd` into the buffers. Returns how many datagrams were read
     /// and whether they filled the batch (then more may be waiting); a filled batch of one
-    /// grows the buffers to [`RECV_BATCH`] slots for the next read.
+    /// makes the next read ask for [`RECV_BATCH`].
     fn fill(&mut self, fd: RawFd) -> std::io::Result<(usize, bool)> {
-        let batch = self.bufs.len() / self.slot;
-        let n = recv_batch(fd, &mut self.bufs, self.slot, &mut self.info)?;
+        let batch = self.batch;
+        let slot = self.slot;
+        let mut got = [Received::default(); RECV_BATCH];
+        let n = RECEIVE_SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let need = slot * batch;
+            if scratch.len() < need {
+                scratch.resize(need, 0);
+            }
+            let n = recv_batch(fd, &mut scratch[..need], slot, &mut got)?;
+            self.bufs.clear();
+            self.info.clear();
+            for (i, info) in got.iter().enumerate().take(n) {
+                self.info.push((*info, self.bufs.len()));
+                self.bufs
+                    .extend_from_slice(&scratch[i * slot..i * slot + info.len]);
+            }
+            Ok::<_, std::io::Error>(n)
+        })?;
         let full = n == batch;
-        if full && batch < RECV_BATCH {
-            let mut grown = std::mem::take(&mut self.bufs).into_vec();
-            grown.resize(self.slot * RECV_BATCH, 0);
-            self.bufs = grown.into_boxed_slice();
+        if full {
+            self.batch = RECV_BATCH;
         }
         self.count = n;
         self.next = 0;
@@ -665,7 +698,6 @@ impl AdvertSocket {
             ah_sequence: Mutex::new(IpAhSequence::default()),
             auth_hmac: Mutex::new(auth_hmac),
             rx: Mutex::new(RxQueue::new(slot)),
-            tx: Mutex::new(vec![0u8; slot]),
             sleeps_through: std::sync::atomic::AtomicBool::new(false),
             priority_floor: Mutex::new((0, None)),
             switch: Mutex::new(()),
@@ -1007,16 +1039,22 @@ impl AdvertSocket {
         ah: Option<u32>,
         trailer: Option<&TrailerToSign>,
     ) -> Result<Option<Vec<u8>>> {
-        let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        let n = self.encode(advert, src, dst, ah, trailer, &mut tx)?;
-        match self.try_send(&tx[..n], src, dst) {
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Some(tx[..n].to_vec())),
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
-                Err(Error::NoSuchInterface(self.config.interface.clone()))
+        SEND_SCRATCH.with(|tx| {
+            let mut tx = tx.borrow_mut();
+            let len = slot_len(self.config.family);
+            if tx.len() < len {
+                tx.resize(len, 0);
             }
-            Err(e) => Err(Error::io("send advert", e)),
-        }
+            let n = self.encode(advert, src, dst, ah, trailer, &mut tx[..len])?;
+            match self.try_send(&tx[..n], src, dst) {
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Some(tx[..n].to_vec())),
+                Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                    Err(Error::NoSuchInterface(self.config.interface.clone()))
+                }
+                Err(e) => Err(Error::io("send advert", e)),
+            }
+        })
     }
 
     /// Encode the advert for one destination.
@@ -1119,11 +1157,11 @@ impl AdvertSocket {
         while q.next < q.count {
             let i = q.next;
             q.next += 1;
-            let info = q.info[i];
+            let (info, at) = q.info[i];
             if q.seen(info.kernel_time) {
                 continue;
             }
-            let buf = &q.bufs[i * q.slot..i * q.slot + info.len];
+            let buf = &q.bufs[at..at + info.len];
             let clock = q.clock.unwrap_or_else(|| ClockPair::now(None));
             if let Some(rx) = self.accept(buf, &info, &clock) {
                 return Ok(f(&rx));

@@ -58,6 +58,7 @@ mod vmac_parent_arp;
 mod vmac_rp_filter;
 mod wake_filter;
 mod wake_program;
+mod wake_time_slot;
 
 pub use advert_socket::{
     AdvertSocket, AdvertSocketConfig, AdvertTransport, InboundAdvert, InboundAdvertRef,

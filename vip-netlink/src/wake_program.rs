@@ -8,23 +8,25 @@
 //! seconds of sleep nothing of its code or of the kernel's receive path is in cache);
 //! woken by an advert it runs right behind the packet, with the receive path warm. Measured
 //! here, a pair at 10 ms adverts: ~50 µs per wake-up instead of ~80 to 110 µs, the number of
-//! wake-ups unchanged. The time lives in a one-slot array map the reader writes through a
-//! shared mapping, so moving it costs no system call; the program compares it with
+//! wake-ups unchanged. The time lives in a word of an array map the reader writes through a
+//! shared mapping ([`WakeTimeSlot`]), so moving it costs no system call; the program compares it with
 //! `bpf_ktime_get_ns()` (CLOCK_MONOTONIC).
 //!
 //! Loading needs `CAP_BPF` (or `CAP_SYS_ADMIN`); without it the socket keeps the classic
 //! filter and only the timer wakes a Backup.
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use crate::wake_time_slot::WakeTimeSlot;
+
 // bpf(2) commands, types and flags (linux/bpf.h).
-const BPF_MAP_CREATE: libc::c_long = 0;
+pub(crate) const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_PROG_LOAD: libc::c_long = 5;
-const BPF_MAP_TYPE_ARRAY: u32 = 2;
+pub(crate) const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
-const BPF_F_MMAPABLE: u32 = 1 << 10;
+pub(crate) const BPF_F_MMAPABLE: u32 = 1 << 10;
 const BPF_PSEUDO_MAP_VALUE: u8 = 2;
 const BPF_FUNC_KTIME_GET_NS: i32 = 5;
 const SO_ATTACH_BPF: libc::c_int = 50;
@@ -67,9 +69,15 @@ fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     }
 }
 
-/// The program; `map_fd` holds the wake time. Same packet view as the classic filter: an
+/// The program; the wake time is the word at `offset` in `map_fd`'s value. Same packet view as the classic filter: an
 /// IPv4 raw socket sees the IP header at 0, an IPv6 one the VRRP message.
-fn program(vrid: Option<u8>, ipv4_header: bool, skip: i32, map_fd: RawFd) -> Vec<Insn> {
+fn program(
+    vrid: Option<u8>,
+    ipv4_header: bool,
+    skip: i32,
+    map_fd: RawFd,
+    offset: i32,
+) -> Vec<Insn> {
     let mut p = Vec::with_capacity(20);
     // Jumps to the final "accept", their offsets patched once its place is known.
     let mut to_accept = Vec::new();
@@ -97,7 +105,7 @@ fn program(vrid: Option<u8>, ipv4_header: bool, skip: i32, map_fd: RawFd) -> Vec
     p.push(insn(CALL, 0, 0, 0, BPF_FUNC_KTIME_GET_NS));
     p.push(insn(MOV64_X, 8, 0, 0, 0)); // r8 = now
     p.push(insn(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, map_fd)); // r1 = &wake_at
-    p.push(insn(0, 0, 0, 0, 0)); // (second half: offset 0 in the value)
+    p.push(insn(0, 0, 0, 0, offset)); // (second half: the word's offset in the value)
     p.push(insn(LDX_MEM_DW, 1, 1, 0, 0)); // r1 = wake_at
     to_accept.push(p.len());
     p.push(insn(JGE_X, 8, 1, 0, 0)); // now >= wake_at: wake
@@ -112,7 +120,7 @@ fn program(vrid: Option<u8>, ipv4_header: bool, skip: i32, map_fd: RawFd) -> Vec
     p
 }
 
-fn bpf(cmd: libc::c_long, attr: &[u64]) -> io::Result<OwnedFd> {
+pub(crate) fn bpf(cmd: libc::c_long, attr: &[u64]) -> io::Result<OwnedFd> {
     // SAFETY: `attr` is a live, initialised buffer of the size passed; bpf(2) reads at most
     // that many bytes and, for these commands, writes nothing back into it.
     let fd = unsafe {
@@ -130,85 +138,26 @@ fn bpf(cmd: libc::c_long, attr: &[u64]) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// The value area of a `BPF_F_MMAPABLE` array map, mapped into our memory.
-#[derive(Debug)]
-struct MappedValue {
-    page: std::ptr::NonNull<libc::c_void>,
-    len: usize,
-}
-
-impl MappedValue {
-    fn map(map: &OwnedFd) -> io::Result<MappedValue> {
-        // SAFETY: sysconf has no memory preconditions.
-        let len = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-            .unwrap_or(4096)
-            .max(8);
-        // SAFETY: mapping the value area of a BPF_F_MMAPABLE array map, shared, one page
-        // (the kernel page-rounds the area); checked for MAP_FAILED.
-        let addr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                map.as_raw_fd(),
-                0,
-            )
-        };
-        if addr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let page = std::ptr::NonNull::new(addr).ok_or_else(|| io::Error::other("mmap: null"))?;
-        Ok(MappedValue { page, len })
-    }
-
-    /// The first 8 bytes of the value, shared with the program.
-    fn word(&self) -> &AtomicU64 {
-        // SAFETY: the page stays mapped while `self` lives, is page-aligned (so aligned for
-        // u64) and at least 8 bytes long, and is only accessed atomically (by us, and by the
-        // program's aligned 64-bit load).
-        unsafe { &*(self.page.as_ptr() as *const AtomicU64) }
-    }
-}
-
-impl Drop for MappedValue {
-    fn drop(&mut self) {
-        // SAFETY: unmapping exactly the mapping made in `map`; no borrow outlives `self`.
-        unsafe {
-            libc::munmap(self.page.as_ptr(), self.len);
-        }
-    }
-}
-
-// SAFETY: the mapping is only accessed through `word()`, an `AtomicU64`, which is safe to
-// share and send between threads.
-unsafe impl Send for MappedValue {}
-// SAFETY: as above.
-unsafe impl Sync for MappedValue {}
-
-/// A loaded wake program, with its map.
+/// A loaded wake program, with its wake time.
 #[derive(Debug)]
 pub(crate) struct WakeProgram {
     prog: OwnedFd,
-    /// Keeps the map alive (the program holds its own reference too).
-    _map: OwnedFd,
-    wake_at: MappedValue,
+    wake_at: WakeTimeSlot,
 }
 
 impl WakeProgram {
-    /// Creates the map and loads the program, its time rule off until
+    /// Takes a wake-time slot and loads the program, its time rule off until
     /// [`set_wake_at`](Self::set_wake_at).
     pub(crate) fn load(vrid: Option<u8>, ipv4_header: bool, skip: u32) -> io::Result<WakeProgram> {
-        // struct { map_type, key_size, value_size, max_entries, map_flags } as u32s.
-        let map_attr = [
-            u64::from(BPF_MAP_TYPE_ARRAY) | (4u64 << 32),
-            8u64 | (1u64 << 32),
-            u64::from(BPF_F_MMAPABLE),
-        ];
-        let map = bpf(BPF_MAP_CREATE, &map_attr)?;
-        let wake_at = MappedValue::map(&map)?;
+        let wake_at = WakeTimeSlot::take()?;
         wake_at.word().store(NEVER, Ordering::Release);
-        let insns = program(vrid, ipv4_header, skip as i32, map.as_raw_fd());
+        let insns = program(
+            vrid,
+            ipv4_header,
+            skip as i32,
+            wake_at.map_fd(),
+            wake_at.offset(),
+        );
         let license = c"MIT OR Apache-2.0";
         // struct { prog_type, insn_cnt, insns, license, log_level, log_size, log_buf, ... }.
         let mut prog_attr = [
@@ -236,11 +185,7 @@ impl WakeProgram {
             }
             Err(e) => return Err(e),
         };
-        Ok(WakeProgram {
-            prog,
-            _map: map,
-            wake_at,
-        })
+        Ok(WakeProgram { prog, wake_at })
     }
 
     /// Attaches the program to `fd` (replacing its filter).
@@ -290,7 +235,7 @@ mod tests {
             (None, true),
             (None, false),
         ] {
-            let p = program(vrid, v4, 0, 9);
+            let p = program(vrid, v4, 0, 9, 24);
             let accept = p.len() - 2;
             assert_eq!(p[accept].code, MOV32_K);
             assert_eq!(p[accept].imm, -1);
@@ -303,12 +248,13 @@ mod tests {
             assert_eq!(p[ld].regs >> 4, BPF_PSEUDO_MAP_VALUE);
             assert_eq!(p[ld].imm, 9);
             assert_eq!(p[ld + 1].code, 0);
+            assert_eq!(p[ld + 1].imm, 24, "the word's offset");
         }
     }
 
     #[test]
     fn under_an_ip_ah_the_vrid_and_priority_loads_move_by_its_length() {
-        let p = program(Some(7), true, 24, 9);
+        let p = program(Some(7), true, 24, 9, 0);
         let loads: Vec<i32> = p
             .iter()
             .filter(|i| i.code == LD_IND_B)

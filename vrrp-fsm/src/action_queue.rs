@@ -13,11 +13,20 @@ pub(crate) struct ActionQueue<T> {
 }
 
 impl<T> ActionQueue<T> {
-    pub(crate) fn with_capacity(limit: usize) -> Self {
+    /// A queue that holds at most `limit` items, with room for all of them made now (a
+    /// burst from every instance at once allocates nothing).
+    pub(crate) fn with_limit(limit: usize) -> Self {
         ActionQueue {
             items: VecDeque::with_capacity(limit),
             limit,
         }
+    }
+
+    /// Moves the bound (a router that gained instances) and makes room for it: the room
+    /// grows by doubling, so adding instances one by one does not reallocate for each.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+        self.items.reserve(limit.saturating_sub(self.items.len()));
     }
 
     /// Push `item`; returns false (and drops it) when the driver let the queue fill up.

@@ -101,6 +101,40 @@ impl Router {
         Self::default()
     }
 
+    /// Makes room for `additional` more instances at once, so that adding a thousand does
+    /// not grow the instance table by doubling (each growth moves every instance and can
+    /// leave up to half of the table's room unused).
+    ///
+    /// ```
+    /// use vrrp_fsm::{InstanceConfig, Router, VirtualAddress};
+    ///
+    /// let mut router = Router::new();
+    /// router.reserve(2);
+    /// for vrid in [1, 2] {
+    ///     let mut cfg = InstanceConfig::new(vrid, "192.0.2.1".parse().unwrap());
+    ///     cfg.vips.push(VirtualAddress::host("192.0.2.100".parse().unwrap()));
+    ///     router.add_instance(cfg).unwrap();
+    /// }
+    /// assert_eq!(router.len(), 2);
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        self.instances.reserve_exact(additional);
+        self.group_of.reserve_exact(additional);
+        self.removed.reserve_exact(additional);
+        self.timers.reserve(self.instances.len() + additional);
+        self.set_action_limit(self.instances.len() + additional);
+    }
+
+    /// Sizes the action queue for a burst from each of `instances` at once; dropped only if
+    /// the driver never drains.
+    fn set_action_limit(&mut self, instances: usize) {
+        let limit = 64 + 16 * instances;
+        match self.actions.as_mut() {
+            Some(q) => q.set_limit(limit),
+            None => self.actions = Some(ActionQueue::with_limit(limit)),
+        }
+    }
+
     /// Validate `config` and add the instance (before or after `startup`; a later one is
     /// started by the next [`startup`](Self::startup) call).
     pub fn add_instance(&mut self, config: InstanceConfig) -> Result<InstanceId, ConfigError> {
@@ -111,8 +145,7 @@ impl Router {
         self.group_of.push(None);
         self.removed.push(false);
         self.timers.grow(self.instances.len());
-        // Room for a burst from every instance at once; dropped only if the driver never drains.
-        self.actions = Some(ActionQueue::with_capacity(64 + 16 * self.instances.len()));
+        self.set_action_limit(self.instances.len());
         Ok(InstanceId(id))
     }
 
@@ -408,7 +441,7 @@ impl Router {
         let mut d = Drained::default();
         let queue = self
             .actions
-            .get_or_insert_with(|| ActionQueue::with_capacity(64));
+            .get_or_insert_with(|| ActionQueue::with_limit(64));
         while let Some(a) = self.instances[idx].poll_action() {
             match a {
                 Action::StateChanged { from, to, reason }

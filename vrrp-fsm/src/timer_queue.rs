@@ -48,6 +48,13 @@ pub(crate) struct TimerQueue {
 
 impl TimerQueue {
     /// Make room for `len` instances (called when an instance is added).
+    /// Makes room for `len` instances without growing them yet.
+    pub(crate) fn reserve(&mut self, len: usize) {
+        self.slots
+            .reserve_exact(len.saturating_sub(self.slots.len()));
+        self.heap.reserve_exact(len.saturating_sub(self.heap.len()));
+    }
+
     pub(crate) fn grow(&mut self, len: usize) {
         self.slots.resize(len, EMPTY_SLOT);
         self.heap.reserve(len.saturating_sub(self.heap.len()));
