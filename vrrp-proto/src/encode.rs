@@ -2,7 +2,7 @@
 use crate::address_list::{copy_wire, AddressFamily};
 use crate::advert::{Advert, Auth, Version};
 use crate::auth_trailer::{AuthTrailer, AuthTrailerSigner, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
-use crate::checksum::{self, ChecksumMode, PseudoHeader, PseudoSums, IPPROTO_VRRP};
+use crate::checksum::{self, add_c, ChecksumMode, PseudoHeader, PseudoSums, IPPROTO_VRRP};
 use crate::error::EncodeError;
 use crate::ip_ah::{emit_ip_ah, IP_AH_LEN};
 use crate::ipv4::{emit_ipv4_header, Ipv4Params, IPPROTO_AH, IPV4_HEADER_LEN};
@@ -115,36 +115,45 @@ impl Advert {
         };
         let count = self.addresses.len() as u8;
         let addrs = self.addresses.as_wire_bytes();
-        let (word2, auth_data) = match self.version {
+        let (b4, b5, auth_data) = match self.version {
             Version::V2 => {
                 let (auth_type, data) = match self.auth {
                     Auth::SimplePassword(pw) => (1u8, pw),
                     Auth::IpAh => (2, [0; 8]),
                     Auth::None => (0, [0; 8]),
                 };
-                (
-                    u16::from_be_bytes([auth_type, self.max_adver_int as u8]),
-                    Some(data),
-                )
+                (auth_type, self.max_adver_int as u8, Some(data))
             }
-            Version::V3 => (self.max_adver_int & V3_MAX_ADVER_INT_MAX, None),
+            Version::V3 => {
+                let [b4, b5] = (self.max_adver_int & V3_MAX_ADVER_INT_MAX).to_be_bytes();
+                (b4, b5, None)
+            }
         };
-        let word0 = u16::from_be_bytes([(version << 4) | 1, self.vrid]);
-        let word1 = u16::from_be_bytes([self.priority, count]);
-        let mut acc = u64::from(word0) + u64::from(word1) + u64::from(word2);
-        acc += checksum::sum_short(addrs);
+        // The fixed header is built in a register, summed as one native word (see
+        // `checksum::sum`) and stored at once with its checksum.
+        let mut hdr = [
+            (version << 4) | 1,
+            self.vrid,
+            self.priority,
+            count,
+            b4,
+            b5,
+            0,
+            0,
+        ];
+        let mut acc = add_c(u64::from_ne_bytes(hdr), checksum::sum_short(addrs));
+        if let Some(data) = auth_data {
+            acc = add_c(acc, u64::from_ne_bytes(data));
+        }
+        let [c0, c1] = (!checksum::fold(add_c(acc, sums.sum(len, mode)))).to_ne_bytes();
+        (hdr[6], hdr[7]) = (c0, c1);
         let out = &mut buf[..len];
-        out[0..2].copy_from_slice(&word0.to_be_bytes());
-        out[2..4].copy_from_slice(&word1.to_be_bytes());
-        out[4..6].copy_from_slice(&word2.to_be_bytes());
+        out[..field::HEADER_LEN].copy_from_slice(&hdr);
         let end = field::ADDRESSES + addrs.len();
         copy_wire(&mut out[field::ADDRESSES..end], addrs);
         if let Some(data) = auth_data {
-            acc += checksum::sum(&data);
             out[end..end + 8].copy_from_slice(&data);
         }
-        let c = !checksum::fold(acc + sums.sum(len, mode));
-        out[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
         Ok(())
     }
 
@@ -237,7 +246,7 @@ impl Advert {
             None => {
                 // The common case, kept free of `IpAddr`s: the pseudo-header is summed from
                 // the two 32-bit addresses.
-                let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+                let sums = PseudoSums::v4(&ip.src.octets(), &ip.dst.octets());
                 self.emit_message_with(
                     &mut buf[IPV4_HEADER_LEN..],
                     AddressFamily::Ipv4,
@@ -293,7 +302,7 @@ impl Advert {
         if buf.len() < total {
             return Err(EncodeError::BufferTooSmall { needed: total });
         }
-        let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+        let sums = PseudoSums::v4(&ip.src.octets(), &ip.dst.octets());
         let (head, message) = buf[..total].split_at_mut(IPV4_HEADER_LEN + IP_AH_LEN);
         self.emit_message_with(
             message,
