@@ -307,14 +307,13 @@ pub(crate) fn sum(data: &[u8]) -> u64 {
     add_c(s as u64, (s >> 64) as u64)
 }
 
-/// Folds a 64-bit sum to 16 bits with end-around carry.
+/// Folds a 64-bit sum to 16 bits with end-around carry. Adding a word to itself rotated by
+/// half its width leaves in the upper half the one's-complement sum of the two halves (the
+/// carry out of the lower half is the end-around carry): two rotate-and-add steps.
 #[inline]
-pub(crate) fn fold(mut acc: u64) -> u16 {
-    acc = (acc & 0xffff_ffff) + (acc >> 32);
-    acc = (acc & 0xffff_ffff) + (acc >> 32);
-    acc = (acc & 0xffff) + (acc >> 16);
-    acc = (acc & 0xffff) + (acc >> 16);
-    acc as u16
+pub(crate) fn fold(acc: u64) -> u16 {
+    let x = (acc.wrapping_add(acc.rotate_right(32)) >> 32) as u32;
+    (x.wrapping_add(x.rotate_right(16)) >> 16) as u16
 }
 
 /// The inverse of 0xffff modulo 2^64, by Newton's iteration from 0xffff (its own inverse
@@ -416,6 +415,39 @@ mod tests {
         }
         let ones = [0xffu8; 64];
         assert_eq!(checksum(&ones), reference(&ones));
+    }
+
+    fn fold_reference(mut acc: u64) -> u16 {
+        acc = (acc & 0xffff_ffff) + (acc >> 32);
+        acc = (acc & 0xffff_ffff) + (acc >> 32);
+        acc = (acc & 0xffff) + (acc >> 16);
+        acc = (acc & 0xffff) + (acc >> 16);
+        acc as u16
+    }
+
+    #[test]
+    fn fold_matches_step_by_step_reference() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let edges = [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_0001,
+            0x8000_8000_8000_8000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        for acc in edges.into_iter().chain((0..100_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x >> (x % 64)
+        })) {
+            assert_eq!(fold(acc), fold_reference(acc), "{acc:#x}");
+        }
     }
 
     #[test]
