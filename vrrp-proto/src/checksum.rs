@@ -157,17 +157,6 @@ pub(crate) const fn add_c(a: u64, b: u64) -> u64 {
     s + c as u64
 }
 
-/// A value summed big-endian (below 2^56) moved to the native-word domain: × 256 on a
-/// little-endian machine, as is on a big-endian one.
-#[inline(always)]
-pub(crate) const fn be_to_ne(x: u64) -> u64 {
-    if cfg!(target_endian = "little") {
-        x << 8
-    } else {
-        x
-    }
-}
-
 /// A 16-bit one's-complement sum folded in the native-word domain, as the big-endian value
 /// that goes on the wire (`to_be_bytes`).
 #[inline(always)]
@@ -245,12 +234,12 @@ impl PseudoSums {
         }
     }
 
-    /// From the octets of IPv6 source and destination.
+    /// From the native-word sums of IPv6 source and destination.
     #[inline(always)]
-    pub(crate) fn v6(src: &[u8; 16], dst: &[u8; 16]) -> Self {
+    pub(crate) fn v6_sums(src: u64, dst: u64) -> Self {
         PseudoSums {
-            src: sum16(src),
-            dst: sum16(dst),
+            src,
+            dst,
             mcast: MCAST_V6_SUM,
         }
     }
@@ -267,11 +256,16 @@ impl PseudoSums {
     }
 }
 
-/// Protocol 112 and the VRRP length of the pseudo-header, in the native-word domain (the
-/// length is at most 65535 + 28 for IPv4 and far below 2^48 anywhere).
+/// Protocol 112 and the VRRP length of the pseudo-header, in the native-word domain. (On a
+/// little-endian machine × 256 as a rotate: exact modulo 2^64 - 1 whatever the length.)
 #[inline(always)]
 pub(crate) fn pseudo_len_proto(len: usize) -> u64 {
-    be_to_ne(u64::from(IPPROTO_VRRP) + (len as u64 & 0xffff_ffff_ffff))
+    let x = u64::from(IPPROTO_VRRP).wrapping_add(len as u64);
+    if cfg!(target_endian = "little") {
+        x.rotate_left(8)
+    } else {
+        x
+    }
 }
 
 /// The unfolded one's-complement sum of `data` in the native-word domain (see above): 64-bit

@@ -143,24 +143,23 @@ pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info<'_>, DecodeError> {
 
 /// Writes a 20-octet IPv4 header for a `protocol` payload of `payload_len` octets into `buf[..20]`.
 /// The caller checked that `buf` holds 20 octets and that the total fits in 16 bits. The
-/// header is built in a local array (registers), summed as native words and stored at once:
+/// header is built as two native 64-bit words and one 32-bit word in registers, summed from
+/// them and stored as three words (as an octet array, the compiler stored it field by field):
 /// the checksum is never read back from `buf`.
 #[inline]
 pub(crate) fn emit_ipv4_header(buf: &mut [u8], p: &Ipv4Params, protocol: u8, payload_len: usize) {
     let [t0, t1] = ((IPV4_HEADER_LEN + payload_len) as u16).to_be_bytes();
     let [i0, i1] = p.identification.to_be_bytes();
     let [s0, s1, s2, s3] = p.src.octets();
-    let d = p.dst.octets();
+    let d = u32::from_ne_bytes(p.dst.octets());
     // keepalived does not set Don't Fragment; neither do we (flags and offset word is 0).
-    let w0 = [0x45, p.tos, t0, t1, i0, i1, 0, 0];
-    let w1 = [p.ttl, protocol, 0, 0, s0, s1, s2, s3];
-    let acc = checksum::add_c(
-        checksum::add_c(u64::from_ne_bytes(w0), u64::from_ne_bytes(w1)),
-        checksum::sum4(&d),
-    );
+    let w0 = u64::from_ne_bytes([0x45, p.tos, t0, t1, i0, i1, 0, 0]);
+    let w1 = u64::from_ne_bytes([p.ttl, protocol, 0, 0, s0, s1, s2, s3]);
+    let acc = checksum::add_c(checksum::add_c(w0, w1), u64::from(d));
     let [c0, c1] = (!checksum::fold(acc)).to_ne_bytes();
+    let w1 = w1 | u64::from_ne_bytes([0, 0, c0, c1, 0, 0, 0, 0]);
     let h = &mut buf[..IPV4_HEADER_LEN];
-    h[0..8].copy_from_slice(&w0);
-    h[8..16].copy_from_slice(&[p.ttl, protocol, c0, c1, s0, s1, s2, s3]);
-    h[16..20].copy_from_slice(&d);
+    h[0..8].copy_from_slice(&w0.to_ne_bytes());
+    h[8..16].copy_from_slice(&w1.to_ne_bytes());
+    h[16..20].copy_from_slice(&d.to_ne_bytes());
 }
