@@ -130,39 +130,78 @@ impl PseudoHeader {
         }
     }
 
-    /// The unfolded sum of the pseudo-header for a VRRP payload of `len` octets under `mode`
-    /// (0 for [`ChecksumMode::NoPseudoHeader`]).
+    /// The unfolded sum, in the native-word domain of [`sum`], of the pseudo-header for a VRRP
+    /// payload of `len` octets under `mode` (0 for [`ChecksumMode::NoPseudoHeader`]).
     #[inline]
     pub(crate) fn sum(&self, len: usize, mode: ChecksumMode) -> u64 {
-        let dst = match mode {
-            ChecksumMode::NoPseudoHeader => return 0,
-            ChecksumMode::Rfc5798PseudoHeader => self.dst,
-            ChecksumMode::LegacyUnicastMcastDst => match self.src {
-                IpAddr::V4(_) => IpAddr::V4(VRRP_MCAST_V4),
-                IpAddr::V6(_) => IpAddr::V6(VRRP_MCAST_V6),
-            },
-        };
-        addr_sum(&self.src) + addr_sum(&dst) + u64::from(IPPROTO_VRRP) + len as u64
+        PseudoSums::of(self).sum(len, mode)
     }
 }
 
-#[inline]
-fn u128_sum(b: u128) -> u64 {
-    (b as u64 >> 32)
-        + (b as u64 & 0xffff_ffff)
-        + ((b >> 96) as u64)
-        + ((b >> 64) as u64 & 0xffff_ffff)
+// The sums below are kept in the *native-word domain*: the data is read as native-endian
+// 64-, 32- and 16-bit words (no byte swap per word) and added with end-around carry. RFC 1071
+// §2(B): the one's-complement sum is independent of byte order; on a little-endian machine
+// the native sum is congruent to 256 × the big-endian sum modulo 0xffff (a byte at an even
+// offset weighs 1, at an odd offset 256; big-endian the other way round), and 256 is a unit
+// modulo 0xffff. So "the sum verifies" (a non-zero multiple of 0xffff) reads the same in
+// both domains, and a checksum computed natively and stored with `to_ne_bytes` is the very
+// same octets as one computed big-endian and stored with `to_be_bytes`. Every word must start
+// at an even offset of the covered data (they all do: the data is read from its start).
+
+/// One's-complement addition of 64-bit words: add, then add the carry back in (`adc 0`).
+/// Congruent to the plain sum modulo 2^64 - 1 (so modulo 0xffff), and never 0 unless both
+/// are 0.
+#[inline(always)]
+pub(crate) const fn add_c(a: u64, b: u64) -> u64 {
+    let (s, c) = a.overflowing_add(b);
+    s + c as u64
 }
 
-#[inline]
+/// A 16-bit one's-complement sum folded in the native-word domain, as the big-endian value
+/// that goes on the wire (`to_be_bytes`).
+#[inline(always)]
+pub(crate) const fn ne_to_be16(x: u16) -> u16 {
+    u16::from_be_bytes(x.to_ne_bytes())
+}
+
+/// Octet `i` (0..8, in memory order) of a native word read with `u64::from_ne_bytes`. Fields
+/// are taken from a word with shifts rather than by splitting it into an array: split, the
+/// compiler rebuilds the word from narrow loads.
+#[inline(always)]
+pub(crate) const fn octet(w: u64, i: u32) -> u8 {
+    if cfg!(target_endian = "little") {
+        (w >> (8 * i)) as u8
+    } else {
+        (w >> (56 - 8 * i)) as u8
+    }
+}
+
+/// The native-word sum of 16 octets (an IPv6 address).
+#[inline(always)]
+pub(crate) const fn sum16(b: &[u8; 16]) -> u64 {
+    let w = u128::from_ne_bytes(*b);
+    add_c(w as u64, (w >> 64) as u64)
+}
+
+/// The native-word sum of 4 octets (an IPv4 address).
+#[inline(always)]
+pub(crate) const fn sum4(b: &[u8; 4]) -> u64 {
+    u32::from_ne_bytes(*b) as u64
+}
+
+#[inline(always)]
 fn addr_sum(a: &IpAddr) -> u64 {
     match a {
-        IpAddr::V4(a) => u64::from(a.to_bits()),
-        IpAddr::V6(a) => u128_sum(a.to_bits()),
+        IpAddr::V4(a) => sum4(&a.octets()),
+        IpAddr::V6(a) => sum16(&a.octets()),
     }
 }
 
-/// Pre-summed pseudo-header addresses, so verification never builds `IpAddr`s on the hot path.
+const MCAST_V4_SUM: u64 = sum4(&VRRP_MCAST_V4.octets());
+const MCAST_V6_SUM: u64 = sum16(&VRRP_MCAST_V6.octets());
+
+/// Pre-summed pseudo-header addresses (native-word domain), so verification never builds
+/// `IpAddr`s on the hot path.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PseudoSums {
     pub src: u64,
@@ -175,37 +214,37 @@ impl PseudoSums {
     #[inline]
     pub(crate) fn of(ph: &PseudoHeader) -> Self {
         let mcast = match ph.src {
-            IpAddr::V4(_) => IpAddr::V4(VRRP_MCAST_V4),
-            IpAddr::V6(_) => IpAddr::V6(VRRP_MCAST_V6),
+            IpAddr::V4(_) => MCAST_V4_SUM,
+            IpAddr::V6(_) => MCAST_V6_SUM,
         };
         PseudoSums {
             src: addr_sum(&ph.src),
             dst: addr_sum(&ph.dst),
-            mcast: addr_sum(&mcast),
+            mcast,
         }
     }
 
-    /// From IPv4 source and destination as 32-bit big-endian words.
-    #[inline]
-    pub(crate) fn v4(src: u32, dst: u32) -> Self {
+    /// From the octets of IPv4 source and destination.
+    #[inline(always)]
+    pub(crate) fn v4(src: &[u8; 4], dst: &[u8; 4]) -> Self {
         PseudoSums {
-            src: u64::from(src),
-            dst: u64::from(dst),
-            mcast: u64::from(VRRP_MCAST_V4.to_bits()),
+            src: sum4(src),
+            dst: sum4(dst),
+            mcast: MCAST_V4_SUM,
         }
     }
 
-    /// From IPv6 source and destination as 128-bit big-endian words.
-    #[inline]
-    pub(crate) fn v6(src: u128, dst: u128) -> Self {
+    /// From the native-word sums of IPv6 source and destination.
+    #[inline(always)]
+    pub(crate) fn v6_sums(src: u64, dst: u64) -> Self {
         PseudoSums {
-            src: u128_sum(src),
-            dst: u128_sum(dst),
-            mcast: u128_sum(VRRP_MCAST_V6.to_bits()),
+            src,
+            dst,
+            mcast: MCAST_V6_SUM,
         }
     }
 
-    /// The unfolded pseudo-header sum for `len` octets under `mode`.
+    /// The pseudo-header sum for `len` octets under `mode`.
     #[inline]
     pub(crate) fn sum(&self, len: usize, mode: ChecksumMode) -> u64 {
         let dst = match mode {
@@ -213,67 +252,101 @@ impl PseudoSums {
             ChecksumMode::Rfc5798PseudoHeader => self.dst,
             ChecksumMode::LegacyUnicastMcastDst => self.mcast,
         };
-        self.src + dst + u64::from(IPPROTO_VRRP) + len as u64
+        add_c(add_c(self.src, dst), pseudo_len_proto(len))
     }
 }
 
-/// The unfolded one's-complement sum of `data` read as big-endian 16-bit words (an odd last
-/// octet is padded with zero). Adds 32-bit words into a 64-bit accumulator, which is congruent
-/// modulo 0xffff and needs far fewer additions.
+/// Protocol 112 and the VRRP length of the pseudo-header, in the native-word domain. (On a
+/// little-endian machine × 256 as a rotate: exact modulo 2^64 - 1 whatever the length.)
+#[inline(always)]
+pub(crate) fn pseudo_len_proto(len: usize) -> u64 {
+    let x = u64::from(IPPROTO_VRRP).wrapping_add(len as u64);
+    if cfg!(target_endian = "little") {
+        x.rotate_left(8)
+    } else {
+        x
+    }
+}
+
+/// The unfolded one's-complement sum of `data` in the native-word domain (see above): 64-bit
+/// native words added with end-around carry, in two 128-bit accumulators (one `add` and one
+/// `adc` per word, two independent chains), then a 4-, 2- and 1-octet tail (an odd last octet
+/// is padded with zero).
 #[inline]
 pub(crate) fn sum(data: &[u8]) -> u64 {
-    let mut acc = 0u64;
-    let mut chunks = data.chunks_exact(8);
+    let (mut a, mut b) = (0u128, 0u128);
+    let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
-        acc += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
-        acc += u64::from(u32::from_be_bytes([c[4], c[5], c[6], c[7]]));
+        let w = u128::from_ne_bytes(c.try_into().unwrap_or([0; 16]));
+        a += u128::from(w as u64);
+        b += u128::from((w >> 64) as u64);
     }
     let mut rest = chunks.remainder();
-    if rest.len() >= 4 {
-        acc += u64::from(u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]));
-        rest = &rest[4..];
+    if let Some((c, r)) = rest.split_first_chunk::<8>() {
+        a += u128::from(u64::from_ne_bytes(*c));
+        rest = r;
     }
-    if rest.len() >= 2 {
-        acc += u64::from(u16::from_be_bytes([rest[0], rest[1]]));
-        rest = &rest[2..];
+    if let Some((c, r)) = rest.split_first_chunk::<4>() {
+        b += u128::from(u32::from_ne_bytes(*c));
+        rest = r;
+    }
+    if let Some((c, r)) = rest.split_first_chunk::<2>() {
+        a += u128::from(u16::from_ne_bytes(*c));
+        rest = r;
     }
     if let Some(&last) = rest.first() {
-        acc += u64::from(last) << 8;
+        b += u128::from(u16::from_ne_bytes([last, 0]));
     }
-    acc
+    let s = a + b;
+    add_c(s as u64, (s >> 64) as u64)
 }
 
-/// Folds a 64-bit sum to 16 bits with end-around carry.
+/// Folds a 64-bit sum to 16 bits with end-around carry. Adding a word to itself rotated by
+/// half its width leaves in the upper half the one's-complement sum of the two halves (the
+/// carry out of the lower half is the end-around carry): two rotate-and-add steps.
 #[inline]
-pub(crate) fn fold(mut acc: u64) -> u16 {
-    acc = (acc & 0xffff_ffff) + (acc >> 32);
-    acc = (acc & 0xffff_ffff) + (acc >> 32);
-    acc = (acc & 0xffff) + (acc >> 16);
-    acc = (acc & 0xffff) + (acc >> 16);
-    acc as u16
+pub(crate) fn fold(acc: u64) -> u16 {
+    let x = (acc.wrapping_add(acc.rotate_right(32)) >> 32) as u32;
+    (x.wrapping_add(x.rotate_right(16)) >> 16) as u16
 }
+
+/// The inverse of 0xffff modulo 2^64, by Newton's iteration from 0xffff (its own inverse
+/// modulo 2^16; each step doubles the bits that are right).
+const INV_FFFF: u64 = {
+    let mut x: u64 = 0xffff;
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(0xffff_u64.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+};
+const _: () = assert!(INV_FFFF.wrapping_mul(0xffff) == 1);
 
 /// True when an unfolded sum over data that holds its own checksum verifies, i.e. when
 /// `fold(acc) == 0xffff`. Folding keeps the value modulo 0xffff and never turns a non-zero
-/// sum into 0, so this is `acc ≡ 0 (mod 0xffff)` with `acc != 0`: a multiply and a compare
-/// instead of four dependent fold steps.
+/// sum into 0, so this is `acc ≡ 0 (mod 0xffff)` with `acc != 0`. Multiplying by the inverse
+/// of 0xffff maps the multiples of 0xffff, 0·0xffff..=(2^64-1)/0xffff·0xffff, one to one
+/// onto 0..=(2^64-1)/0xffff and everything else above: so one multiply, a decrement and a
+/// compare (no fold, no division).
 #[inline(always)]
 pub(crate) fn verifies(acc: u64) -> bool {
-    acc != 0 && acc % 0xffff == 0
+    acc.wrapping_mul(INV_FFFF).wrapping_sub(1) < u64::MAX / 0xffff
 }
 
-/// The unfolded sum of a short run of octets: one or four 32-bit words (one IPv4 or one IPv6
-/// address, the usual advert) without the general loop, anything else through [`sum`].
+/// The native-word sum of a short run of octets: one IPv4 address (4), one IPv4 address and
+/// VRRPv2's auth data (12) or one IPv6 address (16) as fixed words, anything else through
+/// [`sum`].
 #[inline(always)]
 pub(crate) fn sum_short(data: &[u8]) -> u64 {
-    match (
-        data.len(),
-        data.first_chunk::<16>(),
-        data.first_chunk::<4>(),
-    ) {
-        (16, Some(c), _) => u128_sum(u128::from_be_bytes(*c)),
-        (4, _, Some(c)) => u64::from(u32::from_be_bytes(*c)),
-        _ => sum(data),
+    if let Ok(c) = <&[u8; 16]>::try_from(data) {
+        sum16(c)
+    } else if let Ok(c) = <&[u8; 4]>::try_from(data) {
+        sum4(c)
+    } else if let Ok(&[a0, a1, a2, a3, ref w @ ..]) = <&[u8; 12]>::try_from(data) {
+        add_c(sum4(&[a0, a1, a2, a3]), u64::from_ne_bytes(*w))
+    } else {
+        sum(data)
     }
 }
 
@@ -288,7 +361,7 @@ pub(crate) fn sum_short(data: &[u8]) -> u64 {
 /// ```
 #[inline]
 pub fn checksum(data: &[u8]) -> u16 {
-    !fold(sum(data))
+    !ne_to_be16(fold(sum(data)))
 }
 
 /// RFC 1624 eqn. 3: the new checksum after one 16-bit word of the covered data changes from
@@ -336,6 +409,39 @@ mod tests {
         }
         let ones = [0xffu8; 64];
         assert_eq!(checksum(&ones), reference(&ones));
+    }
+
+    fn fold_reference(mut acc: u64) -> u16 {
+        acc = (acc & 0xffff_ffff) + (acc >> 32);
+        acc = (acc & 0xffff_ffff) + (acc >> 32);
+        acc = (acc & 0xffff) + (acc >> 16);
+        acc = (acc & 0xffff) + (acc >> 16);
+        acc as u16
+    }
+
+    #[test]
+    fn fold_matches_step_by_step_reference() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let edges = [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_0001,
+            0x8000_8000_8000_8000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        for acc in edges.into_iter().chain((0..100_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x >> (x % 64)
+        })) {
+            assert_eq!(fold(acc), fold_reference(acc), "{acc:#x}");
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::address_list::{AddressFamily, AddressList};
 use crate::advert::{Advert, Auth, Version};
 use crate::auth_trailer::{ct_eq, AuthTrailer, AUTH_EXT_HMAC_SHA256, AUTH_TRAILER_LEN};
-use crate::checksum::{self, ChecksumMode, ChecksumModes, PseudoHeader, PseudoSums, IPPROTO_VRRP};
+use crate::checksum::{
+    self, add_c, octet, ChecksumMode, ChecksumModes, PseudoHeader, PseudoSums, IPPROTO_VRRP,
+};
 use crate::error::DecodeError;
 use crate::ip_ah::{check_ip_ah, IpAh};
 use crate::ipv4::{check_ipv4, IPPROTO_AH, VRRP_TTL};
@@ -90,7 +92,33 @@ enum Endpoints<'a> {
     /// Octets 12..20 of the IPv4 header.
     Ipv4Header(&'a [u8]),
     V4(Ipv4Addr, Ipv4Addr),
-    V6(Ipv6Addr, Ipv6Addr),
+    V6(V6Words, V6Words),
+}
+
+/// An IPv6 address as two native 64-bit words: word-aligned in [`Endpoints`] (as octets at
+/// offset 1 of the enum, the compiler split each address into loads of 1, 8, 4, 2 and 1
+/// octets), and the words the pseudo-header sum adds.
+#[derive(Debug, Clone, Copy)]
+struct V6Words([u64; 2]);
+
+impl V6Words {
+    #[inline(always)]
+    fn new(a: Ipv6Addr) -> Self {
+        let w = u128::from_ne_bytes(a.octets());
+        V6Words([w as u64, (w >> 64) as u64])
+    }
+
+    #[inline(always)]
+    fn addr(self) -> Ipv6Addr {
+        let w = u128::from(self.0[0]) | u128::from(self.0[1]) << 64;
+        Ipv6Addr::from(w.to_ne_bytes())
+    }
+
+    /// The native-word sum (see `checksum::sum`).
+    #[inline(always)]
+    fn sum(self) -> u64 {
+        add_c(self.0[0], self.0[1])
+    }
 }
 
 impl From<&PseudoHeader> for Endpoints<'_> {
@@ -98,11 +126,13 @@ impl From<&PseudoHeader> for Endpoints<'_> {
     fn from(p: &PseudoHeader) -> Self {
         match (p.src, p.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => Endpoints::V4(s, d),
-            (IpAddr::V6(s), IpAddr::V6(d)) => Endpoints::V6(s, d),
+            (IpAddr::V6(s), IpAddr::V6(d)) => Endpoints::V6(V6Words::new(s), V6Words::new(d)),
             // Mixed families cannot pass validation (the checksum covers both); keep the
             // source family and an unspecified destination.
             (IpAddr::V4(s), IpAddr::V6(_)) => Endpoints::V4(s, Ipv4Addr::UNSPECIFIED),
-            (IpAddr::V6(s), IpAddr::V4(_)) => Endpoints::V6(s, Ipv6Addr::UNSPECIFIED),
+            (IpAddr::V6(s), IpAddr::V4(_)) => {
+                Endpoints::V6(V6Words::new(s), V6Words::new(Ipv6Addr::UNSPECIFIED))
+            }
         }
     }
 }
@@ -113,7 +143,7 @@ impl Endpoints<'_> {
         match self {
             Endpoints::Ipv4Header(h) => IpAddr::V4(Ipv4Addr::new(h[0], h[1], h[2], h[3])),
             Endpoints::V4(s, _) => IpAddr::V4(*s),
-            Endpoints::V6(s, _) => IpAddr::V6(*s),
+            Endpoints::V6(s, _) => IpAddr::V6(s.addr()),
         }
     }
     #[inline]
@@ -121,7 +151,7 @@ impl Endpoints<'_> {
         match self {
             Endpoints::Ipv4Header(h) => IpAddr::V4(Ipv4Addr::new(h[4], h[5], h[6], h[7])),
             Endpoints::V4(_, d) => IpAddr::V4(*d),
-            Endpoints::V6(_, d) => IpAddr::V6(*d),
+            Endpoints::V6(_, d) => IpAddr::V6(d.addr()),
         }
     }
 }
@@ -284,10 +314,9 @@ pub fn decode_ipv4<'a>(
         IPPROTO_AH => return Err(DecodeError::AuthTypeMismatch),
         _ => return Err(DecodeError::Ipv4Protocol),
     }
-    let payload = &packet[ip.header_len..ip.total_len];
-    let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+    let sums = PseudoSums::v4(&ip.src, &ip.dst);
     let (packet_view, checksum_mode) =
-        validate(payload, AddressFamily::Ipv4, &sums, ip.ttl, opts, false)?;
+        validate(ip.payload, AddressFamily::Ipv4, &sums, ip.ttl, opts, false)?;
     Ok(ReceivedAdvert {
         packet: packet_view,
         endpoints: Endpoints::Ipv4Header(&packet[12..20]),
@@ -329,10 +358,8 @@ pub fn decode_ipv4_ah<'a>(
         IPPROTO_VRRP => return Err(DecodeError::AuthTypeMismatch),
         _ => return Err(DecodeError::Ipv4Protocol),
     }
-    let header = &packet[..ip.header_len];
-    let payload = &packet[ip.header_len..ip.total_len];
-    let (ah, message) = check_ip_ah(header, payload, key, !opts.check_ttl)?;
-    let sums = PseudoSums::v4(ip.src.to_bits(), ip.dst.to_bits());
+    let (ah, message) = check_ip_ah(ip.header, ip.payload, key, !opts.check_ttl)?;
+    let sums = PseudoSums::v4(&ip.src, &ip.dst);
     let opts = DecodeOptions {
         version: Some(Version::V2),
         v2_auth: Some(Auth::IpAh),
@@ -361,7 +388,8 @@ pub fn decode_ipv6<'a>(
     hop_limit: u8,
     opts: &DecodeOptions,
 ) -> Result<ReceivedAdvert<'a>, DecodeError> {
-    let sums = PseudoSums::v6(src.to_bits(), dst.to_bits());
+    let (src, dst) = (V6Words::new(src), V6Words::new(dst));
+    let sums = PseudoSums::v6_sums(src.sum(), dst.sum());
     let (packet, checksum_mode) =
         validate(payload, AddressFamily::Ipv6, &sums, hop_limit, opts, false)?;
     Ok(ReceivedAdvert {
@@ -423,31 +451,42 @@ fn validate<'a>(
     let Some(hdr) = payload.first_chunk::<{ field::HEADER_LEN }>() else {
         return Err(DecodeError::Truncated);
     };
-    // The fixed header as two words, read once: fields and checksum both come from them.
-    let h0 = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-    let h1 = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
-    let [ver_type, vrid, _priority, count] = h0.to_be_bytes();
-    let packet = VrrpPacket::new_unchecked(payload, family);
-    // Version and type in one compare of the octet; anything else is named below.
-    let version = match ver_type {
-        0x31 => Version::V3,
-        0x21 if family == AddressFamily::Ipv4 => Version::V2,
-        _ => return Err(version_type_error(ver_type, family, opts)),
-    };
+    // The fixed header read once, as one native word for the checksum; the fields are taken
+    // from that word.
+    let h = u64::from_ne_bytes(*hdr);
+    // Version and type in one compare of the octet; anything else is named below. Each
+    // version then runs its own straight-line copy of the checks.
+    match octet(h, 0) {
+        0x31 => validate_version::<true>(payload, h, family, sums, opts, ip_ah),
+        0x21 if family == AddressFamily::Ipv4 => {
+            validate_version::<false>(payload, h, family, sums, opts, ip_ah)
+        }
+        ver_type => Err(version_type_error(ver_type, family, opts)),
+    }
+}
+
+/// [`validate`] after the version/type octet: `V3` for 0x31, else 0x21 (VRRPv2).
+#[inline(always)]
+fn validate_version<'a, const V3: bool>(
+    payload: &'a [u8],
+    h: u64,
+    family: AddressFamily,
+    sums: &PseudoSums,
+    opts: &DecodeOptions,
+    ip_ah: bool,
+) -> Result<(VrrpPacket<&'a [u8]>, ChecksumMode), DecodeError> {
+    let version = if V3 { Version::V3 } else { Version::V2 };
     if opts.version.is_some_and(|v| v != version) {
         return Err(DecodeError::Version {
-            version: ver_type >> 4,
+            version: octet(h, 0) >> 4,
         });
     }
-    let auth_len = match version {
-        Version::V2 => field::V2_AUTH_DATA_LEN,
-        Version::V3 => 0,
-    };
+    let count = octet(h, 3);
+    let auth_len = if V3 { 0 } else { field::V2_AUTH_DATA_LEN };
     let msg_len = field::HEADER_LEN + usize::from(count) * family.addr_len() + auth_len;
-    if payload.len() < msg_len {
+    let Some(trailing) = payload.len().checked_sub(msg_len) else {
         return Err(DecodeError::Truncated);
-    }
-    let trailing = payload.len() - msg_len;
+    };
     if trailing != 0 && trailing != AUTH_TRAILER_LEN {
         return Err(DecodeError::TrailingBytes);
     }
@@ -457,44 +496,51 @@ fn validate<'a>(
         AddressFamily::Ipv6 => payload.len(),
     };
     let rest = &payload[field::HEADER_LEN..span_len];
-    let msg = u64::from(h0) + u64::from(h1) + checksum::sum_short(rest);
-    let checksum_mode = match version {
-        Version::V2 => checksum::verifies(msg).then_some(ChecksumMode::NoPseudoHeader),
-        Version::V3 => {
-            // Straight-line tries in ChecksumMode::ALL order; the pseudo-header base is shared.
-            let modes = opts.checksum_modes;
-            let base = msg + sums.src + u64::from(IPPROTO_VRRP) + span_len as u64;
-            if modes.contains(ChecksumMode::Rfc5798PseudoHeader)
-                && checksum::verifies(base + sums.dst)
-            {
-                Some(ChecksumMode::Rfc5798PseudoHeader)
-            } else if modes.contains(ChecksumMode::NoPseudoHeader) && checksum::verifies(msg) {
-                Some(ChecksumMode::NoPseudoHeader)
-            } else if modes.contains(ChecksumMode::LegacyUnicastMcastDst)
-                && checksum::verifies(base + sums.mcast)
-            {
-                Some(ChecksumMode::LegacyUnicastMcastDst)
-            } else {
-                None
-            }
+    // Native-word sums (see `checksum::sum`): no byte swap per word.
+    let msg = add_c(h, checksum::sum_short(rest));
+    let checksum_mode = if V3 {
+        // Straight-line tries in ChecksumMode::ALL order; the pseudo-header base is shared.
+        let modes = opts.checksum_modes;
+        let base = add_c(add_c(msg, sums.src), checksum::pseudo_len_proto(span_len));
+        if modes.contains(ChecksumMode::Rfc5798PseudoHeader)
+            && checksum::verifies(add_c(base, sums.dst))
+        {
+            Some(ChecksumMode::Rfc5798PseudoHeader)
+        } else if modes.contains(ChecksumMode::NoPseudoHeader) && checksum::verifies(msg) {
+            Some(ChecksumMode::NoPseudoHeader)
+        } else if modes.contains(ChecksumMode::LegacyUnicastMcastDst)
+            && checksum::verifies(add_c(base, sums.mcast))
+        {
+            Some(ChecksumMode::LegacyUnicastMcastDst)
+        } else {
+            None
         }
+    } else {
+        checksum::verifies(msg).then_some(ChecksumMode::NoPseudoHeader)
     }
     .ok_or(DecodeError::Checksum)?;
-    if vrid == 0 {
+    if octet(h, 1) == 0 {
         return Err(DecodeError::InvalidVrid);
     }
-    let interval = match version {
-        Version::V2 => (h1 >> 16) & 0xff,
-        Version::V3 => (h1 >> 16) & 0x0fff,
+    // v2: octet 5; v3: the low 12 bits of octets 4-5. Masked in the native word.
+    let interval_mask = if V3 {
+        u64::from_ne_bytes([0, 0, 0, 0, 0x0f, 0xff, 0, 0])
+    } else {
+        u64::from_ne_bytes([0, 0, 0, 0, 0, 0xff, 0, 0])
     };
-    if interval == 0 {
+    if h & interval_mask == 0 {
         return Err(DecodeError::InvalidInterval);
     }
     if opts.require_addresses && count == 0 {
         return Err(DecodeError::EmptyAddressList);
     }
-    if version == Version::V2 {
-        check_v2_auth(&packet, opts.v2_auth, ip_ah)?;
+    if !V3 {
+        // The 8 auth octets end the message (in bounds: checked against msg_len above).
+        let data = payload
+            .get(msg_len - field::V2_AUTH_DATA_LEN..)
+            .and_then(|d| d.first_chunk::<{ field::V2_AUTH_DATA_LEN }>())
+            .ok_or(DecodeError::Truncated)?;
+        check_v2_auth(octet(h, 4), data, opts.v2_auth, ip_ah)?;
     }
     if trailing == AUTH_TRAILER_LEN {
         // Ext type known and reserved octets zero (keepalived's "malformed" test).
@@ -505,7 +551,7 @@ fn validate<'a>(
     } else if opts.require_auth_trailer {
         return Err(DecodeError::AuthTrailerMissing);
     }
-    Ok((packet, checksum_mode))
+    Ok((VrrpPacket::new_unchecked(payload, family), checksum_mode))
 }
 
 /// The error for a version/type octet other than 0x31 (v3 advert) or 0x21 (v2 advert over
@@ -528,29 +574,29 @@ fn version_type_error(ver_type: u8, family: AddressFamily, opts: &DecodeOptions)
     }
 }
 
+/// VRRPv2 auth: `auth_type` is octet 4, `data` the 8 auth octets after the addresses (read
+/// only to compare a password).
 #[inline]
 fn check_v2_auth(
-    packet: &VrrpPacket<&[u8]>,
+    auth_type: u8,
+    data: &[u8; 8],
     expected: Option<Auth>,
     ip_ah: bool,
-) -> Result<Auth, DecodeError> {
-    let auth = match packet.v2_auth_type() {
-        0 => Auth::None,
-        1 => Auth::SimplePassword(packet.v2_auth_data()),
-        2 => Auth::IpAh,
+) -> Result<(), DecodeError> {
+    let is_ah = match auth_type {
+        0 | 1 => false,
+        2 => true,
         t => return Err(DecodeError::InvalidAuthType { auth_type: t }),
     };
     // Type 2 means nothing without the AH that carried it, and an AH carries type 2 only.
-    if (auth == Auth::IpAh) != ip_ah {
+    if is_ah != ip_ah {
         return Err(DecodeError::AuthTypeMismatch);
     }
-    match (expected, auth) {
-        (None, a) => Ok(a),
-        (Some(Auth::IpAh), Auth::IpAh) => Ok(auth),
-        (Some(Auth::None), Auth::None) => Ok(auth),
-        (Some(Auth::SimplePassword(want)), Auth::SimplePassword(got)) => {
-            if ct_eq(&want, &got) {
-                Ok(auth)
+    match (expected, auth_type) {
+        (None, _) | (Some(Auth::IpAh), 2) | (Some(Auth::None), 0) => Ok(()),
+        (Some(Auth::SimplePassword(want)), 1) => {
+            if ct_eq(&want, data) {
+                Ok(())
             } else {
                 Err(DecodeError::AuthFailure)
             }

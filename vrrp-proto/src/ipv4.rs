@@ -51,46 +51,63 @@ impl Ipv4Params {
 
 /// What the IPv4 header check learned.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ipv4Info {
-    pub header_len: usize,
-    pub total_len: usize,
+pub(crate) struct Ipv4Info<'a> {
+    /// The header, options included.
+    pub header: &'a [u8],
+    /// What follows the header up to the total length (link padding cut off).
+    pub payload: &'a [u8],
     pub protocol: u8,
     pub ttl: u8,
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
+    /// Source address octets.
+    pub src: [u8; 4],
+    /// Destination address octets.
+    pub dst: [u8; 4],
 }
+
+/// Octet 0 (version and IHL) and octets 6-7 (flags and fragment offset) of the first 8.
+const VER_IHL_FRAG_MASK: u64 = u64::from_ne_bytes([0xff, 0, 0, 0, 0, 0, 0x3f, 0xff]);
+/// Version 4, IHL 5; MF clear, offset 0.
+const VER_IHL_FRAG_USUAL: u64 = u64::from_ne_bytes([0x45, 0, 0, 0, 0, 0, 0, 0]);
 
 /// Checks an IPv4 header as the kernel delivers it to a raw socket: version, IHL, total length
 /// (octets past it are link padding and ignored), fragment bits and header checksum. The
 /// protocol is returned, not checked.
 #[inline(always)]
-pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info, DecodeError> {
+pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info<'_>, DecodeError> {
     // A fixed-size view of the first 20 octets: no bounds check per field below.
     let Some(h) = packet.first_chunk::<IPV4_HEADER_LEN>() else {
         return Err(DecodeError::Ipv4Truncated);
     };
-    let w = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-    let (w0, w1, w2, src, dst) = (w(0), w(4), w(8), w(12), w(16));
-    let total_len = (w0 & 0xffff) as usize;
+    let src = [h[12], h[13], h[14], h[15]];
+    let dst = [h[16], h[17], h[18], h[19]];
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
     // The header every VRRP sender writes, in two tests: version 4 with IHL 5 (no options)
-    // and not a fragment (MF clear, offset 0) in one masked compare, then a total length
-    // within the packet. Anything else takes the field-by-field checks below, which name the
-    // failure.
-    if (u64::from(w0) << 32 | u64::from(w1)) & 0xff00_0000_0000_3fff == 0x4500_0000_0000_0000
-        && (IPV4_HEADER_LEN..=packet.len()).contains(&total_len)
+    // and not a fragment (MF clear, offset 0) in one masked compare of the first 8 octets,
+    // then a total length within the packet. Anything else takes the field-by-field checks
+    // below, which name the failure. The checksum is summed as two native 64-bit words and
+    // one 32-bit word (see `checksum::sum`).
+    // (Words are read as whole sub-arrays: built from single octets, the compiler assembles
+    // them octet by octet.)
+    let w0 = u64::from_ne_bytes(h[0..8].try_into().unwrap_or_default());
+    if w0 & VER_IHL_FRAG_MASK == VER_IHL_FRAG_USUAL
+        // IPV4_HEADER_LEN <= total_len <= packet.len() in one compare (packet.len() >= 20).
+        && total_len.wrapping_sub(IPV4_HEADER_LEN) <= packet.len() - IPV4_HEADER_LEN
     {
-        if !checksum::verifies(
-            u64::from(w0) + u64::from(w1) + u64::from(w2) + u64::from(src) + u64::from(dst),
-        ) {
+        let w1 = u64::from_ne_bytes(h[8..16].try_into().unwrap_or_default());
+        let w2 = u32::from_ne_bytes(h[16..20].try_into().unwrap_or_default());
+        if !checksum::verifies(checksum::add_c(checksum::add_c(w0, w1), u64::from(w2))) {
             return Err(DecodeError::Ipv4HeaderChecksum);
         }
+        // In bounds by the test above; sliced here, where the compiler knows it.
+        let (header, rest) = packet.split_at(IPV4_HEADER_LEN);
+        let payload = rest.get(..total_len - IPV4_HEADER_LEN).unwrap_or_default();
         return Ok(Ipv4Info {
-            header_len: IPV4_HEADER_LEN,
-            total_len,
+            header,
+            payload,
             protocol: h[9],
             ttl: h[8],
-            src: Ipv4Addr::from_bits(src),
-            dst: Ipv4Addr::from_bits(dst),
+            src,
+            dst,
         });
     }
     if h[0] >> 4 != 4 {
@@ -115,39 +132,34 @@ pub(crate) fn check_ipv4(packet: &[u8]) -> Result<Ipv4Info, DecodeError> {
         return Err(DecodeError::Ipv4HeaderChecksum);
     }
     Ok(Ipv4Info {
-        header_len,
-        total_len,
+        header: &packet[..header_len],
+        payload: &packet[header_len..total_len],
         protocol: h[9],
         ttl: h[8],
-        src: Ipv4Addr::from_bits(src),
-        dst: Ipv4Addr::from_bits(dst),
+        src,
+        dst,
     })
 }
 
 /// Writes a 20-octet IPv4 header for a `protocol` payload of `payload_len` octets into `buf[..20]`.
 /// The caller checked that `buf` holds 20 octets and that the total fits in 16 bits. The
-/// header checksum is summed from the field values, not read back from `buf`.
+/// header is built as two native 64-bit words and one 32-bit word in registers, summed from
+/// them and stored as three words (as an octet array, the compiler stored it field by field):
+/// the checksum is never read back from `buf`.
 #[inline]
 pub(crate) fn emit_ipv4_header(buf: &mut [u8], p: &Ipv4Params, protocol: u8, payload_len: usize) {
-    let total = (IPV4_HEADER_LEN + payload_len) as u16;
-    let w0 = u16::from_be_bytes([0x45, p.tos]);
-    let w4 = u16::from_be_bytes([p.ttl, protocol]);
-    let (src, dst) = (p.src.to_bits(), p.dst.to_bits());
+    let [t0, t1] = ((IPV4_HEADER_LEN + payload_len) as u16).to_be_bytes();
+    let [i0, i1] = p.identification.to_be_bytes();
+    let [s0, s1, s2, s3] = p.src.octets();
+    let d = u32::from_ne_bytes(p.dst.octets());
     // keepalived does not set Don't Fragment; neither do we (flags and offset word is 0).
-    let acc = u64::from(w0)
-        + u64::from(total)
-        + u64::from(p.identification)
-        + u64::from(w4)
-        + u64::from(src)
-        + u64::from(dst);
-    let c = !checksum::fold(acc);
+    let w0 = u64::from_ne_bytes([0x45, p.tos, t0, t1, i0, i1, 0, 0]);
+    let w1 = u64::from_ne_bytes([p.ttl, protocol, 0, 0, s0, s1, s2, s3]);
+    let acc = checksum::add_c(checksum::add_c(w0, w1), u64::from(d));
+    let [c0, c1] = (!checksum::fold(acc)).to_ne_bytes();
+    let w1 = w1 | u64::from_ne_bytes([0, 0, c0, c1, 0, 0, 0, 0]);
     let h = &mut buf[..IPV4_HEADER_LEN];
-    h[0..2].copy_from_slice(&w0.to_be_bytes());
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&p.identification.to_be_bytes());
-    h[6..8].copy_from_slice(&[0, 0]);
-    h[8..10].copy_from_slice(&w4.to_be_bytes());
-    h[10..12].copy_from_slice(&c.to_be_bytes());
-    h[12..16].copy_from_slice(&src.to_be_bytes());
-    h[16..20].copy_from_slice(&dst.to_be_bytes());
+    h[0..8].copy_from_slice(&w0.to_ne_bytes());
+    h[8..16].copy_from_slice(&w1.to_ne_bytes());
+    h[16..20].copy_from_slice(&d.to_ne_bytes());
 }

@@ -238,10 +238,11 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         let span = self.checksum_span();
         let msg = checksum::sum(span);
         if self.version() == 2 {
-            return (checksum::fold(msg) == 0xffff).then_some(ChecksumMode::NoPseudoHeader);
+            return checksum::verifies(msg).then_some(ChecksumMode::NoPseudoHeader);
         }
         ChecksumMode::ALL.into_iter().find(|&mode| {
-            accepted.contains(mode) && checksum::fold(msg + sums.sum(span.len(), mode)) == 0xffff
+            accepted.contains(mode)
+                && checksum::verifies(checksum::add_c(msg, sums.sum(span.len(), mode)))
         })
     }
 
@@ -253,9 +254,11 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         } else {
             mode
         };
-        let acc = checksum::sum(span) + pseudo.sum(span.len(), mode);
-        // Subtract the current checksum field by adding its complement.
-        !checksum::fold(acc + u64::from(!self.checksum()))
+        let acc = checksum::add_c(checksum::sum(span), pseudo.sum(span.len(), mode));
+        // Subtract the current checksum field by adding its complement (both native words).
+        let b = self.buffer.as_ref();
+        let field = u16::from_ne_bytes([b[6], b[7]]);
+        checksum::ne_to_be16(!checksum::fold(checksum::add_c(acc, u64::from(!field))))
     }
 }
 
