@@ -33,6 +33,7 @@ use crate::runtime::reload::{plan_reload, ReloadRequest};
 use crate::runtime::route_announcer::RouteAnnouncer;
 use crate::runtime::smtp_alert::{self, SmtpSpec, SmtpStats};
 use crate::runtime::spec::{DaemonSpec, InstanceSpec, SyncGroupSpec};
+use crate::runtime::state_board::StateBoard;
 use crate::runtime::static_config::{self, StaticSpec};
 use crate::runtime::status::InstanceStatus;
 use crate::runtime::transitions::{spawn_counter, SharedTransitions};
@@ -232,6 +233,9 @@ pub struct Daemon {
     smtp_settings: Option<watch::Sender<Option<Arc<SmtpSpec>>>>,
     /// The `[[announce]]` routes (withdrawn first at shutdown; a reload changes them).
     announcer: RouteAnnouncer,
+    /// Every instance's state, for subscribers that fell behind the events.
+    #[cfg_attr(not(feature = "ipvs"), allow(dead_code))]
+    states: StateBoard,
     /// The `[[virtual_server]]`s, if any (their services removed at shutdown; a reload
     /// changes them, or starts the director when the first virtual server comes).
     #[cfg(feature = "ipvs")]
@@ -383,18 +387,23 @@ impl Daemon {
             None => None,
         };
         // Subscribed before the VRRP loop runs: no first transition is missed.
-        let announcer = RouteAnnouncer::start(&spec.announcements, events.subscribe())?;
+        // Every instance's state, for the subscribers below when they fall behind the events.
+        let states = StateBoard::default();
+        let announcer =
+            RouteAnnouncer::start(&spec.announcements, events.subscribe(), states.clone())?;
         #[cfg(feature = "ipvs")]
-        let lvs = crate::runtime::lvs::LvsDirector::start(
+        let lvs = crate::runtime::lvs::LvsDirector::start_following(
             &spec.virtual_servers,
             held_addresses_by_instance(&spec),
             std::collections::HashSet::new(),
             events.subscribe(),
+            states.clone(),
         )?;
         #[cfg(feature = "ipvs")]
-        let lvs_sync = crate::runtime::lvs_sync::LvsSync::start(
+        let lvs_sync = crate::runtime::lvs_sync::LvsSync::start_following(
             spec.lvs_sync_daemon.as_ref(),
             events.subscribe(),
+            states.clone(),
         )?;
         let (done_tx, done_rx) = oneshot::channel();
         let vrrp = VrrpLoop {
@@ -412,6 +421,7 @@ impl Daemon {
             published: events.clone(),
             rx_lower_logs: BTreeMap::new(),
             garp_socket,
+            states: states.clone(),
         };
         let published = events.clone();
         // Start-up's transient allocations (rtnetlink dumps, per-instance set-up) are free
@@ -460,6 +470,7 @@ impl Daemon {
             smtp,
             smtp_settings,
             announcer,
+            states,
             #[cfg(feature = "ipvs")]
             lvs: tokio::sync::Mutex::new(lvs),
             #[cfg(feature = "ipvs")]
@@ -618,11 +629,12 @@ impl Daemon {
                         .collect(),
                     Err(_) => std::collections::HashSet::new(),
                 };
-                *lvs = crate::runtime::lvs::LvsDirector::start(
+                *lvs = crate::runtime::lvs::LvsDirector::start_following(
                     &new.virtual_servers,
                     held_addresses_by_instance(new),
                     masters,
                     self.events.subscribe(),
+                    self.states.clone(),
                 )
                 .map_err(|e| DaemonError::Reload(e.to_string()))?;
             }

@@ -44,6 +44,7 @@ use vrrp_fsm::State;
 
 use crate::runtime::daemon::DaemonError;
 use crate::runtime::events::Event;
+use crate::runtime::state_board::{hear, Heard, StateBoard};
 use crate::runtime::virtual_server_config::{CheckKind, VirtualServerSpec, MAX_WEIGHT};
 
 /// How often the table is re-applied even without a change (undoes edits behind our back).
@@ -604,7 +605,19 @@ impl LvsDirector {
         specs: &[VirtualServerSpec],
         instances: HashMap<String, Vec<IpAddr>>,
         masters: HashSet<String>,
+        events: broadcast::Receiver<Event>,
+    ) -> Result<Option<LvsDirector>, DaemonError> {
+        Self::start_following(specs, instances, masters, events, StateBoard::default())
+    }
+
+    /// [`start`](Self::start) for the daemon: after skipped events, the Masters are re-read
+    /// from `board`.
+    pub(crate) fn start_following(
+        specs: &[VirtualServerSpec],
+        instances: HashMap<String, Vec<IpAddr>>,
+        masters: HashSet<String>,
         mut events: broadcast::Receiver<Event>,
+        board: StateBoard,
     ) -> Result<Option<LvsDirector>, DaemonError> {
         if specs.is_empty() {
             return Ok(None);
@@ -675,26 +688,32 @@ impl LvsDirector {
                             }
                         }
                     }
-                    ev = events.recv() => match ev {
-                        Ok(Event::StateChanged { instance, to, .. }) => {
+                    heard = hear(&mut events, &board, "the virtual servers") => {
+                        let changed: Vec<(String, State)> = match heard {
+                            Heard::Event(Event::StateChanged { instance, to, .. }) => {
+                                vec![(instance, to)]
+                            }
+                            Heard::Resync(states) => states,
+                            Heard::Event(_) => continue,
+                            // The daemon is gone: keep checking until stopped.
+                            Heard::Closed => {
+                                events = broadcast::channel(1).1;
+                                continue;
+                            }
+                        };
+                        for (instance, to) in changed {
                             if to == State::Master {
                                 masters.insert(instance);
                             } else {
                                 masters.remove(&instance);
                             }
-                            let held = held_by(&masters, &instances);
-                            if let Err(e) = d.checks.set(&mut d.runs, &held) {
-                                warn!("virtual_server: {e}");
-                            }
-                            continue;
                         }
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                        // The daemon is gone: keep checking until stopped.
-                        Err(broadcast::error::RecvError::Closed) => {
-                            events = broadcast::channel(1).1;
-                            continue;
+                        let held = held_by(&masters, &instances);
+                        if let Err(e) = d.checks.set(&mut d.runs, &held) {
+                            warn!("virtual_server: {e}");
                         }
-                    },
+                        continue;
+                    }
                     _ = resync.tick() => {}
                 }
                 sync(&mut ipvs, &d.runs);

@@ -37,6 +37,7 @@ use vrrp_fsm::State;
 use crate::runtime::config::ConfigError;
 use crate::runtime::events::Event;
 use crate::runtime::spec::InstanceSpec;
+use crate::runtime::state_board::{hear, Heard, StateBoard};
 
 /// `[lvs_sync_daemon]` as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -234,7 +235,17 @@ impl LvsSync {
     /// Starts the backup sync daemon and follows the instance's transitions in `events`.
     pub fn start(
         spec: Option<&LvsSyncSpec>,
+        events: broadcast::Receiver<Event>,
+    ) -> Result<Option<LvsSync>, crate::runtime::daemon::DaemonError> {
+        Self::start_following(spec, events, StateBoard::default())
+    }
+
+    /// [`start`](Self::start) for the daemon: after skipped events, the instance's state is
+    /// re-read from `board`.
+    pub(crate) fn start_following(
+        spec: Option<&LvsSyncSpec>,
         mut events: broadcast::Receiver<Event>,
+        board: StateBoard,
     ) -> Result<Option<LvsSync>, crate::runtime::daemon::DaemonError> {
         let Some(spec) = spec.cloned() else {
             return Ok(None);
@@ -245,22 +256,32 @@ impl LvsSync {
         switch(&mut ipvs, &spec.daemon_for(State::Backup));
         let (stop_tx, mut stop_rx) = oneshot::channel();
         let task = tokio::spawn(async move {
+            // The state the sync daemon's role was last set for.
+            let mut role = State::Backup;
             loop {
                 tokio::select! {
                     _ = &mut stop_rx => break,
-                    ev = events.recv() => match ev {
-                        Ok(Event::StateChanged { instance, to, .. }) if instance == spec.instance => {
+                    heard = hear(&mut events, &board, "lvs_sync_daemon") => {
+                        let to = match heard {
+                            Heard::Event(Event::StateChanged { instance, to, .. })
+                                if instance == spec.instance => Some(to),
+                            // A switch only when the role the state calls for changed.
+                            Heard::Resync(states) => states
+                                .into_iter()
+                                .find(|(i, _)| *i == spec.instance)
+                                .map(|(_, to)| to)
+                                .filter(|&to| spec.daemon_for(to) != spec.daemon_for(role)),
+                            Heard::Event(_) => None,
+                            Heard::Closed => break,
+                        };
+                        if let Some(to) = to {
+                            role = to;
                             match switch_off_the_runtime(ipvs, spec.daemon_for(to)).await {
                                 Some(back) => ipvs = back,
                                 None => return,
                             }
                         }
-                        Ok(_) => {}
-                        Err(broadcast::error::RecvError::Lagged(n)) => warn!(
-                            "lvs_sync_daemon: {n} events missed: the role follows from the next transition"
-                        ),
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    },
+                    }
                 }
             }
             for role in [SyncState::Master, SyncState::Backup] {

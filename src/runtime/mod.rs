@@ -67,6 +67,7 @@ mod routing;
 pub mod script_security;
 pub mod smtp_alert;
 pub mod spec;
+mod state_board;
 pub mod static_config;
 pub mod status;
 pub mod systemd;

@@ -129,6 +129,7 @@ use crate::runtime::announce_config::AnnounceSpec;
 use crate::runtime::announce_reload::match_announcements;
 use crate::runtime::daemon::{ctx, lock, DaemonError};
 use crate::runtime::events::Event;
+use crate::runtime::state_board::{hear, Heard, StateBoard};
 use crate::runtime::watchers::{http_check, tcp_check};
 
 /// How often what should be announced is installed again.
@@ -207,6 +208,20 @@ struct Shared {
 }
 
 impl Shared {
+    /// VRRP instance `instance` is now in `to` (an event, or a state re-read after
+    /// skipped events): its announcements follow when that changes their state.
+    fn follow_state(&mut self, instance: &str, to: State) {
+        self.states.insert(instance.to_string(), to);
+        for k in 0..self.slots.len() {
+            if self.slots[k].spec.vrrp_instance.as_deref() == Some(instance)
+                && self.slots[k].vrrp != Some(to)
+            {
+                self.slots[k].vrrp = Some(to);
+                self.apply(k, false);
+            }
+        }
+    }
+
     /// Starts `check` under a new id.
     fn start_check(&mut self, mut check: CheckSpec) -> Result<CheckId, String> {
         check.id = CheckId(self.next_check);
@@ -547,6 +562,7 @@ impl RouteAnnouncer {
     pub(crate) fn start(
         specs: &[AnnounceSpec],
         events: broadcast::Receiver<Event>,
+        board: StateBoard,
     ) -> Result<RouteAnnouncer, DaemonError> {
         let vip_mgr = VipManager::new().map_err(|e| ctx("opening rtnetlink", e))?;
         let (monitor, changes) = Monitor::new(MonitorConfig::default());
@@ -571,7 +587,7 @@ impl RouteAnnouncer {
         }
         let shared = Arc::new(Mutex::new(shared));
         let stop = Arc::new(Notify::new());
-        tokio::spawn(follow(shared.clone(), stop.clone(), events, changes));
+        tokio::spawn(follow(shared.clone(), stop.clone(), events, board, changes));
         Ok(RouteAnnouncer { shared, stop })
     }
 
@@ -686,6 +702,7 @@ async fn follow(
     shared: Arc<Mutex<Shared>>,
     stop: Arc<Notify>,
     mut events: broadcast::Receiver<Event>,
+    board: StateBoard,
     mut changes: tokio::sync::mpsc::Receiver<healthcheck::StateChange>,
 ) {
     let mut tick = tokio::time::interval(REINSTALL);
@@ -710,18 +727,17 @@ async fn follow(
                     s.apply(k, false);
                 }
             }
-            ev = events.recv() => match ev {
-                Ok(Event::StateChanged { instance, to, .. }) => {
+            heard = hear(&mut events, &board, "the route announcer") => match heard {
+                Heard::Event(Event::StateChanged { instance, to, .. }) => {
+                    lock(&shared).follow_state(&instance, to);
+                }
+                Heard::Resync(states) => {
                     let mut s = lock(&shared);
-                    s.states.insert(instance.clone(), to);
-                    for k in 0..s.slots.len() {
-                        if s.slots[k].spec.vrrp_instance.as_deref() == Some(instance.as_str()) {
-                            s.slots[k].vrrp = Some(to);
-                            s.apply(k, false);
-                        }
+                    for (instance, to) in states {
+                        s.follow_state(&instance, to);
                     }
                 }
-                Ok(Event::Stopped { .. }) | Err(broadcast::error::RecvError::Closed) => {
+                Heard::Event(Event::Stopped { .. }) | Heard::Closed => {
                     let mut s = lock(&shared);
                     if s.stopped {
                         // A graceful shutdown: it withdraws in its own order.
@@ -731,10 +747,7 @@ async fn follow(
                     s.release_addresses();
                     return;
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    warn!(skipped = n, "the route announcer fell behind the events");
-                }
+                Heard::Event(_) => {}
             },
             _ = tick.tick() => {
                 let mut s = lock(&shared);

@@ -38,6 +38,7 @@ use crate::runtime::precise_timer::{Fired, PreciseTimer, PRECISE_MARGIN};
 use crate::runtime::reload::ReloadRequest;
 use crate::runtime::routing;
 use crate::runtime::spec::{InstanceSpec, SyncGroupSpec};
+use crate::runtime::state_board::StateBoard;
 use crate::runtime::status::InstanceStatus;
 
 /// A Master_Down_Timer that fired: its deadline and when the loop woke for it.
@@ -75,6 +76,8 @@ pub struct VrrpLoop {
     pub removing: Vec<(InstanceId, u8)>,
     /// Where the program's events go.
     pub published: tokio::sync::broadcast::Sender<Published>,
+    /// Each instance's state, written before its transition is published.
+    pub states: StateBoard,
     /// The rate limit of each instance's "Master heard a lower priority" line, by slot.
     pub rx_lower_logs: BTreeMap<usize, LogLimit>,
     /// The one GARP/NA socket every instance's announcers share (see `AnnounceSocket`).
@@ -473,6 +476,7 @@ impl VrrpLoop {
             };
             match note {
                 Action::StateChanged { from, to, reason } => {
+                    self.states.set(&io.spec.name, to);
                     let _ = self.published.send(Published::StateChanged {
                         instance: io.spec.name.clone(),
                         iface: io.spec.iface.clone(),
