@@ -252,3 +252,95 @@ fn sends_leave_the_readiness_descriptor_alone_v4() {
 fn sends_leave_the_readiness_descriptor_alone_v6() {
     sends_leave_the_readiness_descriptor_alone(AddressFamily::Ipv6);
 }
+
+/// A socket's queue keeps each datagram at its own length (the read lands in a per-thread
+/// buffer first): adverts of different lengths, read one by one and then in batches of
+/// eight, all come out whole and in order.
+fn adverts_of_different_lengths_come_out_whole(family: AddressFamily) {
+    let lan = Lan::new(2);
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let (step_tx, step_rx) = mpsc::channel::<()>();
+    let receiver = lan.nodes[1].spawn_plain(move || {
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3).with_vrid(51);
+        let sock = AdvertSocket::open_polled(cfg).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        ready_tx.send(()).unwrap();
+        step_rx.recv().unwrap();
+        assert!(readable_within(sock.as_raw_fd(), 5000), "nothing arrived");
+        std::thread::sleep(Duration::from_millis(100));
+        let mut got = Vec::new();
+        while let Some(x) = sock
+            .try_recv_ready_with(|rx| {
+                let addrs: Vec<IpAddr> = rx.advert.addresses().collect();
+                (rx.advert.priority(), addrs)
+            })
+            .unwrap()
+        {
+            got.push(x);
+        }
+        assert_eq!(got.len(), 12, "{got:?}");
+        // Sent longest first: advert j carries 12 - j addresses.
+        for (j, (prio, addrs)) in got.iter().enumerate() {
+            let k = 11 - j;
+            assert_eq!(*prio, 100 + k as u8);
+            assert_eq!(addrs, &addresses(family, k + 1), "advert {j}");
+        }
+    });
+    ready_rx.recv().unwrap();
+    lan.nodes[0].run_plain(move || {
+        let cfg = AdvertSocketConfig::multicast("eth0", family, Version::V3);
+        let sock = AdvertSocket::open_polled(cfg).unwrap();
+        // Longest first, so a short one read after a long one shows any leftover octets.
+        for k in (0..12).rev() {
+            let list = match family {
+                AddressFamily::Ipv4 => {
+                    let v: Vec<Ipv4Addr> = addresses(family, k + 1)
+                        .into_iter()
+                        .map(|a| match a {
+                            IpAddr::V4(a) => a,
+                            IpAddr::V6(_) => unreachable!(),
+                        })
+                        .collect();
+                    AddressList::from_v4(&v).unwrap()
+                }
+                AddressFamily::Ipv6 => {
+                    let v: Vec<std::net::Ipv6Addr> = addresses(family, k + 1)
+                        .into_iter()
+                        .map(|a| match a {
+                            IpAddr::V6(a) => a,
+                            IpAddr::V4(_) => unreachable!(),
+                        })
+                        .collect();
+                    AddressList::from_v6(&v).unwrap()
+                }
+            };
+            let advert = Advert::v3(51, 100 + k as u8, 100, list);
+            assert_eq!(sock.try_send_advert(&advert).unwrap(), 1);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    step_tx.send(()).unwrap();
+    if let Err(p) = receiver.join() {
+        std::panic::resume_unwind(p);
+    }
+}
+
+/// `n` addresses of `family`.
+fn addresses(family: AddressFamily, n: usize) -> Vec<IpAddr> {
+    (0..n)
+        .map(|i| match family {
+            AddressFamily::Ipv4 => IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100 + i as u8)),
+            AddressFamily::Ipv6 => IpAddr::V6(format!("fd00::{:x}", 0x100 + i).parse().unwrap()),
+        })
+        .collect()
+}
+
+#[test]
+fn adverts_of_different_lengths_come_out_whole_v4() {
+    adverts_of_different_lengths_come_out_whole(AddressFamily::Ipv4);
+}
+
+#[test]
+fn adverts_of_different_lengths_come_out_whole_v6() {
+    adverts_of_different_lengths_come_out_whole(AddressFamily::Ipv6);
+}
