@@ -173,10 +173,14 @@ impl Advert {
                     *d = *a;
                     checksum::sum16(a)
                 }
+                // Any other IPv4 list (at most 1,020 octets): copied and summed in one pass
+                // over whole words, with no call to `memcpy`.
+                _ if family == AddressFamily::Ipv4 => checksum::copy_sum_x4(addr_out, addrs),
                 _ => {
-                    // Summed before the copy: loads behind a run of stores can stall on
-                    // addresses that look alike (the two buffers 4 KiB apart), which doubled
-                    // the cost for 16 IPv4 addresses.
+                    // IPv6 lists (up to 4,080 octets): summed, then copied by `memcpy`, whose
+                    // wide moves win over long lists. Summed before the copy: loads behind a
+                    // run of stores can stall on addresses that look alike (the two buffers
+                    // 4 KiB apart).
                     let acc = checksum::sum(addrs);
                     addr_out.copy_from_slice(addrs);
                     acc
