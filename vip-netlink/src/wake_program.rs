@@ -9,8 +9,8 @@
 //! woken by an advert it runs right behind the packet, with the receive path warm. Measured
 //! here, a pair at 10 ms adverts: ~50 µs per wake-up instead of ~80 to 110 µs, the number of
 //! wake-ups unchanged. The time lives in a word of an array map the reader writes through a
-//! shared mapping ([`WakeTimeSlot`]), so moving it costs no system call; the program compares it with
-//! `bpf_ktime_get_ns()` (CLOCK_MONOTONIC).
+//! shared mapping ([`WakeTimeSlot`]), so moving it costs no system call; the program
+//! compares it with `bpf_ktime_get_ns()` (CLOCK_MONOTONIC).
 //!
 //! Loading needs `CAP_BPF` (or `CAP_SYS_ADMIN`); without it the socket keeps the classic
 //! filter and only the timer wakes a Backup.
@@ -69,8 +69,9 @@ fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     }
 }
 
-/// The program; the wake time is the word at `offset` in `map_fd`'s value. Same packet view as the classic filter: an
-/// IPv4 raw socket sees the IP header at 0, an IPv6 one the VRRP message.
+/// The program; the wake time is the word at `offset` in `map_fd`'s value. Same packet view
+/// as the classic filter: an IPv4 raw socket sees the IP header at 0, an IPv6 one the VRRP
+/// message.
 fn program(
     vrid: Option<u8>,
     ipv4_header: bool,

@@ -292,28 +292,7 @@ fn adverts_of_different_lengths_come_out_whole(family: AddressFamily) {
         let sock = AdvertSocket::open_polled(cfg).unwrap();
         // Longest first, so a short one read after a long one shows any leftover octets.
         for k in (0..12).rev() {
-            let list = match family {
-                AddressFamily::Ipv4 => {
-                    let v: Vec<Ipv4Addr> = addresses(family, k + 1)
-                        .into_iter()
-                        .map(|a| match a {
-                            IpAddr::V4(a) => a,
-                            IpAddr::V6(_) => unreachable!(),
-                        })
-                        .collect();
-                    AddressList::from_v4(&v).unwrap()
-                }
-                AddressFamily::Ipv6 => {
-                    let v: Vec<std::net::Ipv6Addr> = addresses(family, k + 1)
-                        .into_iter()
-                        .map(|a| match a {
-                            IpAddr::V6(a) => a,
-                            IpAddr::V4(_) => unreachable!(),
-                        })
-                        .collect();
-                    AddressList::from_v6(&v).unwrap()
-                }
-            };
+            let list = AddressList::from_slice(&addresses(family, k + 1)).unwrap();
             let advert = Advert::v3(51, 100 + k as u8, 100, list);
             assert_eq!(sock.try_send_advert(&advert).unwrap(), 1);
             std::thread::sleep(Duration::from_millis(2));

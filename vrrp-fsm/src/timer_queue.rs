@@ -47,7 +47,6 @@ pub(crate) struct TimerQueue {
 }
 
 impl TimerQueue {
-    /// Make room for `len` instances (called when an instance is added).
     /// Makes room for `len` instances without growing them yet.
     pub(crate) fn reserve(&mut self, len: usize) {
         self.slots
@@ -55,6 +54,7 @@ impl TimerQueue {
         self.heap.reserve_exact(len.saturating_sub(self.heap.len()));
     }
 
+    /// Make room for `len` instances (called when an instance is added).
     pub(crate) fn grow(&mut self, len: usize) {
         self.slots.resize(len, EMPTY_SLOT);
         self.heap.reserve(len.saturating_sub(self.heap.len()));

@@ -28,28 +28,35 @@ impl Advert {
 
     #[inline(always)]
     fn check_encodable_for(&self, ip_ah: bool) -> Result<(), EncodeError> {
+        match self.version {
+            Version::V2 => self.check_version::<false>(ip_ah),
+            Version::V3 => self.check_version::<true>(ip_ah),
+        }
+    }
+
+    /// The checks of [`Advert::check_encodable`] for VRRPv3 (`V3`) or VRRPv2, as a straight
+    /// line per version (the encoder runs them on its hot path).
+    #[inline(always)]
+    fn check_version<const V3: bool>(&self, ip_ah: bool) -> Result<(), EncodeError> {
         if self.vrid == 0 {
             return Err(EncodeError::InvalidVrid);
         }
-        match self.version {
-            Version::V2 => {
-                if self.max_adver_int == 0 || self.max_adver_int > 255 {
-                    return Err(EncodeError::IntervalOutOfRange);
-                }
-                if self.addresses.family() == AddressFamily::Ipv6 {
-                    return Err(EncodeError::V2WithIpv6);
-                }
-                if (self.auth == Auth::IpAh) != ip_ah {
-                    return Err(EncodeError::IpAhNeedsHeader);
-                }
+        if V3 {
+            if self.max_adver_int == 0 || self.max_adver_int > V3_MAX_ADVER_INT_MAX {
+                return Err(EncodeError::IntervalOutOfRange);
             }
-            Version::V3 => {
-                if self.max_adver_int == 0 || self.max_adver_int > V3_MAX_ADVER_INT_MAX {
-                    return Err(EncodeError::IntervalOutOfRange);
-                }
-                if self.auth != Auth::None {
-                    return Err(EncodeError::AuthOnV3);
-                }
+            if self.auth != Auth::None {
+                return Err(EncodeError::AuthOnV3);
+            }
+        } else {
+            if self.max_adver_int == 0 || self.max_adver_int > 255 {
+                return Err(EncodeError::IntervalOutOfRange);
+            }
+            if self.addresses.family() == AddressFamily::Ipv6 {
+                return Err(EncodeError::V2WithIpv6);
+            }
+            if (self.auth == Auth::IpAh) != ip_ah {
+                return Err(EncodeError::IpAhNeedsHeader);
             }
         }
         Ok(())
@@ -107,7 +114,7 @@ impl Advert {
         }
     }
 
-    /// [`Advert::emit_message_with`] for VRRPv3 (`V3`) or VRRPv2; the checks in the order of
+    /// [`Advert::emit_message_with`] for VRRPv3 (`V3`) or VRRPv2: the checks of
     /// [`Advert::check_encodable`], then the family and the buffer.
     #[inline(always)]
     fn emit_version<const V3: bool>(
@@ -118,28 +125,8 @@ impl Advert {
         mode: ChecksumMode,
         ip_ah: bool,
     ) -> Result<(), EncodeError> {
-        if self.vrid == 0 {
-            return Err(EncodeError::InvalidVrid);
-        }
+        self.check_version::<V3>(ip_ah)?;
         let family = self.addresses.family();
-        if V3 {
-            if self.max_adver_int == 0 || self.max_adver_int > V3_MAX_ADVER_INT_MAX {
-                return Err(EncodeError::IntervalOutOfRange);
-            }
-            if self.auth != Auth::None {
-                return Err(EncodeError::AuthOnV3);
-            }
-        } else {
-            if self.max_adver_int == 0 || self.max_adver_int > 255 {
-                return Err(EncodeError::IntervalOutOfRange);
-            }
-            if family == AddressFamily::Ipv6 {
-                return Err(EncodeError::V2WithIpv6);
-            }
-            if (self.auth == Auth::IpAh) != ip_ah {
-                return Err(EncodeError::IpAhNeedsHeader);
-            }
-        }
         if ip_family != family {
             return Err(if !V3 && ip_family == AddressFamily::Ipv6 {
                 EncodeError::V2WithIpv6
